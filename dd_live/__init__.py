@@ -1,0 +1,32 @@
+"""dd_live: a DeepDrummer-style drum loop generator that learns a performer's taste.
+
+Importing this package opens no ports, writes no files and needs neither torch,
+rtmidi nor PortAudio: the hardware and learning modules are imported lazily.
+"""
+
+from __future__ import annotations
+
+from .errors import (
+    BackendError,
+    DDLiveError,
+    ExportError,
+    InputError,
+    PatternError,
+    SampleError,
+)
+
+__version__ = "0.1.0"
+
+SAMPLE_RATE = 44100
+"""Every buffer inside dd_live is mono float32 at this rate (Hz)."""
+
+__all__ = [
+    "BackendError",
+    "DDLiveError",
+    "ExportError",
+    "InputError",
+    "PatternError",
+    "SampleError",
+    "SAMPLE_RATE",
+    "__version__",
+]

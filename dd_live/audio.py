@@ -1,0 +1,98 @@
+"""Audio buffers: the one validator, conversion to dd_live's format, atomic file writes.
+
+dd_live's internal format is mono float32 at 44,100 Hz. Everything that comes in
+(sample files of any rate, width or channel count) is converted here, and every
+file dd_live writes goes through :func:`atomic_path` so that a crash never leaves
+half a file behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from . import SAMPLE_RATE
+from .errors import ExportError, InputError
+
+WAV_SUBTYPES = {16: "PCM_16", 24: "PCM_24"}
+
+
+def validate_audio(y: np.ndarray, *, mono: bool = True, name: str = "audio") -> np.ndarray:
+    """Check a buffer and return it as float32.
+
+    A buffer must be a real floating-point numpy array, 1-D (mono) or 2-D
+    (batch, samples) when ``mono`` is False, non-empty and finite.
+    """
+    if not isinstance(y, np.ndarray):
+        raise TypeError(f"{name} must be a numpy array, not {type(y).__name__}")
+    if not np.issubdtype(y.dtype, np.floating):
+        raise TypeError(f"{name} must be floating point, not {y.dtype}")
+    if mono and y.ndim != 1:
+        raise ValueError(f"{name} must be mono (1-D), got shape {y.shape}")
+    if not mono and y.ndim not in (1, 2):
+        raise ValueError(f"{name} must be 1-D or (batch, samples), got shape {y.shape}")
+    if y.size == 0:
+        raise ValueError(f"{name} is empty")
+    if not np.all(np.isfinite(y)):
+        raise ValueError(f"{name} contains NaN or infinity")
+    return y.astype(np.float32, copy=False)
+
+
+def to_mono_44k(data: np.ndarray, rate: int) -> np.ndarray:
+    """Mix (frames, channels) or (frames,) audio at ``rate`` Hz down to mono float32 at 44.1 kHz."""
+    if rate <= 0:
+        raise InputError(f"sample rate must be positive, got {rate}")
+    x = np.asarray(data, dtype=np.float64)
+    if x.ndim == 2:
+        x = x.mean(axis=1)
+    if rate != SAMPLE_RATE:
+        import soxr  # small and always installed with dd_live, but only needed here
+
+        x = soxr.resample(x, rate, SAMPLE_RATE, quality="HQ")
+    return np.ascontiguousarray(x, dtype=np.float32)
+
+
+@contextlib.contextmanager
+def atomic_path(path: Path, *, force: bool = False) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it over ``path`` when the block succeeds.
+
+    Raises ExportError if ``path`` exists and ``force`` is False. On failure the
+    temporary file is removed and ``path`` is left as it was.
+    """
+    path = Path(path)
+    if path.exists() and not force:
+        raise ExportError(f"{path} exists; refusing to overwrite it (use --force)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def write_wav(path: Path, audio: np.ndarray, *, bits: int = 16, force: bool = False) -> Path:
+    """Write mono 44.1 kHz audio as a 16- or 24-bit WAV file, atomically."""
+    if bits not in WAV_SUBTYPES:
+        raise InputError(f"WAV bit depth must be 16 or 24, got {bits}")
+    y = validate_audio(audio)
+    import soundfile as sf
+
+    with atomic_path(path, force=force) as tmp:
+        sf.write(str(tmp), np.clip(y, -1.0, 1.0), SAMPLE_RATE, subtype=WAV_SUBTYPES[bits], format="WAV")
+    return Path(path)
+
+
+def write_bytes(path: Path, data: bytes, *, force: bool = False) -> Path:
+    """Write bytes to ``path`` atomically."""
+    with atomic_path(path, force=force) as tmp:
+        tmp.write_bytes(data)
+    return Path(path)

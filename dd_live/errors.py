@@ -1,0 +1,27 @@
+"""One root exception for dd_live, and the few kinds callers need to tell apart."""
+
+from __future__ import annotations
+
+
+class DDLiveError(Exception):
+    """Root of every error dd_live raises on purpose."""
+
+
+class InputError(DDLiveError, ValueError):
+    """Bad input from the user: a file, a name, an option. The CLI exits with 2."""
+
+
+class SampleError(InputError):
+    """A sample file that cannot be used (empty, corrupt, silent, ...)."""
+
+
+class PatternError(InputError):
+    """A pattern that does not validate (bad shape, velocity out of range, ...)."""
+
+
+class ExportError(InputError):
+    """An export would overwrite existing files without --force, or has nowhere to go."""
+
+
+class BackendError(DDLiveError):
+    """An optional backend (torch, rtmidi, PortAudio) is missing or failed."""
