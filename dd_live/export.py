@@ -1,0 +1,171 @@
+"""Exports into a DAW: standard MIDI file, WAV, and an SFZ kit that plays the MIDI with the same sounds.
+
+Note maps: by default track i plays note 36 + i (the first pads of an Ableton
+Drum Rack, C1 upwards). With ``gm=True`` each track gets the General MIDI drum
+note of its sample's category (kick 36, snare 38, ...); two tracks never share a
+note, the second taking the category's next alternative or a free GM drum note.
+
+The SFZ instrument maps each note to a copy of the exact audio the renderer used
+(mono, 44.1 kHz, 24-bit), with the renderer's mix gain and velocity curve, so an
+SFZ sampler playing loop.mid sounds like loop.wav.
+
+Every file is written atomically and an existing export is never overwritten
+unless ``force`` is set.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from .audio import atomic_path, write_bytes, write_wav
+from .errors import ExportError, InputError
+from .pattern import Pattern
+from .render import MIX_GAIN, REFERENCE_BPM, render_loops, render_preview
+
+PPQ = 480
+NOTE_LENGTH_TICKS = PPQ // 8  # a 32nd note: drum one-shots ignore note length, DAWs show short notes
+DRUM_CHANNEL = 9  # MIDI channel 10
+RACK_BASE_NOTE = 36
+GM_NOTES: dict[str, tuple[int, ...]] = {
+    "kick": (36, 35),
+    "snare": (38, 40),
+    "clap": (39,),
+    "rim": (37,),
+    "hat_closed": (42, 44),
+    "hat_open": (46,),
+    "tom": (45, 47, 50, 41, 43, 48),
+    "crash": (49, 57, 52, 55),
+    "ride": (51, 59, 53),
+    "bell": (56, 67, 68, 81, 80),
+    "perc": (70, 69, 54, 75, 76, 77, 60, 61, 62, 63, 64),
+    "zap": (71, 72, 73, 74),
+    "harsh": (78, 79, 58),
+    "other": (65, 66, 58),
+}
+GM_RANGE = range(35, 82)
+EXPORT_FILES = ("loop.wav", "preview.wav", "pattern.json", "loop.mid", "kit.sfz")
+
+
+def note_map(categories: Sequence[str], *, gm: bool = False) -> list[int]:
+    """MIDI note of each track: 36 + track index, or GM drum notes by category without duplicates."""
+    if not gm:
+        notes = [RACK_BASE_NOTE + i for i in range(len(categories))]
+        if notes and notes[-1] > 127:
+            raise InputError("too many tracks for the note map")
+        return notes
+    used: set[int] = set()
+    notes = []
+    for cat in categories:
+        choices = [n for n in GM_NOTES.get(cat, GM_NOTES["other"]) if n not in used]
+        if not choices:
+            choices = [n for n in GM_RANGE if n not in used]
+        notes.append(choices[0])
+        used.add(choices[0])
+    return notes
+
+
+def midi_events(pattern: Pattern, notes: Sequence[int], *, repeats: int = 4) -> list[tuple[int, int, int]]:
+    """(tick, note, velocity) of every hit over ``repeats`` bars, in time order; ticks at PPQ 480.
+
+    A hit whose micro-offset puts it before the first bar line is moved to tick 0.
+    """
+    ticks_per_step = PPQ * pattern.beats / pattern.steps
+    bar_ticks = PPQ * pattern.beats
+    t_idx, s_idx = np.nonzero(pattern.hits)
+    times = pattern.step_times()[t_idx, s_idx]
+    events = []
+    for r in range(repeats):
+        for t, s, st in zip(t_idx.tolist(), s_idx.tolist(), times.tolist()):
+            tick = max(0, r * bar_ticks + int(np.floor(st * ticks_per_step + 0.5)))
+            events.append((tick, int(notes[t]), int(pattern.velocities[t, s])))
+    events.sort()
+    return events
+
+
+def midi_file(pattern: Pattern, notes: Sequence[int], *, bpm: float = REFERENCE_BPM, repeats: int = 4,
+              name: str = "dd_live"):
+    """A type-1 mido.MidiFile: a tempo/time-signature track and one drum track on channel 10."""
+    import mido
+
+    meta = mido.MidiTrack()
+    meta.append(mido.MetaMessage("track_name", name=name, time=0))
+    meta.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm), time=0))
+    meta.append(mido.MetaMessage("time_signature", numerator=pattern.beats, denominator=4, time=0))
+    meta.append(mido.MetaMessage("end_of_track", time=repeats * PPQ * pattern.beats))
+    drums = mido.MidiTrack()
+    drums.append(mido.MetaMessage("track_name", name="drums", time=0))
+    timeline = []
+    for tick, note, vel in midi_events(pattern, notes, repeats=repeats):
+        timeline.append((tick, 1, note, vel))
+        timeline.append((tick + NOTE_LENGTH_TICKS, 0, note, 0))
+    timeline.sort(key=lambda e: (e[0], e[1], e[2]))  # note-offs before note-ons at the same tick
+    now = 0
+    for tick, on, note, vel in timeline:
+        kind = "note_on" if on else "note_off"
+        drums.append(mido.Message(kind, channel=DRUM_CHANNEL, note=note, velocity=vel, time=tick - now))
+        now = tick
+    end = repeats * PPQ * pattern.beats
+    drums.append(mido.MetaMessage("end_of_track", time=max(0, end - now)))
+    mid = mido.MidiFile(type=1, ticks_per_beat=PPQ)
+    mid.tracks.extend([meta, drums])
+    return mid
+
+
+def safe_name(text: str, *, fallback: str = "sample") -> str:
+    """A file-name-safe version of ``text`` (letters, digits, - and _ only, at most 60 characters)."""
+    name = re.sub(r"[^A-Za-z0-9_-]+", "_", text).strip("_")[:60]
+    return name or fallback
+
+
+def sfz_text(sample_files: Sequence[str], notes: Sequence[int]) -> str:
+    """An SFZ instrument mapping each note to its one-shot sample file (paths relative to the .sfz)."""
+    gain_db = 20 * np.log10(MIX_GAIN)
+    lines = [
+        "// dd_live kit: plays loop.mid with the sounds of loop.wav",
+        "<control>",
+        "default_path=samples/",
+        "<global>",
+        "loop_mode=one_shot",
+        "amp_veltrack=100",
+        f"volume={gain_db:.2f}",
+    ]
+    for f, n in zip(sample_files, notes):
+        lines += ["<region>", f"sample={f}", f"key={n}"]
+    return "\n".join(lines) + "\n"
+
+
+def export_pattern(out_dir: Path, pattern: Pattern, library, *, bpm: float = REFERENCE_BPM, gm: bool = False,
+                   repeats: int = 4, bits: int = 16, force: bool = False) -> dict[str, Path]:
+    """Write loop.wav, preview.wav, pattern.json, loop.mid, kit.sfz and samples/ for one pattern.
+
+    Nothing is written if any target exists and ``force`` is False.
+    """
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ExportError(f"{out_dir} exists and is not a folder")
+    indices = [library.index(k) for k in pattern.samples]
+    categories = [library.samples[i].category for i in indices]
+    notes = note_map(categories, gm=gm)
+    sample_files = [f"{t + 1:02d}_{safe_name(Path(library.samples[i].key).stem)}.wav" for t, i in enumerate(indices)]
+    targets = [out_dir / f for f in EXPORT_FILES] + [out_dir / "samples" / f for f in sample_files]
+    if not force:
+        existing = [p for p in targets if p.exists()]
+        if existing:
+            raise ExportError(f"{existing[0]} exists; refusing to overwrite an export (use --force)")
+    paths = {
+        "loop.wav": write_wav(out_dir / "loop.wav", render_loops([pattern], library, bpm=bpm)[0], bits=bits, force=force),
+        "preview.wav": write_wav(out_dir / "preview.wav", render_preview(pattern, library, bpm=bpm), bits=bits, force=force),
+        "pattern.json": write_bytes(out_dir / "pattern.json", (pattern.to_json() + "\n").encode(), force=force),
+    }
+    mid = midi_file(pattern, notes, bpm=bpm, repeats=repeats)
+    with atomic_path(out_dir / "loop.mid", force=force) as tmp:
+        mid.save(str(tmp))
+    paths["loop.mid"] = out_dir / "loop.mid"
+    for f, i in zip(sample_files, indices):
+        write_wav(out_dir / "samples" / f, library.audio(i), bits=24, force=force)
+    paths["kit.sfz"] = write_bytes(out_dir / "kit.sfz", sfz_text(sample_files, notes).encode(), force=force)
+    return paths

@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import mido
+import numpy as np
+import pytest
+import soundfile as sf
+
+from dd_live.errors import ExportError
+from dd_live.export import export_pattern, midi_file, note_map
+from dd_live.pattern import Pattern
+
+
+def _pattern(lib, rng, *, force=(), **kw) -> Pattern:
+    hits = rng.random((4, 16)) < 0.5
+    hits[:, 0] = True
+    for t, s in force:
+        hits[t, s] = True
+    vel = rng.integers(1, 128, (4, 16))
+    return Pattern(hits=hits, samples=tuple(s.key for s in lib.samples[:4]), velocities=vel, **kw)
+
+
+def _read_notes(mid: mido.MidiFile) -> list[tuple[int, int, int]]:
+    """(absolute tick, note, velocity) of every note-on with velocity > 0, from the drum track."""
+    out, now = [], 0
+    for msg in mid.tracks[1]:
+        now += msg.time
+        if msg.type == "note_on" and msg.velocity > 0:
+            assert msg.channel == 9
+            out.append((now, msg.note, msg.velocity))
+    return out
+
+
+def test_midi_file_has_exactly_the_patterns_hits(small_lib, rng, tmp_path):
+    p = _pattern(small_lib, rng)
+    path = tmp_path / "loop.mid"
+    midi_file(p, [36, 37, 38, 39], bpm=128, repeats=3).save(str(path))
+    mid = mido.MidiFile(str(path))
+    assert mid.type == 1 and mid.ticks_per_beat == 480 and len(mid.tracks) == 2
+    metas = {m.type: m for m in mid.tracks[0] if m.is_meta}
+    assert mido.tempo2bpm(metas["set_tempo"].tempo) == pytest.approx(128)
+    assert (metas["time_signature"].numerator, metas["time_signature"].denominator) == (4, 4)
+    want = sorted((rep * 1920 + s * 120, 36 + t, int(p.velocities[t, s]))
+                  for rep in range(3) for t in range(4) for s in range(16) if p.hits[t, s])
+    assert _read_notes(mid) == want
+    ons = sum(1 for m in mid.tracks[1] if m.type == "note_on")
+    offs = sum(1 for m in mid.tracks[1] if m.type == "note_off")
+    assert ons == offs == 3 * int(p.hits.sum())
+    assert mid.length == pytest.approx(3 * 4 * 60 / 128)
+
+
+def test_midi_times_follow_swing_and_offsets(small_lib, rng):
+    off = np.zeros((4, 16))
+    off[1, 5] = 0.25
+    off[2, 0] = -0.5
+    p = _pattern(small_lib, rng, swing=0.5, offsets=off, force=[(1, 5), (2, 0)])
+    notes = _read_notes(midi_file(p, [36, 37, 38, 39], repeats=2))
+    assert (5 * 120 + 60 + 30, 37, int(p.velocities[1, 5])) in notes  # odd step: swing 60 ticks + offset 30
+    assert (0, 38, int(p.velocities[2, 0])) in notes            # before the bar line: clamped to 0
+    assert (1920 - 60, 38, int(p.velocities[2, 0])) in notes    # in the second bar, half a step early
+
+
+def test_note_maps():
+    assert note_map(["snare", "kick", "zap", "perc"]) == [36, 37, 38, 39]
+    assert note_map(["kick", "snare", "hat_closed", "hat_open"], gm=True) == [36, 38, 42, 46]
+    assert note_map(["clap", "tom", "tom", "tom"], gm=True) == [39, 45, 47, 50]
+    assert note_map(["crash", "ride", "bell", "rim"], gm=True) == [49, 51, 56, 37]
+    many = note_map(["kick"] * 6, gm=True)
+    assert len(set(many)) == 6 and many[:2] == [36, 35]
+
+
+def test_export_writes_everything_and_sfz_matches(small_lib, rng, tmp_path):
+    p = _pattern(small_lib, rng)
+    out = tmp_path / "exp"
+    paths = export_pattern(out, p, small_lib, bpm=100, gm=True)
+    assert set(paths) == {"loop.wav", "preview.wav", "pattern.json", "loop.mid", "kit.sfz"}
+    loop, rate = sf.read(out / "loop.wav")
+    assert rate == 44100 and loop.shape == (105840,)
+    assert Pattern.from_json((out / "pattern.json").read_text()) == p
+    sfz = (out / "kit.sfz").read_text()
+    regions = [block for block in sfz.split("<region>")[1:]]
+    assert len(regions) == 4
+    cats = [small_lib.samples[small_lib.index(k)].category for k in p.samples]
+    for t, (block, note) in enumerate(zip(regions, note_map(cats, gm=True))):
+        fields = dict(line.split("=", 1) for line in block.split() if "=" in line)
+        assert int(fields["key"]) == note
+        audio, rate = sf.read(out / "samples" / fields["sample"], dtype="float32")
+        info = sf.info(str(out / "samples" / fields["sample"]))
+        assert rate == 44100 and info.channels == 1 and info.subtype == "PCM_24"
+        np.testing.assert_allclose(audio, small_lib.audio(small_lib.index(p.samples[t])), atol=2 ** -22)
+    assert not [f for f in out.rglob("*") if f.name.endswith(".tmp")]
+
+
+def test_export_never_overwrites_without_force(small_lib, rng, tmp_path):
+    p = _pattern(small_lib, rng)
+    export_pattern(tmp_path, p, small_lib)
+    before = (tmp_path / "loop.wav").read_bytes()
+    q = _pattern(small_lib, rng)
+    with pytest.raises(ExportError, match="use --force"):
+        export_pattern(tmp_path, q, small_lib)
+    assert (tmp_path / "loop.wav").read_bytes() == before
+    export_pattern(tmp_path, q, small_lib, force=True)
+    assert Pattern.from_json((tmp_path / "pattern.json").read_text()) == q
+
+
+def test_export_into_a_file_is_refused(small_lib, rng, tmp_path):
+    f = tmp_path / "file"
+    f.write_text("x")
+    with pytest.raises(ExportError, match="not a folder"):
+        export_pattern(f, _pattern(small_lib, rng), small_lib)
