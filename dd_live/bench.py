@@ -1,0 +1,108 @@
+"""Benchmarks behind ``dd-live bench``: measured figures for the README, never timed tests.
+
+* ``render``: batched one-bar renders per second (4 x 16 random patterns at the
+  reference 120 bpm, density 0.5, samples drawn from the default kit).
+* ``load``: a generated library of one-shots in mixed formats (WAV 16/24-bit,
+  48 kHz stereo, FLAC, AIFF), loaded cold (empty cache) and warm (cached).
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def _machine() -> dict:
+    return {"cpus": os.cpu_count(), "python": platform.python_version(), "numpy": np.__version__}
+
+
+def bench_render(*, seconds: float = 3.0, batch: int = 256, threads: int = 2, seed: int = 0) -> dict:
+    from .pattern import random_arrays
+    from .render import bar_length, render_arrays
+    from .samples import load_kit
+
+    lib = load_kit()
+    rng = np.random.default_rng(seed)
+    batches = [random_arrays(lib, rng, batch) for _ in range(8)]
+    out = np.empty((batch, bar_length(120.0)), dtype=np.float32)
+
+    def measure(reuse: bool) -> tuple[float, int]:
+        render_arrays(*batches[0], lib, threads=threads, out=out if reuse else None)  # warm-up
+        bars, elapsed, i = 0, 0.0, 0
+        while elapsed < seconds:
+            hits, idx = batches[i % len(batches)]
+            t0 = time.perf_counter()
+            audio = render_arrays(hits, idx, lib, threads=threads, out=out if reuse else None)
+            elapsed += time.perf_counter() - t0
+            bars += audio.shape[0]
+            i += 1
+        return bars / elapsed, bars
+
+    reused, bars = measure(True)
+    fresh, _ = measure(False)
+    mean_len = float(lib.lengths.mean()) / 44100
+    return {"benchmark": "render", "bars_per_s": round(reused, 1), "bars_per_s_fresh_buffer": round(fresh, 1),
+            "bars": bars, "seconds_each": seconds,
+            "batch": batch, "threads": threads, "tracks": 4, "steps": 16, "bpm": 120, "density": 0.5, "kit_samples": len(lib),
+            "mean_sample_s": round(mean_len, 3), **_machine()}
+
+
+def make_library(root: Path, files: int, *, seed: int = 0) -> None:
+    """Write ``files`` one-shots in mixed formats under ``root`` (in 20 sub-folders)."""
+    import soundfile as sf
+
+    from .samples import load_kit
+
+    kit = load_kit()
+    rng = np.random.default_rng(seed)
+    formats = [("wav", "PCM_16", 44100, 1), ("wav", "PCM_24", 48000, 2), ("flac", "PCM_16", 44100, 1),
+               ("aiff", "PCM_16", 96000, 1), ("wav", "FLOAT", 44100, 2)]
+    for n in range(files):
+        src = kit.audio(int(rng.integers(len(kit))))
+        ext, subtype, rate, ch = formats[n % len(formats)]
+        y = src * float(rng.uniform(0.3, 1.0))
+        if rate != 44100:
+            y = np.interp(np.arange(int(y.size * rate / 44100)) * 44100 / rate, np.arange(y.size), y)
+        data = np.stack([y] * ch, axis=1) if ch > 1 else y
+        folder = root / f"pack_{n % 20:02d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        sf.write(str(folder / f"hit_{n:05d}.{ext}"), data.astype(np.float32), rate, subtype=subtype)
+
+
+def bench_load(*, files: int = 2000) -> dict:
+    from .samples import load_library
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root, cache = Path(tmp) / "library", Path(tmp) / "cache"
+        make_library(root, files)
+        old = os.environ.get("DD_LIVE_CACHE")
+        os.environ["DD_LIVE_CACHE"] = str(cache)
+        try:
+            t0 = time.perf_counter()
+            cold = load_library([root])
+            cold_s = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            warm = load_library([root])
+            warm_s = time.perf_counter() - t0
+        finally:
+            if old is None:
+                os.environ.pop("DD_LIVE_CACHE", None)
+            else:
+                os.environ["DD_LIVE_CACHE"] = old
+        if len(warm) != len(cold) or not np.array_equal(warm.flat, cold.flat):
+            raise RuntimeError("warm load differs from cold load")
+        return {"benchmark": "load", "files": files, "loaded": len(cold), "cold_s": round(cold_s, 3),
+                "warm_s": round(warm_s, 3), "audio_s": round(cold.flat.size / 44100, 1), **_machine()}
+
+
+def run(what: str, *, seconds: float = 3.0, batch: int = 256, files: int = 2000, threads: int = 2) -> dict:
+    if what == "render":
+        return bench_render(seconds=seconds, batch=batch, threads=threads)
+    if what == "load":
+        return bench_load(files=files)
+    raise ValueError(what)

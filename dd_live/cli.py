@@ -1,0 +1,186 @@
+"""The ``dd-live`` command line.
+
+Exit codes: 0 ok, 1 failure, 2 usage or input error. Errors print one line on
+stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from . import __version__
+from .errors import DDLiveError, InputError
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line and exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _say(line: str) -> None:
+    print(f"dd-live: {line}", file=sys.stderr)
+
+
+def _library(folders: Sequence[str] | None, tracks: int = 1):
+    from .samples import load_library
+
+    lib = load_library(folders or None)
+    for s in lib.skipped:
+        _say(str(s))
+    lib.require(tracks)
+    return lib
+
+
+# ---------------------------------------------------------------- commands
+
+def cmd_render(a: argparse.Namespace) -> int:
+    import numpy as np
+
+    from .export import export_pattern
+    from .pattern import Constraints, random_pattern
+
+    lib = _library(a.samples, a.tracks)
+    rng = np.random.default_rng(a.seed)
+    pattern = random_pattern(lib, rng, tracks=a.tracks, steps=a.steps, density=a.density, swing=a.swing,
+                             constraints=Constraints(fotf=a.fotf))
+    paths = export_pattern(Path(a.out), pattern, lib, bpm=a.bpm, gm=a.gm, repeats=a.repeats, bits=a.bits,
+                           force=a.force)
+    for t, key in enumerate(pattern.samples):
+        row = "".join("x" if h else "." for h in pattern.hits[t])
+        print(f"track {t + 1}: {row}  {key}")
+    print(f"wrote {', '.join(sorted(paths))} and samples/ to {a.out}")
+    return 0
+
+
+def cmd_kit_build(a: argparse.Namespace) -> int:
+    from .kit import build_kit
+    from .samples import default_kit_dir
+
+    out = Path(a.out) if a.out else default_kit_dir()
+    kit_json = build_kit(out)
+    n = len(json.loads(kit_json.read_text())["samples"])
+    print(f"built {n} samples into {out}")
+    return 0
+
+
+def cmd_kit_list(a: argparse.Namespace) -> int:
+    from .samples import default_kit_dir, load_kit, load_library
+
+    if a.dir is None or (Path(a.dir) / "kit.json").is_file():
+        lib = load_kit(Path(a.dir) if a.dir else None)
+        meta = {e["file"]: e for e in json.loads(((Path(a.dir) if a.dir else default_kit_dir()) / "kit.json").read_text())["samples"]}
+    else:
+        lib, meta = load_library([a.dir]), {}
+    for s in lib.samples:
+        m = meta.get(s.key)
+        extra = f"  peak {m['peak_db']:6.1f} dB  rms {m['rms_db']:6.1f} dB  centroid {m['centroid_hz']:7.0f} Hz" if m else ""
+        print(f"{s.category:11s} {s.length / 44100:6.3f} s  {s.key}{extra}")
+    for s in lib.skipped:
+        _say(str(s))
+    print(f"{len(lib)} usable sample(s), {len(lib.skipped)} skipped")
+    return 0
+
+
+def cmd_kit_check(a: argparse.Namespace) -> int:
+    from collections import Counter
+
+    from .samples import load_library
+
+    lib = load_library([a.dir], use_cache=False)
+    for s in lib.skipped:
+        print(str(s))
+    counts = Counter(s.category for s in lib.samples)
+    cats = ", ".join(f"{c} {n}" for c, n in sorted(counts.items()))
+    print(f"{len(lib)} usable sample(s) ({cats or 'none'}), {len(lib.skipped)} would be skipped")
+    return 0
+
+
+def cmd_bench(a: argparse.Namespace) -> int:
+    from . import bench
+
+    result = bench.run(a.what, seconds=a.seconds, batch=a.batch, files=a.files, threads=a.threads)
+    if a.json:
+        print(json.dumps(result))
+    else:
+        for k, v in result.items():
+            print(f"{k:>18}: {v}")
+    return 0
+
+
+# ---------------------------------------------------------------- parser
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="dd-live", description="Drum loops that learn what you like (DeepDrummer for live sets).")
+    p.add_argument("--version", action="version", version=f"dd-live {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    r = sub.add_parser("render", help="render one random loop: WAV, MIDI, SFZ kit",
+                       description="Render one random pattern as loop.wav, preview.wav, pattern.json, loop.mid, kit.sfz and samples/.")
+    r.add_argument("--out", required=True, metavar="DIR", help="folder to write into")
+    r.add_argument("--seed", type=int, default=None, help="random seed (default: fresh)")
+    r.add_argument("--bpm", type=float, default=120.0, help="tempo in beats per minute (default 120)")
+    r.add_argument("--samples", action="append", metavar="DIR", help="sample folder (repeatable; default: the built-in kit)")
+    r.add_argument("--fotf", action="store_true", help="four-on-the-floor: track 1 plays a kick on every beat")
+    r.add_argument("--gm", action="store_true", help="General MIDI drum notes by sample category (default: pads 36-39)")
+    r.add_argument("--tracks", type=int, default=4, help="tracks (default 4)")
+    r.add_argument("--steps", type=int, default=16, help="steps per bar (default 16; 12 or 24 for triplets)")
+    r.add_argument("--density", type=float, default=0.5, help="probability of a hit per cell (default 0.5)")
+    r.add_argument("--swing", type=float, default=0.0, help="delay of odd steps, fraction of a step 0-0.5 (default 0)")
+    r.add_argument("--repeats", type=int, default=4, help="bars in loop.mid (default 4)")
+    r.add_argument("--bits", type=int, choices=(16, 24), default=16, help="WAV bit depth (default 16)")
+    r.add_argument("--force", action="store_true", help="overwrite an existing export")
+    r.set_defaults(func=cmd_render)
+
+    k = sub.add_parser("kit", help="build, list or check sample kits", description="The default kit and sample folders.")
+    ks = k.add_subparsers(dest="kit_command", metavar="ACTION", parser_class=_Parser)
+    ks.required = True
+    kb = ks.add_parser("build", help="synthesize the default kit", description="Synthesize the default kit (deterministic, CC0).")
+    kb.add_argument("--out", metavar="DIR", help="where (default: the default kit folder)")
+    kb.set_defaults(func=cmd_kit_build)
+    kl = ks.add_parser("list", help="list a kit's samples", description="List the samples of a kit or sample folder.")
+    kl.add_argument("dir", nargs="?", help="kit or sample folder (default: the default kit)")
+    kl.set_defaults(func=cmd_kit_list)
+    kc = ks.add_parser("check", help="report which files of a folder would be skipped, and why",
+                       description="Report which files of a sample folder would be skipped, and why.")
+    kc.add_argument("dir", help="sample folder")
+    kc.set_defaults(func=cmd_kit_check)
+
+    b = sub.add_parser("bench", help="measure speed", description="Benchmarks (figures for README; not tests).")
+    b.add_argument("what", choices=("render", "load"), help="render: batched one-bar renders; load: a 2,000-file library")
+    b.add_argument("--json", action="store_true", help="print one JSON line")
+    b.add_argument("--seconds", type=float, default=3.0, help="measure for at least this long (render)")
+    b.add_argument("--batch", type=int, default=256, help="bars per render call (render)")
+    b.add_argument("--files", type=int, default=2000, help="files in the library (load)")
+    b.add_argument("--threads", type=int, default=2, help="torch threads where torch is used")
+    b.set_defaults(func=cmd_bench)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    a = parser.parse_args(argv)
+    try:
+        return int(a.func(a))
+    except InputError as err:
+        _say(f"error: {err}")
+        return 2
+    except DDLiveError as err:
+        _say(f"error: {err}")
+        return 1
+    except KeyboardInterrupt:
+        _say("interrupted")
+        return 130
+    except OSError as err:
+        _say(f"error: {err.strerror or err}: {err.filename or ''}".rstrip(": "))
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

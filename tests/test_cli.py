@@ -1,0 +1,130 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import mido
+import pytest
+import soundfile as sf
+
+from dd_live.cli import main
+from dd_live.pattern import Pattern
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "dd_live.cli", *args], capture_output=True, text=True, cwd=cwd)
+
+
+def test_render_writes_a_playable_export(tmp_path, capsys):
+    out = tmp_path / "loop1"
+    assert main(["render", "--seed", "3", "--bpm", "124", "--fotf", "--gm", "--out", str(out)]) == 0
+    for name in ("loop.wav", "preview.wav", "pattern.json", "loop.mid", "kit.sfz"):
+        assert (out / name).is_file()
+    p = Pattern.from_json((out / "pattern.json").read_text())
+    assert p.hits[0, ::4].all()
+    assert sf.info(str(out / "loop.wav")).frames == round(4 * 60 / 124 * 44100)
+    notes = {m.note for m in mido.MidiFile(str(out / "loop.mid")).tracks[1] if m.type == "note_on"}
+    assert 36 in notes
+    assert len(list((out / "samples").iterdir())) == 4
+    assert "track 1:" in capsys.readouterr().out
+
+
+def test_same_seed_same_loop(tmp_path):
+    assert main(["render", "--seed", "9", "--out", str(tmp_path / "a")]) == 0
+    assert main(["render", "--seed", "9", "--out", str(tmp_path / "b")]) == 0
+    assert (tmp_path / "a" / "loop.wav").read_bytes() == (tmp_path / "b" / "loop.wav").read_bytes()
+
+
+def test_user_errors_are_one_line_exit_2(tmp_path):
+    out = tmp_path / "x"
+    assert run("render", "--seed", "1", "--out", str(out)).returncode == 0
+    cases = [
+        ("render", "--out", str(out)),                                   # exists, no --force
+        ("render", "--bpm", "0", "--out", str(tmp_path / "y")),          # bad tempo
+        ("render", "--samples", str(tmp_path / "missing"), "--out", str(tmp_path / "z")),
+        ("render", "--bpm", "fast", "--out", str(tmp_path / "w")),       # argparse
+        ("render",),                                                     # missing --out
+        ("kit", "check", str(tmp_path / "missing")),
+        ("nonsense",),
+    ]
+    for args in cases:
+        r = run(*args)
+        assert r.returncode == 2, (args, r.stderr)
+        assert len(r.stderr.strip().splitlines()) == 1, (args, r.stderr)
+        assert "Traceback" not in r.stderr
+
+
+def test_too_few_samples_is_exit_2(tmp_path):
+    folder = tmp_path / "two"
+    folder.mkdir()
+    import numpy as np
+
+    for i in range(2):
+        sf.write(folder / f"kick{i}.wav", np.sin(np.arange(4410) / 10).astype(np.float32) * 0.5, 44100)
+    (folder / "broken.wav").write_bytes(b"junk")
+    r = run("render", "--samples", str(folder), "--out", str(tmp_path / "o"))
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert lines[0].startswith("dd-live: skipped") and "broken.wav" in lines[0]
+    assert "only 2 usable sample(s)" in lines[-1] and len(lines) == 2
+
+
+def test_force_overwrites(tmp_path):
+    out = tmp_path / "f"
+    assert main(["render", "--seed", "1", "--out", str(out)]) == 0
+    first = (out / "pattern.json").read_text()
+    assert main(["render", "--seed", "2", "--out", str(out), "--force"]) == 0
+    assert (out / "pattern.json").read_text() != first
+
+
+@pytest.mark.parametrize("args", [[], ["render"], ["kit"], ["kit", "build"], ["kit", "list"], ["kit", "check"], ["bench"]])
+def test_help_everywhere(args):
+    r = run(*args, "--help")
+    assert r.returncode == 0 and "usage: dd-live" in r.stdout
+
+
+def test_kit_list_and_check(tmp_path, capsys):
+    assert main(["kit", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "kick/kick_01_808_long.wav" in out and "126 usable sample(s), 0 skipped" in out
+    (tmp_path / "bad.wav").write_bytes(b"")
+    sf.write(tmp_path / "ok_snare.wav", [0.5, -0.5] * 2000, 44100)
+    assert main(["kit", "check", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "bad.wav: empty file" in out and "1 usable sample(s) (snare 1), 1 would be skipped" in out
+
+
+def test_kit_build_cli(tmp_path):
+    assert main(["kit", "build", "--out", str(tmp_path)]) == 0
+    assert len(json.loads((tmp_path / "kit.json").read_text())["samples"]) >= 120
+
+
+def test_bench_render_prints_one_json_line():
+    r = run("bench", "render", "--json", "--seconds", "0.2", "--batch", "16")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.strip().splitlines()
+    assert len(lines) == 1
+    result = json.loads(lines[0])
+    assert result["benchmark"] == "render" and result["bars_per_s"] > 0 and result["batch"] == 16
+
+
+def test_bench_load_small():
+    r = run("bench", "load", "--json", "--files", "30")
+    assert r.returncode == 0, r.stderr
+    result = json.loads(r.stdout)
+    assert result["loaded"] == 30 and result["cold_s"] > 0 and result["warm_s"] > 0
+
+
+def test_import_has_no_side_effects_and_no_heavy_imports(tmp_path):
+    code = ("import sys, dd_live, dd_live.pattern, dd_live.render, dd_live.export, dd_live.samples, dd_live.cli;"
+            "heavy = [m for m in ('torch', 'rtmidi', 'sounddevice', 'mido', 'soundfile') if m in sys.modules];"
+            "print(heavy)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
+                       env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "[]"
+    assert list(tmp_path.iterdir()) == []
