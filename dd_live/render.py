@@ -72,31 +72,37 @@ def velocity_gain(velocities: np.ndarray) -> np.ndarray:
 
 def _mix_block(out: np.ndarray, bar: np.ndarray, pos: np.ndarray, offs: np.ndarray, lens: np.ndarray,
                gain: np.ndarray, flat: np.ndarray, wrap: bool) -> None:
-    """Add hits (sorted by bar, bars relative to ``out``) into the bars of ``out`` in place."""
+    """Add hits (sorted by bar, bars relative to ``out``) into the zeroed bars of ``out``, in place.
+
+    The part of a hit inside the bar is added straight into ``out``; what rings past
+    the bar line goes to a per-thread overflow buffer, wrapped into the bar's start
+    (``wrap``) or dropped.
+    """
     length = out.shape[1]
-    width = length + max(int(np.max(pos + lens)) - length, 0)
-    buf = _scratch(out.shape[0] * width).reshape(out.shape[0], width)
-    buf.fill(0.0)
+    over = max(int(np.max(pos + lens)) - length, 0) if wrap else 0
+    ovf = _scratch(out.shape[0] * over).reshape(out.shape[0], over)
+    ovf.fill(0.0)
     # Most hits of a block share one gain (one velocity): add those unscaled, scale the block once.
     values, counts = np.unique(gain, return_counts=True)
     g0 = float(values[np.argmax(counts)])
     rel = (gain / g0).tolist() if g0 > 0 else gain.tolist()
     tmp = np.empty(int(lens.max()), dtype=np.float32)
     for b, p, o, n, g in zip(bar.tolist(), pos.tolist(), offs.tolist(), lens.tolist(), rel):
-        dst = buf[b, p: p + n]
-        if g == 1.0:
-            np.add(dst, flat[o: o + n], out=dst)
-        else:
-            t = tmp[:n]
-            np.multiply(flat[o: o + n], g, out=t)
-            np.add(dst, t, out=dst)
-    if g0 > 0 and g0 != 1.0:
-        buf *= np.float32(g0)
-    out += buf[:, :length]
-    if wrap:
-        for k in range(length, buf.shape[1], length):
-            seg = buf[:, k: k + length]
+        src = flat[o: o + n]
+        if g != 1.0:
+            src = np.multiply(src, g, out=tmp[:n])
+        head = min(n, length - p)
+        dst = out[b, p: p + head]
+        np.add(dst, src[:head], out=dst)
+        if head < n and over:
+            dst = ovf[b, : n - head]
+            np.add(dst, src[head:], out=dst)
+    if over:
+        for k in range(0, over, length):
+            seg = ovf[:, k: k + length]
             out[:, : seg.shape[1]] += seg
+    if g0 > 0 and g0 != 1.0:
+        out *= np.float32(g0)
 
 
 def _mix(bar: np.ndarray, pos: np.ndarray, smp: np.ndarray, gain: np.ndarray, library, n_bars: int,
