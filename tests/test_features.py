@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from dd_live.features import frames_for, mel_filterbank, mfcc
+
+SR = 44100
+
+
+def numpy_mfcc(y: np.ndarray) -> np.ndarray:
+    """An independent float64 numpy MFCC with torchaudio's MFCC(44100, n_mfcc=60) defaults."""
+    n_fft, hop, n_mels, n_mfcc = 400, 200, 128, 60
+    padded = np.pad(y.astype(np.float64), n_fft // 2, mode="reflect")
+    n_frames = 1 + (padded.size - n_fft) // hop
+    idx = np.arange(n_fft)[None, :] + hop * np.arange(n_frames)[:, None]
+    window = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)
+    power = np.abs(np.fft.rfft(padded[idx] * window, axis=1)) ** 2          # (frames, 201)
+    mel = lambda f: 2595 * np.log10(1 + f / 700)                             # noqa: E731
+    hz = lambda m: 700 * (10 ** (m / 2595) - 1)                              # noqa: E731
+    edges = hz(np.linspace(mel(0.0), mel(SR / 2), n_mels + 2))
+    bins = np.linspace(0, SR // 2, n_fft // 2 + 1)
+    fb = np.zeros((bins.size, n_mels))
+    for m in range(n_mels):
+        lo, c, hi = edges[m], edges[m + 1], edges[m + 2]
+        rising = (bins - lo) / (c - lo)
+        falling = (hi - bins) / (hi - c)
+        fb[:, m] = np.maximum(0, np.minimum(rising, falling))
+    db = 10 * np.log10(np.maximum(power @ fb, 1e-10))
+    db = np.maximum(db, db.max() - 80)
+    k, n = np.arange(n_mfcc)[:, None], np.arange(n_mels)[None, :]
+    dct = np.cos(np.pi / n_mels * (n + 0.5) * k) * np.sqrt(2 / n_mels)
+    dct[0] /= np.sqrt(2)
+    return dct @ db.T                                                          # (60, frames)
+
+
+def test_matches_independent_numpy(rng):
+    t = np.arange(88200) / SR
+    drums = np.sin(2 * np.pi * 55 * t) * np.exp(-(t % 0.5) * 8) + 0.1 * rng.standard_normal(t.size)
+    quiet = 0.001 * rng.standard_normal(30000)
+    for y in (drums, quiet):
+        got = mfcc(torch.tensor(y, dtype=torch.float32)[None])[0].numpy()
+        want = numpy_mfcc(y.astype(np.float32))
+        assert got.shape == want.shape == (60, frames_for(y.size))
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=0.05)
+
+
+def test_batched_and_per_item_floor(rng):
+    loud = rng.standard_normal(20000)
+    soft = 1e-3 * rng.standard_normal(20000)
+    batch = torch.tensor(np.stack([loud, soft]), dtype=torch.float32)
+    both = mfcc(batch)
+    assert both.shape == (2, 60, 101)
+    np.testing.assert_allclose(both[1].numpy(), mfcc(batch[1:])[0].numpy(), rtol=1e-5, atol=1e-3)
+    np.testing.assert_allclose(both[1].numpy(), numpy_mfcc(soft.astype(np.float32)), rtol=1e-4, atol=0.05)
+
+
+def test_one_bar_is_442_frames():
+    assert mfcc(torch.zeros(3, 88200) + 0.1).shape == (3, 60, 442)
+
+
+def test_filterbank_matches_torchaudio_shape_and_peaks():
+    fb = mel_filterbank()
+    assert fb.shape == (201, 128)
+    assert float(fb.max()) <= 1.0 + 1e-12
+    assert (fb.sum(0) == 0).sum() > 0  # 201 bins cannot feed all 128 narrow low bands, as in torchaudio
+
+
+def test_against_torchaudio_where_it_imports(rng):
+    try:
+        import torchaudio
+    except Exception as err:  # CUDA-built wheels fail to import on CPU-only machines
+        pytest.skip(f"torchaudio does not import here: {err.__class__.__name__}")
+    y = torch.tensor(rng.standard_normal((1, 44100)), dtype=torch.float32)
+    ref = torchaudio.transforms.MFCC(sample_rate=44100, n_mfcc=60)(y)
+    np.testing.assert_allclose(mfcc(y).numpy(), ref.numpy(), rtol=1e-4, atol=1e-2)
+
+
+@pytest.mark.parametrize("bad, err", [(np.zeros(100), TypeError), (torch.zeros(2, 2, 100), ValueError), (torch.zeros(1, 50), ValueError)])
+def test_bad_input(bad, err):
+    with pytest.raises(err):
+        mfcc(bad)
