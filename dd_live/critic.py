@@ -1,0 +1,174 @@
+"""The critic: DeepDrummer's small CNN over MFCCs, f(x) = P(like | loop audio).
+
+Architecture (the paper's, 291,290 parameters for one bar of 442 frames):
+three 2-D convolutions with 64 channels, kernel (4, 8), stride (2, 4), then a
+1x1 convolution to 8 channels, each followed by leaky ReLU, batch norm and
+dropout; a dense layer of 128 units (leaky ReLU, dropout); two outputs and a
+log-softmax. Output 1 is "like".
+
+Scoring is batched and runs in eval mode. ``precision="auto"`` runs convolutions
+in bfloat16 autocast where the CPU has native bf16 (AVX-512 BF16 / AMX), about
+twice as fast as float32 there, and in float32 elsewhere; scores differ by about
+1e-3 between the two. The number of torch threads is a setting
+(:func:`configure_threads`): beside a DAW, dd_live must not take every core.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Iterator
+
+import numpy as np
+import torch
+from torch import nn
+
+from .features import N_MFCC, frames_for
+
+BAR_SAMPLES = 88200  # one bar of 4/4 at the reference 120 bpm
+BAR_FRAMES = frames_for(BAR_SAMPLES)
+DROPOUT = 0.167
+SCORE_CHUNK = 64
+
+
+def configure_threads(threads: int) -> None:
+    """Use at most ``threads`` CPU threads for torch work (process-wide)."""
+    if threads < 1:
+        raise ValueError(f"threads must be at least 1, got {threads}")
+    torch.set_num_threads(threads)
+
+
+def bf16_available() -> bool:
+    """True when the CPU runs bfloat16 convolutions natively."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def resolve_precision(precision: str) -> str:
+    if precision not in ("auto", "fp32", "bf16"):
+        raise ValueError(f"precision must be auto, fp32 or bf16, not {precision!r}")
+    if precision == "auto":
+        return "bf16" if bf16_available() else "fp32"
+    return precision
+
+
+@contextlib.contextmanager
+def autocast(precision: str) -> Iterator[None]:
+    """bfloat16 autocast on the CPU for "bf16", nothing for "fp32"."""
+    if precision == "bf16":
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            yield
+    else:
+        yield
+
+
+class Dropout(nn.Module):
+    """Inverted dropout whose mask comes from numpy's PCG64 when ``generator`` is set.
+
+    torch's CPU Bernoulli sampling runs at about 3 ns per element on one thread,
+    a large part of a training step (the first layer has 3.2 M activations per
+    minibatch of 16). Raw PCG64 output read as 16-bit words and compared against
+    a threshold gives the same Bernoulli(1 - p) mask (p resolved to 1/65536) in a
+    fraction of the time.
+    The trainer sets ``generator`` (seeded) while it trains; without one this is
+    torch's dropout.
+    """
+
+    def __init__(self, p: float) -> None:
+        super().__init__()
+        if not 0.0 <= p < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {p}")
+        self.p = p
+        self.threshold = int(round(p * 65536))
+        self.generator: np.random.Generator | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        if self.generator is None:
+            return nn.functional.dropout(x, self.p, True)
+        n = x.numel()
+        bits = self.generator.bit_generator.random_raw(n // 4 + 1).view(np.uint16)[:n]
+        keep = torch.from_numpy(bits >= self.threshold)
+        if x.ndim == 4 and x.is_contiguous(memory_format=torch.channels_last):
+            b, c, h, w = x.shape  # build the mask in the same physical (NHWC) order as x
+            keep = keep.view(b, h, w, c).permute(0, 3, 1, 2)
+        else:
+            keep = keep.view(x.shape)
+        mask = keep.to(x.dtype)  # a float mask: multiplying by a bool tensor is 15x slower
+        mask.mul_(1.0 / (1.0 - self.threshold / 65536))
+        return x * mask
+
+
+def _block(cin: int, cout: int, kernel: tuple[int, int], stride: tuple[int, int], dropout: float) -> list[nn.Module]:
+    return [nn.Conv2d(cin, cout, kernel, stride), nn.LeakyReLU(0.01), nn.BatchNorm2d(cout), Dropout(dropout)]
+
+
+def _out_size(n: int, k: int, s: int) -> int:
+    return (n - k) // s + 1
+
+
+class Critic(nn.Module):
+    """DeepDrummer's critic. Input (batch, 60, frames) MFCCs; output (batch, 2) log-probabilities."""
+
+    def __init__(self, *, n_mfcc: int = N_MFCC, frames: int = BAR_FRAMES, channels: tuple[int, ...] = (64, 64, 64),
+                 bottleneck: int = 8, kernel: tuple[int, int] = (4, 8), stride: tuple[int, int] = (2, 4),
+                 dense: int = 128, dropout: float = DROPOUT, precision: str = "auto") -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        cin, h, w = 1, n_mfcc, frames
+        for c in channels:
+            layers += _block(cin, c, kernel, stride, dropout)
+            cin, h, w = c, _out_size(h, kernel[0], stride[0]), _out_size(w, kernel[1], stride[1])
+        if h < 1 or w < 1:
+            raise ValueError(f"input of {n_mfcc} x {frames} is too small for this critic")
+        layers += _block(cin, bottleneck, (1, 1), (1, 1), dropout)
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Sequential(nn.Flatten(), nn.Linear(bottleneck * h * w, dense), nn.LeakyReLU(0.01),
+                                  Dropout(dropout), nn.Linear(dense, 2), nn.LogSoftmax(dim=-1))
+        self.input_shape = (n_mfcc, frames)
+        self.precision = resolve_precision(precision)
+        self.to(memory_format=torch.channels_last)
+        self.eval()  # scoring is the common use; the trainer switches to train mode while it trains
+
+    def set_dropout_generator(self, generator: np.random.Generator | None) -> None:
+        """Draw dropout masks from ``generator`` (None: torch's own dropout)."""
+        for m in self.modules():
+            if isinstance(m, Dropout):
+                m.generator = generator
+
+    def forward(self, feats: torch.Tensor) -> torch.Tensor:
+        if feats.ndim != 3 or tuple(feats.shape[1:]) != self.input_shape:
+            raise ValueError(f"critic expects (batch, {self.input_shape[0]}, {self.input_shape[1]}), got {tuple(feats.shape)}")
+        x = feats[:, None].contiguous(memory_format=torch.channels_last)
+        with autocast(self.precision):
+            y = self.head(self.features(x))
+        return y.float()
+
+    @torch.inference_mode()
+    def score(self, feats: torch.Tensor) -> torch.Tensor:
+        """P(like) in [0, 1] for each item, float32 (batch,), in eval mode; the module's mode is restored."""
+        was_training = self.training
+        self.eval()
+        try:
+            out = torch.cat([self(feats[i: i + SCORE_CHUNK])[:, 1] for i in range(0, feats.shape[0], SCORE_CHUNK)])
+            return out.exp()
+        finally:
+            self.train(was_training)
+
+
+def parameter_count(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+class Ensemble:
+    """Mean score of several critics (for best/worst search across sessions)."""
+
+    def __init__(self, critics: list[Critic]) -> None:
+        if not critics:
+            raise ValueError("an ensemble needs at least one critic")
+        self.critics = critics
+
+    def score(self, feats: torch.Tensor) -> torch.Tensor:
+        return torch.stack([c.score(feats) for c in self.critics]).mean(0)
