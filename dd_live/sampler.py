@@ -1,0 +1,176 @@
+"""Metropolis-Hastings over patterns, with the critic as unnormalised density.
+
+Many chains move together: each step proposes a new pattern for every chain
+(DeepDrummer's symmetric proposal: toggle cells with p = 0.05, redraw samples
+with p = 0.15), renders all proposals at the reference 120 bpm in one batch,
+scores them with one batched critic call, and accepts each with probability
+min(1, (f'/f) ** (1/s)) at temperature s.
+
+Modes:
+
+* ``explore``: the chains' stationary distribution is proportional to f
+  (DeepDrummer's Phase I).
+* ``best``: run the same chains until one reaches f >= 0.95 (Phase II); bounded
+  by ``max_steps``, it returns the best state found and whether the threshold
+  was reached.
+* ``worst``: hill-climb towards f = 0 (accept only moves that do not raise f).
+
+Chains persist: after the critic changes, :meth:`Chains.rescore` re-scores the
+current states and the chains carry on from where they were.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+
+from .features import MFCC
+from .pattern import DENSITY, Constraints, propose_arrays, random_arrays
+from .render import REFERENCE_BPM, bar_length, render_arrays
+
+FLOOR = 1e-6  # scores are clamped here so that f'/f stays finite
+BEST_THRESHOLD = 0.95
+
+ScoreFn = Callable[[torch.Tensor], torch.Tensor]
+
+
+class Scorer:
+    """Patterns (as arrays) -> reference audio -> MFCCs -> critic score, batched.
+
+    ``critics``: one critic, or several whose mean score is used (an ensemble).
+    The critic list can be swapped with :meth:`set_critics` between calls.
+    """
+
+    def __init__(self, library, critics, *, threads: int = 1) -> None:
+        self.library = library
+        self.threads = threads
+        self.mfcc = MFCC()
+        self._buffers: dict[int, np.ndarray] = {}
+        self.set_critics(critics)
+
+    def set_critics(self, critics) -> None:
+        self.critics = list(critics) if isinstance(critics, (list, tuple)) else [critics]
+        if not self.critics:
+            raise ValueError("a scorer needs at least one critic")
+
+    def audio(self, hits: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        """Reference-tempo loops, float32 (batch, 88200); the buffer is reused by the next call."""
+        n = hits.shape[0]
+        buf = self._buffers.get(n)
+        if buf is None:
+            buf = self._buffers[n] = np.empty((n, bar_length(REFERENCE_BPM)), dtype=np.float32)
+        return render_arrays(hits, idx, self.library, threads=self.threads, out=buf)
+
+    def features(self, audio: np.ndarray) -> torch.Tensor:
+        return self.mfcc(torch.from_numpy(audio))
+
+    def score_features(self, feats: torch.Tensor) -> np.ndarray:
+        scores = torch.stack([c.score(feats) for c in self.critics]).mean(0)
+        return scores.numpy().astype(np.float64)
+
+    def __call__(self, hits: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        """Scores f in [0, 1] (float64, batch)."""
+        return self.score_features(self.features(self.audio(hits, idx)))
+
+
+@dataclass
+class Found:
+    """A state picked from the chains: pattern arrays, score, and whether the target was reached."""
+
+    hits: np.ndarray
+    idx: np.ndarray
+    score: float
+    reached: bool
+    chain: int
+
+
+class Chains:
+    """A batch of persistent MH chains over (hits, sample indices)."""
+
+    def __init__(self, library, scorer: Scorer, *, n: int = 16, rng: np.random.Generator, tracks: int = 4,
+                 steps: int = 16, beats: int = 4, density: float = DENSITY,
+                 constraints: Constraints = Constraints(), temperature: float = 1.0) -> None:
+        if n < 1:
+            raise ValueError("need at least one chain")
+        self.library, self.scorer, self.rng = library, scorer, rng
+        self.beats, self.constraints = beats, constraints
+        self.temperature = temperature
+        self.hits, self.idx = random_arrays(library, rng, n, tracks=tracks, steps=steps, beats=beats,
+                                            density=density, constraints=constraints)
+        self.scores = scorer(self.hits, self.idx)
+        self.accepted = 0
+        self.proposed = 0
+
+    @property
+    def n(self) -> int:
+        return self.hits.shape[0]
+
+    def rescore(self) -> None:
+        """Re-score the current states (call after the critic changed)."""
+        self.scores = self.scorer(self.hits, self.idx)
+
+    def step(self, mode: str = "explore") -> None:
+        """One proposal and accept/reject for every chain."""
+        hits, idx = propose_arrays(self.hits, self.idx, self.library, self.rng, beats=self.beats,
+                                   constraints=self.constraints)
+        new = self.scorer(hits, idx)
+        if mode in ("explore", "best"):
+            ratio = (np.maximum(new, FLOOR) / np.maximum(self.scores, FLOOR)) ** (1.0 / self.temperature)
+            accept = self.rng.random(self.n) < ratio
+        elif mode == "worst":
+            accept = new <= self.scores
+        else:
+            raise ValueError(f"unknown mode {mode!r} (explore, best or worst)")
+        self.hits[accept], self.idx[accept], self.scores[accept] = hits[accept], idx[accept], new[accept]
+        self.accepted += int(accept.sum())
+        self.proposed += self.n
+
+    def run(self, steps: int, mode: str = "explore") -> None:
+        for _ in range(steps):
+            self.step(mode)
+
+    def _found(self, i: int, reached: bool) -> Found:
+        return Found(self.hits[i].copy(), self.idx[i].copy(), float(self.scores[i]), reached, i)
+
+    def pick(self) -> Found:
+        """The state of one chain chosen uniformly (a draw from the explore distribution)."""
+        i = int(self.rng.integers(self.n))
+        return self._found(i, True)
+
+    def best(self, *, threshold: float = BEST_THRESHOLD, max_steps: int = 100, patience: int | None = None,
+             exclude: Sequence[int] = ()) -> Found:
+        """Advance the chains until one (not in ``exclude``) scores >= threshold.
+
+        Gives up after ``max_steps`` steps, or after ``patience`` steps without a new
+        best score (a critic that cannot reach the threshold, such as an untrained
+        one, then costs little). Returns the first chain over the threshold (a random
+        one if several are), or the best state seen, with ``reached`` False.
+        """
+        best: Found | None = None
+        since = 0
+        allowed = np.ones(self.n, dtype=bool)
+        allowed[list(exclude)] = False
+        for step in range(max_steps + 1):
+            over = np.nonzero(allowed & (self.scores >= threshold))[0]
+            if over.size:
+                return self._found(int(self.rng.choice(over)), True)
+            masked = np.where(allowed, self.scores, -1.0)
+            i = int(np.argmax(masked))
+            if best is None or masked[i] > best.score:
+                best, since = self._found(i, False), 0
+            else:
+                since += 1
+            if step == max_steps or (patience is not None and since > patience):
+                break
+            self.step("best")
+        assert best is not None
+        return best
+
+    def worst(self, *, steps: int = 50) -> Found:
+        """Hill-climb towards f = 0 for ``steps`` steps; the lowest-scoring state."""
+        self.run(steps, "worst")
+        i = int(np.argmin(self.scores))
+        return self._found(i, self.scores[i] <= 1 - BEST_THRESHOLD)

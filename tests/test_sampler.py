@@ -1,0 +1,121 @@
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from conftest import make_library
+from dd_live.critic import Critic
+from dd_live.pattern import Constraints
+from dd_live.sampler import Chains, Scorer
+
+
+class FakeScorer:
+    """A known density over (hits, sample indices), for testing the chains alone."""
+
+    def __init__(self, f):
+        self.f = f
+
+    def __call__(self, hits, idx):
+        return np.array([self.f(h, i) for h, i in zip(hits, idx)], dtype=np.float64)
+
+
+def _state_id(h: np.ndarray, i: np.ndarray) -> int:
+    return int(h[0, 0]) + 2 * int(h[0, 1]) + 4 * int(i[0])
+
+
+def test_explore_visits_states_in_proportion_to_f(rng):
+    """1 track x 2 steps x 3 samples = 12 states; many short independent chains vs f normalised."""
+    lib = make_library([100, 200, 300], ["kick", "snare", "perc"])
+    weights = rng.uniform(0.05, 1.0, 12)
+    scorer = FakeScorer(lambda h, i: weights[_state_id(h, i)])
+    chains = Chains(lib, scorer, n=3000, rng=rng, tracks=1, steps=2, beats=1)
+    chains.run(150)
+    counts = np.bincount([_state_id(h, i) for h, i in zip(chains.hits, chains.idx)], minlength=12)
+    expected = weights / weights.sum() * chains.n
+    chi2 = float(((counts - expected) ** 2 / expected).sum())
+    assert chi2 < 31.3, (chi2, counts, expected.round())  # df = 11, p = 0.001
+    # and it is not the uniform distribution (the test would notice a sampler that ignores f)
+    uniform = np.full(12, chains.n / 12)
+    assert float(((counts - uniform) ** 2 / uniform).sum()) > 100
+
+
+def test_temperature_sharpens(rng):
+    lib = make_library([100, 200, 300], ["kick", "snare", "perc"])
+    scorer = FakeScorer(lambda h, i: 0.9 if (h[0].all() and i[0] == 2) else 0.1)
+    hot = Chains(lib, scorer, n=2000, rng=rng, tracks=1, steps=2, beats=1, temperature=1.0)
+    cold = Chains(lib, scorer, n=2000, rng=rng, tracks=1, steps=2, beats=1, temperature=0.25)
+    hot.run(150)
+    cold.run(150)
+    assert (cold.scores == 0.9).mean() > (hot.scores == 0.9).mean() + 0.2
+
+
+def easy(h, i):
+    """An easy critic: the more of steps 0, 4, 8, 12 play on track 0, the better."""
+    return 0.02 + 0.96 * h[0, ::4].mean() ** 2
+
+
+def test_best_reaches_threshold_on_an_easy_critic(rng):
+    lib = make_library([100, 200, 300, 400, 500])
+    chains = Chains(lib, FakeScorer(easy), n=16, rng=rng)
+    found = chains.best(threshold=0.95, max_steps=400)
+    assert found.reached and found.score >= 0.95
+    assert found.hits[0, ::4].all()
+    again = chains.best(threshold=0.95, max_steps=400, exclude=[found.chain])
+    assert again.reached and again.chain != found.chain
+
+
+def test_best_is_bounded_and_says_so(rng):
+    lib = make_library([100, 200, 300, 400, 500])
+    chains = Chains(lib, FakeScorer(lambda h, i: 0.5 + 0.1 * h.mean()), n=8, rng=rng)
+    found = chains.best(threshold=0.95, max_steps=5)
+    assert not found.reached and found.score == chains.scores.max() or found.score <= 0.6
+    assert chains.proposed == 5 * 8
+
+
+def test_worst_hill_climbs_down(rng):
+    lib = make_library([100, 200, 300, 400, 500])
+    chains = Chains(lib, FakeScorer(easy), n=16, rng=rng)
+    before = chains.scores.copy()
+    found = chains.worst(steps=100)
+    assert (chains.scores <= before).all()
+    assert found.score < 0.1
+
+
+def test_constraints_hold_along_the_chain(rng):
+    lib = make_library([100, 200, 300, 400, 500, 600])
+    c = Constraints(fotf=True, lock_sample=(False, True), lock_row=(False, False, True))
+    chains = Chains(lib, FakeScorer(lambda h, i: 0.5), n=32, rng=rng, constraints=c)
+    start_idx1 = chains.idx[:, 1].copy()
+    start_row2 = chains.hits[:, 2].copy()
+    chains.run(60)
+    assert chains.hits[:, 0, ::4].all()
+    assert set(lib.categories[chains.idx[:, 0]]) == {"kick"}
+    assert (chains.idx[:, 1] == start_idx1).all()
+    assert (chains.hits[:, 2] == start_row2).all()
+    assert chains.accepted > 0
+
+
+def test_chains_persist_across_critic_changes(rng):
+    lib = make_library([100, 200, 300, 400, 500])
+    scorer = FakeScorer(easy)
+    chains = Chains(lib, scorer, n=8, rng=rng)
+    chains.run(20)
+    hits = chains.hits.copy()
+    scorer.f = lambda h, i: 0.3
+    chains.rescore()
+    assert (chains.scores == 0.3).all() and (chains.hits == hits).all()
+
+
+def test_real_scorer_with_critic_and_ensemble(small_lib, rng):
+    torch.manual_seed(0)
+    a, b = Critic(), Critic()
+    single = Scorer(small_lib, a)
+    chains = Chains(small_lib, single, n=4, rng=rng)
+    chains.run(2)
+    assert chains.scores.shape == (4,) and ((chains.scores > 0) & (chains.scores < 1)).all()
+    ens = Scorer(small_lib, [a, b])
+    f = ens(chains.hits, chains.idx)
+    fa = single(chains.hits, chains.idx)
+    single.set_critics(b)
+    fb = single(chains.hits, chains.idx)
+    np.testing.assert_allclose(f, (fa + fb) / 2, rtol=1e-5)
