@@ -1,0 +1,164 @@
+"""DeepDrummer's evaluation protocol, run by a simulated (or any callable) rater.
+
+Phase I: ``ratings`` loops, each drawn in explore mode from the current critic
+(persistent MH chains, moved ``steps_between`` steps between draws), rated, and
+trained on right away. Phase II: ``per_model`` loops in best mode (f >= 0.95)
+from the initial critic and as many from the final critic, shuffled together
+and rated without training. theta_init and theta_final are the like ratios of
+the two Phase II halves.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from .pattern import Pattern, from_arrays
+
+
+@dataclass
+class Candidate:
+    """A loop as a rater (or the daemon) sees it."""
+
+    pattern: Pattern
+    sample_paths: list[Path]
+    audio: np.ndarray            # float32 mono, one bar at the reference 120 bpm (what the critic hears)
+    score: float                 # the critic's P(like) when the loop was drawn
+    sample_rate: int = 44100
+    origin: str = ""             # "phase1", "init", "final", ...
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+Rater = Callable[[Candidate], bool]
+
+
+def make_candidate(found, library, audio: np.ndarray, origin: str) -> Candidate:
+    pattern = from_arrays(found.hits, found.idx, library)
+    paths = [library.samples[int(i)].path for i in found.idx]
+    return Candidate(pattern, paths, np.asarray(audio, dtype=np.float32).copy(), float(found.score), origin=origin)
+
+
+def _rate(rater: Rater, cand: Candidate) -> bool:
+    answer = rater(cand)
+    if not isinstance(answer, (bool, np.bool_)):
+        raise TypeError(f"a rater must return True or False, got {answer!r}")
+    return bool(answer)
+
+
+def run_protocol(rater: Rater, *, ratings: int = 80, per_model: int = 30, seed: int = 0,
+                 samples: Sequence[str] | None = None, chains: int = 16, steps_between: int = 2,
+                 best_steps: int = 60, patience: int = 8, threads: int | None = None,
+                 progress: Callable[[str, int, int], None] | None = None, library=None) -> dict:
+    """Run the two-phase protocol once; returns a report (see the module docstring).
+
+    ``rater``: any callable Candidate -> bool. ``samples``: sample folders (default
+    kit if None). ``progress(phase, done, total)`` is called after each rating.
+    """
+    import torch
+
+    from .critic import Critic, configure_threads
+    from .sampler import Chains, Scorer
+    from .samples import load_library
+    from .trainer import TrainConfig, Trainer
+
+    if ratings < 1 or per_model < 1:
+        raise ValueError("ratings and per_model must be at least 1")
+    configure_threads(threads or os.cpu_count() or 1)
+    t_start = time.perf_counter()
+    lib = library if library is not None else load_library(samples)
+    lib.require(4)
+    torch.manual_seed(seed)
+    critic = Critic()
+    critic.eval()
+    trainer = Trainer(critic, TrainConfig(seed=seed))
+    initial = trainer.initial_critic()
+    rng = np.random.default_rng(seed)
+    scorer = Scorer(lib, critic, threads=2)
+    live = Chains(lib, scorer, n=chains, rng=rng)
+
+    likes: list[bool] = []
+    scores: list[float] = []
+    train_s: list[float] = []
+    for r in range(ratings):
+        live.run(steps_between, "explore")
+        found = live.pick()
+        audio = scorer.audio(found.hits[None], found.idx[None])[0]
+        cand = make_candidate(found, lib, audio, "phase1")
+        like = _rate(rater, cand)
+        likes.append(like)
+        scores.append(cand.score)
+        trainer.add(scorer.features(audio[None])[0], like)
+        t0 = time.perf_counter()
+        trainer.train()
+        train_s.append(time.perf_counter() - t0)
+        live.rescore()
+        if progress:
+            progress("phase1", r + 1, ratings)
+
+    phase2: list[Candidate] = []
+    reached = {"init": 0, "final": 0}
+    # The final critic's chains are Phase I's, already warm; the initial critic gets fresh ones.
+    init_scorer = Scorer(lib, initial, threads=2)
+    init_chains = Chains(lib, init_scorer, n=chains, rng=rng)
+    for origin, sc, ch in (("init", init_scorer, init_chains), ("final", scorer, live)):
+        used: list[int] = []
+        for _ in range(per_model):
+            found = ch.best(max_steps=best_steps, patience=patience, exclude=used)
+            used = (used + [found.chain])[-(chains // 2):]
+            reached[origin] += found.reached
+            audio = sc.audio(found.hits[None], found.idx[None])[0]
+            phase2.append(make_candidate(found, lib, audio, origin))
+    order = rng.permutation(len(phase2))
+    answers = {"init": [], "final": []}
+    for k, i in enumerate(order):
+        cand = phase2[i]
+        answers[cand.origin].append(_rate(rater, cand))
+        if progress:
+            progress("phase2", k + 1, len(phase2))
+
+    theta_init = float(np.mean(answers["init"]))
+    theta_final = float(np.mean(answers["final"]))
+    return {
+        "seed": seed,
+        "ratings": ratings,
+        "per_model": per_model,
+        "theta_init": theta_init,
+        "theta_final": theta_final,
+        "delta": theta_final - theta_init,
+        "phase1_likes": [int(x) for x in likes],
+        "phase1_curve": running_rate(likes),
+        "phase1_scores": [round(s, 4) for s in scores],
+        "phase2_reached": reached,
+        "train_s_mean": float(np.mean(train_s)),
+        "final_loss": trainer.last_loss,
+        "wall_s": time.perf_counter() - t_start,
+    }
+
+
+def running_rate(likes: Sequence[bool], window: int = 20) -> list[float]:
+    """Like rate over the last ``window`` ratings, after each rating."""
+    x = np.asarray(likes, dtype=float)
+    out = []
+    for i in range(len(x)):
+        lo = max(0, i + 1 - window)
+        out.append(round(float(x[lo: i + 1].mean()), 4))
+    return out
+
+
+def summarize(reports: Sequence[dict]) -> dict:
+    """Mean thetas and the paper's success measures over several runs."""
+    deltas = np.array([r["delta"] for r in reports])
+    return {
+        "runs": len(reports),
+        "theta_init_mean": float(np.mean([r["theta_init"] for r in reports])),
+        "theta_final_mean": float(np.mean([r["theta_final"] for r in reports])),
+        "delta_mean": float(deltas.mean()),
+        "improved": float(np.mean(deltas > 0)),
+        "improved_by_0.2": float(np.mean(deltas >= 0.2 - 1e-9)),
+        "wall_s_mean": float(np.mean([r["wall_s"] for r in reports])),
+    }

@@ -1,0 +1,207 @@
+"""Simulated raters: stand-ins for people, for running DeepDrummer's protocol offline.
+
+A rater is any callable taking a candidate and returning True (like) or False.
+The raters here judge only what a listener could: the grid (which steps play, how
+loud) and the sound of each track's sample, measured from its audio (never from
+its file name). Each computes a taste score, turns it into a probability of
+liking, and flips a coin, so like people they are inconsistent: the same loop can
+get different answers, and even a perfect loop is disliked now and then.
+
+``GrooveRater``: house and techno — a low, short-decaying sound on the beats, a
+bright short sound playing off-beats, nothing harsh, not too busy.
+``MinimalRater``: sparse loops of short, dry, mid-range percussive sounds;
+dislikes long tails, cymbal wash and harshness.
+``BreakRater``: busy breakbeats — a low sound on the first step, a noisy
+mid-range sound (snare/clap-like) on the backbeats, a dense bright layer.
+
+Their thresholds were calibrated so that random DeepDrummer loops (density 0.5,
+samples uniform over the default kit) are liked 25-45% of the time.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+SR = 44100
+
+
+@dataclass(frozen=True)
+class Sound:
+    """What a listener hears in one sample: measured from its audio."""
+
+    duration: float      # s until the level falls 40 dB below the peak
+    centroid: float      # Hz
+    low: float           # share of energy below 200 Hz
+    high: float          # share of energy above 6 kHz
+    flatness: float      # 0 (pure tones) .. 1 (white noise), over 200 Hz-16 kHz
+    harsh: bool          # a loud, sustained, high, tonal or flat-noise sound
+
+    @property
+    def kick_like(self) -> bool:
+        return self.low > 0.45 and self.centroid < 700 and self.duration < 1.2
+
+    @property
+    def bright_short(self) -> bool:
+        return self.centroid > 5000 and self.duration < 0.35 and not self.harsh
+
+    @property
+    def snare_like(self) -> bool:
+        return 1200 < self.centroid < 8000 and self.flatness > 0.15 and 0.05 < self.duration < 0.8 and not self.harsh
+
+
+def describe_audio(y: np.ndarray) -> Sound:
+    """Measure a one-shot (mono float at 44.1 kHz)."""
+    y = np.asarray(y, dtype=np.float64)
+    peak = float(np.max(np.abs(y))) or 1e-12
+    env = np.abs(y)
+    above = np.nonzero(env > peak * 0.01)[0]
+    duration = (above[-1] + 1) / SR if above.size else 0.0
+    n = 1 << int(math.ceil(math.log2(max(y.size, 2048))))
+    spec = np.abs(np.fft.rfft(y, n)) ** 2
+    freqs = np.fft.rfftfreq(n, 1 / SR)
+    total = spec.sum() or 1e-12
+    centroid = float((freqs * spec).sum() / total)
+    low = float(spec[freqs < 200].sum() / total)
+    high = float(spec[freqs > 6000].sum() / total)
+    band = spec[(freqs > 200) & (freqs < 16000)] + 1e-20
+    flatness = float(np.exp(np.mean(np.log(band))) / np.mean(band))
+    # Harsh: no decay (the level late in the sound is close to its level early on: a tone or a
+    # burst switched on and off, unlike a cymbal's slow decay) and high-pitched or noise-like.
+    d = max(int(duration * SR), 20)
+
+    def rms(a: float, b: float) -> float:
+        seg = y[int(a * d): max(int(b * d), int(a * d) + 1)]
+        return float(np.sqrt(np.mean(seg * seg))) if seg.size else 0.0
+
+    flat_envelope = rms(0.6, 0.8) > 0.5 * max(rms(0.05, 0.25), 1e-12)
+    harsh = flat_envelope and (centroid > 2500 or flatness > 0.4)
+    return Sound(duration, centroid, low, high, flatness, bool(harsh))
+
+
+@lru_cache(maxsize=4096)
+def _sound_of_file(path: str, size: int, mtime: int) -> Sound:
+    import soundfile as sf
+
+    y, rate = sf.read(path, dtype="float32", always_2d=True)
+    y = y.mean(axis=1)
+    if rate != SR:
+        from .audio import to_mono_44k
+
+        y = to_mono_44k(y, rate)
+    return describe_audio(y)
+
+
+def sound_of(path: str | Path) -> Sound:
+    """The :class:`Sound` of a sample file (cached on path, size and mtime)."""
+    st = Path(path).stat()
+    return _sound_of_file(str(path), st.st_size, st.st_mtime_ns)
+
+
+class Rater:
+    """Base class: ``taste(candidate)`` gives a score; calling the rater flips a noisy coin on it."""
+
+    #: score at which P(like) is one half, and how sharply it rises around it
+    midpoint = 0.0
+    slope = 4.0
+    #: probability of answering the opposite of the taste (inconsistency)
+    noise = 0.1
+
+    def __init__(self, seed: int = 0) -> None:
+        self.rng = np.random.default_rng(seed)
+
+    def taste(self, candidate) -> float:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def p_like(self, candidate) -> float:
+        p = 1.0 / (1.0 + math.exp(-self.slope * (self.taste(candidate) - self.midpoint)))
+        return self.noise + (1 - 2 * self.noise) * p
+
+    def __call__(self, candidate) -> bool:
+        return bool(self.rng.random() < self.p_like(candidate))
+
+    # helpers ------------------------------------------------------------
+    @staticmethod
+    def tracks(candidate) -> list[tuple[np.ndarray, Sound]]:
+        """(row of hits, sound) for each track that plays at least once."""
+        hits = np.asarray(candidate.pattern.hits, dtype=bool)
+        return [(hits[t], sound_of(p)) for t, p in enumerate(candidate.sample_paths) if hits[t].any()]
+
+
+def _beats(row: np.ndarray) -> np.ndarray:
+    return row[:: max(1, row.size // 4)]
+
+
+def _offbeats(row: np.ndarray) -> np.ndarray:
+    step = max(1, row.size // 4)
+    return row[step // 2:: step] if step > 1 else row[:0]
+
+
+class GrooveRater(Rater):
+    """House/techno: kick-like sound on the beats, bright short off-beats, nothing harsh, not too busy."""
+
+    midpoint = -0.38
+
+    def taste(self, candidate) -> float:
+        tracks = self.tracks(candidate)
+        score = 0.0
+        kicks = [row for row, s in tracks if s.kick_like]
+        if kicks:
+            score += max(_beats(r).mean() for r in kicks) * 1.5
+            score -= 0.1 * max(0, min(int(r.sum()) for r in kicks) - 6)
+        brights = [row for row, s in tracks if s.bright_short]
+        if brights:
+            score += max(_offbeats(r).mean() for r in brights) * 1.0
+        score -= 3.0 * sum(s.harsh for _, s in tracks)
+        score -= 0.8 * sum(s.duration > 1.0 for _, s in tracks)
+        density = float(np.mean(candidate.pattern.hits))
+        score -= 2.0 * max(0.0, density - 0.45)
+        return score
+
+
+class MinimalRater(Rater):
+    """Sparse loops of short, dry, mid-range percussive sounds."""
+
+    midpoint = -0.56
+
+    def taste(self, candidate) -> float:
+        tracks = self.tracks(candidate)
+        density = float(np.mean(candidate.pattern.hits))
+        score = 1.0 - 6.0 * abs(density - 0.25)
+        for _, s in tracks:
+            if s.harsh:
+                score -= 0.8
+            elif s.duration > 0.6:
+                score -= 0.3
+            elif 150 < s.centroid < 4000 and s.duration < 0.35:
+                score += 0.4
+        return score
+
+
+class BreakRater(Rater):
+    """Busy breakbeats: low sound on step 1, snare-like backbeats, a dense bright layer."""
+
+    midpoint = 1.01
+
+    def taste(self, candidate) -> float:
+        tracks = self.tracks(candidate)
+        steps = candidate.pattern.hits.shape[1]
+        quarter = max(1, steps // 4)
+        score = 0.0
+        if any(s.kick_like and row[0] for row, s in tracks):
+            score += 0.8
+        backbeats = [quarter, 3 * quarter]
+        if any(s.snare_like and row[backbeats].all() for row, s in tracks):
+            score += 1.0
+        bright = [row.mean() for row, s in tracks if s.centroid > 4000 and not s.harsh]
+        if bright:
+            score += min(1.0, max(bright) * 1.4)
+        score -= 1.2 * sum(s.harsh for _, s in tracks)
+        return score
+
+
+RATERS = {"groove": GrooveRater, "minimal": MinimalRater, "break": BreakRater}
