@@ -4,6 +4,9 @@
   reference 120 bpm, density 0.5, samples drawn from the default kit).
 * ``load``: a generated library of one-shots in mixed formats (WAV 16/24-bit,
   48 kHz stereo, FLAC, AIFF), loaded cold (empty cache) and warm (cached).
+* ``critic``: evaluations per second (render + MFCC + critic, batched) and the
+  time of one rating's training budget (40 minibatches of 16).
+* ``protocol``: one simulated user through DeepDrummer's whole protocol.
 """
 
 from __future__ import annotations
@@ -100,9 +103,79 @@ def bench_load(*, files: int = 2000) -> dict:
                 "warm_s": round(warm_s, 3), "audio_s": round(cold.flat.size / 44100, 1), **_machine()}
 
 
-def run(what: str, *, seconds: float = 3.0, batch: int = 256, files: int = 2000, threads: int = 2) -> dict:
+def bench_critic(*, seconds: float = 3.0, batch: int = 64, threads: int = 2, seed: int = 0) -> dict:
+    """evals_per_s: render + MFCC + critic on batches of random patterns; train_s: one rating's budget."""
+    import torch
+
+    from .critic import Critic, configure_threads
+    from .pattern import random_arrays
+    from .sampler import Scorer
+    from .samples import load_kit
+    from .trainer import Trainer
+
+    configure_threads(threads)
+    torch.manual_seed(seed)
+    lib = load_kit()
+    rng = np.random.default_rng(seed)
+    critic = Critic()
+    scorer = Scorer(lib, critic, threads=threads)
+    batches = [random_arrays(lib, rng, batch) for _ in range(4)]
+    scorer(*batches[0])  # warm-up
+    evals, elapsed, i = 0, 0.0, 0
+    stages = {"render": 0.0, "features": 0.0, "critic": 0.0}
+    while elapsed < seconds:
+        hits, idx = batches[i % len(batches)]
+        t0 = time.perf_counter()
+        audio = scorer.audio(hits, idx)
+        t1 = time.perf_counter()
+        feats = scorer.features(audio)
+        t2 = time.perf_counter()
+        scorer.score_features(feats)
+        t3 = time.perf_counter()
+        stages["render"] += t1 - t0
+        stages["features"] += t2 - t1
+        stages["critic"] += t3 - t2
+        elapsed += t3 - t0
+        evals += batch
+        i += 1
+    trainer = Trainer(critic)
+    hits, idx = random_arrays(lib, rng, 40)  # 40 rated loops, a typical mid-session training set
+    feats = scorer.features(scorer.audio(hits, idx))
+    for k in range(40):
+        trainer.add(feats[k], k % 3 == 0)
+    trainer.train()  # warm-up
+    times = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        trainer.train()
+        times.append(time.perf_counter() - t0)
+    return {"benchmark": "critic", "evals_per_s": round(evals / elapsed, 1), "train_s": round(float(np.median(times)), 3),
+            "train_s_runs": [round(t, 3) for t in times],
+            "ms_per_eval": {k: round(v / evals * 1e3, 3) for k, v in stages.items()},
+            "batch": batch, "threads": threads, "precision": critic.precision, "torch": torch.__version__, **_machine()}
+
+
+def bench_protocol(*, seed: int = 0, threads: int = 2) -> dict:
+    """One simulated user (GrooveRater) through the whole protocol: 80 ratings + 2 x 30."""
+    from .evaluate import run_protocol
+    from .raters import GrooveRater
+
+    report = run_protocol(GrooveRater(seed), seed=seed, threads=threads)
+    return {"benchmark": "protocol", "wall_s": round(report["wall_s"], 1), "train_s_mean": round(report["train_s_mean"], 3),
+            "theta_init": report["theta_init"], "theta_final": report["theta_final"], "threads": threads, **_machine()}
+
+
+def run(what: str, *, seconds: float = 3.0, batch: int | None = None, files: int = 2000, threads: int = 2) -> dict:
+    from .errors import InputError
+
+    if (batch is not None and batch < 1) or files < 1 or threads < 1 or not seconds > 0:
+        raise InputError("--batch, --files and --threads must be at least 1 and --seconds positive")
     if what == "render":
-        return bench_render(seconds=seconds, batch=batch, threads=threads)
+        return bench_render(seconds=seconds, batch=batch or 256, threads=threads)
     if what == "load":
         return bench_load(files=files)
+    if what == "critic":
+        return bench_critic(seconds=seconds, batch=batch or 64, threads=threads)
+    if what == "protocol":
+        return bench_protocol(threads=threads)
     raise ValueError(what)

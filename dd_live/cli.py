@@ -101,6 +101,75 @@ def cmd_kit_check(a: argparse.Namespace) -> int:
     return 0
 
 
+def _load_rater(spec: str, seed: int):
+    import importlib
+
+    module, _, name = spec.partition(":")
+    if not module or not name:
+        raise InputError(f"--rater must be MODULE:NAME, got {spec!r}")
+    try:
+        obj = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as err:
+        raise InputError(f"cannot load rater {spec!r} ({err})") from None
+    if isinstance(obj, type):
+        try:
+            return obj(seed=seed)
+        except TypeError:
+            return obj()
+    if not callable(obj):
+        raise InputError(f"rater {spec!r} is not callable")
+    return obj
+
+
+def _progress(label: str):
+    def show(phase: str, done: int, total: int) -> None:
+        width = 30
+        filled = int(width * done / total)
+        sys.stderr.write(f"\r{label} {phase} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+        if phase == "phase2" and done == total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+    return show
+
+
+def cmd_evaluate(a: argparse.Namespace) -> int:
+    from .evaluate import run_protocol, summarize
+    from .samples import load_library
+
+    try:
+        seeds = [int(s) for s in a.seeds.split(",") if s.strip()]
+    except ValueError:
+        raise InputError(f"--seeds must be comma-separated integers, got {a.seeds!r}") from None
+    if not seeds or a.ratings < 1 or a.per_model < 1:
+        raise InputError("need at least one seed, one rating and one loop per model")
+    _load_rater(a.rater, seeds[0])  # fail early on a bad rater
+    lib = _library(a.samples, 4)
+    reports = []
+    for seed in seeds:
+        rater = _load_rater(a.rater, seed)
+        rep = run_protocol(rater, ratings=a.ratings, per_model=a.per_model, seed=seed, library=lib,
+                           threads=a.threads, progress=_progress(f"seed {seed}"))
+        rep["rater"] = a.rater
+        reports.append(rep)
+    print(f"{'seed':>5} {'theta_init':>10} {'theta_final':>11} {'delta':>7} {'phase1 likes':>12} {'wall s':>7}")
+    for r in reports:
+        print(f"{r['seed']:>5} {r['theta_init']:>10.3f} {r['theta_final']:>11.3f} {r['delta']:>+7.3f} "
+              f"{sum(r['phase1_likes']):>12d} {r['wall_s']:>7.1f}")
+    summary = summarize(reports)
+    print(f"mean delta {summary['delta_mean']:+.3f}; improved {summary['improved']:.0%}; "
+          f"improved by >= 0.2 {summary['improved_by_0.2']:.0%}")
+    if a.json:
+        from .audio import write_bytes
+
+        write_bytes(Path(a.json), (json.dumps({"summary": summary, "runs": reports}, indent=1) + "\n").encode(),
+                    force=True)
+    if a.plot:
+        from .plot import plot_reports
+
+        plot_reports(reports, Path(a.plot), title=a.rater)
+    return 0
+
+
 def cmd_bench(a: argparse.Namespace) -> int:
     from . import bench
 
@@ -153,13 +222,28 @@ def build_parser() -> argparse.ArgumentParser:
     kc.set_defaults(func=cmd_kit_check)
 
     b = sub.add_parser("bench", help="measure speed", description="Benchmarks (figures for README; not tests).")
-    b.add_argument("what", choices=("render", "load"), help="render: batched one-bar renders; load: a 2,000-file library")
+    b.add_argument("what", choices=("render", "load", "critic", "protocol"),
+                   help="render: batched one-bar renders; load: a 2,000-file library; critic: evaluations per "
+                        "second and training time; protocol: one simulated user through the whole protocol")
     b.add_argument("--json", action="store_true", help="print one JSON line")
-    b.add_argument("--seconds", type=float, default=3.0, help="measure for at least this long (render)")
-    b.add_argument("--batch", type=int, default=256, help="bars per render call (render)")
+    b.add_argument("--seconds", type=float, default=3.0, help="measure for at least this long (render, critic)")
+    b.add_argument("--batch", type=int, default=None, help="bars per call (render 256, critic 64)")
     b.add_argument("--files", type=int, default=2000, help="files in the library (load)")
     b.add_argument("--threads", type=int, default=2, help="torch threads where torch is used")
     b.set_defaults(func=cmd_bench)
+
+    e = sub.add_parser("evaluate", help="run DeepDrummer's protocol with a simulated rater",
+                       description="Run DeepDrummer's two-phase protocol with a rater (MODULE:NAME, e.g. "
+                                   "dd_live.raters:GrooveRater) for each seed; print a table, write JSON and a plot.")
+    e.add_argument("--rater", required=True, metavar="MODULE:NAME", help="rater class or function")
+    e.add_argument("--ratings", type=int, default=80, help="Phase I ratings (default 80)")
+    e.add_argument("--per-model", type=int, default=30, help="Phase II loops per critic (default 30)")
+    e.add_argument("--seeds", default="0", help="comma-separated seeds (default 0)")
+    e.add_argument("--samples", action="append", metavar="DIR", help="sample folder (default: the built-in kit)")
+    e.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
+    e.add_argument("--json", metavar="OUT", help="write the reports here")
+    e.add_argument("--plot", metavar="PNG", help="write the like-rate plot here (needs matplotlib)")
+    e.set_defaults(func=cmd_evaluate)
     return p
 
 

@@ -128,3 +128,28 @@ def test_import_has_no_side_effects_and_no_heavy_imports(tmp_path):
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "[]"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_evaluate_cli_writes_table_json_and_plot(tmp_path):
+    out, png = tmp_path / "eval.json", tmp_path / "eval.png"
+    r = run("evaluate", "--rater", "dd_live.raters:BreakRater", "--ratings", "2", "--per-model", "1",
+            "--seeds", "0,1", "--json", str(out), "--plot", str(png))
+    assert r.returncode == 0, r.stderr
+    assert "theta_init" in r.stdout and "mean delta" in r.stdout
+    data = json.loads(out.read_text())
+    assert data["summary"]["runs"] == 2 and len(data["runs"][1]["phase1_likes"]) == 2
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "seed 1 phase2" in r.stderr
+
+
+@pytest.mark.parametrize("spec", ["nonsense", "dd_live.raters:Nope", "no_such_module:X", "dd_live.raters:SR"])
+def test_evaluate_bad_rater_is_one_line(spec):
+    r = run("evaluate", "--rater", spec, "--ratings", "1")
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+
+
+def test_bench_critic_prints_one_json_line():
+    r = run("bench", "critic", "--json", "--seconds", "0.3", "--batch", "8")
+    assert r.returncode == 0, r.stderr
+    result = json.loads(r.stdout)
+    assert result["evals_per_s"] > 0 and result["train_s"] > 0 and set(result["ms_per_eval"]) == {"render", "features", "critic"}
