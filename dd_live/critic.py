@@ -128,6 +128,10 @@ class Critic(nn.Module):
         self.head = nn.Sequential(nn.Flatten(), nn.Linear(bottleneck * h * w, dense), nn.LeakyReLU(0.01),
                                   Dropout(dropout), nn.Linear(dense, 2), nn.LogSoftmax(dim=-1))
         self.input_shape = (n_mfcc, frames)
+        # Fixed per-coefficient input scaling (buffers, not parameters): raw MFCC 0 spans hundreds of
+        # units and the others tens, which the paper's small learning rate is slow to absorb.
+        self.register_buffer("in_mean", torch.zeros(n_mfcc, 1))
+        self.register_buffer("in_std", torch.ones(n_mfcc, 1))
         self.precision = resolve_precision(precision)
         self.to(memory_format=torch.channels_last)
         self.eval()  # scoring is the common use; the trainer switches to train mode while it trains
@@ -138,10 +142,18 @@ class Critic(nn.Module):
             if isinstance(m, Dropout):
                 m.generator = generator
 
+    def set_input_stats(self, feats: torch.Tensor) -> None:
+        """Standardise inputs with the mean and spread of each coefficient over ``feats`` (batch, 60, frames),
+        e.g. MFCCs of random loops from the session's library. Call before training starts."""
+        mean = feats.mean(dim=(0, 2))[:, None]
+        std = feats.std(dim=(0, 2))[:, None].clamp(min=1e-3)
+        self.in_mean.copy_(mean)
+        self.in_std.copy_(std)
+
     def forward(self, feats: torch.Tensor) -> torch.Tensor:
         if feats.ndim != 3 or tuple(feats.shape[1:]) != self.input_shape:
             raise ValueError(f"critic expects (batch, {self.input_shape[0]}, {self.input_shape[1]}), got {tuple(feats.shape)}")
-        x = feats[:, None].contiguous(memory_format=torch.channels_last)
+        x = ((feats - self.in_mean) / self.in_std)[:, None].contiguous(memory_format=torch.channels_last)
         with autocast(self.precision):
             y = self.head(self.features(x))
         return y.float()

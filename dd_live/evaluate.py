@@ -52,7 +52,7 @@ def _rate(rater: Rater, cand: Candidate) -> bool:
 
 def run_protocol(rater: Rater, *, ratings: int = 80, per_model: int = 30, seed: int = 0,
                  samples: Sequence[str] | None = None, chains: int = 16, steps_between: int = 2,
-                 best_steps: int = 60, patience: int = 8, threads: int | None = None,
+                 best_steps: int = 60, patience: int = 8, normalize: bool = True, threads: int | None = None,
                  progress: Callable[[str, int, int], None] | None = None, library=None) -> dict:
     """Run the two-phase protocol once; returns a report (see the module docstring).
 
@@ -62,6 +62,7 @@ def run_protocol(rater: Rater, *, ratings: int = 80, per_model: int = 30, seed: 
     import torch
 
     from .critic import Critic, configure_threads
+    from .pattern import random_arrays
     from .sampler import Chains, Scorer
     from .samples import load_library
     from .trainer import TrainConfig, Trainer
@@ -73,12 +74,13 @@ def run_protocol(rater: Rater, *, ratings: int = 80, per_model: int = 30, seed: 
     lib = library if library is not None else load_library(samples)
     lib.require(4)
     torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
     critic = Critic()
-    critic.eval()
+    scorer = Scorer(lib, critic, threads=2)
+    if normalize:
+        critic.set_input_stats(scorer.features(scorer.audio(*random_arrays(lib, rng, 64))))
     trainer = Trainer(critic, TrainConfig(seed=seed))
     initial = trainer.initial_critic()
-    rng = np.random.default_rng(seed)
-    scorer = Scorer(lib, critic, threads=2)
     live = Chains(lib, scorer, n=chains, rng=rng)
 
     likes: list[bool] = []

@@ -106,9 +106,9 @@ class MFCC:
         mel = torch.zeros(power.shape[0], power.shape[1], N_MELS, dtype=torch.float32)
         for bands, lo, hi, fb in self.groups:
             mel[..., bands] = torch.matmul(power[..., lo:hi], fb)
-        db = 10.0 * torch.log10(torch.clamp(mel, min=AMIN))
+        db = mel.clamp_(min=AMIN).log10_().mul_(10.0)
         floor = db.amax(dim=(1, 2), keepdim=True) - TOP_DB
-        return torch.maximum(db, floor)
+        return db.clamp_(min=floor)
 
     def __call__(self, audio: torch.Tensor) -> torch.Tensor:
         """(batch, samples) float audio at 44.1 kHz -> (batch, 60, frames) float32.
