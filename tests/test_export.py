@@ -109,3 +109,15 @@ def test_export_into_a_file_is_refused(small_lib, rng, tmp_path):
     f.write_text("x")
     with pytest.raises(ExportError, match="not a folder"):
         export_pattern(f, _pattern(small_lib, rng), small_lib)
+
+
+def test_exports_honour_the_umask(small_lib, rng, tmp_path):
+    import os
+
+    mask = os.umask(0o022)
+    try:
+        export_pattern(tmp_path / "e", _pattern(small_lib, rng), small_lib)
+    finally:
+        os.umask(mask)
+    modes = {f.name: f.stat().st_mode & 0o777 for f in (tmp_path / "e").rglob("*") if f.is_file()}
+    assert set(modes.values()) == {0o644}, modes
