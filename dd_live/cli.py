@@ -70,17 +70,21 @@ def cmd_kit_build(a: argparse.Namespace) -> int:
 
 
 def cmd_kit_list(a: argparse.Namespace) -> int:
+    from . import SAMPLE_RATE
     from .samples import default_kit_dir, load_kit, load_library
 
-    if a.dir is None or (Path(a.dir) / "kit.json").is_file():
-        lib = load_kit(Path(a.dir) if a.dir else None)
-        meta = {e["file"]: e for e in json.loads(((Path(a.dir) if a.dir else default_kit_dir()) / "kit.json").read_text())["samples"]}
+    folder = Path(a.dir) if a.dir else None
+    meta: dict[str, dict] = {}
+    if folder is None or (folder / "kit.json").is_file():  # a kit: its kit.json has levels and centroids
+        lib = load_kit(folder)
+        kit_json = (folder or default_kit_dir()) / "kit.json"
+        meta = {e["file"]: e for e in json.loads(kit_json.read_text())["samples"]}
     else:
-        lib, meta = load_library([a.dir]), {}
+        lib = load_library([folder])
     for s in lib.samples:
         m = meta.get(s.key)
         extra = f"  peak {m['peak_db']:6.1f} dB  rms {m['rms_db']:6.1f} dB  centroid {m['centroid_hz']:7.0f} Hz" if m else ""
-        print(f"{s.category:11s} {s.length / 44100:6.3f} s  {s.key}{extra}")
+        print(f"{s.category:11s} {s.length / SAMPLE_RATE:6.3f} s  {s.key}{extra}")
     for s in lib.skipped:
         _say(str(s))
     print(f"{len(lib)} usable sample(s), {len(lib.skipped)} skipped")

@@ -57,7 +57,8 @@ def run_protocol(rater: Rater, *, ratings: int = 80, per_model: int = 30, seed: 
     """Run the two-phase protocol once; returns a report (see the module docstring).
 
     ``rater``: any callable Candidate -> bool. ``samples``: sample folders (default
-    kit if None). ``progress(phase, done, total)`` is called after each rating.
+    kit if None). ``threads``: torch and render threads (default: all cores).
+    ``progress(phase, done, total)`` is called after each rating.
     """
     import torch
 
@@ -69,14 +70,15 @@ def run_protocol(rater: Rater, *, ratings: int = 80, per_model: int = 30, seed: 
 
     if ratings < 1 or per_model < 1:
         raise ValueError("ratings and per_model must be at least 1")
-    configure_threads(threads or os.cpu_count() or 1)
+    threads = threads or os.cpu_count() or 1
+    configure_threads(threads)
     t_start = time.perf_counter()
     lib = library if library is not None else load_library(samples)
     lib.require(4)
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     critic = Critic()
-    scorer = Scorer(lib, critic, threads=2)
+    scorer = Scorer(lib, critic, threads=threads)
     if normalize:
         critic.set_input_stats(scorer.features(scorer.audio(*random_arrays(lib, rng, 64))))
     trainer = Trainer(critic, TrainConfig(seed=seed))
@@ -105,7 +107,7 @@ def run_protocol(rater: Rater, *, ratings: int = 80, per_model: int = 30, seed: 
     phase2: list[Candidate] = []
     reached = {"init": 0, "final": 0}
     # The final critic's chains are Phase I's, already warm; the initial critic gets fresh ones.
-    init_scorer = Scorer(lib, initial, threads=2)
+    init_scorer = Scorer(lib, initial, threads=threads)
     init_chains = Chains(lib, init_scorer, n=chains, rng=rng)
     for origin, sc, ch in (("init", init_scorer, init_chains), ("final", scorer, live)):
         used: list[int] = []
