@@ -138,7 +138,6 @@ def _progress(label: str):
 
 def cmd_evaluate(a: argparse.Namespace) -> int:
     from .evaluate import run_protocol, summarize
-    from .samples import load_library
 
     try:
         seeds = [int(s) for s in a.seeds.split(",") if s.strip()]

@@ -25,13 +25,16 @@ loop per sample frame, and no work for cells that are rests.
 from __future__ import annotations
 
 import threading
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
 from . import SAMPLE_RATE
 from .errors import InputError
 from .pattern import Pattern
+
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
 
 REFERENCE_BPM = 120.0
 MIX_GAIN = 0.5

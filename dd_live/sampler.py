@@ -22,19 +22,18 @@ current states and the chains carry on from where they were.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 import torch
 
+from .critic import Ensemble
 from .features import MFCC
 from .pattern import DENSITY, Constraints, propose_arrays, random_arrays
 from .render import REFERENCE_BPM, bar_length, render_arrays
 
 FLOOR = 1e-6  # scores are clamped here so that f'/f stays finite
 BEST_THRESHOLD = 0.95
-
-ScoreFn = Callable[[torch.Tensor], torch.Tensor]
 
 
 class Scorer:
@@ -52,9 +51,7 @@ class Scorer:
         self.set_critics(critics)
 
     def set_critics(self, critics) -> None:
-        self.critics = list(critics) if isinstance(critics, (list, tuple)) else [critics]
-        if not self.critics:
-            raise ValueError("a scorer needs at least one critic")
+        self.model = Ensemble(list(critics) if isinstance(critics, (list, tuple)) else [critics])
 
     def audio(self, hits: np.ndarray, idx: np.ndarray) -> np.ndarray:
         """Reference-tempo loops, float32 (batch, 88200); the buffer is reused by the next call."""
@@ -68,8 +65,7 @@ class Scorer:
         return self.mfcc(torch.from_numpy(audio))
 
     def score_features(self, feats: torch.Tensor) -> np.ndarray:
-        scores = torch.stack([c.score(feats) for c in self.critics]).mean(0)
-        return scores.numpy().astype(np.float64)
+        return self.model.score(feats).numpy().astype(np.float64)
 
     def __call__(self, hits: np.ndarray, idx: np.ndarray) -> np.ndarray:
         """Scores f in [0, 1] (float64, batch)."""

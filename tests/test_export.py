@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from pathlib import Path
 
 import mido
 import numpy as np

@@ -9,7 +9,7 @@ import soundfile as sf
 
 from dd_live import samples as samples_mod
 from dd_live.errors import InputError
-from dd_live.samples import guess_category, load_library, scan_folder
+from dd_live.samples import guess_category, load_library
 
 SR = 44100
 
