@@ -66,10 +66,18 @@ def test_best_reaches_threshold_on_an_easy_critic(rng):
 
 def test_best_is_bounded_and_says_so(rng):
     lib = make_library([100, 200, 300, 400, 500])
-    chains = Chains(lib, FakeScorer(lambda h, i: 0.5 + 0.1 * h.mean()), n=8, rng=rng)
+    scorer = FakeScorer(lambda h, i: 0.5 + 0.1 * h.mean())
+    chains = Chains(lib, scorer, n=8, rng=rng)
+    start_best = chains.scores.max()
     found = chains.best(threshold=0.95, max_steps=5)
-    assert not found.reached and found.score == chains.scores.max() or found.score <= 0.6
+    assert not found.reached
+    assert found.score >= max(start_best, chains.scores.max())  # the best state seen, first or last
+    assert found.score <= 0.6 and scorer.f(found.hits, found.idx) == found.score
     assert chains.proposed == 5 * 8
+    # with patience, a critic that cannot improve stops the search early
+    flat = Chains(lib, FakeScorer(lambda h, i: 0.5), n=8, rng=rng)
+    found = flat.best(threshold=0.95, max_steps=50, patience=2)
+    assert not found.reached and flat.proposed == 3 * 8
 
 
 def test_worst_hill_climbs_down(rng):
