@@ -10,6 +10,7 @@ the two Phase II halves.
 
 from __future__ import annotations
 
+import copy
 import os
 import time
 from dataclasses import dataclass, field
@@ -52,12 +53,15 @@ def _rate(rater: Rater, cand: Candidate) -> bool:
 
 def run_protocol(rater: Rater, *, ratings: int = 80, per_model: int = 30, seed: int = 0,
                  samples: Sequence[str] | None = None, chains: int = 16, steps_between: int = 2,
-                 best_steps: int = 60, patience: int = 8, normalize: bool = True, threads: int | None = None,
+                 best_steps: int = 60, patience: int = 8, normalize: bool = True, final_ensemble: int = 1,
+                 threads: int | None = None,
                  progress: Callable[[str, int, int], None] | None = None, library=None) -> dict:
     """Run the two-phase protocol once; returns a report (see the module docstring).
 
     ``rater``: any callable Candidate -> bool. ``samples``: sample folders (default
     kit if None). ``threads``: torch and render threads (default: all cores).
+    ``final_ensemble``: score Phase II's final loops with the mean of the critics
+    after the last N ratings (1: the final critic alone, as in the paper).
     ``progress(phase, done, total)`` is called after each rating.
     """
     import torch
@@ -86,6 +90,7 @@ def run_protocol(rater: Rater, *, ratings: int = 80, per_model: int = 30, seed: 
     live = Chains(lib, scorer, n=chains, rng=rng)
 
     likes: list[bool] = []
+    snapshots: list = []  # the critic as it was 1, 2, ... final_ensemble - 1 ratings before the end
     scores: list[float] = []
     train_s: list[float] = []
     for r in range(ratings):
@@ -100,6 +105,8 @@ def run_protocol(rater: Rater, *, ratings: int = 80, per_model: int = 30, seed: 
         t0 = time.perf_counter()
         trainer.train()
         train_s.append(time.perf_counter() - t0)
+        if ratings - final_ensemble <= r < ratings - 1:
+            snapshots.append(copy.deepcopy(critic))
         live.rescore()
         if progress:
             progress("phase1", r + 1, ratings)
@@ -109,6 +116,9 @@ def run_protocol(rater: Rater, *, ratings: int = 80, per_model: int = 30, seed: 
     # The final critic's chains are Phase I's, already warm; the initial critic gets fresh ones.
     init_scorer = Scorer(lib, initial, threads=threads)
     init_chains = Chains(lib, init_scorer, n=chains, rng=rng)
+    if snapshots:  # Phase II's final loops are judged by the last critics together
+        scorer.set_critics(snapshots + [critic])
+        live.rescore()
     for origin, sc, ch in (("init", init_scorer, init_chains), ("final", scorer, live)):
         used: list[int] = []
         for _ in range(per_model):

@@ -109,3 +109,19 @@ def test_protocol_runs_and_reports(kit):
 def test_protocol_rejects_a_bad_rater(kit):
     with pytest.raises(TypeError, match="True or False"):
         run_protocol(lambda c: "yes", ratings=1, per_model=1, library=kit, chains=2, best_steps=1)
+
+
+def test_final_ensemble_judges_phase2_with_the_last_critics(kit, monkeypatch):
+    from dd_live import sampler
+
+    sizes = []
+    real = sampler.Scorer.set_critics
+
+    def spy(self, critics):
+        sizes.append(len(critics) if isinstance(critics, (list, tuple)) else 1)
+        return real(self, critics)
+
+    monkeypatch.setattr(sampler.Scorer, "set_critics", spy)
+    rep = run_protocol(lambda c: bool(c.pattern.hits[0, 0]), ratings=4, per_model=1, seed=2, library=kit,
+                       chains=2, best_steps=2, final_ensemble=3)
+    assert sizes[-1] == 3 and 0 <= rep["theta_final"] <= 1
