@@ -147,7 +147,7 @@ def export_pattern(out_dir: Path, pattern: Pattern, library, *, bpm: float = REF
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise ExportError(f"{out_dir} exists and is not a folder")
-    indices = [library.index(k) for k in pattern.samples]
+    indices = library.indices(pattern.samples).tolist()
     categories = [library.samples[i].category for i in indices]
     notes = note_map(categories, gm=gm)
     sample_files = [f"{t + 1:02d}_{safe_name(Path(library.samples[i].key).stem)}.wav" for t, i in enumerate(indices)]

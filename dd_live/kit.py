@@ -329,8 +329,8 @@ def _voices() -> list[Voice]:
              ("cowbell_short", 560, (1.0, 1.48), 0.05, True, 2800), ("agogo_high", 900, (1.0, 2.76, 5.4), 0.12, False, 0),
              ("agogo_low", 620, (1.0, 2.76, 5.4), 0.15, False, 0), ("bell_glass", 1500, (1.0, 2.32, 4.25, 6.63), 0.3, False, 0),
              ("bell_metal", 780, (1.0, 2.0, 2.92, 4.16), 0.4, False, 0), ("triangle", 3200, (1.0, 2.1, 3.3), 0.5, False, 0)]
-    for name, hz, ratios, tau, sq, bp in bells:
-        add("bell", f"bell_{len([x for x in v if x.category == 'bell']) + 1:02d}_{name}",
+    for i, (name, hz, ratios, tau, sq, bp) in enumerate(bells):
+        add("bell", f"bell_{i + 1:02d}_{name}",
             lambda r, a=(hz, ratios, tau, sq, bp): bell(r, hz=a[0], ratios=a[1], tau=a[2], square=a[3], bp_hz=a[4],
                                                        length=min(2.0, a[2] * 6)), peak_db=-3.0)
     percs = [("shaker", 6500, 0.05), ("shaker", 8000, 0.035), ("shaker", 5000, 0.08), ("tambourine", 7000, 0.12),

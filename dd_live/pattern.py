@@ -274,7 +274,7 @@ def propose_arrays(hits: np.ndarray, idx: np.ndarray, library: Any, rng: np.rand
 def from_arrays(hits: np.ndarray, idx: np.ndarray, library: Any, *, beats: int = 4, swing: float = 0.0,
                 velocity: int = DEFAULT_VELOCITY) -> Pattern:
     """One Pattern from a single (hits, sample indices) pair."""
-    return Pattern(hits=np.array(hits, dtype=bool), samples=tuple(library.samples[int(i)].key for i in idx),
+    return Pattern(hits=np.array(hits, dtype=bool), samples=library.keys(idx),
                    velocities=np.full(hits.shape, velocity, dtype=np.uint8), swing=swing, beats=beats)
 
 
@@ -282,7 +282,7 @@ def random_pattern(library: Any, rng: np.random.Generator, *, tracks: int = 4, s
                    density: float = DENSITY, swing: float = 0.0, constraints: Constraints = Constraints(),
                    base: Pattern | None = None) -> Pattern:
     """A random pattern (DeepDrummer's generator), keeping ``base``'s locked tracks."""
-    b = None if base is None else (base.hits, np.array([library.index(s) for s in base.samples]))
+    b = None if base is None else (base.hits, library.indices(base.samples))
     hits, idx = random_arrays(library, rng, 1, tracks=tracks, steps=steps, beats=beats, density=density,
                               constraints=constraints, base=b)
     return from_arrays(hits[0], idx[0], library, beats=beats, swing=swing)
@@ -291,9 +291,8 @@ def random_pattern(library: Any, rng: np.random.Generator, *, tracks: int = 4, s
 def propose(p: Pattern, library: Any, rng: np.random.Generator, *, p_toggle: float = P_TOGGLE,
             p_sample: float = P_SAMPLE, constraints: Constraints = Constraints()) -> Pattern:
     """One proposal from ``p``; velocities and offsets of kept hits are kept."""
-    idx = np.array([library.index(s) for s in p.samples])
-    hits, new_idx = propose_arrays(p.hits, idx, library, rng, beats=p.beats, p_toggle=p_toggle,
-                                   p_sample=p_sample, constraints=constraints)
-    return Pattern(hits=hits, samples=tuple(library.samples[int(i)].key for i in new_idx),
+    hits, new_idx = propose_arrays(p.hits, library.indices(p.samples), library, rng, beats=p.beats,
+                                   p_toggle=p_toggle, p_sample=p_sample, constraints=constraints)
+    return Pattern(hits=hits, samples=library.keys(new_idx),
                    velocities=p.velocities, offsets=np.where(hits & p.hits, p.offsets, 0.0),
                    swing=p.swing, beats=p.beats)

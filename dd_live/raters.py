@@ -85,15 +85,9 @@ def describe_audio(y: np.ndarray) -> Sound:
 
 @lru_cache(maxsize=4096)
 def _sound_of_file(path: str, size: int, mtime: int) -> Sound:
-    import soundfile as sf
+    from .samples import load_file
 
-    y, rate = sf.read(path, dtype="float32", always_2d=True)
-    y = y.mean(axis=1)
-    if rate != SR:
-        from .audio import to_mono_44k
-
-        y = to_mono_44k(y, rate)
-    return describe_audio(y)
+    return describe_audio(load_file(Path(path)))
 
 
 def sound_of(path: str | Path) -> Sound:

@@ -221,7 +221,7 @@ def _pattern_arrays(patterns: Sequence[Pattern], library) -> dict:
         raise InputError("patterns rendered together must share tracks, steps and beats")
     return {
         "hits": np.stack([p.hits for p in patterns]),
-        "sample_idx": np.array([[library.index(k) for k in p.samples] for p in patterns]),
+        "sample_idx": np.stack([library.indices(p.samples) for p in patterns]),
         "velocities": np.stack([p.velocities for p in patterns]),
         "step_times": np.stack([p.step_times() for p in patterns]),
         "beats": beats,

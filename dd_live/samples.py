@@ -113,8 +113,16 @@ class SampleLibrary:
         except KeyError:
             raise InputError(f"sample {key!r} is not in this library") from None
 
+    def indices(self, keys: Sequence[str]) -> np.ndarray:
+        """Positions (int64) of the samples called ``keys``; InputError for a key the library lacks."""
+        return np.array([self.index(k) for k in keys], dtype=np.int64)
+
+    def keys(self, indices: Sequence[int] | np.ndarray) -> tuple[str, ...]:
+        """Keys of the samples at ``indices``."""
+        return tuple(self.samples[int(i)].key for i in indices)
+
     def audio(self, i: int) -> np.ndarray:
-        """The audio of sample ``i`` (a read-only view)."""
+        """The audio of sample ``i``: a view into ``flat``, not to be modified (memory-mapped caches are read-only)."""
         s = self.samples[i]
         return self.flat[s.offset: s.offset + s.length]
 
@@ -225,9 +233,12 @@ class _Cache:
     def save(self, entries: dict[str, dict], blob: np.ndarray) -> None:
         from .audio import write_bytes
 
+        from .audio import atomic_path
+
         index_path, blob_path = self.paths(self.root)
         try:
-            write_bytes(blob_path, blob.tobytes(), force=True)
+            with atomic_path(blob_path, force=True) as tmp:
+                blob.tofile(tmp)  # straight from the array: tobytes() would copy the whole library first
             index = {"version": CACHE_VERSION, "root": str(self.root), "blob_size": int(blob.size), "entries": entries}
             write_bytes(index_path, json.dumps(index).encode(), force=True)
         except OSError:
