@@ -21,12 +21,12 @@ SAMPLE_RATE = 44100
 """Every buffer inside dd_live is mono float32 at this rate (Hz)."""
 
 __all__ = [
+    "SAMPLE_RATE",
     "BackendError",
     "DDLiveError",
     "ExportError",
     "InputError",
     "PatternError",
     "SampleError",
-    "SAMPLE_RATE",
     "__version__",
 ]

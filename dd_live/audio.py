@@ -11,15 +11,15 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
 from . import SAMPLE_RATE
 from .errors import ExportError, InputError
 
-WAV_SUBTYPES = {16: "PCM_16", 24: "PCM_24"}
+WAV_SUBTYPES = {16: "PCM_16", 24: "PCM_24", 32: "FLOAT"}
 
 
 def validate_audio(y: np.ndarray, *, mono: bool = True, name: str = "audio") -> np.ndarray:
@@ -86,9 +86,9 @@ def atomic_path(path: Path, *, force: bool = False) -> Iterator[Path]:
 
 
 def write_wav(path: Path, audio: np.ndarray, *, bits: int = 16, force: bool = False) -> Path:
-    """Write mono 44.1 kHz audio as a 16- or 24-bit WAV file, atomically."""
+    """Write mono 44.1 kHz audio as a 16- or 24-bit integer or 32-bit float WAV file, atomically."""
     if bits not in WAV_SUBTYPES:
-        raise InputError(f"WAV bit depth must be 16 or 24, got {bits}")
+        raise InputError(f"WAV bit depth must be 16, 24 or 32 (float), got {bits}")
     y = validate_audio(audio)
     import soundfile as sf
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from . import __version__
 from .errors import DDLiveError, InputError
@@ -185,6 +185,112 @@ def cmd_bench(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(a: argparse.Namespace) -> int:
+    import logging
+    import signal
+    import threading
+
+    from . import config
+    from .daemon import Daemon
+    from .session import Session, resolve
+    from .workers import LiveSettings
+
+    logging.basicConfig(level=logging.DEBUG if a.verbose else logging.INFO,
+                        format="dd-live %(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    file_settings, aliases = config.load(Path(a.config) if a.config else None)
+    s = config.merge(file_settings, {"session": a.session, "osc_port": a.osc_port, "reply_port": a.reply_port,
+                                     "host": a.host, "samples": a.samples, "bpm": a.bpm, "midi_out": a.midi_out,
+                                     "audio": a.audio, "threads": a.threads})
+    session = Session(resolve(s["session"]))
+    stored = session.settings()
+    folders = s["samples"] or stored.get("samples") or []
+    session.save_settings({"samples": [str(Path(f).expanduser().resolve()) for f in folders]})
+    lib = _library([str(Path(f).expanduser()) for f in folders] or None, 4)
+    live = LiveSettings.from_dict(stored.get("live", {}))
+    if s["bpm"] is not None:
+        from dataclasses import replace
+
+        live = replace(live, bpm=float(s["bpm"]))
+    daemon = Daemon(session, lib, settings=live, host=s["host"], osc_port=s["osc_port"], reply_port=s["reply_port"],
+                    aliases=aliases, threads=s["threads"], midi_out=s["midi_out"], audio=s["audio"])
+    done = threading.Event()
+
+    def on_signal(signum, frame) -> None:
+        done.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    daemon.start()
+    likes, dislikes = session.counts()
+    print(f"dd-live: serving session {session.folder} ({likes + dislikes} ratings) on OSC {s['host']}:{daemon.port}, "
+          f"replies to {s['reply_port']}; Ctrl-C stops", file=sys.stderr, flush=True)
+    while not done.wait(0.5):
+        for worker in (daemon.trainer_worker, daemon.generator):
+            if worker.error is not None:
+                daemon.stop()
+                daemon.join()
+                raise DDLiveError(f"{worker.name} failed: {worker.error}")
+    daemon.stop()
+    daemon.join()
+    session.close()
+    print("dd-live: stopped", file=sys.stderr)
+    return 0
+
+
+def cmd_protocol(a: argparse.Namespace) -> int:
+    from . import protocol
+
+    print(protocol.markdown() if a.markdown else protocol.to_json() if a.json else
+          "\n".join(x.signature().ljust(40) + ("-> " if x.direction == "in" else "<- ") + x.doc
+                    for x in protocol.ADDRESSES))
+    return 0
+
+
+def cmd_sessions(a: argparse.Namespace) -> int:
+    from .session import list_sessions, sessions_root
+
+    rows = list_sessions(Path(a.root) if a.root else None)
+    if a.json:
+        print(json.dumps(rows))
+        return 0
+    if not rows:
+        print(f"no sessions in {Path(a.root) if a.root else sessions_root()}")
+        return 0
+    print(f"{'session':<24} {'ratings':>7} {'likes':>5} {'dislikes':>8} {'loops':>6}  folder")
+    for r in rows:
+        if "error" in r:
+            print(f"{r['name']:<24} unreadable: {r['error']}")
+        else:
+            print(f"{r['name']:<24} {r['ratings']:>7} {r['likes']:>5} {r['dislikes']:>8} {r['candidates']:>6}  {r['folder']}")
+    return 0
+
+
+def cmd_export(a: argparse.Namespace) -> int:
+    from .export import export_pattern
+    from .pattern import Pattern
+    from .session import Session, resolve
+
+    session = Session(resolve(a.session), create=False)
+    try:
+        rated = dict(session.ratings())
+        ids = [c for c, like in rated.items() if like] if a.liked else list(rated)
+        if not ids:
+            print(f"nothing to export: {'no liked loops' if a.liked else 'no rated loops'} in {session.folder}")
+            return 0
+        folders = session.settings().get("samples") or []
+        lib = _library(folders or None, 1)
+        out = Path(a.out)
+        for cid in sorted(ids):
+            row = session.candidate(cid)
+            tag = "liked" if rated[cid] else "disliked"
+            export_pattern(out / f"{cid:05d}_{tag}", Pattern.from_json(row.pattern), lib, bpm=a.bpm or row.bpm,
+                           force=a.force)
+        print(f"exported {len(ids)} loops (MIDI, WAV, SFZ) to {out}")
+    finally:
+        session.close()
+    return 0
+
+
 # ---------------------------------------------------------------- parser
 
 def build_parser() -> argparse.ArgumentParser:
@@ -247,6 +353,43 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--json", metavar="OUT", help="write the reports here")
     e.add_argument("--plot", metavar="PNG", help="write the like-rate plot here (needs matplotlib)")
     e.set_defaults(func=cmd_evaluate)
+
+    sv = sub.add_parser("serve", help="the live daemon: OSC in, loops out, learns from likes",
+                        description="Serve a live session over OSC (see docs/osc.md). Settings: defaults, then the "
+                                    "config file, then these options.")
+    sv.add_argument("--session", metavar="NAME|DIR", help="resume or create this session (default: a new one)")
+    sv.add_argument("--config", metavar="TOML", help="config file (default: config.toml in the user config dir)")
+    sv.add_argument("--osc-port", type=int, help="UDP port to listen on (default 7710)")
+    sv.add_argument("--reply-port", type=int, help="UDP port on 127.0.0.1 that always gets replies (default 7711)")
+    sv.add_argument("--host", help="address to listen on (default 127.0.0.1; OSC has no authentication)")
+    sv.add_argument("--samples", action="append", metavar="DIR", help="sample folder (repeatable; default: the "
+                    "session's, else the built-in kit)")
+    sv.add_argument("--bpm", type=float, help="session tempo (default: the session's, 120 for a new one)")
+    sv.add_argument("--midi-out", metavar="NAME|virtual|none", help="MIDI output (default: virtual port 'dd_live')")
+    sv.add_argument("--audio", dest="audio", action="store_true", default=None, help="play loops through PortAudio (default)")
+    sv.add_argument("--no-audio", dest="audio", action="store_false", help="no audio playback")
+    sv.add_argument("--threads", type=int, help="torch threads (default: half the cores)")
+    sv.add_argument("--verbose", action="store_true", help="debug logging")
+    sv.set_defaults(func=cmd_serve)
+
+    pr = sub.add_parser("protocol", help="the OSC address table", description="Print the daemon's OSC addresses.")
+    pr.add_argument("--json", action="store_true", help="as JSON, with the default ports under 'defaults'")
+    pr.add_argument("--markdown", action="store_true", help="as docs/osc.md")
+    pr.set_defaults(func=cmd_protocol)
+
+    ss = sub.add_parser("sessions", help="list sessions", description="List sessions with their counts.")
+    ss.add_argument("--root", metavar="DIR", help="sessions folder (default: $DD_LIVE_SESSIONS or the user data dir)")
+    ss.add_argument("--json", action="store_true", help="as JSON")
+    ss.set_defaults(func=cmd_sessions)
+
+    ex = sub.add_parser("export", help="export a session's rated loops", description="Write MIDI + WAV + SFZ for "
+                        "each rated (or liked) loop of a session.")
+    ex.add_argument("session", metavar="SESSION", help="session name or folder")
+    ex.add_argument("--liked", action="store_true", help="only liked loops")
+    ex.add_argument("--out", required=True, metavar="DIR", help="folder to write into (one subfolder per loop)")
+    ex.add_argument("--bpm", type=float, help="tempo (default: each loop's)")
+    ex.add_argument("--force", action="store_true", help="overwrite earlier exports")
+    ex.set_defaults(func=cmd_export)
     return p
 
 

@@ -16,7 +16,7 @@ twice as fast as float32 there, and in float32 elsewhere; scores differ by about
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 import torch

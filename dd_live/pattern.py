@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -137,7 +138,7 @@ class Pattern:
         return json.dumps(self.to_dict(), indent=1)
 
     @classmethod
-    def from_dict(cls, d: Any) -> "Pattern":
+    def from_dict(cls, d: Any) -> Pattern:
         """Parse the JSON form; PatternError with the first problem found."""
         if not isinstance(d, dict):
             raise PatternError("a pattern must be a JSON object")
@@ -165,7 +166,7 @@ class Pattern:
                    offsets=off, swing=d.get("swing", 0.0), beats=d.get("beats", 4), extra=d.get("extra", {}))
 
     @classmethod
-    def from_json(cls, text: str) -> "Pattern":
+    def from_json(cls, text: str) -> Pattern:
         try:
             return cls.from_dict(json.loads(text))
         except json.JSONDecodeError as err:
@@ -225,7 +226,7 @@ def _draw_samples(rng: np.random.Generator, library: Any, shape: tuple[int, ...]
     return idx
 
 
-def _apply_fotf(hits: np.ndarray, beats: int) -> None:
+def apply_fotf(hits: np.ndarray, beats: int) -> None:
     hits[..., 0, :: hits.shape[-1] // beats] = True
 
 
@@ -247,7 +248,7 @@ def random_arrays(library: Any, rng: np.random.Generator, n: int, *, tracks: int
         hits[:, rows] = base[0][rows]
         idx[:, samp] = base[1][samp]
     if constraints.fotf:
-        _apply_fotf(hits, beats)
+        apply_fotf(hits, beats)
     return hits, idx
 
 

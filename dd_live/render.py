@@ -25,7 +25,8 @@ loop per sample frame, and no work for cells that are rests.
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -148,7 +149,7 @@ def _mix(bar: np.ndarray, pos: np.ndarray, smp: np.ndarray, gain: np.ndarray, li
     return out
 
 
-_POOLS: dict[int, "ThreadPoolExecutor"] = {}
+_POOLS: dict[int, ThreadPoolExecutor] = {}
 _LOCAL = threading.local()
 
 
@@ -165,7 +166,7 @@ def _scratch(size: int) -> np.ndarray:
     return buf[:size]
 
 
-def _pool(threads: int) -> "ThreadPoolExecutor":
+def _pool(threads: int) -> ThreadPoolExecutor:
     from concurrent.futures import ThreadPoolExecutor
 
     if threads not in _POOLS:

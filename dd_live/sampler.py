@@ -9,7 +9,9 @@ min(1, (f'/f) ** (1/s)) at temperature s.
 Modes:
 
 * ``explore``: the chains' stationary distribution is proportional to f
-  (DeepDrummer's Phase I).
+  (DeepDrummer's Phase I); with a ``density`` other than 0.5 it is
+  proportional to f times a Bernoulli(density) prior on every grid cell, so
+  the performer can ask for busier or sparser loops.
 * ``best``: run the same chains until one reaches f >= 0.95 (Phase II); bounded
   by ``max_steps``, it returns the best state found and whether the threshold
   was reached.
@@ -21,15 +23,16 @@ current states and the chains carry on from where they were.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import torch
 
 from .critic import Ensemble
+from .errors import PatternError
 from .features import MFCC
-from .pattern import DENSITY, Constraints, propose_arrays, random_arrays
+from .pattern import DENSITY, Constraints, apply_fotf, propose_arrays, random_arrays
 from .render import REFERENCE_BPM, bar_length, render_arrays
 
 FLOOR = 1e-6  # scores are clamped here so that f'/f stays finite
@@ -94,6 +97,7 @@ class Chains:
         self.library, self.scorer, self.rng = library, scorer, rng
         self.beats, self.constraints = beats, constraints
         self.temperature = temperature
+        self.density = density
         self.hits, self.idx = random_arrays(library, rng, n, tracks=tracks, steps=steps, beats=beats,
                                             density=density, constraints=constraints)
         self.scores = scorer(self.hits, self.idx)
@@ -103,6 +107,28 @@ class Chains:
     @property
     def n(self) -> int:
         return self.hits.shape[0]
+
+    def constrain(self, constraints: Constraints, template: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+        """Switch to new constraints: locked tracks of every chain take the template's (hits, idx)
+        rows, four-on-the-floor is imposed, and the chains are re-scored."""
+        tracks = self.hits.shape[1]
+        lock_s, lock_r = constraints.samples_locked(tracks), constraints.rows_locked(tracks)
+        if (lock_s.any() or lock_r.any()) and template is None:
+            raise ValueError("locking a track needs a template pattern")
+        if template is not None:
+            t_hits, t_idx = template
+            self.hits[:, lock_r] = np.asarray(t_hits, dtype=bool)[lock_r]
+            self.idx[:, lock_s] = np.asarray(t_idx)[lock_s]
+        if constraints.fotf:
+            kicks = self.library.in_category("kick")
+            if kicks.size == 0:
+                raise PatternError("four-on-the-floor needs at least one kick-category sample in the library")
+            apply_fotf(self.hits, self.beats)
+            not_kick = ~np.isin(self.idx[:, 0], kicks)
+            if not lock_s[0]:
+                self.idx[not_kick, 0] = kicks[self.rng.integers(0, kicks.size, int(not_kick.sum()))]
+        self.constraints = constraints
+        self.rescore()
 
     def rescore(self) -> None:
         """Re-score the current states (call after the critic changed)."""
@@ -115,6 +141,9 @@ class Chains:
         new = self.scorer(hits, idx)
         if mode in ("explore", "best"):
             ratio = (np.maximum(new, FLOOR) / np.maximum(self.scores, FLOOR)) ** (1.0 / self.temperature)
+            if self.density != DENSITY:  # a Bernoulli(density) prior on every cell (1 at the paper's 0.5)
+                gained = hits.sum(axis=(1, 2)) - self.hits.sum(axis=(1, 2))
+                ratio = ratio * (self.density / (1.0 - self.density)) ** gained.astype(np.float64)
             accept = self.rng.random(self.n) < ratio
         elif mode == "worst":
             accept = new <= self.scores

@@ -14,9 +14,9 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -212,11 +212,11 @@ class _Cache:
         return base.with_suffix(".json"), base.with_suffix(".f32")
 
     @classmethod
-    def empty(cls, root: Path) -> "_Cache":
+    def empty(cls, root: Path) -> _Cache:
         return cls(root, {}, np.zeros(0, np.float32))
 
     @classmethod
-    def load(cls, root: Path) -> "_Cache":
+    def load(cls, root: Path) -> _Cache:
         index_path, blob_path = cls.paths(root)
         try:
             index = json.loads(index_path.read_text())
@@ -231,9 +231,7 @@ class _Cache:
             return cls.empty(root)
 
     def save(self, entries: dict[str, dict], blob: np.ndarray) -> None:
-        from .audio import write_bytes
-
-        from .audio import atomic_path
+        from .audio import atomic_path, write_bytes
 
         index_path, blob_path = self.paths(self.root)
         try:

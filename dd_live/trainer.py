@@ -24,6 +24,7 @@ from __future__ import annotations
 import copy
 import math
 import pickle
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -134,8 +135,13 @@ class Trainer:
             x += self._noise[start: start + x.numel()].view(x.shape)
         return x
 
-    def train(self, batches: int | None = None) -> float:
-        """One rating's budget of minibatches on everything rated so far; returns the mean loss."""
+    def train(self, batches: int | None = None, *, between: Callable[[], None] | None = None,
+              every: int = 8) -> float:
+        """One rating's budget of minibatches on everything rated so far; returns the mean loss.
+
+        ``between`` is called after every ``every`` minibatches (the daemon lets the
+        generator's torch work in there); it does not change the result.
+        """
         if not self.feats:
             raise ValueError("nothing to train on: no rated loops")
         batches = self.config.batches if batches is None else batches
@@ -145,7 +151,9 @@ class Trainer:
         self.critic.set_dropout_generator(np.random.default_rng(seed))
         total = 0.0
         try:
-            for _ in range(batches):
+            for b in range(batches):
+                if between is not None and b and b % every == 0:
+                    between()
                 x, y = self._batch(gen)
                 self.optimizer.zero_grad(set_to_none=True)
                 loss = nn.functional.nll_loss(self.critic(x), y)
@@ -165,6 +173,23 @@ class Trainer:
         self.optimizer = self._adam()
         self.rounds = 0
 
+    def snapshot(self) -> dict:
+        """A copy of the training state (weights, optimiser, round counter), for :meth:`restore`."""
+        return copy.deepcopy({"critic": self.critic.state_dict(), "optimizer": self.optimizer.state_dict(),
+                              "rounds": self.rounds, "last_loss": self.last_loss})
+
+    def restore(self, state: dict) -> None:
+        """Go back to a :meth:`snapshot` (the rated loops are not part of it)."""
+        self.critic.load_state_dict(state["critic"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.rounds, self.last_loss = state["rounds"], state["last_loss"]
+        self.critic.eval()
+
+    def clear(self) -> None:
+        """Forget the rated loops (the weights are kept)."""
+        self.feats.clear()
+        self.labels.clear()
+
     def initial_critic(self) -> Critic:
         """A copy of the critic as it was before any training."""
         c = copy.deepcopy(self.critic)
@@ -174,8 +199,8 @@ class Trainer:
 
     # ------------------------------------------------------------ checkpoints
 
-    def save(self, path: Path) -> Path:
-        """Write weights, optimiser, the initial weights and counters atomically."""
+    def save(self, path: Path, *, extra: dict | None = None) -> Path:
+        """Write weights, optimiser, the initial weights, counters and ``extra`` (plain data) atomically."""
         from .audio import atomic_path
 
         state = {
@@ -185,14 +210,15 @@ class Trainer:
             "initial": self.initial,
             "rounds": self.rounds,
             "config": asdict(self.config),
+            "extra": extra or {},
         }
         with atomic_path(Path(path), force=True) as tmp:
             torch.save(state, tmp)
         return Path(path)
 
-    def load(self, path: Path) -> None:
+    def load(self, path: Path) -> dict:
         """Restore a checkpoint written by :meth:`save`: weights, optimiser, initial weights, counters and
-        training settings (the rated loops are not part of it)."""
+        training settings (the rated loops are not part of it). Returns the checkpoint's ``extra``."""
         from .errors import InputError
 
         try:
@@ -204,7 +230,9 @@ class Trainer:
             self.initial = state["initial"]
             self.rounds = int(state["rounds"])
             self.config = TrainConfig(**state["config"])
+            extra = dict(state.get("extra", {}))
         except (OSError, RuntimeError, KeyError, TypeError, EOFError, ValueError, pickle.UnpicklingError) as err:
             raise InputError(f"{path}: not a readable critic checkpoint ({err.__class__.__name__})") from err
         self.critic.eval()
+        return extra
 

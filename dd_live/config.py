@@ -1,0 +1,112 @@
+"""The daemon's settings: defaults, a TOML config file, then the command line.
+
+The config file (``--config PATH``, else $DD_LIVE_CONFIG, else ``config.toml`` in
+the user config dir) holds the same settings as ``dd-live serve``'s options and
+an ``[aliases]`` table mapping OSC addresses to commands::
+
+    osc_port = 7710
+    bpm = 124
+    midi_out = "virtual"
+    audio = false
+    samples = ["~/Samples/drums"]
+
+    [aliases]
+    "/1/push1" = "like"
+    "/1/push2" = "dislike"
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import tomllib
+
+from . import protocol
+from .errors import InputError
+
+DEFAULTS: dict[str, Any] = {
+    "session": None,
+    "osc_port": protocol.OSC_PORT,
+    "reply_port": protocol.REPLY_PORT,
+    "host": "127.0.0.1",
+    "samples": [],
+    "bpm": None,          # None: the session's tempo (120 for a new session)
+    "midi_out": "virtual",
+    "audio": True,
+    "threads": None,      # None: half the cores (at least 1)
+}
+
+_port = (lambda v: isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 65535, "a UDP port 1-65535")
+_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "session": (lambda v: v is None or isinstance(v, str) and v != "", "a session name or folder"),
+    "osc_port": _port,
+    "reply_port": _port,
+    "host": (lambda v: isinstance(v, str) and v != "", "a host name or address"),
+    "samples": (lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v), "a list of folders"),
+    "bpm": (lambda v: v is None or isinstance(v, (int, float)) and not isinstance(v, bool) and 20 <= v <= 300,
+            "a tempo 20-300"),
+    "midi_out": (lambda v: isinstance(v, str) and v != "", "'virtual', 'none' or a port name"),
+    "audio": (lambda v: isinstance(v, bool), "true or false"),
+    "threads": (lambda v: v is None or isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 256,
+                "a thread count from 1"),
+}
+
+
+def default_path() -> Path:
+    env = os.environ.get("DD_LIVE_CONFIG")
+    if env:
+        return Path(env)
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir("dd_live")) / "config.toml"
+
+
+def load(path: Path | None = None) -> tuple[dict[str, Any], dict[str, str]]:
+    """(settings, aliases) from the config file; a missing default file gives the defaults.
+
+    An explicitly named file that is missing, or any bad key or value, is an InputError.
+    """
+    explicit = path is not None
+    path = Path(path) if path is not None else default_path()
+    settings = dict(DEFAULTS)
+    if not path.is_file():
+        if explicit:
+            raise InputError(f"config file {path} not found")
+        return settings, {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
+        raise InputError(f"config file {path}: {err}") from None
+    aliases = data.pop("aliases", {})
+    if not isinstance(aliases, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in aliases.items()):
+        raise InputError(f"config file {path}: [aliases] must map OSC addresses to command names")
+    for key, value in data.items():
+        if key not in _CHECKS:
+            raise InputError(f"config file {path}: unknown setting {key!r} (known: {', '.join(_CHECKS)})")
+        ok, what = _CHECKS[key]
+        if not ok(value):
+            raise InputError(f"config file {path}: {key} must be {what}, got {value!r}")
+        settings[key] = value
+    for address, command in aliases.items():
+        if command not in protocol.COMMANDS:
+            raise InputError(f"config file {path}: alias {address!r} names unknown command {command!r} "
+                             f"(one of {', '.join(protocol.COMMANDS)})")
+        if not address.startswith("/"):
+            raise InputError(f"config file {path}: alias {address!r} must be an OSC address starting with /")
+    return settings, dict(aliases)
+
+
+def merge(settings: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """Command-line values (not None) over the file's, each checked like the file's."""
+    out = dict(settings)
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        ok, what = _CHECKS[key]
+        if not ok(value):
+            raise InputError(f"--{key.replace('_', '-')} must be {what}, got {value!r}")
+        out[key] = value
+    return out

@@ -1,0 +1,383 @@
+"""The live daemon (``dd-live serve``): OSC commands in, candidates, ratings and files out.
+
+Threads (each started, stopped and joined by :class:`Daemon`):
+
+* OSC I/O (:class:`dd_live.osc.OSCServer`): parses, validates and runs commands.
+  It does no torch work: a rating is an SQLite commit, a queue put and a pop
+  from the generator's ready queue, so the next candidate goes out at once.
+* trainer and generator (:mod:`dd_live.workers`): torch work, one at a time.
+* MIDI player (:mod:`dd_live.midi_out`) and PortAudio's callback
+  (:mod:`dd_live.audio_out`), both optional.
+
+Every reply goes to each client that sent /dd/hello and to the reply port on
+127.0.0.1. Errors also go to the sender, rate-limited.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import os
+import threading
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import osc, protocol
+from .errors import BackendError, DDLiveError, InputError
+from .osc import Command, OSCError
+from .workers import Gate, GeneratorWorker, LiveSettings, Loop, TrainerWorker
+
+log = logging.getLogger("dd_live.daemon")
+
+MAX_CLIENTS = 32
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+def default_threads() -> int:
+    """Half the cores, at least one: dd_live shares the machine with a DAW."""
+    return max(1, (os.cpu_count() or 2) // 2)
+
+
+def _new_critic(library, seed: int):
+    import torch
+
+    from .critic import Critic
+    from .pattern import random_arrays
+    from .sampler import Scorer
+
+    torch.manual_seed(seed)
+    critic = Critic()
+    scorer = Scorer(library, critic)
+    critic.set_input_stats(scorer.features(scorer.audio(*random_arrays(library, np.random.default_rng(seed), 64))))
+    return critic
+
+
+class Daemon:
+    """One live session served over OSC. ``start()`` binds and starts the threads; ``stop()``/``join()`` end them."""
+
+    def __init__(self, session, library, *, settings: LiveSettings | None = None, host: str = "127.0.0.1",
+                 osc_port: int = protocol.OSC_PORT, reply_port: int = protocol.REPLY_PORT,
+                 aliases: dict[str, str] | None = None, threads: int | None = None, midi_out: str = "none",
+                 audio: bool = False, seed: int | None = None) -> None:
+        from .critic import configure_threads
+        from .trainer import TrainConfig, Trainer
+
+        self.session, self.library = session, library
+        self.host, self.reply_port = host, reply_port
+        self.dispatcher = osc.Dispatcher(aliases)
+        self.threads = threads or default_threads()
+        configure_threads(self.threads)
+        stored = session.settings()
+        self.seed = int(stored.get("seed", seed if seed is not None else np.random.SeedSequence().entropy % 2**31))
+        base = LiveSettings.from_dict(stored.get("live", {}))
+        self.settings = settings if settings is not None else base
+        session.save_settings({"seed": self.seed, "live": self.settings.to_dict()})
+
+        # The critic: restored from the session, or new (and saved as the initial one).
+        critic = _new_critic(library, self.seed)
+        self.trainer = Trainer(critic, TrainConfig(seed=self.seed))
+        if session.latest_checkpoint.is_file():
+            extra = self.trainer.load(session.latest_checkpoint)
+            version, trained = int(extra.get("version", 0)), [(int(c), bool(v)) for c, v in extra.get("ratings", [])]
+        else:
+            version, trained = 0, []
+            self.trainer.save(session.initial_checkpoint, extra={"version": 0, "ratings": []})
+            self.trainer.save(session.latest_checkpoint, extra={"version": 0, "ratings": []})
+        self.version, self.trained_on = version, len(trained)
+        self.gate = Gate()
+        self.trainer_worker = TrainerWorker(self.trainer, session, library, gate=self.gate, publish=self._on_trained,
+                                            version=version, trained=trained)
+        self.trainer_worker.load_features()
+        self.generator = GeneratorWorker(library, session, copy.deepcopy(critic).eval(), gate=self.gate,
+                                         settings=self.settings, rng=np.random.default_rng([self.seed, version]),
+                                         threads=self.threads, version=version, trained_on=len(trained),
+                                         on_ready=self._announce, on_retempo=self._announce,
+                                         current=lambda: self.current)
+        self.server = osc.OSCServer(host, osc_port, self._on_datagram)
+        self.midi_spec, self.audio_wanted = midi_out, audio
+        self.midi = None
+        self._midi_close = None
+        self.audio = None
+        self.current: Loop | None = None
+        self.clients: dict[tuple[str, int], None] = {}
+        self._lock = threading.RLock()
+        self._errors = osc.RateLimiter(rate=10, burst=20)
+        self._log_errors = osc.RateLimiter(rate=2, burst=10)
+        self.stopped = threading.Event()
+        self.last_loss = float("nan")
+
+    # ------------------------------------------------------------ lifecycle
+
+    def start(self) -> None:
+        self.server.start()
+        if self.host not in LOOPBACK:
+            log.warning("listening on %s:%d: OSC has no authentication; anyone who can reach this address can "
+                        "control dd_live", self.host, self.server.port)
+        self._start_outputs()
+        self.trainer_worker.start()
+        self.trainer_worker.sync()     # ratings stored but not yet trained on (after a crash)
+        self.generator.start()
+        self.generator.request()       # the first candidate is announced as soon as it exists
+
+    def _start_outputs(self) -> None:
+        if self.midi_spec != "none":
+            try:
+                from .midi_out import MidiPlayer, open_port
+
+                send, self._midi_close, where = open_port(self.midi_spec)
+                self.midi = MidiPlayer(send, bpm=self.settings.bpm)
+                self.midi.start()
+                log.info("MIDI out: %s", where)
+            except BackendError as err:
+                log.warning("MIDI out is off: %s", err)
+        if self.audio_wanted:
+            from .audio_out import AudioPlayer
+
+            player = AudioPlayer()
+            try:
+                player.start()
+                self.audio = player
+            except BackendError as err:
+                log.warning("audio out is off: %s", err)
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.server.stop()
+        self.generator.stop()
+        self.trainer_worker.stop()
+        if self.midi is not None:
+            self.midi.stop()
+        if self.audio is not None:
+            self.audio.stop()
+
+    def join(self, timeout: float = 5.0) -> None:
+        for part in (self.server, self.generator, self.trainer_worker, self.midi):
+            if part is not None:
+                part.join(timeout)
+        if self._midi_close is not None:
+            self._midi_close()
+            self._midi_close = None
+
+    @property
+    def port(self) -> int:
+        return self.server.port
+
+    # ------------------------------------------------------------ replies
+
+    def targets(self) -> list[tuple[str, int]]:
+        out = [("127.0.0.1", self.reply_port)]
+        out += [c for c in self.clients if c not in out]
+        return out
+
+    def send(self, address: str, *args: Any, to: list[tuple[str, int]] | None = None) -> None:
+        data = osc.encode(address, *args)
+        for target in to or self.targets():
+            self.server.send(data, target)
+
+    def error(self, code: str, message: str, sender: tuple[str, int] | None = None) -> None:
+        key = sender or "local"
+        if self._log_errors.allow("log"):
+            log.warning("%s from %s: %s", code, sender, message)
+        if not self._errors.allow(key):
+            return
+        targets = self.targets()
+        if sender is not None and sender not in targets:
+            targets.append(sender)
+        self.send("/dd/error", code, message[:200], to=targets)
+
+    # ------------------------------------------------------------ OSC thread
+
+    def _on_datagram(self, data: bytes, sender: tuple[str, int]) -> None:
+        try:
+            commands = self.dispatcher.commands(data)
+        except OSCError as err:
+            self.error(err.code, str(err), sender)
+            return
+        for cmd in commands:
+            if cmd is None:
+                continue  # a button's release
+            try:
+                self.execute(cmd, sender)
+            except OSCError as err:
+                self.error(err.code, str(err), sender)
+            except DDLiveError as err:
+                self.error("state", str(err), sender)
+            except OSError as err:
+                self.error("io", f"{cmd.address}: {err}", sender)
+
+    def execute(self, cmd: Command, sender: tuple[str, int] | None = None) -> None:
+        """Run one validated command (the OSC thread, or a test)."""
+        getattr(self, "_cmd_" + cmd.name)(sender=sender, **cmd.args)
+
+    def _cmd_hello(self, sender, reply_port: int | None = None) -> None:
+        if sender is not None:
+            client = (sender[0], reply_port or sender[1])
+            with self._lock:
+                self.clients.pop(client, None)
+                self.clients[client] = None
+                while len(self.clients) > MAX_CLIENTS:
+                    self.clients.pop(next(iter(self.clients)))
+        self._status()
+        cur = self.current
+        if cur is not None:
+            self._send_candidate(cur)
+
+    def _cmd_like(self, sender, id: int | None = None) -> None:
+        self._rate(id, True)
+
+    def _cmd_dislike(self, sender, id: int | None = None) -> None:
+        self._rate(id, False)
+
+    def _rate(self, cid: int | None, like: bool) -> None:
+        cur = self.current
+        if cid is None:
+            if cur is None:
+                raise OSCError("state", "nothing to rate yet: no candidate has been announced")
+            cid = cur.id
+        try:
+            likes, dislikes = self.session.rate(cid, like)
+        except InputError:
+            raise OSCError("unknown-id", f"no candidate {cid}") from None
+        self.send("/dd/rated", cid, "like" if like else "dislike", likes, dislikes)
+        self.trainer_worker.sync()
+        if cur is not None and cid == cur.id:
+            self._advance()
+
+    def _cmd_next(self, sender) -> None:
+        self._advance()
+
+    def _advance(self) -> None:
+        loop = self.generator.take()
+        if loop is not None:
+            self._announce(loop)
+        else:
+            self.generator.request()
+
+    def _cmd_undo(self, sender) -> None:
+        cid = self.session.undo()
+        if cid is None:
+            raise OSCError("state", "nothing to undo: no ratings")
+        self.trainer_worker.sync()
+        self._status()
+        loop = self._loop_from_session(cid)
+        if loop is not None:
+            self._announce(loop)
+
+    def _loop_from_session(self, cid: int) -> Loop | None:
+        """Candidate ``cid`` rebuilt from the database and its files (rendered again where missing)."""
+        from .pattern import Pattern
+        from .workers import write_loop_files
+
+        row = self.session.candidate(cid)
+        if row is None:
+            return None
+        pattern = Pattern.from_json(row.pattern)
+        idx = self.library.indices(pattern.samples)
+        files, audio = write_loop_files(self.session.candidate_dir(cid), pattern, self.library, self.settings.bpm,
+                                        self.generator.notes)
+        return Loop(cid, pattern, pattern.hits, idx, row.score, row.version, row.trained_on, self.settings.bpm,
+                    files, audio, notes=self.generator.notes)
+
+    def _cmd_export(self, sender, id: int | None = None) -> None:
+        from .export import export_pattern
+        from .pattern import Pattern
+
+        cid = id if id is not None else (self.current.id if self.current is not None else None)
+        if cid is None:
+            raise OSCError("state", "nothing to export yet: no candidate has been announced")
+        row = self.session.candidate(cid)
+        if row is None:
+            raise OSCError("unknown-id", f"no candidate {cid}")
+        out = self.session.export_dir(cid)
+        if not (out / "pattern.json").is_file():
+            export_pattern(out, Pattern.from_json(row.pattern), self.library, bpm=self.settings.bpm, force=True)
+        self.send("/dd/exported", cid, str(out.resolve()))
+
+    def _cmd_status(self, sender) -> None:
+        self._status()
+
+    def _status(self) -> None:
+        likes, dislikes = self.session.counts()
+        self.send("/dd/status", likes + dislikes, likes, dislikes, self.version, self.generator.ready_count())
+
+    def _update(self, **changes: Any) -> None:
+        with self._lock:
+            self.settings = replace(self.settings, **changes)
+            settings = self.settings
+        self.session.save_settings({"live": settings.to_dict()})
+        self.generator.set_settings(settings)
+
+    def _cmd_set_tempo(self, sender, bpm: float) -> None:
+        self._update(bpm=float(bpm))
+        if self.midi is not None:
+            self.midi.set_tempo(float(bpm))
+
+    def _cmd_set_mode(self, sender, mode: str) -> None:
+        self._update(mode=mode)
+
+    def _cmd_set_fotf(self, sender, on: float) -> None:
+        self._update(fotf=bool(on))
+
+    def _cmd_set_temperature(self, sender, s: float) -> None:
+        self._update(temperature=float(s))
+
+    def _cmd_set_density(self, sender, p: float) -> None:
+        self._update(density=float(p))
+
+    def _cmd_set_lock(self, sender, track: int, on: float) -> None:
+        tracks = len(self.settings.locks)
+        if not 1 <= track <= tracks:
+            raise OSCError("args", f"/dd/set/lock: track must be 1-{tracks}, got {track}")
+        if on and self.current is None:
+            raise OSCError("state", "nothing to lock yet: no candidate has been announced")
+        locks = list(self.settings.locks)
+        locks[track - 1] = bool(on)
+        self._update(locks=tuple(locks))
+
+    def _cmd_play(self, sender) -> None:
+        if self.midi is None and self.audio is None:
+            raise OSCError("backend", "neither MIDI out nor audio out is available (see the daemon's log)")
+        for player in (self.midi, self.audio):
+            if player is not None:
+                player.play()
+
+    def _cmd_stop(self, sender) -> None:
+        for player in (self.midi, self.audio):
+            if player is not None:
+                player.halt()
+
+    # ------------------------------------------------------------ announcements (OSC or generator thread)
+
+    def _announce(self, loop: Loop) -> None:
+        with self._lock:
+            self.current = loop
+        self._send_candidate(loop)
+        if self.midi is not None:
+            from .midi_out import notes_of
+
+            self.midi.set_notes(notes_of(loop.pattern, loop.notes))
+        if self.audio is not None:
+            self.audio.set_loop(loop.audio)
+
+    def _send_candidate(self, loop: Loop) -> None:
+        from .midi_out import notes_of
+
+        f = loop.files
+        self.send("/dd/candidate", loop.id, float(loop.score), float(loop.bpm), str(Path(f["loop_wav"]).resolve()),
+                  str(Path(f["preview_wav"]).resolve()), str(Path(f["midi_file"]).resolve()), loop.trained_on)
+        p = loop.pattern
+        cells = [int(v) if h else 0 for h, v in zip(p.hits.ravel(), p.velocities.ravel())]
+        self.send("/dd/grid", loop.id, *cells)
+        self.send("/dd/samples", loop.id, *[Path(s).stem for s in p.samples])
+        notes: list[Any] = []
+        for n in notes_of(p, loop.notes):
+            notes += [n.pitch, float(n.beat), n.velocity]
+        self.send("/dd/notes", loop.id, *notes)
+
+    def _on_trained(self, critic, version: int, trained_on: int, loss: float) -> None:
+        self.version, self.trained_on, self.last_loss = version, trained_on, loss
+        self.generator.set_critic(critic, version, trained_on)
+        self.send("/dd/trained", version, trained_on, float(loss))

@@ -1,0 +1,233 @@
+"""Live MIDI out: the current candidate played in a loop at the session tempo.
+
+The player thread keeps its own clock (time.perf_counter): it sleeps until
+about a millisecond before each event and waits out the rest, so events leave
+within tens of microseconds of the grid. A new pattern or tempo takes effect on
+the next bar line; stop and exit send note-offs and All Notes Off (CC 123).
+
+The port is python-rtmidi's, opened lazily (:func:`open_port`): a virtual
+output named "dd_live" (CoreMIDI, ALSA or JACK) or an existing port by name.
+$DD_LIVE_MIDI_API picks the rtmidi API (alsa, jack, coremidi, winmm).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from .errors import BackendError
+
+log = logging.getLogger("dd_live.midi")
+
+CHANNEL = 9                   # MIDI channel 10, drums
+NOTE_BEATS = 0.125            # note length: a 32nd note
+PORT_NAME = "dd_live"
+_APIS = {"alsa": "API_LINUX_ALSA", "jack": "API_UNIX_JACK", "coremidi": "API_MACOSX_CORE", "winmm": "API_WINDOWS_MM"}
+
+
+@dataclass(frozen=True)
+class Note:
+    beat: float      # start, in beats from the bar line
+    pitch: int
+    velocity: int
+
+
+def notes_of(pattern, pitches: Sequence[int]) -> list[Note]:
+    """The pattern's hits as notes in time order; starts in beats (swing and offsets included)."""
+    import numpy as np
+
+    t, s = np.nonzero(pattern.hits)
+    beats = pattern.step_times()[t, s] * pattern.beats / pattern.steps
+    out = [Note(max(0.0, float(b)), int(pitches[ti]), int(pattern.velocities[ti, si]))
+           for ti, si, b in zip(t.tolist(), s.tolist(), beats.tolist())]
+    return sorted(out, key=lambda n: (n.beat, n.pitch))
+
+
+def bar_timeline(notes: Sequence[Note], bpm: float, beats: int) -> list[tuple[float, list[int]]]:
+    """(seconds from the bar line, MIDI bytes) for one bar: note-ons and their note-offs, offs first on ties."""
+    spb = 60.0 / bpm
+    events: list[tuple[float, int, list[int]]] = []
+    for n in notes:
+        on = n.beat * spb
+        events.append((on, 1, [0x90 | CHANNEL, n.pitch, n.velocity]))
+        events.append((min(on + NOTE_BEATS * spb, beats * spb - 1e-4), 0, [0x80 | CHANNEL, n.pitch, 0]))
+    events.sort(key=lambda e: (e[0], e[1]))
+    return [(t, msg) for t, _, msg in events]
+
+
+def _rtmidi_api():
+    import rtmidi
+
+    name = os.environ.get("DD_LIVE_MIDI_API", "").strip().lower()
+    if not name:
+        return rtmidi, None
+    if name not in _APIS:
+        raise BackendError(f"DD_LIVE_MIDI_API={name!r}: use one of {', '.join(_APIS)}")
+    return rtmidi, getattr(rtmidi, _APIS[name])
+
+
+def open_port(spec: str) -> tuple[Callable[[list[int]], None], Callable[[], None], str]:
+    """Open ``spec`` ("virtual" or part of a port name); returns (send, close, description).
+
+    Raises BackendError, with what is missing and how to get it, if no MIDI system is usable.
+    """
+    try:
+        rtmidi, api = _rtmidi_api()
+    except ImportError as err:
+        raise BackendError("MIDI out needs python-rtmidi (pip install python-rtmidi)") from err
+    apis = [api] if api is not None else [rtmidi.API_UNSPECIFIED]
+    if api is None and rtmidi.API_UNIX_JACK in rtmidi.get_compiled_api():
+        apis.append(rtmidi.API_UNIX_JACK)  # ALSA's sequencer is missing in containers; JACK may be running
+    problems = []
+    for a in apis:
+        try:
+            out = rtmidi.MidiOut(rtapi=a, name=PORT_NAME)
+            if spec == "virtual":
+                out.open_virtual_port(PORT_NAME)
+                where = f"virtual port {PORT_NAME!r} ({rtmidi.get_api_display_name(out.get_current_api())})"
+            else:
+                names = out.get_ports()
+                match = [i for i, n in enumerate(names) if spec.lower() in n.lower()]
+                if not match:
+                    raise BackendError(f"no MIDI output port matching {spec!r} (ports: {', '.join(names) or 'none'})")
+                out.open_port(match[0])
+                where = f"port {names[match[0]]!r}"
+        except BackendError:
+            raise
+        except Exception as err:  # rtmidi.SystemError, InvalidPortError, ... differ by version
+            problems.append(f"{rtmidi.get_api_display_name(a)}: {err}")
+            continue
+        lock = threading.Lock()
+
+        def send(msg: list[int], out=out, lock=lock) -> None:
+            with lock:
+                out.send_message(msg)
+
+        def close(out=out) -> None:
+            out.close_port()
+            del out
+
+        return send, close, where
+    raise BackendError("no usable MIDI system (" + "; ".join(problems) + "); on Linux load snd-seq or start a JACK "
+                       "server (jackd -d dummy), or run with --midi-out none")
+
+
+class MidiPlayer:
+    """The player thread: loops the current notes at the current tempo through ``send``."""
+
+    def __init__(self, send: Callable[[list[int]], None], *, beats: int = 4, bpm: float = 120.0,
+                 clock: Callable[[], float] = time.perf_counter) -> None:
+        self.send, self.clock = send, clock
+        self._lock = threading.Lock()
+        self._pending: tuple[list[Note], float] | None = None
+        self._notes: list[Note] = []
+        self._bpm = bpm
+        self._beats = beats
+        self._playing = False
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._sounding: set[int] = set()
+        self.sent = 0
+
+    # ------------------------------------------------------------ control (any thread)
+
+    def set_notes(self, notes: Sequence[Note]) -> None:
+        """Play ``notes`` from the next bar line."""
+        with self._lock:
+            self._pending = (list(notes), self._pending[1] if self._pending else self._bpm)
+        self._wake.set()
+
+    def set_tempo(self, bpm: float) -> None:
+        with self._lock:
+            notes = self._pending[0] if self._pending else self._notes
+            self._pending = (notes, float(bpm))
+        self._wake.set()
+
+    def play(self) -> None:
+        with self._lock:
+            self._playing = True
+        self._wake.set()
+
+    def halt(self) -> None:
+        with self._lock:
+            self._playing = False
+        self._wake.set()
+
+    @property
+    def playing(self) -> bool:
+        return self._playing
+
+    # ------------------------------------------------------------ lifecycle
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="dd-midi", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+
+    def join(self, timeout: float | None = None) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    # ------------------------------------------------------------ the thread
+
+    def all_notes_off(self) -> None:
+        for pitch in sorted(self._sounding):
+            self.send([0x80 | CHANNEL, pitch, 0])
+        self._sounding.clear()
+        self.send([0xB0 | CHANNEL, 123, 0])
+
+    def _swap(self) -> None:
+        with self._lock:
+            if self._pending is not None:
+                self._notes, self._bpm = self._pending
+                self._pending = None
+
+    def _wait_until(self, deadline: float) -> bool:
+        """Sleep until ``deadline`` (interruptible by stop/halt); the last ms is waited out for precision."""
+        while True:
+            left = deadline - self.clock()
+            if left <= 0:
+                return True
+            if self._stop.is_set() or not self._playing:
+                return False
+            if left > 0.0015:
+                self._wake.wait(left - 0.001)
+                self._wake.clear()
+            # else: spin out the last millisecond
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                if not self._playing:
+                    self._wake.wait(0.5)
+                    self._wake.clear()
+                    continue
+                bar_start = self.clock() + 0.01
+                while self._playing and not self._stop.is_set():
+                    self._swap()
+                    bar = self._beats * 60.0 / self._bpm
+                    for t, msg in bar_timeline(self._notes, self._bpm, self._beats):
+                        if not self._wait_until(bar_start + t):
+                            break
+                        self.send(msg)
+                        self.sent += 1
+                        (self._sounding.add if msg[0] & 0xF0 == 0x90 else self._sounding.discard)(msg[1])
+                    else:
+                        if self._wait_until(bar_start + bar):
+                            bar_start += bar
+                            continue
+                    break
+                self.all_notes_off()
+        finally:
+            try:
+                self.all_notes_off()
+            except Exception:  # the port may be gone at exit
+                log.debug("all notes off failed at exit", exc_info=True)

@@ -1,0 +1,278 @@
+"""OSC in and out: datagrams -> validated commands, replies -> datagrams, and the UDP thread.
+
+Pure logic first (:func:`parse`, :func:`encode`, :class:`Dispatcher`, :class:`RateLimiter`),
+unit-tested with raw datagrams; the socket thread (:class:`OSCServer`) only moves bytes.
+Unlike python-osc's servers, nothing is dropped silently: every datagram that
+cannot be turned into a command raises :class:`OSCError`, which the daemon turns
+into a ``/dd/error`` reply.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import socket
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from . import protocol
+from .errors import InputError
+
+log = logging.getLogger("dd_live.osc")
+
+MAX_DATAGRAM = 65507
+
+
+class OSCError(InputError):
+    """A datagram that cannot become a command; ``code`` is one of protocol.ERROR_CODES."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Command:
+    """One validated request: ``name`` from the protocol table, its arguments by name."""
+
+    name: str
+    args: Mapping[str, Any]
+    address: str = ""
+
+
+def _is_int(x: Any) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+def _is_number(x: Any) -> bool:
+    return (_is_int(x) or isinstance(x, float)) and math.isfinite(x)
+
+
+def parse(data: bytes) -> list[tuple[str, list[Any]]]:
+    """Every message in a datagram (bundles flattened) as (address, args); OSCError('parse') if it is not OSC."""
+    from pythonosc import osc_packet
+
+    if not data:
+        raise OSCError("parse", "empty datagram")
+    try:
+        packet = osc_packet.OscPacket(bytes(data))
+        out = [(m.message.address, list(m.message.params)) for m in packet.messages]
+    except Exception as err:  # python-osc raises ParseError, and IndexError/struct.error on truncation
+        raise OSCError("parse", f"not an OSC packet ({type(err).__name__}: {str(err)[:80]})") from None
+    for address, _ in out:
+        if not isinstance(address, str) or not address.startswith("/"):
+            raise OSCError("parse", "OSC address must start with /")
+    return out
+
+
+def encode(address: str, *args: Any) -> bytes:
+    """One OSC message; ints go as i, floats as f, strings as s."""
+    from pythonosc.osc_message_builder import OscMessageBuilder
+
+    b = OscMessageBuilder(address)
+    for a in args:
+        if isinstance(a, bool) or _is_int(a) or hasattr(a, "__index__"):
+            b.add_arg(int(a), "i")
+        elif isinstance(a, float) or hasattr(a, "__float__") and not isinstance(a, str):
+            b.add_arg(float(a), "f")
+        else:
+            b.add_arg(str(a), "s")
+    return b.build().dgram
+
+
+# Value checks per command argument: (command, arg) -> (test, what a good value is).
+_RANGES: dict[tuple[str, str], tuple[Callable[[Any], bool], str]] = {
+    ("hello", "reply_port"): (lambda v: 1 <= v <= 65535, "a UDP port 1-65535"),
+    ("set_tempo", "bpm"): (lambda v: 20 <= v <= 300, "20-300 bpm"),
+    ("set_mode", "mode"): (lambda v: v in ("explore", "best"), "explore or best"),
+    ("set_fotf", "on"): (lambda v: v in (0, 1), "0 or 1"),
+    ("set_temperature", "s"): (lambda v: 0.05 <= v <= 20, "0.05-20"),
+    ("set_density", "p"): (lambda v: 0.02 <= v <= 0.98, "0.02-0.98"),
+    ("set_lock", "track"): (lambda v: 1 <= v <= 64, "a track number from 1"),
+    ("set_lock", "on"): (lambda v: v in (0, 1), "0 or 1"),
+    ("like", "id"): (lambda v: v >= 1, "a candidate id from 1"),
+    ("dislike", "id"): (lambda v: v >= 1, "a candidate id from 1"),
+    ("export", "id"): (lambda v: v >= 1, "a candidate id from 1"),
+}
+
+_TYPE_OK: dict[str, Callable[[Any], bool]] = {
+    "i": _is_int,
+    "f": _is_number,
+    "n": _is_number,
+    "s": lambda v: isinstance(v, str),
+}
+_TYPE_NAME = {"i": "an int", "f": "a float", "n": "a number", "s": "a string"}
+
+
+def _integral(v: Any) -> Any:
+    """Integral floats (a controller's 1.0) count as ints for 'i' arguments other than ids."""
+    return int(v) if isinstance(v, float) and math.isfinite(v) and v.is_integer() else v
+
+
+class Dispatcher:
+    """Turns (address, args) into :class:`Command` using the protocol table and an alias table.
+
+    ``aliases`` maps any address to a command name (``{"/1/push1": "like"}``); an
+    alias's arguments are a button value only. Returns None for a button release.
+    """
+
+    def __init__(self, aliases: Mapping[str, str] | None = None) -> None:
+        self.table = protocol.inbound()
+        by_command = {a.command: a for a in self.table.values()}
+        self.aliases: dict[str, protocol.Address] = {}
+        for address, command in (aliases or {}).items():
+            if command not in by_command:
+                raise InputError(f"alias {address!r}: unknown command {command!r} (one of {', '.join(by_command)})")
+            if not isinstance(address, str) or not address.startswith("/"):
+                raise InputError(f"alias {address!r}: an OSC address must start with /")
+            self.aliases[address] = by_command[command]
+
+    def commands(self, data: bytes) -> list[Command | None]:
+        return [self.command(address, args) for address, args in parse(data)]
+
+    def command(self, address: str, args: list[Any]) -> Command | None:
+        entry = self.table.get(address)
+        if entry is None:
+            alias = self.aliases.get(address)
+            if alias is None:
+                raise OSCError("address", f"unknown address {address[:60]!r}")
+            return self._button(alias, address, args, allow_id=False)
+        if entry.button:
+            return self._button(entry, address, args, allow_id=any(a.name == "id" for a in entry.args))
+        return self._plain(entry, address, args)
+
+    def _button(self, entry: protocol.Address, address: str, args: list[Any], *, allow_id: bool) -> Command | None:
+        values: dict[str, Any] = {}
+        rest = list(args)
+        if allow_id and rest and _is_int(rest[0]):
+            values["id"] = rest.pop(0)
+        if len(rest) > 1:
+            raise OSCError("args", f"{address}: too many arguments ({len(args)})")
+        if rest:
+            v = rest[0]
+            if not _is_number(v):
+                raise OSCError("args", f"{address}: button value must be a finite number, got {_show(v)}")
+            if v <= 0.5:
+                return None  # a release
+        self._check_ranges(entry.command, address, values)
+        return Command(entry.command, values, address)
+
+    def _plain(self, entry: protocol.Address, address: str, args: list[Any]) -> Command:
+        required = [a for a in entry.args if not a.optional]
+        if not len(required) <= len(args) <= len(entry.args):
+            want = (f"{len(required)}" if len(required) == len(entry.args)
+                    else f"{len(required)}-{len(entry.args)}")
+            raise OSCError("args", f"{address}: expected {want} arguments ({entry.signature()}), got {len(args)}")
+        values: dict[str, Any] = {}
+        for spec, v in zip(entry.args, args):
+            if spec.type == "i":
+                v = _integral(v)
+            if not _TYPE_OK[spec.type](v):
+                raise OSCError("args", f"{address}: {spec.name} must be {_TYPE_NAME[spec.type]}, got {_show(v)}")
+            values[spec.name] = v
+        self._check_ranges(entry.command, address, values)
+        return Command(entry.command, values, address)
+
+    @staticmethod
+    def _check_ranges(command: str, address: str, values: Mapping[str, Any]) -> None:
+        for name, v in values.items():
+            check = _RANGES.get((command, name))
+            if check and not check[0](v):
+                raise OSCError("args", f"{address}: {name} must be {check[1]}, got {_show(v)}")
+
+
+def _show(v: Any) -> str:
+    text = repr(v)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+class RateLimiter:
+    """A token bucket per key: ``rate`` events per second, bursts of ``burst``."""
+
+    def __init__(self, rate: float = 20.0, burst: int = 20, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate, self.burst, self.clock = rate, burst, clock
+        self._buckets: dict[Any, tuple[float, float]] = {}
+        self.suppressed = 0
+
+    def allow(self, key: Any) -> bool:
+        now = self.clock()
+        tokens, last = self._buckets.get(key, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - last) * self.rate)
+        if tokens >= 1.0:
+            self._buckets[key] = (tokens - 1.0, now)
+            return True
+        self._buckets[key] = (tokens, now)
+        self.suppressed += 1
+        if len(self._buckets) > 1024:  # forget idle senders (spoofed floods)
+            self._buckets = {k: b for k, b in self._buckets.items() if now - b[1] < 10}
+        return False
+
+
+class OSCServer:
+    """The OSC I/O thread: receives datagrams on (host, port) and hands each to ``on_datagram(data, sender)``.
+
+    ``send(data, address)`` may be called from any thread. start() binds (errors
+    are raised there, with context); stop() and join() end the thread within ~0.2 s.
+    """
+
+    def __init__(self, host: str, port: int, on_datagram: Callable[[bytes, tuple[str, int]], None]) -> None:
+        self.host, self.port, self.on_datagram = host, port, on_datagram
+        self._sock: socket.socket | None = None
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._send_lock = threading.Lock()
+
+    def start(self) -> None:
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_DGRAM)
+        try:
+            sock.bind((self.host, self.port))
+        except OSError as err:
+            sock.close()
+            raise InputError(f"cannot listen for OSC on {self.host}:{self.port}: {err.strerror or err}") from err
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        sock.settimeout(0.2)
+        self.port = sock.getsockname()[1]
+        self._sock = sock
+        self._thread = threading.Thread(target=self._run, name="dd-osc", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        assert self._sock is not None
+        while not self._stop.is_set():
+            try:
+                data, sender = self._sock.recvfrom(MAX_DATAGRAM)
+            except TimeoutError:
+                continue
+            except OSError as err:  # e.g. ICMP port unreachable reported on Linux after a send
+                if self._stop.is_set():
+                    break
+                log.debug("recvfrom: %s", err)
+                continue
+            try:
+                self.on_datagram(data, sender[:2])
+            except Exception:  # the OSC thread must keep serving whatever a handler does
+                log.exception("OSC handler failed")
+
+    def send(self, data: bytes, address: tuple[str, int]) -> None:
+        sock = self._sock
+        if sock is None:
+            return
+        try:
+            with self._send_lock:
+                sock.sendto(data, address)
+        except OSError as err:
+            log.debug("sendto %s: %s", address, err)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def join(self, timeout: float | None = None) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None

@@ -1,0 +1,176 @@
+"""The one table of dd_live's OSC addresses.
+
+The daemon's dispatcher is built from it, ``docs/osc.md`` is generated from it
+(:func:`markdown`), ``dd-live protocol --json`` prints it (:func:`as_dict`), and
+the Max patches read their addresses and ports from it. Pure data: no sockets.
+
+Argument types: ``i`` int32, ``f`` float32, ``s`` string, ``n`` a number (int or
+float), ``*`` any number of further arguments. Optional arguments are in
+brackets in the docs. Buttons: a trailing numeric ``value`` <= 0.5 (a button's
+release) does nothing; no value, or a value > 0.5, acts.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+OSC_PORT = 7710
+REPLY_PORT = 7711
+DEFAULTS = {"osc_port": OSC_PORT, "reply_port": REPLY_PORT}
+
+#: error codes sent as the first argument of /dd/error
+ERROR_CODES = {
+    "parse": "the datagram is not valid OSC",
+    "address": "no such address",
+    "args": "wrong argument count, types or values",
+    "unknown-id": "no candidate with that id",
+    "state": "the command cannot be done now (nothing to rate, nothing to undo, ...)",
+    "io": "a file could not be written",
+    "backend": "MIDI or audio output is not available",
+    "flood": "too many bad packets: further errors to this client are suppressed for a moment",
+}
+
+
+@dataclass(frozen=True)
+class Arg:
+    name: str
+    type: str            # i, f, s, n or *
+    doc: str
+    optional: bool = False
+
+
+@dataclass(frozen=True)
+class Address:
+    address: str
+    direction: str       # "in" (to the daemon) or "out" (from it)
+    args: tuple[Arg, ...]
+    doc: str
+    command: str = ""    # in: the daemon command it runs
+    button: bool = False  # in: takes a trailing press/release value
+    extra: dict = field(default_factory=dict)
+
+    def signature(self) -> str:
+        parts = [f"[{a.name}]" if a.optional else a.name for a in self.args]
+        return " ".join([self.address] + parts)
+
+
+_ID = Arg("id", "i", "candidate id (an integer from 1)", optional=True)
+_VALUE = Arg("value", "n", "button value: <= 0.5 is a release and does nothing", optional=True)
+
+ADDRESSES: tuple[Address, ...] = (
+    # ---------------------------------------------------------------- in
+    Address("/dd/hello", "in", (Arg("reply_port", "i", "UDP port to send replies to (default: the sender's port)", True),),
+            "Register the sender for replies; answered with /dd/status and the current candidate.", "hello"),
+    Address("/dd/like", "in", (_ID, _VALUE),
+            "Like a candidate (default: the one announced last); the next candidate follows at once.", "like", True),
+    Address("/dd/dislike", "in", (_ID, _VALUE),
+            "Dislike a candidate (default: the one announced last); the next candidate follows at once.", "dislike", True),
+    Address("/dd/next", "in", (_VALUE,), "Skip to the next candidate without rating.", "next", True),
+    Address("/dd/undo", "in", (_VALUE,), "Remove the last rating; the critic retrains from the remaining ones.", "undo", True),
+    Address("/dd/export", "in", (_ID, _VALUE),
+            "Export a candidate (default: the current one) as MIDI, WAV and SFZ into the session's exports folder.",
+            "export", True),
+    Address("/dd/status", "in", (), "Ask for /dd/status.", "status"),
+    Address("/dd/set/tempo", "in", (Arg("bpm", "n", "tempo in beats per minute, 20-300"),),
+            "Set the session tempo (loops, previews and MIDI follow; the critic always hears 120 bpm).", "set_tempo"),
+    Address("/dd/set/mode", "in", (Arg("mode", "s", "explore or best"),),
+            "explore: loops drawn in proportion to the critic's score; best: loops the critic rates >= 0.95.",
+            "set_mode"),
+    Address("/dd/set/fotf", "in", (Arg("on", "n", "0 or 1"),),
+            "Four on the floor: track 1 plays every beat with a kick.", "set_fotf"),
+    Address("/dd/set/temperature", "in", (Arg("s", "n", "sampling temperature, 0.05-20 (1: the paper's)"),),
+            "Lower follows the critic more closely, higher explores more.", "set_temperature"),
+    Address("/dd/set/density", "in", (Arg("p", "n", "share of grid cells that play, 0.02-0.98"),),
+            "Prior density of hits (0.5: the paper's, no preference).", "set_density"),
+    Address("/dd/set/lock", "in", (Arg("track", "i", "track number from 1"), Arg("on", "n", "0 or 1")),
+            "Lock a track: keep its sample and row from the current candidate in the loops that follow.", "set_lock"),
+    Address("/dd/play", "in", (_VALUE,), "Start looping the current candidate (MIDI out and audio out).", "play", True),
+    Address("/dd/stop", "in", (_VALUE,), "Stop playback; all notes off.", "stop", True),
+    # ---------------------------------------------------------------- out
+    Address("/dd/candidate", "out", (
+        Arg("id", "i", "candidate id"), Arg("score", "f", "critic score P(like), 0-1"), Arg("bpm", "f", "tempo of the files"),
+        Arg("loop_wav", "s", "one-bar seamless loop, absolute path"), Arg("preview_wav", "s", "4 bars + 1 s tail"),
+        Arg("midi_file", "s", "one-bar MIDI file, channel 10, notes 36 + track"), Arg("trained_on", "i", "ratings the critic that chose it was trained on")),
+        "A new current candidate. Its files are on disk before this is sent."),
+    Address("/dd/grid", "out", (Arg("id", "i", "candidate id"), Arg("cells", "*", "tracks x steps ints, row by row: velocity 0-127 (0: rest)")),
+            "The candidate's pattern.", extra={"tracks": 4, "steps": 16}),
+    Address("/dd/samples", "out", (Arg("id", "i", "candidate id"), Arg("names", "*", "one sample name per track")),
+            "The candidate's samples."),
+    Address("/dd/notes", "out", (Arg("id", "i", "candidate id"),
+                                 Arg("notes", "*", "(pitch i, start in beats f, velocity i) per hit, in time order")),
+            "The candidate's notes for building a one-bar clip (pitches 36 + track)."),
+    Address("/dd/rated", "out", (Arg("id", "i", "candidate id"), Arg("label", "s", "like or dislike"),
+                                 Arg("likes", "i", "likes stored"), Arg("dislikes", "i", "dislikes stored")),
+            "A rating is committed to the session database."),
+    Address("/dd/trained", "out", (Arg("version", "i", "critic version"), Arg("ratings", "i", "ratings it was trained on"),
+                                   Arg("loss", "f", "mean training loss of the last round")),
+            "A newly trained critic now chooses the candidates."),
+    Address("/dd/status", "out", (Arg("ratings", "i", "ratings stored"), Arg("likes", "i", ""), Arg("dislikes", "i", ""),
+                                  Arg("version", "i", "critic version"), Arg("queue", "i", "candidates ready")),
+            "Answer to /dd/status and /dd/hello, and sent after undo."),
+    Address("/dd/exported", "out", (Arg("id", "i", "candidate id"), Arg("dir", "s", "export folder, absolute path")),
+            "An export is complete."),
+    Address("/dd/error", "out", (Arg("code", "s", "one of: " + ", ".join(ERROR_CODES)), Arg("message", "s", "one line")),
+            "Something sent to the daemon was refused; the daemon keeps serving."),
+)
+
+COMMANDS = tuple(a.command for a in ADDRESSES if a.direction == "in")
+
+
+def inbound() -> dict[str, Address]:
+    return {a.address: a for a in ADDRESSES if a.direction == "in"}
+
+
+def outbound() -> dict[str, Address]:
+    return {a.address: a for a in ADDRESSES if a.direction == "out"}
+
+
+def as_dict() -> dict:
+    """The table as ``dd-live protocol --json`` prints it."""
+    return {
+        "defaults": dict(DEFAULTS),
+        "addresses": [
+            {"address": a.address, "direction": a.direction,
+             "args": [{"name": x.name, "type": x.type, "optional": x.optional, "doc": x.doc} for x in a.args],
+             "doc": a.doc, **({"command": a.command} if a.command else {})}
+            for a in ADDRESSES
+        ],
+        "errors": dict(ERROR_CODES),
+    }
+
+
+def to_json() -> str:
+    return json.dumps(as_dict(), indent=1)
+
+
+def markdown() -> str:
+    """docs/osc.md, generated (``dd-live protocol --markdown``)."""
+    lines = [
+        "# dd_live OSC protocol",
+        "",
+        "<!-- generated by `dd-live protocol --markdown` from dd_live/protocol.py; do not edit -->",
+        "",
+        f"The daemon listens on UDP port {OSC_PORT} (`--osc-port`) on 127.0.0.1 (`--host`), and replies to every",
+        f"client that sent `/dd/hello` and to port {REPLY_PORT} (`--reply-port`) on 127.0.0.1.",
+        "",
+        "Types: `i` int32, `f` float32, `s` string, `n` int or float, `*` any number of further arguments;",
+        "`[arg]` is optional. Buttons: a trailing numeric value <= 0.5 (a button's release) does nothing;",
+        "no value or a value > 0.5 acts. For `/dd/like`, `/dd/dislike` and `/dd/export` an *int* first",
+        "argument is a candidate id and a *float* is a button value; without an id the command applies to",
+        "the candidate announced last. Aliases in the config file map any other address (a controller's",
+        "`/1/push1`) to a command; an alias's arguments are always a button value.",
+        "",
+    ]
+    for direction, title in (("in", "To the daemon"), ("out", "From the daemon")):
+        lines += [f"## {title}", "", "| address | arguments | what it does |", "|---|---|---|"]
+        for a in ADDRESSES:
+            if a.direction != direction:
+                continue
+            args = "<br>".join(f"{'[' if x.optional else ''}`{x.name}` {x.type}{']' if x.optional else ''}: {x.doc}"
+                               for x in a.args) or "none"
+            lines.append(f"| `{a.address}` | {args} | {a.doc} |")
+        lines.append("")
+    lines += ["## Error codes", "", "| code | meaning |", "|---|---|"]
+    lines += [f"| `{k}` | {v} |" for k, v in ERROR_CODES.items()]
+    return "\n".join(lines) + "\n"
