@@ -240,7 +240,10 @@ def cmd_serve(a: argparse.Namespace) -> int:
 def cmd_protocol(a: argparse.Namespace) -> int:
     from . import protocol
 
-    print(protocol.markdown() if a.markdown else protocol.to_json() if a.json else
+    if a.markdown:
+        sys.stdout.write(protocol.markdown())
+        return 0
+    print(protocol.to_json() if a.json else
           "\n".join(x.signature().ljust(40) + ("-> " if x.direction == "in" else "<- ") + x.doc
                     for x in protocol.ADDRESSES))
     return 0

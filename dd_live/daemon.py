@@ -94,7 +94,7 @@ class Daemon:
         self.generator = GeneratorWorker(library, session, copy.deepcopy(critic).eval(), gate=self.gate,
                                          settings=self.settings, rng=np.random.default_rng([self.seed, version]),
                                          threads=self.threads, version=version, trained_on=len(trained),
-                                         on_ready=self._announce, on_retempo=self._announce,
+                                         on_ready=self._announce, on_retempo=self._on_retempo,
                                          current=lambda: self.current)
         self.server = osc.OSCServer(host, osc_port, self._on_datagram)
         self.midi_spec, self.audio_wanted = midi_out, audio
@@ -361,6 +361,13 @@ class Daemon:
             self.midi.set_notes(notes_of(loop.pattern, loop.notes))
         if self.audio is not None:
             self.audio.set_loop(loop.audio)
+
+    def _on_retempo(self, loop: Loop) -> None:
+        """The current loop re-rendered at a new tempo: announce it again, unless another took its place."""
+        with self._lock:
+            if self.current is None or self.current.id != loop.id:
+                return
+        self._announce(loop)
 
     def _send_candidate(self, loop: Loop) -> None:
         from .midi_out import notes_of

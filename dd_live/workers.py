@@ -330,6 +330,11 @@ class TrainerWorker(_Thread):
         self.publish(frozen, self.version, len(self.dataset), float(loss))
 
 
+def _shape(s: LiveSettings) -> tuple:
+    """The settings that change which patterns are made (all but the tempo)."""
+    return (s.fotf, s.locks, s.density, s.temperature, s.mode)
+
+
 class GeneratorWorker(_Thread):
     """Persistent chains and a queue of ready candidates; see the module docstring.
 
@@ -361,6 +366,7 @@ class GeneratorWorker(_Thread):
         self._pending_settings: LiveSettings | None = None
         self._wanted = False
         self._epoch = 0
+        self._bpm = settings.bpm
         self._made = 0
         self._used: list[int] = []
         self._next_id = session.next_id()
@@ -378,14 +384,21 @@ class GeneratorWorker(_Thread):
             self._cond.notify_all()
 
     def set_settings(self, settings: LiveSettings) -> None:
+        """New settings. Candidates made under different constraints are withdrawn at once, so the next
+        take() never returns one; a tempo change only re-renders them."""
         with self._cond:
+            latest = self._pending_settings or self.settings
+            if _shape(settings) != _shape(latest):
+                self._epoch += 1
+                self._ready.clear()
+            self._bpm = settings.bpm  # take() skips loops at another tempo until they are re-rendered
             self._pending_settings = settings
             self._cond.notify_all()
 
     def take(self) -> Loop | None:
         """The freshest ready candidate (highest critic version, then oldest), or None; never blocks."""
         with self._cond:
-            fresh = [x for x in self._ready if x.epoch == self._epoch]
+            fresh = [x for x in self._ready if x.epoch == self._epoch and x.bpm == self._bpm]
             if not fresh:
                 return None
             best = max(fresh, key=lambda x: (x.version, -x.id))
@@ -401,11 +414,7 @@ class GeneratorWorker(_Thread):
 
     def ready_count(self) -> int:
         with self._cond:
-            return sum(1 for x in self._ready if x.epoch == self._epoch)
-
-    def fresh_count(self) -> int:
-        with self._cond:
-            return sum(1 for x in self._ready if x.epoch == self._epoch and x.version == self.version)
+            return sum(1 for x in self._ready if x.epoch == self._epoch and x.bpm == self._bpm)
 
     def _wake(self) -> None:
         with self._cond:
@@ -414,7 +423,8 @@ class GeneratorWorker(_Thread):
     # ------------------------------------------------------------ the thread
 
     def _needs_work(self) -> bool:
-        fresh = sum(1 for x in self._ready if x.epoch == self._epoch and x.version == self.version)
+        fresh = sum(1 for x in self._ready if x.epoch == self._epoch and x.version == self.version
+                    and x.bpm == self._bpm)
         return (self._pending_critic is not None or self._pending_settings is not None or self._wanted
                 or fresh < self.queue_size)
 
@@ -434,19 +444,26 @@ class GeneratorWorker(_Thread):
             with self._cond:
                 if self._pending_critic is not None or self._pending_settings is not None:
                     continue  # newer news: apply it before spending time on a candidate
+                waiting = self._wanted
+            if waiting:  # someone clicked with an empty queue: a ready loop (re-rendered at a new tempo) will do
+                loop = self.take()
+                if loop is not None:
+                    with self._cond:
+                        self._wanted = False
+                    self.on_ready(loop)
+                    continue
             loop = self._make()
             with self._cond:
                 if loop.epoch != self._epoch:
                     continue
-                if self._wanted:
+                deliver = self._wanted and loop.bpm == self._bpm
+                if deliver:
                     self._wanted = False
-                    deliver = loop
                 else:
-                    deliver = None
                     self._ready.append(loop)
                     self._trim()
-            if deliver is not None:
-                self.on_ready(deliver)
+            if deliver:
+                self.on_ready(loop)
             self._made += 1
             if self._made % 16 == 0:
                 self._collect()
@@ -464,22 +481,20 @@ class GeneratorWorker(_Thread):
 
     def _apply_settings(self, new: LiveSettings) -> None:
         old, self.settings = self.settings, new
-        if (new.fotf, new.locks, new.density, new.temperature, new.mode) != (
-                old.fotf, old.locks, old.density, old.temperature, old.mode):
+        if _shape(new) != _shape(old):
             cur = self.current()
             template = (cur.hits, cur.idx) if cur is not None else None
             locks = new.locks if template is not None else tuple(False for _ in new.locks)
             self.chains.density, self.chains.temperature = new.density, new.temperature
             with self.gate.hold(high=True):
                 self.chains.constrain(Constraints(fotf=new.fotf, lock_sample=locks, lock_row=locks), template)
-            with self._cond:
-                self._epoch += 1
-                self._ready.clear()
-        elif new.bpm != old.bpm:
+        if new.bpm != old.bpm:
             with self._cond:
                 ready = list(self._ready)
             for loop in ready:
                 self._retempo(loop, new.bpm)
+                with self._cond:
+                    self._cond.notify_all()
             cur = self.current()
             if cur is not None:
                 self.on_retempo(self._retempo(replace(cur), new.bpm))

@@ -1,0 +1,237 @@
+"""The daemon in-process over real UDP on loopback: ratings, errors, undo, export, settings, resume."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dd_live.daemon import Daemon
+from dd_live.pattern import Pattern
+from dd_live.samples import load_library
+from dd_live.session import Session
+from oscclient import Client
+
+
+@pytest.fixture(scope="module")
+def kit():
+    return load_library(None)
+
+
+def _start(folder: Path, kit, **kw) -> tuple[Daemon, Client]:
+    session = Session(folder)
+    d = Daemon(session, kit, osc_port=0, reply_port=1, threads=2, seed=3, **kw)
+    d.start()
+    c = Client(d.port)
+    c.send("/dd/hello")
+    return d, c
+
+
+def _stop(d: Daemon, c: Client) -> None:
+    d.stop()
+    d.join()
+    d.session.close()
+    c.close()
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory, kit):
+    d, c = _start(tmp_path_factory.mktemp("live") / "s", kit)
+    yield d, c
+    _stop(d, c)
+
+
+def _candidate(c: Client, timeout: float = 20.0, where=lambda a: True) -> list:
+    args = c.wait("/dd/candidate", timeout, where)
+    for f in args[3:6]:
+        assert Path(f).is_file(), f"{f} announced before it exists"
+    return args
+
+
+def test_hello_gets_status_and_a_candidate_with_its_files(live):
+    d, c = live
+    status = c.wait("/dd/status")
+    assert len(status) == 5
+    cand = _candidate(c)
+    cid = cand[0]
+    assert isinstance(cid, int) and 0 <= cand[1] <= 1 and cand[2] == 120.0 and cand[6] == 0
+    grid = c.wait("/dd/grid", where=lambda a: a[0] == cid)
+    assert len(grid) == 1 + 4 * 16 and all(0 <= v <= 127 for v in grid[1:])
+    names = c.wait("/dd/samples", where=lambda a: a[0] == cid)
+    assert len(names) == 5
+    notes = c.wait("/dd/notes", where=lambda a: a[0] == cid)
+    assert (len(notes) - 1) == 3 * sum(1 for v in grid[1:] if v)
+    row = d.session.candidate(cid)
+    p = Pattern.from_json(row.pattern)
+    assert [int(v) if h else 0 for h, v in zip(p.hits.ravel(), p.velocities.ravel())] == grid[1:]
+
+
+def test_ratings_by_id_are_committed_then_acknowledged_and_trained_on(live):
+    d, c = live
+    c.drain()
+    c.send("/dd/next")
+    cid = _candidate(c)[0]
+    before = d.session.counts()
+    c.send("/dd/like", cid)
+    rated = c.wait("/dd/rated")
+    assert rated == [cid, "like", before[0] + 1, before[1]]
+    assert d.session.label(cid) is True
+    nxt = _candidate(c)
+    assert nxt[0] != cid
+    trained = c.wait("/dd/trained", 30)
+    assert trained[1] == sum(d.session.counts())
+    # rating the same id again replaces its label
+    c.send("/dd/dislike", cid)
+    assert c.wait("/dd/rated")[:2] == [cid, "dislike"]
+    assert d.session.counts() == (before[0], before[1] + 1)
+    assert d.session.label(cid) is False
+
+
+def test_rating_without_id_applies_to_the_last_candidate_and_releases_do_nothing(live):
+    d, c = live
+    c.drain()
+    c.send("/dd/next")
+    cid = _candidate(c)[0]
+    n = sum(d.session.counts())
+    c.send("/dd/like", 0.0)          # a button's release
+    c.send("/dd/dislike", 1.0)       # its press
+    assert c.wait("/dd/rated")[:2] == [cid, "dislike"]
+    assert sum(d.session.counts()) == n + 1
+    assert not [m for m in c.drain(0.3) if m[0] == "/dd/rated"]
+
+
+def test_unknown_ids_and_bad_input_get_errors_and_change_nothing(live):
+    d, c = live
+    c.drain()
+    counts = d.session.counts()
+    c.send("/dd/like", 999999)
+    assert c.wait("/dd/error")[0] == "unknown-id"
+    c.send("/dd/set/tempo", "fast")
+    assert c.wait("/dd/error")[0] == "args"
+    c.send_raw(b"\x00\x01garbage")
+    assert c.wait("/dd/error")[0] == "parse"
+    c.send("/nope")
+    assert c.wait("/dd/error")[0] == "address"
+    assert d.session.counts() == counts
+    c.send("/dd/status")
+    assert c.wait("/dd/status")[0] == sum(counts)
+
+
+def test_undo_removes_the_last_rating_and_retrains(live):
+    d, c = live
+    c.drain()
+    c.send("/dd/next")
+    cid = _candidate(c)[0]
+    c.send("/dd/like", cid)
+    c.wait("/dd/rated")
+    assert _candidate(c)[0] != cid
+    ratings = d.session.ratings()
+    v = c.wait("/dd/trained", 30, where=lambda a: a[1] == len(ratings))[0]
+    c.send("/dd/undo")
+    status = c.wait("/dd/status")
+    assert status[0] == len(ratings) - 1
+    assert d.session.ratings() == ratings[:-1]
+    again = _candidate(c)            # the undone loop comes back to be rated again
+    assert again[0] == cid
+    trained = c.wait("/dd/trained", 60, where=lambda a: a[0] > v)
+    assert trained[1] == len(ratings) - 1
+    assert d.trainer_worker.dataset == ratings[:-1]
+
+
+def test_export_writes_into_the_session_only(live):
+    d, c = live
+    c.drain()
+    c.send("/dd/next")
+    cid = _candidate(c)[0]
+    c.send("/dd/export")
+    got = c.wait("/dd/exported")
+    assert got[0] == cid
+    out = Path(got[1])
+    assert out == (d.session.folder / "exports" / str(cid)).resolve()
+    for name in ("loop.wav", "preview.wav", "loop.mid", "kit.sfz", "pattern.json"):
+        assert (out / name).is_file()
+
+
+def test_tempo_change_reannounces_the_current_loop_at_the_new_tempo(live):
+    d, c = live
+    c.drain()
+    c.send("/dd/next")
+    cid = _candidate(c)[0]
+    c.send("/dd/set/tempo", 90.0)
+    again = _candidate(c)
+    assert again[0] == cid and again[2] == 90.0 and "90" in Path(again[3]).name
+    import soundfile as sf
+
+    assert sf.info(again[3]).frames == round(4 * 60 / 90 * 44100)
+    c.send("/dd/next")
+    assert _candidate(c)[2] == 90.0
+    c.send("/dd/set/tempo", 120)
+    _candidate(c)
+
+
+def test_fotf_and_locks_shape_the_next_loops(live):
+    d, c = live
+    c.drain()
+    c.send("/dd/set/fotf", 1)
+    for _ in range(3):
+        c.send("/dd/next")
+        grid = c.wait("/dd/grid", 30)
+        row0 = np.array(grid[1:17]) > 0
+        assert row0[::4].all()
+    c.send("/dd/set/lock", 3, 1)
+    c.send("/dd/next")
+    first = c.wait("/dd/grid", 30)
+    locked = (first[0], first[1 + 32: 1 + 48])
+    samples = c.wait("/dd/samples", where=lambda a: a[0] == first[0])[3]
+    for _ in range(3):
+        c.send("/dd/next")
+        grid = c.wait("/dd/grid", 30)
+        assert [v > 0 for v in grid[1 + 32: 1 + 48]] == [v > 0 for v in locked[1]]
+        assert c.wait("/dd/samples", where=lambda a: a[0] == grid[0])[3] == samples
+    c.send("/dd/set/lock", 3, 0)
+    c.send("/dd/set/fotf", 0)
+    c.drain()
+
+
+def test_set_lock_refuses_a_track_that_does_not_exist(live):
+    d, c = live
+    c.drain()
+    c.send("/dd/set/lock", 9, 1)
+    assert "track must be 1-4" in c.wait("/dd/error")[1]
+
+
+def test_play_without_outputs_says_why(live):
+    d, c = live
+    c.drain()
+    c.send("/dd/play")
+    assert c.wait("/dd/error")[0] == "backend"
+
+
+def test_restart_resumes_ratings_critic_settings_and_ids(tmp_path, kit):
+    folder = tmp_path / "resume"
+    d, c = _start(folder, kit)
+    cid = _candidate(c)[0]
+    c.send("/dd/set/tempo", 100.0)
+    cid = _candidate(c, where=lambda a: a[2] == 100.0)[0]
+    for like in (True, False, True):
+        c.send("/dd/like" if like else "/dd/dislike", cid)
+        c.wait("/dd/rated")
+        cid = _candidate(c, where=lambda a: a[0] > cid)[0]
+    c.wait("/dd/trained", 60, where=lambda a: a[1] == 3)
+    ratings, version = d.session.ratings(), d.version
+    probe = np.asarray(d.generator.scorer.audio(d.generator.chains.hits[:4], d.generator.chains.idx[:4])).copy()
+    scores = d.trainer.critic.score(d.generator.scorer.features(probe)).numpy()
+    _stop(d, c)
+
+    d2, c2 = _start(folder, kit)
+    try:
+        assert d2.session.ratings() == ratings
+        assert d2.version == version and d2.trainer_worker.dataset == ratings
+        assert d2.settings.bpm == 100.0
+        np.testing.assert_allclose(d2.trainer.critic.score(d2.generator.scorer.features(probe)).numpy(), scores,
+                                   rtol=1e-5)
+        new = _candidate(c2)
+        assert new[0] > cid and new[2] == 100.0 and new[6] == 3
+    finally:
+        _stop(d2, c2)

@@ -1,0 +1,144 @@
+"""OSC: the protocol table, datagram parsing and dispatch, tested with raw datagrams (no sockets)."""
+
+import json
+import math
+import struct
+from pathlib import Path
+
+import pytest
+
+from dd_live import osc, protocol
+from dd_live.cli import main
+from dd_live.osc import Dispatcher, OSCError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def dgram(address, *args):
+    return osc.encode(address, *args)
+
+
+def test_docs_osc_md_is_generated_from_the_table():
+    assert (ROOT / "docs" / "osc.md").read_text() == protocol.markdown(), "run: dd-live protocol --markdown > docs/osc.md"
+
+
+def test_protocol_json_has_defaults_and_every_required_address(capsys):
+    assert main(["protocol", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["defaults"] == {"osc_port": 7710, "reply_port": 7711}
+    have = {(a["address"], a["direction"]) for a in d["addresses"]}
+    for a in ("hello", "like", "dislike", "next", "undo", "export", "status", "set/tempo", "set/mode", "set/fotf",
+              "set/temperature", "set/density", "set/lock", "play", "stop"):
+        assert (f"/dd/{a}", "in") in have
+    for a in ("candidate", "grid", "samples", "notes", "rated", "trained", "status", "exported", "error"):
+        assert (f"/dd/{a}", "out") in have
+    cand = next(a for a in d["addresses"] if a["address"] == "/dd/candidate")
+    assert [x["name"] for x in cand["args"]] == ["id", "score", "bpm", "loop_wav", "preview_wav", "midi_file",
+                                                 "trained_on"]
+
+
+def test_every_inbound_address_has_a_daemon_command():
+    from dd_live.daemon import Daemon
+
+    for a in protocol.ADDRESSES:
+        if a.direction == "in":
+            assert callable(getattr(Daemon, "_cmd_" + a.command)), a.address
+
+
+def test_encode_parse_round_trip():
+    data = dgram("/dd/candidate", 7, 0.25, 120.0, "/tmp/a b.wav", "x", "y", 3)
+    ((address, args),) = osc.parse(data)
+    assert address == "/dd/candidate"
+    assert args[0] == 7 and args[6] == 3 and args[3] == "/tmp/a b.wav"
+    assert args[1] == pytest.approx(0.25)
+
+
+@pytest.mark.parametrize("data", [b"", b"garbage", b"/dd/like", b"/dd/like\0\0\0\0,i\0\0", b"\0" * 8,
+                                  b"#bundle\0" + b"\0" * 4, b"/dd/like\0\0\0\0,s\0\0abc"])
+def test_malformed_datagrams_raise_parse_errors(data):
+    with pytest.raises(OSCError) as e:
+        Dispatcher().commands(data)
+    assert e.value.code in ("parse", "address")
+
+
+def test_button_semantics():
+    d = Dispatcher()
+    assert d.commands(dgram("/dd/like")) == [osc.Command("like", {}, "/dd/like")]
+    assert d.commands(dgram("/dd/like", 1.0))[0].args == {}
+    assert d.commands(dgram("/dd/like", 0.0)) == [None]            # release
+    assert d.commands(dgram("/dd/like", 0.5)) == [None]
+    assert d.commands(dgram("/dd/like", 12))[0].args == {"id": 12}  # an int is an id
+    assert d.commands(dgram("/dd/like", 12, 1.0))[0].args == {"id": 12}
+    assert d.commands(dgram("/dd/like", 12, 0.0)) == [None]
+    assert d.commands(dgram("/dd/next", 0.2)) == [None]
+    assert d.commands(dgram("/dd/next", 1))[0].name == "next"
+
+
+def test_aliases_map_controller_buttons_to_commands():
+    d = Dispatcher({"/1/push1": "like", "/1/push2": "dislike"})
+    assert d.commands(dgram("/1/push1", 1.0))[0].name == "like"
+    assert d.commands(dgram("/1/push1", 0.0)) == [None]
+    assert d.commands(dgram("/1/push2", 1.0))[0].name == "dislike"
+    # an alias's argument is always a value, never an id
+    assert d.commands(dgram("/1/push1", 5))[0].args == {}
+    with pytest.raises(ValueError, match="unknown command"):
+        Dispatcher({"/x": "explode"})
+
+
+@pytest.mark.parametrize("address,args,fragment", [
+    ("/dd/nope", (), "unknown address"),
+    ("/dd/set/tempo", (), "expected 1 arguments"),
+    ("/dd/set/tempo", ("fast",), "bpm must be a number"),
+    ("/dd/set/tempo", (float("nan"),), "bpm must be a number"),
+    ("/dd/set/tempo", (10.0,), "20-300"),
+    ("/dd/set/tempo", (120.0, 1), "expected 1 arguments"),
+    ("/dd/set/mode", ("loud",), "explore or best"),
+    ("/dd/set/fotf", (2,), "0 or 1"),
+    ("/dd/set/density", (1.5,), "0.02-0.98"),
+    ("/dd/set/temperature", (0.0,), "0.05-20"),
+    ("/dd/set/lock", (1,), "expected 2 arguments"),
+    ("/dd/set/lock", (0, 1), "track number"),
+    ("/dd/like", (0,), "candidate id from 1"),
+    ("/dd/like", (-3,), "candidate id from 1"),
+    ("/dd/like", (1, 1.0, 2), "too many"),
+    ("/dd/like", ("x",), "finite number"),
+    ("/dd/like", (float("inf"),), "finite number"),
+    ("/dd/hello", (70000,), "1-65535"),
+    ("/dd/status", (1,), "expected 0 arguments"),
+])
+def test_bad_arguments_are_refused_with_a_clear_line(address, args, fragment):
+    with pytest.raises(OSCError) as e:
+        Dispatcher().commands(dgram(address, *args))
+    assert e.value.code in ("args", "address")
+    assert fragment in str(e.value) and "\n" not in str(e.value)
+
+
+def test_integral_floats_count_as_ints_for_plain_int_arguments():
+    cmd = Dispatcher().commands(dgram("/dd/set/lock", 2.0, 1.0))[0]
+    assert cmd.args == {"track": 2, "on": 1.0}
+
+
+def test_bundles_are_flattened():
+    from pythonosc.osc_bundle_builder import IMMEDIATELY, OscBundleBuilder
+    from pythonosc.osc_message_builder import OscMessageBuilder
+
+    b = OscBundleBuilder(IMMEDIATELY)
+    for a in ("/dd/next", "/dd/status"):
+        b.add_content(OscMessageBuilder(a).build())
+    assert [c.name for c in Dispatcher().commands(b.build().dgram)] == ["next", "status"]
+
+
+def test_nan_float_parses_but_is_refused():
+    data = b"/dd/set/tempo\0\0\0,f\0\0" + struct.pack(">f", math.nan)
+    with pytest.raises(OSCError, match="finite|number"):
+        Dispatcher().commands(data)
+
+
+def test_rate_limiter_allows_bursts_then_the_rate():
+    now = [0.0]
+    rl = osc.RateLimiter(rate=10, burst=5, clock=lambda: now[0])
+    assert sum(rl.allow("a") for _ in range(20)) == 5
+    assert rl.allow("b")                       # per sender
+    now[0] += 0.5
+    assert sum(rl.allow("a") for _ in range(20)) == 5
+    assert rl.suppressed == 30
