@@ -1,0 +1,208 @@
+"""End to end: `dd-live serve` as a subprocess, driven by liblo's oscsend and read by oscdump
+(an OSC implementation nobody here wrote); kill -9 and restart; a fuzz of 10,000 datagrams."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dd_live import osc
+from oscclient import Client
+
+
+def _need(tool: str) -> str:
+    path = shutil.which(tool)
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"{tool} is missing: .ci/run installs liblo-tools")
+        pytest.skip(f"{tool} not installed (Debian: apt install liblo-tools)")
+    return path
+
+
+def _free_port() -> int:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Dump:
+    """oscdump on a port; lines parsed into (address, args)."""
+
+    def __init__(self, port: int) -> None:
+        self.proc = subprocess.Popen([_need("oscdump"), "-L", str(port)], stdout=subprocess.PIPE, text=True, bufsize=1)
+        os.set_blocking(self.proc.stdout.fileno(), False)
+        self.buf = ""
+        self.seen: list[tuple[str, list]] = []
+
+    def _read(self) -> None:
+        try:
+            chunk = self.proc.stdout.read()
+        except (BlockingIOError, TypeError):
+            chunk = None
+        if chunk:
+            self.buf += chunk
+            *lines, self.buf = self.buf.split("\n")
+            for line in lines:
+                parts = shlex.split(line)
+                if len(parts) >= 2:
+                    types = parts[2] if len(parts) > 2 else ""
+                    vals = [int(v) if t == "i" else float(v) if t == "f" else v for t, v in zip(types, parts[3:])]
+                    self.seen.append((parts[1], vals))
+
+    def wait(self, address: str, timeout: float = 30.0, where=lambda a: True) -> list:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            self._read()
+            for i, (a, args) in enumerate(self.seen):  # unread messages, oldest first
+                if a == address and where(args):
+                    del self.seen[i]
+                    return args
+            time.sleep(0.01)
+        raise AssertionError(f"oscdump saw no {address} within {timeout} s; saw {[a for a, _ in self.seen][-12:]} {self.buf[:300]!r}")
+
+    def close(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(5)
+
+
+def oscsend(port: int, address: str, types: str = "", *args) -> None:
+    subprocess.run([_need("oscsend"), "127.0.0.1", str(port), address, types, *map(str, args)], check=True,
+                   timeout=10)
+
+
+def _serve(session: Path, osc_port: int, reply_port: int) -> subprocess.Popen:
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    return subprocess.Popen([sys.executable, "-m", "dd_live.cli", "serve", "--session", str(session),
+                             "--osc-port", str(osc_port), "--reply-port", str(reply_port), "--midi-out", "none",
+                             "--no-audio", "--threads", "2"], env=env, stderr=subprocess.PIPE, text=True)
+
+
+def _ready(proc: subprocess.Popen) -> None:
+    for line in proc.stderr:
+        if "serving session" in line:
+            os.set_blocking(proc.stderr.fileno(), False)
+            return
+    raise AssertionError(f"dd-live serve did not start (exit {proc.wait(10)})")
+
+
+def test_oscsend_ratings_survive_kill_9_and_the_critic_is_restored(tmp_path):
+    _need("oscsend")
+    session = tmp_path / "e2e"
+    osc_port, reply_port = _free_port(), _free_port()
+    dump = Dump(reply_port)
+    proc = _serve(session, osc_port, reply_port)
+    try:
+        _ready(proc)
+        oscsend(osc_port, "/dd/hello")
+        dump.wait("/dd/status")
+        cand = dump.wait("/dd/candidate", 60)
+        acknowledged: dict[int, str] = {}
+        for i in range(20):
+            cid = int(cand[0])
+            for f in cand[3:6]:
+                assert Path(f).is_file(), f"{f} announced before it was written"
+            label = "like" if i % 3 else "dislike"
+            oscsend(osc_port, f"/dd/{label}", "i", cid)
+            rated = dump.wait("/dd/rated", where=lambda a, cid=cid: a[0] == cid)
+            assert rated[1] == label
+            acknowledged[cid] = label
+            cand = dump.wait("/dd/candidate", 30, where=lambda a, cid=cid: a[0] > cid)
+        trained = dump.wait("/dd/trained", 120, where=lambda a: a[1] >= 5)
+        assert trained[0] >= 1
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+
+        from dd_live.session import Session
+
+        s = Session(session, create=False)
+        stored = dict(s.ratings())
+        s.close()
+        assert {c: ("like" if v else "dislike") for c, v in stored.items()} == acknowledged
+
+        import torch
+
+        ckpt = torch.load(session / "critic" / "latest.pt", weights_only=True)
+        version = ckpt["extra"]["version"]
+        assert version >= 1
+
+        proc = _serve(session, osc_port, reply_port)
+        _ready(proc)
+        oscsend(osc_port, "/dd/status")
+        status = dump.wait("/dd/status", where=lambda a: a[0] == 20)
+        assert status[1:3] == [sum(v == "like" for v in acknowledged.values()),
+                               sum(v == "dislike" for v in acknowledged.values())]
+        assert status[3] >= version  # the critic came back (and catches up on ratings it had not trained on)
+        final = dump.wait("/dd/trained", 180, where=lambda a: a[1] == 20)
+        assert final[0] > version or version == 20
+        new = dump.wait("/dd/candidate", 60, where=lambda a: a[0] > max(acknowledged))
+        assert new[0] > max(acknowledged)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        dump.close()
+
+
+def test_fuzz_10000_datagrams_then_the_daemon_still_answers(tmp_path):
+    from dd_live.daemon import Daemon
+    from dd_live.samples import load_library
+    from dd_live.session import Session
+
+    d = Daemon(Session(tmp_path / "fuzz"), load_library(None), osc_port=0, reply_port=_free_port(), threads=1,
+               seed=5)
+    d.start()
+    c = Client(d.port)
+    g = np.random.default_rng(99)
+    good = [osc.encode(a) for a in ("/dd/status", "/dd/next", "/dd/undo")] + [
+        osc.encode("/dd/like", 1), osc.encode("/dd/set/tempo", 130.0), osc.encode("/dd/set/density", 0.4)]
+    addresses = ["/dd/like", "/dd/set/tempo", "/dd/set/lock", "/dd/hello", "/dd/export", "/x", "/dd/set/mode"]
+    try:
+        sent = 0
+        for i in range(10_000):
+            kind = i % 5
+            if kind == 0:
+                data = g.bytes(int(g.integers(0, 200)))
+            elif kind == 1:  # a valid message, truncated or with bytes flipped
+                data = bytearray(osc.encode(str(g.choice(addresses)), int(g.integers(-5, 9)), float(g.normal())))
+                if len(data) and g.random() < 0.5:
+                    data = data[: int(g.integers(0, len(data)))]
+                else:
+                    for _ in range(3):
+                        data[int(g.integers(0, len(data)))] = int(g.integers(0, 256))
+                data = bytes(data)
+            elif kind == 2:  # right address, random argument types and values
+                args = [g.choice([float("nan"), float("inf"), -1e30, 1e30, 0.3, 7, -7, 2**31 - 1, "x" * int(g.integers(0, 300))])
+                        for _ in range(int(g.integers(0, 5)))]
+                data = osc.encode(str(g.choice(addresses)), *[a.item() if hasattr(a, "item") else a for a in args])
+            elif kind == 3:
+                data = b"#bundle\0" + g.bytes(int(g.integers(0, 64)))
+            else:
+                data = good[int(g.integers(0, len(good)))]
+            c.send_raw(data)
+            sent += 1
+            if i % 200 == 0:
+                time.sleep(0.01)  # a flood, but one the kernel's receive buffer can hold
+        assert sent == 10_000
+        c.drain(1.0)
+        assert d.server._thread.is_alive() and d.generator.is_alive() and d.trainer_worker.is_alive()
+        c.send("/dd/status")
+        assert len(c.wait("/dd/status", 10)) == 5
+    finally:
+        d.stop()
+        d.join()
+        d.session.close()
+        c.close()

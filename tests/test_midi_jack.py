@@ -1,0 +1,114 @@
+"""MIDI out against a real MIDI system: a JACK server with the dummy driver, dd_live's virtual port
+connected to a JACK MIDI reader (a python-rtmidi JACK client)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+
+import pytest
+
+from dd_live.midi_out import Note, bar_timeline, notes_of
+
+
+@pytest.fixture
+def jack(monkeypatch):
+    jackd = shutil.which("jackd")
+    if jackd is None:
+        if os.environ.get("CI"):
+            pytest.fail("jackd is missing: .ci/run installs jackd2")
+        pytest.skip("jackd not installed (Debian: apt install jackd2)")
+    name = f"ddtest{os.getpid()}"
+    monkeypatch.setenv("JACK_DEFAULT_SERVER", name)
+    monkeypatch.setenv("JACK_NO_AUDIO_RESERVATION", "1")
+    monkeypatch.setenv("DD_LIVE_MIDI_API", "jack")
+    proc = subprocess.Popen([jackd, "-n", name, "--no-realtime", "-d", "dummy", "-r", "44100", "-p", "64"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        if subprocess.run(["jack_lsp"], capture_output=True).returncode == 0:
+            break
+        time.sleep(0.1)
+    else:
+        proc.kill()
+        pytest.fail("the JACK dummy server did not start")
+    yield name
+    proc.terminate()
+    proc.wait(10)
+
+
+def _reader():
+    import rtmidi
+
+    mi = rtmidi.MidiIn(rtapi=rtmidi.API_UNIX_JACK, name="reader")
+    mi.ignore_types(sysex=True, timing=True, active_sense=True)
+    mi.open_virtual_port("in")
+    return mi
+
+
+def _connect() -> None:
+    for _ in range(50):
+        if subprocess.run(["jack_connect", "dd_live:dd_live", "reader:in"], capture_output=True).returncode == 0:
+            return
+        time.sleep(0.1)
+    raise AssertionError("could not connect dd_live:dd_live to reader:in")
+
+
+def _collect(mi, seconds: float) -> list[tuple[float, list[int]]]:
+    out, t, end = [], 0.0, time.monotonic() + seconds
+    while time.monotonic() < end:
+        m = mi.get_message()
+        if m is None:
+            time.sleep(0.002)
+            continue
+        t += m[1]
+        out.append((t, m[0]))
+    return out
+
+
+def test_bar_timeline_orders_note_offs_before_note_ons():
+    tl = bar_timeline([Note(0.0, 36, 100), Note(0.125, 36, 90)], 120.0, 4)
+    assert [m[0] >> 4 for _, m in tl] == [0x9, 0x8, 0x9, 0x8]
+    assert tl[1][0] == pytest.approx(tl[2][0])
+
+
+def test_a_candidates_notes_arrive_in_order_with_pitches_velocities_and_timing(jack, tmp_path):
+    from dd_live.daemon import Daemon
+    from dd_live.samples import load_library
+    from dd_live.session import Session
+    from oscclient import Client
+
+    d = Daemon(Session(tmp_path / "midi"), load_library(None), osc_port=0, reply_port=1, threads=1, seed=2,
+               midi_out="virtual")
+    d.start()
+    c = Client(d.port)
+    mi = _reader()
+    try:
+        assert d.midi is not None, "MIDI out did not open on the JACK server"
+        _connect()
+        c.send("/dd/hello")
+        cid = c.wait("/dd/candidate", 30)[0]
+        notes = c.wait("/dd/notes", where=lambda a: a[0] == cid)[1:]
+        expected = [(notes[i], notes[i + 2], notes[i + 1]) for i in range(0, len(notes), 3)]  # pitch, vel, beat
+        pattern = d.current.pattern
+        assert [(n.pitch, n.velocity, n.beat) for n in notes_of(pattern, d.current.notes)] == [
+            (p, v, pytest.approx(b)) for p, v, b in expected]
+        c.send("/dd/play")
+        got = _collect(mi, 2.6)  # one bar at 120 bpm is 2 s
+        c.send("/dd/stop")
+        tail = _collect(mi, 0.5)
+    finally:
+        d.stop()
+        d.join()
+        d.session.close()
+        c.close()
+        mi.close_port()
+    ons = [(t, m) for t, m in got if m[0] == 0x99 and m[2] > 0]
+    assert len(ons) >= len(expected)
+    first_bar = ons[: len(expected)]
+    assert [(m[1], m[2]) for _, m in first_bar] == [(p, v) for p, v, _ in expected]
+    t0 = first_bar[0][0] - expected[0][2] * 0.5
+    errors = [abs((t - t0) - b * 0.5) for (t, _), (_, _, b) in zip(first_bar, expected)]
+    assert max(errors) < 0.010, f"MIDI timing off the grid by up to {max(errors) * 1000:.1f} ms"
+    assert any(m[:2] == [0xB9, 123] for _, m in got + tail), "no All Notes Off after /dd/stop"
