@@ -7,6 +7,7 @@
 * ``critic``: evaluations per second (render + MFCC + critic, batched) and the
   time of one rating's training budget (40 minibatches of 16).
 * ``protocol``: one simulated user through DeepDrummer's whole protocol.
+* ``live``: the daemon from outside (see :mod:`dd_live.bench_live`).
 """
 
 from __future__ import annotations
@@ -178,4 +179,8 @@ def run(what: str, *, seconds: float = 3.0, batch: int | None = None, files: int
         return bench_critic(seconds=seconds, batch=batch or 64, threads=threads)
     if what == "protocol":
         return bench_protocol(threads=threads)
+    if what == "live":
+        from .bench_live import bench_live
+
+        return bench_live(threads=threads)
     raise ValueError(what)

@@ -220,6 +220,10 @@ def cmd_serve(a: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
+    if hasattr(signal, "SIGUSR1"):  # kill -USR1 <pid> prints every thread's stack (for bug reports)
+        import faulthandler
+
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
     daemon.start()
     likes, dislikes = session.counts()
     print(f"dd-live: serving session {session.folder} ({likes + dislikes} ratings) on OSC {s['host']}:{daemon.port}, "
@@ -334,9 +338,10 @@ def build_parser() -> argparse.ArgumentParser:
     kc.set_defaults(func=cmd_kit_check)
 
     b = sub.add_parser("bench", help="measure speed", description="Benchmarks (figures for README; not tests).")
-    b.add_argument("what", choices=("render", "load", "critic", "protocol"),
+    b.add_argument("what", choices=("render", "load", "critic", "protocol", "live"),
                    help="render: batched one-bar renders; load: a 2,000-file library; critic: evaluations per "
-                        "second and training time; protocol: one simulated user through the whole protocol")
+                        "second and training time; protocol: one simulated user through the whole protocol; live: the "
+                        "daemon's click latencies, MIDI timing, idle CPU and memory")
     b.add_argument("--json", action="store_true", help="print one JSON line")
     b.add_argument("--seconds", type=float, default=3.0, help="measure for at least this long (render, critic)")
     b.add_argument("--batch", type=int, default=None, help="bars per call (render 256, critic 64)")

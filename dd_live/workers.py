@@ -203,6 +203,10 @@ class _Thread:
         return self._thread is not None and self._thread.is_alive()
 
 
+class _Interrupted(Exception):
+    """A debt-paying training round gives way to a new rating."""
+
+
 class TrainerWorker(_Thread):
     """Keeps the critic trained on the session's ratings; see the module docstring.
 
@@ -271,27 +275,64 @@ class TrainerWorker(_Thread):
         return self.mfcc(torch.from_numpy(np.ascontiguousarray(audio[None])))[0]
 
     def _catch_up(self) -> None:
-        target = self.session.ratings()
-        while target != self.dataset and not self._stop.is_set():
-            n = len(self.dataset)
-            if target[:n] == self.dataset:                     # new ratings: one round for the next one
-                cid, like = target[n]
-                feats = self._features(cid)
-                self._round(lambda f=feats, y=like: self.trainer.add(f, y), target[: n + 1])
-            elif len(target) == n and [c for c, _ in target] == [c for c, _ in self.dataset]:
-                changed = [i for i, (a, b) in enumerate(zip(target, self.dataset)) if a != b]
-                self._round(lambda t=target, ch=changed: [self.trainer.relabel(i, t[i][1]) for i in ch], list(target))
-            else:                                              # undo (or anything else): go back or replay
-                self._rewind(target)
-            target = self.session.ratings()
+        """Make the dataset equal to the database's ratings and pay one budget per rating.
 
-    def _round(self, change: Callable[[], object], after: list[tuple[int, bool]]) -> None:
+        New ratings join the dataset at once, all together, so the next critic
+        published has heard every click so far; the budgets they are owed are
+        then trained one after another. A round that only pays a debt is cut
+        short when another rating arrives, so a click waits for at most a few
+        minibatches plus one round.
+        """
+        owed = 0
+        while not self._stop.is_set():
+            while True:  # wake-ups so far are answered by reading the database now
+                try:
+                    self._jobs.get_nowait()
+                except queue.Empty:
+                    break
+            target = self.session.ratings()
+            n = len(self.dataset)
+            if target != self.dataset:
+                if target[:n] == self.dataset:                 # new ratings
+                    new = target[n:]
+                    feats = [self._features(cid) for cid, _ in new]
+                    owed += len(new)
+                    change = (lambda fs=feats, rows=new: [self.trainer.add(f, y) for f, (_, y) in zip(fs, rows)])
+                elif [c for c, _ in target] == [c for c, _ in self.dataset]:  # labels replaced
+                    changed = [i for i, (a, b) in enumerate(zip(target, self.dataset)) if a != b]
+                    owed += len(changed)
+                    change = (lambda t=target, ch=changed: [self.trainer.relabel(i, t[i][1]) for i in ch])
+                else:                                          # undo (or anything else): go back or replay
+                    self._rewind(target)
+                    owed = 0
+                    continue
+                self._history.append((tuple(self.dataset), self.trainer.snapshot()))
+                if self._round(change, list(target)):
+                    owed -= 1
+            elif owed > 0:
+                if self._round(lambda: None, self.dataset, interruptible=True):
+                    owed -= 1
+            else:
+                return
+
+    def _round(self, change: Callable[[], object], after: list[tuple[int, bool]], *,
+               interruptible: bool = False) -> bool:
+        """Apply ``change``, train one budget and publish; False if cut short by a new rating."""
+
+        def between() -> None:
+            self.gate.yield_to_high()
+            if interruptible and (not self._jobs.empty() or self._stop.is_set()):
+                raise _Interrupted
+
         with self.gate.hold(high=False):
-            self._history.append((tuple(self.dataset), self.trainer.snapshot()))
             change()
             self.dataset = after
-            loss = self.trainer.train(between=self.gate.yield_to_high)
+            try:
+                loss = self.trainer.train(between=between)
+            except _Interrupted:
+                return False
         self._publish(loss)
+        return True
 
     def _rewind(self, target: list[tuple[int, bool]]) -> None:
         for signature, state in reversed(self._history):
@@ -314,6 +355,7 @@ class TrainerWorker(_Thread):
         for (cid, like), f in zip(target, feats):
             if self._stop.is_set():
                 return
+            self._history.append((tuple(self.dataset), self.trainer.snapshot()))
             self._round(lambda f=f, like=like: self.trainer.add(f, like), self.dataset + [(cid, like)])
 
     def _can_drop_to(self, target: list[tuple[int, bool]]) -> bool:

@@ -1,0 +1,266 @@
+"""``dd-live bench live``: the daemon as a performer meets it, measured from outside.
+
+Starts ``dd-live serve`` as a subprocess on a fresh session (and, where jackd is
+installed, a JACK dummy server with a 64-frame period for MIDI out), then:
+
+1. ``clicks`` ratings spaced 0.4-1.2 s apart while the critic trains:
+   click -> next /dd/candidate latency (ms);
+2. ``trained_clicks`` ratings 0.5-1.5 s apart, each followed, once /dd/trained
+   says a critic trained on it is out, by /dd/next until a candidate from such
+   a critic arrives: click -> that candidate (s);
+3. MIDI timing: note-ons received by a JACK MIDI input during 1-2, compared
+   with the 16th-note grid at 120 bpm (constant latency removed);
+4. once training has come to rest (no /dd/trained for 5 s; how long that took
+   after the last click is ``training_settles_s``), 30 s with nobody clicking
+   and MIDI still playing: CPU in % of one core; and the daemon's peak RSS (MB).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import osc
+from .errors import DDLiveError
+
+
+class _Client:
+    def __init__(self) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        self.port = self.sock.getsockname()[1]
+        self.inbox: list[tuple[float, str, list]] = []
+        self.target: tuple[str, int] | None = None
+
+    def send(self, address: str, *args) -> float:
+        assert self.target is not None
+        t = time.perf_counter()
+        self.sock.sendto(osc.encode(address, *args), self.target)
+        return t
+
+    def wait(self, address: str, timeout: float, where=lambda a: True) -> tuple[float, list]:
+        end = time.monotonic() + timeout
+        while True:
+            for i, (t, a, args) in enumerate(self.inbox):
+                if a == address and where(args):
+                    del self.inbox[i]
+                    return t, args
+            left = end - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"no {address} within {timeout} s (unread: {[m[1] for m in self.inbox][-8:]})")
+            self.sock.settimeout(min(left, 0.1))
+            try:
+                data, _ = self.sock.recvfrom(65536)
+            except socket.timeout:
+                continue
+            now = time.perf_counter()
+            self.inbox += [(now, a, args) for a, args in osc.parse(data)]
+
+    def drop(self, address: str) -> None:
+        self.inbox = [m for m in self.inbox if m[1] != address]
+
+
+def _free_port() -> int:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _start_jack(env: dict) -> subprocess.Popen | None:
+    jackd = shutil.which("jackd")
+    if jackd is None:
+        return None
+    name = f"ddbench{os.getpid()}"
+    env.update(JACK_DEFAULT_SERVER=name, JACK_NO_AUDIO_RESERVATION="1", DD_LIVE_MIDI_API="jack")
+    proc = subprocess.Popen([jackd, "-n", name, "--no-realtime", "-d", "dummy", "-r", "44100", "-p", "64"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    for _ in range(100):
+        if subprocess.run(["jack_lsp"], capture_output=True, env=env).returncode == 0:
+            return proc
+        time.sleep(0.1)
+    proc.kill()
+    return None
+
+
+def _midi_reader(env: dict):
+    os.environ.update({k: env[k] for k in ("JACK_DEFAULT_SERVER", "JACK_NO_AUDIO_RESERVATION")})
+    import rtmidi
+
+    mi = rtmidi.MidiIn(rtapi=rtmidi.API_UNIX_JACK, name="benchreader", queue_size_limit=4096)
+    mi.ignore_types(sysex=True, timing=True, active_sense=True)
+    received: list = []  # (seconds since the previous message, bytes), filled on rtmidi's thread
+    mi.set_callback(lambda event, data: received.append((event[1], event[0])))
+    mi.open_virtual_port("in")
+    for _ in range(50):
+        if subprocess.run(["jack_connect", "dd_live:dd_live", "benchreader:in"], capture_output=True,
+                          env=env).returncode == 0:
+            return mi, received
+        time.sleep(0.1)
+    mi.close_port()
+    return None
+
+
+def _grid_errors_ms(times: list[float], step: float) -> np.ndarray:
+    t = np.asarray(times) - times[0]
+    err = t - np.round(t / step) * step
+    return np.abs(err - np.median(err)) * 1000
+
+
+def bench_live(*, clicks: int = 30, trained_clicks: int = 10, idle_s: float = 30.0, threads: int | None = None,
+               seed: int = 0) -> dict:
+    rng = np.random.default_rng(seed)
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    jack = _start_jack(env)
+    client = _Client()
+    osc_port = _free_port()
+    client.target = ("127.0.0.1", osc_port)
+    tmp = tempfile.TemporaryDirectory(prefix="dd_live_bench_")
+    cmd = [sys.executable, "-m", "dd_live.cli", "serve", "--session", str(Path(tmp.name) / "bench"),
+           "--osc-port", str(osc_port), "--reply-port", str(client.port), "--no-audio",
+           "--midi-out", "virtual" if jack else "none"]
+    if threads:
+        cmd += ["--threads", str(threads)]
+    log = open(Path(tmp.name) / "serve.log", "w")
+    proc = subprocess.Popen(cmd, env=env, stderr=log, stdout=subprocess.DEVNULL)
+    result: dict = {"threads": threads or "default", "clicks": clicks, "trained_clicks": trained_clicks}
+    try:
+        return _measure(client, proc, jack, env, clicks, trained_clicks, idle_s, rng, result)
+    except (TimeoutError, RuntimeError) as err:
+        if proc.poll() is None and hasattr(signal, "SIGUSR1"):
+            proc.send_signal(signal.SIGUSR1)  # the daemon prints its threads' stacks
+            time.sleep(0.5)
+        log.flush()
+        tail = (Path(tmp.name) / "serve.log").read_text()[-4000:]
+        raise DDLiveError(f"bench live: {err}; the daemon's log ends:\n{tail}") from None
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+        if jack is not None:
+            jack.terminate()
+            jack.wait(10)
+        tmp.cleanup()
+
+
+def _measure(client, proc, jack, env, clicks, trained_clicks, idle_s, rng, result) -> dict:
+    midi = None
+    try:
+        t0 = time.monotonic()
+        while True:  # until the daemon answers
+            try:
+                client.send("/dd/hello")
+                client.wait("/dd/status", 0.5)
+                break
+            except TimeoutError:
+                if proc.poll() is not None or time.monotonic() - t0 > 120:
+                    raise RuntimeError("dd-live serve did not start; see its log") from None
+        _, cand = client.wait("/dd/candidate", 60)
+        cid = cand[0]
+        if jack:
+            midi = _midi_reader(env)
+            if midi is not None:
+                midi, received = midi
+            client.send("/dd/play")
+        time.sleep(3.0)  # let the queue fill as it would between a performer's clicks
+
+        # 1. click -> next candidate, training running
+        latencies = []
+        ratings = 0
+        for k in range(clicks):
+            like = bool(rng.random() < 0.4)
+            client.drop("/dd/candidate")
+            t_click = client.send("/dd/like" if like else "/dd/dislike", cid)
+            ratings += 1
+            t_got, cand = client.wait("/dd/candidate", 30, where=lambda a, c=cid: a[0] != c)
+            latencies.append((t_got - t_click) * 1000)
+            cid = cand[0]
+            time.sleep(float(rng.uniform(0.4, 1.2)))
+        # 2. click -> first candidate from a critic trained on that click
+        trained_lat = []
+        for k in range(trained_clicks):
+            client.drop("/dd/candidate")
+            t_click = client.send("/dd/like" if k % 2 else "/dd/dislike", cid)
+            ratings += 1
+            n = ratings
+            _, cand = client.wait("/dd/candidate", 30, where=lambda a, c=cid: a[0] != c)
+            cid = cand[0]
+            while cand[6] < n:  # ask for the next loop once a critic trained on this click is out
+                client.wait("/dd/trained", 120, where=lambda a, n=n: a[1] >= n)
+                client.drop("/dd/candidate")
+                client.send("/dd/next")
+                _, cand = client.wait("/dd/candidate", 30, where=lambda a, c=cid: a[0] != c)
+                cid = cand[0]
+                if cand[6] < n:
+                    time.sleep(0.05)
+            trained_lat.append(time.perf_counter() - t_click)
+            time.sleep(float(rng.uniform(0.5, 1.5)))  # listening before the next click
+        # 4. idle: once the trainer has paid every rating's budget and rests
+        t_last = time.monotonic()
+        quiet_since = time.monotonic()
+        while time.monotonic() - quiet_since < 5.0:
+            try:
+                client.wait("/dd/trained", 5.0 - (time.monotonic() - quiet_since))
+                quiet_since = time.monotonic()
+            except TimeoutError:
+                break
+            if time.monotonic() - t_last > 300:
+                raise TimeoutError("the trainer did not come to rest within 300 s")
+        result["training_settles_s"] = round(quiet_since - t_last, 1)
+        c0, w0 = _cpu_seconds(proc.pid), time.monotonic()
+        time.sleep(idle_s)
+        cpu = (_cpu_seconds(proc.pid) - c0) / (time.monotonic() - w0) * 100
+        result.update({
+            "click_to_candidate_ms_p50": round(float(np.percentile(latencies, 50)), 2),
+            "click_to_candidate_ms_p95": round(float(np.percentile(latencies, 95)), 2),
+            "click_to_candidate_ms_max": round(float(np.max(latencies)), 2),
+            "click_to_trained_candidate_s_p50": round(float(np.percentile(trained_lat, 50)), 3),
+            "click_to_trained_candidate_s_p95": round(float(np.percentile(trained_lat, 95)), 3),
+            "idle_cpu_percent_of_one_core": round(cpu, 2),
+            "idle_with_midi_playing": bool(midi),
+            "rss_peak_mb": round(_peak_rss_mb(proc.pid), 1),
+        })
+        # 3. MIDI timing
+        if midi is not None:
+            times, t = [], 0.0
+            for delta, msg in list(received):
+                t += delta
+                if msg[0] & 0xF0 == 0x90 and msg[2] > 0:
+                    times.append(t)
+            errs = _grid_errors_ms(times, 60.0 / 120 / 4) if len(times) > 10 else np.array([np.nan])
+            result.update({"midi_notes": len(times), "midi_error_ms_p99": round(float(np.percentile(errs, 99)), 3),
+                           "midi_error_ms_max": round(float(np.max(errs)), 3), "jack_period_frames": 64})
+        else:
+            result.update({"midi_error_ms_p99": None,
+                           "midi_note": "jackd not installed (apt install jackd2): MIDI timing not measured"})
+    finally:
+        if midi is not None:
+            midi.close_port()
+    result["cpus"] = os.cpu_count()
+    return result
