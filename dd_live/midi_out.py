@@ -79,6 +79,7 @@ def open_port(spec: str) -> tuple[Callable[[list[int]], None], Callable[[], None
         rtmidi, api = _rtmidi_api()
     except ImportError as err:
         raise BackendError("MIDI out needs python-rtmidi (pip install python-rtmidi)") from err
+    os.environ.setdefault("JACK_NO_START_SERVER", "1")  # never let libjack start a server behind the user's back
     apis = [api] if api is not None else [rtmidi.API_UNSPECIFIED]
     if api is None and rtmidi.API_UNIX_JACK in rtmidi.get_compiled_api():
         apis.append(rtmidi.API_UNIX_JACK)  # ALSA's sequencer is missing in containers; JACK may be running
