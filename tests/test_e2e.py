@@ -141,7 +141,8 @@ def test_oscsend_ratings_survive_kill_9_and_the_critic_is_restored(tmp_path):
 
         ckpt = torch.load(session / "critic" / "latest.pt", weights_only=True)
         version = ckpt["extra"]["version"]
-        assert version >= 1
+        trained_before = len(ckpt["extra"]["ratings"])
+        assert version >= 1 and 1 <= trained_before <= 20
 
         proc = _serve(session, osc_port, reply_port)
         _ready(proc)
@@ -149,9 +150,10 @@ def test_oscsend_ratings_survive_kill_9_and_the_critic_is_restored(tmp_path):
         status = dump.wait("/dd/status", where=lambda a: a[0] == 20)
         assert status[1:3] == [sum(v == "like" for v in acknowledged.values()),
                                sum(v == "dislike" for v in acknowledged.values())]
-        assert status[3] >= version  # the critic came back (and catches up on ratings it had not trained on)
-        final = dump.wait("/dd/trained", 180, where=lambda a: a[1] == 20)
-        assert final[0] > version or version == 20
+        assert status[3] >= version  # the critic came back
+        if trained_before < 20:      # and catches up on the ratings it had not trained on
+            final = dump.wait("/dd/trained", 180, where=lambda a: a[1] == 20)
+            assert final[0] > version
         new = dump.wait("/dd/candidate", 60, where=lambda a: a[0] > max(acknowledged))
         assert new[0] > max(acknowledged)  # ids go on after the restart, never reused
         proc.send_signal(signal.SIGTERM)
