@@ -230,6 +230,7 @@ class TrainerWorker(_Thread):
         self._jobs: queue.Queue[None] = queue.Queue()
         self.busy = threading.Event()
         self.rounds_done = 0
+        self.last_published = None
 
     def sync(self) -> None:
         self._jobs.put(None)
@@ -369,6 +370,7 @@ class TrainerWorker(_Thread):
         self.trainer.save(self.session.latest_checkpoint,
                           extra={"version": self.version, "ratings": [[c, bool(v)] for c, v in self.dataset]})
         frozen = copy.deepcopy(self.trainer.critic).eval()
+        self.last_published = frozen  # what latest.pt holds
         self.publish(frozen, self.version, len(self.dataset), float(loss))
 
 
