@@ -20,7 +20,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,51 +30,6 @@ import numpy as np
 
 from . import osc
 from .errors import DDLiveError
-
-
-class _Client:
-    def __init__(self) -> None:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
-        self.port = self.sock.getsockname()[1]
-        self.inbox: list[tuple[float, str, list]] = []
-        self.target: tuple[str, int] | None = None
-
-    def send(self, address: str, *args) -> float:
-        assert self.target is not None
-        t = time.perf_counter()
-        self.sock.sendto(osc.encode(address, *args), self.target)
-        return t
-
-    def wait(self, address: str, timeout: float, where=lambda a: True) -> tuple[float, list]:
-        end = time.monotonic() + timeout
-        while True:
-            for i, (t, a, args) in enumerate(self.inbox):
-                if a == address and where(args):
-                    del self.inbox[i]
-                    return t, args
-            left = end - time.monotonic()
-            if left <= 0:
-                raise TimeoutError(f"no {address} within {timeout} s (unread: {[m[1] for m in self.inbox][-8:]})")
-            self.sock.settimeout(min(left, 0.1))
-            try:
-                data, _ = self.sock.recvfrom(65536)
-            except socket.timeout:
-                continue
-            now = time.perf_counter()
-            self.inbox += [(now, a, args) for a, args in osc.parse(data)]
-
-    def drop(self, address: str) -> None:
-        self.inbox = [m for m in self.inbox if m[1] != address]
-
-
-def _free_port() -> int:
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -135,9 +89,8 @@ def bench_live(*, clicks: int = 30, trained_clicks: int = 10, idle_s: float = 30
     rng = np.random.default_rng(seed)
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     jack = _start_jack(env)
-    client = _Client()
-    osc_port = _free_port()
-    client.target = ("127.0.0.1", osc_port)
+    osc_port = osc.free_udp_port()
+    client = osc.Client(osc_port)
     tmp = tempfile.TemporaryDirectory(prefix="dd_live_bench_")
     cmd = [sys.executable, "-m", "dd_live.cli", "serve", "--session", str(Path(tmp.name) / "bench"),
            "--osc-port", str(osc_port), "--reply-port", str(client.port), "--no-audio",
@@ -163,6 +116,7 @@ def bench_live(*, clicks: int = 30, trained_clicks: int = 10, idle_s: float = 30
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+        client.close()
         if jack is not None:
             jack.terminate()
             jack.wait(10)
@@ -181,7 +135,7 @@ def _measure(client, proc, jack, env, clicks, trained_clicks, idle_s, rng, resul
             except TimeoutError:
                 if proc.poll() is not None or time.monotonic() - t0 > 120:
                     raise RuntimeError("dd-live serve did not start; see its log") from None
-        _, cand = client.wait("/dd/candidate", 60)
+        cand = client.wait("/dd/candidate", 60)
         cid = cand[0]
         if jack:
             midi = _midi_reader(env)
@@ -198,7 +152,7 @@ def _measure(client, proc, jack, env, clicks, trained_clicks, idle_s, rng, resul
             client.drop("/dd/candidate")
             t_click = client.send("/dd/like" if like else "/dd/dislike", cid)
             ratings += 1
-            t_got, cand = client.wait("/dd/candidate", 30, where=lambda a, c=cid: a[0] != c)
+            t_got, cand = client.wait_timed("/dd/candidate", 30, where=lambda a, c=cid: a[0] != c)
             latencies.append((t_got - t_click) * 1000)
             cid = cand[0]
             time.sleep(float(rng.uniform(0.4, 1.2)))
@@ -209,13 +163,13 @@ def _measure(client, proc, jack, env, clicks, trained_clicks, idle_s, rng, resul
             t_click = client.send("/dd/like" if k % 2 else "/dd/dislike", cid)
             ratings += 1
             n = ratings
-            _, cand = client.wait("/dd/candidate", 30, where=lambda a, c=cid: a[0] != c)
+            cand = client.wait("/dd/candidate", 30, where=lambda a, c=cid: a[0] != c)
             cid = cand[0]
             while cand[6] < n:  # ask for the next loop once a critic trained on this click is out
                 client.wait("/dd/trained", 120, where=lambda a, n=n: a[1] >= n)
                 client.drop("/dd/candidate")
                 client.send("/dd/next")
-                _, cand = client.wait("/dd/candidate", 30, where=lambda a, c=cid: a[0] != c)
+                cand = client.wait("/dd/candidate", 30, where=lambda a, c=cid: a[0] != c)
                 cid = cand[0]
                 if cand[6] < n:
                     time.sleep(0.05)

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from dd_live.daemon import Daemon
+from dd_live.osc import Client
 from dd_live.pattern import Pattern
 from dd_live.samples import load_library
 from dd_live.session import Session
-from oscclient import Client
 
 
 @pytest.fixture(scope="module")

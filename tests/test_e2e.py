@@ -7,7 +7,6 @@ import os
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,7 +16,7 @@ import numpy as np
 import pytest
 
 from dd_live import osc
-from oscclient import Client
+from dd_live.osc import Client, free_udp_port
 
 
 def _need(tool: str) -> str:
@@ -27,14 +26,6 @@ def _need(tool: str) -> str:
             pytest.fail(f"{tool} is missing: .ci/run installs liblo-tools")
         pytest.skip(f"{tool} not installed (Debian: apt install liblo-tools)")
     return path
-
-
-def _free_port() -> int:
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class Dump:
@@ -104,7 +95,7 @@ def _ready(proc: subprocess.Popen) -> None:
 def test_oscsend_ratings_survive_kill_9_and_the_critic_is_restored(tmp_path):
     _need("oscsend")
     session = tmp_path / "e2e"
-    osc_port, reply_port = _free_port(), _free_port()
+    osc_port, reply_port = free_udp_port(), free_udp_port()
     dump = Dump(reply_port)
     proc = _serve(session, osc_port, reply_port)
     try:
@@ -169,7 +160,7 @@ def test_fuzz_10000_datagrams_then_the_daemon_still_answers(tmp_path):
     from dd_live.samples import load_library
     from dd_live.session import Session
 
-    d = Daemon(Session(tmp_path / "fuzz"), load_library(None), osc_port=0, reply_port=_free_port(), threads=1,
+    d = Daemon(Session(tmp_path / "fuzz"), load_library(None), osc_port=0, reply_port=free_udp_port(), threads=1,
                seed=5)
     d.start()
     c = Client(d.port)

@@ -75,9 +75,9 @@ def test_bar_timeline_orders_note_offs_before_note_ons():
 
 def test_a_candidates_notes_arrive_in_order_with_pitches_velocities_and_timing(jack, tmp_path):
     from dd_live.daemon import Daemon
+    from dd_live.osc import Client
     from dd_live.samples import load_library
     from dd_live.session import Session
-    from oscclient import Client
 
     d = Daemon(Session(tmp_path / "midi"), load_library(None), osc_port=0, reply_port=1, threads=1, seed=2,
                midi_out="virtual")
