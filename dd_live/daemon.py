@@ -62,7 +62,7 @@ class Daemon:
                  osc_port: int = protocol.OSC_PORT, reply_port: int = protocol.REPLY_PORT,
                  aliases: dict[str, str] | None = None, threads: int | None = None, midi_out: str = "none",
                  audio: bool = False, seed: int | None = None) -> None:
-        from .critic import configure_threads
+        from .critic import Critic, configure_threads
         from .trainer import TrainConfig, Trainer
 
         self.session, self.library = session, library
@@ -76,17 +76,19 @@ class Daemon:
         self.settings = settings if settings is not None else base
         session.save_settings({"seed": self.seed, "live": self.settings.to_dict()})
 
-        # The critic: restored from the session, or new (and saved as the initial one).
-        critic = _new_critic(library, self.seed)
+        # The critic: restored from the session (the checkpoint holds its input statistics), or new
+        # (and saved as the initial one).
+        resume = session.latest_checkpoint.is_file()
+        critic = Critic() if resume else _new_critic(library, self.seed)
         self.trainer = Trainer(critic, TrainConfig(seed=self.seed))
-        if session.latest_checkpoint.is_file():
+        if resume:
             extra = self.trainer.load(session.latest_checkpoint)
             version, trained = int(extra.get("version", 0)), [(int(c), bool(v)) for c, v in extra.get("ratings", [])]
         else:
             version, trained = 0, []
             self.trainer.save(session.initial_checkpoint, extra={"version": 0, "ratings": []})
             self.trainer.save(session.latest_checkpoint, extra={"version": 0, "ratings": []})
-        self.version, self.trained_on = version, len(trained)
+        self.version = version
         self.gate = Gate()
         self.trainer_worker = TrainerWorker(self.trainer, session, library, gate=self.gate, publish=self._on_trained,
                                             version=version, trained=trained)
@@ -107,7 +109,6 @@ class Daemon:
         self._errors = osc.RateLimiter(rate=10, burst=20)
         self._log_errors = osc.RateLimiter(rate=2, burst=10)
         self.stopped = threading.Event()
-        self.last_loss = float("nan")
 
     # ------------------------------------------------------------ lifecycle
 
@@ -385,6 +386,6 @@ class Daemon:
         self.send("/dd/notes", loop.id, *notes)
 
     def _on_trained(self, critic, version: int, trained_on: int, loss: float) -> None:
-        self.version, self.trained_on, self.last_loss = version, trained_on, loss
+        self.version = version
         self.generator.set_critic(critic, version, trained_on)
         self.send("/dd/trained", version, trained_on, float(loss))

@@ -108,11 +108,7 @@ def open_port(spec: str) -> tuple[Callable[[list[int]], None], Callable[[], None
             with lock:
                 out.send_message(msg)
 
-        def close(out=out) -> None:
-            out.close_port()
-            del out
-
-        return send, close, where
+        return send, out.close_port, where
     raise BackendError("no usable MIDI system (" + "; ".join(problems) + "); on Linux load snd-seq or start a JACK "
                        "server (jackd -d dummy), or run with --midi-out none")
 

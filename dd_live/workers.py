@@ -228,8 +228,6 @@ class TrainerWorker(_Thread):
         self.dataset: list[tuple[int, bool]] = list(trained or [])  # what trainer.feats holds, in order
         self._history: deque[tuple[tuple, dict]] = deque(maxlen=HISTORY)
         self._jobs: queue.Queue[None] = queue.Queue()
-        self.busy = threading.Event()
-        self.rounds_done = 0
         self.last_published = None
 
     def sync(self) -> None:
@@ -237,9 +235,6 @@ class TrainerWorker(_Thread):
 
     def _wake(self) -> None:
         self._jobs.put(None)
-
-    def idle(self) -> bool:
-        return self._jobs.empty() and not self.busy.is_set()
 
     def load_features(self) -> None:
         """Compute the features of ``dataset`` (after a restart); call before start()."""
@@ -263,11 +258,7 @@ class TrainerWorker(_Thread):
                     break
             if self._stop.is_set():
                 break
-            self.busy.set()
-            try:
-                self._catch_up()
-            finally:
-                self.busy.clear()
+            self._catch_up()
 
     def _features(self, cid: int):
         import torch
@@ -366,7 +357,6 @@ class TrainerWorker(_Thread):
 
     def _publish(self, loss: float) -> None:
         self.version += 1
-        self.rounds_done += 1
         self.trainer.save(self.session.latest_checkpoint,
                           extra={"version": self.version, "ratings": [[c, bool(v)] for c, v in self.dataset]})
         frozen = copy.deepcopy(self.trainer.critic).eval()
@@ -442,7 +432,7 @@ class GeneratorWorker(_Thread):
     def take(self) -> Loop | None:
         """The freshest ready candidate (highest critic version, then oldest), or None; never blocks."""
         with self._cond:
-            fresh = [x for x in self._ready if x.epoch == self._epoch and x.bpm == self._bpm]
+            fresh = [x for x in self._ready if self._takeable(x)]
             if not fresh:
                 return None
             best = max(fresh, key=lambda x: (x.version, -x.id))
@@ -458,7 +448,7 @@ class GeneratorWorker(_Thread):
 
     def ready_count(self) -> int:
         with self._cond:
-            return sum(1 for x in self._ready if x.epoch == self._epoch and x.bpm == self._bpm)
+            return sum(1 for x in self._ready if self._takeable(x))
 
     def _wake(self) -> None:
         with self._cond:
@@ -466,9 +456,12 @@ class GeneratorWorker(_Thread):
 
     # ------------------------------------------------------------ the thread
 
+    def _takeable(self, loop: Loop) -> bool:
+        """Made under the current constraints and rendered at the current tempo (call holding _cond)."""
+        return loop.epoch == self._epoch and loop.bpm == self._bpm
+
     def _needs_work(self) -> bool:
-        fresh = sum(1 for x in self._ready if x.epoch == self._epoch and x.version == self.version
-                    and x.bpm == self._bpm)
+        fresh = sum(1 for x in self._ready if self._takeable(x) and x.version == self.version)
         return (self._pending_critic is not None or self._pending_settings is not None or self._wanted
                 or fresh < self.queue_size)
 
