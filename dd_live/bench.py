@@ -27,7 +27,7 @@ def _machine() -> dict:
 
 def bench_render(*, seconds: float = 3.0, batch: int = 256, threads: int = 2, seed: int = 0) -> dict:
     from .pattern import random_arrays
-    from .render import bar_length, render_arrays
+    from .render import bar_length, mix_kernel, render_arrays
     from .samples import load_kit
 
     lib = load_kit()
@@ -51,7 +51,7 @@ def bench_render(*, seconds: float = 3.0, batch: int = 256, threads: int = 2, se
     fresh, _ = measure(False)
     mean_len = float(lib.lengths.mean()) / 44100
     return {"benchmark": "render", "bars_per_s": round(reused, 1), "bars_per_s_fresh_buffer": round(fresh, 1),
-            "bars": bars, "seconds_each": seconds,
+            "bars": bars, "seconds_each": seconds, "kernel": mix_kernel(),
             "batch": batch, "threads": threads, "tracks": 4, "steps": 16, "bpm": 120, "density": 0.5, "kit_samples": len(lib),
             "mean_sample_s": round(mean_len, 3), **_machine()}
 

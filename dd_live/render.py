@@ -18,12 +18,18 @@ same square-law velocity curve an SFZ sampler applies by default). Headroom is
 fixed (MIX_GAIN, -6 dB); a bar whose mix would still peak above CEILING is turned
 down as a whole by a static gain, so nothing is ever clipped or distorted.
 
-The mixing is one vectorised slice-add per hit over a block of bars: no Python
-loop per sample frame, and no work for cells that are rests.
+Mixing works on blocks of bars, one block per job on ``threads`` threads, and does
+no work for cells that are rests. Two kernels do the same sums: a compiled one
+(:mod:`dd_live.mixjit`, numba, the default) that releases the GIL so blocks really
+mix in parallel, and numpy's, one slice-add per hit, whose Python between the adds
+holds the GIL. $DD_LIVE_MIX picks one (``numba`` or ``numpy``); where numba cannot
+be imported the renderer says so once and uses numpy.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -31,7 +37,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import SAMPLE_RATE
-from .errors import InputError
+from .errors import BackendError, InputError
 from .pattern import Pattern
 
 if TYPE_CHECKING:
@@ -44,6 +50,32 @@ PREVIEW_REPEATS = 4
 PREVIEW_TAIL = 1.0
 FADE_OUT = 0.010
 _BLOCK = 8
+MIX_KERNELS = ("numba", "numpy")
+
+log = logging.getLogger("dd_live.render")
+_KERNEL: dict[str, object] = {}
+
+
+def mix_kernel() -> str:
+    """The mixing kernel in use: ``numba`` or ``numpy`` ($DD_LIVE_MIX, default numba).
+
+    The first call imports the compiled kernel (about a second); where numba is
+    missing or broken it logs one warning and settles on numpy.
+    """
+    want = os.environ.get("DD_LIVE_MIX", "numba").strip().lower() or "numba"
+    if want not in MIX_KERNELS:
+        raise BackendError(f"DD_LIVE_MIX={want!r}: use one of {', '.join(MIX_KERNELS)}")
+    if want == "numba" and "numba" not in _KERNEL:
+        try:
+            from .mixjit import mix_block
+        except Exception as err:  # ImportError, or llvmlite failing to load on this platform
+            log.warning("numba unavailable (%s: %s); mixing with numpy, slower with several threads",
+                        type(err).__name__, err)
+            mix_block = None
+        _KERNEL["numba"] = mix_block
+    if want == "numba" and _KERNEL["numba"] is None:
+        return "numpy"
+    return want
 
 
 def _check_bpm(bpm: float) -> float:
@@ -74,15 +106,34 @@ def velocity_gain(velocities: np.ndarray) -> np.ndarray:
     return MIX_GAIN * v * v
 
 
-def _mix_block(out: np.ndarray, bar: np.ndarray, pos: np.ndarray, offs: np.ndarray, lens: np.ndarray,
+def _mix_block(kernel: str, out: np.ndarray, bar: np.ndarray, pos: np.ndarray, offs: np.ndarray,
+               lens: np.ndarray, gain: np.ndarray, flat: np.ndarray, wrap: bool, limit: bool) -> None:
+    """Mix hits (sorted by bar, bars relative to ``out``) into the bars of ``out``, overwriting them.
+
+    The block is zeroed, mixed and (``limit``) levelled in one go, so that it stays
+    in the core's cache throughout. ``kernel``: ``numba`` or ``numpy``.
+    """
+    if kernel == "numba":
+        _KERNEL["numba"](out, bar, pos, offs, lens, gain, flat, wrap)
+    else:
+        _mix_numpy(out, bar, pos, offs, lens, gain, flat, wrap)
+    if limit:
+        _limit(out)
+
+
+def _mix_numpy(out: np.ndarray, bar: np.ndarray, pos: np.ndarray, offs: np.ndarray, lens: np.ndarray,
                gain: np.ndarray, flat: np.ndarray, wrap: bool) -> None:
-    """Add hits (sorted by bar, bars relative to ``out``) into the zeroed bars of ``out``, in place.
+    """numpy's :func:`dd_live.mixjit.mix_block`: one slice-add per hit.
 
     The part of a hit inside the bar is added straight into ``out``; what rings past
     the bar line goes to a per-thread overflow buffer, wrapped into the bar's start
     (``wrap``) or dropped.
     """
+    out.fill(0.0)
+    if not bar.size:
+        return
     length = out.shape[1]
+    heads = np.minimum(lens, length - pos)
     over = max(int(np.max(pos + lens)) - length, 0) if wrap else 0
     ovf = _scratch(out.shape[0] * over).reshape(out.shape[0], over)
     ovf.fill(0.0)
@@ -90,12 +141,13 @@ def _mix_block(out: np.ndarray, bar: np.ndarray, pos: np.ndarray, offs: np.ndarr
     values, counts = np.unique(gain, return_counts=True)
     g0 = float(values[np.argmax(counts)])
     rel = (gain / g0).tolist() if g0 > 0 else gain.tolist()
-    tmp = np.empty(int(lens.max()), dtype=np.float32)
-    for b, p, o, n, g in zip(bar.tolist(), pos.tolist(), offs.tolist(), lens.tolist(), rel):
+    tmp = None
+    for b, p, o, n, head, g in zip(bar.tolist(), pos.tolist(), offs.tolist(), lens.tolist(), heads.tolist(), rel):
         src = flat[o: o + n]
         if g != 1.0:
+            if tmp is None:
+                tmp = np.empty(int(lens.max()), dtype=np.float32)
             src = np.multiply(src, g, out=tmp[:n])
-        head = min(n, length - p)
         dst = out[b, p: p + head]
         np.add(dst, src[:head], out=dst)
         if head < n and over:
@@ -110,21 +162,20 @@ def _mix_block(out: np.ndarray, bar: np.ndarray, pos: np.ndarray, offs: np.ndarr
 
 
 def _mix(bar: np.ndarray, pos: np.ndarray, smp: np.ndarray, gain: np.ndarray, library, n_bars: int,
-         length: int, wrap: bool, threads: int = 1, out: np.ndarray | None = None) -> np.ndarray:
+         length: int, wrap: bool, limit: bool, threads: int = 1, out: np.ndarray | None = None) -> np.ndarray:
     """Sum hits into ``n_bars`` buffers of ``length`` samples.
 
     Hit h puts sample ``smp[h]`` times ``gain[h]`` at ``pos[h]`` of bar ``bar[h]``.
     With ``wrap`` the buffer is circular (positions and tails taken modulo ``length``);
-    without it, hits before 0 are dropped and tails past the end are cut. Blocks of
-    bars are mixed on ``threads`` threads (numpy releases the GIL while it adds).
-    ``out``, if given, is a float32 (n_bars, length) buffer to overwrite.
+    without it, hits before 0 are dropped and tails past the end are cut. ``limit``
+    applies the static per-bar gain of :func:`_limit`. Blocks of bars are mixed on
+    ``threads`` threads (numpy releases the GIL while it adds). ``out``, if given,
+    is a float32 (n_bars, length) buffer to overwrite.
     """
     if out is None:
-        out = np.zeros((n_bars, length), dtype=np.float32)
-    else:
-        if out.shape != (n_bars, length) or out.dtype != np.float32:
-            raise InputError(f"out must be float32 {(n_bars, length)}, got {out.dtype} {out.shape}")
-        out.fill(0.0)
+        out = np.empty((n_bars, length), dtype=np.float32)
+    elif out.shape != (n_bars, length) or out.dtype != np.float32:
+        raise InputError(f"out must be float32 {(n_bars, length)}, got {out.dtype} {out.shape}")
     if wrap:
         pos = np.mod(pos, length)
     else:
@@ -133,13 +184,13 @@ def _mix(bar: np.ndarray, pos: np.ndarray, smp: np.ndarray, gain: np.ndarray, li
     order = np.argsort(bar, kind="stable")
     bar, pos, smp, gain = bar[order], pos[order], smp[order], gain[order].astype(np.float32)
     lens, offs = library.lengths[smp], library.offsets[smp]
+    kernel = mix_kernel()
     starts = np.searchsorted(bar, np.arange(0, n_bars + _BLOCK, _BLOCK))
     jobs = []
     for b0 in range(0, n_bars, _BLOCK):
         h0, h1 = int(starts[b0 // _BLOCK]), int(starts[b0 // _BLOCK + 1])
-        if h0 < h1:
-            jobs.append((out[b0: b0 + _BLOCK], bar[h0:h1] - b0, pos[h0:h1], offs[h0:h1], lens[h0:h1],
-                         gain[h0:h1], library.flat, wrap))
+        jobs.append((kernel, out[b0: b0 + _BLOCK], bar[h0:h1] - b0, pos[h0:h1], offs[h0:h1], lens[h0:h1],
+                     gain[h0:h1], library.flat, wrap, limit))
     if threads > 1 and len(jobs) > 1:
         for _ in _pool(threads).map(lambda job: _mix_block(*job), jobs):
             pass
@@ -208,9 +259,8 @@ def render_arrays(hits: np.ndarray, sample_idx: np.ndarray, library, *, bpm: flo
     vel = np.full(b.shape, 100.0) if velocities is None else np.asarray(velocities)[b, t, s]
     pos = onsets(np.asarray(step_times)[b, t, s], steps, bpm, beats)
     smp = np.asarray(sample_idx)[b, t]
-    audio = _mix(b, pos, smp, velocity_gain(vel), library, n, bar_length(bpm, beats), wrap=True,
-                 threads=threads, out=out)
-    return _limit(audio)
+    return _mix(b, pos, smp, velocity_gain(vel), library, n, bar_length(bpm, beats), wrap=True, limit=True,
+                threads=threads, out=out)
 
 
 def _pattern_arrays(patterns: Sequence[Pattern], library) -> dict:
@@ -257,7 +307,7 @@ def render_preview(pattern: Pattern, library, *, bpm: float = REFERENCE_BPM, rep
     smp = np.tile(a["sample_idx"][0, t], repeats)
     gain = np.tile(velocity_gain(a["velocities"][0, t, s]), repeats)
     total = repeats * n_bar + int(round(tail * SAMPLE_RATE))
-    audio = _mix(np.zeros(pos.size, dtype=np.int64), pos, smp, gain, library, 1, total, wrap=False)
+    audio = _mix(np.zeros(pos.size, dtype=np.int64), pos, smp, gain, library, 1, total, wrap=False, limit=False)
     fade = min(int(FADE_OUT * SAMPLE_RATE), total)
     audio[0, total - fade:] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)
     return _limit(audio)[0]

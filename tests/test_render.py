@@ -1,23 +1,36 @@
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 import pytest
 
-from dd_live.errors import InputError
+import dd_live.render as render_mod
+from dd_live.errors import BackendError, InputError
 from dd_live.pattern import Pattern, random_arrays
 from dd_live.render import (
     CEILING,
     MIX_GAIN,
     bar_length,
+    mix_kernel,
     render_arrays,
     render_loops,
     render_preview,
     render_reference,
 )
 
+from conftest import make_library
+
 SR = 44100
+
+
+@pytest.fixture(params=["numba", "numpy"], autouse=True)
+def kernel(request, monkeypatch) -> str:
+    """Every test here runs with both mixing kernels."""
+    monkeypatch.setenv("DD_LIVE_MIX", request.param)
+    assert mix_kernel() == request.param
+    return request.param
 
 
 def hand_mix(pattern: Pattern, lib, bpm: float, *, wrap: bool = True, bars: int = 1, tail: int = 0) -> np.ndarray:
@@ -153,3 +166,40 @@ def test_bad_tempo_and_mixed_shapes(small_lib):
         render_loops([p, q], small_lib)
     with pytest.raises(InputError, match="nothing"):
         render_loops([], small_lib)
+
+
+def test_kernels_agree_on_long_tails_fast_tempi_and_velocities(rng, monkeypatch):
+    # samples up to 6 bars long at 400 bpm wrap several times; velocities vary per hit
+    lib = make_library([26460 * 6 + 17, 26460, 100, 40000, 7, 5000], seed=3)
+    hits, idx = random_arrays(lib, rng, 23)
+    vel = rng.integers(1, 128, hits.shape)
+    times = np.arange(16.0) + rng.uniform(-0.4, 0.4, hits.shape)
+    got = {}
+    for k in ("numba", "numpy"):
+        monkeypatch.setenv("DD_LIVE_MIX", k)
+        got[k] = render_arrays(hits, idx, lib, bpm=400, velocities=vel, step_times=times, threads=2)
+    assert np.abs(got["numpy"]).max() > 0.1
+    np.testing.assert_allclose(got["numba"], got["numpy"], atol=2e-6)
+    one = Pattern(hits=hits[0], samples=tuple(lib.samples[i].key for i in idx[0]), velocities=vel[0],
+                  offsets=times[0] - np.arange(16.0))
+    np.testing.assert_allclose(got["numba"][0], hand_mix(one, lib, 400), atol=2e-6)
+
+
+def test_bad_kernel_name_is_one_clear_error(monkeypatch):
+    monkeypatch.setenv("DD_LIVE_MIX", "fortran")
+    with pytest.raises(BackendError, match="DD_LIVE_MIX='fortran': use one of numba, numpy"):
+        mix_kernel()
+
+
+def test_without_numba_the_renderer_says_so_once_and_uses_numpy(small_lib, monkeypatch, caplog):
+    monkeypatch.setenv("DD_LIVE_MIX", "numba")
+    monkeypatch.setitem(sys.modules, "dd_live.mixjit", None)  # import fails as if numba were missing
+    monkeypatch.setattr(render_mod, "_KERNEL", {})
+    p = _simple(small_lib)
+    with caplog.at_level("WARNING", logger="dd_live.render"):
+        y = render_reference([p], small_lib)[0]
+        render_reference([p], small_lib)
+    assert mix_kernel() == "numpy"
+    assert [r.getMessage() for r in caplog.records if "numba unavailable" in r.getMessage()] != []
+    assert len(caplog.records) == 1
+    np.testing.assert_allclose(y, hand_mix(p, small_lib, 120), atol=2e-6)
