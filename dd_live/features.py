@@ -20,6 +20,7 @@ true rate.) One bar at 120 bpm (88,200 samples) gives 442 frames.
 from __future__ import annotations
 
 import math
+import threading
 
 import torch
 
@@ -30,7 +31,7 @@ N_MELS = 128
 N_MFCC = 60
 AMIN = 1e-10
 TOP_DB = 80.0
-CHUNK = 32
+CHUNK = 8
 
 
 def frames_for(samples: int) -> int:
@@ -78,37 +79,72 @@ class MFCC:
     so the spectrum comes out frame-major and contiguous; the power is one
     ``addcmul`` over real and imaginary parts; and the mostly-zero mel matrix is
     applied as 8 dense products, each over the FFT bins its 16 bands touch.
+
+    Every intermediate is written into work buffers kept per thread and per
+    (chunk, samples) shape: fresh tensors of this size are mapped anew by the
+    allocator on each call, and their page faults cost as much as the arithmetic.
+    One instance may be shared by several threads.
     """
 
     def __init__(self) -> None:
         self.window = torch.hann_window(N_FFT, periodic=True, dtype=torch.float32)
         self.fb = mel_filterbank().to(torch.float32)
         self.dct = dct_matrix().to(torch.float32)
-        self.groups = []  # (band slice, its filters over the bins [lo, hi) they touch)
+        self.groups = []  # (band slice, first bin, end bin, filters over those bins, DCT rows of the bands)
         for b0 in range(0, N_MELS, 16):
             bands = slice(b0, min(b0 + 16, N_MELS))
             rows = torch.nonzero(self.fb[:, bands].any(dim=1)).flatten()
             if rows.numel():
                 lo, hi = int(rows.min()), int(rows.max()) + 1
-                self.groups.append((bands, lo, hi, self.fb[lo:hi, bands].contiguous()))
+                self.groups.append((bands, lo, hi, self.fb[lo:hi, bands].contiguous(), self.dct[bands].contiguous()))
+        self._local = threading.local()
 
-    def power(self, x: torch.Tensor) -> torch.Tensor:
-        """Power spectrogram, frame-major: (batch, samples) -> (batch, frames, n_fft // 2 + 1)."""
-        padded = torch.nn.functional.pad(x[:, None], (N_FFT // 2, N_FFT // 2), mode="reflect")[:, 0]
-        frames = padded.unfold(1, N_FFT, HOP) * self.window
-        spec = torch.view_as_real(torch.fft.rfft(frames, dim=-1))
-        re, im = spec[..., 0], spec[..., 1]
-        return torch.addcmul(re * re, im, im)
+    def _work(self, n: int, samples: int) -> dict[str, torch.Tensor]:
+        """This thread's work buffers for ``n`` items of ``samples`` samples (a few shapes are kept)."""
+        cache = getattr(self._local, "work", None)
+        if cache is None:
+            cache = self._local.work = {}
+        key = (n, samples)
+        if key not in cache:
+            if len(cache) >= 4:
+                cache.pop(next(iter(cache)))
+            f = frames_for(samples)
+            cache[key] = {
+                "padded": torch.empty(n, samples + N_FFT),
+                "frames": torch.empty(n, f, N_FFT),
+                "spec": torch.empty(n, f, N_FFT // 2 + 1, dtype=torch.complex64),
+                "power": torch.empty(n * f, N_FFT // 2 + 1),
+                "mel": torch.empty(len(self.groups), n * f, 16),
+                "coef": torch.empty(n * f, N_MFCC),
+            }
+        return cache[key]
 
-    def mel_db(self, audio: torch.Tensor) -> torch.Tensor:
-        """Mel power in dB, floored per item: (batch, samples) -> (batch, frames, n_mels), frame-major."""
-        power = self.power(_as_batch(audio))
-        mel = torch.zeros(power.shape[0], power.shape[1], N_MELS, dtype=torch.float32)
-        for bands, lo, hi, fb in self.groups:
-            mel[..., bands] = torch.matmul(power[..., lo:hi], fb)
-        db = mel.clamp_(min=AMIN).log10_().mul_(10.0)
-        floor = db.amax(dim=(1, 2), keepdim=True) - TOP_DB
-        return db.clamp_(min=floor)
+    def _chunk(self, x: torch.Tensor, out: torch.Tensor) -> None:
+        """MFCCs of ``x`` (n, samples) float32 into ``out`` (n, 60, frames)."""
+        n, length = x.shape
+        w = self._work(n, length)
+        half = N_FFT // 2
+        padded = w["padded"]  # centred, reflect padding
+        padded[:, half: half + length] = x
+        padded[:, :half] = x[:, 1: half + 1].flip(1)
+        padded[:, half + length:] = x[:, length - half - 1: length - 1].flip(1)
+        torch.mul(padded.unfold(1, N_FFT, HOP), self.window, out=w["frames"])
+        torch.fft.rfft(w["frames"], dim=-1, out=w["spec"])
+        spec = torch.view_as_real(w["spec"]).view(-1, N_FFT // 2 + 1, 2)
+        power = w["power"]
+        torch.mul(spec[..., 0], spec[..., 0], out=power)
+        power.addcmul_(spec[..., 1], spec[..., 1])
+        mel = w["mel"]
+        for g, (_, lo, hi, fb, _) in enumerate(self.groups):
+            torch.mm(power[:, lo:hi], fb, out=mel[g])
+        db = mel.clamp_(min=AMIN).log10_().mul_(10.0).view(len(self.groups), n, -1, 16)
+        floor = db.amax(dim=(0, 2, 3)) - TOP_DB  # per item
+        torch.maximum(db, floor[None, :, None, None], out=db)
+        coef = w["coef"]
+        coef.zero_()
+        for g, (_, _, _, _, dct) in enumerate(self.groups):
+            coef.addmm_(mel[g], dct)
+        out.copy_(coef.view(n, -1, N_MFCC).transpose(1, 2))
 
     def __call__(self, audio: torch.Tensor) -> torch.Tensor:
         """(batch, samples) float audio at 44.1 kHz -> (batch, 60, frames) float32.
@@ -119,8 +155,7 @@ class MFCC:
         x = _as_batch(audio)
         out = torch.empty(x.shape[0], N_MFCC, frames_for(x.shape[1]), dtype=torch.float32)
         for i in range(0, x.shape[0], CHUNK):
-            db = self.mel_db(x[i: i + CHUNK])
-            out[i: i + CHUNK] = torch.matmul(db, self.dct).transpose(1, 2)
+            self._chunk(x[i: i + CHUNK], out[i: i + CHUNK])
         return out
 
 

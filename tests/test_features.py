@@ -81,3 +81,28 @@ def test_against_torchaudio_where_it_imports(rng):
 def test_bad_input(bad, err):
     with pytest.raises(err):
         mfcc(bad)
+
+
+def test_one_extractor_shared_by_threads_and_shapes(rng):
+    # work buffers are per thread and per shape: concurrent calls and alternating shapes must not mix
+    import threading
+
+    from dd_live.features import MFCC
+
+    m = MFCC()
+    inputs = [torch.tensor(rng.standard_normal((n, length)) * 0.1, dtype=torch.float32)
+              for n, length in ((13, 88200), (3, 20000), (1, 88200), (9, 30001))]
+    want = [mfcc(x) for x in inputs]
+    got: dict[int, list[torch.Tensor]] = {}
+
+    def work(k: int) -> None:
+        got[k] = [m(inputs[(k + r) % 4]) for r in range(8)]
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for k in range(3):
+        for r, y in enumerate(got[k]):
+            torch.testing.assert_close(y, want[(k + r) % 4], rtol=0, atol=0)
