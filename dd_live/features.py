@@ -99,6 +99,16 @@ class MFCC:
                 self.groups.append((bands, lo, hi, self.fb[lo:hi, bands].contiguous(), self.dct[bands].contiguous()))
         self._local = threading.local()
 
+    def __getstate__(self) -> dict:
+        """Copies and pickles leave the work buffers behind (they are per thread)."""
+        state = self.__dict__.copy()
+        del state["_local"]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._local = threading.local()
+
     def _work(self, n: int, samples: int) -> dict[str, torch.Tensor]:
         """This thread's work buffers for ``n`` items of ``samples`` samples (a few shapes are kept)."""
         cache = getattr(self._local, "work", None)

@@ -106,3 +106,16 @@ def test_one_extractor_shared_by_threads_and_shapes(rng):
     for k in range(3):
         for r, y in enumerate(got[k]):
             torch.testing.assert_close(y, want[(k + r) % 4], rtol=0, atol=0)
+
+
+def test_extractor_copies_and_pickles_without_its_buffers(rng):
+    import copy
+    import pickle
+
+    from dd_live.features import MFCC
+
+    m = MFCC()
+    x = torch.tensor(rng.standard_normal((2, 20000)), dtype=torch.float32)
+    want = m(x)
+    for twin in (copy.deepcopy(m), pickle.loads(pickle.dumps(m))):
+        torch.testing.assert_close(twin(x), want, rtol=0, atol=0)
