@@ -253,6 +253,15 @@ def cmd_protocol(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_patches(a: argparse.Namespace) -> int:
+    from .maxpatch import build
+
+    written = build(Path(a.out), svg_dir=Path(a.svg) if a.svg else None)
+    for path in written.values():
+        print(path)
+    return 0
+
+
 def cmd_sessions(a: argparse.Namespace) -> int:
     from .session import list_sessions, sessions_root
 
@@ -384,6 +393,13 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--json", action="store_true", help="as JSON, with the default ports under 'defaults'")
     pr.add_argument("--markdown", action="store_true", help="as docs/osc.md")
     pr.set_defaults(func=cmd_protocol)
+
+    mp = sub.add_parser("patches", help="build the Max patch and the Max for Live device",
+                        description="Generate dd_live.maxpat, dd_live.amxd and dd_live.js with py2max "
+                                    "(pip install 'dd_live[max]'), from the daemon's OSC table.")
+    mp.add_argument("--out", default="max_patches", metavar="DIR", help="folder to write into (default: max_patches)")
+    mp.add_argument("--svg", metavar="DIR", help="also write SVG pictures of each patch here (the README's: docs/img)")
+    mp.set_defaults(func=cmd_patches)
 
     ss = sub.add_parser("sessions", help="list sessions", description="List sessions with their counts.")
     ss.add_argument("--root", metavar="DIR", help="sessions folder (default: $DD_LIVE_SESSIONS or the user data dir)")

@@ -1,0 +1,263 @@
+// dd_live.js -- the logic behind dd_live.maxpat and dd_live.amxd, for Max's [js] object.
+//
+// It keeps the current candidate (id, score, grid, notes), turns the daemon's
+// replies into what the patch shows (matrixctrl cells, a status line, counters),
+// swaps the audition buffers at the loop's end, plays the candidate's notes in
+// time with Live's transport, and captures the candidate into the next empty
+// Session clip slot of the device's track through the Live API.
+//
+// Plain ES5, so it runs in Max 8's and Max 9's [js]. Messages arrive from the
+// patch as "name args...", each calling the function of that name. The tests
+// load this file in node with a fake LiveAPI (tests/js/dd_live.test.js).
+// Source: dd_live/max/dd_live.js; `dd-live patches` copies it into max_patches/.
+//
+// Outlets:
+//   0  note "pitch velocity"           -> [pipe 0 0] -> [makenote] (device)
+//   1  delay in ms for the next note   -> [pipe 0 0] right inlet
+//   2  matrixctrl messages ("clear", "col row value")
+//   3  status line ("set ...")
+//   4  counters ("set ...")
+//   5  audition: messages for buffer~ ddA ("replace path")
+//   6  audition: messages for buffer~ ddB
+//   7  audition: messages for groove~ ("set ddA", "startloop")
+
+inlets = 1;
+outlets = 8;
+
+var OUT_NOTE = 0, OUT_DELAY = 1, OUT_GRID = 2, OUT_STATUS = 3, OUT_COUNT = 4,
+    OUT_BUF_A = 5, OUT_BUF_B = 6, OUT_GROOVE = 7;
+var STEPS_PER_BEAT = 4;   // 16ths
+var BEATS_PER_BAR = 4;    // one 4/4 bar
+var NOTE_BEATS = 0.125;   // a 32nd, as the daemon's MIDI files
+var TICKS_PER_BEAT = 480; // Live's transport resolution
+
+var state = {
+    id: 0, score: 0, bpm: 120, tracks: 4, notes: [],
+    running: false, tempo: 120,
+    buffers: ["ddA", "ddB"], loading: -1, playing: -1, pending: -1,
+    likes: 0, dislikes: 0, ratings: 0, version: 0
+};
+
+function args(a) {
+    return Array.prototype.slice.call(a);
+}
+
+function say(text) {
+    outlet(OUT_STATUS, "set", text);
+}
+
+function counters() {
+    outlet(OUT_COUNT, "set", "likes " + state.likes + "  dislikes " + state.dislikes +
+           "  critic v" + state.version);
+}
+
+// ---------------------------------------------------------------- daemon replies
+
+// /dd/candidate id score bpm loop_wav preview_wav midi_file trained_on
+function candidate(id, score, bpm, loopWav) {
+    state.id = id;
+    state.score = score;
+    state.bpm = bpm;
+    say("candidate " + id + "  score " + score.toFixed(2));
+    if (loopWav !== undefined) {
+        load(loopWav);
+    }
+}
+
+// /dd/samples id name...: the number of names is the number of tracks
+function samples(id) {
+    var names = args(arguments).slice(1);
+    if (names.length > 0) {
+        state.tracks = names.length;
+    }
+}
+
+// /dd/grid id cells...: velocities row by row, 0 a rest
+function grid(id) {
+    var cells = args(arguments).slice(1);
+    var tracks = state.tracks;
+    var steps = Math.floor(cells.length / tracks);
+    if (steps < 1 || steps * tracks !== cells.length) {
+        say("grid of " + cells.length + " cells does not fit " + tracks + " tracks");
+        return;
+    }
+    outlet(OUT_GRID, "clear");
+    for (var t = 0; t < tracks; t++) {
+        for (var s = 0; s < steps; s++) {
+            if (cells[t * steps + s] > 0) {
+                outlet(OUT_GRID, s, t, 1);
+            }
+        }
+    }
+}
+
+// /dd/notes id (pitch, start in beats, velocity)...
+function notes(id) {
+    var a = args(arguments).slice(1);
+    if (a.length % 3 !== 0) {
+        say("notes: " + a.length + " numbers is not a list of (pitch, beat, velocity)");
+        return;
+    }
+    var list = [];
+    for (var i = 0; i < a.length; i += 3) {
+        list.push({pitch: a[i], beat: a[i + 1], velocity: a[i + 2]});
+    }
+    state.notes = list;
+    state.id = id;
+}
+
+// /dd/rated id label likes dislikes
+function rated(id, label, likes, dislikes) {
+    state.likes = likes;
+    state.dislikes = dislikes;
+    counters();
+    say(label + "d " + id);
+}
+
+// /dd/status ratings likes dislikes version queue
+function status(ratings, likes, dislikes, version) {
+    state.ratings = ratings;
+    state.likes = likes;
+    state.dislikes = dislikes;
+    state.version = version;
+    counters();
+}
+
+// /dd/trained version ratings loss
+function trained(version, ratings) {
+    state.version = version;
+    counters();
+    say("critic v" + version + " trained on " + ratings + " ratings");
+}
+
+// /dd/exported id dir
+function exported(id, dir) {
+    say("exported " + id + " to " + dir);
+}
+
+// /dd/error code message (named so as not to hide Max's own error())
+function dderror(code, message) {
+    say("error " + code + ": " + args(arguments).slice(1).join(" "));
+}
+
+// ---------------------------------------------------------------- audition (standalone patch)
+
+// Load a loop into the buffer that is not playing; it starts at the next loop end.
+function load(path) {
+    var next = state.playing === 0 ? 1 : 0;
+    state.loading = next;
+    outlet(next === 0 ? OUT_BUF_A : OUT_BUF_B, "replace", path);
+}
+
+// buffer~ finished reading (its right outlet): the loaded buffer waits for the loop end.
+function loaded() {
+    if (state.loading < 0) {
+        return;
+    }
+    state.pending = state.loading;
+    state.loading = -1;
+    if (state.playing < 0) {  // nothing playing yet: start at once
+        wrap();
+        outlet(OUT_GROOVE, "startloop");
+    }
+}
+
+// groove~ wrapped around (the bar line): switch to the pending buffer, if any.
+function wrap() {
+    if (state.pending < 0) {
+        return;
+    }
+    outlet(OUT_GROOVE, "set", state.buffers[state.pending]);
+    state.playing = state.pending;
+    state.pending = -1;
+}
+
+// ---------------------------------------------------------------- playback in Live (device)
+
+function tempo(bpm) {
+    if (bpm > 0) {
+        state.tempo = bpm;
+    }
+}
+
+function running(on) {
+    state.running = on !== 0;
+}
+
+// Live's transport position at a 16th: play the notes that start within this 16th,
+// each delayed by its offset from the 16th (swing and micro-timing kept).
+function pos(bars, beats, units) {
+    if (!state.running) {
+        return;
+    }
+    var sixteenth = Math.round(((beats - 1) * TICKS_PER_BEAT + units) / (TICKS_PER_BEAT / STEPS_PER_BEAT));
+    step(sixteenth % (STEPS_PER_BEAT * BEATS_PER_BAR));
+}
+
+function step(k) {
+    var msPerStep = 60000 / state.tempo / STEPS_PER_BEAT;
+    for (var i = 0; i < state.notes.length; i++) {
+        var n = state.notes[i];
+        var at = n.beat * STEPS_PER_BEAT;
+        if (Math.floor(at + 1e-6) === k) {
+            outlet(OUT_DELAY, Math.max(0, (at - k) * msPerStep));
+            outlet(OUT_NOTE, n.pitch, n.velocity);
+        }
+    }
+}
+
+// ---------------------------------------------------------------- capture (device)
+
+function hasFunction(api, name) {
+    return String(api.info).indexOf("function " + name) >= 0;
+}
+
+function writeNotes(clip) {
+    var n = state.notes;
+    var i;
+    if (hasFunction(clip, "add_new_notes")) {  // Live 11 and later
+        var list = [];
+        for (i = 0; i < n.length; i++) {
+            list.push({pitch: n[i].pitch, start_time: n[i].beat, duration: NOTE_BEATS,
+                       velocity: n[i].velocity, mute: 0});
+        }
+        clip.call("add_new_notes", {notes: list});
+        return;
+    }
+    clip.call("set_notes");  // Live 10
+    clip.call("notes", n.length);
+    for (i = 0; i < n.length; i++) {
+        clip.call("note", n[i].pitch, n[i].beat.toFixed(6), NOTE_BEATS.toFixed(6), n[i].velocity, 0);
+    }
+    clip.call("done");
+}
+
+// Write the current candidate into the first empty Session clip slot of this device's track.
+function capture() {
+    if (state.notes.length === 0) {
+        say("capture: no candidate yet");
+        return;
+    }
+    var trackPath = "this_device canonical_parent";
+    var track = new LiveAPI(trackPath);
+    var count = track.getcount("clip_slots");
+    for (var i = 0; i < count; i++) {
+        var slotPath = trackPath + " clip_slots " + i;
+        var slot = new LiveAPI(slotPath);
+        if (Number(slot.get("has_clip")) !== 0) {
+            continue;
+        }
+        slot.call("create_clip", BEATS_PER_BAR);
+        var clip = new LiveAPI(slotPath + " clip");
+        var name = "dd " + state.id + " " + state.score.toFixed(2);
+        clip.set("name", name);
+        writeNotes(clip);
+        say("captured '" + name + "' into slot " + (i + 1));
+        return;
+    }
+    say("capture: no empty clip slot on this track (nothing overwritten)");
+}
+
+if (typeof module !== "undefined") {
+    module.exports = {state: state};
+}

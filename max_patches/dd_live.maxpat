@@ -1,0 +1,1977 @@
+{
+    "patcher": {
+        "fileversion": 1,
+        "appversion": {
+            "major": 8,
+            "minor": 5,
+            "revision": 5,
+            "architecture": "x64",
+            "modernui": 1
+        },
+        "classnamespace": "box",
+        "rect": [
+            40.0,
+            80.0,
+            1300.0,
+            720.0
+        ],
+        "bglocked": 0,
+        "openinpresentation": 1,
+        "default_fontsize": 12.0,
+        "default_fontface": 0,
+        "default_fontname": "Arial",
+        "gridonopen": 1,
+        "gridsize": [
+            15.0,
+            15.0
+        ],
+        "gridsnaponopen": 1,
+        "objectsnaponopen": 1,
+        "statusbarvisible": 2,
+        "toolbarvisible": 1,
+        "lefttoolbarpinned": 0,
+        "toptoolbarpinned": 0,
+        "righttoolbarpinned": 0,
+        "bottomtoolbarpinned": 0,
+        "toolbars_unpinned_last_save": 0,
+        "tallnewobj": 0,
+        "boxanimatetime": 200,
+        "enablehscroll": 1,
+        "enablevscroll": 1,
+        "devicewidth": 0.0,
+        "description": "",
+        "digest": "",
+        "tags": "",
+        "style": "",
+        "subpatcher_template": "",
+        "assistshowspatchername": 0,
+        "boxes": [
+            {
+                "box": {
+                    "id": "obj-1",
+                    "maxclass": "newobj",
+                    "numinlets": 1,
+                    "numoutlets": 1,
+                    "patching_rect": [
+                        640,
+                        20,
+                        110,
+                        22
+                    ],
+                    "outlettype": [
+                        ""
+                    ],
+                    "text": "loadbang"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-2",
+                    "maxclass": "newobj",
+                    "numinlets": 1,
+                    "numoutlets": 2,
+                    "patching_rect": [
+                        640,
+                        60,
+                        50,
+                        22
+                    ],
+                    "outlettype": [
+                        "",
+                        ""
+                    ],
+                    "text": "t b b"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-3",
+                    "maxclass": "message",
+                    "numinlets": 2,
+                    "numoutlets": 1,
+                    "patching_rect": [
+                        640,
+                        100,
+                        110,
+                        22
+                    ],
+                    "text": "/dd/hello 7711",
+                    "outlettype": [
+                        ""
+                    ]
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-4",
+                    "maxclass": "message",
+                    "numinlets": 2,
+                    "numoutlets": 1,
+                    "patching_rect": [
+                        770,
+                        100,
+                        80,
+                        22
+                    ],
+                    "text": "/dd/status",
+                    "outlettype": [
+                        ""
+                    ]
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-5",
+                    "maxclass": "newobj",
+                    "numinlets": 1,
+                    "numoutlets": 0,
+                    "patching_rect": [
+                        640,
+                        150,
+                        160,
+                        22
+                    ],
+                    "outlettype": [],
+                    "text": "udpsend 127.0.0.1 7710"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-6",
+                    "maxclass": "textbutton",
+                    "numinlets": 1,
+                    "numoutlets": 3,
+                    "patching_rect": [
+                        20,
+                        20,
+                        80,
+                        26
+                    ],
+                    "presentation": 1,
+                    "presentation_rect": [
+                        10,
+                        10,
+                        68,
+                        26
+                    ],
+                    "outlettype": [
+                        "",
+                        "",
+                        "int"
+                    ],
+                    "text": "Like"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-7",
+                    "maxclass": "message",
+                    "numinlets": 2,
+                    "numoutlets": 1,
+                    "patching_rect": [
+                        20,
+                        60,
+                        90,
+                        22
+                    ],
+                    "text": "/dd/like",
+                    "outlettype": [
+                        ""
+                    ]
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-8",
+                    "maxclass": "textbutton",
+                    "numinlets": 1,
+                    "numoutlets": 3,
+                    "patching_rect": [
+                        130,
+                        20,
+                        80,
+                        26
+                    ],
+                    "presentation": 1,
+                    "presentation_rect": [
+                        84,
+                        10,
+                        68,
+                        26
+                    ],
+                    "outlettype": [
+                        "",
+                        "",
+                        "int"
+                    ],
+                    "text": "Dislike"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-9",
+                    "maxclass": "message",
+                    "numinlets": 2,
+                    "numoutlets": 1,
+                    "patching_rect": [
+                        130,
+                        60,
+                        90,
+                        22
+                    ],
+                    "text": "/dd/dislike",
+                    "outlettype": [
+                        ""
+                    ]
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-10",
+                    "maxclass": "textbutton",
+                    "numinlets": 1,
+                    "numoutlets": 3,
+                    "patching_rect": [
+                        240,
+                        20,
+                        80,
+                        26
+                    ],
+                    "presentation": 1,
+                    "presentation_rect": [
+                        158,
+                        10,
+                        68,
+                        26
+                    ],
+                    "outlettype": [
+                        "",
+                        "",
+                        "int"
+                    ],
+                    "text": "Next"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-11",
+                    "maxclass": "message",
+                    "numinlets": 2,
+                    "numoutlets": 1,
+                    "patching_rect": [
+                        240,
+                        60,
+                        90,
+                        22
+                    ],
+                    "text": "/dd/next",
+                    "outlettype": [
+                        ""
+                    ]
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-12",
+                    "maxclass": "textbutton",
+                    "numinlets": 1,
+                    "numoutlets": 3,
+                    "patching_rect": [
+                        350,
+                        20,
+                        80,
+                        26
+                    ],
+                    "presentation": 1,
+                    "presentation_rect": [
+                        232,
+                        10,
+                        68,
+                        26
+                    ],
+                    "outlettype": [
+                        "",
+                        "",
+                        "int"
+                    ],
+                    "text": "Undo"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-13",
+                    "maxclass": "message",
+                    "numinlets": 2,
+                    "numoutlets": 1,
+                    "patching_rect": [
+                        350,
+                        60,
+                        90,
+                        22
+                    ],
+                    "text": "/dd/undo",
+                    "outlettype": [
+                        ""
+                    ]
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-14",
+                    "maxclass": "textbutton",
+                    "numinlets": 1,
+                    "numoutlets": 3,
+                    "patching_rect": [
+                        460,
+                        20,
+                        80,
+                        26
+                    ],
+                    "presentation": 1,
+                    "presentation_rect": [
+                        306,
+                        10,
+                        68,
+                        26
+                    ],
+                    "outlettype": [
+                        "",
+                        "",
+                        "int"
+                    ],
+                    "text": "Export"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-15",
+                    "maxclass": "message",
+                    "numinlets": 2,
+                    "numoutlets": 1,
+                    "patching_rect": [
+                        460,
+                        60,
+                        90,
+                        22
+                    ],
+                    "text": "/dd/export",
+                    "outlettype": [
+                        ""
+                    ]
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-16",
+                    "maxclass": "newobj",
+                    "numinlets": 1,
+                    "numoutlets": 1,
+                    "patching_rect": [
+                        20,
+                        110,
+                        130,
+                        22
+                    ],
+                    "outlettype": [
+                        ""
+                    ],
+                    "text": "udpreceive 7711"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-17",
+                    "maxclass": "newobj",
+                    "numinlets": 10,
+                    "numoutlets": 10,
+                    "patching_rect": [
+                        20,
+                        150,
+                        580,
+                        22
+                    ],
+                    "outlettype": [
+                        "",
+                        "",
+                        "",
+                        "",
+                        "",
+                        "",
+                        "",
+                        "",
+                        "",
+                        ""
+                    ],
+                    "text": "route /dd/candidate /dd/grid /dd/samples /dd/notes /dd/rated /dd/status /dd/trained /dd/exported /dd/error"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-18",
+                    "maxclass": "newobj",
+                    "numinlets": 1,
+                    "numoutlets": 8,
+                    "patching_rect": [
+                        20,
+                        240,
+                        580,
+                        22
+                    ],
+                    "outlettype": [
+                        "",
+                        "",
+                        "",
+                        "",
+                        "",
+                        "",
+                        "",
+                        ""
+                    ],
+                    "text": "js dd_live.js"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-19",
+                    "maxclass": "newobj",
+                    "numinlets": 1,
+                    "numoutlets": 1,
+                    "patching_rect": [
+                        20,
+                        195,
+                        60,
+                        22
+                    ],
+                    "outlettype": [
+                        ""
+                    ],
+                    "text": "prepend candidate"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-20",
+                    "maxclass": "newobj",
+                    "numinlets": 1,
+                    "numoutlets": 1,
+                    "patching_rect": [
+                        84,
+                        195,
+                        60,
+                        22
+                    ],
+                    "outlettype": [
+                        ""
+                    ],
+                    "text": "prepend grid"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-21",
+                    "maxclass": "newobj",
+                    "numinlets": 1,
+                    "numoutlets": 1,
+                    "patching_rect": [
+                        148,
+                        195,
+                        60,
+                        22
+                    ],
+                    "outlettype": [
+                        ""
+                    ],
+                    "text": "prepend samples"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-22",
+                    "maxclass": "newobj",
+                    "numinlets": 1,
+                    "numoutlets": 1,
+                    "patching_rect": [
+                        212,
+                        195,
+                        60,
+                        22
+                    ],
+                    "outlettype": [
+                        ""
+                    ],
+                    "text": "prepend notes"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-23",
+                    "maxclass": "newobj",
+                    "numinlets": 1,
+                    "numoutlets": 1,
+                    "patching_rect": [
+                        276,
+                        195,
+                        60,
+                        22
+                    ],
+                    "outlettype": [
+                        ""
+                    ],
+                    "text": "prepend rated"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-24",
+                    "maxclass": "newobj",
+                    "numinlets": 1,
+                    "numoutlets": 1,
+                    "patching_rect": [
+                        340,
+                        195,
+                        60,
+                        22
+                    ],
+                    "outlettype": [
+                        ""
+                    ],
+                    "text": "prepend status"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-25",
+                    "maxclass": "newobj",
+                    "numinlets": 1,
+                    "numoutlets": 1,
+                    "patching_rect": [
+                        404,
+                        195,
+                        60,
+                        22
+                    ],
+                    "outlettype": [
+                        ""
+                    ],
+                    "text": "prepend trained"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-26",
+                    "maxclass": "newobj",
+                    "numinlets": 1,
+                    "numoutlets": 1,
+                    "patching_rect": [
+                        468,
+                        195,
+                        60,
+                        22
+                    ],
+                    "outlettype": [
+                        ""
+                    ],
+                    "text": "prepend exported"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-27",
+                    "maxclass": "newobj",
+                    "numinlets": 1,
+                    "numoutlets": 1,
+                    "patching_rect": [
+                        532,
+                        195,
+                        60,
+                        22
+                    ],
+                    "outlettype": [
+                        ""
+                    ],
+                    "text": "prepend dderror"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-28",
+                    "maxclass": "matrixctrl",
+                    "numinlets": 1,
+                    "numoutlets": 2,
+                    "patching_rect": [
+                        20,
+                        290,
+                        256,
+                        64
+                    ],
+                    "presentation": 1,
+                    "presentation_rect": [
+                        10,
+                        72,
+                        256,
+                        64
+                    ],
+                    "outlettype": [
+                        "list",
+                        "list"
+                    ],
+                    "rows": 4,
+                    "columns": 16
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-29",
+                    "maxclass": "comment",
+                    "numinlets": 1,
+                    "numoutlets": 0,
+                    "patching_rect": [
+                        300,
+                        290,
+                        300,
+                        20
+                    ],
+                    "presentation": 1,
+                    "presentation_rect": [
+                        10,
+                        142,
+                        500,
+                        20
+                    ],
+                    "text": "status"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-30",
+                    "maxclass": "comment",
+                    "numinlets": 1,
+                    "numoutlets": 0,
+                    "patching_rect": [
+                        300,
+                        320,
+                        300,
+                        20
+                    ],
+                    "presentation": 1,
+                    "presentation_rect": [
+                        280,
+                        72,
+                        230,
+                        20
+                    ],
+                    "text": "likes 0  dislikes 0"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-31",
+                    "maxclass": "newobj",
+                    "numinlets": 1,
+                    "numoutlets": 3,
+                    "patching_rect": [
+                        640,
+                        290,
+                        100,
+                        22
+                    ],
+                    "outlettype": [
+                        "",
+                        "",
+                        ""
+                    ],
+                    "text": "unpack 0 0. 0."
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-32",
+                    "maxclass": "flonum",
+                    "numinlets": 1,
+                    "numoutlets": 2,
+                    "patching_rect": [
+                        640,
+                        330,
+                        60,
+                        22
+                    ],
+                    "presentation": 1,
+                    "presentation_rect": [
+                        10,
+                        42,
+                        50,
+                        22
+                    ],
+                    "outlettype": [
+                        "",
+                        ""
+                    ],
+                    "numdecimalplaces": 2
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-33",
+                    "maxclass": "flonum",
+                    "numinlets": 1,
+                    "numoutlets": 2,
+                    "patching_rect": [
+                        720,
+                        330,
+                        60,
+                        22
+                    ],
+                    "presentation": 1,
+                    "presentation_rect": [
+                        110,
+                        42,
+                        50,
+                        22
+                    ],
+                    "outlettype": [
+                        "",
+                        ""
+                    ],
+                    "numdecimalplaces": 1
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-34",
+                    "maxclass": "comment",
+                    "numinlets": 1,
+                    "numoutlets": 0,
+                    "patching_rect": [
+                        640,
+                        360,
+                        50,
+                        20
+                    ],
+                    "presentation": 1,
+                    "presentation_rect": [
+                        62,
+                        44,
+                        44,
+                        20
+                    ],
+                    "text": "score"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-35",
+                    "maxclass": "comment",
+                    "numinlets": 1,
+                    "numoutlets": 0,
+                    "patching_rect": [
+                        720,
+                        360,
+                        40,
+                        20
+                    ],
+                    "presentation": 1,
+                    "presentation_rect": [
+                        162,
+                        44,
+                        34,
+                        20
+                    ],
+                    "text": "bpm"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-36",
+                    "maxclass": "number",
+                    "numinlets": 1,
+                    "numoutlets": 2,
+                    "patching_rect": [
+                        940,
+                        20,
+                        60,
+                        22
+                    ],
+                    "presentation": 1,
+                    "presentation_rect": [
+                        200,
+                        42,
+                        50,
+                        22
+                    ],
+                    "outlettype": [
+                        "",
+                        ""
+                    ],
+                    "minimum": 20,
+                    "maximum": 300
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-37",
+                    "maxclass": "newobj",
+                    "numinlets": 1,
+                    "numoutlets": 1,
+                    "patching_rect": [
+                        940,
+                        60,
+                        150,
+                        22
+                    ],
+                    "outlettype": [
+                        ""
+                    ],
+                    "text": "prepend /dd/set/tempo"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-38",
+                    "maxclass": "comment",
+                    "numinlets": 1,
+                    "numoutlets": 0,
+                    "patching_rect": [
+                        1010,
+                        20,
+                        80,
+                        20
+                    ],
+                    "presentation": 1,
+                    "presentation_rect": [
+                        252,
+                        44,
+                        70,
+                        20
+                    ],
+                    "text": "set tempo"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-39",
+                    "maxclass": "newobj",
+                    "numinlets": 1,
+                    "numoutlets": 4,
+                    "patching_rect": [
+                        940,
+                        110,
+                        40,
+                        22
+                    ],
+                    "outlettype": [
+                        "",
+                        "",
+                        "",
+                        ""
+                    ],
+                    "text": "key"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-40",
+                    "maxclass": "newobj",
+                    "numinlets": 6,
+                    "numoutlets": 6,
+                    "patching_rect": [
+                        940,
+                        150,
+                        170,
+                        22
+                    ],
+                    "outlettype": [
+                        "",
+                        "",
+                        "",
+                        "",
+                        "",
+                        ""
+                    ],
+                    "text": "sel 108 100 110 117 101"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-41",
+                    "maxclass": "comment",
+                    "numinlets": 1,
+                    "numoutlets": 0,
+                    "patching_rect": [
+                        940,
+                        190,
+                        320,
+                        20
+                    ],
+                    "presentation": 1,
+                    "presentation_rect": [
+                        10,
+                        166,
+                        500,
+                        20
+                    ],
+                    "text": "keys: l like, d dislike, n next, u undo, e export"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-42",
+                    "maxclass": "newobj",
+                    "numinlets": 1,
+                    "numoutlets": 2,
+                    "patching_rect": [
+                        20,
+                        520,
+                        110,
+                        22
+                    ],
+                    "outlettype": [
+                        "",
+                        ""
+                    ],
+                    "text": "buffer~ ddA"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-43",
+                    "maxclass": "message",
+                    "numinlets": 2,
+                    "numoutlets": 1,
+                    "patching_rect": [
+                        20,
+                        560,
+                        60,
+                        22
+                    ],
+                    "text": "loaded",
+                    "outlettype": [
+                        ""
+                    ]
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-44",
+                    "maxclass": "newobj",
+                    "numinlets": 1,
+                    "numoutlets": 2,
+                    "patching_rect": [
+                        170,
+                        520,
+                        110,
+                        22
+                    ],
+                    "outlettype": [
+                        "",
+                        ""
+                    ],
+                    "text": "buffer~ ddB"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-45",
+                    "maxclass": "message",
+                    "numinlets": 2,
+                    "numoutlets": 1,
+                    "patching_rect": [
+                        170,
+                        560,
+                        60,
+                        22
+                    ],
+                    "text": "loaded",
+                    "outlettype": [
+                        ""
+                    ]
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-46",
+                    "maxclass": "newobj",
+                    "numinlets": 1,
+                    "numoutlets": 1,
+                    "patching_rect": [
+                        340,
+                        480,
+                        60,
+                        22
+                    ],
+                    "outlettype": [
+                        "signal"
+                    ],
+                    "text": "sig~ 1"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-47",
+                    "maxclass": "newobj",
+                    "numinlets": 3,
+                    "numoutlets": 2,
+                    "patching_rect": [
+                        340,
+                        520,
+                        150,
+                        22
+                    ],
+                    "outlettype": [
+                        "signal",
+                        "signal"
+                    ],
+                    "text": "groove~ ddA 1 @loop 1"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-48",
+                    "maxclass": "newobj",
+                    "numinlets": 1,
+                    "numoutlets": 1,
+                    "patching_rect": [
+                        520,
+                        560,
+                        60,
+                        22
+                    ],
+                    "outlettype": [
+                        "signal"
+                    ],
+                    "text": "delta~"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-49",
+                    "maxclass": "newobj",
+                    "numinlets": 2,
+                    "numoutlets": 1,
+                    "patching_rect": [
+                        520,
+                        600,
+                        60,
+                        22
+                    ],
+                    "outlettype": [
+                        "signal"
+                    ],
+                    "text": "<~ -0.5"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-50",
+                    "maxclass": "newobj",
+                    "numinlets": 1,
+                    "numoutlets": 2,
+                    "patching_rect": [
+                        520,
+                        640,
+                        60,
+                        22
+                    ],
+                    "outlettype": [
+                        "bang",
+                        "bang"
+                    ],
+                    "text": "edge~"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-51",
+                    "maxclass": "message",
+                    "numinlets": 2,
+                    "numoutlets": 1,
+                    "patching_rect": [
+                        520,
+                        680,
+                        50,
+                        22
+                    ],
+                    "text": "wrap",
+                    "outlettype": [
+                        ""
+                    ]
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-52",
+                    "maxclass": "newobj",
+                    "numinlets": 2,
+                    "numoutlets": 1,
+                    "patching_rect": [
+                        340,
+                        580,
+                        60,
+                        22
+                    ],
+                    "outlettype": [
+                        "Signal"
+                    ],
+                    "text": "*~ 0.7"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-53",
+                    "maxclass": "ezdac~",
+                    "numinlets": 2,
+                    "numoutlets": 0,
+                    "patching_rect": [
+                        340,
+                        620,
+                        45,
+                        45
+                    ],
+                    "presentation": 1,
+                    "presentation_rect": [
+                        455,
+                        8,
+                        45,
+                        45
+                    ],
+                    "outlettype": []
+                }
+            }
+        ],
+        "lines": [
+            {
+                "patchline": {
+                    "source": [
+                        "obj-1",
+                        0
+                    ],
+                    "destination": [
+                        "obj-2",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-2",
+                        0
+                    ],
+                    "destination": [
+                        "obj-4",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-2",
+                        1
+                    ],
+                    "destination": [
+                        "obj-3",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-3",
+                        0
+                    ],
+                    "destination": [
+                        "obj-5",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-4",
+                        0
+                    ],
+                    "destination": [
+                        "obj-5",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-6",
+                        0
+                    ],
+                    "destination": [
+                        "obj-7",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-7",
+                        0
+                    ],
+                    "destination": [
+                        "obj-5",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-8",
+                        0
+                    ],
+                    "destination": [
+                        "obj-9",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-9",
+                        0
+                    ],
+                    "destination": [
+                        "obj-5",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-10",
+                        0
+                    ],
+                    "destination": [
+                        "obj-11",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-11",
+                        0
+                    ],
+                    "destination": [
+                        "obj-5",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-12",
+                        0
+                    ],
+                    "destination": [
+                        "obj-13",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-13",
+                        0
+                    ],
+                    "destination": [
+                        "obj-5",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-14",
+                        0
+                    ],
+                    "destination": [
+                        "obj-15",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-15",
+                        0
+                    ],
+                    "destination": [
+                        "obj-5",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-16",
+                        0
+                    ],
+                    "destination": [
+                        "obj-17",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-17",
+                        0
+                    ],
+                    "destination": [
+                        "obj-19",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-19",
+                        0
+                    ],
+                    "destination": [
+                        "obj-18",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-17",
+                        1
+                    ],
+                    "destination": [
+                        "obj-20",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-20",
+                        0
+                    ],
+                    "destination": [
+                        "obj-18",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-17",
+                        2
+                    ],
+                    "destination": [
+                        "obj-21",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-21",
+                        0
+                    ],
+                    "destination": [
+                        "obj-18",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-17",
+                        3
+                    ],
+                    "destination": [
+                        "obj-22",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-22",
+                        0
+                    ],
+                    "destination": [
+                        "obj-18",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-17",
+                        4
+                    ],
+                    "destination": [
+                        "obj-23",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-23",
+                        0
+                    ],
+                    "destination": [
+                        "obj-18",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-17",
+                        5
+                    ],
+                    "destination": [
+                        "obj-24",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-24",
+                        0
+                    ],
+                    "destination": [
+                        "obj-18",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-17",
+                        6
+                    ],
+                    "destination": [
+                        "obj-25",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-25",
+                        0
+                    ],
+                    "destination": [
+                        "obj-18",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-17",
+                        7
+                    ],
+                    "destination": [
+                        "obj-26",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-26",
+                        0
+                    ],
+                    "destination": [
+                        "obj-18",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-17",
+                        8
+                    ],
+                    "destination": [
+                        "obj-27",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-27",
+                        0
+                    ],
+                    "destination": [
+                        "obj-18",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-18",
+                        2
+                    ],
+                    "destination": [
+                        "obj-28",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-18",
+                        3
+                    ],
+                    "destination": [
+                        "obj-29",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-18",
+                        4
+                    ],
+                    "destination": [
+                        "obj-30",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-17",
+                        0
+                    ],
+                    "destination": [
+                        "obj-31",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-31",
+                        1
+                    ],
+                    "destination": [
+                        "obj-32",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-31",
+                        2
+                    ],
+                    "destination": [
+                        "obj-33",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-36",
+                        0
+                    ],
+                    "destination": [
+                        "obj-37",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-37",
+                        0
+                    ],
+                    "destination": [
+                        "obj-5",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-39",
+                        0
+                    ],
+                    "destination": [
+                        "obj-40",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-40",
+                        0
+                    ],
+                    "destination": [
+                        "obj-7",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-40",
+                        1
+                    ],
+                    "destination": [
+                        "obj-9",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-40",
+                        2
+                    ],
+                    "destination": [
+                        "obj-11",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-40",
+                        3
+                    ],
+                    "destination": [
+                        "obj-13",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-40",
+                        4
+                    ],
+                    "destination": [
+                        "obj-15",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-18",
+                        5
+                    ],
+                    "destination": [
+                        "obj-42",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-42",
+                        1
+                    ],
+                    "destination": [
+                        "obj-43",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-43",
+                        0
+                    ],
+                    "destination": [
+                        "obj-18",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-18",
+                        6
+                    ],
+                    "destination": [
+                        "obj-44",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-44",
+                        1
+                    ],
+                    "destination": [
+                        "obj-45",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-45",
+                        0
+                    ],
+                    "destination": [
+                        "obj-18",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-46",
+                        0
+                    ],
+                    "destination": [
+                        "obj-47",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-18",
+                        7
+                    ],
+                    "destination": [
+                        "obj-47",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-47",
+                        1
+                    ],
+                    "destination": [
+                        "obj-48",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-48",
+                        0
+                    ],
+                    "destination": [
+                        "obj-49",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-49",
+                        0
+                    ],
+                    "destination": [
+                        "obj-50",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-50",
+                        0
+                    ],
+                    "destination": [
+                        "obj-51",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-51",
+                        0
+                    ],
+                    "destination": [
+                        "obj-18",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-47",
+                        0
+                    ],
+                    "destination": [
+                        "obj-52",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-52",
+                        0
+                    ],
+                    "destination": [
+                        "obj-53",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-52",
+                        0
+                    ],
+                    "destination": [
+                        "obj-53",
+                        1
+                    ],
+                    "order": 1
+                }
+            }
+        ],
+        "dependency_cache": [],
+        "autosave": 0
+    }
+}

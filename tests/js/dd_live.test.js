@@ -1,0 +1,185 @@
+// Tests of dd_live/max/dd_live.js under node, with a fake LiveAPI standing in for Ableton Live.
+// Run: node --test tests/js/  (tests/test_max_patches.py runs it under pytest).
+"use strict";
+const test = require("node:test");
+const assert = require("node:assert/strict");
+const fs = require("node:fs");
+const path = require("node:path");
+const vm = require("node:vm");
+
+const SOURCE = fs.readFileSync(path.join(__dirname, "..", "..", "dd_live", "max", "dd_live.js"), "utf8");
+
+// A track with clip slots; a slot path is "this_device canonical_parent clip_slots N [clip]".
+function fakeLive({slots, modern = true}) {
+  const calls = [];
+  class LiveAPI {
+    constructor(p) {
+      this.path = p;
+      const m = /clip_slots (\d+)( clip)?$/.exec(p);
+      this.slot = m ? Number(m[1]) : null;
+      this.isClip = Boolean(m && m[2]);
+      if (this.isClip) {
+        assert.ok(slots[this.slot].clip, `no clip at slot ${this.slot}`);
+      }
+    }
+    get info() {
+      if (!this.isClip) return "type ClipSlot";
+      return "type Clip\nproperty name str\nfunction set_notes\n" + (modern ? "function add_new_notes\n" : "");
+    }
+    getcount(what) {
+      assert.equal(this.path, "this_device canonical_parent");
+      assert.equal(what, "clip_slots");
+      return slots.length;
+    }
+    get(prop) {
+      assert.equal(prop, "has_clip");
+      return [slots[this.slot].clip ? 1 : 0];
+    }
+    set(prop, value) {
+      assert.ok(this.isClip);
+      calls.push(["set", this.slot, prop, value]);
+      slots[this.slot].clip[prop] = value;
+    }
+    call(fn, ...a) {
+      calls.push(["call", this.slot, fn, ...a]);
+      const s = slots[this.slot];
+      if (!this.isClip) {
+        assert.equal(fn, "create_clip");
+        assert.equal(s.clip, null, "create_clip on an occupied slot");
+        s.clip = {length: a[0], notes: [], name: ""};
+        return;
+      }
+      if (fn === "add_new_notes") {
+        assert.ok(modern, "add_new_notes called where the Live API has none");
+        s.clip.notes.push(...a[0].notes);
+      } else if (fn === "set_notes") {
+        s.clip.legacy = [];
+      } else if (fn === "note") {
+        const [pitch, start, duration, velocity, mute] = a;
+        s.clip.legacy.push({pitch, start_time: Number(start), duration: Number(duration), velocity, mute});
+      } else if (fn === "done") {
+        s.clip.notes.push(...s.clip.legacy);
+      } else if (fn !== "notes") {
+        assert.fail(`unexpected call ${fn}`);
+      }
+    }
+  }
+  return {LiveAPI, calls};
+}
+
+function load(live) {
+  const out = [];
+  const ctx = {LiveAPI: live ? live.LiveAPI : undefined, outlet: (n, ...a) => out.push([n, ...a]), post() {},
+               inlets: 0, outlets: 0};
+  vm.createContext(ctx);
+  vm.runInContext(SOURCE, ctx, {filename: "dd_live.js"});
+  return {ctx, out};
+}
+
+// a 4 x 16 pattern: kick on the beats, snare on 2 and 4, hats on the off-beats, one swung perc
+function feed(ctx) {
+  const hits = [];
+  for (let b = 0; b < 4; b++) hits.push([36, b, 100]);
+  hits.push([37, 1, 110], [37, 3, 90]);
+  for (let b = 0; b < 4; b++) hits.push([38, b + 0.5, 64]);
+  hits.push([39, 3.3125, 127]);
+  hits.sort((x, y) => x[1] - y[1]);
+  ctx.candidate(7, 0.8361, 120, "/tmp/loop.wav");
+  ctx.notes(7, ...hits.flat());
+  return hits;
+}
+
+function slots(occupied) {
+  return occupied.map((o) => ({clip: o ? {name: "mine", notes: [{pitch: 60}], length: 8} : null}));
+}
+
+test("a 4 x 16 pattern becomes a one-bar clip in the first empty slot", () => {
+  const track = slots([true, true, false, false]);
+  const live = fakeLive({slots: track});
+  const {ctx, out} = load(live);
+  const hits = feed(ctx);
+  ctx.capture();
+  assert.deepEqual(track[0].clip, {name: "mine", notes: [{pitch: 60}], length: 8});
+  assert.deepEqual(track[1].clip, {name: "mine", notes: [{pitch: 60}], length: 8});
+  assert.equal(track[3].clip, null);
+  const clip = track[2].clip;
+  assert.equal(clip.length, 4);
+  assert.equal(clip.name, "dd 7 0.84");
+  assert.deepEqual(clip.notes.map((n) => [n.pitch, n.start_time, n.velocity]), hits);
+  assert.ok(clip.notes.every((n) => n.duration === 0.125 && n.mute === 0));
+  assert.deepEqual(out.at(-1), [3, "set", "captured 'dd 7 0.84' into slot 3"]);
+});
+
+test("Live 10 (no add_new_notes) gets set_notes with the same notes", () => {
+  const track = slots([false]);
+  const {ctx} = load(fakeLive({slots: track, modern: false}));
+  const hits = feed(ctx);
+  ctx.capture();
+  assert.deepEqual(track[0].clip.notes.map((n) => [n.pitch, n.start_time, n.velocity]), hits);
+});
+
+test("a full track is never touched", () => {
+  const track = slots([true, true]);
+  const live = fakeLive({slots: track});
+  const {ctx, out} = load(live);
+  feed(ctx);
+  ctx.capture();
+  assert.deepEqual(live.calls, []);
+  assert.ok(track.every((s) => s.clip.name === "mine" && s.clip.notes.length === 1));
+  assert.match(out.at(-1)[2], /no empty clip slot/);
+});
+
+test("capture before any candidate says so and touches nothing", () => {
+  const live = fakeLive({slots: slots([false])});
+  const {ctx, out} = load(live);
+  ctx.capture();
+  assert.deepEqual(live.calls, []);
+  assert.match(out.at(-1)[2], /no candidate yet/);
+});
+
+test("playback follows the transport: notes of each 16th, delayed by their offsets", () => {
+  const {ctx, out} = load(null);
+  feed(ctx);
+  ctx.tempo(120);
+  out.length = 0;
+  ctx.pos(1, 1, 0);
+  assert.deepEqual(out, []);  // transport stopped: nothing
+  ctx.running(1);
+  ctx.pos(1, 1, 0);         // beat 1: kick
+  assert.deepEqual(out, [[1, 0], [0, 36, 100]]);
+  out.length = 0;
+  ctx.pos(3, 4, 120);       // the 2nd 16th of beat 4 (beat 3.25): the perc at 3.3125, 31.25 ms late
+  assert.deepEqual(out, [[1, 31.25], [0, 39, 127]]);
+  out.length = 0;
+  ctx.pos(2, 2, 238);       // a tick early still counts as the 16th at beat 1.5: the hat
+  assert.deepEqual(out, [[1, 0], [0, 38, 64]]);
+});
+
+test("grid, counters, errors and the audition buffers", () => {
+  const {ctx, out} = load(null);
+  ctx.samples(3, "kick_01", "snare_02", "hat_closed_03");
+  const cells = new Array(3 * 16).fill(0);
+  cells[0] = 100; cells[16 + 4] = 90; cells[2 * 16 + 15] = 1;
+  out.length = 0;
+  ctx.grid(3, ...cells);
+  assert.deepEqual(out, [[2, "clear"], [2, 0, 0, 1], [2, 4, 1, 1], [2, 15, 2, 1]]);
+  out.length = 0;
+  ctx.grid(3, 1, 2, 3, 4);  // 4 cells cannot be 3 tracks
+  assert.match(out[0][2], /does not fit 3 tracks/);
+  ctx.rated(3, "like", 5, 2);
+  assert.deepEqual(out.filter((o) => o[0] === 4).at(-1), [4, "set", "likes 5  dislikes 2  critic v0"]);
+  ctx.dderror("unknown-id", "no candidate 99");
+  assert.deepEqual(out.at(-1), [3, "set", "error unknown-id: no candidate 99"]);
+  // first loop: buffer A, started at once; second: buffer B, switched at the loop end
+  out.length = 0;
+  ctx.candidate(1, 0.5, 120, "/a.wav");
+  ctx.loaded();
+  ctx.candidate(2, 0.6, 120, "/b.wav");
+  ctx.loaded();
+  assert.deepEqual(out.filter((o) => o[0] >= 5), [[5, "replace", "/a.wav"], [7, "set", "ddA"], [7, "startloop"],
+                                                  [6, "replace", "/b.wav"]]);
+  out.length = 0;
+  ctx.wrap();
+  ctx.wrap();  // nothing pending: no switch
+  assert.deepEqual(out, [[7, "set", "ddB"]]);
+});

@@ -1,0 +1,150 @@
+"""The Max front ends: generated, linted, wired to the daemon's OSC table, and their [js] tested under node."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from dd_live import protocol
+
+py2max = pytest.importorskip("py2max")
+
+from dd_live.maxpatch import JS, build, js_source, load  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+PATCHES = [ROOT / "max_patches" / "dd_live.maxpat", ROOT / "max_patches" / "dd_live.amxd"]
+
+
+def _boxes(path: Path) -> dict[str, dict]:
+    return {b["box"]["id"]: b["box"] for b in load(path)["patcher"]["boxes"]}
+
+
+def _lines(path: Path) -> list[tuple[str, int, str, int]]:
+    return [(*x["patchline"]["source"], *x["patchline"]["destination"]) for x in load(path)["patcher"]["lines"]]
+
+
+@pytest.mark.parametrize("path", PATCHES, ids=lambda p: p.name)
+def test_lint_has_no_errors(path):
+    patcher = py2max.Patcher.from_file(path)
+    findings = patcher.lint()
+    assert [str(f) for f in findings if f.severity == "error"] == []
+    assert len(patcher._boxes) > 40 and len(patcher._lines) > 40
+
+
+def test_amxd_is_a_midi_effect_holding_the_same_kind_of_patch():
+    from py2max.m4l import unpack_amxd
+
+    _, device_type = unpack_amxd(PATCHES[1].read_bytes())
+    assert device_type == "midi_effect"
+    texts = {b.get("text", "") for b in _boxes(PATCHES[1]).values()}
+    assert {"live.thisdevice", "transport", "midiout", f"js {JS}"} <= texts
+
+
+@pytest.mark.parametrize("path", PATCHES, ids=lambda p: p.name)
+def test_every_address_is_in_the_daemons_table_and_ports_are_its_defaults(path):
+    ins, outs = protocol.inbound(), protocol.outbound()
+    boxes = _boxes(path)
+    sent, routed = set(), set()
+    for box in boxes.values():
+        text = box.get("text", "")
+        found = re.findall(r"/dd/[a-z/]+", text)
+        if text.startswith("route "):
+            routed.update(found)
+        else:
+            sent.update(found)
+    assert sent and routed
+    assert sent <= set(ins), sent - set(ins)
+    assert routed <= set(outs), routed - set(outs)
+    assert {"/dd/like", "/dd/dislike", "/dd/next", "/dd/undo", "/dd/export", "/dd/hello"} <= sent
+    assert {"/dd/candidate", "/dd/grid", "/dd/error", "/dd/rated", "/dd/status"} <= routed
+    # ports: the ones `dd-live protocol --json` gives under "defaults"
+    d = protocol.as_dict()["defaults"]
+    texts = [b.get("text", "") for b in boxes.values()]
+    assert [t for t in texts if t.startswith("udpsend")] == [f"udpsend 127.0.0.1 {d['osc_port']}"]
+    assert [t for t in texts if t.startswith("udpreceive")] == [f"udpreceive {d['reply_port']}"]
+    assert f"/dd/hello {d['reply_port']}" in texts
+
+
+@pytest.mark.parametrize("path", PATCHES, ids=lambda p: p.name)
+def test_every_message_into_the_js_is_a_function_of_it(path):
+    functions = set(re.findall(r"^function (\w+)\(", js_source().read_text(), re.M))
+    boxes = _boxes(path)
+    js = [i for i, b in boxes.items() if b.get("text") == f"js {JS}"]
+    assert len(js) == 1
+    into = [boxes[src] for src, _, dst, _ in _lines(path) if dst == js[0]]
+    names = set()
+    for box in into:
+        text = box.get("text", "")
+        names.add(text.split()[1] if text.startswith("prepend ") else text.split()[0])
+    assert names <= functions, names - functions
+    assert {"candidate", "grid", "notes", "dderror"} <= names
+    # and every reply the route passes on reaches the js
+    route = next(b for b in boxes.values() if b.get("text", "").startswith("route "))
+    assert route["numoutlets"] == len(route["text"].split())  # one per address, plus the no-match outlet
+
+
+def test_committed_patches_equal_a_fresh_build(tmp_path):
+    written = build(tmp_path / "max_patches", svg_dir=tmp_path / "img")
+    for name in ("dd_live.maxpat", "dd_live.amxd", JS):
+        assert (tmp_path / "max_patches" / name).read_bytes() == (ROOT / "max_patches" / name).read_bytes(), \
+            f"max_patches/{name} is stale: run dd-live patches --svg docs/img"
+    for svg in (tmp_path / "img").iterdir():
+        assert svg.read_bytes() == (ROOT / "docs" / "img" / svg.name).read_bytes(), f"docs/img/{svg.name} is stale"
+    assert len(written) == 7
+    build(tmp_path / "again")
+    assert (tmp_path / "again" / "dd_live.amxd").read_bytes() == (tmp_path / "max_patches" / "dd_live.amxd").read_bytes()
+
+
+def test_protocol_json_gives_the_default_ports():
+    from dd_live.cli import main
+
+    import contextlib
+    import io
+
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        assert main(["protocol", "--json"]) == 0
+    assert json.loads(buf.getvalue())["defaults"] == {"osc_port": 7710, "reply_port": 7711}
+
+
+def test_clip_writer_and_player_under_node():
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    r = subprocess.run([node, "--test", str(ROOT / "tests" / "js")], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
+    assert re.search(r"^# pass (\d+)", r.stdout, re.M) and "# fail 0" in r.stdout
+    assert int(re.search(r"^# pass (\d+)", r.stdout, re.M).group(1)) >= 6
+
+
+def _toml_blocks(text: str) -> list[str]:
+    return re.findall(r"```toml\n(.*?)```", text, re.S)
+
+
+def test_controller_doc_configs_load_and_their_buttons_act_on_press_only(tmp_path):
+    from dd_live import config
+    from dd_live.osc import Dispatcher, encode
+
+    doc = (ROOT / "docs" / "controllers.md").read_text()
+    blocks = _toml_blocks(doc)
+    assert len(blocks) == 2
+    for i, block in enumerate(blocks):
+        path = tmp_path / f"c{i}.toml"
+        path.write_text(block)
+        _, aliases = config.load(path)
+        assert len(aliases) >= 5
+        d = Dispatcher(aliases)
+        for address, command in aliases.items():
+            assert f"`{command}`" in doc  # every command the examples use is explained
+            [press] = d.commands(encode(address, 1.0))
+            [release] = d.commands(encode(address, 0.0))
+            assert press.name == command and release is None
+    # the TouchOSC block maps TouchOSC's default push-button addresses to the five buttons of the patches
+    _, touch = config.load(tmp_path / "c0.toml")
+    assert touch == {"/1/push1": "like", "/1/push2": "dislike", "/1/push3": "next", "/1/push4": "undo",
+                     "/1/push5": "export"}
