@@ -55,9 +55,10 @@ def _connect() -> None:
     raise AssertionError("could not connect dd_live:dd_live to reader:in")
 
 
-def _collect(mi, seconds: float) -> list[tuple[float, list[int]]]:
+def _collect(mi, seconds: float, until=None) -> list[tuple[float, list[int]]]:
+    """Messages with their times (s, from the first) for ``seconds``, or until ``until(messages)`` holds."""
     out, t, end = [], 0.0, time.monotonic() + seconds
-    while time.monotonic() < end:
+    while time.monotonic() < end and not (until and until(out)):
         m = mi.get_message()
         if m is None:
             time.sleep(0.002)
@@ -95,7 +96,8 @@ def test_a_candidates_notes_arrive_in_order_with_pitches_velocities_and_timing(j
         assert [(n.pitch, n.velocity, n.beat) for n in notes_of(pattern, d.current.notes)] == [
             (p, v, pytest.approx(b)) for p, v, b in expected]
         c.send("/dd/play")
-        got = _collect(mi, 2.6)  # one bar at 120 bpm is 2 s
+        # one bar at 120 bpm is 2 s; on a loaded machine the first note may come late, so wait for the whole bar
+        got = _collect(mi, 15.0, until=lambda m: sum(x[1][0] == 0x99 and x[1][2] > 0 for x in m) > len(expected))
         c.send("/dd/stop")
         tail = _collect(mi, 0.5)
     finally:
@@ -107,7 +109,7 @@ def test_a_candidates_notes_arrive_in_order_with_pitches_velocities_and_timing(j
     ons = [(t, m) for t, m in got if m[0] == 0x99 and m[2] > 0]
     assert len(ons) >= len(expected)
     first_bar = ons[: len(expected)]
-    assert [(m[1], m[2]) for _, m in first_bar] == [(p, v) for p, v, _ in expected]
+    assert [(m[1], m[2]) for _, m in first_bar] == [(p, v) for p, v, _ in expected], (got[:60], expected)
     t0 = first_bar[0][0] - expected[0][2] * 0.5
     errors = [abs((t - t0) - b * 0.5) for (t, _), (_, _, b) in zip(first_bar, expected)]
     assert max(errors) < 0.010, f"MIDI timing off the grid by up to {max(errors) * 1000:.1f} ms"
