@@ -63,8 +63,10 @@ class Daemon:
                  aliases: dict[str, str] | None = None, threads: int | None = None, midi_out: str = "none",
                  audio: bool = False, seed: int | None = None) -> None:
         from .critic import Critic, configure_threads
+        from .render import prefer_kernel
         from .trainer import TrainConfig, Trainer
 
+        prefer_kernel("numpy")  # small batches: numba's speed is not worth its memory here ($DD_LIVE_MIX overrides)
         self.session, self.library = session, library
         self.host, self.reply_port = host, reply_port
         self.dispatcher = osc.Dispatcher(aliases)

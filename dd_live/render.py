@@ -22,8 +22,9 @@ Mixing works on blocks of bars, one block per job on ``threads`` threads, and do
 no work for cells that are rests. Two kernels do the same sums: a compiled one
 (:mod:`dd_live.mixjit`, numba, the default) that releases the GIL so blocks really
 mix in parallel, and numpy's, one slice-add per hit, whose Python between the adds
-holds the GIL. $DD_LIVE_MIX picks one (``numba`` or ``numpy``); where numba cannot
-be imported the renderer says so once and uses numpy.
+holds the GIL. $DD_LIVE_MIX picks one (``numba`` or ``numpy``); otherwise the
+process's preference (:func:`prefer_kernel`, numba unless set) applies. Where numba
+cannot be imported the renderer says so once and uses numpy.
 """
 
 from __future__ import annotations
@@ -54,15 +55,27 @@ MIX_KERNELS = ("numba", "numpy")
 
 log = logging.getLogger("dd_live.render")
 _KERNEL: dict[str, object] = {}
+_PREFERRED = ["numba"]
+
+
+def prefer_kernel(name: str) -> None:
+    """This process's mixing kernel when $DD_LIVE_MIX is not set: ``numba`` or ``numpy``.
+
+    The daemon prefers numpy: it mixes 16 bars at a time, where both kernels take
+    a few ms, and numba's compiler would add about 60 MB to its memory beside a DAW.
+    """
+    if name not in MIX_KERNELS:
+        raise BackendError(f"mixing kernel {name!r}: use one of {', '.join(MIX_KERNELS)}")
+    _PREFERRED[0] = name
 
 
 def mix_kernel() -> str:
-    """The mixing kernel in use: ``numba`` or ``numpy`` ($DD_LIVE_MIX, default numba).
+    """The mixing kernel in use: ``numba`` or ``numpy`` ($DD_LIVE_MIX, else :func:`prefer_kernel`'s).
 
-    The first call imports the compiled kernel (about a second); where numba is
-    missing or broken it logs one warning and settles on numpy.
+    The first numba call imports the compiled kernel (about a second); where numba
+    is missing or broken it logs one warning and settles on numpy.
     """
-    want = os.environ.get("DD_LIVE_MIX", "numba").strip().lower() or "numba"
+    want = os.environ.get("DD_LIVE_MIX", "").strip().lower() or _PREFERRED[0]
     if want not in MIX_KERNELS:
         raise BackendError(f"DD_LIVE_MIX={want!r}: use one of {', '.join(MIX_KERNELS)}")
     if want == "numba" and "numba" not in _KERNEL:

@@ -238,3 +238,12 @@ def test_restart_resumes_ratings_critic_settings_and_ids(tmp_path, kit):
         assert new[0] > cid and new[2] == 100.0 and new[6] == 3
     finally:
         _stop(d2, c2)
+
+
+def test_the_daemon_mixes_with_numpy_unless_told_otherwise(live, monkeypatch):
+    from dd_live.render import mix_kernel
+
+    monkeypatch.delenv("DD_LIVE_MIX", raising=False)
+    assert mix_kernel() == "numpy"  # numba's compiler is not worth its memory for 16-bar batches
+    monkeypatch.setenv("DD_LIVE_MIX", "numba")
+    assert mix_kernel() == "numba"

@@ -203,3 +203,15 @@ def test_without_numba_the_renderer_says_so_once_and_uses_numpy(small_lib, monke
     assert [r.getMessage() for r in caplog.records if "numba unavailable" in r.getMessage()] != []
     assert len(caplog.records) == 1
     np.testing.assert_allclose(y, hand_mix(p, small_lib, 120), atol=2e-6)
+
+
+def test_a_process_preference_applies_unless_the_environment_names_a_kernel(monkeypatch):
+    monkeypatch.setattr(render_mod, "_PREFERRED", ["numba"])
+    monkeypatch.delenv("DD_LIVE_MIX", raising=False)
+    assert mix_kernel() == "numba"
+    render_mod.prefer_kernel("numpy")
+    assert mix_kernel() == "numpy"
+    monkeypatch.setenv("DD_LIVE_MIX", "numba")
+    assert mix_kernel() == "numba"
+    with pytest.raises(BackendError, match="'cuda'"):
+        render_mod.prefer_kernel("cuda")
