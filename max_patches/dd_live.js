@@ -32,7 +32,7 @@ var NOTE_BEATS = 0.125;   // a 32nd, as the daemon's MIDI files
 var TICKS_PER_BEAT = 480; // Live's transport resolution
 
 var state = {
-    id: 0, score: 0, bpm: 120, tracks: 4, notes: [],
+    id: 0, score: 0, bpm: 120, tracks: 4, cells: [], notes: [],
     running: false, tempo: 120,
     buffers: ["ddA", "ddB"], loading: -1, playing: -1, pending: -1,
     likes: 0, dislikes: 0, ratings: 0, version: 0
@@ -64,17 +64,25 @@ function candidate(id, score, bpm, loopWav) {
     }
 }
 
-// /dd/samples id name...: the number of names is the number of tracks
+// /dd/samples id name...: the number of names is the number of tracks. The daemon
+// sends it after /dd/grid, so a grid drawn with another track count is redrawn.
 function samples(id) {
     var names = args(arguments).slice(1);
-    if (names.length > 0) {
+    if (names.length > 0 && names.length !== state.tracks) {
         state.tracks = names.length;
+        if (state.cells.length > 0) {
+            draw(state.cells);
+        }
     }
 }
 
 // /dd/grid id cells...: velocities row by row, 0 a rest
 function grid(id) {
-    var cells = args(arguments).slice(1);
+    state.cells = args(arguments).slice(1);
+    draw(state.cells);
+}
+
+function draw(cells) {
     var tracks = state.tracks;
     var steps = Math.floor(cells.length / tracks);
     if (steps < 1 || steps * tracks !== cells.length) {

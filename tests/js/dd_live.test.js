@@ -166,6 +166,14 @@ test("grid, counters, errors and the audition buffers", () => {
   out.length = 0;
   ctx.grid(3, 1, 2, 3, 4);  // 4 cells cannot be 3 tracks
   assert.match(out[0][2], /does not fit 3 tracks/);
+  // the daemon sends /dd/grid before /dd/samples: a 2-track grid drawn as 3 tracks is redrawn as 2
+  const two = new Array(2 * 16).fill(0);
+  two[3] = 80; two[16 + 9] = 70;
+  out.length = 0;
+  ctx.grid(4, ...two);
+  ctx.samples(4, "kick_01", "snare_02");
+  assert.deepEqual(out.at(-3), [2, "clear"]);
+  assert.deepEqual(out.slice(-2), [[2, 3, 0, 1], [2, 9, 1, 1]]);
   ctx.rated(3, "like", 5, 2);
   assert.deepEqual(out.filter((o) => o[0] === 4).at(-1), [4, "set", "likes 5  dislikes 2  critic v0"]);
   ctx.dderror("unknown-id", "no candidate 99");
