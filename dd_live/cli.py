@@ -188,7 +188,7 @@ def cmd_bench(a: argparse.Namespace) -> int:
 def cmd_serve(a: argparse.Namespace) -> int:
     import logging
     import signal
-    import threading
+    import time
 
     from . import config
     from .daemon import Daemon
@@ -213,10 +213,12 @@ def cmd_serve(a: argparse.Namespace) -> int:
         live = replace(live, bpm=float(s["bpm"]))
     daemon = Daemon(session, lib, settings=live, host=s["host"], osc_port=s["osc_port"], reply_port=s["reply_port"],
                     aliases=aliases, threads=s["threads"], midi_out=s["midi_out"], audio=s["audio"])
-    done = threading.Event()
+    signals: list[int] = []
 
     def on_signal(signum, frame) -> None:
-        done.set()
+        # Only a list append: a handler that takes a lock (Event.set does) deadlocks when a
+        # second signal arrives while the first one's handler holds it (Ctrl-C pressed twice).
+        signals.append(signum)
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
@@ -228,7 +230,8 @@ def cmd_serve(a: argparse.Namespace) -> int:
     likes, dislikes = session.counts()
     print(f"dd-live: serving session {session.folder} ({likes + dislikes} ratings) on OSC {s['host']}:{daemon.port}, "
           f"replies to {s['reply_port']}; Ctrl-C stops", file=sys.stderr, flush=True)
-    while not done.wait(0.5):
+    while not signals:
+        time.sleep(0.2)
         for worker in (daemon.trainer_worker, daemon.generator):
             if worker.error is not None:
                 daemon.stop()
