@@ -148,3 +148,18 @@ def test_controller_doc_configs_load_and_their_buttons_act_on_press_only(tmp_pat
     _, touch = config.load(tmp_path / "c0.toml")
     assert touch == {"/1/push1": "like", "/1/push2": "dislike", "/1/push3": "next", "/1/push4": "undo",
                      "/1/push5": "export"}
+
+
+def test_patches_command_writes_the_files_and_without_py2max_says_how_to_get_it(tmp_path, monkeypatch, capsys):
+    import sys
+
+    from dd_live.cli import main
+
+    assert main(["patches", "--out", str(tmp_path / "mp")]) == 0
+    assert sorted(p.name for p in (tmp_path / "mp").iterdir()) == ["dd_live.amxd", "dd_live.js", "dd_live.maxpat"]
+    monkeypatch.setitem(sys.modules, "py2max", None)
+    capsys.readouterr()
+    assert main(["patches", "--out", str(tmp_path / "none")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["dd-live: error: building the Max patches needs py2max: pip install 'dd_live[max]'"]
+    assert not (tmp_path / "none").exists()
