@@ -21,6 +21,7 @@ py2max is needed only here (``pip install 'dd_live[max]'``).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,6 @@ from .audio import write_bytes
 from .errors import BackendError
 
 JS = "dd_live.js"
-JS_OUTLETS = 8
 DEVICE_TYPE = "midi_effect"
 AMXD_MTIME = 3_850_070_400  # 2026-01-01 00:00 UTC in Max's 1904 epoch: a fixed date keeps builds byte-identical
 BUTTONS = (("Like", "/dd/like", "l"), ("Dislike", "/dd/dislike", "d"), ("Next", "/dd/next", "n"),
@@ -39,7 +39,8 @@ BUTTONS = (("Like", "/dd/like", "l"), ("Dislike", "/dd/dislike", "d"), ("Next", 
 REPLIES = (("/dd/candidate", "candidate"), ("/dd/grid", "grid"), ("/dd/samples", "samples"),
            ("/dd/notes", "notes"), ("/dd/rated", "rated"), ("/dd/status", "status"),
            ("/dd/trained", "trained"), ("/dd/exported", "exported"), ("/dd/error", "dderror"))
-TRACKS, STEPS = 4, 16
+_GRID = protocol.outbound()["/dd/grid"].extra
+TRACKS, STEPS = _GRID["tracks"], _GRID["steps"]  # the grid the daemon sends
 
 
 def _py2max():
@@ -119,7 +120,8 @@ def _core(s: _Sheet, *, onload: str) -> dict[str, Any]:
     recv = s.box(f"udpreceive {d['reply_port']}", 20, 110, 130)
     route = b["route"] = s.box("route " + " ".join(a for a, _ in REPLIES), 20, 150, 580)
     s.line(recv, route)
-    js = b["js"] = s.box(f"js {JS}", 20, 240, 580, numinlets=1, numoutlets=JS_OUTLETS, outlettype=[""] * JS_OUTLETS)
+    outs = js_outlets()
+    js = b["js"] = s.box(f"js {JS}", 20, 240, 580, numinlets=1, numoutlets=outs, outlettype=[""] * outs)
     for i, (_, fn) in enumerate(REPLIES):
         pre = s.box(f"prepend {fn}", 20 + 64 * i, 195, 60)
         s.line(route, pre, outlet=i)
@@ -256,6 +258,14 @@ def _write_text(path: Path, text: str) -> Path:
 def js_source() -> Path:
     """The [js] file the patches load, as shipped inside the package."""
     return Path(__file__).with_name("max") / JS
+
+
+def js_outlets() -> int:
+    """How many outlets the [js] declares (``outlets = N;``): its box in the patches gets as many."""
+    found = re.search(r"^outlets = (\d+);", js_source().read_text(encoding="utf-8"), re.M)
+    if found is None:
+        raise BackendError(f"{js_source()} declares no outlets")
+    return int(found.group(1))
 
 
 def build(out: Path, *, svg_dir: Path | None = None) -> dict[str, Path]:
