@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import subprocess
@@ -98,18 +97,6 @@ def test_committed_patches_equal_a_fresh_build(tmp_path):
     assert len(written) == 7
     build(tmp_path / "again")
     assert (tmp_path / "again" / "dd_live.amxd").read_bytes() == (tmp_path / "max_patches" / "dd_live.amxd").read_bytes()
-
-
-def test_protocol_json_gives_the_default_ports():
-    from dd_live.cli import main
-
-    import contextlib
-    import io
-
-    buf = io.StringIO()
-    with contextlib.redirect_stdout(buf):
-        assert main(["protocol", "--json"]) == 0
-    assert json.loads(buf.getvalue())["defaults"] == {"osc_port": 7710, "reply_port": 7711}
 
 
 def test_clip_writer_and_player_under_node():
