@@ -93,13 +93,13 @@ class Daemon:
         self.version = version
         self.gate = Gate()
         self.trainer_worker = TrainerWorker(self.trainer, session, library, gate=self.gate, publish=self._on_trained,
-                                            version=version, trained=trained)
+                                            version=version, trained=trained, on_idle=lambda: self.generator.wake())
         self.trainer_worker.load_features()
         self.generator = GeneratorWorker(library, session, copy.deepcopy(critic).eval(), gate=self.gate,
                                          settings=self.settings, rng=np.random.default_rng([self.seed, version]),
                                          threads=self.threads, version=version, trained_on=len(trained),
                                          on_ready=self._announce, on_retempo=self._on_retempo,
-                                         current=lambda: self.current)
+                                         current=lambda: self.current, hold_off=self.trainer_worker.busy.is_set)
         self.server = osc.OSCServer(host, osc_port, self._on_datagram)
         self.midi_spec, self.audio_wanted = midi_out, audio
         self.midi = None

@@ -212,12 +212,15 @@ class TrainerWorker(_Thread):
 
     ``publish(critic, version, trained_on, loss)`` is called (on this thread) with a
     frozen copy after every round. ``sync()`` asks it to look at the database again.
+    ``busy`` is set from ``sync()`` until the database has nothing left to train on,
+    then ``on_idle()`` is called (the generator holds off while a critic is coming).
     """
 
     name = "dd-trainer"
 
     def __init__(self, trainer, session, library, *, gate: Gate, publish: Callable, mfcc=None,
-                 version: int = 0, trained: list[tuple[int, bool]] | None = None) -> None:
+                 version: int = 0, trained: list[tuple[int, bool]] | None = None,
+                 on_idle: Callable[[], None] = lambda: None) -> None:
         super().__init__()
         from .features import MFCC
 
@@ -229,8 +232,11 @@ class TrainerWorker(_Thread):
         self._history: deque[tuple[tuple, dict]] = deque(maxlen=HISTORY)
         self._jobs: queue.Queue[None] = queue.Queue()
         self.last_published = None
+        self.busy = threading.Event()
+        self.on_idle = on_idle
 
     def sync(self) -> None:
+        self.busy.set()
         self._jobs.put(None)
 
     def _wake(self) -> None:
@@ -259,6 +265,10 @@ class TrainerWorker(_Thread):
             if self._stop.is_set():
                 break
             self._catch_up()
+            if self._jobs.empty():
+                self.busy.clear()
+                self.on_idle()
+        self.busy.clear()
 
     def _features(self, cid: int):
         import torch
@@ -384,7 +394,8 @@ class GeneratorWorker(_Thread):
                  steps_between: int = 2, queue_size: int = QUEUE_SIZE,
                  on_ready: Callable[[Loop], None] = lambda loop: None,
                  on_retempo: Callable[[Loop], None] = lambda loop: None,
-                 current: Callable[[], Loop | None] = lambda: None) -> None:
+                 current: Callable[[], Loop | None] = lambda: None,
+                 hold_off: Callable[[], bool] = lambda: False) -> None:
         super().__init__()
         from .sampler import Chains, Scorer
 
@@ -394,6 +405,7 @@ class GeneratorWorker(_Thread):
         self.version, self.trained_on = version, trained_on
         self.steps_between, self.queue_size = steps_between, queue_size
         self.on_ready, self.on_retempo, self.current = on_ready, on_retempo, current
+        self.hold_off = hold_off
         self._cond = threading.Condition()
         self._ready: list[Loop] = []
         self._pending_critic: tuple | None = None
@@ -454,6 +466,10 @@ class GeneratorWorker(_Thread):
         with self._cond:
             self._cond.notify_all()
 
+    def wake(self) -> None:
+        """Look again at whether there is work (call when ``hold_off()`` turns False)."""
+        self._wake()
+
     # ------------------------------------------------------------ the thread
 
     def _takeable(self, loop: Loop) -> bool:
@@ -461,9 +477,15 @@ class GeneratorWorker(_Thread):
         return loop.epoch == self._epoch and loop.bpm == self._bpm
 
     def _needs_work(self) -> bool:
-        fresh = sum(1 for x in self._ready if self._takeable(x) and x.version == self.version)
-        return (self._pending_critic is not None or self._pending_settings is not None or self._wanted
-                or fresh < self.queue_size)
+        """Call holding _cond. While ``hold_off()`` (a critic trained on a new rating is on its way) one
+        ready loop is enough: candidates from the critic about to be replaced would only take the
+        cores from the training that makes the next one."""
+        if self._pending_critic is not None or self._pending_settings is not None or self._wanted:
+            return True
+        takeable = [x for x in self._ready if self._takeable(x)]
+        if takeable and self.hold_off():
+            return False
+        return sum(1 for x in takeable if x.version == self.version) < self.queue_size
 
     def _run(self) -> None:
         while True:

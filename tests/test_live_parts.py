@@ -125,3 +125,42 @@ def test_density_prior_sets_the_mean_density_under_a_flat_critic(small_lib):
             ch.run(5)
             dens.append(ch.hits.mean())
         assert np.mean(dens) == pytest.approx(p, abs=0.03)
+
+
+def test_generator_holds_off_while_a_new_critic_is_coming(small_lib, tmp_path):
+    """While training runs the generator keeps one ready loop, not a full queue from the outgoing critic;
+    when the trainer goes idle it fills the queue again."""
+    import time
+
+    from dd_live.critic import Critic
+    from dd_live.workers import GeneratorWorker, LiveSettings
+
+    training = threading.Event()
+    session = Session(tmp_path / "s")
+    gen = GeneratorWorker(small_lib, session, Critic(), gate=Gate(), settings=LiveSettings(),
+                          rng=np.random.default_rng(0), chains=4, queue_size=3, hold_off=training.is_set)
+
+    def wait_for(cond, timeout=60.0):
+        end = time.monotonic() + timeout
+        while not cond():
+            assert time.monotonic() < end, "timed out"
+            time.sleep(0.01)
+
+    gen.start()
+    try:
+        wait_for(lambda: gen.ready_count() == 3)
+        training.set()
+        made = gen._made
+        assert gen.take() is not None and gen.take() is not None
+        time.sleep(1.0)
+        assert gen.ready_count() == 1 and gen._made == made      # one ready loop is enough meanwhile
+        assert gen.take() is not None
+        wait_for(lambda: gen.ready_count() == 1)                  # but never none
+        training.clear()
+        gen.wake()
+        wait_for(lambda: gen.ready_count() == 3)
+    finally:
+        gen.stop()
+        gen.join(10)
+        session.close()
+    assert not gen.is_alive() and gen.error is None
