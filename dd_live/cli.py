@@ -151,7 +151,7 @@ def cmd_evaluate(a: argparse.Namespace) -> int:
     for seed in seeds:
         rater = _load_rater(a.rater, seed)
         rep = run_protocol(rater, ratings=a.ratings, per_model=a.per_model, seed=seed, library=lib,
-                           threads=a.threads, progress=_progress(f"seed {seed}"))
+                           threads=a.threads, init=a.init, progress=_progress(f"seed {seed}"))
         rep["rater"] = a.rater
         reports.append(rep)
     print(f"{'seed':>5} {'theta_init':>10} {'theta_final':>11} {'delta':>7} {'phase1 likes':>12} {'wall s':>7}")
@@ -170,6 +170,21 @@ def cmd_evaluate(a: argparse.Namespace) -> int:
         from .plot import plot_reports
 
         plot_reports(reports, Path(a.plot), title=a.rater)
+    return 0
+
+
+def cmd_pretrain(a: argparse.Namespace) -> int:
+    from .pretrain import PretrainConfig, pretrain, save, shipped_path
+
+    if a.loops < 256 or a.epochs < 1:
+        raise InputError("--loops must be at least 256 and --epochs at least 1")
+    lib = _library(a.samples, 4)
+    out = Path(a.out) if a.out else shipped_path()
+    pre = pretrain(lib, PretrainConfig(loops=a.loops, epochs=a.epochs, seed=a.seed), threads=a.threads,
+                   progress=lambda line: print(line, file=sys.stderr, flush=True))
+    save(out, pre)
+    print(f"wrote {out}: holdout loss {pre.report['holdout_loss'][-1]:.3f} (1.0 = no better than the mean), "
+          f"{pre.report['wall_s']:.0f} s")
     return 0
 
 
@@ -200,7 +215,7 @@ def cmd_serve(a: argparse.Namespace) -> int:
     file_settings, aliases = config.load(Path(a.config) if a.config else None)
     s = config.merge(file_settings, {"session": a.session, "osc_port": a.osc_port, "reply_port": a.reply_port,
                                      "host": a.host, "samples": a.samples, "bpm": a.bpm, "midi_out": a.midi_out,
-                                     "audio": a.audio, "threads": a.threads})
+                                     "audio": a.audio, "threads": a.threads, "init": a.init})
     session = Session(resolve(s["session"]))
     stored = session.settings()
     folders = s["samples"] or stored.get("samples") or []
@@ -212,7 +227,7 @@ def cmd_serve(a: argparse.Namespace) -> int:
 
         live = replace(live, bpm=float(s["bpm"]))
     daemon = Daemon(session, lib, settings=live, host=s["host"], osc_port=s["osc_port"], reply_port=s["reply_port"],
-                    aliases=aliases, threads=s["threads"], midi_out=s["midi_out"], audio=s["audio"])
+                    aliases=aliases, threads=s["threads"], midi_out=s["midi_out"], audio=s["audio"], init=s["init"])
     signals: list[int] = []
 
     def on_signal(signum, frame) -> None:
@@ -372,7 +387,21 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
     e.add_argument("--json", metavar="OUT", help="write the reports here")
     e.add_argument("--plot", metavar="PNG", help="write the like-rate plot here (needs matplotlib)")
+    e.add_argument("--init", default="pretrained", metavar="pretrained|random|FILE",
+                   help="the critic's start: the shipped pretrained features (default), the paper's random "
+                        "weights, or a file from dd-live pretrain")
     e.set_defaults(func=cmd_evaluate)
+
+    pt = sub.add_parser("pretrain", help="pretrain the critic's features on unrated random loops",
+                        description="Teach the critic's features what plays on which step, from random loops of a "
+                                    "kit (no ratings needed); sessions and evaluations start from the result.")
+    pt.add_argument("--samples", action="append", metavar="DIR", help="sample folder (default: the built-in kit)")
+    pt.add_argument("--loops", type=int, default=20000, help="random loops to learn from (default 20000)")
+    pt.add_argument("--epochs", type=int, default=10, help="passes over them (default 10)")
+    pt.add_argument("--seed", type=int, default=0)
+    pt.add_argument("--threads", type=int, default=2, help="torch and render threads (default 2)")
+    pt.add_argument("--out", metavar="FILE", help="where to write (default: the file the package ships)")
+    pt.set_defaults(func=cmd_pretrain)
 
     sv = sub.add_parser("serve", help="the live daemon: OSC in, loops out, learns from likes",
                         description="Serve a live session over OSC (see docs/osc.md). Settings: defaults, then the "
@@ -389,6 +418,8 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--audio", dest="audio", action="store_true", default=None, help="play loops through PortAudio (default)")
     sv.add_argument("--no-audio", dest="audio", action="store_false", help="no audio playback")
     sv.add_argument("--threads", type=int, help="torch threads (default: half the cores)")
+    sv.add_argument("--init", metavar="pretrained|random|FILE", help="a new session's critic: the shipped "
+                    "pretrained features (default), the paper's random weights, or a file from dd-live pretrain")
     sv.add_argument("--verbose", action="store_true", help="debug logging")
     sv.set_defaults(func=cmd_serve)
 

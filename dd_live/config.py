@@ -37,6 +37,7 @@ DEFAULTS: dict[str, Any] = {
     "midi_out": "virtual",
     "audio": True,
     "threads": None,      # None: half the cores (at least 1)
+    "init": "pretrained",  # a new session's critic: pretrained | random | a file from dd-live pretrain
 }
 
 _port = (lambda v: isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 65535, "a UDP port 1-65535")
@@ -52,6 +53,7 @@ _CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "audio": (lambda v: isinstance(v, bool), "true or false"),
     "threads": (lambda v: v is None or isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 256,
                 "a thread count from 1"),
+    "init": (lambda v: isinstance(v, str) and v != "", "'pretrained', 'random' or a file from dd-live pretrain"),
 }
 
 

@@ -41,28 +41,15 @@ def default_threads() -> int:
     return max(1, (os.cpu_count() or 2) // 2)
 
 
-def _new_critic(library, seed: int):
-    import torch
-
-    from .critic import Critic
-    from .pattern import random_arrays
-    from .sampler import Scorer
-
-    torch.manual_seed(seed)
-    critic = Critic()
-    scorer = Scorer(library, critic)
-    critic.set_input_stats(scorer.features(scorer.audio(*random_arrays(library, np.random.default_rng(seed), 64))))
-    return critic
-
-
 class Daemon:
     """One live session served over OSC. ``start()`` binds and starts the threads; ``stop()``/``join()`` end them."""
 
     def __init__(self, session, library, *, settings: LiveSettings | None = None, host: str = "127.0.0.1",
                  osc_port: int = protocol.OSC_PORT, reply_port: int = protocol.REPLY_PORT,
                  aliases: dict[str, str] | None = None, threads: int | None = None, midi_out: str = "none",
-                 audio: bool = False, seed: int | None = None) -> None:
+                 audio: bool = False, seed: int | None = None, init: str = "pretrained") -> None:
         from .critic import Critic, configure_threads
+        from .pretrain import starting_critic
         from .render import prefer_kernel
         from .trainer import TrainConfig, Trainer
 
@@ -81,7 +68,7 @@ class Daemon:
         # The critic: restored from the session (the checkpoint holds its input statistics), or new
         # (and saved as the initial one).
         resume = session.latest_checkpoint.is_file()
-        critic = Critic() if resume else _new_critic(library, self.seed)
+        critic = Critic() if resume else starting_critic(init, library=library, seed=self.seed)
         self.trainer = Trainer(critic, TrainConfig(seed=self.seed))
         if resume:
             extra = self.trainer.load(session.latest_checkpoint)

@@ -55,7 +55,7 @@ def _rate(rater: Rater, cand: Candidate) -> bool:
 def run_protocol(rater: Rater, *, ratings: int = 80, per_model: int = 30, seed: int = 0,
                  samples: Sequence[str] | None = None, chains: int = 16, steps_between: int = 2,
                  best_steps: int = 60, patience: int = 8, normalize: bool = True, final_ensemble: int = 1,
-                 threads: int | None = None,
+                 threads: int | None = None, init: str | Path = "pretrained",
                  progress: Callable[[str, int, int], None] | None = None, library=None) -> dict:
     """Run the two-phase protocol once; returns a report (see the module docstring).
 
@@ -63,12 +63,15 @@ def run_protocol(rater: Rater, *, ratings: int = 80, per_model: int = 30, seed: 
     kit if None). ``threads``: torch and render threads (default: all cores).
     ``final_ensemble``: score Phase II's final loops with the mean of the critics
     after the last N ratings (1: the final critic alone, as in the paper).
+    ``init``: the critic's start (:func:`dd_live.pretrain.starting_critic`):
+    "pretrained" (default), "random" (the paper's) or a file from ``dd-live pretrain``.
     ``progress(phase, done, total)`` is called after each rating.
     """
     import torch
 
     from .critic import Critic, configure_threads
     from .pattern import random_arrays
+    from .pretrain import starting_critic
     from .sampler import Chains, Scorer
     from .samples import load_library
     from .trainer import TrainConfig, Trainer
@@ -80,11 +83,14 @@ def run_protocol(rater: Rater, *, ratings: int = 80, per_model: int = 30, seed: 
     t_start = time.perf_counter()
     lib = library if library is not None else load_library(samples)
     lib.require(4)
-    torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    critic = Critic()
+    if init == "random":
+        torch.manual_seed(seed)
+        critic = Critic()
+    else:
+        critic = starting_critic(init, seed=seed)
     scorer = Scorer(lib, critic, threads=threads)
-    if normalize:
+    if init == "random" and normalize:
         critic.set_input_stats(scorer.features(scorer.audio(*random_arrays(lib, rng, 64))))
     trainer = Trainer(critic, TrainConfig(seed=seed))
     initial = trainer.initial_critic()

@@ -52,6 +52,27 @@ class TrainConfig:
     seed: int = 0
 
 
+def augment_features(x: torch.Tensor, gen: torch.Generator, config: TrainConfig,
+                     noise_bank: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """A copy of MFCCs ``x`` (batch, 60, frames), each with a gain, a circular time shift and noise
+    (see the module docstring). Returns (x, the noise bank): noise is read at a random offset
+    from a bank 8 batches long, drawn when ``noise_bank`` is None or too short (drawing fresh
+    normals for every batch cost as much as the rest of the batch assembly)."""
+    n, _, frames = x.shape
+    shifts = torch.randint(-config.shift_frames, config.shift_frames + 1, (n,), generator=gen)
+    cols = torch.remainder(torch.arange(frames)[None, :] - shifts[:, None], frames)  # roll each item
+    x = torch.gather(x, 2, cols[:, None, :].expand(-1, x.shape[1], -1))
+    if config.gain_db:
+        gain = (torch.rand(n, generator=gen) * 2 - 1) * config.gain_db
+        x[:, 0, :] += gain[:, None] * math.sqrt(N_MELS)
+    if config.noise:
+        if noise_bank is None or noise_bank.numel() < x.numel():
+            noise_bank = torch.randn(8 * x.numel(), generator=gen) * config.noise
+        start = int(torch.randint(0, noise_bank.numel() - x.numel() + 1, (1,), generator=gen))
+        x += noise_bank[start: start + x.numel()].view(x.shape)
+    return x, noise_bank
+
+
 class Trainer:
     """Owns a critic, its optimiser, a copy of its initial weights, and the rated loops' features."""
 
@@ -115,24 +136,10 @@ class Trainer:
 
     def augment(self, pick: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         """The rated loops ``pick``, each with a gain, a circular time shift and noise (see the module docstring)."""
-        cfg = self.config
-        n = pick.numel()
-        frames = self.critic.input_shape[1]
-        shifts = torch.randint(-cfg.shift_frames, cfg.shift_frames + 1, (n,), generator=gen)
-        cols = torch.remainder(torch.arange(frames)[None, :] - shifts[:, None], frames)  # roll each item
+        if self._noise_round != self.rounds:
+            self._noise, self._noise_round = None, self.rounds  # one bank of noise per round
         x = torch.stack([self.feats[i] for i in pick.tolist()])
-        x = torch.gather(x, 2, cols[:, None, :].expand(-1, x.shape[1], -1))
-        if cfg.gain_db:
-            gain = (torch.rand(n, generator=gen) * 2 - 1) * cfg.gain_db
-            x[:, 0, :] += gain[:, None] * math.sqrt(N_MELS)
-        if cfg.noise:
-            # one bank of noise per round, read at random offsets (drawing fresh normals per batch cost
-            # as much as the rest of the batch assembly)
-            if self._noise is None or self._noise_round != self.rounds:
-                self._noise = torch.randn(8 * x.numel(), generator=gen) * cfg.noise
-                self._noise_round = self.rounds
-            start = int(torch.randint(0, self._noise.numel() - x.numel() + 1, (1,), generator=gen))
-            x += self._noise[start: start + x.numel()].view(x.shape)
+        x, self._noise = augment_features(x, gen, self.config, self._noise)
         return x
 
     def train(self, batches: int | None = None, *, between: Callable[[], None] | None = None,

@@ -81,7 +81,8 @@ def test_force_overwrites(tmp_path):
     assert (out / "pattern.json").read_text() != first
 
 
-@pytest.mark.parametrize("args", [[], ["render"], ["kit"], ["kit", "build"], ["kit", "list"], ["kit", "check"], ["bench"]])
+@pytest.mark.parametrize("args", [[], ["render"], ["kit"], ["kit", "build"], ["kit", "list"], ["kit", "check"], ["bench"],
+                                  ["pretrain"], ["evaluate"]])
 def test_help_everywhere(args):
     r = run(*args, "--help")
     assert r.returncode == 0 and "usage: dd-live" in r.stdout
@@ -140,6 +141,24 @@ def test_evaluate_cli_writes_table_json_and_plot(tmp_path):
     assert data["summary"]["runs"] == 2 and len(data["runs"][1]["phase1_likes"]) == 2
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "seed 1 phase2" in r.stderr
+
+
+def test_pretrain_cli_writes_features_that_evaluate_and_serve_can_start_from(tmp_path):
+    out = tmp_path / "pre.pt"
+    r = run("pretrain", "--loops", "256", "--epochs", "1", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    assert out.is_file() and "holdout loss" in r.stdout and "epoch 1/1" in r.stderr
+    r = run("evaluate", "--rater", "dd_live.raters:GrooveRater", "--ratings", "1", "--per-model", "1",
+            "--init", str(out))
+    assert r.returncode == 0, r.stderr
+    assert run("pretrain", "--loops", "10").returncode == 2
+
+
+@pytest.mark.parametrize("init", ["junk.pt", "pretrain"])
+def test_evaluate_bad_init_is_one_line(init):
+    r = run("evaluate", "--rater", "dd_live.raters:GrooveRater", "--ratings", "1", "--init", init)
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+    assert "not a readable pretrained critic" in r.stderr
 
 
 @pytest.mark.parametrize("spec", ["nonsense", "dd_live.raters:Nope", "no_such_module:X", "dd_live.raters:SR"])

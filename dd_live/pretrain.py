@@ -1,0 +1,255 @@
+"""The critic's starting point: features pretrained on unrated loops, a like/dislike layer with no opinion.
+
+Eighty noisy likes and dislikes are too few for a 291,290-parameter CNN to
+learn *what* plays *where* in a bar from raw MFCCs; with a random start, the
+paper's critic ends a session ranking loops barely better than chance. But
+what plays where costs nothing to know for loops we render ourselves. So
+before any session, the critic's convolutions and dense layer learn to predict,
+from a random loop's MFCCs, a plain description of that loop:
+
+* for every step, the summed descriptors of the samples hit on it, and
+* the same summed over the tracks that play at all,
+
+where a sample's descriptors (:data:`DESCRIPTORS`) are measured from its audio:
+a count, the share of its energy in four bands, its log duration, its spectral
+flatness and how much it sustains. No taste goes in; any taste that depends on
+which sounds play on which steps can then be learned from few ratings.
+
+After pretraining the output layer is replaced by the paper's two-way layer,
+set to zero: the new critic scores every loop 0.5, like a person who has not
+heard anything yet, and the first ratings start moving it. The input
+standardisation (:meth:`Critic.set_input_stats`) is part of the pretrained
+state. ``dd-live pretrain`` makes the file; the package ships the one made from
+the default kit (:func:`shipped_path`).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+SR = 44100
+DESCRIPTORS = ("count", "band_0_150", "band_150_1500", "band_1500_6000", "band_6000_up",
+               "log10_duration", "flatness", "sustain")
+BANDS_HZ = ((0.0, 150.0), (150.0, 1500.0), (1500.0, 6000.0), (6000.0, math.inf))
+FORMAT = 1
+
+
+def describe_sample(y: np.ndarray) -> np.ndarray:
+    """:data:`DESCRIPTORS` of a one-shot (mono float at 44.1 kHz), float32 (8,)."""
+    y = np.asarray(y, dtype=np.float64)
+    if y.ndim != 1 or y.size == 0 or not np.all(np.isfinite(y)):
+        raise ValueError("a sample must be a non-empty, finite mono buffer")
+    peak = float(np.max(np.abs(y))) or 1e-12
+    above = np.nonzero(np.abs(y) > peak * 0.01)[0]
+    duration = (above[-1] + 1) / SR if above.size else 1.0 / SR
+    n = 1 << int(math.ceil(math.log2(max(y.size, 2048))))
+    spec = np.abs(np.fft.rfft(y, n)) ** 2
+    freqs = np.fft.rfftfreq(n, 1 / SR)
+    total = float(spec.sum()) or 1e-12
+    bands = [float(spec[(freqs >= lo) & (freqs < hi)].sum()) / total for lo, hi in BANDS_HZ]
+    mid = spec[(freqs > 200) & (freqs < 16000)] + 1e-20
+    flatness = float(np.exp(np.mean(np.log(mid))) / np.mean(mid))
+    d = max(int(duration * SR), 20)
+
+    def rms(a: float, b: float) -> float:
+        seg = y[int(a * d): max(int(b * d), int(a * d) + 1)]
+        return float(np.sqrt(np.mean(seg * seg))) if seg.size else 0.0
+
+    sustain = min(rms(0.6, 0.8) / max(rms(0.05, 0.25), 1e-12), 2.0)
+    return np.array([1.0, *bands, math.log10(duration), flatness, sustain], dtype=np.float32)
+
+
+def describe_library(library) -> np.ndarray:
+    """:func:`describe_sample` of every sample in ``library``, float32 (samples, 8)."""
+    return np.stack([describe_sample(library.audio(i)) for i in range(len(library.samples))])
+
+
+def loop_targets(hits: np.ndarray, idx: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """The description of loops (hits (n, tracks, steps), sample indices (n, tracks)) that the
+    features learn to predict: float32 (n, (steps + 1) * 8), per step then over playing tracks."""
+    d = table[idx]                                                            # n, tracks, K
+    per_step = np.einsum("nts,ntk->nsk", hits.astype(np.float32), d)
+    playing = np.einsum("nt,ntk->nk", hits.any(axis=2).astype(np.float32), d)
+    return np.concatenate([per_step, playing[:, None]], axis=1).reshape(hits.shape[0], -1)
+
+
+def output_layer(critic) -> str:
+    """The state-dict prefix of the critic's last linear layer (the one pretraining replaces)."""
+    from torch import nn
+
+    names = [f"head.{i}" for i, m in enumerate(critic.head) if isinstance(m, nn.Linear)]
+    return names[-1]
+
+
+@dataclass
+class Pretrained:
+    """Pretrained features: the critic's state without its output layer; the pretext layer that read
+    the descriptions from them with the targets' mean and spread (``probe``); and how they were made."""
+
+    state: dict
+    probe: dict = field(default_factory=dict)
+    report: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PretrainConfig:
+    """How many random loops, how long, and how."""
+
+    loops: int = 20000
+    epochs: int = 10
+    batch_size: int = 64
+    lr: float = 1e-3
+    density: tuple[float, float] = (0.1, 0.7)   # each loop's cell probability is drawn from this range
+    holdout: float = 0.1                         # share of loops kept aside to measure the fit
+    seed: int = 0
+
+
+def pretrain(library, config: PretrainConfig = PretrainConfig(), *, threads: int = 1,
+             progress: Callable[[str], None] | None = None) -> Pretrained:
+    """Pretrain a critic's features on random loops of ``library``.
+
+    The report's ``holdout_loss`` per epoch is the mean squared error on held-out
+    loops of the standardised targets, where predicting their mean scores 1.0.
+    """
+    import torch
+    from torch import nn
+
+    from .critic import Critic, configure_threads
+    from .sampler import Scorer
+    from .trainer import TrainConfig, augment_features
+
+    if config.loops < 2 * config.batch_size or config.epochs < 1 or not 0 < config.holdout < 1:
+        raise ValueError("pretraining needs at least two batches of loops, one epoch and a holdout in (0, 1)")
+    configure_threads(threads)
+    t0 = time.perf_counter()
+    torch.manual_seed(config.seed)
+    rng = np.random.default_rng(config.seed)
+    library.require(4)
+    critic = Critic()
+    scorer = Scorer(library, critic, threads=threads)
+    table = describe_library(library)
+    n = config.loops
+    feats = torch.empty((n, *critic.input_shape))
+    targets = np.empty((n, 17 * len(DESCRIPTORS)), dtype=np.float32)
+    for s in range(0, n, 256):
+        m = min(256, n - s)
+        hits = rng.random((m, 4, 16)) < rng.uniform(*config.density, (m, 1, 1))
+        idx = rng.integers(0, len(library.samples), (m, 4))
+        feats[s: s + m] = scorer.features(scorer.audio(hits, idx))
+        targets[s: s + m] = loop_targets(hits, idx, table)
+    if progress:
+        progress(f"{n} loops rendered in {time.perf_counter() - t0:.0f} s")
+    y = torch.from_numpy(targets)
+    mean, std = y.mean(0), y.std(0).clamp(min=1e-3)
+    y = (y - mean) / std
+    critic.set_input_stats(feats[: min(n, 1024)])
+    train_n = n - max(1, int(n * config.holdout))
+    out = output_layer(critic)
+    dense = critic.head[-2].in_features
+    critic.head[-2], critic.head[-1] = nn.Linear(dense, y.shape[1]), nn.Identity()
+    critic.to(memory_format=torch.channels_last)
+    opt = torch.optim.Adam(critic.parameters(), lr=config.lr)
+    gen = torch.Generator().manual_seed(config.seed)
+    aug = TrainConfig()
+    bank = None
+    losses = []
+    for epoch in range(config.epochs):
+        critic.train()
+        order = torch.randperm(train_n, generator=gen)
+        for s in range(0, train_n - config.batch_size + 1, config.batch_size):
+            pick = order[s: s + config.batch_size]
+            x, bank = augment_features(feats[pick], gen, aug, bank)
+            loss = nn.functional.mse_loss(critic(x), y[pick])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        critic.eval()
+        with torch.inference_mode():
+            pred = torch.cat([critic(feats[i: i + 256]) for i in range(train_n, n, 256)])
+            losses.append(round(float(nn.functional.mse_loss(pred, y[train_n:])), 4))
+        if progress:
+            progress(f"epoch {epoch + 1}/{config.epochs}: holdout loss {losses[-1]:.3f} "
+                     f"({time.perf_counter() - t0:.0f} s)")
+    state = {k: v.detach().clone() for k, v in critic.state_dict().items() if not k.startswith(out + ".")}
+    probe = {"weight": critic.head[-2].weight.detach().clone(), "bias": critic.head[-2].bias.detach().clone(),
+             "mean": mean, "std": std}
+    report = {"config": asdict(config), "samples": len(library.samples), "holdout_loss": losses,
+              "wall_s": round(time.perf_counter() - t0, 1)}
+    return Pretrained(state, probe, report)
+
+
+def save(path: Path, pre: Pretrained) -> Path:
+    """Write pretrained features (atomically)."""
+    import torch
+
+    from .audio import atomic_path
+
+    with atomic_path(Path(path), force=True) as tmp:
+        torch.save({"format": FORMAT, "state": pre.state, "probe": pre.probe, "report": pre.report}, tmp)
+    return Path(path)
+
+
+def load(path: Path) -> Pretrained:
+    """Read a file written by :func:`save`; InputError if it is not one."""
+    import pickle
+
+    import torch
+
+    from .errors import InputError
+
+    try:
+        blob = torch.load(Path(path), map_location="cpu", weights_only=True)
+        if blob.get("format") != FORMAT:
+            raise InputError(f"{path}: pretrained-critic format {blob.get('format')!r} is not supported")
+        return Pretrained(dict(blob["state"]), dict(blob["probe"]), dict(blob["report"]))
+    except (OSError, RuntimeError, KeyError, TypeError, AttributeError, EOFError, ValueError,
+            pickle.UnpicklingError) as err:
+        raise InputError(f"{path}: not a readable pretrained critic ({err.__class__.__name__})") from err
+
+
+def shipped_path() -> Path:
+    """The pretrained features made from the default kit by ``dd-live pretrain`` (package data)."""
+    return Path(__file__).with_name("data") / "critic_pretrained.pt"
+
+
+def starting_critic(init: str | Path = "pretrained", *, library=None, seed: int = 0):
+    """A new session's critic.
+
+    ``init``: "pretrained" (the shipped features, output layer zero: every loop
+    scores 0.5), a path to a file from ``dd-live pretrain`` (the same, from that
+    file), or "random" (the paper's random start, inputs standardised over 64
+    random loops of ``library``).
+    """
+    import torch
+
+    from .critic import Critic
+
+    torch.manual_seed(seed)
+    critic = Critic()
+    if init == "random":
+        if library is None:
+            raise ValueError("a random start needs the library, for its input statistics")
+        from .pattern import random_arrays
+        from .sampler import Scorer
+
+        scorer = Scorer(library, critic)
+        critic.set_input_stats(scorer.features(scorer.audio(*random_arrays(library, np.random.default_rng(seed), 64))))
+        return critic
+    state = dict(load(shipped_path() if init == "pretrained" else Path(init)).state)
+    out = output_layer(critic)
+    state[out + ".weight"] = torch.zeros_like(critic.state_dict()[out + ".weight"])
+    state[out + ".bias"] = torch.zeros_like(critic.state_dict()[out + ".bias"])
+    try:
+        critic.load_state_dict(state)
+    except RuntimeError as err:
+        from .errors import InputError
+
+        raise InputError(f"{init}: pretrained features do not fit this critic ({str(err).splitlines()[0]})") from err
+    critic.eval()
+    return critic
