@@ -1,4 +1,4 @@
-"""The critic's starting point: features pretrained on unrated loops, a like/dislike layer with no opinion.
+"""The critic's starting point: features pretrained on unrated loops, a new like/dislike layer.
 
 Eighty noisy likes and dislikes are too few for a 291,290-parameter CNN to
 learn *what* plays *where* in a bar from raw MFCCs; with a random start, the
@@ -15,9 +15,12 @@ a count, the share of its energy in four bands, its log duration, its spectral
 flatness and how much it sustains. No taste goes in; any taste that depends on
 which sounds play on which steps can then be learned from few ratings.
 
-After pretraining the output layer is replaced by the paper's two-way layer,
-set to zero: the new critic scores every loop 0.5, like a person who has not
-heard anything yet, and the first ratings start moving it. The input
+After pretraining the output layer is replaced by the paper's two-way layer
+with torch's default random start, seeded, so the new critic has a random
+taste of its own, as the paper's untrained critic does. (A zero layer, every
+loop 0.5, or one a tenth of that size learned worse: with the first gradients
+into the features scaled by a near-zero layer, the ratings moved the
+features more than the layer; see README.) The input
 standardisation (:meth:`Critic.set_input_stats`) is part of the pretrained
 state. ``dd-live pretrain`` makes the file; the package ships the one made from
 the default kit (:func:`shipped_path`).
@@ -156,7 +159,7 @@ def pretrain(library, config: PretrainConfig = PretrainConfig(), *, threads: int
     critic.to(memory_format=torch.channels_last)
     opt = torch.optim.Adam(critic.parameters(), lr=config.lr)
     gen = torch.Generator().manual_seed(config.seed)
-    aug = TrainConfig()
+    aug = TrainConfig(shift_frames=0)  # a time shift would move sounds off the steps the targets name
     bank = None
     losses = []
     for epoch in range(config.epochs):
@@ -221,10 +224,10 @@ def shipped_path() -> Path:
 def starting_critic(init: str | Path = "pretrained", *, library=None, seed: int = 0):
     """A new session's critic.
 
-    ``init``: "pretrained" (the shipped features, output layer zero: every loop
-    scores 0.5), a path to a file from ``dd-live pretrain`` (the same, from that
-    file), or "random" (the paper's random start, inputs standardised over 64
-    random loops of ``library``).
+    ``init``: "pretrained" (the shipped features and a new, seeded output layer),
+    a path to a file from ``dd-live pretrain`` (the same, from that file), or
+    "random" (the paper's random start, inputs standardised over 64 random loops
+    of ``library``).
     """
     import torch
 
@@ -243,8 +246,8 @@ def starting_critic(init: str | Path = "pretrained", *, library=None, seed: int 
         return critic
     state = dict(load(shipped_path() if init == "pretrained" else Path(init)).state)
     out = output_layer(critic)
-    state[out + ".weight"] = torch.zeros_like(critic.state_dict()[out + ".weight"])
-    state[out + ".bias"] = torch.zeros_like(critic.state_dict()[out + ".bias"])
+    fresh = critic.state_dict()  # the seeded random start of every layer, the output layer's kept
+    state[out + ".weight"], state[out + ".bias"] = fresh[out + ".weight"], fresh[out + ".bias"]
     try:
         critic.load_state_dict(state)
     except RuntimeError as err:

@@ -55,7 +55,7 @@ def test_pretraining_learns_the_description_of_held_out_loops(kit):
     assert not any(k.startswith("head.4.") for k in pre.state) and pre.probe["weight"].shape[0] == 17 * len(DESCRIPTORS)
 
 
-def test_saved_features_start_a_critic_with_no_opinion(kit, tmp_path, rng):
+def test_saved_features_start_a_critic_with_a_new_seeded_output_layer(kit, tmp_path, rng):
     from dd_live.pattern import random_arrays
     from dd_live.sampler import Scorer
 
@@ -65,8 +65,13 @@ def test_saved_features_start_a_critic_with_no_opinion(kit, tmp_path, rng):
     loaded = pretrain.load(path)
     assert torch.equal(critic.state_dict()["features.0.weight"], loaded.state["features.0.weight"])
     assert torch.equal(critic.in_std, loaded.state["in_std"]) and not torch.all(critic.in_std == 1)
-    scores = Scorer(kit, critic)(*random_arrays(kit, rng, 8))
-    assert np.all(scores == scores[0]) and scores[0] == pytest.approx(0.5, abs=2e-3)  # bf16 rounds log(0.5)
+    again, other = starting_critic(path, seed=5), starting_critic(path, seed=6)
+    assert torch.equal(again.head[-2].weight, critic.head[-2].weight)
+    assert not torch.equal(other.head[-2].weight, critic.head[-2].weight)
+    assert torch.equal(other.head[1].weight, critic.head[1].weight)        # only the output layer is new
+    hits, idx = random_arrays(kit, rng, 8)
+    scores = Scorer(kit, critic)(hits, idx)
+    assert np.array_equal(scores, Scorer(kit, again)(hits, idx)) and np.ptp(scores) > 0
 
 
 def test_the_shipped_features_describe_loops_they_never_saw(kit):
