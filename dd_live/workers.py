@@ -330,7 +330,7 @@ class TrainerWorker(_Thread):
             change()
             self.dataset = after
             try:
-                loss = self.trainer.train(between=between)
+                loss = self.trainer.train(between=between, every=2)
             except _Interrupted:
                 return False
         self._publish(loss)
