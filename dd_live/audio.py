@@ -1,4 +1,4 @@
-"""Audio buffers: the one validator, conversion to dd_live's format, atomic file writes.
+"""Audio buffers: the one validator, conversion to dd_live's format, one-shot measurements, atomic file writes.
 
 dd_live's internal format is mono float32 at 44,100 Hz. Everything that comes in
 (sample files of any rate, width or channel count) is converted here, and every
@@ -9,9 +9,11 @@ half a file behind.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import secrets
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +43,40 @@ def validate_audio(y: np.ndarray, *, mono: bool = True, name: str = "audio") -> 
     if not np.all(np.isfinite(y)):
         raise ValueError(f"{name} contains NaN or infinity")
     return y.astype(np.float32, copy=False)
+
+
+@dataclass(frozen=True)
+class OneShot:
+    """What :func:`measure_one_shot` measures of a one-shot."""
+
+    duration: float      # s until the level falls 40 dB below the peak for good (0 for silence)
+    freqs: np.ndarray    # Hz, of each bin of ``power``
+    power: np.ndarray    # power spectrum, zero-padded to a power of two of at least 2048 points
+    total: float         # sum of ``power`` (1e-12 for silence)
+    flatness: float      # spectral flatness over 200 Hz-16 kHz: 0 (pure tones) .. 1 (white noise)
+    early_rms: float     # RMS over 5-25% of ``duration``
+    late_rms: float      # RMS over 60-80% of ``duration``: close to early_rms for a sound that does not decay
+
+
+def measure_one_shot(y: np.ndarray, *, sample_rate: int = SAMPLE_RATE) -> OneShot:
+    """Duration, spectrum, flatness and envelope of a mono one-shot (checked by the caller)."""
+    y = np.asarray(y, dtype=np.float64)
+    peak = float(np.max(np.abs(y))) or 1e-12
+    above = np.nonzero(np.abs(y) > peak * 0.01)[0]
+    duration = (above[-1] + 1) / sample_rate if above.size else 0.0
+    n = 1 << int(math.ceil(math.log2(max(y.size, 2048))))
+    power = np.abs(np.fft.rfft(y, n)) ** 2
+    freqs = np.fft.rfftfreq(n, 1 / sample_rate)
+    total = float(power.sum()) or 1e-12
+    band = power[(freqs > 200) & (freqs < 16000)] + 1e-20
+    flatness = float(np.exp(np.mean(np.log(band))) / np.mean(band))
+    d = max(int(duration * sample_rate), 20)
+
+    def rms(a: float, b: float) -> float:
+        seg = y[int(a * d): max(int(b * d), int(a * d) + 1)]
+        return float(np.sqrt(np.mean(seg * seg))) if seg.size else 0.0
+
+    return OneShot(duration, freqs, power, total, flatness, rms(0.05, 0.25), rms(0.6, 0.8))
 
 
 def to_mono_44k(data: np.ndarray, rate: int) -> np.ndarray:

@@ -40,32 +40,20 @@ SR = 44100
 DESCRIPTORS = ("count", "band_0_150", "band_150_1500", "band_1500_6000", "band_6000_up",
                "log10_duration", "flatness", "sustain")
 BANDS_HZ = ((0.0, 150.0), (150.0, 1500.0), (1500.0, 6000.0), (6000.0, math.inf))
+TRACKS, STEPS = 4, 16   # the grid pretrained on: dd_live's default bar
 FORMAT = 1
 
 
 def describe_sample(y: np.ndarray) -> np.ndarray:
     """:data:`DESCRIPTORS` of a one-shot (mono float at 44.1 kHz), float32 (8,)."""
-    y = np.asarray(y, dtype=np.float64)
-    if y.ndim != 1 or y.size == 0 or not np.all(np.isfinite(y)):
-        raise ValueError("a sample must be a non-empty, finite mono buffer")
-    peak = float(np.max(np.abs(y))) or 1e-12
-    above = np.nonzero(np.abs(y) > peak * 0.01)[0]
-    duration = (above[-1] + 1) / SR if above.size else 1.0 / SR
-    n = 1 << int(math.ceil(math.log2(max(y.size, 2048))))
-    spec = np.abs(np.fft.rfft(y, n)) ** 2
-    freqs = np.fft.rfftfreq(n, 1 / SR)
-    total = float(spec.sum()) or 1e-12
-    bands = [float(spec[(freqs >= lo) & (freqs < hi)].sum()) / total for lo, hi in BANDS_HZ]
-    mid = spec[(freqs > 200) & (freqs < 16000)] + 1e-20
-    flatness = float(np.exp(np.mean(np.log(mid))) / np.mean(mid))
-    d = max(int(duration * SR), 20)
+    from .audio import measure_one_shot, validate_audio
 
-    def rms(a: float, b: float) -> float:
-        seg = y[int(a * d): max(int(b * d), int(a * d) + 1)]
-        return float(np.sqrt(np.mean(seg * seg))) if seg.size else 0.0
-
-    sustain = min(rms(0.6, 0.8) / max(rms(0.05, 0.25), 1e-12), 2.0)
-    return np.array([1.0, *bands, math.log10(duration), flatness, sustain], dtype=np.float32)
+    validate_audio(y, name="a sample")
+    m = measure_one_shot(y, sample_rate=SR)
+    bands = [float(m.power[(m.freqs >= lo) & (m.freqs < hi)].sum()) / m.total for lo, hi in BANDS_HZ]
+    duration = max(m.duration, 1.0 / SR)  # silence: one sample, so that its log is finite
+    sustain = min(m.late_rms / max(m.early_rms, 1e-12), 2.0)
+    return np.array([1.0, *bands, math.log10(duration), m.flatness, sustain], dtype=np.float32)
 
 
 def describe_library(library) -> np.ndarray:
@@ -133,17 +121,17 @@ def pretrain(library, config: PretrainConfig = PretrainConfig(), *, threads: int
     t0 = time.perf_counter()
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
-    library.require(4)
+    library.require(TRACKS)
     critic = Critic()
     scorer = Scorer(library, critic, threads=threads)
     table = describe_library(library)
     n = config.loops
     feats = torch.empty((n, *critic.input_shape))
-    targets = np.empty((n, 17 * len(DESCRIPTORS)), dtype=np.float32)
+    targets = np.empty((n, (STEPS + 1) * len(DESCRIPTORS)), dtype=np.float32)
     for s in range(0, n, 256):
         m = min(256, n - s)
-        hits = rng.random((m, 4, 16)) < rng.uniform(*config.density, (m, 1, 1))
-        idx = rng.integers(0, len(library.samples), (m, 4))
+        hits = rng.random((m, TRACKS, STEPS)) < rng.uniform(*config.density, (m, 1, 1))
+        idx = rng.integers(0, len(library.samples), (m, TRACKS))
         feats[s: s + m] = scorer.features(scorer.audio(hits, idx))
         targets[s: s + m] = loop_targets(hits, idx, table)
     if progress:

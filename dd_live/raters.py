@@ -27,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .audio import measure_one_shot
+
 SR = 44100
 
 
@@ -56,31 +58,15 @@ class Sound:
 
 def describe_audio(y: np.ndarray) -> Sound:
     """Measure a one-shot (mono float at 44.1 kHz)."""
-    y = np.asarray(y, dtype=np.float64)
-    peak = float(np.max(np.abs(y))) or 1e-12
-    env = np.abs(y)
-    above = np.nonzero(env > peak * 0.01)[0]
-    duration = (above[-1] + 1) / SR if above.size else 0.0
-    n = 1 << int(math.ceil(math.log2(max(y.size, 2048))))
-    spec = np.abs(np.fft.rfft(y, n)) ** 2
-    freqs = np.fft.rfftfreq(n, 1 / SR)
-    total = spec.sum() or 1e-12
-    centroid = float((freqs * spec).sum() / total)
-    low = float(spec[freqs < 200].sum() / total)
-    high = float(spec[freqs > 6000].sum() / total)
-    band = spec[(freqs > 200) & (freqs < 16000)] + 1e-20
-    flatness = float(np.exp(np.mean(np.log(band))) / np.mean(band))
+    m = measure_one_shot(y, sample_rate=SR)
+    centroid = float((m.freqs * m.power).sum() / m.total)
+    low = float(m.power[m.freqs < 200].sum() / m.total)
+    high = float(m.power[m.freqs > 6000].sum() / m.total)
     # Harsh: no decay (the level late in the sound is close to its level early on: a tone or a
     # burst switched on and off, unlike a cymbal's slow decay) and high-pitched or noise-like.
-    d = max(int(duration * SR), 20)
-
-    def rms(a: float, b: float) -> float:
-        seg = y[int(a * d): max(int(b * d), int(a * d) + 1)]
-        return float(np.sqrt(np.mean(seg * seg))) if seg.size else 0.0
-
-    flat_envelope = rms(0.6, 0.8) > 0.5 * max(rms(0.05, 0.25), 1e-12)
-    harsh = flat_envelope and (centroid > 2500 or flatness > 0.4)
-    return Sound(duration, centroid, low, high, flatness, bool(harsh))
+    flat_envelope = m.late_rms > 0.5 * max(m.early_rms, 1e-12)
+    harsh = flat_envelope and (centroid > 2500 or m.flatness > 0.4)
+    return Sound(m.duration, centroid, low, high, m.flatness, bool(harsh))
 
 
 @lru_cache(maxsize=4096)
