@@ -7,7 +7,7 @@ installed, a JACK dummy server with a 64-frame period for MIDI out), then:
    click -> next /dd/candidate latency (ms);
 2. ``trained_clicks`` ratings 0.5-1.5 s apart, each followed, once /dd/trained
    says a critic trained on it is out, by /dd/next until a candidate from such
-   a critic arrives: click -> that candidate (s);
+   a critic arrives: click -> that candidate (s), and click -> /dd/trained (s);
 3. MIDI timing: note-ons received by a JACK MIDI input during 1-2, compared
    with the 16th-note grid at 120 bpm (constant latency removed);
 4. once training has come to rest (no /dd/trained for 5 s; how long that took
@@ -157,7 +157,7 @@ def _measure(client, proc, jack, env, clicks, trained_clicks, idle_s, rng, resul
             cid = cand[0]
             time.sleep(float(rng.uniform(0.4, 1.2)))
         # 2. click -> first candidate from a critic trained on that click
-        trained_lat = []
+        trained_lat, trained_msg = [], []
         for k in range(trained_clicks):
             client.drop("/dd/candidate")
             t_click = client.send("/dd/like" if k % 2 else "/dd/dislike", cid)
@@ -171,15 +171,16 @@ def _measure(client, proc, jack, env, clicks, trained_clicks, idle_s, rng, resul
             trained = False
             while cand[6] < n:
                 if not trained:
-                    client.wait("/dd/trained", 120, where=lambda a, n=n: a[1] >= n)
+                    t_trained, _ = client.wait_timed("/dd/trained", 120, where=lambda a, n=n: a[1] >= n)
+                    trained_msg.append(t_trained - t_click)
                     trained = True
                 client.drop("/dd/candidate")
                 client.send("/dd/next")
-                cand = client.wait("/dd/candidate", 30, where=lambda a, c=cid: a[0] != c)
+                t_got, cand = client.wait_timed("/dd/candidate", 30, where=lambda a, c=cid: a[0] != c)
                 cid = cand[0]
                 if cand[6] < n:
                     time.sleep(0.05)
-            trained_lat.append(time.perf_counter() - t_click)
+            trained_lat.append(t_got - t_click)
             time.sleep(float(rng.uniform(0.5, 1.5)))  # listening before the next click
         # 4. idle: once the trainer has paid every rating's budget and rests
         t_last = time.monotonic()
@@ -202,6 +203,9 @@ def _measure(client, proc, jack, env, clicks, trained_clicks, idle_s, rng, resul
             "click_to_candidate_ms_max": round(float(np.max(latencies)), 2),
             "click_to_trained_candidate_s_p50": round(float(np.percentile(trained_lat, 50)), 3),
             "click_to_trained_candidate_s_p95": round(float(np.percentile(trained_lat, 95)), 3),
+            "click_to_trained_critic_s_p50": round(float(np.percentile(trained_msg, 50)), 3) if trained_msg else None,
+            "click_to_trained_critic_s_p95": round(float(np.percentile(trained_msg, 95)), 3) if trained_msg else None,
+            "click_to_trained_candidate_s_max": round(float(np.max(trained_lat)), 3),
             "idle_cpu_percent_of_one_core": round(cpu, 2),
             "idle_with_midi_playing": bool(midi),
             "rss_peak_mb": round(_peak_rss_mb(proc.pid), 1),

@@ -375,6 +375,11 @@ class Daemon:
         self.send("/dd/notes", loop.id, *notes)
 
     def _on_trained(self, critic, version: int, trained_on: int, loss: float) -> None:
+        """The trainer thread publishes a critic: hand it to the generator, say so, and let the generator
+        make the new critic's first loop before training goes on (else the generator waits for the
+        trainer's next pause to rescore its chains)."""
         self.version = version
         self.generator.set_critic(critic, version, trained_on)
         self.send("/dd/trained", version, trained_on, float(loss))
+        if self.generator.is_alive():
+            self.generator.wait_for_version(version, timeout=0.5)

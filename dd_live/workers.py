@@ -20,6 +20,7 @@ import logging
 import queue
 import shutil
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -212,11 +213,15 @@ class TrainerWorker(_Thread):
 
     ``publish(critic, version, trained_on, loss)`` is called (on this thread) with a
     frozen copy after every round. ``sync()`` asks it to look at the database again.
-    ``busy`` is set from ``sync()`` until the database has nothing left to train on,
-    then ``on_idle()`` is called (the generator holds off while a critic is coming).
+    ``busy`` is set from ``sync()`` until a critic trained on every stored rating has
+    been published, then ``on_idle()`` is called (the generator holds off while a
+    critic is coming; paying the rest of the ratings' budgets afterwards is not news).
     """
 
     name = "dd-trainer"
+    #: a round with news is cut short by a newer rating only if the last critic published is younger
+    #: than this (s): clicks faster than a round then still see a critic at least this often
+    max_stale_s = 3.0
 
     def __init__(self, trainer, session, library, *, gate: Gate, publish: Callable, mfcc=None,
                  version: int = 0, trained: list[tuple[int, bool]] | None = None,
@@ -234,10 +239,22 @@ class TrainerWorker(_Thread):
         self.last_published = None
         self.busy = threading.Event()
         self.on_idle = on_idle
+        self._busy_lock = threading.Lock()
+        self._unheard = False                  # the dataset holds news that no published critic has heard
+        self._published_at = time.monotonic()
 
     def sync(self) -> None:
-        self.busy.set()
-        self._jobs.put(None)
+        with self._busy_lock:
+            self.busy.set()
+            self._jobs.put(None)
+
+    def _settled(self) -> None:
+        """Every stored rating is in a published critic: the generator may fill its queue again."""
+        with self._busy_lock:
+            if not self._jobs.empty():
+                return
+            self.busy.clear()
+        self.on_idle()
 
     def _wake(self) -> None:
         self._jobs.put(None)
@@ -265,9 +282,7 @@ class TrainerWorker(_Thread):
             if self._stop.is_set():
                 break
             self._catch_up()
-            if self._jobs.empty():
-                self.busy.clear()
-                self.on_idle()
+            self._settled()
         self.busy.clear()
 
     def _features(self, cid: int):
@@ -282,8 +297,11 @@ class TrainerWorker(_Thread):
         New ratings join the dataset at once, all together, so the next critic
         published has heard every click so far; the budgets they are owed are
         then trained one after another. A round that only pays a debt is cut
-        short when another rating arrives, so a click waits for at most a few
-        minibatches plus one round.
+        short when another rating arrives, and so is a round with news unless
+        the last critic published is older than ``max_stale_s``: a click waits
+        for a few minibatches plus one round, and fast clicking still sees a
+        new critic every few seconds. A cut round's minibatches are kept; its
+        budget is still owed.
         """
         owed = 0
         while not self._stop.is_set():
@@ -309,17 +327,25 @@ class TrainerWorker(_Thread):
                     owed = 0
                     continue
                 self._history.append((tuple(self.dataset), self.trainer.snapshot()))
-                if self._round(change, list(target)):
+                if self._round(change, list(target), interruptible=self._may_cut_news()):
+                    owed -= 1
+            elif self._unheard:                                # news whose round was cut short
+                if self._round(lambda: None, self.dataset, interruptible=self._may_cut_news()):
                     owed -= 1
             elif owed > 0:
-                if self._round(lambda: None, self.dataset, interruptible=True):
+                self._settled()
+                if self._round(lambda: None, self.dataset, interruptible=True, news=False):
                     owed -= 1
             else:
                 return
 
+    def _may_cut_news(self) -> bool:
+        return time.monotonic() - self._published_at < self.max_stale_s
+
     def _round(self, change: Callable[[], object], after: list[tuple[int, bool]], *,
-               interruptible: bool = False) -> bool:
-        """Apply ``change``, train one budget and publish; False if cut short by a new rating."""
+               interruptible: bool = False, news: bool = True) -> bool:
+        """Apply ``change``, train one budget and publish; False if cut short by a new rating.
+        ``news``: the round's critic has heard something no published one has (else it pays a debt)."""
 
         def between() -> None:
             self.gate.yield_to_high()
@@ -328,6 +354,7 @@ class TrainerWorker(_Thread):
 
         with self.gate.hold(high=False):
             change()
+            self._unheard = self._unheard or news
             self.dataset = after
             try:
                 loss = self.trainer.train(between=between, every=2)
@@ -366,6 +393,8 @@ class TrainerWorker(_Thread):
         return keep == target
 
     def _publish(self, loss: float) -> None:
+        self._unheard = False
+        self._published_at = time.monotonic()
         self.version += 1
         self.trainer.save(self.session.latest_checkpoint,
                           extra={"version": self.version, "ratings": [[c, bool(v)] for c, v in self.dataset]})
@@ -414,6 +443,7 @@ class GeneratorWorker(_Thread):
         self._epoch = 0
         self._bpm = settings.bpm
         self._made = 0
+        self._made_version = -1                # the critic version of the latest candidate made
         self._used: list[int] = []
         self._next_id = session.next_id()
         tracks = len(settings.locks)
@@ -457,6 +487,13 @@ class GeneratorWorker(_Thread):
         with self._cond:
             self._wanted = True
             self._cond.notify_all()
+
+    def wait_for_version(self, version: int, timeout: float) -> bool:
+        """Block until a candidate from critic ``version`` or newer has been made (True), the thread
+        stopped or ``timeout`` seconds passed (False)."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self._made_version >= version or self._stop.is_set(), timeout) \
+                and self._made_version >= version
 
     def ready_count(self) -> int:
         with self._cond:
@@ -513,6 +550,8 @@ class GeneratorWorker(_Thread):
                     continue
             loop = self._make()
             with self._cond:
+                self._made_version = max(self._made_version, loop.version)
+                self._cond.notify_all()
                 if loop.epoch != self._epoch:
                     continue
                 deliver = self._wanted and loop.bpm == self._bpm

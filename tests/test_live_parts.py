@@ -159,8 +159,70 @@ def test_generator_holds_off_while_a_new_critic_is_coming(small_lib, tmp_path):
         training.clear()
         gen.wake()
         wait_for(lambda: gen.ready_count() == 3)
+        assert not gen.wait_for_version(1, timeout=0.05)
+        gen.set_critic(Critic(), 1, 1)                            # a new critic: its first loop comes at once
+        assert gen.wait_for_version(1, timeout=60)
+        assert gen.take().version == 1
     finally:
         gen.stop()
         gen.join(10)
         session.close()
     assert not gen.is_alive() and gen.error is None
+
+
+def _trainer_worker(tmp_path, rng, *, stale_after: float):
+    """A TrainerWorker on a session with 2 candidates (noise for audio) whose training rounds call
+    ``worker.hook`` once, at their first pause; the worker's thread is not started."""
+    from dd_live.audio import write_wav
+    from dd_live.critic import Critic
+    from dd_live.trainer import TrainConfig, Trainer
+    from dd_live.workers import TrainerWorker
+
+    session = Session(tmp_path / "s")
+    for cid in (1, 2):
+        _cand(session, cid)
+        session.candidate_dir(cid).mkdir(parents=True)
+        write_wav(session.candidate_dir(cid) / "critic.wav", rng.normal(0, 0.1, 88200).astype(np.float32), bits=32)
+
+    class Hooked(Trainer):
+        def train(self, batches=None, *, between=None, every=8):
+            def pause():
+                hook, worker.hook = worker.hook, None
+                if hook:
+                    hook()
+                between()
+            return super().train(batches, between=pause, every=1)
+
+    published, idle = [], []
+    worker = TrainerWorker(Hooked(Critic(), TrainConfig(batches=4)), session, None, gate=Gate(),
+                           publish=lambda critic, version, trained_on, loss: published.append(trained_on),
+                           on_idle=lambda: idle.append(True))
+    worker.max_stale_s = stale_after
+    worker.hook = None
+    return worker, session, published, idle
+
+
+@pytest.mark.parametrize("stale_after, expected", [(60.0, [2, 2]), (0.0, [1, 2])])
+def test_trainer_cuts_a_round_short_for_a_newer_rating_unless_its_critic_is_stale(tmp_path, rng, stale_after,
+                                                                                   expected):
+    """A click during the round that trains on the click before it: that round gives way and the next
+    critic published has heard both (then the second budget is paid); but when the last critic
+    published is older than max_stale_s, the round finishes and publishes first."""
+    worker, session, published, idle = _trainer_worker(tmp_path, rng, stale_after=stale_after)
+    try:
+        session.rate(1, True)
+        worker.sync()
+
+        def second_click():
+            session.rate(2, False)
+            worker.sync()
+
+        worker.hook = second_click
+        worker._catch_up()
+        assert published == expected
+        assert worker.dataset == [(1, True), (2, False)] and worker.trainer.labels == [True, False]
+        assert worker.trainer.rounds == len(expected)      # a cut round's budget is paid again
+        worker._settled()
+        assert not worker.busy.is_set() and idle
+    finally:
+        session.close()
