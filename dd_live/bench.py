@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import platform
 import tempfile
@@ -112,7 +113,7 @@ def bench_critic(*, seconds: float = 3.0, batch: int = 64, threads: int = 2, see
     from .pattern import random_arrays
     from .sampler import Scorer
     from .samples import load_kit
-    from .trainer import Trainer
+    from .trainer import TrainConfig, Trainer
 
     configure_threads(threads)
     torch.manual_seed(seed)
@@ -150,23 +151,36 @@ def bench_critic(*, seconds: float = 3.0, batch: int = 64, threads: int = 2, see
         t0 = time.perf_counter()
         trainer.train()
         times.append(time.perf_counter() - t0)
+    # learn="head": the output layer fitted to 80 rated loops (a whole Phase I), features included
+    head = Trainer(copy.deepcopy(critic), TrainConfig(learn="head"))
+    hits, idx = random_arrays(lib, rng, 80)
+    feats = scorer.features(scorer.audio(hits, idx))
+    for k in range(80):
+        head.add(feats[k], k % 3 == 0)
+    fits = []
+    for _ in range(4):
+        t0 = time.perf_counter()
+        head.train()
+        fits.append(time.perf_counter() - t0)
     return {"benchmark": "critic", "evals_per_s": round(evals / elapsed, 1), "train_s": round(float(np.median(times)), 3),
-            "train_s_runs": [round(t, 3) for t in times],
+            "train_s_runs": [round(t, 3) for t in times], "fit_head_80_s": round(float(np.median(fits[1:])), 4),
             "ms_per_eval": {k: round(v / evals * 1e3, 3) for k, v in stages.items()},
             "batch": batch, "threads": threads, "precision": critic.precision, "torch": torch.__version__, **_machine()}
 
 
-def bench_protocol(*, seed: int = 0, threads: int = 2) -> dict:
+def bench_protocol(*, seed: int = 0, threads: int = 2, learn: str = "auto") -> dict:
     """One simulated user (GrooveRater) through the whole protocol: 80 ratings + 2 x 30."""
     from .evaluate import run_protocol
     from .raters import GrooveRater
 
-    report = run_protocol(GrooveRater(seed), seed=seed, threads=threads)
+    report = run_protocol(GrooveRater(seed), seed=seed, threads=threads, learn=learn)
     return {"benchmark": "protocol", "wall_s": round(report["wall_s"], 1), "train_s_mean": round(report["train_s_mean"], 3),
-            "theta_init": report["theta_init"], "theta_final": report["theta_final"], "threads": threads, **_machine()}
+            "theta_init": report["theta_init"], "theta_final": report["theta_final"], "learn": report["learn"],
+            "threads": threads, **_machine()}
 
 
-def run(what: str, *, seconds: float = 3.0, batch: int | None = None, files: int = 2000, threads: int = 2) -> dict:
+def run(what: str, *, seconds: float = 3.0, batch: int | None = None, files: int = 2000, threads: int = 2,
+        learn: str = "auto") -> dict:
     from .errors import InputError
 
     if (batch is not None and batch < 1) or files < 1 or threads < 1 or not seconds > 0:
@@ -178,9 +192,9 @@ def run(what: str, *, seconds: float = 3.0, batch: int | None = None, files: int
     if what == "critic":
         return bench_critic(seconds=seconds, batch=batch or 64, threads=threads)
     if what == "protocol":
-        return bench_protocol(threads=threads)
+        return bench_protocol(threads=threads, learn=learn)
     if what == "live":
         from .bench_live import bench_live
 
-        return bench_live(threads=threads)
+        return bench_live(threads=threads, learn=learn)
     raise ValueError(what)

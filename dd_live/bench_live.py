@@ -85,7 +85,7 @@ def _grid_errors_ms(times: list[float], step: float) -> np.ndarray:
 
 
 def bench_live(*, clicks: int = 30, trained_clicks: int = 10, idle_s: float = 30.0, threads: int | None = None,
-               seed: int = 0) -> dict:
+               seed: int = 0, learn: str = "auto") -> dict:
     rng = np.random.default_rng(seed)
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     jack = _start_jack(env)
@@ -94,12 +94,12 @@ def bench_live(*, clicks: int = 30, trained_clicks: int = 10, idle_s: float = 30
     tmp = tempfile.TemporaryDirectory(prefix="dd_live_bench_")
     cmd = [sys.executable, "-m", "dd_live.cli", "serve", "--session", str(Path(tmp.name) / "bench"),
            "--osc-port", str(osc_port), "--reply-port", str(client.port), "--no-audio",
-           "--midi-out", "virtual" if jack else "none"]
+           "--midi-out", "virtual" if jack else "none", "--learn", learn]
     if threads:
         cmd += ["--threads", str(threads)]
     log = open(Path(tmp.name) / "serve.log", "w")
     proc = subprocess.Popen(cmd, env=env, stderr=log, stdout=subprocess.DEVNULL)
-    result: dict = {"threads": threads or "default", "clicks": clicks, "trained_clicks": trained_clicks}
+    result: dict = {"threads": threads or "default", "learn": learn, "clicks": clicks, "trained_clicks": trained_clicks}
     try:
         return _measure(client, proc, jack, env, clicks, trained_clicks, idle_s, rng, result)
     except (TimeoutError, RuntimeError) as err:

@@ -145,13 +145,16 @@ def cmd_evaluate(a: argparse.Namespace) -> int:
         raise InputError(f"--seeds must be comma-separated integers, got {a.seeds!r}") from None
     if not seeds or a.ratings < 1 or a.per_model < 1:
         raise InputError("need at least one seed, one rating and one loop per model")
+    if a.best_temperature is not None and not 0 < a.best_temperature <= 100:
+        raise InputError(f"--best-temperature must be in (0, 100], got {a.best_temperature}")
     _load_rater(a.rater, seeds[0])  # fail early on a bad rater
     lib = _library(a.samples, 4)
     reports = []
     for seed in seeds:
         rater = _load_rater(a.rater, seed)
         rep = run_protocol(rater, ratings=a.ratings, per_model=a.per_model, seed=seed, library=lib,
-                           threads=a.threads, init=a.init, progress=_progress(f"seed {seed}"))
+                           threads=a.threads, init=a.init, learn=a.learn, best_temperature=a.best_temperature,
+                           progress=_progress(f"seed {seed}"))
         rep["rater"] = a.rater
         reports.append(rep)
     print(f"{'seed':>5} {'theta_init':>10} {'theta_final':>11} {'delta':>7} {'phase1 likes':>12} {'wall s':>7}")
@@ -191,7 +194,7 @@ def cmd_pretrain(a: argparse.Namespace) -> int:
 def cmd_bench(a: argparse.Namespace) -> int:
     from . import bench
 
-    result = bench.run(a.what, seconds=a.seconds, batch=a.batch, files=a.files, threads=a.threads)
+    result = bench.run(a.what, seconds=a.seconds, batch=a.batch, files=a.files, threads=a.threads, learn=a.learn)
     if a.json:
         print(json.dumps(result))
     else:
@@ -215,7 +218,7 @@ def cmd_serve(a: argparse.Namespace) -> int:
     file_settings, aliases = config.load(Path(a.config) if a.config else None)
     s = config.merge(file_settings, {"session": a.session, "osc_port": a.osc_port, "reply_port": a.reply_port,
                                      "host": a.host, "samples": a.samples, "bpm": a.bpm, "midi_out": a.midi_out,
-                                     "audio": a.audio, "threads": a.threads, "init": a.init})
+                                     "audio": a.audio, "threads": a.threads, "init": a.init, "learn": a.learn})
     session = Session(resolve(s["session"]))
     stored = session.settings()
     folders = s["samples"] or stored.get("samples") or []
@@ -227,7 +230,8 @@ def cmd_serve(a: argparse.Namespace) -> int:
 
         live = replace(live, bpm=float(s["bpm"]))
     daemon = Daemon(session, lib, settings=live, host=s["host"], osc_port=s["osc_port"], reply_port=s["reply_port"],
-                    aliases=aliases, threads=s["threads"], midi_out=s["midi_out"], audio=s["audio"], init=s["init"])
+                    aliases=aliases, threads=s["threads"], midi_out=s["midi_out"], audio=s["audio"], init=s["init"],
+                    learn=s["learn"])
     signals: list[int] = []
 
     def on_signal(signum, frame) -> None:
@@ -327,6 +331,11 @@ def cmd_export(a: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------- parser
 
+LEARN_HELP = ("how the critic learns: auto (default: head for a pretrained start, the paper's budget for a random "
+              "one), head (refit the output layer on every rating) or budget (40 minibatches of 16 on every "
+              "weight per rating)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="dd-live", description="Drum loops that learn what you like (DeepDrummer for live sets).")
     p.add_argument("--version", action="version", version=f"dd-live {__version__}")
@@ -374,6 +383,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--batch", type=int, default=None, help="bars per call (render 256, critic 64)")
     b.add_argument("--files", type=int, default=2000, help="files in the library (load)")
     b.add_argument("--threads", type=int, default=2, help="torch threads where torch is used")
+    b.add_argument("--learn", default="auto", choices=("auto", "head", "budget"),
+                   help="how the critic learns (protocol, live); see dd-live evaluate --help")
     b.set_defaults(func=cmd_bench)
 
     e = sub.add_parser("evaluate", help="run DeepDrummer's protocol with a simulated rater",
@@ -390,6 +401,10 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--init", default="pretrained", metavar="pretrained|random|FILE",
                    help="the critic's start: the shipped pretrained features (default), the paper's random "
                         "weights, or a file from dd-live pretrain")
+    e.add_argument("--learn", default="auto", choices=("auto", "head", "budget"),
+                   help=LEARN_HELP)
+    e.add_argument("--best-temperature", type=float, default=None, metavar="S",
+                   help="MH temperature of Phase II's best-mode search (default 0.2; 1 = the chains' own)")
     e.set_defaults(func=cmd_evaluate)
 
     pt = sub.add_parser("pretrain", help="pretrain the critic's features on unrated random loops",
@@ -420,6 +435,8 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--threads", type=int, help="torch threads (default: half the cores)")
     sv.add_argument("--init", metavar="pretrained|random|FILE", help="a new session's critic: the shipped "
                     "pretrained features (default), the paper's random weights, or a file from dd-live pretrain")
+    sv.add_argument("--learn", choices=("auto", "head", "budget"), help="how a new session's critic learns "
+                    "(see dd-live evaluate --help; default auto)")
     sv.add_argument("--verbose", action="store_true", help="debug logging")
     sv.set_defaults(func=cmd_serve)
 

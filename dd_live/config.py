@@ -38,6 +38,7 @@ DEFAULTS: dict[str, Any] = {
     "audio": True,
     "threads": None,      # None: half the cores (at least 1)
     "init": "pretrained",  # a new session's critic: pretrained | random | a file from dd-live pretrain
+    "learn": "auto",       # how a new session's critic learns: auto | head | budget
 }
 
 _port = (lambda v: isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 65535, "a UDP port 1-65535")
@@ -54,6 +55,7 @@ _CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "threads": (lambda v: v is None or isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 256,
                 "a thread count from 1"),
     "init": (lambda v: isinstance(v, str) and v != "", "'pretrained', 'random' or a file from dd-live pretrain"),
+    "learn": (lambda v: v in ("auto", "head", "budget"), "'auto', 'head' or 'budget'"),
 }
 
 

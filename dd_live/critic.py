@@ -184,6 +184,28 @@ class Critic(nn.Module):
             y = self.head(self.features(x))
         return y.float()
 
+    @torch.no_grad()
+    def embed(self, feats: torch.Tensor) -> torch.Tensor:
+        """The dense layer's output (batch, 128), float32, in eval mode: what the output layer weighs."""
+        was_training = self.training
+        self.eval()
+        try:
+            x = ((feats - self.in_mean) / self.in_std)[:, None].contiguous(memory_format=torch.channels_last)
+            out = []
+            for i in range(0, x.shape[0], SCORE_CHUNK):
+                with autocast(self.precision):
+                    h = self.features(x[i: i + SCORE_CHUNK])
+                    for layer in list(self.head)[:-2]:
+                        h = layer(h)
+                out.append(h.float())
+            return torch.cat(out)
+        finally:
+            self.train(was_training)
+
+    def output(self) -> nn.Linear:
+        """The output layer (dense -> like/dislike logits)."""
+        return self.head[-2]
+
     @torch.inference_mode()
     def score(self, feats: torch.Tensor) -> torch.Tensor:
         """P(like) in [0, 1] for each item, float32 (batch,), in eval mode; the module's mode is restored."""

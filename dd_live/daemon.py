@@ -47,11 +47,12 @@ class Daemon:
     def __init__(self, session, library, *, settings: LiveSettings | None = None, host: str = "127.0.0.1",
                  osc_port: int = protocol.OSC_PORT, reply_port: int = protocol.REPLY_PORT,
                  aliases: dict[str, str] | None = None, threads: int | None = None, midi_out: str = "none",
-                 audio: bool = False, seed: int | None = None, init: str = "pretrained") -> None:
+                 audio: bool = False, seed: int | None = None, init: str = "pretrained",
+                 learn: str = "auto") -> None:
         from .critic import Critic, configure_threads
         from .pretrain import starting_critic
         from .render import prefer_kernel
-        from .trainer import TrainConfig, Trainer
+        from .trainer import TrainConfig, Trainer, resolve_learn
 
         prefer_kernel("numpy")  # small batches: numba's speed is not worth its memory here ($DD_LIVE_MIX overrides)
         self.session, self.library = session, library
@@ -69,7 +70,8 @@ class Daemon:
         # (and saved as the initial one).
         resume = session.latest_checkpoint.is_file()
         critic = Critic() if resume else starting_critic(init, library=library, seed=self.seed)
-        self.trainer = Trainer(critic, TrainConfig(seed=self.seed))
+        # A resumed session keeps how it learns (the checkpoint holds the training settings).
+        self.trainer = Trainer(critic, TrainConfig(seed=self.seed, learn=resolve_learn(learn, init)))
         if resume:
             extra = self.trainer.load(session.latest_checkpoint)
             version, trained = int(extra.get("version", 0)), [(int(c), bool(v)) for c, v in extra.get("ratings", [])]

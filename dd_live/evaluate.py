@@ -54,17 +54,25 @@ def _rate(rater: Rater, cand: Candidate) -> bool:
 
 def run_protocol(rater: Rater, *, ratings: int = 80, per_model: int = 30, seed: int = 0,
                  samples: Sequence[str] | None = None, chains: int = 16, steps_between: int = 2,
-                 best_steps: int = 60, patience: int = 8, normalize: bool = True, final_ensemble: int = 1,
-                 threads: int | None = None, init: str | Path = "pretrained",
+                 best_steps: int = 60, patience: int = 8, temperature: float = 1.0,
+                 best_temperature: float | None = None,
+                 normalize: bool = True, final_ensemble: int = 1,
+                 threads: int | None = None, init: str | Path = "pretrained", learn: str = "auto",
                  progress: Callable[[str, int, int], None] | None = None, library=None) -> dict:
     """Run the two-phase protocol once; returns a report (see the module docstring).
 
     ``rater``: any callable Candidate -> bool. ``samples``: sample folders (default
     kit if None). ``threads``: torch and render threads (default: all cores).
+    ``temperature``: the MH temperature of Phase I's explore mode (1: draws in proportion to f).
+    ``best_temperature``: the MH temperature of Phase II's bounded best-mode search (None:
+    :data:`dd_live.sampler.BEST_TEMPERATURE`, 0.2, where the chains climb; a critic fitted by ``learn="head"`` rarely reaches 0.95, so the
+    search bound decides, and at the chains' own temperature 1 it mostly wanders).
     ``final_ensemble``: score Phase II's final loops with the mean of the critics
     after the last N ratings (1: the final critic alone, as in the paper).
     ``init``: the critic's start (:func:`dd_live.pretrain.starting_critic`):
     "pretrained" (default), "random" (the paper's) or a file from ``dd-live pretrain``.
+    ``learn``: how the critic learns (:func:`dd_live.trainer.resolve_learn`): "auto"
+    (default: "head" for a pretrained start, the paper's "budget" for a random one).
     ``progress(phase, done, total)`` is called after each rating.
     """
     import torch
@@ -72,12 +80,14 @@ def run_protocol(rater: Rater, *, ratings: int = 80, per_model: int = 30, seed: 
     from .critic import Critic, configure_threads
     from .pattern import random_arrays
     from .pretrain import starting_critic
-    from .sampler import Chains, Scorer
+    from .sampler import BEST_TEMPERATURE, Chains, Scorer
     from .samples import load_library
-    from .trainer import TrainConfig, Trainer
+    from .trainer import TrainConfig, Trainer, resolve_learn
 
     if ratings < 1 or per_model < 1:
         raise ValueError("ratings and per_model must be at least 1")
+    learn = resolve_learn(learn, init)
+    best_temperature = BEST_TEMPERATURE if best_temperature is None else float(best_temperature)
     threads = threads or os.cpu_count() or 1
     configure_threads(threads)
     t_start = time.perf_counter()
@@ -92,9 +102,9 @@ def run_protocol(rater: Rater, *, ratings: int = 80, per_model: int = 30, seed: 
     scorer = Scorer(lib, critic, threads=threads)
     if init == "random" and normalize:
         critic.set_input_stats(scorer.features(scorer.audio(*random_arrays(lib, rng, 64))))
-    trainer = Trainer(critic, TrainConfig(seed=seed))
+    trainer = Trainer(critic, TrainConfig(seed=seed, learn=learn))
     initial = trainer.initial_critic()
-    live = Chains(lib, scorer, n=chains, rng=rng)
+    live = Chains(lib, scorer, n=chains, rng=rng, temperature=temperature)
 
     likes: list[bool] = []
     snapshots: list = []  # the critic as it was 1, 2, ... final_ensemble - 1 ratings before the end
@@ -129,7 +139,7 @@ def run_protocol(rater: Rater, *, ratings: int = 80, per_model: int = 30, seed: 
     for origin, sc, ch in (("init", init_scorer, init_chains), ("final", scorer, live)):
         used: list[int] = []
         for _ in range(per_model):
-            found = ch.best(max_steps=best_steps, patience=patience, exclude=used)
+            found = ch.best(max_steps=best_steps, patience=patience, exclude=used, temperature=best_temperature)
             used = (used + [found.chain])[-(chains // 2):]
             reached[origin] += found.reached
             audio = sc.audio(found.hits[None], found.idx[None])[0]
@@ -146,6 +156,10 @@ def run_protocol(rater: Rater, *, ratings: int = 80, per_model: int = 30, seed: 
     theta_final = float(np.mean(answers["final"]))
     return {
         "seed": seed,
+        "init": str(init),
+        "learn": learn,
+        "temperature": temperature,
+        "best_temperature": best_temperature,
         "ratings": ratings,
         "per_model": per_model,
         "theta_init": theta_init,

@@ -37,6 +37,7 @@ from .render import REFERENCE_BPM, bar_length, render_arrays
 
 FLOOR = 1e-6  # scores are clamped here so that f'/f stays finite
 BEST_THRESHOLD = 0.95
+BEST_TEMPERATURE = 0.2  # best mode's search: colder than the chains, so that it climbs (see README, learning)
 
 
 class Scorer:
@@ -166,14 +167,27 @@ class Chains:
         return self._found(i, True)
 
     def best(self, *, threshold: float = BEST_THRESHOLD, max_steps: int = 100, patience: int | None = None,
-             exclude: Sequence[int] = ()) -> Found:
+             exclude: Sequence[int] = (), temperature: float | None = None) -> Found:
         """Advance the chains until one (not in ``exclude``) scores >= threshold.
 
         Gives up after ``max_steps`` steps, or after ``patience`` steps without a new
         best score (a critic that cannot reach the threshold, such as an untrained
         one, then costs little). Returns the first chain over the threshold (a random
         one if several are), or the best state seen, with ``reached`` False.
+        ``temperature``: the MH temperature while searching (None: the chains' own);
+        below 1 the chains climb f faster.
         """
+        if temperature is None:
+            return self._best(threshold, max_steps, patience, exclude)
+        if not temperature > 0:
+            raise ValueError("temperature must be positive")
+        kept, self.temperature = self.temperature, temperature
+        try:
+            return self._best(threshold, max_steps, patience, exclude)
+        finally:
+            self.temperature = kept
+
+    def _best(self, threshold: float, max_steps: int, patience: int | None, exclude: Sequence[int]) -> Found:
         best: Found | None = None
         since = 0
         allowed = np.ones(self.n, dtype=bool)

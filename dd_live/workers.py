@@ -316,11 +316,11 @@ class TrainerWorker(_Thread):
                 if target[:n] == self.dataset:                 # new ratings
                     new = target[n:]
                     feats = [self._features(cid) for cid, _ in new]
-                    owed += len(new)
+                    owed += len(new) if self.trainer.budgeted else 1
                     change = (lambda fs=feats, rows=new: [self.trainer.add(f, y) for f, (_, y) in zip(fs, rows)])
                 elif [c for c, _ in target] == [c for c, _ in self.dataset]:  # labels replaced
                     changed = [i for i, (a, b) in enumerate(zip(target, self.dataset)) if a != b]
-                    owed += len(changed)
+                    owed += len(changed) if self.trainer.budgeted else 1
                     change = (lambda t=target, ch=changed: [self.trainer.relabel(i, t[i][1]) for i in ch])
                 else:                                          # undo (or anything else): go back or replay
                     self._rewind(target)
@@ -606,10 +606,13 @@ class GeneratorWorker(_Thread):
 
     def _make(self) -> Loop:
         """One new candidate: move the chains, pick one, write its files, store it."""
+        from .sampler import BEST_TEMPERATURE
+
         settings, epoch = self.settings, self._epoch
         with self.gate.hold(high=True):
             if settings.mode == "best":
-                found = self.chains.best(max_steps=60, patience=8, exclude=self._used)
+                found = self.chains.best(max_steps=60, patience=8, exclude=self._used,
+                                         temperature=min(settings.temperature, BEST_TEMPERATURE))
                 self._used = (self._used + [found.chain])[-(self.chains.n // 2):]
             else:
                 self.chains.run(self.steps_between, "explore")

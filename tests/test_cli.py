@@ -161,6 +161,12 @@ def test_evaluate_bad_init_is_one_line(init):
     assert "not a readable pretrained critic" in r.stderr
 
 
+@pytest.mark.parametrize("args", [["--best-temperature", "0"], ["--learn", "sgd"]])
+def test_evaluate_bad_search_or_learning_setting_is_one_line(args):
+    r = run("evaluate", "--rater", "dd_live.raters:GrooveRater", "--ratings", "1", *args)
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+
+
 @pytest.mark.parametrize("spec", ["nonsense", "dd_live.raters:Nope", "no_such_module:X", "dd_live.raters:SR"])
 def test_evaluate_bad_rater_is_one_line(spec):
     r = run("evaluate", "--rater", spec, "--ratings", "1")

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -61,6 +63,57 @@ def test_training_separates_held_out_toy_data(rng):
     assert ((s > 0.5) == yt).mean() >= 0.9
 
 
+def test_head_learning_fits_only_the_output_layer_and_separates_held_out_toy_data(rng):
+    torch.manual_seed(0)
+    critic = Critic(precision="fp32")
+    before = {k: v.clone() for k, v in critic.state_dict().items()}
+    trainer = Trainer(critic, TrainConfig(seed=1, learn="head"))
+    assert not trainer.budgeted
+    x, y = _toy(rng, 40)
+    for xi, yi in zip(x, y):
+        trainer.add(xi, bool(yi))
+    loss = trainer.train()
+    assert 0 < loss < 0.4 and trainer.rounds == 1
+    after = critic.state_dict()
+    changed = {k for k in after if not torch.equal(after[k], before[k])}
+    assert changed == {"head.4.weight", "head.4.bias"}          # the features are left as they were
+    xt, yt = _toy(rng, 40)
+    s = critic.score(xt).numpy()
+    assert ((s > 0.5) == yt).mean() >= 0.9
+    weights = critic.output().weight.clone()
+    trainer.train()                                             # the same ratings: the same fit
+    assert torch.equal(critic.output().weight, weights)
+    trainer.remove(0)                                           # cached embeddings follow removals and relabels
+    trainer.relabel(0, not bool(y[1]))
+    trainer.train()
+    fresh = Trainer(copy.deepcopy(critic), TrainConfig(learn="head"))
+    for k in range(1, len(y)):
+        fresh.add(x[k], bool(y[k]) if k > 1 else not bool(y[1]))
+    fresh.train()
+    torch.testing.assert_close(fresh.critic.output().weight, critic.output().weight)
+
+
+def test_head_learning_with_one_class_gives_the_smoothed_like_rate(rng):
+    x, _ = _toy(rng, 3)
+    t = Trainer(Critic(precision="fp32"), TrainConfig(learn="head"))
+    for xi in x:
+        t.add(xi, True)
+    t.train()
+    np.testing.assert_allclose(t.critic.score(x).numpy(), 4 / 5, rtol=1e-5)    # (3 + 1) / (3 + 2)
+
+
+def test_learn_setting_resolves_and_is_checked():
+    from dd_live.trainer import resolve_learn
+
+    assert resolve_learn("auto", "random") == "budget"
+    assert resolve_learn("auto", "pretrained") == "head" and resolve_learn("auto", "/x/pre.pt") == "head"
+    assert resolve_learn("budget", "pretrained") == "budget"
+    with pytest.raises(ValueError, match="learn must be"):
+        resolve_learn("sgd", "random")
+    with pytest.raises(ValueError, match="learn must be"):
+        TrainConfig(learn="auto")
+
+
 def test_training_is_deterministic(rng):
     x, y = _toy(rng, 12)
     outs = []
@@ -90,13 +143,25 @@ def test_checkpoint_round_trip_gives_identical_scores(rng, tmp_path):
     t2.load(path)
     assert torch.equal(c.score(x), c2.score(x))
     assert torch.equal(t.initial_critic().score(x), t2.initial_critic().score(x))
-    assert t2.rounds == 1
+    assert t2.rounds == 1 and t2.config == t.config
     # both go on training the same way: the optimiser state came along
     for xi, yi in zip(x, y):
         t2.add(xi, bool(yi))
     t.train(batches=2)
     t2.train(batches=2)
     assert torch.allclose(c.score(x), c2.score(x), atol=1e-6)
+
+
+def test_checkpoint_keeps_how_the_critic_learns(rng, tmp_path):
+    x, y = _toy(rng, 6)
+    t = Trainer(Critic(), TrainConfig(learn="head", head_l2=1.5))
+    for xi, yi in zip(x, y):
+        t.add(xi, bool(yi))
+    t.train()
+    t2 = Trainer(Critic())
+    t2.load(t.save(tmp_path / "critic.pt"))
+    assert t2.config.learn == "head" and t2.config.head_l2 == 1.5
+    assert torch.equal(t.critic.score(x), t2.critic.score(x))
 
 
 def test_bad_checkpoint_is_a_clear_error(tmp_path):
@@ -167,4 +232,6 @@ print(ok, resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
         assert ok == "True"
         got[mode] = int(faults)
     assert got["default"] > 10_000, got  # activations mapped afresh and faulted in on every call
-    assert got["keep"] < 1_000, got
+    # after warm-up the kept blocks serve every call (0 faults when the machine is quiet; a busy machine
+    # has seen 1,400, from the scheduling of torch's threads over glibc's per-thread arenas)
+    assert got["keep"] * 20 < got["default"], got

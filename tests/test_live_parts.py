@@ -62,7 +62,8 @@ def test_config_file_settings_aliases_and_errors(tmp_path):
     assert settings["bpm"] == 124 and settings["audio"] is False and settings["osc_port"] == 7710
     assert aliases == {"/1/push1": "like"}
     assert config.merge(settings, {"bpm": 90.0, "host": None})["bpm"] == 90.0
-    for text, fragment in [("bpm = 1000", "bpm must be"), ("colour = 1", "unknown setting"),
+    assert settings["learn"] == "auto"
+    for text, fragment in [("bpm = 1000", "bpm must be"), ("colour = 1", "unknown setting"), ("learn = 'sgd'", "learn must be"),
                            ("[aliases]\n'/a' = 'explode'", "unknown command"), ("bpm = [", "c.toml")]:
         f.write_text(text)
         with pytest.raises(InputError, match=fragment):
@@ -170,7 +171,7 @@ def test_generator_holds_off_while_a_new_critic_is_coming(small_lib, tmp_path):
     assert not gen.is_alive() and gen.error is None
 
 
-def _trainer_worker(tmp_path, rng, *, stale_after: float):
+def _trainer_worker(tmp_path, rng, *, stale_after: float, learn: str = "budget"):
     """A TrainerWorker on a session with 2 candidates (noise for audio) whose training rounds call
     ``worker.hook`` once, at their first pause; the worker's thread is not started."""
     from dd_live.audio import write_wav
@@ -194,7 +195,7 @@ def _trainer_worker(tmp_path, rng, *, stale_after: float):
             return super().train(batches, between=pause, every=1)
 
     published, idle = [], []
-    worker = TrainerWorker(Hooked(Critic(), TrainConfig(batches=4)), session, None, gate=Gate(),
+    worker = TrainerWorker(Hooked(Critic(), TrainConfig(batches=4, learn=learn)), session, None, gate=Gate(),
                            publish=lambda critic, version, trained_on, loss: published.append(trained_on),
                            on_idle=lambda: idle.append(True))
     worker.max_stale_s = stale_after
@@ -224,5 +225,22 @@ def test_trainer_cuts_a_round_short_for_a_newer_rating_unless_its_critic_is_stal
         assert worker.trainer.rounds == len(expected)      # a cut round's budget is paid again
         worker._settled()
         assert not worker.busy.is_set() and idle
+    finally:
+        session.close()
+
+
+def test_a_head_learning_trainer_fits_once_per_change_and_owes_nothing(tmp_path, rng):
+    """With learn="head" a fit on all ratings so far is all a rating is owed: two clicks, one fit."""
+    worker, session, published, idle = _trainer_worker(tmp_path, rng, stale_after=60.0, learn="head")
+    try:
+        session.rate(1, True)
+        session.rate(2, False)
+        worker.sync()
+        worker._catch_up()
+        assert published == [2] and worker.trainer.rounds == 1
+        session.rate(2, True)                                   # a label replaced: one more fit
+        worker.sync()
+        worker._catch_up()
+        assert published == [2, 2] and worker.trainer.labels == [True, True]
     finally:
         session.close()

@@ -104,6 +104,14 @@ def test_protocol_runs_and_reports(kit):
     assert rep["delta"] == pytest.approx(rep["theta_final"] - rep["theta_init"])
     s = summarize([rep, rep])
     assert s["runs"] == 2 and s["delta_mean"] == pytest.approx(rep["delta"])
+    assert rep["init"] == "pretrained" and rep["learn"] == "head" and rep["best_temperature"] == 0.2
+
+
+def test_protocol_from_the_papers_random_start_learns_the_papers_way(kit):
+    rep = run_protocol(lambda c: bool(c.pattern.hits[0, 0]), ratings=2, per_model=1, seed=1, library=kit, chains=2,
+                       best_steps=1, init="random", temperature=0.5, best_temperature=1.0)
+    assert rep["learn"] == "budget" and rep["train_s_mean"] > 0
+    assert rep["temperature"] == 0.5 and rep["best_temperature"] == 1.0
 
 
 def test_protocol_rejects_a_bad_rater(kit):

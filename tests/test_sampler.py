@@ -80,6 +80,24 @@ def test_best_is_bounded_and_says_so(rng):
     assert not found.reached and flat.proposed == 3 * 8
 
 
+def test_a_colder_best_search_climbs_further_and_leaves_the_chains_temperature(rng):
+    """A critic that never reaches 0.95 (scores 0.05-0.6): the bounded search at temperature 0.1 ends
+    higher than at 1 from the same start, and the chains keep their own temperature."""
+    import copy
+
+    import pytest
+
+    lib = make_library([100, 200, 300, 400, 500])
+    scorer = FakeScorer(lambda h, i: 0.05 + 0.55 * h[:, ::2].mean() ** 3)
+    warm = Chains(lib, scorer, n=8, rng=np.random.default_rng(1), temperature=1.0)
+    cold = copy.deepcopy(warm)
+    hot = warm.best(threshold=0.95, max_steps=150).score
+    colder = cold.best(threshold=0.95, max_steps=150, temperature=0.1).score
+    assert colder > hot + 0.05 and cold.temperature == 1.0
+    with pytest.raises(ValueError, match="positive"):
+        cold.best(temperature=0.0)
+
+
 def test_worst_hill_climbs_down(rng):
     lib = make_library([100, 200, 300, 400, 500])
     chains = Chains(lib, FakeScorer(easy), n=16, rng=rng)
