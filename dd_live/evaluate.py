@@ -2,9 +2,9 @@
 
 Phase I: ``ratings`` loops, each drawn in explore mode from the current critic
 (persistent MH chains, moved ``steps_between`` steps between draws), rated, and
-trained on right away. Phase II: ``per_model`` loops in best mode (f >= 0.95)
-from the initial critic and as many from the final critic, shuffled together
-and rated without training. theta_init and theta_final are the like ratios of
+trained on right away. Phase II: ``per_model`` loops in best mode (f >= 0.95,
+a bounded search at temperature ``best_temperature``) from the initial critic
+and as many from the final critic, shuffled together and rated without training. theta_init and theta_final are the like ratios of
 the two Phase II halves.
 """
 
@@ -64,9 +64,10 @@ def run_protocol(rater: Rater, *, ratings: int = 80, per_model: int = 30, seed: 
     ``rater``: any callable Candidate -> bool. ``samples``: sample folders (default
     kit if None). ``threads``: torch and render threads (default: all cores).
     ``temperature``: the MH temperature of Phase I's explore mode (1: draws in proportion to f).
-    ``best_temperature``: the MH temperature of Phase II's bounded best-mode search (None:
-    :data:`dd_live.sampler.BEST_TEMPERATURE`, 0.2, where the chains climb; a critic fitted by ``learn="head"`` rarely reaches 0.95, so the
-    search bound decides, and at the chains' own temperature 1 it mostly wanders).
+    ``best_temperature``: the MH temperature of Phase II's bounded best-mode search
+    (None: :data:`dd_live.sampler.BEST_TEMPERATURE`, 0.2, where the chains climb; a
+    critic fitted by ``learn="head"`` rarely reaches 0.95, so the search bound decides,
+    and at the chains' own temperature 1 the search mostly wanders).
     ``final_ensemble``: score Phase II's final loops with the mean of the critics
     after the last N ratings (1: the final critic alone, as in the paper).
     ``init``: the critic's start (:func:`dd_live.pretrain.starting_critic`):
