@@ -206,6 +206,10 @@ class Critic(nn.Module):
         """The output layer (dense -> like/dislike logits)."""
         return self.head[-2]
 
+    def output_name(self) -> str:
+        """The output layer's state-dict prefix (e.g. "head.4")."""
+        return next(name for name, m in self.named_modules() if m is self.output())
+
     @torch.inference_mode()
     def score(self, feats: torch.Tensor) -> torch.Tensor:
         """P(like) in [0, 1] for each item, float32 (batch,), in eval mode; the module's mode is restored."""

@@ -4,8 +4,9 @@ Phase I: ``ratings`` loops, each drawn in explore mode from the current critic
 (persistent MH chains, moved ``steps_between`` steps between draws), rated, and
 trained on right away. Phase II: ``per_model`` loops in best mode (f >= 0.95,
 a bounded search at temperature ``best_temperature``) from the initial critic
-and as many from the final critic, shuffled together and rated without training. theta_init and theta_final are the like ratios of
-the two Phase II halves.
+and as many from the final critic, shuffled together and rated without
+training. theta_init and theta_final are the like ratios of the two Phase II
+halves.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ def run_protocol(rater: Rater, *, ratings: int = 80, per_model: int = 30, seed: 
                  samples: Sequence[str] | None = None, chains: int = 16, steps_between: int = 2,
                  best_steps: int = 60, patience: int = 8, temperature: float = 1.0,
                  best_temperature: float | None = None,
-                 normalize: bool = True, final_ensemble: int = 1,
+                 final_ensemble: int = 1,
                  threads: int | None = None, init: str | Path = "pretrained", learn: str = "auto",
                  progress: Callable[[str, int, int], None] | None = None, library=None) -> dict:
     """Run the two-phase protocol once; returns a report (see the module docstring).
@@ -76,10 +77,7 @@ def run_protocol(rater: Rater, *, ratings: int = 80, per_model: int = 30, seed: 
     (default: "head" for a pretrained start, the paper's "budget" for a random one).
     ``progress(phase, done, total)`` is called after each rating.
     """
-    import torch
-
-    from .critic import Critic, configure_threads
-    from .pattern import random_arrays
+    from .critic import configure_threads
     from .pretrain import starting_critic
     from .sampler import BEST_TEMPERATURE, Chains, Scorer
     from .samples import load_library
@@ -95,14 +93,8 @@ def run_protocol(rater: Rater, *, ratings: int = 80, per_model: int = 30, seed: 
     lib = library if library is not None else load_library(samples)
     lib.require(4)
     rng = np.random.default_rng(seed)
-    if init == "random":
-        torch.manual_seed(seed)
-        critic = Critic()
-    else:
-        critic = starting_critic(init, seed=seed)
+    critic = starting_critic(init, library=lib, seed=seed, rng=rng)
     scorer = Scorer(lib, critic, threads=threads)
-    if init == "random" and normalize:
-        critic.set_input_stats(scorer.features(scorer.audio(*random_arrays(lib, rng, 64))))
     trainer = Trainer(critic, TrainConfig(seed=seed, learn=learn))
     initial = trainer.initial_critic()
     live = Chains(lib, scorer, n=chains, rng=rng, temperature=temperature)

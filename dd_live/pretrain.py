@@ -36,7 +36,6 @@ from pathlib import Path
 
 import numpy as np
 
-SR = 44100
 DESCRIPTORS = ("count", "band_0_150", "band_150_1500", "band_1500_6000", "band_6000_up",
                "log10_duration", "flatness", "sustain")
 BANDS_HZ = ((0.0, 150.0), (150.0, 1500.0), (1500.0, 6000.0), (6000.0, math.inf))
@@ -46,12 +45,12 @@ FORMAT = 1
 
 def describe_sample(y: np.ndarray) -> np.ndarray:
     """:data:`DESCRIPTORS` of a one-shot (mono float at 44.1 kHz), float32 (8,)."""
-    from .audio import measure_one_shot, validate_audio
+    from .audio import SAMPLE_RATE, measure_one_shot, validate_audio
 
     validate_audio(y, name="a sample")
-    m = measure_one_shot(y, sample_rate=SR)
+    m = measure_one_shot(y)
     bands = [float(m.power[(m.freqs >= lo) & (m.freqs < hi)].sum()) / m.total for lo, hi in BANDS_HZ]
-    duration = max(m.duration, 1.0 / SR)  # silence: one sample, so that its log is finite
+    duration = max(m.duration, 1.0 / SAMPLE_RATE)  # silence: one sample, so that its log is finite
     sustain = min(m.late_rms / max(m.early_rms, 1e-12), 2.0)
     return np.array([1.0, *bands, math.log10(duration), m.flatness, sustain], dtype=np.float32)
 
@@ -68,14 +67,6 @@ def loop_targets(hits: np.ndarray, idx: np.ndarray, table: np.ndarray) -> np.nda
     per_step = np.einsum("nts,ntk->nsk", hits.astype(np.float32), d)
     playing = np.einsum("nt,ntk->nk", hits.any(axis=2).astype(np.float32), d)
     return np.concatenate([per_step, playing[:, None]], axis=1).reshape(hits.shape[0], -1)
-
-
-def output_layer(critic) -> str:
-    """The state-dict prefix of the critic's last linear layer (the one pretraining replaces)."""
-    from torch import nn
-
-    names = [f"head.{i}" for i, m in enumerate(critic.head) if isinstance(m, nn.Linear)]
-    return names[-1]
 
 
 @dataclass
@@ -141,9 +132,8 @@ def pretrain(library, config: PretrainConfig = PretrainConfig(), *, threads: int
     y = (y - mean) / std
     critic.set_input_stats(feats[: min(n, 1024)])
     train_n = n - max(1, int(n * config.holdout))
-    out = output_layer(critic)
-    dense = critic.head[-2].in_features
-    critic.head[-2], critic.head[-1] = nn.Linear(dense, y.shape[1]), nn.Identity()
+    out = critic.output_name()
+    critic.head[-2], critic.head[-1] = nn.Linear(critic.output().in_features, y.shape[1]), nn.Identity()
     critic.to(memory_format=torch.channels_last)
     opt = torch.optim.Adam(critic.parameters(), lr=config.lr)
     gen = torch.Generator().manual_seed(config.seed)
@@ -168,8 +158,8 @@ def pretrain(library, config: PretrainConfig = PretrainConfig(), *, threads: int
             progress(f"epoch {epoch + 1}/{config.epochs}: holdout loss {losses[-1]:.3f} "
                      f"({time.perf_counter() - t0:.0f} s)")
     state = {k: v.detach().clone() for k, v in critic.state_dict().items() if not k.startswith(out + ".")}
-    probe = {"weight": critic.head[-2].weight.detach().clone(), "bias": critic.head[-2].bias.detach().clone(),
-             "mean": mean, "std": std}
+    pretext = critic.output()
+    probe = {"weight": pretext.weight.detach().clone(), "bias": pretext.bias.detach().clone(), "mean": mean, "std": std}
     report = {"config": asdict(config), "samples": len(library.samples), "holdout_loss": losses,
               "wall_s": round(time.perf_counter() - t0, 1)}
     return Pretrained(state, probe, report)
@@ -209,13 +199,14 @@ def shipped_path() -> Path:
     return Path(__file__).with_name("data") / "critic_pretrained.pt"
 
 
-def starting_critic(init: str | Path = "pretrained", *, library=None, seed: int = 0):
+def starting_critic(init: str | Path = "pretrained", *, library=None, seed: int = 0,
+                    rng: np.random.Generator | None = None):
     """A new session's critic.
 
     ``init``: "pretrained" (the shipped features and a new, seeded output layer),
     a path to a file from ``dd-live pretrain`` (the same, from that file), or
     "random" (the paper's random start, inputs standardised over 64 random loops
-    of ``library``).
+    of ``library`` drawn from ``rng``, by default one seeded with ``seed``).
     """
     import torch
 
@@ -230,10 +221,11 @@ def starting_critic(init: str | Path = "pretrained", *, library=None, seed: int 
         from .sampler import Scorer
 
         scorer = Scorer(library, critic)
-        critic.set_input_stats(scorer.features(scorer.audio(*random_arrays(library, np.random.default_rng(seed), 64))))
+        rng = rng if rng is not None else np.random.default_rng(seed)
+        critic.set_input_stats(scorer.features(scorer.audio(*random_arrays(library, rng, 64))))
         return critic
     state = dict(load(shipped_path() if init == "pretrained" else Path(init)).state)
-    out = output_layer(critic)
+    out = critic.output_name()
     fresh = critic.state_dict()  # the seeded random start of every layer, the output layer's kept
     state[out + ".weight"], state[out + ".bias"] = fresh[out + ".weight"], fresh[out + ".bias"]
     try:
