@@ -150,7 +150,7 @@ def _measure(client, proc, jack, env, clicks, trained_clicks, idle_s, rng, resul
         for k in range(clicks):
             like = bool(rng.random() < 0.4)
             client.drop("/dd/candidate")
-            t_click = client.send("/dd/like" if like else "/dd/dislike", cid)
+            t_click = client.send("/dd/rate", cid, int(like))
             ratings += 1
             t_got, cand = client.wait_timed("/dd/candidate", 30, where=lambda a, c=cid: a[0] != c)
             latencies.append((t_got - t_click) * 1000)
@@ -160,7 +160,7 @@ def _measure(client, proc, jack, env, clicks, trained_clicks, idle_s, rng, resul
         trained_lat, trained_msg = [], []
         for k in range(trained_clicks):
             client.drop("/dd/candidate")
-            t_click = client.send("/dd/like" if k % 2 else "/dd/dislike", cid)
+            t_click = client.send("/dd/rate", cid, k % 2)
             ratings += 1
             n = ratings
             cand = client.wait("/dd/candidate", 30, where=lambda a, c=cid: a[0] != c)

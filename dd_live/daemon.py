@@ -32,7 +32,7 @@ from .workers import Gate, GeneratorWorker, LiveSettings, Loop, TrainerWorker
 
 log = logging.getLogger("dd_live.daemon")
 
-MAX_CLIENTS = 32
+MAX_CLIENTS = protocol.MAX_CLIENTS
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
@@ -98,6 +98,7 @@ class Daemon:
         self.clients: dict[tuple[str, int], None] = {}
         self._lock = threading.RLock()
         self._errors = osc.RateLimiter(rate=10, burst=20)
+        self._flooded: set = set()             # clients told 'flood' whose errors are being suppressed
         self._log_errors = osc.RateLimiter(rate=2, burst=10)
         self.stopped = threading.Event()
 
@@ -173,24 +174,30 @@ class Daemon:
         key = sender or "local"
         if self._log_errors.allow("log"):
             log.warning("%s from %s: %s", code, sender, message)
-        if not self._errors.allow(key):
-            return
         targets = self.targets()
         if sender is not None and sender not in targets:
             targets.append(sender)
+        with self._lock:
+            if self._errors.allow(key):
+                self._flooded.discard(key)
+            elif key in self._flooded:
+                return
+            else:  # the first suppressed error: say once that further ones are being suppressed
+                if len(self._flooded) > 1024:  # spoofed senders: forget them
+                    self._flooded.clear()
+                self._flooded.add(key)
+                code, message = "flood", f"too many errors; further errors are suppressed for a moment (last: {code})"
         self.send("/dd/error", code, message[:200], to=targets)
 
     # ------------------------------------------------------------ OSC thread
 
     def _on_datagram(self, data: bytes, sender: tuple[str, int]) -> None:
-        try:
-            commands = self.dispatcher.commands(data)
-        except OSCError as err:
-            self.error(err.code, str(err), sender)
-            return
-        for cmd in commands:
+        for cmd in self.dispatcher.commands(data):
             if cmd is None:
                 continue  # a button's release
+            if isinstance(cmd, OSCError):
+                self.error(cmd.code, str(cmd), sender)
+                continue
             try:
                 self.execute(cmd, sender)
             except OSCError as err:
@@ -207,21 +214,31 @@ class Daemon:
     def _cmd_hello(self, sender, reply_port: int | None = None) -> None:
         if sender is not None:
             client = (sender[0], reply_port or sender[1])
+            evicted = []
             with self._lock:
                 self.clients.pop(client, None)
                 self.clients[client] = None
                 while len(self.clients) > MAX_CLIENTS:
-                    self.clients.pop(next(iter(self.clients)))
+                    old = next(iter(self.clients))
+                    self.clients.pop(old)
+                    evicted.append(old)
+            for old in evicted:
+                log.warning("client %s:%d evicted: more than %d clients said /dd/hello", old[0], old[1], MAX_CLIENTS)
+                self.send("/dd/error", "evicted", f"more than {MAX_CLIENTS} clients said /dd/hello; this one gets no "
+                          "more replies until it says /dd/hello again", to=[old])
         self._status()
         cur = self.current
         if cur is not None:
             self._send_candidate(cur)
 
-    def _cmd_like(self, sender, id: int | None = None) -> None:
-        self._rate(id, True)
+    def _cmd_like(self, sender) -> None:
+        self._rate(None, True)
 
-    def _cmd_dislike(self, sender, id: int | None = None) -> None:
-        self._rate(id, False)
+    def _cmd_dislike(self, sender) -> None:
+        self._rate(None, False)
+
+    def _cmd_rate(self, sender, id: int, label: float) -> None:
+        self._rate(id, bool(label))
 
     def _rate(self, cid: int | None, like: bool) -> None:
         cur = self.current
@@ -273,13 +290,18 @@ class Daemon:
         return Loop(cid, pattern, pattern.hits, idx, row.score, row.version, row.trained_on, self.settings.bpm,
                     files, audio, notes=self.generator.notes)
 
-    def _cmd_export(self, sender, id: int | None = None) -> None:
+    def _cmd_export(self, sender) -> None:
+        if self.current is None:
+            raise OSCError("state", "nothing to export yet: no candidate has been announced")
+        self._export(self.current.id)
+
+    def _cmd_export_loop(self, sender, id: int) -> None:
+        self._export(id)
+
+    def _export(self, cid: int) -> None:
         from .export import export_pattern
         from .pattern import Pattern
 
-        cid = id if id is not None else (self.current.id if self.current is not None else None)
-        if cid is None:
-            raise OSCError("state", "nothing to export yet: no candidate has been announced")
         row = self.session.candidate(cid)
         if row is None:
             raise OSCError("unknown-id", f"no candidate {cid}")

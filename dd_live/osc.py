@@ -51,20 +51,64 @@ def _is_number(x: Any) -> bool:
     return (_is_int(x) or isinstance(x, float)) and math.isfinite(x)
 
 
-def parse(data: bytes) -> list[tuple[str, list[Any]]]:
-    """Every message in a datagram (bundles flattened) as (address, args); OSCError('parse') if it is not OSC."""
-    from pythonosc import osc_packet
+_BUNDLE = b"#bundle\0"
+_MAX_DEPTH = 8
 
+
+def parse_elements(data: bytes) -> list[tuple[str, list[Any]] | OSCError]:
+    """Every message in a datagram, bundles flattened, as (address, args); each datagram or bundle
+    element that cannot be read is an :class:`OSCError` ('parse') in its place, so one bad element
+    neither hides the good ones nor goes unanswered."""
     if not data:
-        raise OSCError("parse", "empty datagram")
+        return [OSCError("parse", "empty datagram")]
+    out: list[tuple[str, list[Any]] | OSCError] = []
+    _walk(bytes(data), out, 0)
+    return out
+
+
+def _walk(data: bytes, out: list, depth: int) -> None:
+    if data.startswith(_BUNDLE):
+        if depth >= _MAX_DEPTH:
+            out.append(OSCError("parse", f"bundles nested deeper than {_MAX_DEPTH}"))
+            return
+        if len(data) < 16:
+            out.append(OSCError("parse", f"bundle of {len(data)} bytes has no time tag"))
+            return
+        pos, n = 16, 0
+        while pos < len(data):
+            if pos + 4 > len(data):
+                out.append(OSCError("parse", f"bundle element {n + 1}: truncated size field"))
+                return
+            size = int.from_bytes(data[pos:pos + 4], "big", signed=True)
+            if size <= 0 or size % 4 or pos + 4 + size > len(data):
+                out.append(OSCError("parse", f"bundle element {n + 1}: bad size {size} "
+                                             f"({len(data) - pos - 4} bytes left)"))
+                return  # the elements after it cannot be framed
+            _walk(data[pos + 4:pos + 4 + size], out, depth + 1)
+            pos, n = pos + 4 + size, n + 1
+        if n == 0:
+            out.append(OSCError("parse", "empty bundle"))
+        return
+    if not data.startswith(b"/"):
+        out.append(OSCError("parse", f"not an OSC message or bundle (starts with {data[:8]!r})"))
+        return
+    from pythonosc import osc_message
+
     try:
-        packet = osc_packet.OscPacket(bytes(data))
-        out = [(m.message.address, list(m.message.params)) for m in packet.messages]
+        msg = osc_message.OscMessage(data)
+        out.append((msg.address, list(msg.params)))
     except Exception as err:  # python-osc raises ParseError, and IndexError/struct.error on truncation
-        raise OSCError("parse", f"not an OSC packet ({type(err).__name__}: {str(err)[:80]})") from None
-    for address, _ in out:
-        if not isinstance(address, str) or not address.startswith("/"):
-            raise OSCError("parse", "OSC address must start with /")
+        out.append(OSCError("parse", f"not an OSC message ({type(err).__name__}: {str(err)[:80]})"))
+
+
+def parse(data: bytes) -> list[tuple[str, list[Any]]]:
+    """Every message in a datagram (bundles flattened) as (address, args); the first unreadable
+    part raises OSCError('parse')."""
+    out = []
+    for item in parse_elements(data):
+        if isinstance(item, OSCError):
+            raise item
+        out.append(item)
     return out
 
 
@@ -93,9 +137,9 @@ _RANGES: dict[tuple[str, str], tuple[Callable[[Any], bool], str]] = {
     ("set_density", "p"): (lambda v: 0.02 <= v <= 0.98, "0.02-0.98"),
     ("set_lock", "track"): (lambda v: 1 <= v <= 64, "a track number from 1"),
     ("set_lock", "on"): (lambda v: v in (0, 1), "0 or 1"),
-    ("like", "id"): (lambda v: v >= 1, "a candidate id from 1"),
-    ("dislike", "id"): (lambda v: v >= 1, "a candidate id from 1"),
-    ("export", "id"): (lambda v: v >= 1, "a candidate id from 1"),
+    ("rate", "id"): (lambda v: v >= 1, "a candidate id from 1"),
+    ("rate", "label"): (lambda v: v in (0, 1), "1 (like) or 0 (dislike)"),
+    ("export_loop", "id"): (lambda v: v >= 1, "a candidate id from 1"),
 }
 
 _TYPE_OK: dict[str, Callable[[Any], bool]] = {
@@ -130,8 +174,19 @@ class Dispatcher:
                 raise InputError(f"alias {address!r}: an OSC address must start with /")
             self.aliases[address] = by_command[command]
 
-    def commands(self, data: bytes) -> list[Command | None]:
-        return [self.command(address, args) for address, args in parse(data)]
+    def commands(self, data: bytes) -> list[Command | None | OSCError]:
+        """One entry per message in ``data``: a Command, None (a button's release) or the OSCError
+        that refused it (unreadable element, unknown address, bad arguments)."""
+        out: list[Command | None | OSCError] = []
+        for item in parse_elements(data):
+            if isinstance(item, OSCError):
+                out.append(item)
+                continue
+            try:
+                out.append(self.command(*item))
+            except OSCError as err:
+                out.append(err)
+        return out
 
     def command(self, address: str, args: list[Any]) -> Command | None:
         entry = self.table.get(address)
@@ -139,26 +194,24 @@ class Dispatcher:
             alias = self.aliases.get(address)
             if alias is None:
                 raise OSCError("address", f"unknown address {address[:60]!r}")
-            return self._button(alias, address, args, allow_id=False)
+            return self._button(alias, address, args)
         if entry.button:
-            return self._button(entry, address, args, allow_id=any(a.name == "id" for a in entry.args))
+            return self._button(entry, address, args)
         return self._plain(entry, address, args)
 
-    def _button(self, entry: protocol.Address, address: str, args: list[Any], *, allow_id: bool) -> Command | None:
-        values: dict[str, Any] = {}
-        rest = list(args)
-        if allow_id and rest and _is_int(rest[0]):
-            values["id"] = rest.pop(0)
-        if len(rest) > 1:
-            raise OSCError("args", f"{address}: too many arguments ({len(args)})")
-        if rest:
-            v = rest[0]
+    @staticmethod
+    def _button(entry: protocol.Address, address: str, args: list[Any]) -> Command | None:
+        """A button: no argument, or one value, int or float alike (a Max message box sends 1, a
+        controller 1.0); <= 0.5 is the release. Never a candidate id: /dd/rate names one."""
+        if len(args) > 1:
+            raise OSCError("args", f"{address}: a button takes at most one value, got {len(args)} arguments")
+        if args:
+            v = args[0]
             if not _is_number(v):
                 raise OSCError("args", f"{address}: button value must be a finite number, got {_show(v)}")
             if v <= 0.5:
                 return None  # a release
-        self._check_ranges(entry.command, address, values)
-        return Command(entry.command, values, address)
+        return Command(entry.command, {}, address)
 
     def _plain(self, entry: protocol.Address, address: str, args: list[Any]) -> Command:
         required = [a for a in entry.args if not a.optional]

@@ -29,7 +29,14 @@ ERROR_CODES = {
     "io": "a file could not be written",
     "backend": "MIDI or audio output is not available",
     "flood": "too many bad packets: further errors to this client are suppressed for a moment",
+    "evicted": "more clients said /dd/hello than the daemon serves: this one, heard from least recently, "
+               "gets no more replies until it says /dd/hello again",
 }
+
+#: replies go to at most this many clients that said /dd/hello (the least recently heard is evicted)
+MAX_CLIENTS = 32
+#: a candidate's files stay on disk at least this long (s) after it was last announced
+KEEP_FILES_S = 600
 
 
 @dataclass(frozen=True)
@@ -55,22 +62,27 @@ class Address:
         return " ".join([self.address] + parts)
 
 
-_ID = Arg("id", "i", "candidate id (an integer from 1)", optional=True)
-_VALUE = Arg("value", "n", "button value: <= 0.5 is a release and does nothing", optional=True)
+_ID = Arg("id", "i", "candidate id (an integer from 1)")
+_VALUE = Arg("value", "n", "button value, int or float: <= 0.5 is a release and does nothing", optional=True)
 
 ADDRESSES: tuple[Address, ...] = (
     # ---------------------------------------------------------------- in
     Address("/dd/hello", "in", (Arg("reply_port", "i", "UDP port to send replies to (default: the sender's port)", True),),
             "Register the sender for replies; answered with /dd/status and the current candidate.", "hello"),
-    Address("/dd/like", "in", (_ID, _VALUE),
-            "Like a candidate (default: the one announced last); the next candidate follows at once.", "like", True),
-    Address("/dd/dislike", "in", (_ID, _VALUE),
-            "Dislike a candidate (default: the one announced last); the next candidate follows at once.", "dislike", True),
+    Address("/dd/like", "in", (_VALUE,),
+            "Like the candidate announced last; the next candidate follows at once.", "like", True),
+    Address("/dd/dislike", "in", (_VALUE,),
+            "Dislike the candidate announced last; the next candidate follows at once.", "dislike", True),
+    Address("/dd/rate", "in", (_ID, Arg("label", "n", "1: like, 0: dislike")),
+            "Rate candidate `id` (rating it again replaces its label); if it is the current one the next follows.",
+            "rate"),
     Address("/dd/next", "in", (_VALUE,), "Skip to the next candidate without rating.", "next", True),
     Address("/dd/undo", "in", (_VALUE,), "Remove the last rating; the critic retrains from the remaining ones.", "undo", True),
-    Address("/dd/export", "in", (_ID, _VALUE),
-            "Export a candidate (default: the current one) as MIDI, WAV and SFZ into the session's exports folder.",
+    Address("/dd/export", "in", (_VALUE,),
+            "Export the candidate announced last as MIDI, WAV and SFZ into the session's exports folder.",
             "export", True),
+    Address("/dd/export/loop", "in", (_ID,),
+            "Export candidate `id` as MIDI, WAV and SFZ into the session's exports folder.", "export_loop"),
     Address("/dd/status", "in", (), "Ask for /dd/status.", "status"),
     Address("/dd/set/tempo", "in", (Arg("bpm", "n", "tempo in beats per minute, 20-300"),),
             "Set the session tempo (loops, previews and MIDI follow; the critic always hears 120 bpm).", "set_tempo"),
@@ -156,10 +168,18 @@ def markdown() -> str:
         "",
         "Types: `i` int32, `f` float32, `s` string, `n` int or float, `*` any number of further arguments;",
         "`[arg]` is optional. Buttons: a trailing numeric value <= 0.5 (a button's release) does nothing;",
-        "no value or a value > 0.5 acts. For `/dd/like`, `/dd/dislike` and `/dd/export` an *int* first",
-        "argument is a candidate id and a *float* is a button value; without an id the command applies to",
-        "the candidate announced last. Aliases in the config file map any other address (a controller's",
-        "`/1/push1`) to a command; an alias's arguments are always a button value.",
+        "no value or a value > 0.5 acts, whether the value is an int or a float (a Max message box `1`,",
+        "a controller's `1.0`): `/dd/like`, `/dd/dislike` and `/dd/export` act on the candidate announced last;",
+        "`/dd/rate id label` and `/dd/export/loop id` name a candidate by its id. Aliases in the config file",
+        "map any other address (a controller's `/1/push1`) to a command; an alias's arguments are always a",
+        "button value.",
+        "",
+        f"A candidate's files (`/dd/candidate`) stay on disk for at least {KEEP_FILES_S // 60} minutes after it was",
+        "last announced (to any client: `/dd/hello` announces the current one again), and for good once it is rated.",
+        f"Replies go to at most {MAX_CLIENTS} clients that said `/dd/hello`; a newer one evicts the one heard from",
+        "least recently, which is told so (`/dd/error evicted`). Every datagram or bundle element that cannot be",
+        "read gets `/dd/error parse`; errors to one client are rate-limited, and `flood` says once when they start",
+        "being suppressed.",
         "",
     ]
     for direction, title in (("in", "To the daemon"), ("out", "From the daemon")):

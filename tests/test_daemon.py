@@ -73,7 +73,7 @@ def test_ratings_by_id_are_committed_then_acknowledged_and_trained_on(live):
     c.send("/dd/next")
     cid = _candidate(c)[0]
     before = d.session.counts()
-    c.send("/dd/like", cid)
+    c.send("/dd/rate", cid, 1)
     rated = c.wait("/dd/rated")
     assert rated == [cid, "like", before[0] + 1, before[1]]
     assert d.session.label(cid) is True
@@ -82,7 +82,7 @@ def test_ratings_by_id_are_committed_then_acknowledged_and_trained_on(live):
     trained = c.wait("/dd/trained", 30)
     assert trained[1] == sum(d.session.counts())
     # rating the same id again replaces its label
-    c.send("/dd/dislike", cid)
+    c.send("/dd/rate", cid, 0)
     assert c.wait("/dd/rated")[:2] == [cid, "dislike"]
     assert d.session.counts() == (before[0], before[1] + 1)
     assert d.session.label(cid) is False
@@ -101,11 +101,106 @@ def test_rating_without_id_applies_to_the_last_candidate_and_releases_do_nothing
     assert not [m for m in c.drain(0.3) if m[0] == "/dd/rated"]
 
 
+def test_button_values_sent_as_ints_rate_the_current_loop_never_loop_one(live):
+    d, c = live
+    c.drain()
+    c.send("/dd/next")
+    first = _candidate(c)[0]
+    c.send("/dd/rate", first, 1)                 # an old like on a low id
+    c.wait("/dd/rated")
+    cur = _candidate(c)[0]
+    assert cur != first
+    c.send("/dd/like", 0)                        # a Max message box's release: nothing, and no error
+    c.send("/dd/dislike", 1)                     # its press: the current loop, not loop 1
+    assert c.wait("/dd/rated")[:2] == [cur, "dislike"]
+    assert d.session.label(first) is True and d.session.label(cur) is False
+    assert not [m for m in c.drain(0.3) if m[0] in ("/dd/rated", "/dd/error")]
+
+
+def test_export_loop_names_a_candidate_by_id(live):
+    d, c = live
+    c.drain()
+    c.send("/dd/next")
+    cid = _candidate(c)[0]
+    c.send("/dd/next")
+    _candidate(c)
+    c.send("/dd/export/loop", cid)
+    got = c.wait("/dd/exported")
+    assert got[0] == cid and Path(got[1], "loop.mid").is_file()
+    c.send("/dd/export/loop", 999999)
+    assert c.wait("/dd/error")[0] == "unknown-id"
+
+
+def test_every_bad_bundle_element_gets_a_parse_error(live):
+    import struct
+
+    from dd_live.osc import encode
+
+    d, c = live
+    c.drain()
+
+    def bundle(*els, sizes=None):
+        out = b"#bundle\0" + b"\0" * 7 + b"\1"
+        for k, e in enumerate(els):
+            out += struct.pack(">i", len(e) if sizes is None else sizes[k]) + e
+        return out
+
+    status = encode("/dd/status")
+    for data in (bundle(), bundle(status, sizes=[1000]), bundle(b"garbage!"), bundle(status, b"xxxx")):
+        c.send_raw(data)
+        assert c.wait("/dd/error", 5)[0] == "parse", data
+    c.wait("/dd/status", 5)                     # the good element of the last one still ran
+
+
+def test_a_flood_of_bad_packets_says_flood_once_then_quiets(tmp_path, kit):
+    d, c = _start(tmp_path / "flood", kit)
+    try:
+        c.drain(0.5)
+        for _ in range(200):
+            c.send_raw(b"junk")
+        got = [m for m in c.drain(1.0) if m[0] == "/dd/error"]
+        codes = [m[1][0] for m in got]
+        assert codes.count("flood") == 1, codes
+        assert codes.index("flood") == len(codes) - 1            # nothing after it while the flood lasts
+        assert 10 <= codes.count("parse") <= 40
+        import time
+
+        time.sleep(2.5)                                          # the bucket refills: errors are heard again
+        c.send_raw(b"junk")
+        assert c.wait("/dd/error", 5)[0] == "parse"
+    finally:
+        _stop(d, c)
+
+
+def test_the_client_evicted_at_the_cap_is_told(tmp_path, kit):
+    from dd_live.daemon import MAX_CLIENTS
+
+    d, c = _start(tmp_path / "cap", kit)
+    others = [Client(d.port) for _ in range(MAX_CLIENTS)]
+    try:
+        c.drain(0.3)
+        for o in others:
+            o.send("/dd/hello")
+            o.wait("/dd/status", 10)
+        err = c.wait("/dd/error", 5)
+        assert err[0] == "evicted" and "/dd/hello" in err[1]
+        assert (c.sock.getsockname()[0], c.port) not in d.clients
+        c.drain(0.2)
+        others[-1].send("/dd/status")
+        others[-1].wait("/dd/status", 5)
+        assert not [m for m in c.drain(0.3) if m[0] == "/dd/status"]   # c no longer hears replies
+        assert others[0].wait("/dd/status", 5)                           # the others still do
+    finally:
+        for o in others:
+            o.close()
+        _stop(d, c)
+
+
 def test_unknown_ids_and_bad_input_get_errors_and_change_nothing(live):
     d, c = live
     c.drain()
     counts = d.session.counts()
-    c.send("/dd/like", 999999)
+    c.send("/dd/rate", 999999, 1)
     assert c.wait("/dd/error")[0] == "unknown-id"
     c.send("/dd/set/tempo", "fast")
     assert c.wait("/dd/error")[0] == "args"
@@ -123,7 +218,7 @@ def test_undo_removes_the_last_rating_and_retrains(live):
     c.drain()
     c.send("/dd/next")
     cid = _candidate(c)[0]
-    c.send("/dd/like", cid)
+    c.send("/dd/rate", cid, 1)
     c.wait("/dd/rated")
     assert _candidate(c)[0] != cid
     ratings = d.session.ratings()
@@ -216,7 +311,7 @@ def test_restart_resumes_ratings_critic_settings_and_ids(tmp_path, kit):
     c.send("/dd/set/tempo", 100.0)
     cid = _candidate(c, where=lambda a: a[2] == 100.0)[0]
     for like in (True, False, True):
-        c.send("/dd/like" if like else "/dd/dislike", cid)
+        c.send("/dd/rate", cid, int(like))
         c.wait("/dd/rated")
         cid = _candidate(c, where=lambda a: a[0] > cid)[0]
     c.wait("/dd/trained", 60, where=lambda a: a[1] == 3)
