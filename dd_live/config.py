@@ -95,9 +95,9 @@ def load(path: Path | None = None) -> tuple[dict[str, Any], dict[str, str]]:
             raise InputError(f"config file {path}: {key} must be {what}, got {value!r}")
         settings[key] = value
     for address, command in aliases.items():
-        if command not in protocol.COMMANDS:
+        if command not in protocol.BUTTON_COMMANDS:
             raise InputError(f"config file {path}: alias {address!r} names unknown command {command!r} "
-                             f"(one of {', '.join(protocol.COMMANDS)})")
+                             f"(one of {', '.join(protocol.BUTTON_COMMANDS)})")
         if not address.startswith("/"):
             raise InputError(f"config file {path}: alias {address!r} must be an OSC address starting with /")
     return settings, dict(aliases)

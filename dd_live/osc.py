@@ -165,7 +165,7 @@ class Dispatcher:
 
     def __init__(self, aliases: Mapping[str, str] | None = None) -> None:
         self.table = protocol.inbound()
-        by_command = {a.command: a for a in self.table.values()}
+        by_command = {a.command: a for a in self.table.values() if a.button}
         self.aliases: dict[str, protocol.Address] = {}
         for address, command in (aliases or {}).items():
             if command not in by_command:

@@ -128,6 +128,8 @@ ADDRESSES: tuple[Address, ...] = (
 )
 
 COMMANDS = tuple(a.command for a in ADDRESSES if a.direction == "in")
+#: the commands an alias may name: buttons, which need no arguments
+BUTTON_COMMANDS = tuple(a.command for a in ADDRESSES if a.direction == "in" and a.button)
 
 
 def inbound() -> dict[str, Address]:

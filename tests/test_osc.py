@@ -121,6 +121,8 @@ def test_aliases_map_controller_buttons_to_commands():
     assert d.commands(dgram("/1/push1", 5))[0].args == {}
     with pytest.raises(ValueError, match="unknown command"):
         Dispatcher({"/x": "explode"})
+    with pytest.raises(ValueError, match="unknown command"):   # a command that needs arguments
+        Dispatcher({"/x": "rate"})
 
 
 @pytest.mark.parametrize("address,args,fragment", [
