@@ -45,6 +45,8 @@ def cmd_render(a: argparse.Namespace) -> int:
     from .export import export_pattern
     from .pattern import Constraints, random_pattern
 
+    if a.seed is not None and a.seed < 0:
+        raise InputError(f"--seed must be 0 or more, got {a.seed}")
     lib = _library(a.samples, a.tracks)
     rng = np.random.default_rng(a.seed)
     pattern = random_pattern(lib, rng, tracks=a.tracks, steps=a.steps, density=a.density, swing=a.swing,
@@ -203,14 +205,44 @@ def cmd_bench(a: argparse.Namespace) -> int:
     return 0
 
 
+def _session_samples(given: list[str], stored: dict, folder: Path) -> list[str]:
+    """The sample folders a session is served with (resolved): the ones it was made with. Another kit on an
+    existing session is refused: its rated loops, critic and exports belong to the kit they were made with."""
+    for f in given:
+        if "\0" in f:
+            raise InputError(f"bad sample folder {f!r}: a path cannot hold a NUL character")
+    wanted = [str(Path(f).expanduser().resolve()) for f in given]
+    if "samples" not in stored:          # a new session
+        return wanted
+    have = list(stored["samples"])
+    if given and wanted != have:
+        kit = ", ".join(have) if have else "the built-in kit"
+        raise InputError(f"session {folder.name} was made with {kit}; start a new session for other samples "
+                         f"(dd-live serve --session NEW_NAME --samples ...)")
+    return have
+
+
+def check_init(init: str) -> None:
+    """Fail early (before a session folder exists) on a --init that cannot start a critic."""
+    if init in ("pretrained", "random"):
+        return
+    if "\0" in init:
+        raise InputError(f"--init {init!r}: a path cannot hold a NUL character")
+    from .pretrain import load
+
+    load(Path(init))
+
+
 def cmd_serve(a: argparse.Namespace) -> int:
     import logging
+    import shutil
     import signal
     import time
 
     from . import config
     from .daemon import Daemon
-    from .session import Session, resolve
+    from .osc import OSCServer
+    from .session import Session, check_folder, is_session, resolve
     from .workers import LiveSettings
 
     logging.basicConfig(level=logging.DEBUG if a.verbose else logging.INFO,
@@ -219,19 +251,40 @@ def cmd_serve(a: argparse.Namespace) -> int:
     s = config.merge(file_settings, {"session": a.session, "osc_port": a.osc_port, "reply_port": a.reply_port,
                                      "host": a.host, "samples": a.samples, "bpm": a.bpm, "midi_out": a.midi_out,
                                      "audio": a.audio, "threads": a.threads, "init": a.init, "learn": a.learn})
-    session = Session(resolve(s["session"]))
-    stored = session.settings()
-    folders = s["samples"] or stored.get("samples") or []
-    session.save_settings({"samples": [str(Path(f).expanduser().resolve()) for f in folders]})
-    lib = _library([str(Path(f).expanduser()) for f in folders] or None, 4)
-    live = LiveSettings.from_dict(stored.get("live", {}))
-    if s["bpm"] is not None:
-        from dataclasses import replace
+    # Everything that can fail is tried before a new session's folder is made: a failed start leaves nothing.
+    folder = resolve(s["session"])
+    check_folder(folder)
+    session = Session(folder, create=False, lock=True) if is_session(folder) else None
+    server = None
+    created = False
+    try:
+        stored = session.settings() if session is not None else {}
+        folders = _session_samples(s["samples"], stored, folder)
+        lib = _library(folders or None, 4)
+        if session is None:
+            check_init(s["init"])
+        server = OSCServer(s["host"], s["osc_port"], lambda data, sender: None)
+        server.bind()
+        if session is None:
+            session = Session(folder, lock=True)
+            created = True
+            session.save_settings({"samples": folders})
+        live = LiveSettings.from_dict(stored.get("live", {}))
+        if s["bpm"] is not None:
+            from dataclasses import replace
 
-        live = replace(live, bpm=float(s["bpm"]))
-    daemon = Daemon(session, lib, settings=live, host=s["host"], osc_port=s["osc_port"], reply_port=s["reply_port"],
-                    aliases=aliases, threads=s["threads"], midi_out=s["midi_out"], audio=s["audio"], init=s["init"],
-                    learn=s["learn"])
+            live = replace(live, bpm=float(s["bpm"]))
+        daemon = Daemon(session, lib, settings=live, host=s["host"], osc_port=s["osc_port"],
+                        reply_port=s["reply_port"], aliases=aliases, threads=s["threads"], midi_out=s["midi_out"],
+                        audio=s["audio"], init=s["init"], learn=s["learn"], server=server)
+    except BaseException:
+        if server is not None:
+            server.close()
+        if session is not None:
+            session.close()
+        if created:
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
     signals: list[int] = []
 
     def on_signal(signum, frame) -> None:
@@ -245,20 +298,20 @@ def cmd_serve(a: argparse.Namespace) -> int:
         import faulthandler
 
         faulthandler.register(signal.SIGUSR1, all_threads=True)
-    daemon.start()
-    likes, dislikes = session.counts()
-    print(f"dd-live: serving session {session.folder} ({likes + dislikes} ratings) on OSC {s['host']}:{daemon.port}, "
-          f"replies to {s['reply_port']}; Ctrl-C stops", file=sys.stderr, flush=True)
-    while not signals:
-        time.sleep(0.2)
-        for worker in (daemon.trainer_worker, daemon.generator):
-            if worker.error is not None:
-                daemon.stop()
-                daemon.join()
-                raise DDLiveError(f"{worker.name} failed: {worker.error}")
-    daemon.stop()
-    daemon.join()
-    session.close()
+    try:
+        daemon.start()
+        likes, dislikes = session.counts()
+        print(f"dd-live: serving session {session.folder} ({likes + dislikes} ratings) on OSC {s['host']}:"
+              f"{daemon.port}, replies to {s['reply_port']}; Ctrl-C stops", file=sys.stderr, flush=True)
+        while not signals:
+            time.sleep(0.2)
+            for worker in (daemon.trainer_worker, daemon.generator):
+                if worker.error is not None:
+                    raise DDLiveError(f"{worker.name} failed: {worker.error}")
+    finally:
+        daemon.stop()
+        daemon.join()
+        session.close()
     print("dd-live: stopped", file=sys.stderr)
     return 0
 
@@ -471,6 +524,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     a = parser.parse_args(argv)
+    for name, value in vars(a).items():  # no OS call takes a NUL: say so before any of them fails
+        for v in value if isinstance(value, list) else [value]:
+            if isinstance(v, str) and "\0" in v:
+                _say(f"error: --{name.replace('_', '-')} {v!r}: a name or path cannot hold a NUL character")
+                return 2
     try:
         return int(a.func(a))
     except InputError as err:

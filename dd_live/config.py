@@ -42,19 +42,25 @@ DEFAULTS: dict[str, Any] = {
 }
 
 _port = (lambda v: isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 65535, "a UDP port 1-65535")
+
+
+def _text(v: Any) -> bool:
+    """A non-empty string an OS call can take (no NUL)."""
+    return isinstance(v, str) and v != "" and "\0" not in v
+
 _CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
-    "session": (lambda v: v is None or isinstance(v, str) and v != "", "a session name or folder"),
+    "session": (lambda v: v is None or _text(v), "a session name or folder"),
     "osc_port": _port,
     "reply_port": _port,
-    "host": (lambda v: isinstance(v, str) and v != "", "a host name or address"),
-    "samples": (lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v), "a list of folders"),
+    "host": (lambda v: _text(v), "a host name or address"),
+    "samples": (lambda v: isinstance(v, list) and all(_text(x) for x in v), "a list of folders"),
     "bpm": (lambda v: v is None or isinstance(v, (int, float)) and not isinstance(v, bool) and 20 <= v <= 300,
             "a tempo 20-300"),
-    "midi_out": (lambda v: isinstance(v, str) and v != "", "'virtual', 'none' or a port name"),
+    "midi_out": (lambda v: _text(v), "'virtual', 'none' or a port name"),
     "audio": (lambda v: isinstance(v, bool), "true or false"),
     "threads": (lambda v: v is None or isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 256,
                 "a thread count from 1"),
-    "init": (lambda v: isinstance(v, str) and v != "", "'pretrained', 'random' or a file from dd-live pretrain"),
+    "init": (lambda v: _text(v), "'pretrained', 'random' or a file from dd-live pretrain"),
     "learn": (lambda v: v in ("auto", "head", "budget"), "'auto', 'head' or 'budget'"),
 }
 

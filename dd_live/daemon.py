@@ -19,6 +19,7 @@ import copy
 import logging
 import os
 import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -48,8 +49,9 @@ class Daemon:
                  osc_port: int = protocol.OSC_PORT, reply_port: int = protocol.REPLY_PORT,
                  aliases: dict[str, str] | None = None, threads: int | None = None, midi_out: str = "none",
                  audio: bool = False, seed: int | None = None, init: str = "pretrained",
-                 learn: str = "auto") -> None:
-        from .critic import Critic, configure_threads
+                 learn: str = "auto", server: osc.OSCServer | None = None) -> None:
+        """``server``: an OSC server already bound (``dd-live serve`` binds before it makes a session folder)."""
+        from .critic import configure_threads
         from .pretrain import starting_critic
         from .render import prefer_kernel
         from .trainer import TrainConfig, Trainer, resolve_learn
@@ -66,19 +68,24 @@ class Daemon:
         self.settings = settings if settings is not None else base
         session.save_settings({"seed": self.seed, "live": self.settings.to_dict()})
 
-        # The critic: restored from the session (the checkpoint holds its input statistics), or new
-        # (and saved as the initial one).
-        resume = session.latest_checkpoint.is_file()
-        critic = Critic() if resume else starting_critic(init, library=library, seed=self.seed)
-        # A resumed session keeps how it learns (the checkpoint holds the training settings).
-        self.trainer = Trainer(critic, TrainConfig(seed=self.seed, learn=resolve_learn(learn, init)))
-        if resume:
-            extra = self.trainer.load(session.latest_checkpoint)
+        # The critic: restored from the session (the checkpoint holds its input statistics and how it
+        # learns), or new (saved as the initial one). How a session's critic starts and learns is stored
+        # with it, so that a critic rebuilt after a damaged checkpoint starts and learns as it did.
+        init, learn = stored.get("init", init), stored.get("learn", learn)
+        session.save_settings({"init": str(init), "learn": learn})
+        version, trained = 0, []
+        self.trainer = self._resume(session.latest_checkpoint)
+        if self.trainer is not None:
+            extra = self._checkpoint_extra
             version, trained = int(extra.get("version", 0)), [(int(c), bool(v)) for c, v in extra.get("ratings", [])]
         else:
-            version, trained = 0, []
-            self.trainer.save(session.initial_checkpoint, extra={"version": 0, "ratings": []})
+            self.trainer = self._resume(session.initial_checkpoint) if session.initial_checkpoint.is_file() else None
+            if self.trainer is None:
+                critic = starting_critic(init, library=library, seed=self.seed)
+                self.trainer = Trainer(critic, TrainConfig(seed=self.seed, learn=resolve_learn(learn, init)))
+                self.trainer.save(session.initial_checkpoint, extra={"version": 0, "ratings": []})
             self.trainer.save(session.latest_checkpoint, extra={"version": 0, "ratings": []})
+        critic = self.trainer.critic
         self.version = version
         self.gate = Gate()
         self.trainer_worker = TrainerWorker(self.trainer, session, library, gate=self.gate, publish=self._on_trained,
@@ -89,7 +96,8 @@ class Daemon:
                                          threads=self.threads, version=version, trained_on=len(trained),
                                          on_ready=self._announce, on_retempo=self._on_retempo,
                                          current=lambda: self.current, hold_off=self.trainer_worker.busy.is_set)
-        self.server = osc.OSCServer(host, osc_port, self._on_datagram)
+        self.server = server or osc.OSCServer(host, osc_port, self._on_datagram)
+        self.server.on_datagram = self._on_datagram
         self.midi_spec, self.audio_wanted = midi_out, audio
         self.midi = None
         self._midi_close = None
@@ -101,6 +109,24 @@ class Daemon:
         self._flooded: set = set()             # clients told 'flood' whose errors are being suppressed
         self._log_errors = osc.RateLimiter(rate=2, burst=10)
         self.stopped = threading.Event()
+
+    def _resume(self, path: Path):
+        """A Trainer restored from checkpoint ``path``, or None if there is none or it does not load (then it
+        is moved aside as ``<name>.damaged-<time>`` with one warning: the critic is rebuilt from the ratings)."""
+        from .critic import Critic
+        from .trainer import TrainConfig, Trainer
+
+        if not path.is_file():
+            return None
+        trainer = Trainer(Critic(), TrainConfig(seed=self.seed))
+        try:
+            self._checkpoint_extra = trainer.load(path)
+            return trainer
+        except InputError as err:
+            aside = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+            os.replace(path, aside)
+            log.warning("%s; moved aside as %s: the critic is rebuilt from the session's ratings", err, aside.name)
+            return None
 
     # ------------------------------------------------------------ lifecycle
 

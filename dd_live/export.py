@@ -24,7 +24,7 @@ import numpy as np
 from .audio import atomic_path, write_bytes, write_wav
 from .errors import ExportError, InputError
 from .pattern import Pattern
-from .render import MIX_GAIN, REFERENCE_BPM, render_loops, render_preview
+from .render import MIX_GAIN, REFERENCE_BPM, check_repeats, render_loops, render_preview
 
 PPQ = 480
 NOTE_LENGTH_TICKS = PPQ // 8  # a 32nd note: drum one-shots ignore note length, DAWs show short notes
@@ -145,6 +145,7 @@ def export_pattern(out_dir: Path, pattern: Pattern, library, *, bpm: float = REF
     Nothing is written if any target exists and ``force`` is False.
     """
     out_dir = Path(out_dir)
+    check_repeats(repeats)
     if out_dir.exists() and not out_dir.is_dir():
         raise ExportError(f"{out_dir} exists and is not a folder")
     indices = library.indices(pattern.samples).tolist()

@@ -278,18 +278,28 @@ class OSCServer:
         self._stop = threading.Event()
         self._send_lock = threading.Lock()
 
-    def start(self) -> None:
+    def bind(self) -> None:
+        """Bind the socket (InputError if the address is in use); start() binds if this was not called."""
+        if self._sock is not None:
+            return
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_DGRAM)
+        try:
+            sock = socket.socket(family, socket.SOCK_DGRAM)
+        except OSError as err:
+            raise InputError(f"cannot listen for OSC on {self.host}:{self.port}: {err.strerror or err}") from err
         try:
             sock.bind((self.host, self.port))
-        except OSError as err:
+        except (OSError, ValueError, OverflowError) as err:  # ValueError: a NUL in the host
             sock.close()
-            raise InputError(f"cannot listen for OSC on {self.host}:{self.port}: {err.strerror or err}") from err
+            why = getattr(err, "strerror", None) or err
+            raise InputError(f"cannot listen for OSC on {self.host!r}:{self.port}: {why}") from err
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
         sock.settimeout(0.2)
         self.port = sock.getsockname()[1]
         self._sock = sock
+
+    def start(self) -> None:
+        self.bind()
         self._thread = threading.Thread(target=self._run, name="dd-osc", daemon=True)
         self._thread.start()
 
@@ -326,6 +336,10 @@ class OSCServer:
     def join(self, timeout: float | None = None) -> None:
         if self._thread is not None:
             self._thread.join(timeout)
+        self.close()
+
+    def close(self) -> None:
+        """Close the socket (idempotent); for a server that was bound but never started."""
         if self._sock is not None:
             self._sock.close()
             self._sock = None

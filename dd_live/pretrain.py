@@ -178,7 +178,6 @@ def save(path: Path, pre: Pretrained) -> Path:
 
 def load(path: Path) -> Pretrained:
     """Read a file written by :func:`save`; InputError if it is not one."""
-    import pickle
 
     import torch
 
@@ -189,8 +188,9 @@ def load(path: Path) -> Pretrained:
         if blob.get("format") != FORMAT:
             raise InputError(f"{path}: pretrained-critic format {blob.get('format')!r} is not supported")
         return Pretrained(dict(blob["state"]), dict(blob["probe"]), dict(blob["report"]))
-    except (OSError, RuntimeError, KeyError, TypeError, AttributeError, EOFError, ValueError,
-            pickle.UnpicklingError) as err:
+    except InputError:
+        raise
+    except Exception as err:  # torch.load of a file that is not one raises almost anything (IndexError, ...)
         raise InputError(f"{path}: not a readable pretrained critic ({err.__class__.__name__})") from err
 
 

@@ -304,11 +304,20 @@ def render_reference(patterns: Sequence[Pattern], library) -> np.ndarray:
     return render_loops(patterns, library, bpm=REFERENCE_BPM)
 
 
+MAX_REPEATS = 64
+
+
+def check_repeats(repeats: int) -> int:
+    """Bars in a preview or an exported MIDI file: 1-64."""
+    if not isinstance(repeats, (int, np.integer)) or not 1 <= repeats <= MAX_REPEATS:
+        raise InputError(f"repeats must be 1-{MAX_REPEATS} bars, got {repeats}")
+    return int(repeats)
+
+
 def render_preview(pattern: Pattern, library, *, bpm: float = REFERENCE_BPM, repeats: int = PREVIEW_REPEATS,
                    tail: float = PREVIEW_TAIL) -> np.ndarray:
     """DeepDrummer's preview: ``repeats`` bars from silence plus ``tail`` seconds, float32 1-D."""
-    if not 1 <= repeats <= 64:
-        raise InputError(f"repeats must be 1-64, got {repeats}")
+    check_repeats(repeats)
     if not 0.0 <= tail <= 10.0:
         raise InputError(f"tail must be 0-10 s, got {tail}")
     a = _pattern_arrays([pattern], library)

@@ -4,31 +4,40 @@ Layout of a session folder::
 
     session.sqlite          candidates, ratings, settings (WAL, synchronous FULL)
     candidates/<id>/        loop.wav (session tempo), preview.wav, loop.mid, critic.wav (120 bpm, float)
+    candidates/<id>/candidate.json   the candidate's row, a second copy for recovery
     critic/initial.pt       the untrained critic, written once
     critic/latest.pt        the critic after the last training round (atomic replace)
     exports/<id>/           what /dd/export wrote
+    samples/<sha256>.wav    the exact audio of every sample a rated loop plays (content-addressed)
+    lock                    held (an OS file lock) by the one daemon serving the session; holds its PID
 
 A rating is committed (fsync'd) before :meth:`Session.rate` returns, so a rating
 acknowledged with /dd/rated survives a kill -9. Safe to call from several
-threads (one connection behind a lock).
+threads (one connection behind a lock). A database that fails SQLite's check is
+moved aside and everything readable in it copied into a fresh one.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import sqlite3
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from .errors import InputError
 
+log = logging.getLogger("dd_live.session")
+
 SCHEMA_VERSION = 1
 DB_NAME = "session.sqlite"
+LOCK_NAME = "lock"
+TABLES = ("meta", "settings", "candidates", "ratings")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 _SCHEMA = """
@@ -85,9 +94,115 @@ def resolve(spec: str | os.PathLike[str] | None, *, root: Path | None = None) ->
             name = f"{stamp}-{k}"
         return root / name
     text = os.fspath(spec)
+    if "\0" in text:
+        raise InputError(f"bad session {text!r}: a name or path cannot hold a NUL character")
     if os.sep in text or "/" in text or text in (".", ".."):
         return Path(text).expanduser().resolve()
     return root / check_name(text)
+
+
+class SessionBusy(InputError):
+    """The session is served by another process."""
+
+
+class SessionLock:
+    """An OS file lock on ``folder/lock``, held for a daemon's life (fcntl.flock, or msvcrt on Windows).
+
+    The kernel releases it when the process dies, so a killed daemon's lock is simply taken over.
+    The file holds the holder's PID, for the message a second daemon prints.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.path = Path(folder) / LOCK_NAME
+        self._fd: int | None = None
+
+    def acquire(self) -> SessionLock:
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as err:
+            raise InputError(f"cannot open {self.path}: {err.strerror or err}") from err
+        try:
+            _lock_fd(fd)
+        except OSError:
+            holder = _read_pid(fd)
+            os.close(fd)
+            who = f"PID {holder}" if holder else "another process"
+            raise SessionBusy(f"session {self.path.parent} is in use by {who}; stop that dd-live first, "
+                              "or use another --session") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._fd = fd
+        return self
+
+    def release(self) -> None:
+        """Idempotent."""
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            try:
+                os.ftruncate(fd, 0)
+            finally:
+                os.close(fd)  # closing the descriptor releases the lock
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    @staticmethod
+    def holder(folder: Path) -> int | None:
+        """The PID serving ``folder``, or None if nobody holds its lock."""
+        path = Path(folder) / LOCK_NAME
+        try:
+            fd = os.open(path, os.O_RDWR)
+        except OSError:
+            return None
+        try:
+            _lock_fd(fd)
+        except OSError:
+            return _read_pid(fd) or -1
+        else:
+            _unlock_fd(fd)
+            return None
+        finally:
+            os.close(fd)
+
+
+def _read_pid(fd: int) -> int | None:
+    try:
+        text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+        return int(text) if text.isdigit() else None
+    except OSError:
+        return None
+
+
+if os.name == "nt":  # pragma: no cover - Windows
+    import msvcrt
+
+    def _lock_fd(fd: int) -> None:
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+
+    def _unlock_fd(fd: int) -> None:
+        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+else:
+    import fcntl
+
+    def _lock_fd(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+    def _unlock_fd(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+def is_session(folder: Path) -> bool:
+    return (Path(folder) / DB_NAME).is_file()
+
+
+def check_folder(folder: Path) -> None:
+    """Refuse to make a session of anything but a new or empty folder (or an existing session)."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise InputError(f"{folder} exists and is not a folder")
+    if folder.is_dir() and not is_session(folder) and any(folder.iterdir()):
+        raise InputError(f"{folder} is not a dd_live session and is not empty; name a new or empty folder")
 
 
 @dataclass(frozen=True)
@@ -105,27 +220,98 @@ class CandidateRow:
 class Session:
     """One session folder and its database."""
 
-    def __init__(self, folder: Path, *, create: bool = True) -> None:
+    def __init__(self, folder: Path, *, create: bool = True, lock: bool = False) -> None:
+        """Open (``create``: or make) the session in ``folder``; ``lock``: hold its lock until close()
+        (SessionBusy if another process holds it). A damaged database is recovered (see :meth:`_recover`)."""
         self.folder = Path(folder)
         db = self.folder / DB_NAME
         if not db.exists() and not create:
             raise InputError(f"no session at {self.folder}")
-        try:
-            for sub in ("candidates", "critic", "exports"):
-                (self.folder / sub).mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(str(db), check_same_thread=False, isolation_level=None, timeout=10)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.executescript(_SCHEMA)
-        except (OSError, sqlite3.Error) as err:
-            raise InputError(f"cannot open session {self.folder}: {err}") from err
+        if create:
+            check_folder(self.folder)
+        self._file_lock = SessionLock(self.folder)
         self._lock = threading.Lock()
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            if lock:
+                self._file_lock.acquire()
+            for sub in ("candidates", "critic", "exports"):
+                (self.folder / sub).mkdir(exist_ok=True)
+            self._db = self._open(db)
+        except (OSError, sqlite3.Error) as err:
+            self._file_lock.release()
+            raise InputError(f"cannot open session {self.folder}: {err}") from err
+        except BaseException:
+            self._file_lock.release()
+            raise
         with self._tx() as c:
             row = c.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
             if row is None:
                 c.execute("INSERT INTO meta VALUES ('schema', ?), ('created', ?)", (str(SCHEMA_VERSION), str(time.time())))
             elif int(row[0]) != SCHEMA_VERSION:
+                self.close()
                 raise InputError(f"session {self.folder} has schema {row[0]}; this dd_live reads {SCHEMA_VERSION}")
+
+    @staticmethod
+    def _connect(db: Path) -> sqlite3.Connection:
+        c = sqlite3.connect(str(db), check_same_thread=False, isolation_level=None, timeout=10)
+        c.execute("PRAGMA journal_mode=WAL")
+        c.execute("PRAGMA synchronous=FULL")
+        return c
+
+    def _open(self, db: Path) -> sqlite3.Connection:
+        existed = db.exists()
+        conn = None
+        try:
+            conn = self._connect(db)
+            if existed:
+                result = conn.execute("PRAGMA quick_check").fetchall()
+                if result != [("ok",)]:
+                    raise sqlite3.DatabaseError("; ".join(str(r[0]) for r in result[:3]))
+            conn.executescript(_SCHEMA)
+            return conn
+        except sqlite3.DatabaseError as err:
+            if not _damaged(err):
+                raise
+            if conn is not None:
+                conn.close()
+            return self._recover(db, err)
+
+    def _recover(self, db: Path, why: BaseException) -> sqlite3.Connection:
+        """Move the damaged database aside and copy everything readable into a fresh one; candidates whose
+        rows were lost come back from their candidate.json. InputError if nothing could be read."""
+        took_lock = False
+        if not self._file_lock.held:  # recovery rewrites the file: never under a serving daemon
+            self._file_lock.acquire()
+            took_lock = True
+        try:
+            aside = db.with_name(f"{DB_NAME}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+            for suffix in ("", "-wal", "-shm"):
+                if Path(f"{db}{suffix}").exists():
+                    os.replace(f"{db}{suffix}", f"{aside}{suffix}")
+            rows, readable = _salvage(aside, self.folder)
+            if not readable:  # left where it was, so that `dd-live sessions` still shows it
+                for suffix in ("", "-wal", "-shm"):
+                    if Path(f"{aside}{suffix}").exists():
+                        os.replace(f"{aside}{suffix}", f"{db}{suffix}")
+                raise InputError(f"{db} is damaged and nothing in it could be read ({why}); start a new session")
+            conn = self._connect(db)
+            conn.executescript(_SCHEMA)
+            known = {r[0] for r in rows["candidates"]}
+            lost = [r for r in rows["ratings"] if r[0] not in known]
+            rows["ratings"] = [r for r in rows["ratings"] if r[0] in known]
+            conn.execute("BEGIN IMMEDIATE")
+            for table in TABLES:
+                for r in rows[table]:
+                    conn.execute(f"INSERT OR IGNORE INTO {table} VALUES ({', '.join('?' * len(r))})", r)
+            conn.execute("COMMIT")
+            log.warning("%s was damaged (%s): recovered %d candidates and %d ratings into a fresh file%s; the damaged "
+                        "one is kept as %s", db, why, len(rows["candidates"]), len(rows["ratings"]),
+                        f" ({len(lost)} ratings of lost candidates dropped)" if lost else "", aside.name)
+            return conn
+        finally:
+            if took_lock:
+                self._file_lock.release()
 
     # ------------------------------------------------------------ plumbing
 
@@ -152,8 +338,10 @@ class Session:
             return self._db.execute(sql, args).fetchall()
 
     def close(self) -> None:
+        """Close the database and release the session's lock (idempotent)."""
         with self._lock:
             self._db.close()
+        self._file_lock.release()
 
     @property
     def name(self) -> str:
@@ -188,10 +376,16 @@ class Session:
         return int(self._query("SELECT COALESCE(MAX(id), 0) + 1 FROM candidates")[0][0])
 
     def add_candidate(self, cid: int, pattern_json: str, score: float, version: int, trained_on: int,
-                      bpm: float, mode: str) -> None:
+                      bpm: float, mode: str) -> CandidateRow:
+        """Store a candidate; its row is also written to candidates/<id>/candidate.json (for recovery)."""
+        from .audio import write_bytes
+
+        row = CandidateRow(int(cid), time.time(), pattern_json, float(score), int(version), int(trained_on),
+                           float(bpm), str(mode))
+        write_bytes(self.candidate_dir(cid) / "candidate.json", json.dumps(asdict(row)).encode(), force=True)
         with self._tx() as c:
-            c.execute("INSERT INTO candidates VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                      (int(cid), time.time(), pattern_json, float(score), int(version), int(trained_on), float(bpm), mode))
+            c.execute("INSERT INTO candidates VALUES (?, ?, ?, ?, ?, ?, ?, ?)", tuple(asdict(row).values()))
+        return row
 
     def update_bpm(self, cid: int, bpm: float) -> None:
         with self._tx() as c:
@@ -245,6 +439,73 @@ class Session:
             return self._counts(self._db)
 
 
+def _damaged(err: sqlite3.DatabaseError) -> bool:
+    """SQLITE_CORRUPT or SQLITE_NOTADB (not a locked or unopenable file)."""
+    code = getattr(err, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (11, 26)
+    return not isinstance(err, sqlite3.OperationalError)
+
+
+def _salvage(db: Path, folder: Path) -> tuple[dict[str, list[tuple]], bool]:
+    """Every row of every table that can still be read from ``db``, and whether anything could be read at all.
+
+    Tables are scanned in rowid order; where a scan hits a damaged page it starts again past the
+    row it stopped at, one rowid further each time, up to a bound taken from whatever is known.
+    """
+    rows: dict[str, list[tuple]] = {t: [] for t in TABLES}
+    readable = False
+    try:
+        src = sqlite3.connect(str(db))
+    except sqlite3.Error:
+        src = None
+    if src is not None:
+        try:
+            on_disk = [int(d.name) for d in (folder / "candidates").iterdir() if d.name.isdigit()] \
+                if (folder / "candidates").is_dir() else []
+            for table in TABLES:
+                got, ok = _scan(src, table, max(on_disk, default=0) + 4096)
+                readable = readable or ok
+                rows[table] = got
+        finally:
+            src.close()
+    # candidate rows lost with their pages come back from the copy beside their files
+    have = {r[0] for r in rows["candidates"]}
+    for d in sorted((folder / "candidates").glob("*/candidate.json")):
+        try:
+            row = CandidateRow(**json.loads(d.read_text()))
+        except (OSError, ValueError, TypeError):
+            continue
+        readable = True
+        if row.id not in have:
+            rows["candidates"].append(tuple(asdict(row).values()))
+    return rows, readable
+
+
+def _scan(src: sqlite3.Connection, table: str, bound: int) -> tuple[list[tuple], bool]:
+    out: dict[int, tuple] = {}
+    ok = False
+    start = -(2 ** 63)
+    try:
+        top = src.execute(f"SELECT MAX(rowid) FROM {table}").fetchone()[0]
+        bound = max(bound, int(top or 0))
+        ok = True
+    except sqlite3.DatabaseError:
+        pass
+    while start <= bound:
+        try:
+            for r in src.execute(f"SELECT rowid, * FROM {table} WHERE rowid >= ? ORDER BY rowid", (start,)):
+                out[r[0]] = tuple(r[1:])
+                start = r[0] + 1
+            ok = True
+            break
+        except sqlite3.DatabaseError:
+            start = max(start, 0) + 1
+    if table in ("candidates", "ratings"):
+        return [out[k] for k in sorted(out)], ok
+    return list(out.values()), ok
+
+
 def list_sessions(root: Path | None = None) -> list[dict[str, Any]]:
     """Every session under ``root``: name, folder, ratings, likes, dislikes, candidates, last change."""
     root = root or sessions_root()
@@ -252,16 +513,21 @@ def list_sessions(root: Path | None = None) -> list[dict[str, Any]]:
     if not root.is_dir():
         return out
     for folder in sorted(p for p in root.iterdir() if (p / DB_NAME).is_file()):
-        try:
-            s = Session(folder, create=False)
-        except InputError as err:
-            out.append({"name": folder.name, "folder": str(folder), "error": str(err)})
-            continue
-        try:
-            likes, dislikes = s.counts()
-            out.append({"name": folder.name, "folder": str(folder), "ratings": likes + dislikes, "likes": likes,
-                        "dislikes": dislikes, "candidates": s.candidate_count(),
-                        "modified": (folder / DB_NAME).stat().st_mtime})
-        finally:
-            s.close()
+        entry: dict[str, Any] = {"name": folder.name, "folder": str(folder)}
+        holder = SessionLock.holder(folder)
+        if holder:
+            entry["in_use_by"] = holder
+        try:  # read only: a damaged file is reported here and recovered by serve or export
+            db = sqlite3.connect(str(folder / DB_NAME), timeout=5)
+            try:
+                likes, total = db.execute("SELECT COALESCE(SUM(label), 0), COUNT(*) FROM ratings").fetchone()
+                candidates = db.execute("SELECT COUNT(*) FROM candidates").fetchone()[0]
+            finally:
+                db.close()
+            entry.update({"ratings": int(total), "likes": int(likes), "dislikes": int(total - likes),
+                          "candidates": int(candidates), "modified": (folder / DB_NAME).stat().st_mtime})
+        except (sqlite3.Error, OSError) as err:
+            entry["error"] = (f"damaged database ({err}); dd-live serve or export recovers what is readable"
+                              if isinstance(err, sqlite3.DatabaseError) and _damaged(err) else f"unreadable ({err})")
+        out.append(entry)
     return out

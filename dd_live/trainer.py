@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import copy
 import math
-import pickle
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -319,7 +318,9 @@ class Trainer:
             self.rounds = int(state["rounds"])
             self.config = TrainConfig(**state["config"])
             extra = dict(state.get("extra", {}))
-        except (OSError, RuntimeError, KeyError, TypeError, EOFError, ValueError, pickle.UnpicklingError) as err:
+        except InputError:
+            raise
+        except Exception as err:  # torch.load of a file that is not one raises almost anything (IndexError, ...)
             raise InputError(f"{path}: not a readable critic checkpoint ({err.__class__.__name__})") from err
         self.critic.eval()
         return extra

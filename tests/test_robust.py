@@ -1,0 +1,253 @@
+"""What a performer (or a hostile tester) does must not lose data, hang, or print a traceback:
+sessions locked, damaged files recovered, failed starts without side effects, CLI input errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from dd_live.cli import main
+from dd_live.errors import InputError
+from dd_live.osc import free_udp_port
+from dd_live.pattern import random_pattern
+from dd_live.samples import load_library
+from dd_live.session import Session, SessionBusy, SessionLock, list_sessions
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def kit():
+    return load_library(None)
+
+
+def _fill(folder: Path, kit, candidates: int = 300, rated: int = 40) -> dict[int, bool]:
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    s = Session(folder)
+    labels = {}
+    for cid in range(1, candidates + 1):
+        p = random_pattern(kit, rng)
+        s.add_candidate(cid, p.to_json() + " " * 2000, 0.5, 0, 0, 120.0, "explore")  # big rows: many pages
+    for cid in range(1, rated + 1):
+        labels[cid] = bool(cid % 3)
+        s.rate(cid, labels[cid])
+    s.close()
+    return labels
+
+
+# ---------------------------------------------------------------- the session lock
+
+def test_a_session_is_served_by_one_process_and_a_dead_holders_lock_is_taken_over(tmp_path, kit):
+    folder = tmp_path / "s"
+    Session(folder).close()
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from dd_live.session import Session; "
+        f"s = Session({str(folder)!r}, create=False, lock=True); print('held', flush=True); time.sleep(60)")],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(SessionBusy, match=f"PID {holder.pid}"):
+            Session(folder, create=False, lock=True)
+        assert SessionLock.holder(folder) == holder.pid
+        assert list_sessions(tmp_path)[0]["in_use_by"] == holder.pid
+        # the CLI says so in one line, exit code 2
+        r = subprocess.run([sys.executable, "-m", "dd_live.cli", "serve", "--session", str(folder), "--osc-port", str(free_udp_port()),
+                            "--no-audio", "--midi-out", "none"], capture_output=True, text=True, timeout=120)
+        assert r.returncode == 2 and f"PID {holder.pid}" in r.stderr, r.stderr
+        assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    s = Session(folder, create=False, lock=True)  # the killed holder's lock is taken over
+    assert SessionLock.holder(folder) == os.getpid()
+    s.close()
+    s.close()                                     # idempotent
+    assert SessionLock.holder(folder) is None
+
+
+# ---------------------------------------------------------------- damaged database
+
+def _corrupt_pages(db: Path, first: float, last: float) -> None:
+    data = bytearray(db.read_bytes())
+    page = int.from_bytes(data[16:18], "big") or 65536
+    pages = len(data) // page
+    for k in range(int(pages * first), int(pages * last)):
+        data[k * page:(k + 1) * page] = os.urandom(page)
+    db.write_bytes(bytes(data))
+
+
+def test_a_damaged_database_is_recovered_into_a_fresh_file_and_the_old_kept(tmp_path, kit):
+    folder = tmp_path / "s"
+    labels = _fill(folder, kit)
+    db = folder / "session.sqlite"
+    _corrupt_pages(db, 0.55, 0.75)                 # candidates' pages in the middle
+    with pytest.raises(sqlite3.DatabaseError):
+        c = sqlite3.connect(str(db))
+        c.execute("SELECT COUNT(*) FROM candidates WHERE length(pattern) > 0").fetchall()
+    rows = list_sessions(tmp_path)
+    assert len(rows) == 1 and "damaged" in rows[0]["error"]
+    s = Session(folder, create=False)
+    try:
+        assert dict(s.ratings()) == labels             # every rating back, candidates from candidate.json
+        assert s.candidate_count() == 300
+        assert s.candidate(150).pattern.startswith("{")
+    finally:
+        s.close()
+    assert list((folder).glob("session.sqlite.damaged-*"))
+    assert list_sessions(tmp_path)[0]["ratings"] == 40
+
+
+def test_a_database_with_nothing_readable_is_named_in_one_line(tmp_path, kit):
+    folder = tmp_path / "s"
+    Session(folder).close()
+    (folder / "session.sqlite").write_bytes(os.urandom(8192))
+    with pytest.raises(InputError, match="session.sqlite is damaged and nothing in it could be read"):
+        Session(folder, create=False)
+    other = tmp_path / "t"
+    Session(other).close()
+    rows = {r["name"]: r for r in list_sessions(tmp_path)}
+    assert "error" in rows["s"] and rows["t"]["ratings"] == 0      # the others are still listed
+    assert main(["sessions", "--root", str(tmp_path)]) == 0
+
+
+# ---------------------------------------------------------------- session folders
+
+def test_a_non_empty_folder_that_is_not_a_session_is_refused(tmp_path):
+    (tmp_path / "mine.txt").write_text("my own files")
+    with pytest.raises(InputError, match="not a dd_live session and is not empty"):
+        Session(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.txt"]
+    with pytest.raises(InputError, match="NUL"):
+        from dd_live.session import resolve
+
+        resolve("a/b\0c")
+
+
+# ---------------------------------------------------------------- the CLI: one line, exit 2, nothing left behind
+
+@pytest.fixture
+def cli_env(tmp_path, monkeypatch):
+    root = tmp_path / "sessions"
+    monkeypatch.setenv("DD_LIVE_SESSIONS", str(root))
+    monkeypatch.setenv("DD_LIVE_CONFIG", str(tmp_path / "no-config.toml"))
+    return root
+
+
+def _one_line_error(capsys, argv) -> str:
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+    return err
+
+
+@pytest.mark.parametrize("argv,fragment", [
+    (["render", "--seed", "-1"], "--seed must be 0 or more"),
+    (["render", "--repeats", "-3"], "repeats must be 1-64"),
+    (["render", "--repeats", "0"], "repeats must be 1-64"),
+    (["render", "--samples", "a\0b"], "NUL"),
+])
+def test_render_input_errors_are_one_line_and_write_nothing(tmp_path, capsys, argv, fragment):
+    out = tmp_path / "out"
+    assert fragment in _one_line_error(capsys, argv + ["--out", str(out)])
+    assert not out.exists()
+    assert main(["render", "--out", str(out), "--seed", "1"]) == 0   # and a rerun is not refused
+
+
+def test_failed_serves_leave_no_session_folder(tmp_path, capsys, cli_env):
+    import socket
+
+    base = ["serve", "--no-audio", "--midi-out", "none", "--session", "new"]
+    assert "does not exist" in _one_line_error(capsys, base + ["--samples", str(tmp_path / "missing")])
+    assert "not a readable pretrained critic" in _one_line_error(capsys, base + ["--init", "/etc/passwd"])
+    assert "NUL" in _one_line_error(capsys, base[:-1] + ["a\0b"])
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as busy:
+        busy.bind(("127.0.0.1", 0))
+        port = busy.getsockname()[1]
+        assert "cannot listen" in _one_line_error(capsys, base + ["--osc-port", str(port)])
+    assert not cli_env.exists() or not any(cli_env.iterdir())
+    (tmp_path / "cfg.toml").write_text('session = "a\\u0000b"\n')
+    assert "session must be" in _one_line_error(capsys, ["serve", "--config", str(tmp_path / "cfg.toml")])
+    (tmp_path / "cfg.toml").write_text('samples = ["a\\u0000b"]\n')
+    assert "samples must be" in _one_line_error(capsys, ["serve", "--config", str(tmp_path / "cfg.toml")])
+    # an ordinary folder holding the user's files never becomes a session
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "song.als").write_text("x")
+    assert "not a dd_live session" in _one_line_error(capsys, ["serve", "--session", str(mine)])
+    assert [p.name for p in mine.iterdir()] == ["song.als"]
+    assert main(["sessions"]) == 0 and "no sessions" in capsys.readouterr().out
+
+
+def test_another_kit_on_an_existing_session_is_refused(tmp_path, capsys, cli_env):
+    folder = cli_env / "made"
+    s = Session(folder)
+    s.save_settings({"samples": []})              # made with the built-in kit
+    s.close()
+    kit2 = tmp_path / "kit2"
+    kit2.mkdir()
+    err = _one_line_error(capsys, ["serve", "--session", "made", "--samples", str(kit2), "--no-audio"])
+    assert "made with the built-in kit" in err and "start a new session" in err
+    assert Session(folder, create=False).settings()["samples"] == []
+
+
+# ---------------------------------------------------------------- damaged critic checkpoints
+
+def _daemon(folder: Path, kit, **kw):
+    from dd_live.daemon import Daemon
+    from dd_live.osc import Client
+
+    d = Daemon(Session(folder, lock=True), kit, osc_port=0, reply_port=1, threads=2, seed=3, **kw)
+    d.start()
+    c = Client(d.port)
+    c.send("/dd/hello")
+    return d, c
+
+
+def _halt(d, c) -> None:
+    d.stop()
+    d.join()
+    d.session.close()
+    c.close()
+
+
+@pytest.mark.parametrize("damage", [b"not a checkpoint\n" * 10, b"\x80\x02garbage", b""])
+def test_a_damaged_checkpoint_is_moved_aside_and_the_critic_rebuilt_from_the_ratings(tmp_path, kit, damage, caplog):
+    folder = tmp_path / "s"
+    d, c = _daemon(folder, kit)
+    try:
+        cid = c.wait("/dd/candidate", 30)[0]
+        for like in (1, 0, 1):
+            c.send("/dd/rate", cid, like)
+            c.wait("/dd/rated")
+            cid = c.wait("/dd/candidate", 30, where=lambda a, cid=cid: a[0] > cid)[0]
+        c.wait("/dd/trained", 60, where=lambda a: a[1] == 3)
+        ratings = d.session.ratings()
+    finally:
+        _halt(d, c)
+    (folder / "critic" / "latest.pt").write_bytes(damage)
+    if damage == b"":
+        (folder / "critic" / "initial.pt").write_bytes(b"also damaged")
+    with caplog.at_level("WARNING"):
+        d, c = _daemon(folder, kit)
+    try:
+        assert any("rebuilt from the session's ratings" in r.getMessage() for r in caplog.records)
+        assert list((folder / "critic").glob("latest.pt.damaged-*"))
+        got = c.wait("/dd/trained", 60, where=lambda a: a[1] == 3)
+        assert d.trainer_worker.dataset == ratings and got[1] == len(ratings)
+    finally:
+        _halt(d, c)
+    from dd_live.trainer import Trainer
+    from dd_live.critic import Critic
+
+    extra = Trainer(Critic()).load(folder / "critic" / "latest.pt")     # a good checkpoint again
+    assert [tuple(r) for r in extra["ratings"]] == [(c_, bool(v)) for c_, v in ratings]
