@@ -11,7 +11,9 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import re
 import secrets
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,6 +121,72 @@ def atomic_path(path: Path, *, force: bool = False) -> Iterator[Path]:
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+#: names of the temporary files and folders that atomic_path and staged_folder leave if killed
+_TEMP = re.compile(r"^\..+\.(\d+)\.[0-9a-f]{8}\.(tmp|partial)$")
+
+
+def _alive(pid: int) -> bool:
+    if os.name == "nt":  # pragma: no cover - no cheap liveness check: keep what may be another's
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def clean_temp(folder: Path, *, recursive: bool = True, any_pid: bool = False) -> int:
+    """Remove what interrupted writes left in ``folder`` (temporary files and staged export folders of
+    processes no longer running; of every other process too with ``any_pid``). Returns how many."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return 0
+    removed = 0
+    walk = os.walk(folder) if recursive else [(str(folder), [d.name for d in folder.iterdir() if d.is_dir()],
+                                                [f.name for f in folder.iterdir() if not f.is_dir()])]
+    for top, dirs, files in walk:
+        for name in list(dirs) + list(files):
+            m = _TEMP.match(name)
+            if not m:
+                continue
+            pid = int(m.group(1))
+            if pid == os.getpid() or (not any_pid and _alive(pid)):
+                continue
+            path = Path(top) / name
+            if name in dirs:
+                dirs.remove(name)
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                with contextlib.suppress(OSError):
+                    path.unlink()
+            removed += 1
+    return removed
+
+
+@contextlib.contextmanager
+def staged_folder(path: Path) -> Iterator[Path]:
+    """Yield an empty folder beside ``path`` to write a set of files into; when the block succeeds each
+    file is moved into ``path`` (a rename), the ones named ``pattern.json`` last, so a folder holding
+    one is complete. A failure or a kill leaves ``path`` as it was (a killed writer's staging folder is
+    removed by the next staged_folder or :func:`clean_temp` beside it)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    clean_temp(path.parent, recursive=False)
+    stage = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.partial"
+    stage.mkdir()
+    try:
+        yield stage
+        files = sorted((p for p in stage.rglob("*") if p.is_file()), key=lambda p: (p.name == "pattern.json", str(p)))
+        for f in files:
+            target = path / f.relative_to(stage)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(f, target)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
 
 
 def write_wav(path: Path, audio: np.ndarray, *, bits: int = 16, force: bool = False) -> Path:

@@ -369,17 +369,35 @@ def cmd_export(a: argparse.Namespace) -> int:
             print(f"nothing to export: {'no liked loops' if a.liked else 'no rated loops'} in {session.folder}")
             return 0
         folders = session.settings().get("samples") or []
-        lib = _library(folders or None, 1)
+        lib = None
         out = Path(a.out)
+        written, already, failed = 0, 0, []
         for cid in sorted(ids):
             row = session.candidate(cid)
-            tag = "liked" if rated[cid] else "disliked"
-            export_pattern(out / f"{cid:05d}_{tag}", Pattern.from_json(row.pattern), lib, bpm=a.bpm or row.bpm,
-                           force=a.force)
-        print(f"exported {len(ids)} loops (MIDI, WAV, SFZ) to {out}")
+            pattern = Pattern.from_json(row.pattern)
+            target = out / f"{cid:05d}_{'liked' if rated[cid] else 'disliked'}"
+            done = target / "pattern.json"
+            if not a.force and done.is_file() and done.read_text().strip() == pattern.to_json():
+                already += 1  # exported before (a rerun adds the new ones)
+                continue
+            library = session.loop_library(cid)  # the loop's own sounds, kept by the session
+            if library is None:                  # rated before sessions kept sounds: the session's folders
+                if lib is None:
+                    lib = _library(folders or None, 1)
+                library = lib
+            missing = [k for k in pattern.samples if k not in library]
+            if missing:
+                failed.append(f"loop {cid}: sample {missing[0]!r} is in neither the session nor its sample folders")
+                continue
+            export_pattern(target, pattern, library, bpm=a.bpm or row.bpm, force=a.force)
+            written += 1
+        print(f"exported {written} loops (MIDI, WAV, SFZ) to {out}" + (f"; {already} were there already" if already
+                                                                        else ""))
+        for line in failed:
+            _say(f"error: {line}")
+        return 1 if failed else 0
     finally:
         session.close()
-    return 0
 
 
 # ---------------------------------------------------------------- parser

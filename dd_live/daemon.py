@@ -109,6 +109,7 @@ class Daemon:
         self._flooded: set = set()             # clients told 'flood' whose errors are being suppressed
         self._log_errors = osc.RateLimiter(rate=2, burst=10)
         self.stopped = threading.Event()
+        self._hashes: dict[int, str] = {}      # sha256 of library samples kept in the session, by index
 
     def _resume(self, path: Path):
         """A Trainer restored from checkpoint ``path``, or None if there is none or it does not load (then it
@@ -131,6 +132,15 @@ class Daemon:
     # ------------------------------------------------------------ lifecycle
 
     def start(self) -> None:
+        from .audio import clean_temp
+
+        removed = clean_temp(self.session.folder, any_pid=True)  # the session is ours (locked): all of it is stale
+        if removed:
+            log.info("removed %d files left by interrupted writes", removed)
+        for cid in self.session.unkept():  # rated before sounds were kept (older sessions): keep them now
+            rows = self.session.keep_samples(cid, self.library, self._hashes)
+            if rows:
+                self.session.add_loop_samples(rows)
         self.server.start()
         if self.host not in LOOPBACK:
             log.warning("listening on %s:%d: OSC has no authentication; anyone who can reach this address can "
@@ -272,8 +282,9 @@ class Daemon:
             if cur is None:
                 raise OSCError("state", "nothing to rate yet: no candidate has been announced")
             cid = cur.id
-        try:
-            likes, dislikes = self.session.rate(cid, like)
+        try:  # the loop's own sounds are kept with the rating, so it can be replayed and exported whatever
+            # happens to the sample folders later
+            likes, dislikes = self.session.rate(cid, like, self.session.keep_samples(cid, self.library, self._hashes))
         except InputError:
             raise OSCError("unknown-id", f"no candidate {cid}") from None
         self.send("/dd/rated", cid, "like" if like else "dislike", likes, dislikes)
@@ -310,6 +321,9 @@ class Daemon:
         if row is None:
             return None
         pattern = Pattern.from_json(row.pattern)
+        if not all(k in self.library for k in pattern.samples):
+            log.info("candidate %d plays samples no longer in the sample folders: not announced again", cid)
+            return None
         idx = self.library.indices(pattern.samples)
         files, audio = write_loop_files(self.session.candidate_dir(cid), pattern, self.library, self.settings.bpm,
                                         self.generator.notes)
@@ -332,8 +346,12 @@ class Daemon:
         if row is None:
             raise OSCError("unknown-id", f"no candidate {cid}")
         out = self.session.export_dir(cid)
-        if not (out / "pattern.json").is_file():
-            export_pattern(out, Pattern.from_json(row.pattern), self.library, bpm=self.settings.bpm, force=True)
+        if not (out / "pattern.json").is_file():  # a folder holding pattern.json is a complete export
+            pattern = Pattern.from_json(row.pattern)
+            library = self.session.loop_library(cid) or self.library  # a rated loop's own sounds first
+            if not all(k in library for k in pattern.samples):
+                raise OSCError("state", f"loop {cid} plays samples no longer in the sample folders")
+            export_pattern(out, pattern, library, bpm=self.settings.bpm, force=True)
         self.send("/dd/exported", cid, str(out.resolve()))
 
     def _cmd_status(self, sender) -> None:

@@ -9,8 +9,10 @@ The SFZ instrument maps each note to a copy of the exact audio the renderer used
 (mono, 44.1 kHz, 24-bit), with the renderer's mix gain and velocity curve, so an
 SFZ sampler playing loop.mid sounds like loop.wav.
 
-Every file is written atomically and an existing export is never overwritten
-unless ``force`` is set.
+An export's files are written into a staging folder beside it and moved into
+place when all are written (pattern.json last), so an interrupted export leaves
+nothing that counts as one; an existing export is never overwritten unless
+``force`` is set.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .audio import atomic_path, write_bytes, write_wav
+from .audio import staged_folder, write_bytes, write_wav
 from .errors import ExportError, InputError
 from .pattern import Pattern
 from .render import MIX_GAIN, REFERENCE_BPM, check_repeats, render_loops, render_preview
@@ -157,16 +159,12 @@ def export_pattern(out_dir: Path, pattern: Pattern, library, *, bpm: float = REF
         existing = [p for p in targets if p.exists()]
         if existing:
             raise ExportError(f"{existing[0]} exists; refusing to overwrite an export (use --force)")
-    paths = {
-        "loop.wav": write_wav(out_dir / "loop.wav", render_loops([pattern], library, bpm=bpm)[0], bits=bits, force=force),
-        "preview.wav": write_wav(out_dir / "preview.wav", render_preview(pattern, library, bpm=bpm), bits=bits, force=force),
-        "pattern.json": write_bytes(out_dir / "pattern.json", (pattern.to_json() + "\n").encode(), force=force),
-    }
-    mid = midi_file(pattern, notes, bpm=bpm, repeats=repeats)
-    with atomic_path(out_dir / "loop.mid", force=force) as tmp:
-        mid.save(str(tmp))
-    paths["loop.mid"] = out_dir / "loop.mid"
-    for f, i in zip(sample_files, indices):
-        write_wav(out_dir / "samples" / f, library.audio(i), bits=24, force=force)
-    paths["kit.sfz"] = write_bytes(out_dir / "kit.sfz", sfz_text(sample_files, notes).encode(), force=force)
-    return paths
+    with staged_folder(out_dir) as stage:
+        write_wav(stage / "loop.wav", render_loops([pattern], library, bpm=bpm)[0], bits=bits)
+        write_wav(stage / "preview.wav", render_preview(pattern, library, bpm=bpm), bits=bits)
+        write_bytes(stage / "pattern.json", (pattern.to_json() + "\n").encode())
+        midi_file(pattern, notes, bpm=bpm, repeats=repeats).save(str(stage / "loop.mid"))
+        for f, i in zip(sample_files, indices):
+            write_wav(stage / "samples" / f, library.audio(i), bits=24)
+        write_bytes(stage / "kit.sfz", sfz_text(sample_files, notes).encode())
+    return {name: out_dir / name for name in EXPORT_FILES}

@@ -30,6 +30,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .errors import InputError
 
 log = logging.getLogger("dd_live.session")
@@ -37,7 +39,7 @@ log = logging.getLogger("dd_live.session")
 SCHEMA_VERSION = 1
 DB_NAME = "session.sqlite"
 LOCK_NAME = "lock"
-TABLES = ("meta", "settings", "candidates", "ratings")
+TABLES = ("meta", "settings", "candidates", "ratings", "loop_samples")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 _SCHEMA = """
@@ -59,6 +61,14 @@ CREATE TABLE IF NOT EXISTS ratings(
     seq INTEGER NOT NULL,       -- order of first rating (kept when a label is replaced)
     touched INTEGER NOT NULL,   -- order of the latest rating action (what undo removes)
     time REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS loop_samples(  -- the exact sounds of each rated loop, kept in samples/
+    candidate_id INTEGER NOT NULL,
+    track INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    hash TEXT NOT NULL,          -- sha256 of the float32 audio: samples/<hash>.wav
+    category TEXT NOT NULL,
+    PRIMARY KEY (candidate_id, track)
 );
 """
 
@@ -235,7 +245,7 @@ class Session:
             self.folder.mkdir(parents=True, exist_ok=True)
             if lock:
                 self._file_lock.acquire()
-            for sub in ("candidates", "critic", "exports"):
+            for sub in ("candidates", "critic", "exports", "samples"):
                 (self.folder / sub).mkdir(exist_ok=True)
             self._db = self._open(db)
         except (OSError, sqlite3.Error) as err:
@@ -400,11 +410,91 @@ class Session:
 
     # ------------------------------------------------------------ ratings
 
-    def rate(self, cid: int, like: bool) -> tuple[int, int]:
-        """Store (or replace) the rating of candidate ``cid``; committed on return. Returns (likes, dislikes)."""
+    # ------------------------------------------------------------ the rated loops' own sounds
+
+    @property
+    def samples_dir(self) -> Path:
+        return self.folder / "samples"
+
+    def keep_samples(self, cid: int, library, hashes: dict[int, str] | None = None) -> list[tuple]:
+        """Copy the sounds candidate ``cid`` plays into samples/ (content-addressed: a sound already kept is
+        not written again); returns its loop_samples rows, for :meth:`rate`. ``hashes`` caches sha256 by
+        library index. Empty if the library no longer has one of its samples."""
+        import hashlib
+
+        import soundfile as sf
+
+        from . import SAMPLE_RATE
+        from .audio import atomic_path
+        from .pattern import Pattern
+
+        row = self.candidate(cid)
+        if row is None:
+            return []
+        keys = Pattern.from_json(row.pattern).samples
+        if not all(k in library for k in keys):
+            return []
+        rows = []
+        for track, key in enumerate(keys):
+            i = library.index(key)
+            audio = library.audio(i)
+            digest = hashes.get(i) if hashes is not None else None
+            if digest is None:
+                digest = hashlib.sha256(np.ascontiguousarray(audio, dtype=np.float32).tobytes()).hexdigest()
+                if hashes is not None:
+                    hashes[i] = digest
+            path = self.samples_dir / f"{digest}.wav"
+            if not path.is_file():  # float WAV, unclipped: the exact audio (its sha256 is checked on reading)
+                with atomic_path(path, force=True) as tmp:
+                    sf.write(str(tmp), np.ascontiguousarray(audio, dtype=np.float32), SAMPLE_RATE, subtype="FLOAT",
+                             format="WAV")
+            rows.append((int(cid), track, key, digest, library.samples[i].category))
+        return rows
+
+    def loop_library(self, cid: int):
+        """The sounds kept for candidate ``cid`` as a SampleLibrary keyed like its pattern, or None if the
+        session kept none (a loop nobody rated, or a session from before sounds were kept)."""
+        import hashlib
+
+        import soundfile as sf
+
+        from .samples import _assemble
+
+        rows = self._query("SELECT key, hash, category FROM loop_samples WHERE candidate_id=? ORDER BY track",
+                           (int(cid),))
+        if not rows:
+            return None
+        items, seen = [], set()
+        for key, digest, category in rows:
+            if key in seen:
+                continue
+            seen.add(key)
+            path = self.samples_dir / f"{digest}.wav"
+            try:
+                audio, _ = sf.read(str(path), dtype="float32", always_2d=False)
+            except (OSError, RuntimeError) as err:
+                raise InputError(f"loop {cid}: the session's copy of {key!r} is unreadable ({err})") from None
+            if hashlib.sha256(np.ascontiguousarray(audio).tobytes()).hexdigest() != digest:
+                raise InputError(f"loop {cid}: the session's copy of {key!r} ({path.name}) is damaged")
+            items.append((key, path, audio, category))
+        return _assemble(items, [])
+
+    def unkept(self) -> list[int]:
+        """Rated candidates whose sounds are not kept in samples/ yet."""
+        return [int(r[0]) for r in self._query(
+            "SELECT candidate_id FROM ratings WHERE candidate_id NOT IN (SELECT candidate_id FROM loop_samples)")]
+
+    def add_loop_samples(self, rows: list[tuple]) -> None:
+        with self._tx() as c:
+            c.executemany("INSERT OR REPLACE INTO loop_samples VALUES (?, ?, ?, ?, ?)", rows)
+
+    def rate(self, cid: int, like: bool, samples: list[tuple] = ()) -> tuple[int, int]:
+        """Store (or replace) the rating of candidate ``cid`` with its loop_samples rows (from
+        :meth:`keep_samples`), in one transaction; committed on return. Returns (likes, dislikes)."""
         with self._tx() as c:
             if c.execute("SELECT 1 FROM candidates WHERE id=?", (int(cid),)).fetchone() is None:
                 raise InputError(f"no candidate {cid}")
+            c.executemany("INSERT OR REPLACE INTO loop_samples VALUES (?, ?, ?, ?, ?)", list(samples))
             touched = c.execute("SELECT COALESCE(MAX(touched), 0) + 1 FROM ratings").fetchone()[0]
             old = c.execute("SELECT seq FROM ratings WHERE candidate_id=?", (int(cid),)).fetchone()
             seq = old[0] if old else c.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM ratings").fetchone()[0]

@@ -120,7 +120,7 @@ def reference_audio(session, library, cid: int) -> np.ndarray:
     row = session.candidate(cid)
     if row is None:
         raise KeyError(cid)
-    return render_reference([Pattern.from_json(row.pattern)], library)[0]
+    return render_reference([Pattern.from_json(row.pattern)], session.loop_library(cid) or library)[0]
 
 
 class Gate:

@@ -182,7 +182,7 @@ def _trainer_worker(tmp_path, rng, *, stale_after: float, learn: str = "budget")
     session = Session(tmp_path / "s")
     for cid in (1, 2):
         _cand(session, cid)
-        session.candidate_dir(cid).mkdir(parents=True)
+        session.candidate_dir(cid).mkdir(parents=True, exist_ok=True)
         write_wav(session.candidate_dir(cid) / "critic.wav", rng.normal(0, 0.1, 88200).astype(np.float32), bits=32)
 
     class Hooked(Trainer):
