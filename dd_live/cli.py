@@ -179,17 +179,17 @@ def cmd_evaluate(a: argparse.Namespace) -> int:
 
 
 def cmd_pretrain(a: argparse.Namespace) -> int:
-    from .pretrain import PretrainConfig, pretrain, save, shipped_path
+    from .pretrain import PretrainConfig, pretrain, save, user_path
 
     if a.loops < 256 or a.epochs < 1:
         raise InputError("--loops must be at least 256 and --epochs at least 1")
     lib = _library(a.samples, 4)
-    out = Path(a.out) if a.out else shipped_path()
+    out = Path(a.out) if a.out else user_path()
     pre = pretrain(lib, PretrainConfig(loops=a.loops, epochs=a.epochs, seed=a.seed), threads=a.threads,
                    progress=lambda line: print(line, file=sys.stderr, flush=True))
     save(out, pre)
     print(f"wrote {out}: holdout loss {pre.report['holdout_loss'][-1]:.3f} (1.0 = no better than the mean), "
-          f"{pre.report['wall_s']:.0f} s")
+          f"{pre.report['wall_s']:.0f} s; start a session from it with dd-live serve --init {out}")
     return 0
 
 
@@ -486,7 +486,8 @@ def build_parser() -> argparse.ArgumentParser:
     pt.add_argument("--epochs", type=int, default=10, help="passes over them (default 10)")
     pt.add_argument("--seed", type=int, default=0)
     pt.add_argument("--threads", type=int, default=2, help="torch and render threads (default 2)")
-    pt.add_argument("--out", metavar="FILE", help="where to write (default: the file the package ships)")
+    pt.add_argument("--out", metavar="FILE", help="where to write (default: critic_pretrained.pt in the user data "
+                    "dir, $DD_LIVE_DATA overrides; the package's shipped file only if named here)")
     pt.set_defaults(func=cmd_pretrain)
 
     sv = sub.add_parser("serve", help="the live daemon: OSC in, loops out, learns from likes",

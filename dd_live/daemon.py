@@ -430,6 +430,10 @@ class Daemon:
     def _send_candidate(self, loop: Loop) -> None:
         from .midi_out import notes_of
 
+        try:  # its files are kept for KEEP_FILES_S from now (workers.collect_loop_files)
+            os.utime(self.session.candidate_dir(loop.id))
+        except OSError:
+            pass
         f = loop.files
         self.send("/dd/candidate", loop.id, float(loop.score), float(loop.bpm), str(Path(f["loop_wav"]).resolve()),
                   str(Path(f["preview_wav"]).resolve()), str(Path(f["midi_file"]).resolve()), loop.trained_on)

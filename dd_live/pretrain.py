@@ -29,6 +29,7 @@ the default kit (:func:`shipped_path`).
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -192,6 +193,17 @@ def load(path: Path) -> Pretrained:
         raise
     except Exception as err:  # torch.load of a file that is not one raises almost anything (IndexError, ...)
         raise InputError(f"{path}: not a readable pretrained critic ({err.__class__.__name__})") from err
+
+
+def user_path() -> Path:
+    """Where ``dd-live pretrain`` writes by default: the user data dir ($DD_LIVE_DATA overrides), never
+    the installed package (whose shipped features every new session starts from)."""
+    env = os.environ.get("DD_LIVE_DATA")
+    if env:
+        return Path(env) / "critic_pretrained.pt"
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("dd_live")) / "critic_pretrained.pt"
 
 
 def shipped_path() -> Path:

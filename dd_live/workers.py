@@ -630,15 +630,36 @@ class GeneratorWorker(_Thread):
                     settings.bpm, files, audio, epoch, self.notes)
 
     def _collect(self) -> None:
-        """Delete the folders of unrated candidates far behind the newest (their rows stay)."""
-        rated = {cid for cid, _ in self.session.ratings()}
         with self._cond:
             keep = {x.id for x in self._ready}
         cur = self.current()
         if cur is not None:
             keep.add(cur.id)
-        limit = self._next_id - KEEP_FILES
-        root = self.session.folder / "candidates"
-        for d in root.iterdir():
-            if d.name.isdigit() and int(d.name) < limit and int(d.name) not in rated and int(d.name) not in keep:
-                shutil.rmtree(d, ignore_errors=True)
+        collect_loop_files(self.session, keep=keep, newest=self._next_id - 1)
+
+
+def collect_loop_files(session, *, keep: set[int], newest: int, now: float | None = None) -> list[int]:
+    """Delete the folders of unrated candidates that are more than KEEP_FILES ids behind ``newest`` and
+    were neither made nor announced (the daemon touches a folder when it announces it) in the last
+    protocol.KEEP_FILES_S seconds, so a front end still loading one finds it. Rated candidates, those
+    in ``keep`` and their database rows stay. Returns the ids deleted."""
+    from .protocol import KEEP_FILES_S
+
+    now = time.time() if now is None else now
+    rated = {cid for cid, _ in session.ratings()}
+    limit = newest + 1 - KEEP_FILES
+    gone = []
+    for d in (session.folder / "candidates").iterdir():
+        if not d.name.isdigit():
+            continue
+        cid = int(d.name)
+        if cid >= limit or cid in rated or cid in keep:
+            continue
+        try:
+            if now - d.stat().st_mtime < KEEP_FILES_S:
+                continue
+        except OSError:
+            continue
+        shutil.rmtree(d, ignore_errors=True)
+        gone.append(cid)
+    return sorted(gone)

@@ -251,3 +251,133 @@ def test_a_damaged_checkpoint_is_moved_aside_and_the_critic_rebuilt_from_the_rat
 
     extra = Trainer(Critic()).load(folder / "critic" / "latest.pt")     # a good checkpoint again
     assert [tuple(r) for r in extra["ratings"]] == [(c_, bool(v)) for c_, v in ratings]
+
+
+def test_pretrain_writes_into_the_user_data_dir_never_the_installed_package(tmp_path):
+    from dd_live.pretrain import shipped_path
+
+    before = shipped_path().read_bytes()
+    env = {**os.environ, "DD_LIVE_DATA": str(tmp_path / "data")}
+    r = subprocess.run([sys.executable, "-m", "dd_live.cli", "pretrain", "--loops", "256", "--epochs", "1"],
+                       capture_output=True, text=True, env=env, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "data" / "critic_pretrained.pt").is_file()
+    assert f"--init {tmp_path / 'data' / 'critic_pretrained.pt'}" in r.stdout
+    assert shipped_path().read_bytes() == before
+
+
+def test_unrated_loop_files_stay_while_a_front_end_may_still_load_them(tmp_path):
+    from dd_live.protocol import KEEP_FILES_S
+    from dd_live.workers import KEEP_FILES, collect_loop_files
+
+    s = Session(tmp_path / "s")
+    now = time.time()
+    for cid in range(1, 61):
+        s.add_candidate(cid, "{}", 0.5, 0, 0, 120.0, "explore")
+        age = KEEP_FILES_S + 60 if cid % 2 else KEEP_FILES_S - 60      # odd ids announced long ago
+        os.utime(s.candidate_dir(cid), (now - age, now - age))
+    s.rate(3, True)
+    gone = collect_loop_files(s, keep={5}, newest=60, now=now)
+    # old, unrated, not kept, and more than KEEP_FILES ids behind the newest
+    assert gone == [c for c in range(1, 61 - KEEP_FILES) if c % 2 and c not in (3, 5)]
+    assert all(s.candidate_dir(c).is_dir() for c in range(2, 61, 2))    # announced recently: kept
+    assert s.candidate(1) is not None                                   # the row stays
+    s.close()
+
+
+# ---------------------------------------------------------------- interrupted writes
+
+def test_an_export_killed_midway_leaves_nothing_that_counts_and_a_rerun_works(tmp_path, kit):
+    out = tmp_path / "exp" / "00001_liked"
+    code = f"""
+import sys, time, numpy as np
+import dd_live.export as ex
+from dd_live.pattern import random_pattern
+from dd_live.samples import load_library
+lib = load_library(None)
+def stuck(*a, **k):
+    print("ready", flush=True)
+    time.sleep(60)
+ex.midi_file = stuck
+ex.export_pattern({str(out)!r}, random_pattern(lib, np.random.default_rng(0)), lib)
+"""
+    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline().strip() == "ready"       # loop.wav, preview.wav, pattern.json written
+    finally:
+        p.kill()
+        p.wait()
+    assert not out.exists()
+    assert [x.name for x in out.parent.iterdir() if x.name.endswith(".partial")]
+    from dd_live.export import export_pattern
+
+    import numpy as np
+
+    export_pattern(out, random_pattern(kit, np.random.default_rng(0)), kit)     # no --force needed
+    assert sorted(x.name for x in out.parent.iterdir()) == ["00001_liked"]       # the killed one's stage is gone
+    assert (out / "pattern.json").is_file() and (out / "kit.sfz").is_file()
+
+
+def test_the_daemon_clears_files_left_by_interrupted_writes_in_its_session(tmp_path, kit):
+    folder = tmp_path / "s"
+    Session(folder).close()
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True).stdout.strip()
+    stale = [folder / "critic" / f".latest.pt.{dead}.0123abcd.tmp",
+             folder / "exports" / f".7.{dead}.0123abcd.partial" / "loop.wav",
+             folder / "candidates" / "4" / f".loop_120.wav.{dead}.0123abcd.tmp"]
+    for f in stale:
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_bytes(b"half")
+    mine = folder / "exports" / "notes.tmp"
+    mine.write_text("not ours")
+    d, c = _daemon(folder, kit)
+    _halt(d, c)
+    assert not any(f.exists() for f in stale) and not (folder / "exports" / f".7.{dead}.0123abcd.partial").exists()
+    assert mine.exists()
+
+
+def test_liked_loops_export_with_their_own_sounds_after_the_sample_folder_moved(tmp_path, kit, capsys, cli_env):
+    import shutil
+
+    import numpy as np
+    import soundfile as sf
+
+    from dd_live.samples import default_kit_dir
+
+    folder = tmp_path / "mykit"
+    for sub in ("kick", "snare", "hat_closed", "clap", "tom"):
+        shutil.copytree(default_kit_dir() / sub, folder / sub)
+    lib = load_library([folder])
+    s = cli_env / "moved"
+    d, c = _daemon(s, lib)
+    d.session.save_settings({"samples": [str(folder)]})
+    try:
+        liked = []
+        cid = c.wait("/dd/candidate", 30)[0]
+        for like in (1, 0, 1, 1):
+            c.send("/dd/rate", cid, like)
+            c.wait("/dd/rated")
+            if like:
+                liked.append(cid)
+            cid = c.wait("/dd/candidate", 30, where=lambda a, cid=cid: a[0] > cid)[0]
+        played = {k: lib.audio(lib.index(k)).copy() for cid in liked
+                  for k in __import__("dd_live.pattern", fromlist=["Pattern"]).Pattern.from_json(
+                      d.session.candidate(cid).pattern).samples}
+    finally:
+        _halt(d, c)
+    kept = list((s / "samples").glob("*.wav"))
+    assert 0 < len(kept) <= len(lib)
+    shutil.move(str(folder), str(tmp_path / "elsewhere"))           # the user tidied up
+    out = tmp_path / "out"
+    assert main(["export", "moved", "--liked", "--out", str(out)]) == 0, capsys.readouterr().err
+    assert f"exported {len(liked)} loops" in capsys.readouterr().out
+    for cid in liked:
+        exp = out / f"{cid:05d}_liked"
+        assert (exp / "loop.wav").is_file() and (exp / "loop.mid").is_file()
+        for f in (exp / "samples").glob("*.wav"):
+            y, _ = sf.read(str(f), dtype="float32")
+            assert any(len(a) == len(y) and np.allclose(a, y, atol=2 ** -22) for a in played.values()), f
+    # a rerun adds nothing and refuses nothing
+    assert main(["export", "moved", "--liked", "--out", str(out)]) == 0
+    assert f"{len(liked)} were there already" in capsys.readouterr().out

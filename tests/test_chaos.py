@@ -1,0 +1,249 @@
+"""Chaos: `dd-live serve` driven by a few hundred random commands while it is killed with SIGKILL at random
+moments and restarted. After every restart each acknowledged rating is in the session with its label and
+/dd/status agrees with the database; at the end `dd-live export --liked` writes every liked loop.
+
+DD_LIVE_CHAOS_COMMANDS (default 300) and DD_LIVE_CHAOS_SEED (default 0) scale and vary it; the figures
+printed at the end (run with -s) are the ones in README.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+from dd_live.cli import main
+from dd_live.osc import Client, free_udp_port
+
+
+class Died(Exception):
+    """The daemon is gone (killed) while a command waited for its reply."""
+
+
+class Chaos:
+    def __init__(self, folder: Path, tmp: Path, seed: int) -> None:
+        self.folder, self.tmp = folder, tmp
+        self.rng = np.random.default_rng(seed)
+        self.port = free_udp_port()
+        self.client = Client(self.port)
+        self.proc: subprocess.Popen | None = None
+        self.killer: threading.Timer | None = None
+        self.model: dict[int, bool] = {}     # ratings acknowledged (or seen in the database at a restart)
+        self.order: list[int] = []           # the model's ids, least recently touched first (what undo removes)
+        self.uncertain: set[int] = set()     # ids a command in flight at a kill may have changed
+        self.seen_ids: set[int] = set()
+        self.current: int | None = None
+        self.stats = {"commands": 0, "kills": 0, "restarts": 0, "ratings_acknowledged": 0, "undos_acknowledged": 0,
+                      "checks": 0}
+
+    # ------------------------------------------------------------ the daemon
+
+    def start(self) -> None:
+        env = {**os.environ, "DD_LIVE_CONFIG": str(self.tmp / "none.toml"), "DD_LIVE_CACHE": str(self.tmp / "cache")}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "dd_live.cli", "serve", "--session", str(self.folder), "--osc-port", str(self.port),
+             "--reply-port", str(self.client.port), "--no-audio", "--midi-out", "none", "--threads", "1"],
+            stdout=subprocess.DEVNULL, stderr=open(self.tmp / "serve.log", "a"), env=env)
+        self.stats["restarts"] += 1
+        delay = float(self.rng.uniform(0.5, 10.0))   # some kills land during start-up
+        self.killer = threading.Timer(delay, self._kill, args=(self.proc,))
+        self.killer.daemon = True
+        self.killer.start()
+
+    def _kill(self, proc: subprocess.Popen) -> None:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            self.stats["kills"] += 1
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def note(self, address: str, args: list) -> None:
+        if address == "/dd/rated":
+            cid, label = int(args[0]), args[1] == "like"
+            self.model[cid] = label
+            if cid in self.order:
+                self.order.remove(cid)
+            self.order.append(cid)
+            self.uncertain.discard(cid)
+            self.stats["ratings_acknowledged"] += 1
+        elif address == "/dd/candidate":
+            self.current = int(args[0])
+            self.seen_ids.add(self.current)
+
+    def pump(self, timeout: float) -> list[tuple[str, list]]:
+        """Every message that arrives within ``timeout`` s, noted in order."""
+        got = []
+        end = time.monotonic() + timeout
+        while True:
+            self.client._pump(max(0.0, min(0.05, end - time.monotonic())))
+            while self.client.inbox:
+                _, a, args = self.client.inbox.pop(0)
+                self.note(a, args)
+                got.append((a, args))
+            if time.monotonic() >= end:
+                return got
+
+    def until(self, address: str, timeout: float = 20.0, where=lambda a: True) -> list:
+        """Note everything up to and including the first ``address`` message matching ``where``."""
+        end = time.monotonic() + timeout
+        while True:
+            for a, args in self.pump(0.05):
+                if a == address and where(args):
+                    return args
+            if not self.alive():
+                for a, args in self.pump(0.3):  # what it sent before dying
+                    if a == address and where(args):
+                        return args
+                raise Died
+            if time.monotonic() > end:
+                raise AssertionError(f"the daemon is alive but sent no {address} in {timeout} s")
+
+    def barrier(self) -> list:
+        """/dd/status after everything sent so far (the OSC thread answers in order)."""
+        self.client.send("/dd/status")
+        return self.until("/dd/status")
+
+    # ------------------------------------------------------------ commands
+
+    def command(self) -> None:
+        r = float(self.rng.random())
+        self.stats["commands"] += 1
+        c = self.client
+        if r < 0.22:
+            c.send("/dd/like", 1 if self.rng.random() < 0.5 else 1.0)           # a press, int or float alike
+            self.barrier()
+        elif r < 0.36:
+            c.send("/dd/dislike", 1.0)
+            self.barrier()
+        elif r < 0.50 and self.seen_ids:
+            cid = int(self.rng.choice(sorted(self.seen_ids)))
+            self.uncertain.add(cid)          # until acknowledged
+            c.send("/dd/rate", cid, int(self.rng.integers(0, 2)))
+            self.barrier()
+            self.uncertain.discard(cid)      # refused (its files were collected? no: rows stay) or acknowledged
+        elif r < 0.58:
+            victim = self.order[-1] if self.order else None
+            if victim is not None:
+                self.uncertain.add(victim)
+            c.send("/dd/undo")
+            got = self.until("/dd/error", where=lambda a: a[0] == "state") if not self.order else \
+                self.until("/dd/status")
+            if self.order and len(got) == 5:
+                self.model.pop(victim, None)
+                self.order.remove(victim)
+                self.stats["undos_acknowledged"] += 1
+                assert got[0] == len(self.model), (got, len(self.model))
+            if victim is not None:
+                self.uncertain.discard(victim)
+            self.barrier()
+        elif r < 0.72:
+            c.send("/dd/next", 1)
+            self.barrier()
+        elif r < 0.77:
+            c.send("/dd/export")
+            self.barrier()
+        elif r < 0.80 and self.seen_ids:
+            c.send("/dd/export/loop", int(self.rng.choice(sorted(self.seen_ids))))
+            self.barrier()
+        elif r < 0.85:
+            c.send("/dd/set/tempo", float(self.rng.choice([96.0, 120.0, 133.5])))
+            self.barrier()
+        elif r < 0.88:
+            c.send("/dd/set/mode", str(self.rng.choice(["explore", "best"])))
+            self.barrier()
+        else:  # a burst: a performer hammering like and next
+            for k in range(int(self.rng.integers(5, 15))):
+                c.send("/dd/like" if k % 2 else "/dd/next", 1)
+            self.barrier()
+
+    # ------------------------------------------------------------ checks
+
+    def database(self) -> list[tuple[int, bool, int]]:
+        db = sqlite3.connect(str(self.folder / "session.sqlite"), timeout=10)
+        try:
+            return [(int(c), bool(v), int(t)) for c, v, t in
+                    db.execute("SELECT candidate_id, label, touched FROM ratings ORDER BY touched")]
+        finally:
+            db.close()
+
+    def check_and_resync(self) -> None:
+        """After a restart: every acknowledged rating is stored with its label; /dd/status agrees."""
+        rows = self.database()
+        stored = {c: v for c, v, _ in rows}
+        for cid, label in self.model.items():
+            if cid in self.uncertain:
+                continue
+            assert cid in stored, f"acknowledged rating of loop {cid} is gone after a kill"
+            assert stored[cid] == label, f"loop {cid}: acknowledged {label}, stored {stored[cid]}"
+        status = self.barrier()
+        likes = sum(stored.values())
+        assert status[:3] == [len(stored), likes, len(stored) - likes], (status, len(stored), likes)
+        # what the database holds now (ratings committed but not acknowledged before the kill too) is the model
+        self.model = dict(stored)
+        self.order = [c for c, _, _ in rows]
+        self.uncertain.clear()
+        self.stats["checks"] += 1
+
+    def run(self, commands: int) -> dict:
+        self.start()
+        ready = False
+        while self.stats["commands"] < commands:
+            try:
+                if not ready:
+                    self.client.send("/dd/hello")
+                    self.until("/dd/candidate", timeout=120)
+                    if self.stats["restarts"] > 1:
+                        self.check_and_resync()
+                    ready = True
+                self.command()
+                time.sleep(float(self.rng.uniform(0.0, 0.05)))  # a performer's pace, roughly
+            except Died:
+                self.proc.wait()
+                self.killer.cancel()
+                self.start()
+                ready = False
+        self.killer.cancel()
+        if not self.alive():
+            self.proc.wait()
+            self.start()
+            self.killer.cancel()
+            self.client.send("/dd/hello")
+            self.until("/dd/candidate", timeout=120)
+        self.check_and_resync()
+        self.proc.send_signal(signal.SIGTERM)
+        assert self.proc.wait(60) == 0
+        return self.stats
+
+
+def test_acknowledged_ratings_survive_random_kills_and_every_liked_loop_exports(tmp_path, capsys):
+    commands = int(os.environ.get("DD_LIVE_CHAOS_COMMANDS", "300"))
+    seed = int(os.environ.get("DD_LIVE_CHAOS_SEED", "0"))
+    chaos = Chaos(tmp_path / "session", tmp_path, seed)
+    try:
+        stats = chaos.run(commands)
+    finally:
+        if chaos.proc is not None and chaos.proc.poll() is None:
+            chaos.proc.kill()
+        chaos.client.close()
+    assert stats["kills"] >= 3, stats
+    log = (tmp_path / "serve.log").read_text()
+    assert "Traceback" not in log, log[log.index("Traceback") - 200:][:3000]
+    rows = chaos.database()
+    liked = [c for c, v, _ in rows if v]
+    assert liked
+    out = tmp_path / "exports"
+    assert main(["export", str(tmp_path / "session"), "--liked", "--out", str(out)]) == 0
+    written = [d for d in out.iterdir() if (d / "pattern.json").is_file() and (d / "loop.mid").is_file()
+               and (d / "loop.wav").is_file() and (d / "kit.sfz").is_file()]
+    assert sorted(int(d.name.split("_")[0]) for d in written) == sorted(liked)
+    stats.update(ratings_found=len(rows), liked=len(liked), exports_written=len(written))
+    with capsys.disabled():
+        print(f"\nchaos (seed {seed}): " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in stats.items()))
