@@ -141,6 +141,7 @@ class Daemon:
             rows = self.session.keep_samples(cid, self.library, self._hashes)
             if rows:
                 self.session.add_loop_samples(rows)
+        self.session.keep_sample_files(self.session.missing_sample_files(), self.library)  # killed after a rating
         self.server.start()
         if self.host not in LOOPBACK:
             log.warning("listening on %s:%d: OSC has no authentication; anyone who can reach this address can "
@@ -282,15 +283,17 @@ class Daemon:
             if cur is None:
                 raise OSCError("state", "nothing to rate yet: no candidate has been announced")
             cid = cur.id
-        try:  # the loop's own sounds are kept with the rating, so it can be replayed and exported whatever
-            # happens to the sample folders later
-            likes, dislikes = self.session.rate(cid, like, self.session.keep_samples(cid, self.library, self._hashes))
+        try:  # which sounds the loop plays is stored with the rating, so it can be replayed and exported
+            # whatever happens to the sample folders later; their files are written once the next loop is out
+            rows = self.session.sample_rows(cid, self.library, self._hashes)
+            likes, dislikes = self.session.rate(cid, like, rows)
         except InputError:
             raise OSCError("unknown-id", f"no candidate {cid}") from None
         self.send("/dd/rated", cid, "like" if like else "dislike", likes, dislikes)
         self.trainer_worker.sync()
         if cur is not None and cid == cur.id:
             self._advance()
+        self.session.keep_sample_files(rows, self.library)
 
     def _cmd_next(self, sender) -> None:
         self._advance()

@@ -416,16 +416,12 @@ class Session:
     def samples_dir(self) -> Path:
         return self.folder / "samples"
 
-    def keep_samples(self, cid: int, library, hashes: dict[int, str] | None = None) -> list[tuple]:
-        """Copy the sounds candidate ``cid`` plays into samples/ (content-addressed: a sound already kept is
-        not written again); returns its loop_samples rows, for :meth:`rate`. ``hashes`` caches sha256 by
-        library index. Empty if the library no longer has one of its samples."""
+    def sample_rows(self, cid: int, library, hashes: dict[int, str] | None = None) -> list[tuple]:
+        """Candidate ``cid``'s loop_samples rows (track, key, sha256 of the audio, category), for :meth:`rate`;
+        no file is written (:meth:`keep_sample_files` does that). ``hashes`` caches sha256 by library index.
+        Empty if the library no longer has one of its samples."""
         import hashlib
 
-        import soundfile as sf
-
-        from . import SAMPLE_RATE
-        from .audio import atomic_path
         from .pattern import Pattern
 
         row = self.candidate(cid)
@@ -437,19 +433,48 @@ class Session:
         rows = []
         for track, key in enumerate(keys):
             i = library.index(key)
-            audio = library.audio(i)
             digest = hashes.get(i) if hashes is not None else None
             if digest is None:
-                digest = hashlib.sha256(np.ascontiguousarray(audio, dtype=np.float32).tobytes()).hexdigest()
+                audio = np.ascontiguousarray(library.audio(i), dtype=np.float32)
+                digest = hashlib.sha256(audio.tobytes()).hexdigest()
                 if hashes is not None:
                     hashes[i] = digest
-            path = self.samples_dir / f"{digest}.wav"
-            if not path.is_file():  # float WAV, unclipped: the exact audio (its sha256 is checked on reading)
-                with atomic_path(path, force=True) as tmp:
-                    sf.write(str(tmp), np.ascontiguousarray(audio, dtype=np.float32), SAMPLE_RATE, subtype="FLOAT",
-                             format="WAV")
             rows.append((int(cid), track, key, digest, library.samples[i].category))
         return rows
+
+    def keep_sample_files(self, rows: list[tuple], library) -> int:
+        """Write samples/<sha256>.wav for ``rows`` whose file is missing, from ``library`` (only where the
+        library's sound under that key still has that hash). Returns how many were written."""
+        import hashlib
+
+        import soundfile as sf
+
+        from . import SAMPLE_RATE
+        from .audio import atomic_path
+
+        written = 0
+        for _, _, key, digest, _ in rows:
+            path = self.samples_dir / f"{digest}.wav"
+            if path.is_file() or key not in library:
+                continue
+            audio = np.ascontiguousarray(library.audio(library.index(key)), dtype=np.float32)
+            if hashlib.sha256(audio.tobytes()).hexdigest() != digest:
+                continue  # the folder's file changed since: that sound is not to be had any more
+            with atomic_path(path, force=True) as tmp:  # float WAV, unclipped: the exact audio
+                sf.write(str(tmp), audio, SAMPLE_RATE, subtype="FLOAT", format="WAV")
+            written += 1
+        return written
+
+    def keep_samples(self, cid: int, library, hashes: dict[int, str] | None = None) -> list[tuple]:
+        """:meth:`sample_rows` and :meth:`keep_sample_files` together (files first)."""
+        rows = self.sample_rows(cid, library, hashes)
+        self.keep_sample_files(rows, library)
+        return rows
+
+    def missing_sample_files(self) -> list[tuple]:
+        """loop_samples rows whose file is not in samples/ (a kill between a rating and its files)."""
+        rows = self._query("SELECT * FROM loop_samples")
+        return [r for r in rows if not (self.samples_dir / f"{r[3]}.wav").is_file()]
 
     def loop_library(self, cid: int):
         """The sounds kept for candidate ``cid`` as a SampleLibrary keyed like its pattern, or None if the

@@ -96,6 +96,9 @@ def test_a_damaged_database_is_recovered_into_a_fresh_file_and_the_old_kept(tmp_
         c.execute("SELECT COUNT(*) FROM candidates WHERE length(pattern) > 0").fetchall()
     rows = list_sessions(tmp_path)
     assert len(rows) == 1 and "damaged" in rows[0]["error"]
+    out = tmp_path / "out"
+    assert main(["export", str(folder), "--liked", "--out", str(out)]) == 0      # recovers, then exports
+    assert len(list(out.iterdir())) == sum(labels.values())
     s = Session(folder, create=False)
     try:
         assert dict(s.ratings()) == labels             # every rating back, candidates from candidate.json
@@ -381,3 +384,21 @@ def test_liked_loops_export_with_their_own_sounds_after_the_sample_folder_moved(
     # a rerun adds nothing and refuses nothing
     assert main(["export", "moved", "--liked", "--out", str(out)]) == 0
     assert f"{len(liked)} were there already" in capsys.readouterr().out
+
+
+def test_sounds_of_a_rating_whose_files_a_kill_cut_off_are_written_at_the_next_start(tmp_path, kit):
+    import numpy as np
+
+    folder = tmp_path / "s"
+    s = Session(folder)
+    s.add_candidate(1, random_pattern(kit, np.random.default_rng(5)).to_json(), 0.5, 0, 0, 120.0, "explore")
+    rows = s.sample_rows(1, kit)
+    s.rate(1, True, rows)                  # committed, and then the daemon was killed before writing the files
+    s.close()
+    assert not list((folder / "samples").glob("*.wav"))
+    d, c = _daemon(folder, kit)
+    _halt(d, c)
+    assert {p.stem for p in (folder / "samples").glob("*.wav")} == {r[3] for r in rows}
+    lib = Session(folder, create=False).loop_library(1)
+    for _, _, key, _, _ in rows:
+        np.testing.assert_array_equal(lib.audio(lib.index(key)), kit.audio(kit.index(key)))
