@@ -40,6 +40,7 @@ class Chaos:
         self.uncertain: set[int] = set()     # ids a command in flight at a kill may have changed
         self.seen_ids: set[int] = set()
         self.current: int | None = None
+        self.last_rated: int | None = None
         self.stats = {"commands": 0, "kills": 0, "restarts": 0, "ratings_acknowledged": 0, "undos_acknowledged": 0,
                       "checks": 0}
 
@@ -52,6 +53,9 @@ class Chaos:
              "--reply-port", str(self.client.port), "--no-audio", "--midi-out", "none", "--threads", "1"],
             stdout=subprocess.DEVNULL, stderr=open(self.tmp / "serve.log", "a"), env=env)
         self.stats["restarts"] += 1
+        self._arm()
+
+    def _arm(self) -> None:
         delay = float(self.rng.uniform(0.5, 10.0))   # some kills land during start-up
         self.killer = threading.Timer(delay, self._kill, args=(self.proc,))
         self.killer.daemon = True
@@ -68,6 +72,7 @@ class Chaos:
     def note(self, address: str, args: list) -> None:
         if address == "/dd/rated":
             cid, label = int(args[0]), args[1] == "like"
+            self.last_rated = cid
             self.model[cid] = label
             if cid in self.order:
                 self.order.remove(cid)
@@ -103,8 +108,12 @@ class Chaos:
                     if a == address and where(args):
                         return args
                 raise Died
-            if time.monotonic() > end:
-                raise AssertionError(f"the daemon is alive but sent no {address} in {timeout} s")
+            if time.monotonic() > end:  # every thread's stack into the log (faulthandler on SIGUSR1)
+                self.proc.send_signal(signal.SIGUSR1)
+                time.sleep(1.0)
+                log = (self.tmp / "serve.log").read_text()
+                raise AssertionError(f"the daemon is alive but sent no {address} in {timeout} s; its threads:\n"
+                                     + log[-6000:])
 
     def barrier(self) -> list:
         """/dd/status after everything sent so far (the OSC thread answers in order)."""
@@ -117,12 +126,13 @@ class Chaos:
         r = float(self.rng.random())
         self.stats["commands"] += 1
         c = self.client
-        if r < 0.22:
-            c.send("/dd/like", 1 if self.rng.random() < 0.5 else 1.0)           # a press, int or float alike
+        if r < 0.36:  # a press, int or float alike, rates the loop announced last (or one announced since,
+            # whose /dd/candidate is still on its way: the generator announces from its own thread), never loop 1
+            cur, self.last_rated = self.current, None
+            c.send("/dd/like" if r < 0.22 else "/dd/dislike", 1 if self.rng.random() < 0.5 else 1.0)
             self.barrier()
-        elif r < 0.36:
-            c.send("/dd/dislike", 1.0)
-            self.barrier()
+            if cur is not None and self.last_rated is not None:
+                assert self.last_rated >= cur, f"a button press rated loop {self.last_rated}, not the current {cur}"
         elif r < 0.50 and self.seen_ids:
             cid = int(self.rng.choice(sorted(self.seen_ids)))
             self.uncertain.add(cid)          # until acknowledged
@@ -191,6 +201,17 @@ class Chaos:
         self.order = [c for c, _, _ in rows]
         self.uncertain.clear()
         self.stats["checks"] += 1
+        if self.stats["checks"] % 4 == 1:  # a second daemon on the same session is refused, naming this one
+            self.killer.cancel()           # (not while this one is being killed: then it may take over)
+            if not self.alive():
+                raise Died
+            env = {**os.environ, "DD_LIVE_CONFIG": str(self.tmp / "none.toml")}
+            r = subprocess.run([sys.executable, "-m", "dd_live.cli", "serve", "--session", str(self.folder),
+                                "--osc-port", str(free_udp_port()), "--no-audio", "--midi-out", "none"],
+                               capture_output=True, text=True, env=env, timeout=120)
+            assert r.returncode == 2 and f"in use by PID {self.proc.pid}" in r.stderr, r.stderr[-500:]
+            self.stats["second_daemons_refused"] = self.stats.get("second_daemons_refused", 0) + 1
+            self._arm()
 
     def run(self, commands: int) -> dict:
         self.start()
