@@ -268,6 +268,7 @@ def cmd_serve(a: argparse.Namespace) -> int:
         if session is None:
             session = Session(folder, lock=True)
             created = True
+        if "samples" not in stored:  # the kit the session is made with (what later serves must match)
             session.save_settings({"samples": folders})
         live = LiveSettings.from_dict(stored.get("live", {}))
         if s["bpm"] is not None:

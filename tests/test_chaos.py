@@ -208,7 +208,7 @@ class Chaos:
             env = {**os.environ, "DD_LIVE_CONFIG": str(self.tmp / "none.toml")}
             r = subprocess.run([sys.executable, "-m", "dd_live.cli", "serve", "--session", str(self.folder),
                                 "--osc-port", str(free_udp_port()), "--no-audio", "--midi-out", "none"],
-                               capture_output=True, text=True, env=env, timeout=120)
+                               capture_output=True, text=True, env=env, timeout=60)
             assert r.returncode == 2 and f"in use by PID {self.proc.pid}" in r.stderr, r.stderr[-500:]
             self.stats["second_daemons_refused"] = self.stats.get("second_daemons_refused", 0) + 1
             self._arm()
