@@ -28,7 +28,7 @@ def _say(line: str) -> None:
 
 
 def _library(folders: Sequence[str] | None, tracks: int = 1):
-    from .samples import load_library
+    from .sound.samples import load_library
 
     lib = load_library(folders or None)
     for s in lib.skipped:
@@ -42,8 +42,8 @@ def _library(folders: Sequence[str] | None, tracks: int = 1):
 def cmd_render(a: argparse.Namespace) -> int:
     import numpy as np
 
-    from .export import export_pattern
-    from .pattern import Constraints, random_pattern
+    from .loops.export import export_pattern
+    from .loops.pattern import Constraints, random_pattern
 
     if a.seed is not None and a.seed < 0:
         raise InputError(f"--seed must be 0 or more, got {a.seed}")
@@ -61,8 +61,8 @@ def cmd_render(a: argparse.Namespace) -> int:
 
 
 def cmd_kit_build(a: argparse.Namespace) -> int:
-    from .kit import build_kit
-    from .samples import default_kit_dir
+    from .sound.kit import build_kit
+    from .sound.samples import default_kit_dir
 
     out = Path(a.out) if a.out else default_kit_dir()
     kit_json = build_kit(out)
@@ -73,7 +73,7 @@ def cmd_kit_build(a: argparse.Namespace) -> int:
 
 def cmd_kit_list(a: argparse.Namespace) -> int:
     from . import SAMPLE_RATE
-    from .samples import default_kit_dir, load_kit, load_library
+    from .sound.samples import default_kit_dir, load_kit, load_library
 
     folder = Path(a.dir) if a.dir else None
     meta: dict[str, dict] = {}
@@ -96,7 +96,7 @@ def cmd_kit_list(a: argparse.Namespace) -> int:
 def cmd_kit_check(a: argparse.Namespace) -> int:
     from collections import Counter
 
-    from .samples import load_library
+    from .sound.samples import load_library
 
     lib = load_library([a.dir], use_cache=False)
     for s in lib.skipped:
@@ -139,7 +139,7 @@ def _progress(label: str):
 
 
 def cmd_evaluate(a: argparse.Namespace) -> int:
-    from .evaluate import run_protocol, summarize
+    from .lab.evaluate import run_protocol, summarize
 
     try:
         seeds = [int(s) for s in a.seeds.split(",") if s.strip()]
@@ -167,19 +167,19 @@ def cmd_evaluate(a: argparse.Namespace) -> int:
     print(f"mean delta {summary['delta_mean']:+.3f}; improved {summary['improved']:.0%}; "
           f"improved by >= 0.2 {summary['improved_by_0.2']:.0%}")
     if a.json:
-        from .audio import write_bytes
+        from .sound.audio import write_bytes
 
         write_bytes(Path(a.json), (json.dumps({"summary": summary, "runs": reports}, indent=1) + "\n").encode(),
                     force=True)
     if a.plot:
-        from .plot import plot_reports
+        from .lab.plot import plot_reports
 
         plot_reports(reports, Path(a.plot), title=a.rater)
     return 0
 
 
 def cmd_pretrain(a: argparse.Namespace) -> int:
-    from .pretrain import PretrainConfig, pretrain, save, user_path
+    from .learn.pretrain import PretrainConfig, pretrain, save, user_path
 
     if a.loops < 256 or a.epochs < 1:
         raise InputError("--loops must be at least 256 and --epochs at least 1")
@@ -194,7 +194,7 @@ def cmd_pretrain(a: argparse.Namespace) -> int:
 
 
 def cmd_bench(a: argparse.Namespace) -> int:
-    from . import bench
+    from .lab import bench
 
     result = bench.run(a.what, seconds=a.seconds, batch=a.batch, files=a.files, threads=a.threads, learn=a.learn)
     if a.json:
@@ -228,7 +228,7 @@ def check_init(init: str) -> None:
         return
     if "\0" in init:
         raise InputError(f"--init {init!r}: a path cannot hold a NUL character")
-    from .pretrain import load
+    from .learn.pretrain import load
 
     load(Path(init))
 
@@ -239,11 +239,11 @@ def cmd_serve(a: argparse.Namespace) -> int:
     import signal
     import time
 
-    from . import config
-    from .daemon import Daemon
-    from .osc import OSCServer
-    from .session import Session, check_folder, is_session, resolve
-    from .workers import LiveSettings
+    from .live import config
+    from .live.daemon import Daemon
+    from .live.osc import OSCServer
+    from .live.session import Session, check_folder, is_session, resolve
+    from .live.workers import LiveSettings
 
     logging.basicConfig(level=logging.DEBUG if a.verbose else logging.INFO,
                         format="dd-live %(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
@@ -318,7 +318,7 @@ def cmd_serve(a: argparse.Namespace) -> int:
 
 
 def cmd_protocol(a: argparse.Namespace) -> int:
-    from . import protocol
+    from .live import protocol
 
     if a.markdown:
         sys.stdout.write(protocol.markdown())
@@ -330,7 +330,7 @@ def cmd_protocol(a: argparse.Namespace) -> int:
 
 
 def cmd_patches(a: argparse.Namespace) -> int:
-    from .maxpatch import build
+    from .max.maxpatch import build
 
     written = build(Path(a.out), svg_dir=Path(a.svg) if a.svg else None)
     for path in written.values():
@@ -339,7 +339,7 @@ def cmd_patches(a: argparse.Namespace) -> int:
 
 
 def cmd_sessions(a: argparse.Namespace) -> int:
-    from .session import list_sessions, sessions_root
+    from .live.session import list_sessions, sessions_root
 
     rows = list_sessions(Path(a.root) if a.root else None)
     if a.json:
@@ -358,9 +358,9 @@ def cmd_sessions(a: argparse.Namespace) -> int:
 
 
 def cmd_export(a: argparse.Namespace) -> int:
-    from .export import export_pattern
-    from .pattern import Pattern
-    from .session import Session, resolve
+    from .loops.export import export_pattern
+    from .loops.pattern import Pattern
+    from .live.session import Session, resolve
 
     session = Session(resolve(a.session), create=False)
     try:

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dd_live.samples import SampleLibrary, _assemble
+from dd_live.sound.samples import SampleLibrary, _assemble
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 import soundfile as sf
 
 from dd_live.cli import main
-from dd_live.pattern import Pattern
+from dd_live.loops.pattern import Pattern
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -121,7 +121,7 @@ def test_bench_load_small():
 
 
 def test_import_has_no_side_effects_and_no_heavy_imports(tmp_path):
-    code = ("import sys, dd_live, dd_live.pattern, dd_live.render, dd_live.export, dd_live.samples, dd_live.cli;"
+    code = ("import sys, dd_live, dd_live.loops.pattern, dd_live.loops.render, dd_live.loops.export, dd_live.sound.samples, dd_live.cli;"
             "heavy = [m for m in ('torch', 'rtmidi', 'sounddevice', 'mido', 'soundfile', 'numba') if m in sys.modules];"
             "print(heavy)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from dd_live.critic import Critic, Ensemble, parameter_count
-from dd_live.trainer import TrainConfig, Trainer
+from dd_live.learn.critic import Critic, Ensemble, parameter_count
+from dd_live.learn.trainer import TrainConfig, Trainer
 
 
 def test_parameter_count_is_the_papers():
@@ -27,7 +27,7 @@ def test_score_is_a_probability_and_batched():
 
 
 def test_bf16_scores_close_to_fp32():
-    from dd_live.critic import bf16_available
+    from dd_live.learn.critic import bf16_available
 
     if not bf16_available():
         pytest.skip("no native bf16 on this CPU")
@@ -103,7 +103,7 @@ def test_head_learning_with_one_class_gives_the_smoothed_like_rate(rng):
 
 
 def test_learn_setting_resolves_and_is_checked():
-    from dd_live.trainer import resolve_learn
+    from dd_live.learn.trainer import resolve_learn
 
     assert resolve_learn("auto", "random") == "budget"
     assert resolve_learn("auto", "pretrained") == "head" and resolve_learn("auto", "/x/pre.pt") == "head"
@@ -188,7 +188,7 @@ def test_balanced_batches_and_one_class(rng):
 
 def test_gain_augmentation_is_exact_in_mfcc_domain(rng):
     """A gain of g dB on the audio adds g * sqrt(128) to MFCC 0 and nothing else."""
-    from dd_live.features import mfcc
+    from dd_live.learn.features import mfcc
 
     audio = torch.tensor(rng.standard_normal((1, 20000)) * np.exp(-np.arange(20000) / 4000), dtype=torch.float32)
     a, b = mfcc(audio), mfcc(audio * 10 ** (3 / 20))
@@ -209,8 +209,8 @@ def test_keep_freed_memory_stops_page_faults_when_scoring():
     # 32 MB limit for this setting, which are mapped afresh whatever it says.
     code = """
 import resource, sys, torch
-from dd_live.critic import Critic, keep_freed_memory
-from dd_live.features import MFCC
+from dd_live.learn.critic import Critic, keep_freed_memory
+from dd_live.learn.features import MFCC
 torch.set_num_threads(2)
 ok = keep_freed_memory() if sys.argv[1] == "keep" else True
 critic, mfcc, x = Critic(), MFCC(), torch.randn(16, 88200) * 0.1

@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dd_live.daemon import Daemon
-from dd_live.osc import Client
-from dd_live.pattern import Pattern
-from dd_live.samples import load_library
-from dd_live.session import Session
+from dd_live.live.daemon import Daemon
+from dd_live.live.osc import Client
+from dd_live.loops.pattern import Pattern
+from dd_live.sound.samples import load_library
+from dd_live.live.session import Session
 
 
 @pytest.fixture(scope="module")
@@ -134,7 +134,7 @@ def test_export_loop_names_a_candidate_by_id(live):
 def test_every_bad_bundle_element_gets_a_parse_error(live):
     import struct
 
-    from dd_live.osc import encode
+    from dd_live.live.osc import encode
 
     d, c = live
     c.drain()
@@ -173,7 +173,7 @@ def test_a_flood_of_bad_packets_says_flood_once_then_quiets(tmp_path, kit):
 
 
 def test_the_client_evicted_at_the_cap_is_told(tmp_path, kit):
-    from dd_live.daemon import MAX_CLIENTS
+    from dd_live.live.daemon import MAX_CLIENTS
 
     d, c = _start(tmp_path / "cap", kit)
     others = [Client(d.port) for _ in range(MAX_CLIENTS)]
@@ -336,7 +336,7 @@ def test_restart_resumes_ratings_critic_settings_and_ids(tmp_path, kit):
 
 
 def test_the_daemon_mixes_with_numpy_unless_told_otherwise(live, monkeypatch):
-    from dd_live.render import mix_kernel
+    from dd_live.loops.render import mix_kernel
 
     monkeypatch.delenv("DD_LIVE_MIX", raising=False)
     assert mix_kernel() == "numpy"  # numba's compiler is not worth its memory for 16-bar batches

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dd_live import osc
-from dd_live.osc import Client, free_udp_port
+from dd_live.live import osc
+from dd_live.live.osc import Client, free_udp_port
 
 
 def _need(tool: str) -> str:
@@ -121,7 +121,7 @@ def test_oscsend_ratings_survive_kill_9_and_the_critic_is_restored(tmp_path):
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
 
-        from dd_live.session import Session
+        from dd_live.live.session import Session
 
         s = Session(session, create=False)
         stored = dict(s.ratings())
@@ -156,9 +156,9 @@ def test_oscsend_ratings_survive_kill_9_and_the_critic_is_restored(tmp_path):
 
 
 def test_fuzz_10000_datagrams_then_the_daemon_still_answers(tmp_path):
-    from dd_live.daemon import Daemon
-    from dd_live.samples import load_library
-    from dd_live.session import Session
+    from dd_live.live.daemon import Daemon
+    from dd_live.sound.samples import load_library
+    from dd_live.live.session import Session
 
     d = Daemon(Session(tmp_path / "fuzz"), load_library(None), osc_port=0, reply_port=free_udp_port(), threads=1,
                seed=5)
@@ -212,7 +212,7 @@ def test_signals_stop_the_daemon_cleanly_even_in_a_burst(tmp_path, burst):
     # exit. (The deadlock this guards against, a handler taking Event.set's lock while an earlier
     # handler held it, needs a signal within microseconds of another and is rarely hit from here;
     # the handler now only appends to a list.)
-    from dd_live.osc import free_udp_port
+    from dd_live.live.osc import free_udp_port
 
     proc = _serve(tmp_path / "s", free_udp_port(), free_udp_port())
     try:

@@ -7,8 +7,8 @@ import pytest
 import soundfile as sf
 
 from dd_live.errors import ExportError
-from dd_live.export import export_pattern, midi_file, note_map
-from dd_live.pattern import Pattern
+from dd_live.loops.export import export_pattern, midi_file, note_map
+from dd_live.loops.pattern import Pattern
 
 
 def _pattern(lib, rng, *, force=(), **kw) -> Pattern:

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from dd_live.features import frames_for, mel_filterbank, mfcc
+from dd_live.learn.features import frames_for, mel_filterbank, mfcc
 
 SR = 44100
 
@@ -87,7 +87,7 @@ def test_one_extractor_shared_by_threads_and_shapes(rng):
     # work buffers are per thread and per shape: concurrent calls and alternating shapes must not mix
     import threading
 
-    from dd_live.features import MFCC
+    from dd_live.learn.features import MFCC
 
     m = MFCC()
     inputs = [torch.tensor(rng.standard_normal((n, length)) * 0.1, dtype=torch.float32)
@@ -112,7 +112,7 @@ def test_extractor_copies_and_pickles_without_its_buffers(rng):
     import copy
     import pickle
 
-    from dd_live.features import MFCC
+    from dd_live.learn.features import MFCC
 
     m = MFCC()
     x = torch.tensor(rng.standard_normal((2, 20000)), dtype=torch.float32)

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from dd_live.kit import CATEGORIES, build_kit
+from dd_live.sound.kit import CATEGORIES, build_kit
 
 REPO_KIT = Path(__file__).resolve().parent.parent / "samples"
 

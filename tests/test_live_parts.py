@@ -7,11 +7,11 @@ import threading
 import numpy as np
 import pytest
 
-from dd_live import config
-from dd_live.audio_out import LoopState
+from dd_live.live import config
+from dd_live.live.audio_out import LoopState
 from dd_live.errors import InputError
-from dd_live.session import Session, check_name, list_sessions, resolve
-from dd_live.workers import Gate
+from dd_live.live.session import Session, check_name, list_sessions, resolve
+from dd_live.live.workers import Gate
 
 
 def _cand(s: Session, cid: int) -> None:
@@ -111,7 +111,7 @@ def test_gate_lets_the_generator_in_between_training_chunks():
 
 
 def test_density_prior_sets_the_mean_density_under_a_flat_critic(small_lib):
-    from dd_live.sampler import Chains
+    from dd_live.learn.sampler import Chains
 
     class Flat:
         def __call__(self, hits, idx):
@@ -133,8 +133,8 @@ def test_generator_holds_off_while_a_new_critic_is_coming(small_lib, tmp_path):
     when the trainer goes idle it fills the queue again."""
     import time
 
-    from dd_live.critic import Critic
-    from dd_live.workers import GeneratorWorker, LiveSettings
+    from dd_live.learn.critic import Critic
+    from dd_live.live.workers import GeneratorWorker, LiveSettings
 
     training = threading.Event()
     session = Session(tmp_path / "s")
@@ -174,10 +174,10 @@ def test_generator_holds_off_while_a_new_critic_is_coming(small_lib, tmp_path):
 def _trainer_worker(tmp_path, rng, *, stale_after: float, learn: str = "budget"):
     """A TrainerWorker on a session with 2 candidates (noise for audio) whose training rounds call
     ``worker.hook`` once, at their first pause; the worker's thread is not started."""
-    from dd_live.audio import write_wav
-    from dd_live.critic import Critic
-    from dd_live.trainer import TrainConfig, Trainer
-    from dd_live.workers import TrainerWorker
+    from dd_live.sound.audio import write_wav
+    from dd_live.learn.critic import Critic
+    from dd_live.learn.trainer import TrainConfig, Trainer
+    from dd_live.live.workers import TrainerWorker
 
     session = Session(tmp_path / "s")
     for cid in (1, 2):

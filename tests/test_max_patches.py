@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from dd_live import protocol
+from dd_live.live import protocol
 
 py2max = pytest.importorskip("py2max")
 
-from dd_live.maxpatch import JS, build, js_source, load  # noqa: E402
+from dd_live.max.maxpatch import JS, build, js_source, load  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 PATCHES = [ROOT / "max_patches" / "dd_live.maxpat", ROOT / "max_patches" / "dd_live.amxd"]
@@ -114,8 +114,8 @@ def _toml_blocks(text: str) -> list[str]:
 
 
 def test_controller_doc_configs_load_and_their_buttons_act_on_press_only(tmp_path):
-    from dd_live import config
-    from dd_live.osc import Dispatcher, encode
+    from dd_live.live import config
+    from dd_live.live.osc import Dispatcher, encode
 
     doc = (ROOT / "docs" / "controllers.md").read_text()
     blocks = _toml_blocks(doc)

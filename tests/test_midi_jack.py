@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from dd_live.midi_out import Note, bar_timeline, notes_of
+from dd_live.live.midi_out import Note, bar_timeline, notes_of
 
 
 @pytest.fixture
@@ -75,10 +75,10 @@ def test_bar_timeline_orders_note_offs_before_note_ons():
 
 
 def test_a_candidates_notes_arrive_in_order_with_pitches_velocities_and_timing(jack, tmp_path):
-    from dd_live.daemon import Daemon
-    from dd_live.osc import Client
-    from dd_live.samples import load_library
-    from dd_live.session import Session
+    from dd_live.live.daemon import Daemon
+    from dd_live.live.osc import Client
+    from dd_live.sound.samples import load_library
+    from dd_live.live.session import Session
 
     d = Daemon(Session(tmp_path / "midi"), load_library(None), osc_port=0, reply_port=1, threads=1, seed=2,
                midi_out="virtual")

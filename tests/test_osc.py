@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from dd_live import osc, protocol
+from dd_live.live import osc, protocol
 from dd_live.cli import main
-from dd_live.osc import Dispatcher, OSCError
+from dd_live.live.osc import Dispatcher, OSCError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -52,7 +52,7 @@ def test_protocol_json_has_defaults_and_every_required_address(capsys):
 
 
 def test_every_inbound_address_has_a_daemon_command():
-    from dd_live.daemon import Daemon
+    from dd_live.live.daemon import Daemon
 
     for a in protocol.ADDRESSES:
         if a.direction == "in":

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from dd_live.errors import PatternError
-from dd_live.pattern import (
+from dd_live.loops.pattern import (
     Constraints,
     Pattern,
     propose,

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from dd_live import pretrain
+from dd_live.learn import pretrain
 from dd_live.errors import InputError
-from dd_live.pretrain import DESCRIPTORS, PretrainConfig, describe_sample, loop_targets, starting_critic
-from dd_live.samples import load_library
+from dd_live.learn.pretrain import DESCRIPTORS, PretrainConfig, describe_sample, loop_targets, starting_critic
+from dd_live.sound.samples import load_library
 
 SR = 44100
 
@@ -56,8 +56,8 @@ def test_pretraining_learns_the_description_of_held_out_loops(kit):
 
 
 def test_saved_features_start_a_critic_with_a_new_seeded_output_layer(kit, tmp_path, rng):
-    from dd_live.pattern import random_arrays
-    from dd_live.sampler import Scorer
+    from dd_live.loops.pattern import random_arrays
+    from dd_live.learn.sampler import Scorer
 
     pre = pretrain.pretrain(kit, PretrainConfig(loops=256, epochs=1), threads=2)
     path = pretrain.save(tmp_path / "pre.pt", pre)
@@ -77,7 +77,7 @@ def test_saved_features_start_a_critic_with_a_new_seeded_output_layer(kit, tmp_p
 def test_the_shipped_features_describe_loops_they_never_saw(kit):
     """The package's file really is pretrained: its pretext layer predicts fresh loops' descriptions
     far better than their mean does (1.0)."""
-    from dd_live.sampler import Scorer
+    from dd_live.learn.sampler import Scorer
 
     shipped = pretrain.load(pretrain.shipped_path())
     assert shipped.report["config"]["loops"] >= 10000 and shipped.report["holdout_loss"][-1] < 0.6

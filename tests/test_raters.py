@@ -5,10 +5,10 @@ import shutil
 import numpy as np
 import pytest
 
-from dd_live.evaluate import Candidate, run_protocol, summarize
-from dd_live.pattern import Pattern, from_arrays, random_arrays
-from dd_live.raters import RATERS, GrooveRater, describe_audio, sound_of
-from dd_live.samples import load_kit
+from dd_live.lab.evaluate import Candidate, run_protocol, summarize
+from dd_live.loops.pattern import Pattern, from_arrays, random_arrays
+from dd_live.lab.raters import RATERS, GrooveRater, describe_audio, sound_of
+from dd_live.sound.samples import load_kit
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +120,7 @@ def test_protocol_rejects_a_bad_rater(kit):
 
 
 def test_final_ensemble_judges_phase2_with_the_last_critics(kit, monkeypatch):
-    from dd_live import sampler
+    from dd_live.learn import sampler
 
     sizes = []
     real = sampler.Scorer.set_critics

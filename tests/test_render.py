@@ -6,10 +6,10 @@ import sys
 import numpy as np
 import pytest
 
-import dd_live.render as render_mod
+import dd_live.loops.render as render_mod
 from dd_live.errors import BackendError, InputError
-from dd_live.pattern import Pattern, random_arrays
-from dd_live.render import (
+from dd_live.loops.pattern import Pattern, random_arrays
+from dd_live.loops.render import (
     CEILING,
     MIX_GAIN,
     bar_length,

@@ -16,10 +16,10 @@ import pytest
 
 from dd_live.cli import main
 from dd_live.errors import InputError
-from dd_live.osc import free_udp_port
-from dd_live.pattern import random_pattern
-from dd_live.samples import load_library
-from dd_live.session import Session, SessionBusy, SessionLock, list_sessions
+from dd_live.live.osc import free_udp_port
+from dd_live.loops.pattern import random_pattern
+from dd_live.sound.samples import load_library
+from dd_live.live.session import Session, SessionBusy, SessionLock, list_sessions
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -51,7 +51,7 @@ def test_a_session_is_served_by_one_process_and_a_dead_holders_lock_is_taken_ove
     folder = tmp_path / "s"
     Session(folder).close()
     holder = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time; from dd_live.session import Session; "
+        "import sys, time; from dd_live.live.session import Session; "
         f"s = Session({str(folder)!r}, create=False, lock=True); print('held', flush=True); time.sleep(60)")],
         stdout=subprocess.PIPE, text=True)
     try:
@@ -131,7 +131,7 @@ def test_a_non_empty_folder_that_is_not_a_session_is_refused(tmp_path):
         Session(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.txt"]
     with pytest.raises(InputError, match="NUL"):
-        from dd_live.session import resolve
+        from dd_live.live.session import resolve
 
         resolve("a/b\0c")
 
@@ -206,8 +206,8 @@ def test_another_kit_on_an_existing_session_is_refused(tmp_path, capsys, cli_env
 # ---------------------------------------------------------------- damaged critic checkpoints
 
 def _daemon(folder: Path, kit, **kw):
-    from dd_live.daemon import Daemon
-    from dd_live.osc import Client
+    from dd_live.live.daemon import Daemon
+    from dd_live.live.osc import Client
 
     d = Daemon(Session(folder, lock=True), kit, osc_port=0, reply_port=1, threads=2, seed=3, **kw)
     d.start()
@@ -249,15 +249,15 @@ def test_a_damaged_checkpoint_is_moved_aside_and_the_critic_rebuilt_from_the_rat
         assert d.trainer_worker.dataset == ratings and got[1] == len(ratings)
     finally:
         _halt(d, c)
-    from dd_live.trainer import Trainer
-    from dd_live.critic import Critic
+    from dd_live.learn.trainer import Trainer
+    from dd_live.learn.critic import Critic
 
     extra = Trainer(Critic()).load(folder / "critic" / "latest.pt")     # a good checkpoint again
     assert [tuple(r) for r in extra["ratings"]] == [(c_, bool(v)) for c_, v in ratings]
 
 
 def test_pretrain_writes_into_the_user_data_dir_never_the_installed_package(tmp_path):
-    from dd_live.pretrain import shipped_path
+    from dd_live.learn.pretrain import shipped_path
 
     before = shipped_path().read_bytes()
     env = {**os.environ, "DD_LIVE_DATA": str(tmp_path / "data")}
@@ -270,8 +270,8 @@ def test_pretrain_writes_into_the_user_data_dir_never_the_installed_package(tmp_
 
 
 def test_unrated_loop_files_stay_while_a_front_end_may_still_load_them(tmp_path):
-    from dd_live.protocol import KEEP_FILES_S
-    from dd_live.workers import KEEP_FILES, collect_loop_files
+    from dd_live.live.protocol import KEEP_FILES_S
+    from dd_live.live.workers import KEEP_FILES, collect_loop_files
 
     s = Session(tmp_path / "s")
     now = time.time()
@@ -294,9 +294,9 @@ def test_an_export_killed_midway_leaves_nothing_that_counts_and_a_rerun_works(tm
     out = tmp_path / "exp" / "00001_liked"
     code = f"""
 import sys, time, numpy as np
-import dd_live.export as ex
-from dd_live.pattern import random_pattern
-from dd_live.samples import load_library
+import dd_live.loops.export as ex
+from dd_live.loops.pattern import random_pattern
+from dd_live.sound.samples import load_library
 lib = load_library(None)
 def stuck(*a, **k):
     print("ready", flush=True)
@@ -312,7 +312,7 @@ ex.export_pattern({str(out)!r}, random_pattern(lib, np.random.default_rng(0)), l
         p.wait()
     assert not out.exists()
     assert [x.name for x in out.parent.iterdir() if x.name.endswith(".partial")]
-    from dd_live.export import export_pattern
+    from dd_live.loops.export import export_pattern
 
     import numpy as np
 
@@ -346,7 +346,7 @@ def test_liked_loops_export_with_their_own_sounds_after_the_sample_folder_moved(
     import numpy as np
     import soundfile as sf
 
-    from dd_live.samples import default_kit_dir
+    from dd_live.sound.samples import default_kit_dir
 
     folder = tmp_path / "mykit"
     for sub in ("kick", "snare", "hat_closed", "clap", "tom"):

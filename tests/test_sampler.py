@@ -4,9 +4,9 @@ import numpy as np
 import torch
 
 from conftest import make_library
-from dd_live.critic import Critic
-from dd_live.pattern import Constraints
-from dd_live.sampler import Chains, Scorer
+from dd_live.learn.critic import Critic
+from dd_live.loops.pattern import Constraints
+from dd_live.learn.sampler import Chains, Scorer
 
 
 class FakeScorer:

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from dd_live import samples as samples_mod
+from dd_live.sound import samples as samples_mod
 from dd_live.errors import InputError
-from dd_live.samples import guess_category, load_library
+from dd_live.sound.samples import guess_category, load_library
 
 SR = 44100
 
@@ -65,8 +65,8 @@ def test_conversion_to_mono_44k(odd_folder):
 
 
 def test_render_from_odd_folder(odd_folder, rng):
-    from dd_live.pattern import random_pattern
-    from dd_live.render import render_reference
+    from dd_live.loops.pattern import random_pattern
+    from dd_live.loops.render import render_reference
 
     lib = load_library([odd_folder])
     p = random_pattern(lib, rng, tracks=4)

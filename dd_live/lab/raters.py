@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .audio import measure_one_shot
+from ..sound.audio import measure_one_shot
 
 SR = 44100
 
@@ -71,7 +71,7 @@ def describe_audio(y: np.ndarray) -> Sound:
 
 @lru_cache(maxsize=4096)
 def _sound_of_file(path: str, size: int, mtime: int) -> Sound:
-    from .samples import load_file
+    from ..sound.samples import load_file
 
     return describe_audio(load_file(Path(path)))
 

@@ -25,7 +25,7 @@ from typing import Any
 import tomllib
 
 from . import protocol
-from .errors import InputError
+from ..errors import InputError
 
 DEFAULTS: dict[str, Any] = {
     "session": None,

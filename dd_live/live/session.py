@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InputError
+from ..errors import InputError
 
 log = logging.getLogger("dd_live.session")
 
@@ -388,7 +388,7 @@ class Session:
     def add_candidate(self, cid: int, pattern_json: str, score: float, version: int, trained_on: int,
                       bpm: float, mode: str) -> CandidateRow:
         """Store a candidate; its row is also written to candidates/<id>/candidate.json (for recovery)."""
-        from .audio import write_bytes
+        from ..sound.audio import write_bytes
 
         row = CandidateRow(int(cid), time.time(), pattern_json, float(score), int(version), int(trained_on),
                            float(bpm), str(mode))
@@ -422,7 +422,7 @@ class Session:
         Empty if the library no longer has one of its samples."""
         import hashlib
 
-        from .pattern import Pattern
+        from ..loops.pattern import Pattern
 
         row = self.candidate(cid)
         if row is None:
@@ -449,8 +449,8 @@ class Session:
 
         import soundfile as sf
 
-        from . import SAMPLE_RATE
-        from .audio import atomic_path
+        from .. import SAMPLE_RATE
+        from ..sound.audio import atomic_path
 
         written = 0
         for _, _, key, digest, _ in rows:
@@ -483,7 +483,7 @@ class Session:
 
         import soundfile as sf
 
-        from .samples import _assemble
+        from ..sound.samples import _assemble
 
         rows = self._query("SELECT key, hash, category FROM loop_samples WHERE candidate_id=? ORDER BY track",
                            (int(cid),))

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .audio import staged_folder, write_bytes, write_wav
-from .errors import ExportError, InputError
+from ..sound.audio import staged_folder, write_bytes, write_wav
+from ..errors import ExportError, InputError
 from .pattern import Pattern
 from .render import MIX_GAIN, REFERENCE_BPM, check_repeats, render_loops, render_preview
 

@@ -1,4 +1,4 @@
-"""The renderer's compiled mixing kernel (numba), loaded lazily by :mod:`dd_live.render`.
+"""The renderer's compiled mixing kernel (numba), loaded lazily by :mod:`dd_live.loops.render`.
 
 numpy's mixing adds each hit with one slice-add, but the Python between those adds
 holds the GIL, so two mixing threads in one process go no faster than one. This

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .pattern import Pattern, from_arrays
+from ..loops.pattern import Pattern, from_arrays
 
 
 @dataclass
@@ -66,22 +66,22 @@ def run_protocol(rater: Rater, *, ratings: int = 80, per_model: int = 30, seed: 
     kit if None). ``threads``: torch and render threads (default: all cores).
     ``temperature``: the MH temperature of Phase I's explore mode (1: draws in proportion to f).
     ``best_temperature``: the MH temperature of Phase II's bounded best-mode search
-    (None: :data:`dd_live.sampler.BEST_TEMPERATURE`, 0.2, where the chains climb; a
+    (None: :data:`dd_live.learn.sampler.BEST_TEMPERATURE`, 0.2, where the chains climb; a
     critic fitted by ``learn="head"`` rarely reaches 0.95, so the search bound decides,
     and at the chains' own temperature 1 the search mostly wanders).
     ``final_ensemble``: score Phase II's final loops with the mean of the critics
     after the last N ratings (1: the final critic alone, as in the paper).
-    ``init``: the critic's start (:func:`dd_live.pretrain.starting_critic`):
+    ``init``: the critic's start (:func:`dd_live.learn.pretrain.starting_critic`):
     "pretrained" (default), "random" (the paper's) or a file from ``dd-live pretrain``.
-    ``learn``: how the critic learns (:func:`dd_live.trainer.resolve_learn`): "auto"
+    ``learn``: how the critic learns (:func:`dd_live.learn.trainer.resolve_learn`): "auto"
     (default: "head" for a pretrained start, the paper's "budget" for a random one).
     ``progress(phase, done, total)`` is called after each rating.
     """
-    from .critic import configure_threads
-    from .pretrain import starting_critic
-    from .sampler import BEST_TEMPERATURE, Chains, Scorer
-    from .samples import load_library
-    from .trainer import TrainConfig, Trainer, resolve_learn
+    from ..learn.critic import configure_threads
+    from ..learn.pretrain import starting_critic
+    from ..learn.sampler import BEST_TEMPERATURE, Chains, Scorer
+    from ..sound.samples import load_library
+    from ..learn.trainer import TrainConfig, Trainer, resolve_learn
 
     if ratings < 1 or per_model < 1:
         raise ValueError("ratings and per_model must be at least 1")

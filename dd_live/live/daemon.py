@@ -2,12 +2,12 @@
 
 Threads (each started, stopped and joined by :class:`Daemon`):
 
-* OSC I/O (:class:`dd_live.osc.OSCServer`): parses, validates and runs commands.
+* OSC I/O (:class:`dd_live.live.osc.OSCServer`): parses, validates and runs commands.
   It does no torch work: a rating is an SQLite commit, a queue put and a pop
   from the generator's ready queue, so the next candidate goes out at once.
-* trainer and generator (:mod:`dd_live.workers`): torch work, one at a time.
-* MIDI player (:mod:`dd_live.midi_out`) and PortAudio's callback
-  (:mod:`dd_live.audio_out`), both optional.
+* trainer and generator (:mod:`dd_live.live.workers`): torch work, one at a time.
+* MIDI player (:mod:`dd_live.live.midi_out`) and PortAudio's callback
+  (:mod:`dd_live.live.audio_out`), both optional.
 
 Every reply goes to each client that sent /dd/hello and to the reply port on
 127.0.0.1. Errors also go to the sender, rate-limited.
@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from . import osc, protocol
-from .errors import BackendError, DDLiveError, InputError
+from ..errors import BackendError, DDLiveError, InputError
 from .osc import Command, OSCError
 from .workers import Gate, GeneratorWorker, LiveSettings, Loop, TrainerWorker
 
@@ -51,10 +51,10 @@ class Daemon:
                  audio: bool = False, seed: int | None = None, init: str = "pretrained",
                  learn: str = "auto", server: osc.OSCServer | None = None) -> None:
         """``server``: an OSC server already bound (``dd-live serve`` binds before it makes a session folder)."""
-        from .critic import configure_threads
-        from .pretrain import starting_critic
-        from .render import prefer_kernel
-        from .trainer import TrainConfig, Trainer, resolve_learn
+        from ..learn.critic import configure_threads
+        from ..learn.pretrain import starting_critic
+        from ..loops.render import prefer_kernel
+        from ..learn.trainer import TrainConfig, Trainer, resolve_learn
 
         prefer_kernel("numpy")  # small batches: numba's speed is not worth its memory here ($DD_LIVE_MIX overrides)
         self.session, self.library = session, library
@@ -114,8 +114,8 @@ class Daemon:
     def _resume(self, path: Path):
         """A Trainer restored from checkpoint ``path``, or None if there is none or it does not load (then it
         is moved aside as ``<name>.damaged-<time>`` with one warning: the critic is rebuilt from the ratings)."""
-        from .critic import Critic
-        from .trainer import TrainConfig, Trainer
+        from ..learn.critic import Critic
+        from ..learn.trainer import TrainConfig, Trainer
 
         if not path.is_file():
             return None
@@ -132,7 +132,7 @@ class Daemon:
     # ------------------------------------------------------------ lifecycle
 
     def start(self) -> None:
-        from .audio import clean_temp
+        from ..sound.audio import clean_temp
 
         removed = clean_temp(self.session.folder, any_pid=True)  # the session is ours (locked): all of it is stale
         if removed:
@@ -317,7 +317,7 @@ class Daemon:
 
     def _loop_from_session(self, cid: int) -> Loop | None:
         """Candidate ``cid`` rebuilt from the database and its files (rendered again where missing)."""
-        from .pattern import Pattern
+        from ..loops.pattern import Pattern
         from .workers import write_loop_files
 
         row = self.session.candidate(cid)
@@ -342,8 +342,8 @@ class Daemon:
         self._export(id)
 
     def _export(self, cid: int) -> None:
-        from .export import export_pattern
-        from .pattern import Pattern
+        from ..loops.export import export_pattern
+        from ..loops.pattern import Pattern
 
         row = self.session.candidate(cid)
         if row is None:

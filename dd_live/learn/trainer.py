@@ -287,7 +287,7 @@ class Trainer:
 
     def save(self, path: Path, *, extra: dict | None = None) -> Path:
         """Write weights, optimiser, the initial weights, counters and ``extra`` (plain data) atomically."""
-        from .audio import atomic_path
+        from ..sound.audio import atomic_path
 
         state = {
             "version": CHECKPOINT_VERSION,
@@ -305,7 +305,7 @@ class Trainer:
     def load(self, path: Path) -> dict:
         """Restore a checkpoint written by :meth:`save`: weights, optimiser, initial weights, counters and
         training settings (the rated loops are not part of it). Returns the checkpoint's ``extra``."""
-        from .errors import InputError
+        from ..errors import InputError
 
         try:
             state = torch.load(Path(path), map_location="cpu", weights_only=True)

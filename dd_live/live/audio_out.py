@@ -13,7 +13,7 @@ import queue
 
 import numpy as np
 
-from .errors import BackendError
+from ..errors import BackendError
 
 log = logging.getLogger("dd_live.audio")
 

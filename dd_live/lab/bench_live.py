@@ -28,8 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import osc
-from .errors import DDLiveError
+from ..live import osc
+from ..errors import DDLiveError
 
 
 def _cpu_seconds(pid: int) -> float:

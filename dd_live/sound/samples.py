@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import SAMPLE_RATE
-from .errors import InputError, SampleError
+from .. import SAMPLE_RATE
+from ..errors import InputError, SampleError
 
 MAX_SECONDS = 10.0
 """Longer files are not one-shots (loops, songs) and are skipped."""
@@ -319,12 +319,12 @@ def default_kit_dir() -> Path:
     env = os.environ.get("DD_LIVE_KIT")
     if env:
         return Path(env)
-    repo = Path(__file__).resolve().parent.parent
+    repo = Path(__file__).resolve().parents[2]
     if (repo / "pyproject.toml").is_file() and (repo / "samples").is_dir():
         return repo / "samples"
     import platformdirs
 
-    from . import __version__
+    from .. import __version__
 
     return Path(platformdirs.user_data_dir("dd_live")) / f"kit-{__version__}"
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import protocol
-from .errors import InputError
+from ..errors import InputError
 
 log = logging.getLogger("dd_live.osc")
 

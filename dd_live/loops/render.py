@@ -20,7 +20,7 @@ down as a whole by a static gain, so nothing is ever clipped or distorted.
 
 Mixing works on blocks of bars, one block per job on ``threads`` threads, and does
 no work for cells that are rests. Two kernels do the same sums: a compiled one
-(:mod:`dd_live.mixjit`, numba, the default) that releases the GIL so blocks really
+(:mod:`dd_live.loops.mixjit`, numba, the default) that releases the GIL so blocks really
 mix in parallel, and numpy's, one slice-add per hit, whose Python between the adds
 holds the GIL. $DD_LIVE_MIX picks one (``numba`` or ``numpy``); otherwise the
 process's preference (:func:`prefer_kernel`, numba unless set) applies. Where numba
@@ -37,8 +37,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import SAMPLE_RATE
-from .errors import BackendError, InputError
+from .. import SAMPLE_RATE
+from ..errors import BackendError, InputError
 from .pattern import Pattern
 
 if TYPE_CHECKING:
@@ -136,7 +136,7 @@ def _mix_block(kernel: str, out: np.ndarray, bar: np.ndarray, pos: np.ndarray, o
 
 def _mix_numpy(out: np.ndarray, bar: np.ndarray, pos: np.ndarray, offs: np.ndarray, lens: np.ndarray,
                gain: np.ndarray, flat: np.ndarray, wrap: bool) -> None:
-    """numpy's :func:`dd_live.mixjit.mix_block`: one slice-add per hit.
+    """numpy's :func:`dd_live.loops.mixjit.mix_block`: one slice-add per hit.
 
     The part of a hit inside the bar is added straight into ``out``; what rings past
     the bar line goes to a per-thread overflow buffer, wrapped into the bar's start

@@ -46,7 +46,7 @@ FORMAT = 1
 
 def describe_sample(y: np.ndarray) -> np.ndarray:
     """:data:`DESCRIPTORS` of a one-shot (mono float at 44.1 kHz), float32 (8,)."""
-    from .audio import SAMPLE_RATE, measure_one_shot, validate_audio
+    from ..sound.audio import SAMPLE_RATE, measure_one_shot, validate_audio
 
     validate_audio(y, name="a sample")
     m = measure_one_shot(y)
@@ -170,7 +170,7 @@ def save(path: Path, pre: Pretrained) -> Path:
     """Write pretrained features (atomically)."""
     import torch
 
-    from .audio import atomic_path
+    from ..sound.audio import atomic_path
 
     with atomic_path(Path(path), force=True) as tmp:
         torch.save({"format": FORMAT, "state": pre.state, "probe": pre.probe, "report": pre.report}, tmp)
@@ -182,7 +182,7 @@ def load(path: Path) -> Pretrained:
 
     import torch
 
-    from .errors import InputError
+    from ..errors import InputError
 
     try:
         blob = torch.load(Path(path), map_location="cpu", weights_only=True)
@@ -208,7 +208,7 @@ def user_path() -> Path:
 
 def shipped_path() -> Path:
     """The pretrained features made from the default kit by ``dd-live pretrain`` (package data)."""
-    return Path(__file__).with_name("data") / "critic_pretrained.pt"
+    return Path(__file__).resolve().parents[1] / "data" / "critic_pretrained.pt"
 
 
 def starting_critic(init: str | Path = "pretrained", *, library=None, seed: int = 0,
@@ -229,7 +229,7 @@ def starting_critic(init: str | Path = "pretrained", *, library=None, seed: int 
     if init == "random":
         if library is None:
             raise ValueError("a random start needs the library, for its input statistics")
-        from .pattern import random_arrays
+        from ..loops.pattern import random_arrays
         from .sampler import Scorer
 
         scorer = Scorer(library, critic)
@@ -243,7 +243,7 @@ def starting_critic(init: str | Path = "pretrained", *, library=None, seed: int 
     try:
         critic.load_state_dict(state)
     except RuntimeError as err:
-        from .errors import InputError
+        from ..errors import InputError
 
         raise InputError(f"{init}: pretrained features do not fit this critic ({str(err).splitlines()[0]})") from err
     critic.eval()

@@ -7,7 +7,7 @@
 * ``critic``: evaluations per second (render + MFCC + critic, batched) and the
   time of one rating's training budget (40 minibatches of 16).
 * ``protocol``: one simulated user through DeepDrummer's whole protocol.
-* ``live``: the daemon from outside (see :mod:`dd_live.bench_live`).
+* ``live``: the daemon from outside (see :mod:`dd_live.lab.bench_live`).
 """
 
 from __future__ import annotations
@@ -27,9 +27,9 @@ def _machine() -> dict:
 
 
 def bench_render(*, seconds: float = 3.0, batch: int = 256, threads: int = 2, seed: int = 0) -> dict:
-    from .pattern import random_arrays
-    from .render import bar_length, mix_kernel, render_arrays
-    from .samples import load_kit
+    from ..loops.pattern import random_arrays
+    from ..loops.render import bar_length, mix_kernel, render_arrays
+    from ..sound.samples import load_kit
 
     lib = load_kit()
     rng = np.random.default_rng(seed)
@@ -61,7 +61,7 @@ def make_library(root: Path, files: int, *, seed: int = 0) -> None:
     """Write ``files`` one-shots in mixed formats under ``root`` (in 20 sub-folders)."""
     import soundfile as sf
 
-    from .samples import load_kit
+    from ..sound.samples import load_kit
 
     kit = load_kit()
     rng = np.random.default_rng(seed)
@@ -80,7 +80,7 @@ def make_library(root: Path, files: int, *, seed: int = 0) -> None:
 
 
 def bench_load(*, files: int = 2000) -> dict:
-    from .samples import load_library
+    from ..sound.samples import load_library
 
     with tempfile.TemporaryDirectory() as tmp:
         root, cache = Path(tmp) / "library", Path(tmp) / "cache"
@@ -109,11 +109,11 @@ def bench_critic(*, seconds: float = 3.0, batch: int = 64, threads: int = 2, see
     """evals_per_s: render + MFCC + critic on batches of random patterns; train_s: one rating's budget."""
     import torch
 
-    from .critic import Critic, configure_threads
-    from .pattern import random_arrays
-    from .sampler import Scorer
-    from .samples import load_kit
-    from .trainer import TrainConfig, Trainer
+    from ..learn.critic import Critic, configure_threads
+    from ..loops.pattern import random_arrays
+    from ..learn.sampler import Scorer
+    from ..sound.samples import load_kit
+    from ..learn.trainer import TrainConfig, Trainer
 
     configure_threads(threads)
     torch.manual_seed(seed)
@@ -181,7 +181,7 @@ def bench_protocol(*, seed: int = 0, threads: int = 2, learn: str = "auto") -> d
 
 def run(what: str, *, seconds: float = 3.0, batch: int | None = None, files: int = 2000, threads: int = 2,
         learn: str = "auto") -> dict:
-    from .errors import InputError
+    from ..errors import InputError
 
     if (batch is not None and batch < 1) or files < 1 or threads < 1 or not seconds > 0:
         raise InputError("--batch, --files and --threads must be at least 1 and --seconds positive")

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import PatternError
+from ..errors import PatternError
 
 SCHEMA = "dd_live.pattern"
 SCHEMA_VERSION = 1

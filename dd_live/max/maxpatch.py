@@ -3,7 +3,7 @@
 ``dd-live patches`` writes them into ``max_patches/`` with a copy of
 ``dd_live/max/dd_live.js``, the [js] they load (its logic is tested under node),
 and SVG pictures of each (patching view and presentation) for the README. Every OSC address and port in them comes from
-:mod:`dd_live.protocol`, so they cannot drift from the daemon; the tests lint
+:mod:`dd_live.live.protocol`, so they cannot drift from the daemon; the tests lint
 them with py2max and compare them with a fresh build.
 
 Both patches: Like, Dislike, Next, Undo and Export buttons, the current pattern
@@ -26,9 +26,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import protocol
-from .audio import write_bytes
-from .errors import BackendError
+from ..live import protocol
+from ..sound.audio import write_bytes
+from ..errors import BackendError
 
 JS = "dd_live.js"
 DEVICE_TYPE = "midi_effect"
@@ -257,7 +257,7 @@ def _write_text(path: Path, text: str) -> Path:
 
 def js_source() -> Path:
     """The [js] file the patches load, as shipped inside the package."""
-    return Path(__file__).with_name("max") / JS
+    return Path(__file__).with_name(JS)
 
 
 def js_outlets() -> int:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import BackendError
+from ..errors import BackendError
 
 
 def plot_reports(reports: Sequence[dict], path: Path, *, title: str = "", window: int = 20) -> Path:
@@ -19,7 +19,7 @@ def plot_reports(reports: Sequence[dict], path: Path, *, title: str = "", window
         import matplotlib.pyplot as plt
     except ImportError as err:
         raise BackendError("the plot needs matplotlib: pip install 'dd_live[plot]'") from err
-    from .audio import atomic_path
+    from ..sound.audio import atomic_path
     from .evaluate import running_rate
 
     fig, ax = plt.subplots(figsize=(7, 4))

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from .errors import BackendError
+from ..errors import BackendError
 
 log = logging.getLogger("dd_live.midi")
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import SAMPLE_RATE, __version__
+from .. import SAMPLE_RATE, __version__
 from .audio import write_bytes, write_wav
 
 SR = SAMPLE_RATE

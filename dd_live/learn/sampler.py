@@ -30,10 +30,10 @@ import numpy as np
 import torch
 
 from .critic import Ensemble
-from .errors import PatternError
+from ..errors import PatternError
 from .features import MFCC
-from .pattern import DENSITY, Constraints, apply_fotf, propose_arrays, random_arrays
-from .render import REFERENCE_BPM, bar_length, render_arrays
+from ..loops.pattern import DENSITY, Constraints, apply_fotf, propose_arrays, random_arrays
+from ..loops.render import REFERENCE_BPM, bar_length, render_arrays
 
 FLOOR = 1e-6  # scores are clamped here so that f'/f stays finite
 BEST_THRESHOLD = 0.95

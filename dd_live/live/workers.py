@@ -29,10 +29,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .audio import atomic_path, write_wav
-from .export import midi_file, note_map
-from .pattern import Constraints, Pattern, from_arrays
-from .render import render_loops, render_preview, render_reference
+from ..sound.audio import atomic_path, write_wav
+from ..loops.export import midi_file, note_map
+from ..loops.pattern import Constraints, Pattern, from_arrays
+from ..loops.render import render_loops, render_preview, render_reference
 
 log = logging.getLogger("dd_live.workers")
 
@@ -227,7 +227,7 @@ class TrainerWorker(_Thread):
                  version: int = 0, trained: list[tuple[int, bool]] | None = None,
                  on_idle: Callable[[], None] = lambda: None) -> None:
         super().__init__()
-        from .features import MFCC
+        from ..learn.features import MFCC
 
         self.trainer, self.session, self.library = trainer, session, library
         self.gate, self.publish = gate, publish
@@ -426,7 +426,7 @@ class GeneratorWorker(_Thread):
                  current: Callable[[], Loop | None] = lambda: None,
                  hold_off: Callable[[], bool] = lambda: False) -> None:
         super().__init__()
-        from .sampler import Chains, Scorer
+        from ..learn.sampler import Chains, Scorer
 
         self.library, self.session, self.gate, self.rng = library, session, gate, rng
         self.settings = settings
@@ -606,7 +606,7 @@ class GeneratorWorker(_Thread):
 
     def _make(self) -> Loop:
         """One new candidate: move the chains, pick one, write its files, store it."""
-        from .sampler import BEST_TEMPERATURE
+        from ..learn.sampler import BEST_TEMPERATURE
 
         settings, epoch = self.settings, self._epoch
         with self.gate.hold(high=True):

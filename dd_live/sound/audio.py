@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import SAMPLE_RATE
-from .errors import ExportError, InputError
+from .. import SAMPLE_RATE
+from ..errors import ExportError, InputError
 
 WAV_SUBTYPES = {16: "PCM_16", 24: "PCM_24", 32: "FLOAT"}
 

@@ -1,0 +1,2 @@
+"""Max front ends: the patch and Max for Live device builder (py2max) and their ``[js]`` logic
+(``dd_live.js``, shipped beside it)."""
