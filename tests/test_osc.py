@@ -51,12 +51,21 @@ def test_protocol_json_has_defaults_and_every_required_address(capsys):
                                                  "trained_on"]
 
 
-def test_every_inbound_address_has_a_daemon_command():
-    from dd_live.live.daemon import Daemon
+def test_every_inbound_address_has_a_handler_taking_its_arguments_checked_at_start():
+    from dd_live.errors import DDLiveError
+    from dd_live.live.daemon import Daemon, check_handlers
 
-    for a in protocol.ADDRESSES:
-        if a.direction == "in":
-            assert callable(getattr(Daemon, "_cmd_" + a.command)), a.address
+    handlers = object.__new__(Daemon).handlers()          # bound methods, no daemon started
+    check_handlers(handlers, protocol.inbound().values())  # the real table and handlers agree
+    table = protocol.inbound().values()
+    renamed = dict(handlers, set_tempo=lambda sender, tempo: None)          # an argument renamed
+    with pytest.raises(DDLiveError, match=r"/dd/set/tempo takes \['tempo'\], the table says \['bpm'\]"):
+        check_handlers(renamed, table)
+    missing = {k: v for k, v in handlers.items() if k != "undo"}
+    with pytest.raises(DDLiveError, match="no handler for \\['undo'\\]"):
+        check_handlers(missing, table)
+    with pytest.raises(DDLiveError, match="no address for \\['explode'\\]"):
+        check_handlers(dict(handlers, explode=lambda sender: None), table)
 
 
 def test_encode_parse_round_trip():

@@ -133,3 +133,17 @@ def test_final_ensemble_judges_phase2_with_the_last_critics(kit, monkeypatch):
     rep = run_protocol(lambda c: bool(c.pattern.hits[0, 0]), ratings=4, per_model=1, seed=2, library=kit,
                        chains=2, best_steps=2, final_ensemble=3)
     assert sizes[-1] == 3 and 0 <= rep["theta_final"] <= 1
+
+
+def test_the_old_import_paths_of_the_rater_interface_keep_working():
+    """Users' raters and scripts name dd_live.evaluate and dd_live.raters (README: --rater dd_live.raters:NAME)."""
+    import dd_live.evaluate as old_evaluate
+    import dd_live.raters as old_raters
+    from dd_live.cli import _load_rater
+    from dd_live.lab import evaluate, raters
+
+    assert old_evaluate.run_protocol is evaluate.run_protocol and old_evaluate.Candidate is evaluate.Candidate
+    assert old_evaluate.summarize is evaluate.summarize
+    for name in ("GrooveRater", "MinimalRater", "BreakRater", "Rater"):
+        assert getattr(old_raters, name) is getattr(raters, name)
+    assert isinstance(_load_rater("dd_live.raters:GrooveRater", 0), raters.GrooveRater)

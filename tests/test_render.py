@@ -193,7 +193,7 @@ def test_bad_kernel_name_is_one_clear_error(monkeypatch):
 
 def test_without_numba_the_renderer_says_so_once_and_uses_numpy(small_lib, monkeypatch, caplog):
     monkeypatch.setenv("DD_LIVE_MIX", "numba")
-    monkeypatch.setitem(sys.modules, "dd_live.mixjit", None)  # import fails as if numba were missing
+    monkeypatch.setitem(sys.modules, "dd_live.loops.mixjit", None)  # import fails as if numba were missing
     monkeypatch.setattr(render_mod, "_KERNEL", {})
     p = _simple(small_lib)
     with caplog.at_level("WARNING", logger="dd_live.render"):

@@ -364,9 +364,10 @@ def test_liked_loops_export_with_their_own_sounds_after_the_sample_folder_moved(
             if like:
                 liked.append(cid)
             cid = c.wait("/dd/candidate", 30, where=lambda a, cid=cid: a[0] > cid)[0]
+        from dd_live.loops.pattern import Pattern
+
         played = {k: lib.audio(lib.index(k)).copy() for cid in liked
-                  for k in __import__("dd_live.pattern", fromlist=["Pattern"]).Pattern.from_json(
-                      d.session.candidate(cid).pattern).samples}
+                  for k in Pattern.from_json(d.session.candidate(cid).pattern).samples}
     finally:
         _halt(d, c)
     kept = list((s / "samples").glob("*.wav"))

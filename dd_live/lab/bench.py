@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import SAMPLE_RATE
+
 
 def _machine() -> dict:
     return {"cpus": os.cpu_count(), "python": platform.python_version(), "numpy": np.__version__}
@@ -50,7 +52,7 @@ def bench_render(*, seconds: float = 3.0, batch: int = 256, threads: int = 2, se
 
     reused, bars = measure(True)
     fresh, _ = measure(False)
-    mean_len = float(lib.lengths.mean()) / 44100
+    mean_len = float(lib.lengths.mean()) / SAMPLE_RATE
     return {"benchmark": "render", "bars_per_s": round(reused, 1), "bars_per_s_fresh_buffer": round(fresh, 1),
             "bars": bars, "seconds_each": seconds, "kernel": mix_kernel(),
             "batch": batch, "threads": threads, "tracks": 4, "steps": 16, "bpm": 120, "density": 0.5, "kit_samples": len(lib),
@@ -65,14 +67,14 @@ def make_library(root: Path, files: int, *, seed: int = 0) -> None:
 
     kit = load_kit()
     rng = np.random.default_rng(seed)
-    formats = [("wav", "PCM_16", 44100, 1), ("wav", "PCM_24", 48000, 2), ("flac", "PCM_16", 44100, 1),
-               ("aiff", "PCM_16", 96000, 1), ("wav", "FLOAT", 44100, 2)]
+    formats = [("wav", "PCM_16", SAMPLE_RATE, 1), ("wav", "PCM_24", 48000, 2), ("flac", "PCM_16", SAMPLE_RATE, 1),
+               ("aiff", "PCM_16", 96000, 1), ("wav", "FLOAT", SAMPLE_RATE, 2)]
     for n in range(files):
         src = kit.audio(int(rng.integers(len(kit))))
         ext, subtype, rate, ch = formats[n % len(formats)]
         y = src * float(rng.uniform(0.3, 1.0))
-        if rate != 44100:
-            y = np.interp(np.arange(int(y.size * rate / 44100)) * 44100 / rate, np.arange(y.size), y)
+        if rate != SAMPLE_RATE:
+            y = np.interp(np.arange(int(y.size * rate / SAMPLE_RATE)) * SAMPLE_RATE / rate, np.arange(y.size), y)
         data = np.stack([y] * ch, axis=1) if ch > 1 else y
         folder = root / f"pack_{n % 20:02d}"
         folder.mkdir(parents=True, exist_ok=True)
@@ -102,7 +104,7 @@ def bench_load(*, files: int = 2000) -> dict:
         if len(warm) != len(cold) or not np.array_equal(warm.flat, cold.flat):
             raise RuntimeError("warm load differs from cold load")
         return {"benchmark": "load", "files": files, "loaded": len(cold), "cold_s": round(cold_s, 3),
-                "warm_s": round(warm_s, 3), "audio_s": round(cold.flat.size / 44100, 1), **_machine()}
+                "warm_s": round(warm_s, 3), "audio_s": round(cold.flat.size / SAMPLE_RATE, 1), **_machine()}
 
 
 def bench_critic(*, seconds: float = 3.0, batch: int = 64, threads: int = 2, seed: int = 0) -> dict:

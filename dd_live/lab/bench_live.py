@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import SAMPLE_RATE
 from ..live import osc
 from ..errors import DDLiveError
 
@@ -50,7 +51,7 @@ def _start_jack(env: dict) -> subprocess.Popen | None:
         return None
     name = f"ddbench{os.getpid()}"
     env.update(JACK_DEFAULT_SERVER=name, JACK_NO_AUDIO_RESERVATION="1", DD_LIVE_MIDI_API="jack")
-    proc = subprocess.Popen([jackd, "-n", name, "--no-realtime", "-d", "dummy", "-r", "44100", "-p", "64"],
+    proc = subprocess.Popen([jackd, "-n", name, "--no-realtime", "-d", "dummy", "-r", str(SAMPLE_RATE), "-p", "64"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     for _ in range(100):
         if subprocess.run(["jack_lsp"], capture_output=True, env=env).returncode == 0:

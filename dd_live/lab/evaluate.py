@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import SAMPLE_RATE
 from ..loops.pattern import Pattern, from_arrays
 
 
@@ -32,7 +33,7 @@ class Candidate:
     sample_paths: list[Path]
     audio: np.ndarray            # float32 mono, one bar at the reference 120 bpm (what the critic hears)
     score: float                 # the critic's P(like) when the loop was drawn
-    sample_rate: int = 44100
+    sample_rate: int = SAMPLE_RATE
     origin: str = ""             # "phase1", "init", "final", ...
     extra: dict[str, Any] = field(default_factory=dict)
 

@@ -27,9 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import SAMPLE_RATE
 from ..sound.audio import measure_one_shot
 
-SR = 44100
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ class Sound:
 
 def describe_audio(y: np.ndarray) -> Sound:
     """Measure a one-shot (mono float at 44.1 kHz)."""
-    m = measure_one_shot(y, sample_rate=SR)
+    m = measure_one_shot(y, sample_rate=SAMPLE_RATE)
     centroid = float((m.freqs * m.power).sum() / m.total)
     low = float(m.power[m.freqs < 200].sum() / m.total)
     high = float(m.power[m.freqs > 6000].sum() / m.total)

@@ -22,9 +22,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..loops.render import REFERENCE_BPM, bar_length
 from .features import N_MFCC, frames_for
 
-BAR_SAMPLES = 88200  # one bar of 4/4 at the reference 120 bpm
+BAR_SAMPLES = bar_length(REFERENCE_BPM, 4)  # one bar of 4/4 at the reference 120 bpm: 88,200
 BAR_FRAMES = frames_for(BAR_SAMPLES)
 DROPOUT = 0.167
 SCORE_CHUNK = 64

@@ -24,7 +24,8 @@ import threading
 
 import torch
 
-SAMPLE_RATE = 44100
+from .. import SAMPLE_RATE
+
 N_FFT = 400
 HOP = 200
 N_MELS = 128

@@ -13,11 +13,11 @@ import queue
 
 import numpy as np
 
+from .. import SAMPLE_RATE
 from ..errors import BackendError
 
 log = logging.getLogger("dd_live.audio")
 
-SAMPLE_RATE = 44100
 
 
 class LoopState:

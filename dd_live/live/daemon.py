@@ -20,6 +20,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,22 @@ log = logging.getLogger("dd_live.daemon")
 
 MAX_CLIENTS = protocol.MAX_CLIENTS
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+def check_handlers(handlers: dict[str, Callable[..., None]], table) -> None:
+    """DDLiveError unless every inbound address of ``table`` has a handler taking ``sender`` and exactly
+    the address's argument names (button values are the dispatcher's), and no handler is left over."""
+    import inspect
+
+    wanted = {a.command: a for a in table}
+    if set(handlers) != set(wanted):
+        raise DDLiveError(f"OSC handlers and table differ: no handler for {sorted(set(wanted) - set(handlers))}, "
+                          f"no address for {sorted(set(handlers) - set(wanted))}")
+    for name, address in wanted.items():
+        params = [p for p in inspect.signature(handlers[name]).parameters if p != "sender"]
+        args = [] if address.button else [a.name for a in address.args]
+        if params != args:
+            raise DDLiveError(f"handler for {address.address} takes {params}, the table says {args}")
 
 
 def default_threads() -> int:
@@ -96,6 +113,8 @@ class Daemon:
                                          threads=self.threads, version=version, trained_on=len(trained),
                                          on_ready=self._announce, on_retempo=self._on_retempo,
                                          current=lambda: self.current, hold_off=self.trainer_worker.busy.is_set)
+        self._handlers = self.handlers()
+        check_handlers(self._handlers, protocol.inbound().values())  # a mismatch fails here, not at a click
         self.server = server or osc.OSCServer(host, osc_port, self._on_datagram)
         self.server.on_datagram = self._on_datagram
         self.midi_spec, self.audio_wanted = midi_out, audio
@@ -244,9 +263,21 @@ class Daemon:
             except OSError as err:
                 self.error("io", f"{cmd.address}: {err}", sender)
 
+    def handlers(self) -> dict[str, Callable[..., None]]:
+        """Each inbound command of the OSC table and the method that runs it (checked against the table
+        when the daemon is built: see :func:`check_handlers`)."""
+        return {
+            "hello": self._cmd_hello, "like": self._cmd_like, "dislike": self._cmd_dislike, "rate": self._cmd_rate,
+            "next": self._cmd_next, "undo": self._cmd_undo, "export": self._cmd_export,
+            "export_loop": self._cmd_export_loop, "status": self._cmd_status, "set_tempo": self._cmd_set_tempo,
+            "set_mode": self._cmd_set_mode, "set_fotf": self._cmd_set_fotf,
+            "set_temperature": self._cmd_set_temperature, "set_density": self._cmd_set_density,
+            "set_lock": self._cmd_set_lock, "play": self._cmd_play, "stop": self._cmd_stop,
+        }
+
     def execute(self, cmd: Command, sender: tuple[str, int] | None = None) -> None:
         """Run one validated command (the OSC thread, or a test)."""
-        getattr(self, "_cmd_" + cmd.name)(sender=sender, **cmd.args)
+        self._handlers[cmd.name](sender=sender, **cmd.args)
 
     def _cmd_hello(self, sender, reply_port: int | None = None) -> None:
         if sender is not None:

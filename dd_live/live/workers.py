@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import SAMPLE_RATE
 from ..sound.audio import atomic_path, write_wav
 from ..loops.export import midi_file, note_map
 from ..loops.pattern import Constraints, Pattern, from_arrays
@@ -113,7 +114,7 @@ def reference_audio(session, library, cid: int) -> np.ndarray:
     if path.is_file():
         try:
             data, rate = sf.read(str(path), dtype="float32", always_2d=False)
-            if rate == 44100 and data.ndim == 1:
+            if rate == SAMPLE_RATE and data.ndim == 1:
                 return data
         except (RuntimeError, sf.LibsndfileError) as err:
             log.warning("candidate %d: critic.wav unreadable (%s); rendering it again", cid, err)
