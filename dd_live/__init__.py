@@ -20,8 +20,12 @@ __version__ = "0.1.0"
 SAMPLE_RATE = 44100
 """Every buffer inside dd_live is mono float32 at this rate (Hz)."""
 
+TEMPO_RANGE = (20.0, 300.0)
+"""Tempos dd_live renders, plays and accepts from a performer (bpm, inclusive)."""
+
 __all__ = [
     "SAMPLE_RATE",
+    "TEMPO_RANGE",
     "BackendError",
     "DDLiveError",
     "ExportError",

@@ -41,7 +41,9 @@ DEFAULTS: dict[str, Any] = {
     "learn": "auto",       # how a new session's critic learns: auto | head | budget
 }
 
-_port = (lambda v: isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 65535, "a UDP port 1-65535")
+_PORT = protocol.arg("hello", "reply_port")
+_TEMPO = protocol.arg("set_tempo", "bpm")
+_port = (lambda v: isinstance(v, int) and not isinstance(v, bool) and _PORT.accepts(v), _PORT.expect())
 
 
 def _text(v: Any) -> bool:
@@ -54,8 +56,8 @@ _CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "reply_port": _port,
     "host": (lambda v: _text(v), "a host name or address"),
     "samples": (lambda v: isinstance(v, list) and all(_text(x) for x in v), "a list of folders"),
-    "bpm": (lambda v: v is None or isinstance(v, (int, float)) and not isinstance(v, bool) and 20 <= v <= 300,
-            "a tempo 20-300"),
+    "bpm": (lambda v: v is None or isinstance(v, (int, float)) and not isinstance(v, bool) and _TEMPO.accepts(v),
+            f"a tempo {_TEMPO.expect()}"),
     "midi_out": (lambda v: _text(v), "'virtual', 'none' or a port name"),
     "audio": (lambda v: isinstance(v, bool), "true or false"),
     "threads": (lambda v: v is None or isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 256,

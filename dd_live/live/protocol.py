@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import Any
+
+from .. import TEMPO_RANGE
 
 OSC_PORT = 7710
 REPLY_PORT = 7711
@@ -41,10 +44,39 @@ KEEP_FILES_S = 600
 
 @dataclass(frozen=True)
 class Arg:
+    """One argument: its type, what it means, and the values it takes (``lo``-``hi`` inclusive, or one of
+    ``choices``). The dispatcher, the config file's checks and docs/osc.md all read the range from here."""
+
     name: str
     type: str            # i, f, s, n or *
     doc: str
     optional: bool = False
+    lo: float | None = None
+    hi: float | None = None
+    choices: tuple = ()
+    what: str = ""       # how a good value is said in an error, if not from lo/hi/choices
+
+    def accepts(self, value: Any) -> bool:
+        """True if ``value`` (already of the right type) is in range."""
+        if self.choices and value not in self.choices:
+            return False
+        return (self.lo is None or value >= self.lo) and (self.hi is None or value <= self.hi)
+
+    def values(self) -> str:
+        """The values it takes, in words ("20-300", "explore or best", "from 1"); empty if any."""
+        if self.choices:
+            return " or ".join(str(c) for c in self.choices)
+        if self.lo is not None and self.hi is not None:
+            return f"{self.lo:g}-{self.hi:g}"
+        return f"from {self.lo:g}" if self.lo is not None else ""
+
+    def expect(self) -> str:
+        """What an error says a good value is."""
+        return self.what or self.values()
+
+    def describe(self) -> str:
+        """The doc with the range, as docs/osc.md shows it."""
+        return f"{self.doc}, {self.values()}" if self.values() else self.doc
 
 
 @dataclass(frozen=True)
@@ -62,18 +94,19 @@ class Address:
         return " ".join([self.address] + parts)
 
 
-_ID = Arg("id", "i", "candidate id (an integer from 1)")
+_ID = Arg("id", "i", "candidate id", lo=1, what="a candidate id from 1")
 _VALUE = Arg("value", "n", "button value, int or float: <= 0.5 is a release and does nothing", optional=True)
 
 ADDRESSES: tuple[Address, ...] = (
     # ---------------------------------------------------------------- in
-    Address("/dd/hello", "in", (Arg("reply_port", "i", "UDP port to send replies to (default: the sender's port)", True),),
+    Address("/dd/hello", "in", (Arg("reply_port", "i", "UDP port to send replies to (default: the sender's port)", True, lo=1, hi=65535,
+                                  what="a UDP port 1-65535"),),
             "Register the sender for replies; answered with /dd/status and the current candidate.", "hello"),
     Address("/dd/like", "in", (_VALUE,),
             "Like the candidate announced last; the next candidate follows at once.", "like", True),
     Address("/dd/dislike", "in", (_VALUE,),
             "Dislike the candidate announced last; the next candidate follows at once.", "dislike", True),
-    Address("/dd/rate", "in", (_ID, Arg("label", "n", "1: like, 0: dislike")),
+    Address("/dd/rate", "in", (_ID, Arg("label", "n", "the rating (1: like, 0: dislike)", choices=(1, 0), what="1 (like) or 0 (dislike)")),
             "Rate candidate `id` (rating it again replaces its label); if it is the current one the next follows.",
             "rate"),
     Address("/dd/next", "in", (_VALUE,), "Skip to the next candidate without rating.", "next", True),
@@ -84,18 +117,19 @@ ADDRESSES: tuple[Address, ...] = (
     Address("/dd/export/loop", "in", (_ID,),
             "Export candidate `id` as MIDI, WAV and SFZ into the session's exports folder.", "export_loop"),
     Address("/dd/status", "in", (), "Ask for /dd/status.", "status"),
-    Address("/dd/set/tempo", "in", (Arg("bpm", "n", "tempo in beats per minute, 20-300"),),
+    Address("/dd/set/tempo", "in", (Arg("bpm", "n", "tempo in beats per minute", lo=TEMPO_RANGE[0], hi=TEMPO_RANGE[1]),),
             "Set the session tempo (loops, previews and MIDI follow; the critic always hears 120 bpm).", "set_tempo"),
-    Address("/dd/set/mode", "in", (Arg("mode", "s", "explore or best"),),
+    Address("/dd/set/mode", "in", (Arg("mode", "s", "how loops are chosen", choices=("explore", "best")),),
             "explore: loops drawn in proportion to the critic's score; best: loops the critic rates >= 0.95.",
             "set_mode"),
-    Address("/dd/set/fotf", "in", (Arg("on", "n", "0 or 1"),),
+    Address("/dd/set/fotf", "in", (Arg("on", "n", "switch", choices=(0, 1)),),
             "Four on the floor: track 1 plays every beat with a kick.", "set_fotf"),
-    Address("/dd/set/temperature", "in", (Arg("s", "n", "sampling temperature, 0.05-20 (1: the paper's)"),),
+    Address("/dd/set/temperature", "in", (Arg("s", "n", "sampling temperature (1: the paper's)", lo=0.05, hi=20),),
             "Lower follows the critic more closely, higher explores more.", "set_temperature"),
-    Address("/dd/set/density", "in", (Arg("p", "n", "share of grid cells that play, 0.02-0.98"),),
+    Address("/dd/set/density", "in", (Arg("p", "n", "share of grid cells that play", lo=0.02, hi=0.98),),
             "Prior density of hits (0.5: the paper's, no preference).", "set_density"),
-    Address("/dd/set/lock", "in", (Arg("track", "i", "track number from 1"), Arg("on", "n", "0 or 1")),
+    Address("/dd/set/lock", "in", (Arg("track", "i", "track number", lo=1, hi=64, what="a track number from 1"),
+                                  Arg("on", "n", "switch", choices=(0, 1))),
             "Lock a track: keep its sample and row from the current candidate in the loops that follow.", "set_lock"),
     Address("/dd/play", "in", (_VALUE,), "Start looping the current candidate (MIDI out and audio out).", "play", True),
     Address("/dd/stop", "in", (_VALUE,), "Stop playback; all notes off.", "stop", True),
@@ -132,6 +166,16 @@ COMMANDS = tuple(a.command for a in ADDRESSES if a.direction == "in")
 BUTTON_COMMANDS = tuple(a.command for a in ADDRESSES if a.direction == "in" and a.button)
 
 
+def arg(command: str, name: str) -> Arg:
+    """The argument ``name`` of the inbound address that runs ``command`` (KeyError if none)."""
+    for a in ADDRESSES:
+        if a.direction == "in" and a.command == command:
+            for x in a.args:
+                if x.name == name:
+                    return x
+    raise KeyError((command, name))
+
+
 def inbound() -> dict[str, Address]:
     return {a.address: a for a in ADDRESSES if a.direction == "in"}
 
@@ -146,7 +190,7 @@ def as_dict() -> dict:
         "defaults": dict(DEFAULTS),
         "addresses": [
             {"address": a.address, "direction": a.direction,
-             "args": [{"name": x.name, "type": x.type, "optional": x.optional, "doc": x.doc} for x in a.args],
+             "args": [{"name": x.name, "type": x.type, "optional": x.optional, "doc": x.describe()} for x in a.args],
              "doc": a.doc, **({"command": a.command} if a.command else {})}
             for a in ADDRESSES
         ],
@@ -189,7 +233,7 @@ def markdown() -> str:
         for a in ADDRESSES:
             if a.direction != direction:
                 continue
-            args = "<br>".join(f"{'[' if x.optional else ''}`{x.name}` {x.type}{']' if x.optional else ''}: {x.doc}"
+            args = "<br>".join(f"{'[' if x.optional else ''}`{x.name}` {x.type}{']' if x.optional else ''}: {x.describe()}"
                                for x in a.args) or "none"
             lines.append(f"| `{a.address}` | {args} | {a.doc} |")
         lines.append("")

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .. import SAMPLE_RATE
+from .. import SAMPLE_RATE, TEMPO_RANGE
 from ..errors import BackendError, InputError
 from .pattern import Pattern
 
@@ -93,8 +93,9 @@ def mix_kernel() -> str:
 
 def _check_bpm(bpm: float) -> float:
     bpm = float(bpm)
-    if not 20.0 <= bpm <= 400.0:
-        raise InputError(f"tempo must be 20-400 bpm, got {bpm:g}")
+    lo, hi = TEMPO_RANGE
+    if not lo <= bpm <= hi:
+        raise InputError(f"tempo must be {lo:g}-{hi:g} bpm, got {bpm:g}")
     return bpm
 
 
