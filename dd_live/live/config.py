@@ -102,12 +102,12 @@ def load(path: Path | None = None) -> tuple[dict[str, Any], dict[str, str]]:
         if not ok(value):
             raise InputError(f"config file {path}: {key} must be {what}, got {value!r}")
         settings[key] = value
-    for address, command in aliases.items():
-        if command not in protocol.BUTTON_COMMANDS:
-            raise InputError(f"config file {path}: alias {address!r} names unknown command {command!r} "
-                             f"(one of {', '.join(protocol.BUTTON_COMMANDS)})")
-        if not address.startswith("/"):
-            raise InputError(f"config file {path}: alias {address!r} must be an OSC address starting with /")
+    from .osc import resolve_aliases
+
+    try:  # checked here, so that the message names the file, by the dispatcher's own check
+        resolve_aliases(aliases)
+    except InputError as err:
+        raise InputError(f"config file {path}: {err}") from None
     return settings, dict(aliases)
 
 

@@ -141,6 +141,20 @@ def _integral(v: Any) -> Any:
     return int(v) if isinstance(v, float) and math.isfinite(v) and v.is_integer() else v
 
 
+def resolve_aliases(aliases: Mapping[str, str]) -> dict[str, protocol.Address]:
+    """The one check of an alias table (config file or caller): each OSC address maps to a button
+    command of the table. InputError naming the first bad entry."""
+    by_command = {a.command: a for a in protocol.inbound().values() if a.button}
+    out: dict[str, protocol.Address] = {}
+    for address, command in aliases.items():
+        if command not in by_command:
+            raise InputError(f"alias {address!r}: unknown command {command!r} (one of {', '.join(by_command)})")
+        if not isinstance(address, str) or not address.startswith("/"):
+            raise InputError(f"alias {address!r}: an OSC address must start with /")
+        out[address] = by_command[command]
+    return out
+
+
 class Dispatcher:
     """Turns (address, args) into :class:`Command` using the protocol table and an alias table.
 
@@ -150,14 +164,7 @@ class Dispatcher:
 
     def __init__(self, aliases: Mapping[str, str] | None = None) -> None:
         self.table = protocol.inbound()
-        by_command = {a.command: a for a in self.table.values() if a.button}
-        self.aliases: dict[str, protocol.Address] = {}
-        for address, command in (aliases or {}).items():
-            if command not in by_command:
-                raise InputError(f"alias {address!r}: unknown command {command!r} (one of {', '.join(by_command)})")
-            if not isinstance(address, str) or not address.startswith("/"):
-                raise InputError(f"alias {address!r}: an OSC address must start with /")
-            self.aliases[address] = by_command[command]
+        self.aliases = resolve_aliases(aliases or {})
 
     def commands(self, data: bytes) -> list[Command | None | OSCError]:
         """One entry per message in ``data``: a Command, None (a button's release) or the OSCError

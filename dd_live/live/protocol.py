@@ -162,8 +162,6 @@ ADDRESSES: tuple[Address, ...] = (
 )
 
 COMMANDS = tuple(a.command for a in ADDRESSES if a.direction == "in")
-#: the commands an alias may name: buttons, which need no arguments
-BUTTON_COMMANDS = tuple(a.command for a in ADDRESSES if a.direction == "in" and a.button)
 
 
 def arg(command: str, name: str) -> Arg:
