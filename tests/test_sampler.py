@@ -145,3 +145,15 @@ def test_real_scorer_with_critic_and_ensemble(small_lib, rng):
     single.set_critics(b)
     fb = single(chains.hits, chains.idx)
     np.testing.assert_allclose(f, (fa + fb) / 2, rtol=1e-5)
+
+
+def test_best_search_never_takes_a_chain_again_within_half_the_chains(rng):
+    from dd_live.learn.sampler import BEST_MAX_STEPS, BestSearch
+
+    lib = make_library([100, 200, 300, 400, 500])
+    chains = Chains(lib, FakeScorer(easy), n=8, rng=rng)
+    search = BestSearch(chains)
+    picked = [search.next().chain for _ in range(24)]
+    for k in range(len(picked)):
+        assert picked[k] not in picked[max(0, k - 3):k], picked   # the 3 before it (n // 2 - 1 = 3)
+    assert search.max_steps == BEST_MAX_STEPS and len(search.used) == 4

@@ -23,6 +23,7 @@ import numpy as np
 
 from .. import SAMPLE_RATE
 from ..loops.pattern import Pattern, from_arrays
+from ..learn.sampler import BEST_MAX_STEPS, BEST_PATIENCE
 
 
 @dataclass
@@ -56,7 +57,7 @@ def _rate(rater: Rater, cand: Candidate) -> bool:
 
 def run_protocol(rater: Rater, *, ratings: int = 80, per_model: int = 30, seed: int = 0,
                  samples: Sequence[str] | None = None, chains: int = 16, steps_between: int = 2,
-                 best_steps: int = 60, patience: int = 8, temperature: float = 1.0,
+                 best_steps: int = BEST_MAX_STEPS, patience: int = BEST_PATIENCE, temperature: float = 1.0,
                  best_temperature: float | None = None,
                  final_ensemble: int = 1,
                  threads: int | None = None, init: str | Path = "pretrained", learn: str = "auto",
@@ -80,7 +81,7 @@ def run_protocol(rater: Rater, *, ratings: int = 80, per_model: int = 30, seed: 
     """
     from ..learn.critic import configure_threads
     from ..learn.pretrain import starting_critic
-    from ..learn.sampler import BEST_TEMPERATURE, Chains, Scorer
+    from ..learn.sampler import BEST_TEMPERATURE, BestSearch, Chains, Scorer
     from ..sound.samples import load_library
     from ..learn.trainer import TrainConfig, Trainer, resolve_learn
 
@@ -131,10 +132,9 @@ def run_protocol(rater: Rater, *, ratings: int = 80, per_model: int = 30, seed: 
         scorer.set_critics(snapshots + [critic])
         live.rescore()
     for origin, sc, ch in (("init", init_scorer, init_chains), ("final", scorer, live)):
-        used: list[int] = []
+        search = BestSearch(ch, max_steps=best_steps, patience=patience, temperature=best_temperature)
         for _ in range(per_model):
-            found = ch.best(max_steps=best_steps, patience=patience, exclude=used, temperature=best_temperature)
-            used = (used + [found.chain])[-(chains // 2):]
+            found = search.next()
             reached[origin] += found.reached
             audio = sc.audio(found.hits[None], found.idx[None])[0]
             phase2.append(make_candidate(found, lib, audio, origin))

@@ -38,6 +38,8 @@ from ..loops.render import REFERENCE_BPM, bar_length, render_arrays
 FLOOR = 1e-6  # scores are clamped here so that f'/f stays finite
 BEST_THRESHOLD = 0.95
 BEST_TEMPERATURE = 0.2  # best mode's search: colder than the chains, so that it climbs (see README, learning)
+BEST_MAX_STEPS = 60     # best mode's search bound (steps), in the daemon and in Phase II
+BEST_PATIENCE = 8       # ... and the steps it waits without a new best
 
 
 class Scorer:
@@ -213,3 +215,20 @@ class Chains:
         self.run(steps, "worst")
         i = int(np.argmin(self.scores))
         return self._found(i, self.scores[i] <= 1 - BEST_THRESHOLD)
+
+
+class BestSearch:
+    """Best mode as the daemon and Phase II both run it: a bounded, colder :meth:`Chains.best` search
+    after another, never taking a chain again within half the chains' number of searches."""
+
+    def __init__(self, chains: Chains, *, max_steps: int = BEST_MAX_STEPS, patience: int = BEST_PATIENCE,
+                 temperature: float = BEST_TEMPERATURE) -> None:
+        self.chains, self.max_steps, self.patience, self.temperature = chains, max_steps, patience, temperature
+        self.used: list[int] = []
+
+    def next(self, *, temperature: float | None = None) -> Found:
+        """The next loop; ``temperature`` overrides the search's own for this one."""
+        found = self.chains.best(max_steps=self.max_steps, patience=self.patience, exclude=self.used,
+                                 temperature=self.temperature if temperature is None else temperature)
+        self.used = (self.used + [found.chain])[-(self.chains.n // 2):]
+        return found

@@ -20,11 +20,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ..errors import BackendError
+from ..loops.export import DRUM_CHANNEL as CHANNEL
+from ..loops.export import NOTE_BEATS
 
 log = logging.getLogger("dd_live.midi")
 
-CHANNEL = 9                   # MIDI channel 10, drums
-NOTE_BEATS = 0.125            # note length: a 32nd note
 PORT_NAME = "dd_live"
 _APIS = {"alsa": "API_LINUX_ALSA", "jack": "API_UNIX_JACK", "coremidi": "API_MACOSX_CORE", "winmm": "API_WINDOWS_MM"}
 

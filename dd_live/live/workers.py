@@ -427,7 +427,7 @@ class GeneratorWorker(_Thread):
                  current: Callable[[], Loop | None] = lambda: None,
                  hold_off: Callable[[], bool] = lambda: False) -> None:
         super().__init__()
-        from ..learn.sampler import Chains, Scorer
+        from ..learn.sampler import BestSearch, Chains, Scorer
 
         self.library, self.session, self.gate, self.rng = library, session, gate, rng
         self.settings = settings
@@ -445,12 +445,12 @@ class GeneratorWorker(_Thread):
         self._bpm = settings.bpm
         self._made = 0
         self._made_version = -1                # the critic version of the latest candidate made
-        self._used: list[int] = []
         self._next_id = session.next_id()
         tracks = len(settings.locks)
         with gate.hold(high=True):
             self.chains = Chains(library, self.scorer, n=chains, rng=rng, tracks=tracks,
                                  density=settings.density, temperature=settings.temperature)
+        self._best = BestSearch(self.chains)
         self.notes = note_map(["other"] * tracks)
 
     # ------------------------------------------------------------ called from other threads
@@ -612,9 +612,7 @@ class GeneratorWorker(_Thread):
         settings, epoch = self.settings, self._epoch
         with self.gate.hold(high=True):
             if settings.mode == "best":
-                found = self.chains.best(max_steps=60, patience=8, exclude=self._used,
-                                         temperature=min(settings.temperature, BEST_TEMPERATURE))
-                self._used = (self._used + [found.chain])[-(self.chains.n // 2):]
+                found = self._best.next(temperature=min(settings.temperature, BEST_TEMPERATURE))
             else:
                 self.chains.run(self.steps_between, "explore")
                 found = self.chains.pick()

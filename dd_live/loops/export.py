@@ -29,8 +29,9 @@ from .pattern import Pattern
 from .render import MIX_GAIN, REFERENCE_BPM, check_repeats, render_loops, render_preview
 
 PPQ = 480
-NOTE_LENGTH_TICKS = PPQ // 8  # a 32nd note: drum one-shots ignore note length, DAWs show short notes
-DRUM_CHANNEL = 9  # MIDI channel 10
+NOTE_BEATS = 0.125  # a 32nd note: drum one-shots ignore note length, DAWs show short notes (files and MIDI out)
+NOTE_LENGTH_TICKS = int(PPQ * NOTE_BEATS)
+DRUM_CHANNEL = 9  # MIDI channel 10 (files and MIDI out)
 RACK_BASE_NOTE = 36
 GM_NOTES: dict[str, tuple[int, ...]] = {
     "kick": (36, 35),
