@@ -243,7 +243,7 @@ def cmd_serve(a: argparse.Namespace) -> int:
     from .live.daemon import Daemon
     from .live.osc import OSCServer
     from .live.session import Session, check_folder, is_session, resolve
-    from .live.workers import LiveSettings
+    from .live.loop import LiveSettings
 
     logging.basicConfig(level=logging.DEBUG if a.verbose else logging.INFO,
                         format="dd-live %(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")

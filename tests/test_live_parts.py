@@ -11,7 +11,7 @@ from dd_live.live import config
 from dd_live.live.audio_out import LoopState
 from dd_live.errors import InputError
 from dd_live.live.session import Session, check_name, list_sessions, resolve
-from dd_live.live.workers import Gate
+from dd_live.live.worker import Gate
 
 
 def _cand(s: Session, cid: int) -> None:
@@ -134,7 +134,8 @@ def test_generator_holds_off_while_a_new_critic_is_coming(small_lib, tmp_path):
     import time
 
     from dd_live.learn.critic import Critic
-    from dd_live.live.workers import GeneratorWorker, LiveSettings
+    from dd_live.live.generator import GeneratorWorker
+    from dd_live.live.loop import LiveSettings
 
     training = threading.Event()
     session = Session(tmp_path / "s")
@@ -177,7 +178,7 @@ def _trainer_worker(tmp_path, rng, *, stale_after: float, learn: str = "budget")
     from dd_live.sound.audio import write_wav
     from dd_live.learn.critic import Critic
     from dd_live.learn.trainer import TrainConfig, Trainer
-    from dd_live.live.workers import TrainerWorker
+    from dd_live.live.trainer_worker import TrainerWorker
 
     session = Session(tmp_path / "s")
     for cid in (1, 2):

@@ -271,7 +271,7 @@ def test_pretrain_writes_into_the_user_data_dir_never_the_installed_package(tmp_
 
 def test_unrated_loop_files_stay_while_a_front_end_may_still_load_them(tmp_path):
     from dd_live.live.protocol import KEEP_FILES_S
-    from dd_live.live.workers import KEEP_FILES, collect_loop_files
+    from dd_live.live.loop import KEEP_FILES, collect_loop_files
 
     s = Session(tmp_path / "s")
     now = time.time()

@@ -5,7 +5,8 @@ Threads (each started, stopped and joined by :class:`Daemon`):
 * OSC I/O (:class:`dd_live.live.osc.OSCServer`): parses, validates and runs commands.
   It does no torch work: a rating is an SQLite commit, a queue put and a pop
   from the generator's ready queue, so the next candidate goes out at once.
-* trainer and generator (:mod:`dd_live.live.workers`): torch work, one at a time.
+* trainer and generator (:mod:`dd_live.live.trainer_worker`, :mod:`dd_live.live.generator`): torch
+  work, one at a time.
 * MIDI player (:mod:`dd_live.live.midi_out`) and PortAudio's callback
   (:mod:`dd_live.live.audio_out`), both optional.
 
@@ -30,7 +31,10 @@ import numpy as np
 from . import osc, protocol
 from ..errors import BackendError, DDLiveError, InputError
 from .osc import Command, OSCError
-from .workers import Gate, GeneratorWorker, LiveSettings, Loop, TrainerWorker
+from .generator import GeneratorWorker
+from .loop import LiveSettings, Loop
+from .trainer_worker import TrainerWorker
+from .worker import Gate
 
 log = logging.getLogger("dd_live.daemon")
 
@@ -349,7 +353,7 @@ class Daemon:
     def _loop_from_session(self, cid: int) -> Loop | None:
         """Candidate ``cid`` rebuilt from the database and its files (rendered again where missing)."""
         from ..loops.pattern import Pattern
-        from .workers import write_loop_files
+        from .loop import write_loop_files
 
         row = self.session.candidate(cid)
         if row is None:
@@ -464,7 +468,7 @@ class Daemon:
     def _send_candidate(self, loop: Loop) -> None:
         from .midi_out import notes_of
 
-        try:  # its files are kept for KEEP_FILES_S from now (workers.collect_loop_files)
+        try:  # its files are kept for KEEP_FILES_S from now (loop.collect_loop_files)
             os.utime(self.session.candidate_dir(loop.id))
         except OSError:
             pass

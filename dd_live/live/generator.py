@@ -1,0 +1,256 @@
+"""The daemon's generator thread: :class:`GeneratorWorker` keeps persistent MH chains warm with the
+latest critic and a small queue of ready candidates whose files (loop, preview, MIDI, the critic's
+120 bpm bar) are on disk before anyone sees them. Nothing here touches OSC; the daemon wires it up
+through callbacks."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import replace
+
+import numpy as np
+
+from ..loops.export import note_map
+from ..loops.pattern import Constraints, from_arrays
+from ..sound.audio import write_wav
+from .loop import LiveSettings, Loop, collect_loop_files, write_loop_files
+from .worker import Gate, Worker
+
+log = logging.getLogger("dd_live.workers")
+
+QUEUE_SIZE = 3          # ready candidates kept ahead of clicks
+
+
+def _shape(s: LiveSettings) -> tuple:
+    """The settings that change which patterns are made (all but the tempo)."""
+    return (s.fotf, s.locks, s.density, s.temperature, s.mode)
+
+
+class GeneratorWorker(Worker):
+    """Persistent chains and a queue of ready candidates; see the module docstring.
+
+    ``on_ready(loop)`` is called (on this thread) when a candidate was requested
+    with an empty queue; ``on_retempo(loop)`` with the current candidate re-rendered
+    after a tempo change. ``current()`` returns the candidate announced last.
+    """
+
+    name = "dd-generator"
+
+    def __init__(self, library, session, critic, *, gate: Gate, settings: LiveSettings, rng: np.random.Generator,
+                 threads: int = 1, version: int = 0, trained_on: int = 0, chains: int = 16,
+                 steps_between: int = 2, queue_size: int = QUEUE_SIZE,
+                 on_ready: Callable[[Loop], None] = lambda loop: None,
+                 on_retempo: Callable[[Loop], None] = lambda loop: None,
+                 current: Callable[[], Loop | None] = lambda: None,
+                 hold_off: Callable[[], bool] = lambda: False) -> None:
+        super().__init__()
+        from ..learn.sampler import BestSearch, Chains, Scorer
+
+        self.library, self.session, self.gate, self.rng = library, session, gate, rng
+        self.settings = settings
+        self.scorer = Scorer(library, critic, threads=threads)
+        self.version, self.trained_on = version, trained_on
+        self.steps_between, self.queue_size = steps_between, queue_size
+        self.on_ready, self.on_retempo, self.current = on_ready, on_retempo, current
+        self.hold_off = hold_off
+        self._cond = threading.Condition()
+        self._ready: list[Loop] = []
+        self._pending_critic: tuple | None = None
+        self._pending_settings: LiveSettings | None = None
+        self._wanted = False
+        self._epoch = 0
+        self._bpm = settings.bpm
+        self._made = 0
+        self._made_version = -1                # the critic version of the latest candidate made
+        self._next_id = session.next_id()
+        tracks = len(settings.locks)
+        with gate.hold(high=True):
+            self.chains = Chains(library, self.scorer, n=chains, rng=rng, tracks=tracks,
+                                 density=settings.density, temperature=settings.temperature)
+        self._best = BestSearch(self.chains)
+        self.notes = note_map(["other"] * tracks)
+
+    # ------------------------------------------------------------ called from other threads
+
+    def set_critic(self, critic, version: int, trained_on: int) -> None:
+        with self._cond:
+            self._pending_critic = (critic, version, trained_on)
+            self._cond.notify_all()
+
+    def set_settings(self, settings: LiveSettings) -> None:
+        """New settings. Candidates made under different constraints are withdrawn at once, so the next
+        take() never returns one; a tempo change only re-renders them."""
+        with self._cond:
+            latest = self._pending_settings or self.settings
+            if _shape(settings) != _shape(latest):
+                self._epoch += 1
+                self._ready.clear()
+            self._bpm = settings.bpm  # take() skips loops at another tempo until they are re-rendered
+            self._pending_settings = settings
+            self._cond.notify_all()
+
+    def take(self) -> Loop | None:
+        """The freshest ready candidate (highest critic version, then oldest), or None; never blocks."""
+        with self._cond:
+            fresh = [x for x in self._ready if self._takeable(x)]
+            if not fresh:
+                return None
+            best = max(fresh, key=lambda x: (x.version, -x.id))
+            self._ready.remove(best)
+            self._cond.notify_all()
+            return best
+
+    def request(self) -> None:
+        """Announce (through on_ready) the next candidate made, the queue being empty."""
+        with self._cond:
+            self._wanted = True
+            self._cond.notify_all()
+
+    def wait_for_version(self, version: int, timeout: float) -> bool:
+        """Block until a candidate from critic ``version`` or newer has been made (True), the thread
+        stopped or ``timeout`` seconds passed (False)."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self._made_version >= version or self._stop.is_set(), timeout) \
+                and self._made_version >= version
+
+    def ready_count(self) -> int:
+        with self._cond:
+            return sum(1 for x in self._ready if self._takeable(x))
+
+    def _wake(self) -> None:
+        with self._cond:
+            self._cond.notify_all()
+
+    def wake(self) -> None:
+        """Look again at whether there is work (call when ``hold_off()`` turns False)."""
+        self._wake()
+
+    # ------------------------------------------------------------ the thread
+
+    def _takeable(self, loop: Loop) -> bool:
+        """Made under the current constraints and rendered at the current tempo (call holding _cond)."""
+        return loop.epoch == self._epoch and loop.bpm == self._bpm
+
+    def _needs_work(self) -> bool:
+        """Call holding _cond. While ``hold_off()`` (a critic trained on a new rating is on its way) one
+        ready loop is enough: candidates from the critic about to be replaced would only take the
+        cores from the training that makes the next one."""
+        if self._pending_critic is not None or self._pending_settings is not None or self._wanted:
+            return True
+        takeable = [x for x in self._ready if self._takeable(x)]
+        if takeable and self.hold_off():
+            return False
+        return sum(1 for x in takeable if x.version == self.version) < self.queue_size
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._stop.is_set() and not self._needs_work():
+                    self._cond.wait()
+                if self._stop.is_set():
+                    return
+                critic, self._pending_critic = self._pending_critic, None
+                settings, self._pending_settings = self._pending_settings, None
+            if critic is not None:
+                self._apply_critic(*critic)
+            if settings is not None:
+                self._apply_settings(settings)
+            with self._cond:
+                if self._pending_critic is not None or self._pending_settings is not None:
+                    continue  # newer news: apply it before spending time on a candidate
+                waiting = self._wanted
+            if waiting:  # someone clicked with an empty queue: a ready loop (re-rendered at a new tempo) will do
+                loop = self.take()
+                if loop is not None:
+                    with self._cond:
+                        self._wanted = False
+                    self.on_ready(loop)
+                    continue
+            loop = self._make()
+            with self._cond:
+                self._made_version = max(self._made_version, loop.version)
+                self._cond.notify_all()
+                if loop.epoch != self._epoch:
+                    continue
+                deliver = self._wanted and loop.bpm == self._bpm
+                if deliver:
+                    self._wanted = False
+                else:
+                    self._ready.append(loop)
+                    self._trim()
+            if deliver:
+                self.on_ready(loop)
+            self._made += 1
+            if self._made % 16 == 0:
+                self._collect()
+
+    def _trim(self) -> None:
+        """Keep at most queue_size ready candidates, dropping the stalest (lowest version, oldest) first."""
+        while len(self._ready) > self.queue_size:
+            self._ready.remove(min(self._ready, key=lambda x: (x.epoch == self._epoch, x.version, x.id)))
+
+    def _apply_critic(self, critic, version: int, trained_on: int) -> None:
+        self.scorer.set_critics([critic])
+        with self.gate.hold(high=True):
+            self.chains.rescore()
+        self.version, self.trained_on = version, trained_on
+
+    def _apply_settings(self, new: LiveSettings) -> None:
+        old, self.settings = self.settings, new
+        if _shape(new) != _shape(old):
+            cur = self.current()
+            template = (cur.hits, cur.idx) if cur is not None else None
+            locks = new.locks if template is not None else tuple(False for _ in new.locks)
+            self.chains.density, self.chains.temperature = new.density, new.temperature
+            with self.gate.hold(high=True):
+                self.chains.constrain(Constraints(fotf=new.fotf, lock_sample=locks, lock_row=locks), template)
+        if new.bpm != old.bpm:
+            with self._cond:
+                ready = list(self._ready)
+            for loop in ready:
+                self._retempo(loop, new.bpm)
+                with self._cond:
+                    self._cond.notify_all()
+            cur = self.current()
+            if cur is not None:
+                self.on_retempo(self._retempo(replace(cur), new.bpm))
+
+    def _retempo(self, loop: Loop, bpm: float) -> Loop:
+        folder = self.session.candidate_dir(loop.id)
+        files, audio = write_loop_files(folder, loop.pattern, self.library, bpm, self.notes)
+        loop.files, loop.audio, loop.bpm = files, audio, bpm
+        self.session.update_bpm(loop.id, bpm)
+        return loop
+
+    def _make(self) -> Loop:
+        """One new candidate: move the chains, pick one, write its files, store it."""
+        from ..learn.sampler import BEST_TEMPERATURE
+
+        settings, epoch = self.settings, self._epoch
+        with self.gate.hold(high=True):
+            if settings.mode == "best":
+                found = self._best.next(temperature=min(settings.temperature, BEST_TEMPERATURE))
+            else:
+                self.chains.run(self.steps_between, "explore")
+                found = self.chains.pick()
+        pattern = from_arrays(found.hits, found.idx, self.library)
+        cid = self._next_id
+        self._next_id += 1
+        folder = self.session.candidate_dir(cid)
+        folder.mkdir(parents=True, exist_ok=True)
+        write_wav(folder / "critic.wav", self.scorer.audio(found.hits[None], found.idx[None])[0], bits=32, force=True)
+        files, audio = write_loop_files(folder, pattern, self.library, settings.bpm, self.notes)
+        self.session.add_candidate(cid, pattern.to_json(), found.score, self.version, self.trained_on,
+                                   settings.bpm, settings.mode)
+        return Loop(cid, pattern, found.hits, found.idx, float(found.score), self.version, self.trained_on,
+                    settings.bpm, files, audio, epoch, self.notes)
+
+    def _collect(self) -> None:
+        with self._cond:
+            keep = {x.id for x in self._ready}
+        cur = self.current()
+        if cur is not None:
+            keep.add(cur.id)
+        collect_loop_files(self.session, keep=keep, newest=self._next_id - 1)

@@ -1,0 +1,131 @@
+"""A loop as the daemon handles it: the performer's live settings, the ready-to-announce :class:`Loop`,
+the one writer of a candidate's files, the critic's 120 bpm bar, and the clean-up of old candidates."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .. import SAMPLE_RATE
+from ..loops.export import midi_file
+from ..loops.pattern import Constraints, Pattern
+from ..loops.render import render_loops, render_preview, render_reference
+from ..sound.audio import atomic_path, write_wav
+
+log = logging.getLogger("dd_live.workers")
+
+KEEP_FILES = 32         # unrated candidates' folders kept behind the newest id
+
+
+@dataclass(frozen=True)
+class LiveSettings:
+    """What the performer can change while playing (all from OSC)."""
+
+    bpm: float = 120.0
+    mode: str = "explore"          # explore | best
+    fotf: bool = False
+    temperature: float = 1.0
+    density: float = 0.5
+    locks: tuple[bool, ...] = (False, False, False, False)
+
+    def constraints(self) -> Constraints:
+        return Constraints(fotf=self.fotf, lock_sample=self.locks, lock_row=self.locks)
+
+    def to_dict(self) -> dict:
+        return {"bpm": self.bpm, "mode": self.mode, "fotf": self.fotf, "temperature": self.temperature,
+                "density": self.density, "locks": list(self.locks)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> LiveSettings:
+        base = cls()
+        return cls(bpm=float(d.get("bpm", base.bpm)), mode=str(d.get("mode", base.mode)),
+                   fotf=bool(d.get("fotf", base.fotf)), temperature=float(d.get("temperature", base.temperature)),
+                   density=float(d.get("density", base.density)),
+                   locks=tuple(bool(x) for x in d.get("locks", base.locks)))
+
+
+@dataclass
+class Loop:
+    """A candidate ready to announce: its pattern, score, critic version and files at ``bpm``."""
+
+    id: int
+    pattern: Pattern
+    hits: np.ndarray
+    idx: np.ndarray
+    score: float
+    version: int
+    trained_on: int
+    bpm: float
+    files: dict[str, Path]
+    audio: np.ndarray                      # the loop at ``bpm`` (for the audio player)
+    epoch: int = 0                         # settings epoch it was made under
+    notes: list[int] = field(default_factory=list)
+
+
+def bpm_tag(bpm: float) -> str:
+    return f"{bpm:.3f}".rstrip("0").rstrip(".")
+
+
+def write_loop_files(folder: Path, pattern: Pattern, library, bpm: float, notes: list[int]) -> tuple[dict[str, Path], np.ndarray]:
+    """loop_<bpm>.wav, preview_<bpm>.wav and loop_<bpm>.mid (one bar) in ``folder``; returns the paths and the loop."""
+    tag = bpm_tag(bpm)
+    loop = render_loops([pattern], library, bpm=bpm)[0]
+    files = {
+        "loop_wav": write_wav(folder / f"loop_{tag}.wav", loop, force=True),
+        "preview_wav": write_wav(folder / f"preview_{tag}.wav", render_preview(pattern, library, bpm=bpm), force=True),
+    }
+    mid = midi_file(pattern, notes, bpm=bpm, repeats=1, name="dd_live")
+    with atomic_path(folder / f"loop_{tag}.mid", force=True) as tmp:
+        mid.save(str(tmp))
+    files["midi_file"] = folder / f"loop_{tag}.mid"
+    return files, loop
+
+
+def reference_audio(session, library, cid: int) -> np.ndarray:
+    """The 120 bpm bar the critic hears for candidate ``cid``: critic.wav, else rendered from its pattern."""
+    import soundfile as sf
+
+    path = session.candidate_dir(cid) / "critic.wav"
+    if path.is_file():
+        try:
+            data, rate = sf.read(str(path), dtype="float32", always_2d=False)
+            if rate == SAMPLE_RATE and data.ndim == 1:
+                return data
+        except (RuntimeError, sf.LibsndfileError) as err:
+            log.warning("candidate %d: critic.wav unreadable (%s); rendering it again", cid, err)
+    row = session.candidate(cid)
+    if row is None:
+        raise KeyError(cid)
+    return render_reference([Pattern.from_json(row.pattern)], session.loop_library(cid) or library)[0]
+
+
+def collect_loop_files(session, *, keep: set[int], newest: int, now: float | None = None) -> list[int]:
+    """Delete the folders of unrated candidates that are more than KEEP_FILES ids behind ``newest`` and
+    were neither made nor announced (the daemon touches a folder when it announces it) in the last
+    protocol.KEEP_FILES_S seconds, so a front end still loading one finds it. Rated candidates, those
+    in ``keep`` and their database rows stay. Returns the ids deleted."""
+    from .protocol import KEEP_FILES_S
+
+    now = time.time() if now is None else now
+    rated = {cid for cid, _ in session.ratings()}
+    limit = newest + 1 - KEEP_FILES
+    gone = []
+    for d in (session.folder / "candidates").iterdir():
+        if not d.name.isdigit():
+            continue
+        cid = int(d.name)
+        if cid >= limit or cid in rated or cid in keep:
+            continue
+        try:
+            if now - d.stat().st_mtime < KEEP_FILES_S:
+                continue
+        except OSError:
+            continue
+        shutil.rmtree(d, ignore_errors=True)
+        gone.append(cid)
+    return sorted(gone)
