@@ -3,7 +3,6 @@ sessions locked, damaged files recovered, failed starts without side effects, CL
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sqlite3
@@ -19,7 +18,8 @@ from dd_live.errors import InputError
 from dd_live.live.osc import free_udp_port
 from dd_live.loops.pattern import random_pattern
 from dd_live.sound.samples import load_library
-from dd_live.live.session import Session, SessionBusy, SessionLock, list_sessions
+from dd_live.live.lock import SessionBusy, SessionLock
+from dd_live.live.session import Session, list_sessions
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -26,19 +26,19 @@ import re
 import sqlite3
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from ..errors import InputError
+from .lock import SessionLock
+from .recovery import damaged, salvage
+from .sounds import SessionSounds
 
 log = logging.getLogger("dd_live.session")
 
 SCHEMA_VERSION = 1
 DB_NAME = "session.sqlite"
-LOCK_NAME = "lock"
 TABLES = ("meta", "settings", "candidates", "ratings", "loop_samples")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
@@ -111,97 +111,6 @@ def resolve(spec: str | os.PathLike[str] | None, *, root: Path | None = None) ->
     return root / check_name(text)
 
 
-class SessionBusy(InputError):
-    """The session is served by another process."""
-
-
-class SessionLock:
-    """An OS file lock on ``folder/lock``, held for a daemon's life (fcntl.flock, or msvcrt on Windows).
-
-    The kernel releases it when the process dies, so a killed daemon's lock is simply taken over.
-    The file holds the holder's PID, for the message a second daemon prints.
-    """
-
-    def __init__(self, folder: Path) -> None:
-        self.path = Path(folder) / LOCK_NAME
-        self._fd: int | None = None
-
-    def acquire(self) -> SessionLock:
-        try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as err:
-            raise InputError(f"cannot open {self.path}: {err.strerror or err}") from err
-        try:
-            _lock_fd(fd)
-        except OSError:
-            holder = _read_pid(fd)
-            os.close(fd)
-            who = f"PID {holder}" if holder else "another process"
-            raise SessionBusy(f"session {self.path.parent} is in use by {who}; stop that dd-live first, "
-                              "or use another --session") from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        self._fd = fd
-        return self
-
-    def release(self) -> None:
-        """Idempotent."""
-        fd, self._fd = self._fd, None
-        if fd is not None:
-            try:
-                os.ftruncate(fd, 0)
-            finally:
-                os.close(fd)  # closing the descriptor releases the lock
-
-    @property
-    def held(self) -> bool:
-        return self._fd is not None
-
-    @staticmethod
-    def holder(folder: Path) -> int | None:
-        """The PID serving ``folder``, or None if nobody holds its lock."""
-        path = Path(folder) / LOCK_NAME
-        try:
-            fd = os.open(path, os.O_RDWR)
-        except OSError:
-            return None
-        try:
-            _lock_fd(fd)
-        except OSError:
-            return _read_pid(fd) or -1
-        else:
-            _unlock_fd(fd)
-            return None
-        finally:
-            os.close(fd)
-
-
-def _read_pid(fd: int) -> int | None:
-    try:
-        text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
-        return int(text) if text.isdigit() else None
-    except OSError:
-        return None
-
-
-if os.name == "nt":  # pragma: no cover - Windows
-    import msvcrt
-
-    def _lock_fd(fd: int) -> None:
-        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-
-    def _unlock_fd(fd: int) -> None:
-        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
-else:
-    import fcntl
-
-    def _lock_fd(fd: int) -> None:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-
-    def _unlock_fd(fd: int) -> None:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-
-
 def is_session(folder: Path) -> bool:
     return (Path(folder) / DB_NAME).is_file()
 
@@ -227,7 +136,7 @@ class CandidateRow:
     mode: str
 
 
-class Session:
+class Session(SessionSounds):
     """One session folder and its database."""
 
     def __init__(self, folder: Path, *, create: bool = True, lock: bool = False) -> None:
@@ -281,7 +190,7 @@ class Session:
             conn.executescript(_SCHEMA)
             return conn
         except sqlite3.DatabaseError as err:
-            if not _damaged(err):
+            if not damaged(err):
                 raise
             if conn is not None:
                 conn.close()
@@ -299,7 +208,7 @@ class Session:
             for suffix in ("", "-wal", "-shm"):
                 if Path(f"{db}{suffix}").exists():
                     os.replace(f"{db}{suffix}", f"{aside}{suffix}")
-            rows, readable = _salvage(aside, self.folder)
+            rows, readable = salvage(aside, self.folder, TABLES, [f.name for f in fields(CandidateRow)])
             if not readable:  # left where it was, so that `dd-live sessions` still shows it
                 for suffix in ("", "-wal", "-shm"):
                     if Path(f"{aside}{suffix}").exists():
@@ -410,109 +319,6 @@ class Session:
 
     # ------------------------------------------------------------ ratings
 
-    # ------------------------------------------------------------ the rated loops' own sounds
-
-    @property
-    def samples_dir(self) -> Path:
-        return self.folder / "samples"
-
-    def sample_rows(self, cid: int, library, hashes: dict[int, str] | None = None) -> list[tuple]:
-        """Candidate ``cid``'s loop_samples rows (track, key, sha256 of the audio, category), for :meth:`rate`;
-        no file is written (:meth:`keep_sample_files` does that). ``hashes`` caches sha256 by library index.
-        Empty if the library no longer has one of its samples."""
-        import hashlib
-
-        from ..loops.pattern import Pattern
-
-        row = self.candidate(cid)
-        if row is None:
-            return []
-        keys = Pattern.from_json(row.pattern).samples
-        if not all(k in library for k in keys):
-            return []
-        rows = []
-        for track, key in enumerate(keys):
-            i = library.index(key)
-            digest = hashes.get(i) if hashes is not None else None
-            if digest is None:
-                audio = np.ascontiguousarray(library.audio(i), dtype=np.float32)
-                digest = hashlib.sha256(audio.tobytes()).hexdigest()
-                if hashes is not None:
-                    hashes[i] = digest
-            rows.append((int(cid), track, key, digest, library.samples[i].category))
-        return rows
-
-    def keep_sample_files(self, rows: list[tuple], library) -> int:
-        """Write samples/<sha256>.wav for ``rows`` whose file is missing, from ``library`` (only where the
-        library's sound under that key still has that hash). Returns how many were written."""
-        import hashlib
-
-        import soundfile as sf
-
-        from .. import SAMPLE_RATE
-        from ..sound.audio import atomic_path
-
-        written = 0
-        for _, _, key, digest, _ in rows:
-            path = self.samples_dir / f"{digest}.wav"
-            if path.is_file() or key not in library:
-                continue
-            audio = np.ascontiguousarray(library.audio(library.index(key)), dtype=np.float32)
-            if hashlib.sha256(audio.tobytes()).hexdigest() != digest:
-                continue  # the folder's file changed since: that sound is not to be had any more
-            with atomic_path(path, force=True) as tmp:  # float WAV, unclipped: the exact audio
-                sf.write(str(tmp), audio, SAMPLE_RATE, subtype="FLOAT", format="WAV")
-            written += 1
-        return written
-
-    def keep_samples(self, cid: int, library, hashes: dict[int, str] | None = None) -> list[tuple]:
-        """:meth:`sample_rows` and :meth:`keep_sample_files` together (files first)."""
-        rows = self.sample_rows(cid, library, hashes)
-        self.keep_sample_files(rows, library)
-        return rows
-
-    def missing_sample_files(self) -> list[tuple]:
-        """loop_samples rows whose file is not in samples/ (a kill between a rating and its files)."""
-        rows = self._query("SELECT * FROM loop_samples")
-        return [r for r in rows if not (self.samples_dir / f"{r[3]}.wav").is_file()]
-
-    def loop_library(self, cid: int):
-        """The sounds kept for candidate ``cid`` as a SampleLibrary keyed like its pattern, or None if the
-        session kept none (a loop nobody rated, or a session from before sounds were kept)."""
-        import hashlib
-
-        import soundfile as sf
-
-        from ..sound.samples import _assemble
-
-        rows = self._query("SELECT key, hash, category FROM loop_samples WHERE candidate_id=? ORDER BY track",
-                           (int(cid),))
-        if not rows:
-            return None
-        items, seen = [], set()
-        for key, digest, category in rows:
-            if key in seen:
-                continue
-            seen.add(key)
-            path = self.samples_dir / f"{digest}.wav"
-            try:
-                audio, _ = sf.read(str(path), dtype="float32", always_2d=False)
-            except (OSError, RuntimeError) as err:
-                raise InputError(f"loop {cid}: the session's copy of {key!r} is unreadable ({err})") from None
-            if hashlib.sha256(np.ascontiguousarray(audio).tobytes()).hexdigest() != digest:
-                raise InputError(f"loop {cid}: the session's copy of {key!r} ({path.name}) is damaged")
-            items.append((key, path, audio, category))
-        return _assemble(items, [])
-
-    def unkept(self) -> list[int]:
-        """Rated candidates whose sounds are not kept in samples/ yet."""
-        return [int(r[0]) for r in self._query(
-            "SELECT candidate_id FROM ratings WHERE candidate_id NOT IN (SELECT candidate_id FROM loop_samples)")]
-
-    def add_loop_samples(self, rows: list[tuple]) -> None:
-        with self._tx() as c:
-            c.executemany("INSERT OR REPLACE INTO loop_samples VALUES (?, ?, ?, ?, ?)", rows)
-
     def rate(self, cid: int, like: bool, samples: list[tuple] = ()) -> tuple[int, int]:
         """Store (or replace) the rating of candidate ``cid`` with its loop_samples rows (from
         :meth:`keep_samples`), in one transaction; committed on return. Returns (likes, dislikes)."""
@@ -554,73 +360,6 @@ class Session:
             return self._counts(self._db)
 
 
-def _damaged(err: sqlite3.DatabaseError) -> bool:
-    """SQLITE_CORRUPT or SQLITE_NOTADB (not a locked or unopenable file)."""
-    code = getattr(err, "sqlite_errorcode", None)
-    if code is not None:
-        return code & 0xFF in (11, 26)
-    return not isinstance(err, sqlite3.OperationalError)
-
-
-def _salvage(db: Path, folder: Path) -> tuple[dict[str, list[tuple]], bool]:
-    """Every row of every table that can still be read from ``db``, and whether anything could be read at all.
-
-    Tables are scanned in rowid order; where a scan hits a damaged page it starts again past the
-    row it stopped at, one rowid further each time, up to a bound taken from whatever is known.
-    """
-    rows: dict[str, list[tuple]] = {t: [] for t in TABLES}
-    readable = False
-    try:
-        src = sqlite3.connect(str(db))
-    except sqlite3.Error:
-        src = None
-    if src is not None:
-        try:
-            on_disk = [int(d.name) for d in (folder / "candidates").iterdir() if d.name.isdigit()] \
-                if (folder / "candidates").is_dir() else []
-            for table in TABLES:
-                got, ok = _scan(src, table, max(on_disk, default=0) + 4096)
-                readable = readable or ok
-                rows[table] = got
-        finally:
-            src.close()
-    # candidate rows lost with their pages come back from the copy beside their files
-    have = {r[0] for r in rows["candidates"]}
-    for d in sorted((folder / "candidates").glob("*/candidate.json")):
-        try:
-            row = CandidateRow(**json.loads(d.read_text()))
-        except (OSError, ValueError, TypeError):
-            continue
-        readable = True
-        if row.id not in have:
-            rows["candidates"].append(tuple(asdict(row).values()))
-    return rows, readable
-
-
-def _scan(src: sqlite3.Connection, table: str, bound: int) -> tuple[list[tuple], bool]:
-    out: dict[int, tuple] = {}
-    ok = False
-    start = -(2 ** 63)
-    try:
-        top = src.execute(f"SELECT MAX(rowid) FROM {table}").fetchone()[0]
-        bound = max(bound, int(top or 0))
-        ok = True
-    except sqlite3.DatabaseError:
-        pass
-    while start <= bound:
-        try:
-            for r in src.execute(f"SELECT rowid, * FROM {table} WHERE rowid >= ? ORDER BY rowid", (start,)):
-                out[r[0]] = tuple(r[1:])
-                start = r[0] + 1
-            ok = True
-            break
-        except sqlite3.DatabaseError:
-            start = max(start, 0) + 1
-    if table in ("candidates", "ratings"):
-        return [out[k] for k in sorted(out)], ok
-    return list(out.values()), ok
-
-
 def list_sessions(root: Path | None = None) -> list[dict[str, Any]]:
     """Every session under ``root``: name, folder, ratings, likes, dislikes, candidates, last change."""
     root = root or sessions_root()
@@ -643,6 +382,6 @@ def list_sessions(root: Path | None = None) -> list[dict[str, Any]]:
                           "candidates": int(candidates), "modified": (folder / DB_NAME).stat().st_mtime})
         except (sqlite3.Error, OSError) as err:
             entry["error"] = (f"damaged database ({err}); dd-live serve or export recovers what is readable"
-                              if isinstance(err, sqlite3.DatabaseError) and _damaged(err) else f"unreadable ({err})")
+                              if isinstance(err, sqlite3.DatabaseError) and damaged(err) else f"unreadable ({err})")
         out.append(entry)
     return out

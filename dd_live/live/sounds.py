@@ -1,0 +1,117 @@
+"""The sounds a session keeps: the exact audio of every rated loop's samples, content-addressed in
+``samples/<sha256>.wav``, so rated loops replay and export whatever happens to the sample folders.
+A mixin of :class:`dd_live.live.session.Session` (it uses the session's database and folder)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError
+
+
+class SessionSounds:
+    """The rated loops' own sounds; see the module docstring."""
+
+
+    @property
+    def samples_dir(self) -> Path:
+        return self.folder / "samples"
+
+    def sample_rows(self, cid: int, library, hashes: dict[int, str] | None = None) -> list[tuple]:
+        """Candidate ``cid``'s loop_samples rows (track, key, sha256 of the audio, category), for :meth:`rate`;
+        no file is written (:meth:`keep_sample_files` does that). ``hashes`` caches sha256 by library index.
+        Empty if the library no longer has one of its samples."""
+        import hashlib
+
+        from ..loops.pattern import Pattern
+
+        row = self.candidate(cid)
+        if row is None:
+            return []
+        keys = Pattern.from_json(row.pattern).samples
+        if not all(k in library for k in keys):
+            return []
+        rows = []
+        for track, key in enumerate(keys):
+            i = library.index(key)
+            digest = hashes.get(i) if hashes is not None else None
+            if digest is None:
+                audio = np.ascontiguousarray(library.audio(i), dtype=np.float32)
+                digest = hashlib.sha256(audio.tobytes()).hexdigest()
+                if hashes is not None:
+                    hashes[i] = digest
+            rows.append((int(cid), track, key, digest, library.samples[i].category))
+        return rows
+
+    def keep_sample_files(self, rows: list[tuple], library) -> int:
+        """Write samples/<sha256>.wav for ``rows`` whose file is missing, from ``library`` (only where the
+        library's sound under that key still has that hash). Returns how many were written."""
+        import hashlib
+
+        import soundfile as sf
+
+        from .. import SAMPLE_RATE
+        from ..sound.audio import atomic_path
+
+        written = 0
+        for _, _, key, digest, _ in rows:
+            path = self.samples_dir / f"{digest}.wav"
+            if path.is_file() or key not in library:
+                continue
+            audio = np.ascontiguousarray(library.audio(library.index(key)), dtype=np.float32)
+            if hashlib.sha256(audio.tobytes()).hexdigest() != digest:
+                continue  # the folder's file changed since: that sound is not to be had any more
+            with atomic_path(path, force=True) as tmp:  # float WAV, unclipped: the exact audio
+                sf.write(str(tmp), audio, SAMPLE_RATE, subtype="FLOAT", format="WAV")
+            written += 1
+        return written
+
+    def keep_samples(self, cid: int, library, hashes: dict[int, str] | None = None) -> list[tuple]:
+        """:meth:`sample_rows` and :meth:`keep_sample_files` together (files first)."""
+        rows = self.sample_rows(cid, library, hashes)
+        self.keep_sample_files(rows, library)
+        return rows
+
+    def missing_sample_files(self) -> list[tuple]:
+        """loop_samples rows whose file is not in samples/ (a kill between a rating and its files)."""
+        rows = self._query("SELECT * FROM loop_samples")
+        return [r for r in rows if not (self.samples_dir / f"{r[3]}.wav").is_file()]
+
+    def loop_library(self, cid: int):
+        """The sounds kept for candidate ``cid`` as a SampleLibrary keyed like its pattern, or None if the
+        session kept none (a loop nobody rated, or a session from before sounds were kept)."""
+        import hashlib
+
+        import soundfile as sf
+
+        from ..sound.samples import _assemble
+
+        rows = self._query("SELECT key, hash, category FROM loop_samples WHERE candidate_id=? ORDER BY track",
+                           (int(cid),))
+        if not rows:
+            return None
+        items, seen = [], set()
+        for key, digest, category in rows:
+            if key in seen:
+                continue
+            seen.add(key)
+            path = self.samples_dir / f"{digest}.wav"
+            try:
+                audio, _ = sf.read(str(path), dtype="float32", always_2d=False)
+            except (OSError, RuntimeError) as err:
+                raise InputError(f"loop {cid}: the session's copy of {key!r} is unreadable ({err})") from None
+            if hashlib.sha256(np.ascontiguousarray(audio).tobytes()).hexdigest() != digest:
+                raise InputError(f"loop {cid}: the session's copy of {key!r} ({path.name}) is damaged")
+            items.append((key, path, audio, category))
+        return _assemble(items, [])
+
+    def unkept(self) -> list[int]:
+        """Rated candidates whose sounds are not kept in samples/ yet."""
+        return [int(r[0]) for r in self._query(
+            "SELECT candidate_id FROM ratings WHERE candidate_id NOT IN (SELECT candidate_id FROM loop_samples)")]
+
+    def add_loop_samples(self, rows: list[tuple]) -> None:
+        with self._tx() as c:
+            c.executemany("INSERT OR REPLACE INTO loop_samples VALUES (?, ?, ?, ?, ?)", rows)
