@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from dd_live.cli import main
-from dd_live.live.osc import Client, free_udp_port
+from dd_live.lab.oscclient import Client, free_udp_port
 
 
 class Died(Exception):

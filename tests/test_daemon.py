@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from dd_live.live.daemon import Daemon
-from dd_live.live.osc import Client
+from dd_live.lab.oscclient import Client
 from dd_live.loops.pattern import Pattern
 from dd_live.sound.samples import load_library
 from dd_live.live.session import Session

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from dd_live.live import osc
-from dd_live.live.osc import Client, free_udp_port
+from dd_live.lab.oscclient import Client, free_udp_port
 
 
 def _need(tool: str) -> str:
@@ -212,7 +212,7 @@ def test_signals_stop_the_daemon_cleanly_even_in_a_burst(tmp_path, burst):
     # exit. (The deadlock this guards against, a handler taking Event.set's lock while an earlier
     # handler held it, needs a signal within microseconds of another and is rarely hit from here;
     # the handler now only appends to a list.)
-    from dd_live.live.osc import free_udp_port
+    from dd_live.lab.oscclient import free_udp_port
 
     proc = _serve(tmp_path / "s", free_udp_port(), free_udp_port())
     try:

@@ -76,7 +76,7 @@ def test_bar_timeline_orders_note_offs_before_note_ons():
 
 def test_a_candidates_notes_arrive_in_order_with_pitches_velocities_and_timing(jack, tmp_path):
     from dd_live.live.daemon import Daemon
-    from dd_live.live.osc import Client
+    from dd_live.lab.oscclient import Client
     from dd_live.sound.samples import load_library
     from dd_live.live.session import Session
 

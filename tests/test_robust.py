@@ -15,7 +15,7 @@ import pytest
 
 from dd_live.cli import main
 from dd_live.errors import InputError
-from dd_live.live.osc import free_udp_port
+from dd_live.lab.oscclient import free_udp_port
 from dd_live.loops.pattern import random_pattern
 from dd_live.sound.samples import load_library
 from dd_live.live.lock import SessionBusy, SessionLock
@@ -207,7 +207,7 @@ def test_another_kit_on_an_existing_session_is_refused(tmp_path, capsys, cli_env
 
 def _daemon(folder: Path, kit, **kw):
     from dd_live.live.daemon import Daemon
-    from dd_live.live.osc import Client
+    from dd_live.lab.oscclient import Client
 
     d = Daemon(Session(folder, lock=True), kit, osc_port=0, reply_port=1, threads=2, seed=3, **kw)
     d.start()

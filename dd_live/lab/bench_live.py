@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import SAMPLE_RATE
-from ..live import osc
+from .oscclient import Client, free_udp_port
 from ..errors import DDLiveError
 
 
@@ -90,8 +90,8 @@ def bench_live(*, clicks: int = 30, trained_clicks: int = 10, idle_s: float = 30
     rng = np.random.default_rng(seed)
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     jack = _start_jack(env)
-    osc_port = osc.free_udp_port()
-    client = osc.Client(osc_port)
+    osc_port = free_udp_port()
+    client = Client(osc_port)
     tmp = tempfile.TemporaryDirectory(prefix="dd_live_bench_")
     cmd = [sys.executable, "-m", "dd_live.cli", "serve", "--session", str(Path(tmp.name) / "bench"),
            "--osc-port", str(osc_port), "--reply-port", str(client.port), "--no-audio",
