@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 import logging
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -40,6 +41,7 @@ log = logging.getLogger("dd_live.daemon")
 
 MAX_CLIENTS = protocol.MAX_CLIENTS
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
+MIDI_SWITCH_INTERVAL_S = 0.001  # the interpreter's thread switch interval while MIDI out plays (s)
 
 
 def check_handlers(handlers: dict[str, Callable[..., None]], table) -> None:
@@ -112,11 +114,13 @@ class Daemon:
         self.trainer_worker = TrainerWorker(self.trainer, session, library, gate=self.gate, publish=self._on_trained,
                                             version=version, trained=trained, on_idle=lambda: self.generator.wake())
         self.trainer_worker.load_features()
+        self._hashes: dict[int, str] = {}      # sha256 of library samples by index (the generator fills it)
         self.generator = GeneratorWorker(library, session, copy.deepcopy(critic).eval(), gate=self.gate,
                                          settings=self.settings, rng=np.random.default_rng([self.seed, version]),
                                          threads=self.threads, version=version, trained_on=len(trained),
                                          on_ready=self._announce, on_retempo=self._on_retempo,
-                                         current=lambda: self.current, hold_off=self.trainer_worker.busy.is_set)
+                                         current=lambda: self.current, hold_off=self.trainer_worker.busy.is_set,
+                                         hashes=self._hashes)
         self._handlers = self.handlers()
         check_handlers(self._handlers, protocol.inbound().values())  # a mismatch fails here, not at a click
         self.server = server or osc.OSCServer(host, osc_port, self._on_datagram)
@@ -132,7 +136,6 @@ class Daemon:
         self._flooded: set = set()             # clients told 'flood' whose errors are being suppressed
         self._log_errors = osc.RateLimiter(rate=2, burst=10)
         self.stopped = threading.Event()
-        self._hashes: dict[int, str] = {}      # sha256 of library samples kept in the session, by index
 
     def _resume(self, path: Path):
         """A Trainer restored from checkpoint ``path``, or None if there is none or it does not load (then it
@@ -164,7 +167,7 @@ class Daemon:
             rows = self.session.keep_samples(cid, self.library, self._hashes)
             if rows:
                 self.session.add_loop_samples(rows)
-        self.session.keep_sample_files(self.session.missing_sample_files(), self.library)  # killed after a rating
+        self.session.keep_sample_files(self.session.missing_sample_files(), self.library, self._hashes)  # a kill
         self.server.start()
         if self.host not in LOOPBACK:
             log.warning("listening on %s:%d: OSC has no authentication; anyone who can reach this address can "
@@ -183,6 +186,9 @@ class Daemon:
                 send, self._midi_close, where = open_port(self.midi_spec)
                 self.midi = MidiPlayer(send, bpm=self.settings.bpm)
                 self.midi.start()
+                # The player wakes just before each note and needs the GIL then: another thread running
+                # Python may keep it for up to the switch interval (5 ms by default), so ask for 1 ms.
+                sys.setswitchinterval(MIDI_SWITCH_INTERVAL_S)
                 log.info("MIDI out: %s", where)
             except BackendError as err:
                 log.warning("MIDI out is off: %s", err)
@@ -328,7 +334,7 @@ class Daemon:
         self.trainer_worker.sync()
         if cur is not None and cid == cur.id:
             self._advance()
-        self.session.keep_sample_files(rows, self.library)
+        self.session.keep_sample_files(rows, self.library, self._hashes)
 
     def _cmd_next(self, sender) -> None:
         self._advance()

@@ -16,6 +16,7 @@ from ..loops.export import note_map
 from ..loops.pattern import Constraints, from_arrays
 from ..sound.audio import write_wav
 from .loop import LiveSettings, Loop, collect_loop_files, write_loop_files
+from .sounds import sound_hash
 from .worker import Gate, Worker
 
 log = logging.getLogger("dd_live.workers")
@@ -44,11 +45,13 @@ class GeneratorWorker(Worker):
                  on_ready: Callable[[Loop], None] = lambda loop: None,
                  on_retempo: Callable[[Loop], None] = lambda loop: None,
                  current: Callable[[], Loop | None] = lambda: None,
-                 hold_off: Callable[[], bool] = lambda: False) -> None:
+                 hold_off: Callable[[], bool] = lambda: False, hashes: dict[int, str] | None = None) -> None:
+        """``hashes``: sha256 of library samples by index, shared with whoever keeps rated loops' sounds."""
         super().__init__()
         from ..learn.sampler import BestSearch, Chains, Scorer
 
         self.library, self.session, self.gate, self.rng = library, session, gate, rng
+        self.hashes = hashes if hashes is not None else {}
         self.settings = settings
         self.scorer = Scorer(library, critic, threads=threads)
         self.version, self.trained_on = version, trained_on
@@ -244,6 +247,8 @@ class GeneratorWorker(Worker):
         files, audio = write_loop_files(folder, pattern, self.library, settings.bpm, self.notes)
         self.session.add_candidate(cid, pattern.to_json(), found.score, self.version, self.trained_on,
                                    settings.bpm, settings.mode)
+        for i in found.idx:  # hashed here, so that rating it costs the click no hashing
+            sound_hash(self.library, int(i), self.hashes)
         return Loop(cid, pattern, found.hits, found.idx, float(found.score), self.version, self.trained_on,
                     settings.bpm, files, audio, epoch, self.notes)
 

@@ -11,9 +11,20 @@ import numpy as np
 from ..errors import InputError
 
 
+def sound_hash(library, i: int, hashes: dict[int, str] | None = None) -> str:
+    """sha256 of library sample ``i``'s float32 audio (the name of its kept file), cached in ``hashes``."""
+    import hashlib
+
+    digest = hashes.get(i) if hashes is not None else None
+    if digest is None:
+        digest = hashlib.sha256(np.ascontiguousarray(library.audio(i), dtype=np.float32).tobytes()).hexdigest()
+        if hashes is not None:
+            hashes[i] = digest
+    return digest
+
+
 class SessionSounds:
     """The rated loops' own sounds; see the module docstring."""
-
 
     @property
     def samples_dir(self) -> Path:
@@ -23,8 +34,6 @@ class SessionSounds:
         """Candidate ``cid``'s loop_samples rows (track, key, sha256 of the audio, category), for :meth:`rate`;
         no file is written (:meth:`keep_sample_files` does that). ``hashes`` caches sha256 by library index.
         Empty if the library no longer has one of its samples."""
-        import hashlib
-
         from ..loops.pattern import Pattern
 
         row = self.candidate(cid)
@@ -36,20 +45,13 @@ class SessionSounds:
         rows = []
         for track, key in enumerate(keys):
             i = library.index(key)
-            digest = hashes.get(i) if hashes is not None else None
-            if digest is None:
-                audio = np.ascontiguousarray(library.audio(i), dtype=np.float32)
-                digest = hashlib.sha256(audio.tobytes()).hexdigest()
-                if hashes is not None:
-                    hashes[i] = digest
+            digest = sound_hash(library, i, hashes)
             rows.append((int(cid), track, key, digest, library.samples[i].category))
         return rows
 
-    def keep_sample_files(self, rows: list[tuple], library) -> int:
+    def keep_sample_files(self, rows: list[tuple], library, hashes: dict[int, str] | None = None) -> int:
         """Write samples/<sha256>.wav for ``rows`` whose file is missing, from ``library`` (only where the
-        library's sound under that key still has that hash). Returns how many were written."""
-        import hashlib
-
+        library's sound under that key still has that hash; ``hashes`` caches them). Returns how many."""
         import soundfile as sf
 
         from .. import SAMPLE_RATE
@@ -60,9 +62,10 @@ class SessionSounds:
             path = self.samples_dir / f"{digest}.wav"
             if path.is_file() or key not in library:
                 continue
-            audio = np.ascontiguousarray(library.audio(library.index(key)), dtype=np.float32)
-            if hashlib.sha256(audio.tobytes()).hexdigest() != digest:
+            i = library.index(key)
+            if sound_hash(library, i, hashes) != digest:
                 continue  # the folder's file changed since: that sound is not to be had any more
+            audio = np.ascontiguousarray(library.audio(i), dtype=np.float32)
             with atomic_path(path, force=True) as tmp:  # float WAV, unclipped: the exact audio
                 sf.write(str(tmp), audio, SAMPLE_RATE, subtype="FLOAT", format="WAV")
             written += 1
@@ -71,7 +74,7 @@ class SessionSounds:
     def keep_samples(self, cid: int, library, hashes: dict[int, str] | None = None) -> list[tuple]:
         """:meth:`sample_rows` and :meth:`keep_sample_files` together (files first)."""
         rows = self.sample_rows(cid, library, hashes)
-        self.keep_sample_files(rows, library)
+        self.keep_sample_files(rows, library, hashes)
         return rows
 
     def missing_sample_files(self) -> list[tuple]:
