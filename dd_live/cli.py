@@ -255,6 +255,7 @@ def cmd_serve(a: argparse.Namespace) -> int:
     folder = resolve(s["session"])
     check_folder(folder)
     session = Session(folder, create=False, lock=True) if is_session(folder) else None
+    existed = folder.exists()  # an empty folder the user named: on failure it is emptied again, not removed
     server = None
     created = False
     try:
@@ -284,7 +285,11 @@ def cmd_serve(a: argparse.Namespace) -> int:
         if session is not None:
             session.close()
         if created:
-            shutil.rmtree(folder, ignore_errors=True)
+            for part in ([*folder.iterdir()] if existed else [folder]):
+                if part.is_dir():
+                    shutil.rmtree(part, ignore_errors=True)
+                else:
+                    part.unlink(missing_ok=True)
         raise
     signals: list[int] = []
 

@@ -403,3 +403,21 @@ def test_sounds_of_a_rating_whose_files_a_kill_cut_off_are_written_at_the_next_s
     lib = Session(folder, create=False).loop_library(1)
     for _, _, key, _, _ in rows:
         np.testing.assert_array_equal(lib.audio(lib.index(key)), kit.audio(kit.index(key)))
+
+
+def test_a_failed_serve_on_an_empty_folder_the_user_made_leaves_it_empty(tmp_path, capsys, cli_env, monkeypatch):
+    from dd_live.live import daemon as daemon_mod
+
+    mine = tmp_path / "empty"
+    mine.mkdir()
+
+    def broken(*a, **k):
+        raise InputError("the daemon could not be built")
+
+    monkeypatch.setattr(daemon_mod, "Daemon", broken)     # fails after the session was made
+    assert "could not be built" in _one_line_error(capsys, ["serve", "--session", str(mine), "--no-audio",
+                                                           "--midi-out", "none", "--osc-port", str(free_udp_port())])
+    assert mine.is_dir() and not any(mine.iterdir())
+    assert "could not be built" in _one_line_error(capsys, ["serve", "--session", "fresh", "--no-audio",
+                                                           "--midi-out", "none", "--osc-port", str(free_udp_port())])
+    assert not (cli_env / "fresh").exists()
