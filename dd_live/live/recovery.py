@@ -16,12 +16,14 @@ def damaged(err: sqlite3.DatabaseError) -> bool:
     return not isinstance(err, sqlite3.OperationalError)
 
 
-def salvage(db: Path, folder: Path, tables: Sequence[str], columns: Sequence[str]) -> tuple[dict[str, list[tuple]], bool]:
+def salvage(db: Path, folder: Path, tables: Sequence[str],
+            columns: Sequence[str]) -> tuple[dict[str, list[tuple]], bool]:
     """Every row of every table that can still be read from ``db``, and whether anything could be read at all.
 
     ``tables``: the tables to read; ``columns``: the candidates table's columns, in order (the keys of
-    each candidates/<id>/candidate.json). Tables are scanned in rowid order; where a scan hits a damaged page it starts again past the
-    row it stopped at, one rowid further each time, up to a bound taken from whatever is known.
+    each candidates/<id>/candidate.json). Tables are scanned in rowid order; where a scan hits a damaged
+    page it starts again past the row it stopped at, one rowid further each time, up to a bound taken
+    from whatever is known (the largest rowid, the candidate folders on disk).
     """
     rows: dict[str, list[tuple]] = {t: [] for t in tables}
     readable = False
@@ -54,6 +56,7 @@ def salvage(db: Path, folder: Path, tables: Sequence[str], columns: Sequence[str
 
 
 def scan(src: sqlite3.Connection, table: str, bound: int) -> tuple[list[tuple], bool]:
+    """The readable rows of ``table`` (by rowid up to ``bound``) and whether any query of it succeeded."""
     out: dict[int, tuple] = {}
     ok = False
     start = -(2 ** 63)
