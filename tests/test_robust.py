@@ -421,3 +421,21 @@ def test_a_failed_serve_on_an_empty_folder_the_user_made_leaves_it_empty(tmp_pat
     assert "could not be built" in _one_line_error(capsys, ["serve", "--session", "fresh", "--no-audio",
                                                            "--midi-out", "none", "--osc-port", str(free_udp_port())])
     assert not (cli_env / "fresh").exists()
+
+
+def test_a_missing_or_damaged_kept_sound_falls_back_to_the_sample_folders(tmp_path, kit, caplog):
+    import numpy as np
+
+    s = Session(tmp_path / "s")
+    s.add_candidate(1, random_pattern(kit, np.random.default_rng(6)).to_json(), 0.5, 0, 0, 120.0, "explore")
+    rows = s.keep_samples(1, kit)
+    s.rate(1, True, rows)
+    assert s.loop_library(1) is not None
+    victim = s.samples_dir / f"{rows[0][3]}.wav"
+    victim.write_bytes(victim.read_bytes()[:-400] + b"\0" * 400)      # damaged: the hash no longer matches
+    with caplog.at_level("WARNING"):
+        assert s.loop_library(1) is None
+    assert "damaged" in caplog.text
+    victim.unlink()                                                      # missing
+    assert s.loop_library(1) is None
+    s.close()

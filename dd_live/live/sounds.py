@@ -4,11 +4,12 @@ A mixin of :class:`dd_live.live.session.Session` (it uses the session's database
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputError
+log = logging.getLogger("dd_live.session")
 
 
 def sound_hash(library, i: int, hashes: dict[int, str] | None = None) -> str:
@@ -84,7 +85,8 @@ class SessionSounds:
 
     def loop_library(self, cid: int):
         """The sounds kept for candidate ``cid`` as a SampleLibrary keyed like its pattern, or None if the
-        session kept none (a loop nobody rated, or a session from before sounds were kept)."""
+        session kept none (a loop nobody rated, a session from before sounds were kept) or one of its copies
+        is missing or damaged (said once in the log): callers then fall back to the sample folders."""
         import hashlib
 
         import soundfile as sf
@@ -104,9 +106,11 @@ class SessionSounds:
             try:
                 audio, _ = sf.read(str(path), dtype="float32", always_2d=False)
             except (OSError, RuntimeError) as err:
-                raise InputError(f"loop {cid}: the session's copy of {key!r} is unreadable ({err})") from None
+                log.warning("loop %d: the session's copy of %r is unreadable (%s)", cid, key, err)
+                return None
             if hashlib.sha256(np.ascontiguousarray(audio).tobytes()).hexdigest() != digest:
-                raise InputError(f"loop {cid}: the session's copy of {key!r} ({path.name}) is damaged")
+                log.warning("loop %d: the session's copy of %r (%s) is damaged", cid, key, path.name)
+                return None
             items.append((key, path, audio, category))
         return _assemble(items, [])
 
