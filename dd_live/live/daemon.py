@@ -97,12 +97,11 @@ class Daemon:
         init, learn = stored.get("init", init), stored.get("learn", learn)
         session.save_settings({"init": str(init), "learn": learn})
         version, trained = 0, []
-        self.trainer = self._resume(session.latest_checkpoint)
+        self.trainer, extra = self._resume(session.latest_checkpoint)
         if self.trainer is not None:
-            extra = self._checkpoint_extra
             version, trained = int(extra.get("version", 0)), [(int(c), bool(v)) for c, v in extra.get("ratings", [])]
         else:
-            self.trainer = self._resume(session.initial_checkpoint) if session.initial_checkpoint.is_file() else None
+            self.trainer, _ = self._resume(session.initial_checkpoint)
             if self.trainer is None:
                 critic = starting_critic(init, library=library, seed=self.seed)
                 self.trainer = Trainer(critic, TrainConfig(seed=self.seed, learn=resolve_learn(learn, init)))
@@ -137,23 +136,23 @@ class Daemon:
         self._log_errors = osc.RateLimiter(rate=2, burst=10)
         self.stopped = threading.Event()
 
-    def _resume(self, path: Path):
-        """A Trainer restored from checkpoint ``path``, or None if there is none or it does not load (then it
-        is moved aside as ``<name>.damaged-<time>`` with one warning: the critic is rebuilt from the ratings)."""
+    def _resume(self, path: Path) -> tuple[Any, dict]:
+        """(a Trainer restored from checkpoint ``path``, the checkpoint's extra), or (None, {}) if there is
+        none or it does not load (then it is moved aside as ``<name>.damaged-<time>`` with one warning: the
+        critic is rebuilt from the ratings)."""
         from ..learn.critic import Critic
         from ..learn.trainer import TrainConfig, Trainer
 
         if not path.is_file():
-            return None
+            return None, {}
         trainer = Trainer(Critic(), TrainConfig(seed=self.seed))
         try:
-            self._checkpoint_extra = trainer.load(path)
-            return trainer
+            return trainer, trainer.load(path)
         except InputError as err:
             aside = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
             os.replace(path, aside)
             log.warning("%s; moved aside as %s: the critic is rebuilt from the session's ratings", err, aside.name)
-            return None
+            return None, {}
 
     # ------------------------------------------------------------ lifecycle
 

@@ -2,9 +2,9 @@
 
 Pure logic first (:func:`parse`, :func:`encode`, :class:`Dispatcher`, :class:`RateLimiter`),
 unit-tested with raw datagrams; the socket thread (:class:`OSCServer`) only moves bytes.
-Unlike python-osc's servers, nothing is dropped silently: every datagram that
-cannot be turned into a command raises :class:`OSCError`, which the daemon turns
-into a ``/dd/error`` reply.
+Unlike python-osc's servers, nothing is dropped silently: every datagram or bundle
+element that cannot be turned into a command becomes an :class:`OSCError`, which the
+daemon turns into a ``/dd/error`` reply.
 """
 
 from __future__ import annotations

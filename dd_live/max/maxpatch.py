@@ -26,6 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .. import TEMPO_RANGE
 from ..live import protocol
 from ..sound.audio import write_bytes
 from ..errors import BackendError
@@ -155,7 +156,7 @@ def _standalone(py2max) -> Any:
     b = _core(s, onload="loadbang")
     js = b["js"]
     # tempo: sent to the daemon when changed here
-    tempo = s.box("number @minimum 20 @maximum 300", 940, 20, 60)
+    tempo = s.box(f"number @minimum {TEMPO_RANGE[0]:g} @maximum {TEMPO_RANGE[1]:g}", 940, 20, 60)
     pre = s.box("prepend /dd/set/tempo", 940, 60, 150)
     s.line(tempo, pre)
     s.line(pre, b["send"])

@@ -95,6 +95,16 @@ def to_mono_44k(data: np.ndarray, rate: int) -> np.ndarray:
     return np.ascontiguousarray(x, dtype=np.float32)
 
 
+#: names of the temporary files and folders that atomic_path and staged_folder write (see _temp_name)
+_TEMP = re.compile(r"^\..+\.(\d+)\.[0-9a-f]{8}\.(tmp|partial)$")
+
+
+def _temp_name(path: Path, kind: str) -> Path:
+    """A fresh name beside ``path`` for a file (``kind`` "tmp") or folder ("partial") being written:
+    hidden, with this process's id, so :func:`clean_temp` knows whether its writer is gone."""
+    return path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.{kind}"
+
+
 @contextlib.contextmanager
 def atomic_path(path: Path, *, force: bool = False) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it over ``path`` when the block succeeds.
@@ -109,7 +119,7 @@ def atomic_path(path: Path, *, force: bool = False) -> Iterator[Path]:
     # Not mkstemp: its files are always mode 0600; a plain exclusive create honours the umask,
     # so an export is as readable as any other file the user makes.
     while True:
-        tmp_path = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+        tmp_path = _temp_name(path, "tmp")
         try:
             os.close(os.open(tmp_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
             break
@@ -121,10 +131,6 @@ def atomic_path(path: Path, *, force: bool = False) -> Iterator[Path]:
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
-
-
-#: names of the temporary files and folders that atomic_path and staged_folder leave if killed
-_TEMP = re.compile(r"^\..+\.(\d+)\.[0-9a-f]{8}\.(tmp|partial)$")
 
 
 def _alive(pid: int) -> bool:
@@ -146,9 +152,8 @@ def clean_temp(folder: Path, *, recursive: bool = True, any_pid: bool = False) -
     if not folder.is_dir():
         return 0
     removed = 0
-    walk = os.walk(folder) if recursive else [(str(folder), [d.name for d in folder.iterdir() if d.is_dir()],
-                                                [f.name for f in folder.iterdir() if not f.is_dir()])]
-    for top, dirs, files in walk:
+    walk = os.walk(folder)
+    for top, dirs, files in (walk if recursive else [next(walk)]):
         for name in list(dirs) + list(files):
             m = _TEMP.match(name)
             if not m:
@@ -176,7 +181,7 @@ def staged_folder(path: Path) -> Iterator[Path]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     clean_temp(path.parent, recursive=False)
-    stage = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.partial"
+    stage = _temp_name(path, "partial")
     stage.mkdir()
     try:
         yield stage
