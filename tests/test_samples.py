@@ -9,7 +9,8 @@ import soundfile as sf
 
 from dd_live.sound import samples as samples_mod
 from dd_live.errors import InputError
-from dd_live.sound.samples import guess_category, load_library
+from dd_live.sound.categories import guess_category
+from dd_live.sound.samples import load_library
 
 SR = 44100
 

@@ -13,8 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +21,7 @@ import numpy as np
 
 from .. import SAMPLE_RATE
 from ..errors import InputError, SampleError
+from .categories import guess_category
 
 MAX_SECONDS = 10.0
 """Longer files are not one-shots (loops, songs) and are skipped."""
@@ -31,38 +31,6 @@ SILENCE_DB = -80.0
 TRIM_DB = -60.0
 """Leading and trailing audio below this, relative to the peak (dB), is trimmed."""
 CACHE_VERSION = 1
-
-# Category guesses from file and folder names, first match wins (user folders only;
-# the default kit's categories come from its kit.json).
-_CATEGORY_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("hat_open", ("openhat", "open_hat", "hatopen", "hat_open", "ohh", "oh", "open")),
-    ("hat_closed", ("closedhat", "closed_hat", "hat_closed", "chh", "hh", "hihat", "hat", "ch")),
-    ("kick", ("kick", "bd", "bassdrum", "kik", "kck")),
-    ("snare", ("snare", "sd", "snr")),
-    ("clap", ("clap", "cp", "clp")),
-    ("rim", ("rim", "rimshot", "rs", "sidestick", "stick")),
-    ("crash", ("crash", "cy", "cym", "cymbal", "splash", "china")),
-    ("ride", ("ride", "rd")),
-    ("tom", ("tom", "lt", "mt", "ht", "floortom")),
-    ("bell", ("cowbell", "cb", "bell", "agogo", "triangle")),
-    ("perc", ("shaker", "perc", "conga", "bongo", "tamb", "tambourine", "clave", "wood", "woodblock", "cabasa", "maraca")),
-    ("zap", ("zap", "blip", "laser", "fx", "sfx")),
-)
-
-
-def guess_category(path: str | os.PathLike[str]) -> str:
-    """Category of a user sample from the words of its name and folder; 'other' if none."""
-    p = Path(path)
-    words = [w for part in (p.parent.name, p.stem) for w in re.split(r"[^a-z]+", part.lower()) if w]
-    for category, keys in _CATEGORY_WORDS:
-        if any(w in keys for w in words):
-            return category
-    joined = p.stem.lower()
-    for category, keys in _CATEGORY_WORDS:
-        if any(len(k) >= 4 and k in joined for k in keys):
-            return category
-    return "other"
-
 
 @dataclass(frozen=True)
 class Skipped:
@@ -376,6 +344,20 @@ def load_library(folders: Sequence[str | os.PathLike[str]] | None = None, *, use
         base += scan.blob.size
     flat = scans[0][1].blob if len(scans) == 1 else np.concatenate([scan.blob for _, scan in scans])
     return SampleLibrary(infos, flat, skipped)
+
+
+def open_library(folders: Sequence[str | os.PathLike[str]] | None = None, *, tracks: int = 1,
+                 say: Callable[[str], None] | None = None) -> SampleLibrary:
+    """:func:`load_library` for a command: each skipped file said in one line (``say``, default stderr), and
+    InputError unless at least ``tracks`` samples are usable."""
+    import sys
+
+    say = say or (lambda line: print(f"dd-live: {line}", file=sys.stderr))
+    lib = load_library(folders or None)
+    for skipped in lib.skipped:
+        say(str(skipped))
+    lib.require(tracks)
+    return lib
 
 
 def _assemble(items: Iterable[tuple[str, Path, np.ndarray, str]], skipped: list[Skipped]) -> SampleLibrary:
