@@ -28,13 +28,9 @@ def _say(line: str) -> None:
 
 
 def _library(folders: Sequence[str] | None, tracks: int = 1):
-    from .sound.samples import load_library
+    from .sound.samples import open_library
 
-    lib = load_library(folders or None)
-    for s in lib.skipped:
-        _say(str(s))
-    lib.require(tracks)
-    return lib
+    return open_library(folders, tracks=tracks)
 
 
 # ---------------------------------------------------------------- commands
@@ -72,21 +68,11 @@ def cmd_kit_build(a: argparse.Namespace) -> int:
 
 
 def cmd_kit_list(a: argparse.Namespace) -> int:
-    from . import SAMPLE_RATE
-    from .sound.samples import default_kit_dir, load_kit, load_library
+    from .sound.kit import listing
 
-    folder = Path(a.dir) if a.dir else None
-    meta: dict[str, dict] = {}
-    if folder is None or (folder / "kit.json").is_file():  # a kit: its kit.json has levels and centroids
-        lib = load_kit(folder)
-        kit_json = (folder or default_kit_dir()) / "kit.json"
-        meta = {e["file"]: e for e in json.loads(kit_json.read_text())["samples"]}
-    else:
-        lib = load_library([folder])
-    for s in lib.samples:
-        m = meta.get(s.key)
-        extra = f"  peak {m['peak_db']:6.1f} dB  rms {m['rms_db']:6.1f} dB  centroid {m['centroid_hz']:7.0f} Hz" if m else ""
-        print(f"{s.category:11s} {s.length / SAMPLE_RATE:6.3f} s  {s.key}{extra}")
+    lines, lib = listing(Path(a.dir) if a.dir else None)
+    for line in lines:
+        print(line)
     for s in lib.skipped:
         _say(str(s))
     print(f"{len(lib)} usable sample(s), {len(lib.skipped)} skipped")
@@ -107,39 +93,8 @@ def cmd_kit_check(a: argparse.Namespace) -> int:
     return 0
 
 
-def _load_rater(spec: str, seed: int):
-    import importlib
-
-    module, _, name = spec.partition(":")
-    if not module or not name:
-        raise InputError(f"--rater must be MODULE:NAME, got {spec!r}")
-    try:
-        obj = getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError) as err:
-        raise InputError(f"cannot load rater {spec!r} ({err})") from None
-    if isinstance(obj, type):
-        try:
-            return obj(seed=seed)
-        except TypeError:
-            return obj()
-    if not callable(obj):
-        raise InputError(f"rater {spec!r} is not callable")
-    return obj
-
-
-def _progress(label: str):
-    def show(phase: str, done: int, total: int) -> None:
-        width = 30
-        filled = int(width * done / total)
-        sys.stderr.write(f"\r{label} {phase} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
-        if phase == "phase2" and done == total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
-    return show
-
-
 def cmd_evaluate(a: argparse.Namespace) -> int:
-    from .lab.evaluate import run_protocol, summarize
+    from .lab.evaluate import load_rater, progress_bar, report_table, run_protocol, summarize
 
     try:
         seeds = [int(s) for s in a.seeds.split(",") if s.strip()]
@@ -149,27 +104,21 @@ def cmd_evaluate(a: argparse.Namespace) -> int:
         raise InputError("need at least one seed, one rating and one loop per model")
     if a.best_temperature is not None and not 0 < a.best_temperature <= 100:
         raise InputError(f"--best-temperature must be in (0, 100], got {a.best_temperature}")
-    _load_rater(a.rater, seeds[0])  # fail early on a bad rater
+    load_rater(a.rater, seeds[0])  # fail early on a bad rater
     lib = _library(a.samples, 4)
     reports = []
     for seed in seeds:
-        rater = _load_rater(a.rater, seed)
+        rater = load_rater(a.rater, seed)
         rep = run_protocol(rater, ratings=a.ratings, per_model=a.per_model, seed=seed, library=lib,
                            threads=a.threads, init=a.init, learn=a.learn, best_temperature=a.best_temperature,
-                           progress=_progress(f"seed {seed}"))
+                           progress=progress_bar(f"seed {seed}"))
         rep["rater"] = a.rater
         reports.append(rep)
-    print(f"{'seed':>5} {'theta_init':>10} {'theta_final':>11} {'delta':>7} {'phase1 likes':>12} {'wall s':>7}")
-    for r in reports:
-        print(f"{r['seed']:>5} {r['theta_init']:>10.3f} {r['theta_final']:>11.3f} {r['delta']:>+7.3f} "
-              f"{sum(r['phase1_likes']):>12d} {r['wall_s']:>7.1f}")
-    summary = summarize(reports)
-    print(f"mean delta {summary['delta_mean']:+.3f}; improved {summary['improved']:.0%}; "
-          f"improved by >= 0.2 {summary['improved_by_0.2']:.0%}")
+    print(report_table(reports))
     if a.json:
         from .sound.audio import write_bytes
 
-        write_bytes(Path(a.json), (json.dumps({"summary": summary, "runs": reports}, indent=1) + "\n").encode(),
+        write_bytes(Path(a.json), (json.dumps({"summary": summarize(reports), "runs": reports}, indent=1) + "\n").encode(),
                     force=True)
     if a.plot:
         from .lab.plot import plot_reports
@@ -205,45 +154,11 @@ def cmd_bench(a: argparse.Namespace) -> int:
     return 0
 
 
-def _session_samples(given: list[str], stored: dict, folder: Path) -> list[str]:
-    """The sample folders a session is served with (resolved): the ones it was made with. Another kit on an
-    existing session is refused: its rated loops, critic and exports belong to the kit they were made with."""
-    for f in given:
-        if "\0" in f:
-            raise InputError(f"bad sample folder {f!r}: a path cannot hold a NUL character")
-    wanted = [str(Path(f).expanduser().resolve()) for f in given]
-    if "samples" not in stored:          # a new session
-        return wanted
-    have = list(stored["samples"])
-    if given and wanted != have:
-        kit = ", ".join(have) if have else "the built-in kit"
-        raise InputError(f"session {folder.name} was made with {kit}; start a new session for other samples "
-                         f"(dd-live serve --session NEW_NAME --samples ...)")
-    return have
-
-
-def check_init(init: str) -> None:
-    """Fail early (before a session folder exists) on a --init that cannot start a critic."""
-    if init in ("pretrained", "random"):
-        return
-    if "\0" in init:
-        raise InputError(f"--init {init!r}: a path cannot hold a NUL character")
-    from .learn.pretrain import load
-
-    load(Path(init))
-
-
 def cmd_serve(a: argparse.Namespace) -> int:
     import logging
-    import shutil
-    import signal
-    import time
 
     from .live import config
     from .live.daemon import Daemon
-    from .live.osc import OSCServer
-    from .live.session import Session, check_folder, is_session, resolve
-    from .live.loop import LiveSettings
 
     logging.basicConfig(level=logging.DEBUG if a.verbose else logging.INFO,
                         format="dd-live %(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
@@ -251,73 +166,14 @@ def cmd_serve(a: argparse.Namespace) -> int:
     s = config.merge(file_settings, {"session": a.session, "osc_port": a.osc_port, "reply_port": a.reply_port,
                                      "host": a.host, "samples": a.samples, "bpm": a.bpm, "midi_out": a.midi_out,
                                      "audio": a.audio, "threads": a.threads, "init": a.init, "learn": a.learn})
-    # Everything that can fail is tried before a new session's folder is made: a failed start leaves nothing.
-    folder = resolve(s["session"])
-    check_folder(folder)
-    session = Session(folder, create=False, lock=True) if is_session(folder) else None
-    existed = folder.exists()  # an empty folder the user named: on failure it is emptied again, not removed
-    server = None
-    created = False
-    try:
-        stored = session.settings() if session is not None else {}
-        folders = _session_samples(s["samples"], stored, folder)
-        lib = _library(folders or None, 4)
-        if session is None:
-            check_init(s["init"])
-        server = OSCServer(s["host"], s["osc_port"], lambda data, sender: None)
-        server.bind()
-        if session is None:
-            session = Session(folder, lock=True)
-            created = True
-        if "samples" not in stored:  # the kit the session is made with (what later serves must match)
-            session.save_settings({"samples": folders})
-        live = LiveSettings.from_dict(stored.get("live", {}))
-        if s["bpm"] is not None:
-            from dataclasses import replace
+    daemon = Daemon.open(s, aliases)
 
-            live = replace(live, bpm=float(s["bpm"]))
-        daemon = Daemon(session, lib, settings=live, host=s["host"], osc_port=s["osc_port"],
-                        reply_port=s["reply_port"], aliases=aliases, threads=s["threads"], midi_out=s["midi_out"],
-                        audio=s["audio"], init=s["init"], learn=s["learn"], server=server)
-    except BaseException:
-        if server is not None:
-            server.close()
-        if session is not None:
-            session.close()
-        if created:
-            for part in ([*folder.iterdir()] if existed else [folder]):
-                if part.is_dir():
-                    shutil.rmtree(part, ignore_errors=True)
-                else:
-                    part.unlink(missing_ok=True)
-        raise
-    signals: list[int] = []
-
-    def on_signal(signum, frame) -> None:
-        # Only a list append: a handler that takes a lock (Event.set does) deadlocks when a
-        # second signal arrives while the first one's handler holds it (Ctrl-C pressed twice).
-        signals.append(signum)
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
-    if hasattr(signal, "SIGUSR1"):  # kill -USR1 <pid> prints every thread's stack (for bug reports)
-        import faulthandler
-
-        faulthandler.register(signal.SIGUSR1, all_threads=True)
-    try:
-        daemon.start()
-        likes, dislikes = session.counts()
-        print(f"dd-live: serving session {session.folder} ({likes + dislikes} ratings) on OSC {s['host']}:"
+    def started() -> None:
+        likes, dislikes = daemon.session.counts()
+        print(f"dd-live: serving session {daemon.session.folder} ({likes + dislikes} ratings) on OSC {s['host']}:"
               f"{daemon.port}, replies to {s['reply_port']}; Ctrl-C stops", file=sys.stderr, flush=True)
-        while not signals:
-            time.sleep(0.2)
-            for worker in (daemon.trainer_worker, daemon.generator):
-                if worker.error is not None:
-                    raise DDLiveError(f"{worker.name} failed: {worker.error}")
-    finally:
-        daemon.stop()
-        daemon.join()
-        session.close()
+
+    daemon.serve_forever(on_start=started)
     print("dd-live: stopped", file=sys.stderr)
     return 0
 
@@ -344,66 +200,32 @@ def cmd_patches(a: argparse.Namespace) -> int:
 
 
 def cmd_sessions(a: argparse.Namespace) -> int:
-    from .live.session import list_sessions, sessions_root
+    from .live.folders import list_sessions, sessions_table
 
     rows = list_sessions(Path(a.root) if a.root else None)
-    if a.json:
-        print(json.dumps(rows))
-        return 0
-    if not rows:
-        print(f"no sessions in {Path(a.root) if a.root else sessions_root()}")
-        return 0
-    print(f"{'session':<24} {'ratings':>7} {'likes':>5} {'dislikes':>8} {'loops':>6}  folder")
-    for r in rows:
-        if "error" in r:
-            print(f"{r['name']:<24} unreadable: {r['error']}")
-        else:
-            print(f"{r['name']:<24} {r['ratings']:>7} {r['likes']:>5} {r['dislikes']:>8} {r['candidates']:>6}  {r['folder']}")
+    print(json.dumps(rows) if a.json else sessions_table(rows, Path(a.root) if a.root else None))
     return 0
 
 
 def cmd_export(a: argparse.Namespace) -> int:
-    from .loops.export import export_pattern
-    from .loops.pattern import Pattern
-    from .live.session import Session, resolve
+    from .live.folders import resolve
+    from .live.session import Session
 
     session = Session(resolve(a.session), create=False)
     try:
-        rated = dict(session.ratings())
-        ids = [c for c, like in rated.items() if like] if a.liked else list(rated)
-        if not ids:
-            print(f"nothing to export: {'no liked loops' if a.liked else 'no rated loops'} in {session.folder}")
-            return 0
         folders = session.settings().get("samples") or []
-        lib = None
-        out = Path(a.out)
-        written, already, failed = 0, 0, []
-        for cid in sorted(ids):
-            row = session.candidate(cid)
-            pattern = Pattern.from_json(row.pattern)
-            target = out / f"{cid:05d}_{'liked' if rated[cid] else 'disliked'}"
-            done = target / "pattern.json"
-            if not a.force and done.is_file() and done.read_text().strip() == pattern.to_json():
-                already += 1  # exported before (a rerun adds the new ones)
-                continue
-            library = session.loop_library(cid)  # the loop's own sounds, kept by the session
-            if library is None:                  # rated before sessions kept sounds: the session's folders
-                if lib is None:
-                    lib = _library(folders or None, 1)
-                library = lib
-            missing = [k for k in pattern.samples if k not in library]
-            if missing:
-                failed.append(f"loop {cid}: sample {missing[0]!r} is in neither the session nor its sample folders")
-                continue
-            export_pattern(target, pattern, library, bpm=a.bpm or row.bpm, force=a.force)
-            written += 1
-        print(f"exported {written} loops (MIDI, WAV, SFZ) to {out}" + (f"; {already} were there already" if already
-                                                                        else ""))
-        for line in failed:
-            _say(f"error: {line}")
-        return 1 if failed else 0
+        done = session.export_rated(Path(a.out), lambda: _library(folders or None, 1), liked=a.liked, bpm=a.bpm,
+                                    force=a.force)
     finally:
         session.close()
+    if not done.asked:
+        print(f"nothing to export: {'no liked loops' if a.liked else 'no rated loops'} in {session.folder}")
+        return 0
+    print(f"exported {done.written} loops (MIDI, WAV, SFZ) to {a.out}" +
+          (f"; {done.already} were there already" if done.already else ""))
+    for line in done.failed:
+        _say(f"error: {line}")
+    return 1 if done.failed else 0
 
 
 # ---------------------------------------------------------------- parser

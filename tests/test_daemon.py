@@ -173,7 +173,7 @@ def test_a_flood_of_bad_packets_says_flood_once_then_quiets(tmp_path, kit):
 
 
 def test_the_client_evicted_at_the_cap_is_told(tmp_path, kit):
-    from dd_live.live.daemon import MAX_CLIENTS
+    from dd_live.live.protocol import MAX_CLIENTS
 
     d, c = _start(tmp_path / "cap", kit)
     others = [Client(d.port) for _ in range(MAX_CLIENTS)]
@@ -184,7 +184,7 @@ def test_the_client_evicted_at_the_cap_is_told(tmp_path, kit):
             o.wait("/dd/status", 10)
         err = c.wait("/dd/error", 5)
         assert err[0] == "evicted" and "/dd/hello" in err[1]
-        assert (c.sock.getsockname()[0], c.port) not in d.clients
+        assert (c.sock.getsockname()[0], c.port) not in d.replies.clients
         c.drain(0.2)
         others[-1].send("/dd/status")
         others[-1].wait("/dd/status", 5)

@@ -10,7 +10,8 @@ import pytest
 from dd_live.live import config
 from dd_live.live.audio_out import LoopState
 from dd_live.errors import InputError
-from dd_live.live.session import Session, check_name, list_sessions, resolve
+from dd_live.live.folders import check_name, list_sessions, resolve
+from dd_live.live.session import Session
 from dd_live.live.worker import Gate
 
 

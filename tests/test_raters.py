@@ -139,7 +139,7 @@ def test_the_old_import_paths_of_the_rater_interface_keep_working():
     """Users' raters and scripts name dd_live.evaluate and dd_live.raters (README: --rater dd_live.raters:NAME)."""
     import dd_live.evaluate as old_evaluate
     import dd_live.raters as old_raters
-    from dd_live.cli import _load_rater
+    from dd_live.lab.evaluate import load_rater as _load_rater
     from dd_live.lab import evaluate, raters
 
     assert old_evaluate.run_protocol is evaluate.run_protocol and old_evaluate.Candidate is evaluate.Candidate

@@ -19,7 +19,8 @@ from dd_live.lab.oscclient import free_udp_port
 from dd_live.loops.pattern import random_pattern
 from dd_live.sound.samples import load_library
 from dd_live.live.lock import SessionBusy, SessionLock
-from dd_live.live.session import Session, list_sessions
+from dd_live.live.folders import list_sessions
+from dd_live.live.session import Session
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -131,7 +132,7 @@ def test_a_non_empty_folder_that_is_not_a_session_is_refused(tmp_path):
         Session(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.txt"]
     with pytest.raises(InputError, match="NUL"):
-        from dd_live.live.session import resolve
+        from dd_live.live.folders import resolve
 
         resolve("a/b\0c")
 
@@ -414,7 +415,7 @@ def test_a_failed_serve_on_an_empty_folder_the_user_made_leaves_it_empty(tmp_pat
     def broken(*a, **k):
         raise InputError("the daemon could not be built")
 
-    monkeypatch.setattr(daemon_mod, "Daemon", broken)     # fails after the session was made
+    monkeypatch.setattr(daemon_mod.Daemon, "__init__", broken)     # fails after the session was made
     assert "could not be built" in _one_line_error(capsys, ["serve", "--session", str(mine), "--no-audio",
                                                            "--midi-out", "none", "--osc-port", str(free_udp_port())])
     assert mine.is_dir() and not any(mine.iterdir())

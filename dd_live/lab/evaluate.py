@@ -15,37 +15,21 @@ import copy
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from .. import SAMPLE_RATE
-from ..loops.pattern import Pattern, from_arrays
+from ..errors import InputError
+from ..loops.record import Loop
 from ..learn.sampler import BEST_MAX_STEPS, BEST_PATIENCE
 
 
-@dataclass
-class Candidate:
-    """A loop as a rater (or the daemon) sees it."""
-
-    pattern: Pattern
-    sample_paths: list[Path]
-    audio: np.ndarray            # float32 mono, one bar at the reference 120 bpm (what the critic hears)
-    score: float                 # the critic's P(like) when the loop was drawn
-    sample_rate: int = SAMPLE_RATE
-    origin: str = ""             # "phase1", "init", "final", ...
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
+Candidate = Loop  # a loop as a rater sees it (the rater interface's name for the one loop record)
 Rater = Callable[[Candidate], bool]
 
 
 def make_candidate(found, library, audio: np.ndarray, origin: str) -> Candidate:
-    pattern = from_arrays(found.hits, found.idx, library)
-    paths = [library.samples[int(i)].path for i in found.idx]
-    return Candidate(pattern, paths, np.asarray(audio, dtype=np.float32).copy(), float(found.score), origin=origin)
+    return Loop.from_arrays(found.hits, found.idx, library, audio, found.score, origin=origin)
 
 
 def _rate(rater: Rater, cand: Candidate) -> bool:
@@ -53,6 +37,27 @@ def _rate(rater: Rater, cand: Candidate) -> bool:
     if not isinstance(answer, (bool, np.bool_)):
         raise TypeError(f"a rater must return True or False, got {answer!r}")
     return bool(answer)
+
+
+def load_rater(spec: str, seed: int) -> Rater:
+    """The rater named ``MODULE:NAME``: a class (made with ``seed`` if it takes one) or a callable."""
+    import importlib
+
+    module, _, name = spec.partition(":")
+    if not module or not name:
+        raise InputError(f"--rater must be MODULE:NAME, got {spec!r}")
+    try:
+        obj = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as err:
+        raise InputError(f"cannot load rater {spec!r} ({err})") from None
+    if isinstance(obj, type):
+        try:
+            return obj(seed=seed)
+        except TypeError:
+            return obj()
+    if not callable(obj):
+        raise InputError(f"rater {spec!r} is not callable")
+    return obj
 
 
 def run_protocol(rater: Rater, *, ratings: int = 80, per_model: int = 30, seed: int = 0,
@@ -191,3 +196,29 @@ def summarize(reports: Sequence[dict]) -> dict:
         "improved_by_0.2": float(np.mean(deltas >= 0.2 - 1e-9)),
         "wall_s_mean": float(np.mean([r["wall_s"] for r in reports])),
     }
+
+
+def report_table(reports: list[dict]) -> str:
+    """The runs as a table (one row per seed) and the summary line, as ``dd-live evaluate`` prints them."""
+    lines = [f"{'seed':>5} {'theta_init':>10} {'theta_final':>11} {'delta':>7} {'phase1 likes':>12} {'wall s':>7}"]
+    for r in reports:
+        lines.append(f"{r['seed']:>5} {r['theta_init']:>10.3f} {r['theta_final']:>11.3f} {r['delta']:>+7.3f} "
+                     f"{sum(r['phase1_likes']):>12d} {r['wall_s']:>7.1f}")
+    summary = summarize(reports)
+    lines.append(f"mean delta {summary['delta_mean']:+.3f}; improved {summary['improved']:.0%}; "
+                 f"improved by >= 0.2 {summary['improved_by_0.2']:.0%}")
+    return "\n".join(lines)
+
+
+def progress_bar(label: str) -> Callable[[str, int, int], None]:
+    """A ``progress`` callback for :func:`run_protocol` drawing a bar on stderr."""
+    import sys
+
+    def show(phase: str, done: int, total: int) -> None:
+        width = 30
+        filled = int(width * done / total)
+        sys.stderr.write(f"\r{label} {phase} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+        if phase == "phase2" and done == total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+    return show

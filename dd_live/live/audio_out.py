@@ -19,7 +19,6 @@ from ..errors import BackendError
 log = logging.getLogger("dd_live.audio")
 
 
-
 class LoopState:
     """What the callback reads: the playing loop, its position, and the queue of next loops."""
 
@@ -74,13 +73,30 @@ class LoopState:
 
 
 class AudioPlayer:
-    """A PortAudio output stream looping the current candidate (opened by start(), closed by stop())."""
+    """An output of the daemon: a PortAudio stream looping the shown loop (opened by start(), closed by
+    stop() or close()). PortAudio owns the callback thread; ``error`` says if the stream ended by itself."""
+
+    name = "dd-audio"
 
     def __init__(self, *, device: str | int | None = None, blocksize: int = 512, channels: int = 2) -> None:
         self.device, self.blocksize, self.channels = device, blocksize, channels
         self.state = LoopState()
         self._stream = None
         self.status_flags = 0
+
+    @property
+    def error(self) -> BaseException | None:
+        stream = self._stream
+        if stream is not None and not stream.active:
+            return BackendError("the audio stream stopped by itself (the device went away?)")
+        return None
+
+    def is_alive(self) -> bool:
+        return self._stream is not None and bool(self._stream.active)
+
+    def show(self, loop) -> None:
+        """Play ``loop`` (its bar at its tempo, ``loop.playback``) from the end of the playing one."""
+        self.set_loop(loop.playback)
 
     def start(self) -> None:
         try:
@@ -121,3 +137,7 @@ class AudioPlayer:
 
     def join(self, timeout: float | None = None) -> None:
         """Nothing to join: PortAudio owns the callback thread, stopped in stop()."""
+
+    def close(self) -> None:
+        """Close the stream; idempotent."""
+        self.stop()

@@ -1,17 +1,17 @@
 """The live daemon (``dd-live serve``): OSC commands in, candidates, ratings and files out.
 
-Threads (each started, stopped and joined by :class:`Daemon`):
+Workers (each a :class:`dd_live.live.worker.Worker`, held in ``Daemon.workers``, started,
+supervised, stopped and joined by :class:`Daemon`):
 
-* OSC I/O (:class:`dd_live.live.osc.OSCServer`): parses, validates and runs commands.
-  It does no torch work: a rating is an SQLite commit, a queue put and a pop
-  from the generator's ready queue, so the next candidate goes out at once.
+* OSC I/O (:class:`dd_live.live.osc.OSCServer`): parses, validates and runs commands
+  (:mod:`dd_live.live.commands`), and sends every reply, whichever thread made it.
 * trainer and generator (:mod:`dd_live.live.trainer_worker`, :mod:`dd_live.live.generator`): torch
   work, one at a time.
-* MIDI player (:mod:`dd_live.live.midi_out`) and PortAudio's callback
-  (:mod:`dd_live.live.audio_out`), both optional.
+* the outputs (:mod:`dd_live.live.outputs`): the MIDI player thread and PortAudio's stream, both
+  optional.
 
-Every reply goes to each client that sent /dd/hello and to the reply port on
-127.0.0.1. Errors also go to the sender, rate-limited.
+Every reply goes to each client that sent /dd/hello and to the reply port on 127.0.0.1
+(:mod:`dd_live.live.replies`). Errors also go to the sender, rate-limited.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from __future__ import annotations
 import copy
 import logging
 import os
-import sys
+import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -30,34 +30,19 @@ from typing import Any
 import numpy as np
 
 from . import osc, protocol
-from ..errors import BackendError, DDLiveError, InputError
-from .osc import Command, OSCError
+from ..errors import DDLiveError, InputError
+from ..loops.record import Loop
+from .commands import Commands, check_handlers
 from .generator import GeneratorWorker
-from .loop import LiveSettings, Loop
+from .loop import LiveSettings
+from .osc import Command, OSCError
+from .replies import Replies
 from .trainer_worker import TrainerWorker
-from .worker import Gate
+from .worker import Gate, failure
 
 log = logging.getLogger("dd_live.daemon")
 
-MAX_CLIENTS = protocol.MAX_CLIENTS
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
-MIDI_SWITCH_INTERVAL_S = 0.001  # the interpreter's thread switch interval while MIDI out plays (s)
-
-
-def check_handlers(handlers: dict[str, Callable[..., None]], table) -> None:
-    """DDLiveError unless every inbound address of ``table`` has a handler taking ``sender`` and exactly
-    the address's argument names (button values are the dispatcher's), and no handler is left over."""
-    import inspect
-
-    wanted = {a.command: a for a in table}
-    if set(handlers) != set(wanted):
-        raise DDLiveError(f"OSC handlers and table differ: no handler for {sorted(set(wanted) - set(handlers))}, "
-                          f"no address for {sorted(set(handlers) - set(wanted))}")
-    for name, address in wanted.items():
-        params = [p for p in inspect.signature(handlers[name]).parameters if p != "sender"]
-        args = [] if address.button else [a.name for a in address.args]
-        if params != args:
-            raise DDLiveError(f"handler for {address.address} takes {params}, the table says {args}")
 
 
 def default_threads() -> int:
@@ -65,58 +50,70 @@ def default_threads() -> int:
     return max(1, (os.cpu_count() or 2) // 2)
 
 
-class Daemon:
-    """One live session served over OSC. ``start()`` binds and starts the threads; ``stop()``/``join()`` end them."""
+def session_samples(given: list[str], stored: dict, folder: Path) -> list[str]:
+    """The sample folders a session is served with (resolved): the ones it was made with. Another kit on an
+    existing session is refused: its rated loops, critic and exports belong to the kit they were made with."""
+    for f in given:
+        if "\0" in f:
+            raise InputError(f"bad sample folder {f!r}: a path cannot hold a NUL character")
+    wanted = [str(Path(f).expanduser().resolve()) for f in given]
+    if "samples" not in stored:          # a new session
+        return wanted
+    have = list(stored["samples"])
+    if given and wanted != have:
+        kit = ", ".join(have) if have else "the built-in kit"
+        raise InputError(f"session {folder.name} was made with {kit}; start a new session for other samples "
+                         f"(dd-live serve --session NEW_NAME --samples ...)")
+    return have
+
+
+def check_init(init: str) -> None:
+    """Fail early (before a session folder exists) on an ``init`` that cannot start a critic."""
+    if init in ("pretrained", "random"):
+        return
+    if "\0" in init:
+        raise InputError(f"--init {init!r}: a path cannot hold a NUL character")
+    from ..learn.pretrain import load
+
+    load(Path(init))
+
+
+class Daemon(Commands):
+    """One live session served over OSC. ``start()`` binds and starts the workers; ``stop()``/``join()`` end
+    them; :meth:`serve_forever` does all three around the signal loop; :meth:`open` makes one from settings."""
 
     def __init__(self, session, library, *, settings: LiveSettings | None = None, host: str = "127.0.0.1",
                  osc_port: int = protocol.OSC_PORT, reply_port: int = protocol.REPLY_PORT,
                  aliases: dict[str, str] | None = None, threads: int | None = None, midi_out: str = "none",
                  audio: bool = False, seed: int | None = None, init: str = "pretrained",
-                 learn: str = "auto", server: osc.OSCServer | None = None) -> None:
-        """``server``: an OSC server already bound (``dd-live serve`` binds before it makes a session folder)."""
+                 learn: str = "auto", server: osc.OSCServer | None = None, stored: dict | None = None) -> None:
+        """``server``: an OSC server already bound; ``stored``: the session's settings if already read."""
         from ..learn.critic import configure_threads
-        from ..learn.pretrain import starting_critic
         from ..loops.render import prefer_kernel
-        from ..learn.trainer import TrainConfig, Trainer, resolve_learn
+        from .recovery import restore_trainer
 
         prefer_kernel("numpy")  # small batches: numba's speed is not worth its memory here ($DD_LIVE_MIX overrides)
-        self.session, self.library = session, library
-        self.host, self.reply_port = host, reply_port
+        self.session, self.library, self.host = session, library, host
         self.dispatcher = osc.Dispatcher(aliases)
         self.threads = threads or default_threads()
         configure_threads(self.threads)
-        stored = session.settings()
+        stored = session.settings() if stored is None else stored
         self.seed = int(stored.get("seed", seed if seed is not None else np.random.SeedSequence().entropy % 2**31))
-        base = LiveSettings.from_dict(stored.get("live", {}))
-        self.settings = settings if settings is not None else base
-        session.save_settings({"seed": self.seed, "live": self.settings.to_dict()})
-
-        # The critic: restored from the session (the checkpoint holds its input statistics and how it
-        # learns), or new (saved as the initial one). How a session's critic starts and learns is stored
-        # with it, so that a critic rebuilt after a damaged checkpoint starts and learns as it did.
+        self.settings = settings or LiveSettings.from_dict(stored.get("live", {}))
+        # How a session's critic starts and learns is stored with it, so that a critic rebuilt after a
+        # damaged checkpoint starts and learns as it did.
         init, learn = stored.get("init", init), stored.get("learn", learn)
-        session.save_settings({"init": str(init), "learn": learn})
-        version, trained = 0, []
-        self.trainer, extra = self._resume(session.latest_checkpoint)
-        if self.trainer is not None:
-            version, trained = int(extra.get("version", 0)), [(int(c), bool(v)) for c, v in extra.get("ratings", [])]
-        else:
-            self.trainer, _ = self._resume(session.initial_checkpoint)
-            if self.trainer is None:
-                critic = starting_critic(init, library=library, seed=self.seed)
-                self.trainer = Trainer(critic, TrainConfig(seed=self.seed, learn=resolve_learn(learn, init)))
-                self.trainer.save(session.initial_checkpoint, extra={"version": 0, "ratings": []})
-            self.trainer.save(session.latest_checkpoint, extra={"version": 0, "ratings": []})
-        critic = self.trainer.critic
-        self.version = version
+        session.save_settings({"seed": self.seed, "live": self.settings.to_dict(), "init": str(init), "learn": learn})
+        self.trainer, self.version, trained = restore_trainer(session, library, seed=self.seed, init=init, learn=learn)
         self.gate = Gate()
         self.trainer_worker = TrainerWorker(self.trainer, session, library, gate=self.gate, publish=self._on_trained,
-                                            version=version, trained=trained, on_idle=lambda: self.generator.wake())
+                                            version=self.version, trained=trained,
+                                            on_idle=lambda: self.generator.wake())
         self.trainer_worker.load_features()
         self._hashes: dict[int, str] = {}      # sha256 of library samples by index (the generator fills it)
-        self.generator = GeneratorWorker(library, session, copy.deepcopy(critic).eval(), gate=self.gate,
-                                         settings=self.settings, rng=np.random.default_rng([self.seed, version]),
-                                         threads=self.threads, version=version, trained_on=len(trained),
+        self.generator = GeneratorWorker(library, session, copy.deepcopy(self.trainer.critic).eval(), gate=self.gate,
+                                         settings=self.settings, rng=np.random.default_rng([self.seed, self.version]),
+                                         threads=self.threads, version=self.version, trained_on=len(trained),
                                          on_ready=self._announce, on_retempo=self._on_retempo,
                                          current=lambda: self.current, hold_off=self.trainer_worker.busy.is_set,
                                          hashes=self._hashes)
@@ -124,40 +121,73 @@ class Daemon:
         check_handlers(self._handlers, protocol.inbound().values())  # a mismatch fails here, not at a click
         self.server = server or osc.OSCServer(host, osc_port, self._on_datagram)
         self.server.on_datagram = self._on_datagram
+        self.replies = Replies(self.server, reply_port)
         self.midi_spec, self.audio_wanted = midi_out, audio
-        self.midi = None
-        self._midi_close = None
-        self.audio = None
+        self.outputs: list = []                # started by start(): see dd_live.live.outputs
         self.current: Loop | None = None
-        self.clients: dict[tuple[str, int], None] = {}
         self._lock = threading.RLock()
-        self._errors = osc.RateLimiter(rate=10, burst=20)
-        self._flooded: set = set()             # clients told 'flood' whose errors are being suppressed
-        self._log_errors = osc.RateLimiter(rate=2, burst=10)
         self.stopped = threading.Event()
 
-    def _resume(self, path: Path) -> tuple[Any, dict]:
-        """(a Trainer restored from checkpoint ``path``, the checkpoint's extra), or (None, {}) if there is
-        none or it does not load (then it is moved aside as ``<name>.damaged-<time>`` with one warning: the
-        critic is rebuilt from the ratings)."""
-        from ..learn.critic import Critic
-        from ..learn.trainer import TrainConfig, Trainer
+    @classmethod
+    def open(cls, config: dict[str, Any], aliases: dict[str, str] | None = None) -> Daemon:
+        """The daemon ``dd-live serve`` runs, from merged settings (see :mod:`dd_live.live.config`): the session
+        resumed or made, its kit checked, the OSC port bound. Everything that can fail is tried before a new
+        session's folder is made, so a failed start leaves nothing (an empty folder the user named is emptied
+        again, not removed)."""
+        from ..sound.samples import open_library
+        from .osc import OSCServer
+        from .folders import check_folder, is_session, resolve
+        from .session import Session
 
-        if not path.is_file():
-            return None, {}
-        trainer = Trainer(Critic(), TrainConfig(seed=self.seed))
+        folder = resolve(config["session"])
+        check_folder(folder)
+        session = Session(folder, create=False, lock=True) if is_session(folder) else None
+        existed = folder.exists()
+        server = None
+        created = False
         try:
-            return trainer, trainer.load(path)
-        except InputError as err:
-            aside = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
-            os.replace(path, aside)
-            log.warning("%s; moved aside as %s: the critic is rebuilt from the session's ratings", err, aside.name)
-            return None, {}
+            stored = session.settings() if session is not None else {}
+            folders = session_samples(config["samples"], stored, folder)
+            library = open_library(folders or None, tracks=4)
+            if session is None:
+                check_init(config["init"])
+            server = OSCServer(config["host"], config["osc_port"], lambda data, sender: None)
+            server.bind()
+            if session is None:
+                session = Session(folder, lock=True)
+                created = True
+            if "samples" not in stored:  # the kit the session is made with (what later serves must match)
+                session.save_settings({"samples": folders})
+            live = LiveSettings.from_dict(stored.get("live", {}))
+            if config["bpm"] is not None:
+                live = replace(live, bpm=float(config["bpm"]))
+            return cls(session, library, settings=live, host=config["host"], osc_port=config["osc_port"],
+                       reply_port=config["reply_port"], aliases=aliases, threads=config["threads"],
+                       midi_out=config["midi_out"], audio=config["audio"], init=config["init"],
+                       learn=config["learn"], server=server, stored=stored)
+        except BaseException:
+            if server is not None:
+                server.close()
+            if session is not None:
+                session.close()
+            if created:
+                for part in ([*folder.iterdir()] if existed else [folder]):
+                    if part.is_dir():
+                        shutil.rmtree(part, ignore_errors=True)
+                    else:
+                        part.unlink(missing_ok=True)
+            raise
 
     # ------------------------------------------------------------ lifecycle
 
+    @property
+    def workers(self) -> list:
+        """Everything running that supervision watches: OSC, trainer, generator, then the outputs."""
+        return [self.server, self.trainer_worker, self.generator, *self.outputs]
+
     def start(self) -> None:
         from ..sound.audio import clean_temp
+        from .outputs import open_outputs
 
         removed = clean_temp(self.session.folder, any_pid=True)  # the session is ours (locked): all of it is stale
         if removed:
@@ -171,88 +201,71 @@ class Daemon:
         if self.host not in LOOPBACK:
             log.warning("listening on %s:%d: OSC has no authentication; anyone who can reach this address can "
                         "control dd_live", self.host, self.server.port)
-        self._start_outputs()
+        self.outputs = open_outputs(midi=self.midi_spec, audio=self.audio_wanted, bpm=self.settings.bpm)
         self.trainer_worker.start()
         self.trainer_worker.sync()     # ratings stored but not yet trained on (after a crash)
         self.generator.start()
         self.generator.request()       # the first candidate is announced as soon as it exists
 
-    def _start_outputs(self) -> None:
-        if self.midi_spec != "none":
-            try:
-                from .midi_out import MidiPlayer, open_port
-
-                send, self._midi_close, where = open_port(self.midi_spec)
-                self.midi = MidiPlayer(send, bpm=self.settings.bpm)
-                self.midi.start()
-                # The player wakes just before each note and needs the GIL then: another thread running
-                # Python may keep it for up to the switch interval (5 ms by default), so ask for 1 ms.
-                sys.setswitchinterval(MIDI_SWITCH_INTERVAL_S)
-                log.info("MIDI out: %s", where)
-            except BackendError as err:
-                log.warning("MIDI out is off: %s", err)
-        if self.audio_wanted:
-            from .audio_out import AudioPlayer
-
-            player = AudioPlayer()
-            try:
-                player.start()
-                self.audio = player
-            except BackendError as err:
-                log.warning("audio out is off: %s", err)
+    def failure(self) -> str | None:
+        """One line naming the first worker that died (or ended by itself), or None while all run."""
+        return None if self.stopped.is_set() else failure(self.workers)
 
     def stop(self) -> None:
         self.stopped.set()
-        self.server.stop()
-        self.generator.stop()
-        self.trainer_worker.stop()
-        if self.midi is not None:
-            self.midi.stop()
-        if self.audio is not None:
-            self.audio.stop()
+        for worker in self.workers:
+            worker.stop()
 
     def join(self, timeout: float = 5.0) -> None:
-        for part in (self.server, self.generator, self.trainer_worker, self.midi):
-            if part is not None:
-                part.join(timeout)
-        if self._midi_close is not None:
-            self._midi_close()
-            self._midi_close = None
+        for worker in self.workers:
+            worker.join(timeout)
+        for out in self.outputs:
+            out.close()
+
+    def serve_forever(self, *, on_start: Callable[[], None] | None = None, poll_s: float = 0.2) -> None:
+        """start(); wait for SIGINT or SIGTERM or a worker's death; stop(), join() and close the session.
+        DDLiveError (one line) if a worker died. SIGUSR1 prints every thread's stack (for bug reports)."""
+        import signal
+
+        signals: list[int] = []
+
+        def on_signal(signum, frame) -> None:
+            # Only a list append: a handler that takes a lock (Event.set does) deadlocks when a
+            # second signal arrives while the first one's handler holds it (Ctrl-C pressed twice).
+            signals.append(signum)
+
+        signal.signal(signal.SIGINT, on_signal)
+        signal.signal(signal.SIGTERM, on_signal)
+        if hasattr(signal, "SIGUSR1"):
+            import faulthandler
+
+            faulthandler.register(signal.SIGUSR1, all_threads=True)
+        reason = None
+        try:
+            self.start()
+            if on_start is not None:
+                on_start()
+            while not signals and reason is None:
+                time.sleep(poll_s)
+                reason = self.failure()
+        finally:
+            self.stop()
+            self.join()
+            self.session.close()
+        if reason is not None:
+            raise DDLiveError(reason)
 
     @property
     def port(self) -> int:
         return self.server.port
 
-    # ------------------------------------------------------------ replies
-
-    def targets(self) -> list[tuple[str, int]]:
-        out = [("127.0.0.1", self.reply_port)]
-        out += [c for c in self.clients if c not in out]
-        return out
+    # ------------------------------------------------------------ replies (any thread)
 
     def send(self, address: str, *args: Any, to: list[tuple[str, int]] | None = None) -> None:
-        data = osc.encode(address, *args)
-        for target in to or self.targets():
-            self.server.send(data, target)
+        self.replies.send(address, *args, to=to)
 
     def error(self, code: str, message: str, sender: tuple[str, int] | None = None) -> None:
-        key = sender or "local"
-        if self._log_errors.allow("log"):
-            log.warning("%s from %s: %s", code, sender, message)
-        targets = self.targets()
-        if sender is not None and sender not in targets:
-            targets.append(sender)
-        with self._lock:
-            if self._errors.allow(key):
-                self._flooded.discard(key)
-            elif key in self._flooded:
-                return
-            else:  # the first suppressed error: say once that further ones are being suppressed
-                if len(self._flooded) > 1024:  # spoofed senders: forget them
-                    self._flooded.clear()
-                self._flooded.add(key)
-                code, message = "flood", f"too many errors; further errors are suppressed for a moment (last: {code})"
-        self.send("/dd/error", code, message[:200], to=targets)
+        self.replies.error(code, message, sender)
 
     # ------------------------------------------------------------ OSC thread
 
@@ -272,183 +285,9 @@ class Daemon:
             except OSError as err:
                 self.error("io", f"{cmd.address}: {err}", sender)
 
-    def handlers(self) -> dict[str, Callable[..., None]]:
-        """Each inbound command of the OSC table and the method that runs it (checked against the table
-        when the daemon is built: see :func:`check_handlers`)."""
-        return {
-            "hello": self._cmd_hello, "like": self._cmd_like, "dislike": self._cmd_dislike, "rate": self._cmd_rate,
-            "next": self._cmd_next, "undo": self._cmd_undo, "export": self._cmd_export,
-            "export_loop": self._cmd_export_loop, "status": self._cmd_status, "set_tempo": self._cmd_set_tempo,
-            "set_mode": self._cmd_set_mode, "set_fotf": self._cmd_set_fotf,
-            "set_temperature": self._cmd_set_temperature, "set_density": self._cmd_set_density,
-            "set_lock": self._cmd_set_lock, "play": self._cmd_play, "stop": self._cmd_stop,
-        }
-
     def execute(self, cmd: Command, sender: tuple[str, int] | None = None) -> None:
         """Run one validated command (the OSC thread, or a test)."""
         self._handlers[cmd.name](sender=sender, **cmd.args)
-
-    def _cmd_hello(self, sender, reply_port: int | None = None) -> None:
-        if sender is not None:
-            client = (sender[0], reply_port or sender[1])
-            evicted = []
-            with self._lock:
-                self.clients.pop(client, None)
-                self.clients[client] = None
-                while len(self.clients) > MAX_CLIENTS:
-                    old = next(iter(self.clients))
-                    self.clients.pop(old)
-                    evicted.append(old)
-            for old in evicted:
-                log.warning("client %s:%d evicted: more than %d clients said /dd/hello", old[0], old[1], MAX_CLIENTS)
-                self.send("/dd/error", "evicted", f"more than {MAX_CLIENTS} clients said /dd/hello; this one gets no "
-                          "more replies until it says /dd/hello again", to=[old])
-        self._status()
-        cur = self.current
-        if cur is not None:
-            self._send_candidate(cur)
-
-    def _cmd_like(self, sender) -> None:
-        self._rate(None, True)
-
-    def _cmd_dislike(self, sender) -> None:
-        self._rate(None, False)
-
-    def _cmd_rate(self, sender, id: int, label: float) -> None:
-        self._rate(id, bool(label))
-
-    def _rate(self, cid: int | None, like: bool) -> None:
-        cur = self.current
-        if cid is None:
-            if cur is None:
-                raise OSCError("state", "nothing to rate yet: no candidate has been announced")
-            cid = cur.id
-        try:  # which sounds the loop plays is stored with the rating, so it can be replayed and exported
-            # whatever happens to the sample folders later; their files are written once the next loop is out
-            rows = self.session.sample_rows(cid, self.library, self._hashes)
-            likes, dislikes = self.session.rate(cid, like, rows)
-        except InputError:
-            raise OSCError("unknown-id", f"no candidate {cid}") from None
-        self.send("/dd/rated", cid, "like" if like else "dislike", likes, dislikes)
-        self.trainer_worker.sync()
-        if cur is not None and cid == cur.id:
-            self._advance()
-        self.session.keep_sample_files(rows, self.library, self._hashes)
-
-    def _cmd_next(self, sender) -> None:
-        self._advance()
-
-    def _advance(self) -> None:
-        loop = self.generator.take()
-        if loop is not None:
-            self._announce(loop)
-        else:
-            self.generator.request()
-
-    def _cmd_undo(self, sender) -> None:
-        cid = self.session.undo()
-        if cid is None:
-            raise OSCError("state", "nothing to undo: no ratings")
-        self.trainer_worker.sync()
-        self._status()
-        loop = self._loop_from_session(cid)
-        if loop is not None:
-            self._announce(loop)
-
-    def _loop_from_session(self, cid: int) -> Loop | None:
-        """Candidate ``cid`` rebuilt from the database and its files (rendered again where missing)."""
-        from ..loops.pattern import Pattern
-        from .loop import write_loop_files
-
-        row = self.session.candidate(cid)
-        if row is None:
-            return None
-        pattern = Pattern.from_json(row.pattern)
-        if not all(k in self.library for k in pattern.samples):
-            log.info("candidate %d plays samples no longer in the sample folders: not announced again", cid)
-            return None
-        idx = self.library.indices(pattern.samples)
-        files, audio = write_loop_files(self.session.candidate_dir(cid), pattern, self.library, self.settings.bpm,
-                                        self.generator.notes)
-        return Loop(cid, pattern, pattern.hits, idx, row.score, row.version, row.trained_on, self.settings.bpm,
-                    files, audio, notes=self.generator.notes)
-
-    def _cmd_export(self, sender) -> None:
-        if self.current is None:
-            raise OSCError("state", "nothing to export yet: no candidate has been announced")
-        self._export(self.current.id)
-
-    def _cmd_export_loop(self, sender, id: int) -> None:
-        self._export(id)
-
-    def _export(self, cid: int) -> None:
-        from ..loops.export import export_pattern
-        from ..loops.pattern import Pattern
-
-        row = self.session.candidate(cid)
-        if row is None:
-            raise OSCError("unknown-id", f"no candidate {cid}")
-        out = self.session.export_dir(cid)
-        if not (out / "pattern.json").is_file():  # a folder holding pattern.json is a complete export
-            pattern = Pattern.from_json(row.pattern)
-            library = self.session.loop_library(cid) or self.library  # a rated loop's own sounds first
-            if not all(k in library for k in pattern.samples):
-                raise OSCError("state", f"loop {cid} plays samples no longer in the sample folders")
-            export_pattern(out, pattern, library, bpm=self.settings.bpm, force=True)
-        self.send("/dd/exported", cid, str(out.resolve()))
-
-    def _cmd_status(self, sender) -> None:
-        self._status()
-
-    def _status(self) -> None:
-        likes, dislikes = self.session.counts()
-        self.send("/dd/status", likes + dislikes, likes, dislikes, self.version, self.generator.ready_count())
-
-    def _update(self, **changes: Any) -> None:
-        with self._lock:
-            self.settings = replace(self.settings, **changes)
-            settings = self.settings
-        self.session.save_settings({"live": settings.to_dict()})
-        self.generator.set_settings(settings)
-
-    def _cmd_set_tempo(self, sender, bpm: float) -> None:
-        self._update(bpm=float(bpm))
-        if self.midi is not None:
-            self.midi.set_tempo(float(bpm))
-
-    def _cmd_set_mode(self, sender, mode: str) -> None:
-        self._update(mode=mode)
-
-    def _cmd_set_fotf(self, sender, on: float) -> None:
-        self._update(fotf=bool(on))
-
-    def _cmd_set_temperature(self, sender, s: float) -> None:
-        self._update(temperature=float(s))
-
-    def _cmd_set_density(self, sender, p: float) -> None:
-        self._update(density=float(p))
-
-    def _cmd_set_lock(self, sender, track: int, on: float) -> None:
-        tracks = len(self.settings.locks)
-        if not 1 <= track <= tracks:
-            raise OSCError("args", f"/dd/set/lock: track must be 1-{tracks}, got {track}")
-        if on and self.current is None:
-            raise OSCError("state", "nothing to lock yet: no candidate has been announced")
-        locks = list(self.settings.locks)
-        locks[track - 1] = bool(on)
-        self._update(locks=tuple(locks))
-
-    def _cmd_play(self, sender) -> None:
-        if self.midi is None and self.audio is None:
-            raise OSCError("backend", "neither MIDI out nor audio out is available (see the daemon's log)")
-        for player in (self.midi, self.audio):
-            if player is not None:
-                player.play()
-
-    def _cmd_stop(self, sender) -> None:
-        for player in (self.midi, self.audio):
-            if player is not None:
-                player.halt()
 
     # ------------------------------------------------------------ announcements (OSC or generator thread)
 
@@ -456,12 +295,8 @@ class Daemon:
         with self._lock:
             self.current = loop
         self._send_candidate(loop)
-        if self.midi is not None:
-            from .midi_out import notes_of
-
-            self.midi.set_notes(notes_of(loop.pattern, loop.notes))
-        if self.audio is not None:
-            self.audio.set_loop(loop.audio)
+        for out in self.outputs:
+            out.show(loop)
 
     def _on_retempo(self, loop: Loop) -> None:
         """The current loop re-rendered at a new tempo: announce it again, unless another took its place."""
@@ -471,8 +306,6 @@ class Daemon:
         self._announce(loop)
 
     def _send_candidate(self, loop: Loop) -> None:
-        from .midi_out import notes_of
-
         try:  # its files are kept for KEEP_FILES_S from now (loop.collect_loop_files)
             os.utime(self.session.candidate_dir(loop.id))
         except OSError:
@@ -485,7 +318,7 @@ class Daemon:
         self.send("/dd/grid", loop.id, *cells)
         self.send("/dd/samples", loop.id, *[Path(s).stem for s in p.samples])
         notes: list[Any] = []
-        for n in notes_of(p, loop.notes):
+        for n in loop.notes:
             notes += [n.pitch, float(n.beat), n.velocity]
         self.send("/dd/notes", loop.id, *notes)
 

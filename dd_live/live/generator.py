@@ -13,9 +13,10 @@ from dataclasses import replace
 import numpy as np
 
 from ..loops.export import note_map
-from ..loops.pattern import Constraints, from_arrays
+from ..loops.pattern import Constraints
 from ..sound.audio import write_wav
-from .loop import LiveSettings, Loop, collect_loop_files, write_loop_files
+from ..loops.record import Loop
+from .loop import LiveSettings, collect_loop_files, write_candidate_files
 from .sounds import sound_hash
 from .worker import Gate, Worker
 
@@ -222,8 +223,8 @@ class GeneratorWorker(Worker):
 
     def _retempo(self, loop: Loop, bpm: float) -> Loop:
         folder = self.session.candidate_dir(loop.id)
-        files, audio = write_loop_files(folder, loop.pattern, self.library, bpm, self.notes)
-        loop.files, loop.audio, loop.bpm = files, audio, bpm
+        loop.files, loop.playback = write_candidate_files(folder, loop.pattern, self.library, bpm, loop.pitches)
+        loop.bpm = bpm
         self.session.update_bpm(loop.id, bpm)
         return loop
 
@@ -238,19 +239,21 @@ class GeneratorWorker(Worker):
             else:
                 self.chains.run(self.steps_between, "explore")
                 found = self.chains.pick()
-        pattern = from_arrays(found.hits, found.idx, self.library)
         cid = self._next_id
         self._next_id += 1
         folder = self.session.candidate_dir(cid)
         folder.mkdir(parents=True, exist_ok=True)
-        write_wav(folder / "critic.wav", self.scorer.audio(found.hits[None], found.idx[None])[0], bits=32, force=True)
-        files, audio = write_loop_files(folder, pattern, self.library, settings.bpm, self.notes)
-        self.session.add_candidate(cid, pattern.to_json(), found.score, self.version, self.trained_on,
+        reference = self.scorer.audio(found.hits[None], found.idx[None])[0]
+        loop = Loop.from_arrays(found.hits, found.idx, self.library, reference, found.score, origin=settings.mode,
+                                id=cid, version=self.version, trained_on=self.trained_on, bpm=settings.bpm,
+                                pitches=list(self.notes), epoch=epoch)
+        write_wav(folder / "critic.wav", loop.audio, bits=32, force=True)
+        loop.files, loop.playback = write_candidate_files(folder, loop.pattern, self.library, settings.bpm, self.notes)
+        self.session.add_candidate(cid, loop.pattern.to_json(), found.score, self.version, self.trained_on,
                                    settings.bpm, settings.mode)
         for i in found.idx:  # hashed here, so that rating it costs the click no hashing
             sound_hash(self.library, int(i), self.hashes)
-        return Loop(cid, pattern, found.hits, found.idx, float(found.score), self.version, self.trained_on,
-                    settings.bpm, files, audio, epoch, self.notes)
+        return loop
 
     def _collect(self) -> None:
         with self._cond:

@@ -1,21 +1,20 @@
-"""A loop as the daemon handles it: the performer's live settings, the ready-to-announce :class:`Loop`,
-the one writer of a candidate's files, the critic's 120 bpm bar, and the clean-up of old candidates."""
+"""Loops as the daemon handles them: the performer's live settings, where a candidate's files go, the
+critic's 120 bpm bar, and the clean-up of old candidates (the loop record is :mod:`dd_live.loops.record`)."""
 
 from __future__ import annotations
 
 import logging
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .. import SAMPLE_RATE
-from ..loops.export import midi_file
+from ..loops.export import write_loop_files
 from ..loops.pattern import Constraints, Pattern
-from ..loops.render import render_loops, render_preview, render_reference
-from ..sound.audio import atomic_path, write_wav
+from ..loops.render import render_reference
 
 log = logging.getLogger("dd_live.workers")
 
@@ -49,41 +48,15 @@ class LiveSettings:
                    locks=tuple(bool(x) for x in d.get("locks", base.locks)))
 
 
-@dataclass
-class Loop:
-    """A candidate ready to announce: its pattern, score, critic version and files at ``bpm``."""
-
-    id: int
-    pattern: Pattern
-    hits: np.ndarray
-    idx: np.ndarray
-    score: float
-    version: int
-    trained_on: int
-    bpm: float
-    files: dict[str, Path]
-    audio: np.ndarray                      # the loop at ``bpm`` (for the audio player)
-    epoch: int = 0                         # settings epoch it was made under
-    notes: list[int] = field(default_factory=list)
-
-
 def bpm_tag(bpm: float) -> str:
     return f"{bpm:.3f}".rstrip("0").rstrip(".")
 
 
-def write_loop_files(folder: Path, pattern: Pattern, library, bpm: float, notes: list[int]) -> tuple[dict[str, Path], np.ndarray]:
-    """loop_<bpm>.wav, preview_<bpm>.wav and loop_<bpm>.mid (one bar) in ``folder``; returns the paths and the loop."""
-    tag = bpm_tag(bpm)
-    loop = render_loops([pattern], library, bpm=bpm)[0]
-    files = {
-        "loop_wav": write_wav(folder / f"loop_{tag}.wav", loop, force=True),
-        "preview_wav": write_wav(folder / f"preview_{tag}.wav", render_preview(pattern, library, bpm=bpm), force=True),
-    }
-    mid = midi_file(pattern, notes, bpm=bpm, repeats=1, name="dd_live")
-    with atomic_path(folder / f"loop_{tag}.mid", force=True) as tmp:
-        mid.save(str(tmp))
-    files["midi_file"] = folder / f"loop_{tag}.mid"
-    return files, loop
+def write_candidate_files(folder: Path, pattern: Pattern, library, bpm: float,
+                          pitches: list[int]) -> tuple[dict[str, Path], np.ndarray]:
+    """A candidate's loop_<bpm>.wav, preview_<bpm>.wav and loop_<bpm>.mid (one bar) in ``folder``; returns the
+    paths and the bar at ``bpm``."""
+    return write_loop_files(folder, pattern, library, bpm=bpm, pitches=pitches, suffix=f"_{bpm_tag(bpm)}")
 
 
 def reference_audio(session, library, cid: int) -> np.ndarray:

@@ -17,34 +17,16 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from ..errors import BackendError
+from .worker import Worker
 from ..loops.export import DRUM_CHANNEL as CHANNEL
-from ..loops.export import NOTE_BEATS
+from ..loops.export import NOTE_BEATS, Note
 
 log = logging.getLogger("dd_live.midi")
 
 PORT_NAME = "dd_live"
 _APIS = {"alsa": "API_LINUX_ALSA", "jack": "API_UNIX_JACK", "coremidi": "API_MACOSX_CORE", "winmm": "API_WINDOWS_MM"}
-
-
-@dataclass(frozen=True)
-class Note:
-    beat: float      # start, in beats from the bar line
-    pitch: int
-    velocity: int
-
-
-def notes_of(pattern, pitches: Sequence[int]) -> list[Note]:
-    """The pattern's hits as notes in time order; starts in beats (swing and offsets included)."""
-    import numpy as np
-
-    t, s = np.nonzero(pattern.hits)
-    beats = pattern.step_times()[t, s] * pattern.beats / pattern.steps
-    out = [Note(max(0.0, float(b)), int(pitches[ti]), int(pattern.velocities[ti, si]))
-           for ti, si, b in zip(t.tolist(), s.tolist(), beats.tolist())]
-    return sorted(out, key=lambda n: (n.beat, n.pitch))
 
 
 def bar_timeline(notes: Sequence[Note], bpm: float, beats: int) -> list[tuple[float, list[int]]]:
@@ -68,6 +50,14 @@ def _rtmidi_api():
     if name not in _APIS:
         raise BackendError(f"DD_LIVE_MIDI_API={name!r}: use one of {', '.join(_APIS)}")
     return rtmidi, getattr(rtmidi, _APIS[name])
+
+
+def open_player(spec: str, *, bpm: float) -> MidiPlayer:
+    """A :class:`MidiPlayer` on port ``spec`` (see :func:`open_port`), not yet started; BackendError if none."""
+    send, close, where = open_port(spec)
+    player = MidiPlayer(send, bpm=bpm, close_port=close)
+    player.where = where
+    return player
 
 
 def open_port(spec: str) -> tuple[Callable[[list[int]], None], Callable[[], None], str]:
@@ -113,65 +103,72 @@ def open_port(spec: str) -> tuple[Callable[[list[int]], None], Callable[[], None
                        "server (jackd -d dummy), or run with --midi-out none")
 
 
-class MidiPlayer:
-    """The player thread: loops the current notes at the current tempo through ``send``."""
+class MidiPlayer(Worker):
+    """The player thread, an output of the daemon: loops the shown loop's notes at its tempo through
+    ``send``; ``close_port`` (called once by :meth:`close`) releases the port."""
+
+    name = "dd-midi"
 
     def __init__(self, send: Callable[[list[int]], None], *, beats: int = 4, bpm: float = 120.0,
-                 clock: Callable[[], float] = time.perf_counter) -> None:
+                 clock: Callable[[], float] = time.perf_counter, close_port: Callable[[], None] | None = None) -> None:
+        super().__init__()
         self.send, self.clock = send, clock
+        self._close_port = close_port
+        self.where = ""          # the port, in words (for the log)
         self._lock = threading.Lock()
         self._pending: tuple[list[Note], float] | None = None
         self._notes: list[Note] = []
         self._bpm = bpm
         self._beats = beats
         self._playing = False
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._bell = threading.Event()   # rung by every control call and by stop()
         self._sounding: set[int] = set()
         self.sent = 0
 
     # ------------------------------------------------------------ control (any thread)
 
+    def show(self, loop) -> None:
+        """Play ``loop`` (a :class:`dd_live.loops.record.Loop`: its notes at its tempo) from the next bar line."""
+        with self._lock:
+            self._pending = (list(loop.notes), float(loop.bpm))
+        self._bell.set()
+
     def set_notes(self, notes: Sequence[Note]) -> None:
         """Play ``notes`` from the next bar line."""
         with self._lock:
             self._pending = (list(notes), self._pending[1] if self._pending else self._bpm)
-        self._wake.set()
+        self._bell.set()
 
     def set_tempo(self, bpm: float) -> None:
         with self._lock:
             notes = self._pending[0] if self._pending else self._notes
             self._pending = (notes, float(bpm))
-        self._wake.set()
+        self._bell.set()
 
     def play(self) -> None:
         with self._lock:
             self._playing = True
-        self._wake.set()
+        self._bell.set()
 
     def halt(self) -> None:
         with self._lock:
             self._playing = False
-        self._wake.set()
+        self._bell.set()
 
     @property
     def playing(self) -> bool:
         return self._playing
 
-    # ------------------------------------------------------------ lifecycle
+    def _wake(self) -> None:
+        self._bell.set()
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="dd-midi", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-
-    def join(self, timeout: float | None = None) -> None:
-        if self._thread is not None:
-            self._thread.join(timeout)
+    def close(self, timeout: float = 2.0) -> None:
+        """Stop the thread (all notes off) and release the port; idempotent."""
+        self.stop()
+        self.join(timeout)
+        close, self._close_port = self._close_port, None
+        if close is not None:
+            close()
 
     # ------------------------------------------------------------ the thread
 
@@ -196,16 +193,16 @@ class MidiPlayer:
             if self._stop.is_set() or not self._playing:
                 return False
             if left > 0.0015:
-                self._wake.wait(left - 0.001)
-                self._wake.clear()
+                self._bell.wait(left - 0.001)
+                self._bell.clear()
             # else: spin out the last millisecond
 
     def _run(self) -> None:
         try:
             while not self._stop.is_set():
                 if not self._playing:
-                    self._wake.wait(0.5)
-                    self._wake.clear()
+                    self._bell.wait(0.5)
+                    self._bell.clear()
                     continue
                 bar_start = self.clock() + 0.01
                 while self._playing and not self._stop.is_set():

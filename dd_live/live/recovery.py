@@ -1,11 +1,18 @@
-"""Reading what is left of a damaged session database (see :meth:`dd_live.live.session.Session._recover`)."""
+"""Reading what is left of a damaged session database (see :meth:`dd_live.live.session.Session._recover`),
+and restoring a session's critic from its checkpoints, past a damaged one (:func:`restore_trainer`)."""
 
 from __future__ import annotations
 
 import json
+import logging
+import os
 import sqlite3
+import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("dd_live.daemon")
 
 
 def damaged(err: sqlite3.DatabaseError) -> bool:
@@ -78,3 +85,44 @@ def scan(src: sqlite3.Connection, table: str, bound: int) -> tuple[list[tuple], 
     if table in ("candidates", "ratings"):
         return [out[k] for k in sorted(out)], ok
     return list(out.values()), ok
+
+
+def restore_trainer(session, library, *, seed: int, init: str, learn: str) -> tuple[Any, int, list[tuple[int, bool]]]:
+    """The session's trainer, the critic version it had published and the ratings it had learned from.
+
+    From the latest checkpoint; else from the initial one (a damaged latest checkpoint is moved aside
+    as ``<name>.damaged-<time>`` with one warning, and the critic is then rebuilt from the ratings);
+    else a new critic started as ``init`` says, learning as ``learn`` says, saved as both.
+    """
+    from ..learn.pretrain import starting_critic
+    from ..learn.trainer import TrainConfig, Trainer, resolve_learn
+
+    trainer, extra = _load_checkpoint(session.latest_checkpoint, seed)
+    if trainer is not None:
+        return trainer, int(extra.get("version", 0)), [(int(c), bool(v)) for c, v in extra.get("ratings", [])]
+    trainer, _ = _load_checkpoint(session.initial_checkpoint, seed)
+    if trainer is None:
+        critic = starting_critic(init, library=library, seed=seed)
+        trainer = Trainer(critic, TrainConfig(seed=seed, learn=resolve_learn(learn, init)))
+        trainer.save(session.initial_checkpoint, extra={"version": 0, "ratings": []})
+    trainer.save(session.latest_checkpoint, extra={"version": 0, "ratings": []})
+    return trainer, 0, []
+
+
+def _load_checkpoint(path: Path, seed: int) -> tuple[Any, dict]:
+    """(a Trainer restored from checkpoint ``path``, the checkpoint's extra), or (None, {}) if there is none
+    or it does not load (then it is moved aside with one warning)."""
+    from ..errors import InputError
+    from ..learn.critic import Critic
+    from ..learn.trainer import TrainConfig, Trainer
+
+    if not path.is_file():
+        return None, {}
+    trainer = Trainer(Critic(), TrainConfig(seed=seed))
+    try:
+        return trainer, trainer.load(path)
+    except InputError as err:
+        aside = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+        os.replace(path, aside)
+        log.warning("%s; moved aside as %s: the critic is rebuilt from the session's ratings", err, aside.name)
+        return None, {}

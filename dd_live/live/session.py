@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import sqlite3
 import threading
 import time
@@ -31,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
+from .folders import DB_NAME, check_folder
 from .lock import SessionLock
 from .recovery import damaged, salvage
 from .sounds import SessionSounds
@@ -38,9 +38,7 @@ from .sounds import SessionSounds
 log = logging.getLogger("dd_live.session")
 
 SCHEMA_VERSION = 1
-DB_NAME = "session.sqlite"
 TABLES = ("meta", "settings", "candidates", "ratings", "loop_samples")
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -71,57 +69,6 @@ CREATE TABLE IF NOT EXISTS loop_samples(  -- the exact sounds of each rated loop
     PRIMARY KEY (candidate_id, track)
 );
 """
-
-
-def sessions_root() -> Path:
-    """Where named sessions live: $DD_LIVE_SESSIONS, else the user data dir's sessions/."""
-    env = os.environ.get("DD_LIVE_SESSIONS")
-    if env:
-        return Path(env)
-    from platformdirs import user_data_dir
-
-    return Path(user_data_dir("dd_live")) / "sessions"
-
-
-def check_name(name: str) -> str:
-    """A session name: letters, digits, '.', '_' and '-', at most 64, not starting with a dot."""
-    if not isinstance(name, str) or not _NAME.match(name):
-        raise InputError(f"bad session name {name!r}: use letters, digits, '.', '_' and '-' (at most 64)")
-    return name
-
-
-def resolve(spec: str | os.PathLike[str] | None, *, root: Path | None = None) -> Path:
-    """A session folder from a name (under :func:`sessions_root`) or a path (anything with a / in it).
-
-    None makes a new name from the date and time.
-    """
-    root = root or sessions_root()
-    if spec is None:
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        name, k = stamp, 1
-        while (root / name).exists():
-            k += 1
-            name = f"{stamp}-{k}"
-        return root / name
-    text = os.fspath(spec)
-    if "\0" in text:
-        raise InputError(f"bad session {text!r}: a name or path cannot hold a NUL character")
-    if os.sep in text or "/" in text or text in (".", ".."):
-        return Path(text).expanduser().resolve()
-    return root / check_name(text)
-
-
-def is_session(folder: Path) -> bool:
-    return (Path(folder) / DB_NAME).is_file()
-
-
-def check_folder(folder: Path) -> None:
-    """Refuse to make a session of anything but a new or empty folder (or an existing session)."""
-    folder = Path(folder)
-    if folder.exists() and not folder.is_dir():
-        raise InputError(f"{folder} exists and is not a folder")
-    if folder.is_dir() and not is_session(folder) and any(folder.iterdir()):
-        raise InputError(f"{folder} is not a dd_live session and is not empty; name a new or empty folder")
 
 
 @dataclass(frozen=True)
@@ -358,30 +305,3 @@ class Session(SessionSounds):
     def counts(self) -> tuple[int, int]:
         with self._lock:
             return self._counts(self._db)
-
-
-def list_sessions(root: Path | None = None) -> list[dict[str, Any]]:
-    """Every session under ``root``: name, folder, ratings, likes, dislikes, candidates, last change."""
-    root = root or sessions_root()
-    out = []
-    if not root.is_dir():
-        return out
-    for folder in sorted(p for p in root.iterdir() if (p / DB_NAME).is_file()):
-        entry: dict[str, Any] = {"name": folder.name, "folder": str(folder)}
-        holder = SessionLock.holder(folder)
-        if holder:
-            entry["in_use_by"] = holder
-        try:  # read only: a damaged file is reported here and recovered by serve or export
-            db = sqlite3.connect(str(folder / DB_NAME), timeout=5)
-            try:
-                likes, total = db.execute("SELECT COALESCE(SUM(label), 0), COUNT(*) FROM ratings").fetchone()
-                candidates = db.execute("SELECT COUNT(*) FROM candidates").fetchone()[0]
-            finally:
-                db.close()
-            entry.update({"ratings": int(total), "likes": int(likes), "dislikes": int(total - likes),
-                          "candidates": int(candidates), "modified": (folder / DB_NAME).stat().st_mtime})
-        except (sqlite3.Error, OSError) as err:
-            entry["error"] = (f"damaged database ({err}); dd-live serve or export recovers what is readable"
-                              if isinstance(err, sqlite3.DatabaseError) and damaged(err) else f"unreadable ({err})")
-        out.append(entry)
-    return out

@@ -5,9 +5,12 @@ A mixin of :class:`dd_live.live.session.Session` (it uses the session's database
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from ..errors import InputError
 
 log = logging.getLogger("dd_live.session")
 
@@ -22,6 +25,21 @@ def sound_hash(library, i: int, hashes: dict[int, str] | None = None) -> str:
         if hashes is not None:
             hashes[i] = digest
     return digest
+
+
+@dataclass
+class ExportReport:
+    """What :meth:`SessionSounds.export_rated` did: loops asked for, written, found exported before, and
+    one line for each that could not be."""
+
+    asked: int = 0
+    written: int = 0
+    already: int = 0
+    failed: list[str] = field(default_factory=list)
+
+
+class UnknownLoop(InputError):
+    """No candidate has this id in the session."""
 
 
 class SessionSounds:
@@ -122,3 +140,58 @@ class SessionSounds:
     def add_loop_samples(self, rows: list[tuple]) -> None:
         with self._tx() as c:
             c.executemany("INSERT OR REPLACE INTO loop_samples VALUES (?, ?, ?, ?, ?)", rows)
+
+    def export_loop(self, cid: int, out: Path, library, *, bpm: float | None = None, force: bool = False) -> Path:
+        """Write loop ``cid``'s export (loop.wav, preview.wav, pattern.json, loop.mid, kit.sfz, samples/) into
+        ``out``, with the loop's kept sounds, else ``library`` (the session's sample folders, or a function
+        loading them, called only then), at ``bpm`` (default: the loop's). UnknownLoop for an unknown loop;
+        ExportError if a sound is in neither."""
+        from ..errors import ExportError
+        from ..loops.export import export_pattern
+        from ..loops.pattern import Pattern
+
+        row = self.candidate(cid)
+        if row is None:
+            raise UnknownLoop(f"no candidate {cid}")
+        pattern = Pattern.from_json(row.pattern)
+        source = self.loop_library(cid)
+        if source is None:
+            source = library() if callable(library) else library
+        missing = [k for k in pattern.samples if source is None or k not in source]
+        if missing:
+            raise ExportError(f"loop {cid}: sample {missing[0]!r} is in neither the session nor its sample folders")
+        export_pattern(out, pattern, source, bpm=bpm or row.bpm, force=force)
+        return out
+
+    def export_rated(self, out: Path, library, *, liked: bool = False, bpm: float | None = None,
+                     force: bool = False) -> ExportReport:
+        """Export every rated (or liked) loop into ``out/<id>_<liked|disliked>``; loops exported there before
+        (same pattern.json) are skipped unless ``force``, so a rerun adds only new ones. ``library`` as in
+        :meth:`export_loop`, loaded at most once. A loop whose sounds are gone is reported, not fatal."""
+        from ..errors import ExportError
+        from ..loops.pattern import Pattern
+
+        rated = dict(self.ratings())
+        ids = sorted(c for c, like in rated.items() if like or not liked)
+        report = ExportReport(asked=len(ids))
+        loaded: list = []
+
+        def folders():
+            if not loaded:
+                loaded.append(library() if callable(library) else library)
+            return loaded[0]
+
+        for cid in ids:
+            target = out / f"{cid:05d}_{'liked' if rated[cid] else 'disliked'}"
+            done = target / "pattern.json"
+            if not force and done.is_file() and done.read_text().strip() == Pattern.from_json(
+                    self.candidate(cid).pattern).to_json():
+                report.already += 1
+                continue
+            try:
+                self.export_loop(cid, target, folders, bpm=bpm, force=force)
+            except ExportError as err:
+                report.failed.append(str(err))
+                continue
+            report.written += 1
+        return report

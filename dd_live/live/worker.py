@@ -91,3 +91,15 @@ class Worker:
 
     def is_alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
+
+
+def failure(workers) -> str | None:
+    """One line naming the first of ``workers`` that died (its error) or ended by itself, or None."""
+    for w in workers:
+        err = w.error
+        if err is not None:
+            first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+            return f"{w.name} failed: {first}"
+        if not w.is_alive():
+            return f"{w.name} stopped by itself"
+    return None

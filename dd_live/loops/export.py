@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ..sound.audio import staged_folder, write_bytes, write_wav
+from ..sound.audio import atomic_path, staged_folder, write_bytes, write_wav
 from ..errors import ExportError, InputError
 from .pattern import Pattern
 from .render import MIX_GAIN, REFERENCE_BPM, check_repeats, render_loops, render_preview
@@ -141,6 +142,39 @@ def sfz_text(sample_files: Sequence[str], notes: Sequence[int]) -> str:
     return "\n".join(lines) + "\n"
 
 
+@dataclass(frozen=True)
+class Note:
+    beat: float      # start, in beats from the bar line
+    pitch: int
+    velocity: int
+
+
+def notes_of(pattern, pitches: Sequence[int]) -> list[Note]:
+    """The pattern's hits as notes in time order; starts in beats (swing and offsets included)."""
+    t, s = np.nonzero(pattern.hits)
+    beats = pattern.step_times()[t, s] * pattern.beats / pattern.steps
+    out = [Note(max(0.0, float(b)), int(pitches[ti]), int(pattern.velocities[ti, si]))
+           for ti, si, b in zip(t.tolist(), s.tolist(), beats.tolist())]
+    return sorted(out, key=lambda n: (n.beat, n.pitch))
+
+
+def write_loop_files(folder: Path, pattern: Pattern, library, *, bpm: float, pitches: Sequence[int], suffix: str = "",
+                     repeats: int = 1, bits: int = 16, force: bool = True) -> tuple[dict[str, Path], np.ndarray]:
+    """The one writer of a loop's audio and MIDI: ``loop<suffix>.wav`` (one bar), ``preview<suffix>.wav`` and
+    ``loop<suffix>.mid`` (``repeats`` bars, track t on note ``pitches[t]``) in ``folder``, each atomically, at
+    ``bpm``. Returns their paths by kind (loop_wav, preview_wav, midi_file) and the bar's audio."""
+    loop = render_loops([pattern], library, bpm=bpm)[0]
+    files = {
+        "loop_wav": write_wav(folder / f"loop{suffix}.wav", loop, bits=bits, force=force),
+        "preview_wav": write_wav(folder / f"preview{suffix}.wav", render_preview(pattern, library, bpm=bpm),
+                                 bits=bits, force=force),
+        "midi_file": folder / f"loop{suffix}.mid",
+    }
+    with atomic_path(files["midi_file"], force=force) as tmp:
+        midi_file(pattern, pitches, bpm=bpm, repeats=repeats).save(str(tmp))
+    return files, loop
+
+
 def export_pattern(out_dir: Path, pattern: Pattern, library, *, bpm: float = REFERENCE_BPM, gm: bool = False,
                    repeats: int = 4, bits: int = 16, force: bool = False) -> dict[str, Path]:
     """Write loop.wav, preview.wav, pattern.json, loop.mid, kit.sfz and samples/ for one pattern.
@@ -161,10 +195,8 @@ def export_pattern(out_dir: Path, pattern: Pattern, library, *, bpm: float = REF
         if existing:
             raise ExportError(f"{existing[0]} exists; refusing to overwrite an export (use --force)")
     with staged_folder(out_dir) as stage:
-        write_wav(stage / "loop.wav", render_loops([pattern], library, bpm=bpm)[0], bits=bits)
-        write_wav(stage / "preview.wav", render_preview(pattern, library, bpm=bpm), bits=bits)
+        write_loop_files(stage, pattern, library, bpm=bpm, pitches=notes, repeats=repeats, bits=bits)
         write_bytes(stage / "pattern.json", (pattern.to_json() + "\n").encode())
-        midi_file(pattern, notes, bpm=bpm, repeats=repeats).save(str(stage / "loop.mid"))
         for f, i in zip(sample_files, indices):
             write_wav(stage / "samples" / f, library.audio(i), bits=24)
         write_bytes(stage / "kit.sfz", sfz_text(sample_files, notes).encode())

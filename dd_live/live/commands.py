@@ -1,0 +1,197 @@
+"""The daemon's OSC commands: one method per inbound address of the table, in an explicit
+``{command: handler}`` map checked against the table when the daemon is built
+(:func:`check_handlers`), so a renamed argument fails at start, never at a client's click.
+
+Handlers run on the OSC thread. They do no torch work: a rating is an SQLite commit, a queue put
+and a pop from the generator's ready queue. They raise :class:`OSCError` (or another dd_live
+error) for the daemon to answer with ``/dd/error``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from typing import Any
+
+from ..errors import DDLiveError, ExportError, InputError
+from ..loops.record import Loop
+from .osc import OSCError
+from .sounds import UnknownLoop
+
+log = logging.getLogger("dd_live.daemon")
+
+
+def check_handlers(handlers: dict[str, Callable[..., None]], table: Iterable) -> None:
+    """DDLiveError unless every inbound address of ``table`` has a handler taking ``sender`` and exactly
+    the address's argument names (button values are the dispatcher's), and no handler is left over."""
+    wanted = {a.command: a for a in table}
+    if set(handlers) != set(wanted):
+        raise DDLiveError(f"OSC handlers and table differ: no handler for {sorted(set(wanted) - set(handlers))}, "
+                          f"no address for {sorted(set(handlers) - set(wanted))}")
+    for name, address in wanted.items():
+        params = [p for p in inspect.signature(handlers[name]).parameters if p != "sender"]
+        args = [] if address.button else [a.name for a in address.args]
+        if params != args:
+            raise DDLiveError(f"handler for {address.address} takes {params}, the table says {args}")
+
+
+class Commands:
+    """The command handlers of :class:`dd_live.live.daemon.Daemon` (a mixin: they use its session,
+    library, generator, trainer worker, replies and outputs)."""
+
+    def handlers(self) -> dict[str, Callable[..., None]]:
+        """Each inbound command of the OSC table and the method that runs it."""
+        return {
+            "hello": self._cmd_hello, "like": self._cmd_like, "dislike": self._cmd_dislike, "rate": self._cmd_rate,
+            "next": self._cmd_next, "undo": self._cmd_undo, "export": self._cmd_export,
+            "export_loop": self._cmd_export_loop, "status": self._cmd_status, "set_tempo": self._cmd_set_tempo,
+            "set_mode": self._cmd_set_mode, "set_fotf": self._cmd_set_fotf,
+            "set_temperature": self._cmd_set_temperature, "set_density": self._cmd_set_density,
+            "set_lock": self._cmd_set_lock, "play": self._cmd_play, "stop": self._cmd_stop,
+        }
+
+    def _cmd_hello(self, sender, reply_port: int | None = None) -> None:
+        if sender is not None:
+            self.replies.hello((sender[0], reply_port or sender[1]))
+        self._status()
+        cur = self.current
+        if cur is not None:
+            self._send_candidate(cur)
+
+    def _cmd_like(self, sender) -> None:
+        self._rate(None, True)
+
+    def _cmd_dislike(self, sender) -> None:
+        self._rate(None, False)
+
+    def _cmd_rate(self, sender, id: int, label: float) -> None:
+        self._rate(id, bool(label))
+
+    def _rate(self, cid: int | None, like: bool) -> None:
+        cur = self.current
+        if cid is None:
+            if cur is None:
+                raise OSCError("state", "nothing to rate yet: no candidate has been announced")
+            cid = cur.id
+        try:  # which sounds the loop plays is stored with the rating, so it can be replayed and exported
+            # whatever happens to the sample folders later; their files are written once the next loop is out
+            rows = self.session.sample_rows(cid, self.library, self._hashes)
+            likes, dislikes = self.session.rate(cid, like, rows)
+        except InputError:
+            raise OSCError("unknown-id", f"no candidate {cid}") from None
+        self.send("/dd/rated", cid, "like" if like else "dislike", likes, dislikes)
+        self.trainer_worker.sync()
+        if cur is not None and cid == cur.id:
+            self._advance()
+        self.session.keep_sample_files(rows, self.library, self._hashes)
+
+    def _cmd_next(self, sender) -> None:
+        self._advance()
+
+    def _advance(self) -> None:
+        loop = self.generator.take()
+        if loop is not None:
+            self._announce(loop)
+        else:
+            self.generator.request()
+
+    def _cmd_undo(self, sender) -> None:
+        cid = self.session.undo()
+        if cid is None:
+            raise OSCError("state", "nothing to undo: no ratings")
+        self.trainer_worker.sync()
+        self._status()
+        loop = self._loop_from_session(cid)
+        if loop is not None:
+            self._announce(loop)
+
+    def _loop_from_session(self, cid: int) -> Loop | None:
+        """Candidate ``cid`` rebuilt from the database and its files (rendered again where missing)."""
+        from ..loops.pattern import Pattern
+        from .loop import reference_audio, write_candidate_files
+
+        row = self.session.candidate(cid)
+        if row is None:
+            return None
+        pattern = Pattern.from_json(row.pattern)
+        if not all(k in self.library for k in pattern.samples):
+            log.info("candidate %d plays samples no longer in the sample folders: not announced again", cid)
+            return None
+        idx = self.library.indices(pattern.samples)
+        bpm, pitches = self.settings.bpm, list(self.generator.notes)
+        loop = Loop(pattern, [self.library.samples[int(i)].path for i in idx],
+                    reference_audio(self.session, self.library, cid), row.score, origin=row.mode, id=cid,
+                    version=row.version, trained_on=row.trained_on, idx=idx, bpm=bpm, pitches=pitches)
+        loop.files, loop.playback = write_candidate_files(self.session.candidate_dir(cid), pattern, self.library,
+                                                          bpm, pitches)
+        return loop
+
+    def _cmd_export(self, sender) -> None:
+        if self.current is None:
+            raise OSCError("state", "nothing to export yet: no candidate has been announced")
+        self._export(self.current.id)
+
+    def _cmd_export_loop(self, sender, id: int) -> None:
+        self._export(id)
+
+    def _export(self, cid: int) -> None:
+        out = self.session.export_dir(cid)
+        if not (out / "pattern.json").is_file():  # a folder holding pattern.json is a complete export
+            try:
+                self.session.export_loop(cid, out, self.library, bpm=self.settings.bpm, force=True)
+            except UnknownLoop:
+                raise OSCError("unknown-id", f"no candidate {cid}") from None
+            except ExportError as err:
+                raise OSCError("state", str(err)) from None
+        self.send("/dd/exported", cid, str(out.resolve()))
+
+    def _cmd_status(self, sender) -> None:
+        self._status()
+
+    def _status(self) -> None:
+        likes, dislikes = self.session.counts()
+        self.send("/dd/status", likes + dislikes, likes, dislikes, self.version, self.generator.ready_count())
+
+    def _update(self, **changes: Any) -> None:
+        with self._lock:
+            self.settings = replace(self.settings, **changes)
+            settings = self.settings
+        self.session.save_settings({"live": settings.to_dict()})
+        self.generator.set_settings(settings)
+
+    def _cmd_set_tempo(self, sender, bpm: float) -> None:
+        self._update(bpm=float(bpm))  # the current loop, rendered at the new tempo, is shown to the outputs again
+
+    def _cmd_set_mode(self, sender, mode: str) -> None:
+        self._update(mode=mode)
+
+    def _cmd_set_fotf(self, sender, on: float) -> None:
+        self._update(fotf=bool(on))
+
+    def _cmd_set_temperature(self, sender, s: float) -> None:
+        self._update(temperature=float(s))
+
+    def _cmd_set_density(self, sender, p: float) -> None:
+        self._update(density=float(p))
+
+    def _cmd_set_lock(self, sender, track: int, on: float) -> None:
+        tracks = len(self.settings.locks)
+        if not 1 <= track <= tracks:
+            raise OSCError("args", f"/dd/set/lock: track must be 1-{tracks}, got {track}")
+        if on and self.current is None:
+            raise OSCError("state", "nothing to lock yet: no candidate has been announced")
+        locks = list(self.settings.locks)
+        locks[track - 1] = bool(on)
+        self._update(locks=tuple(locks))
+
+    def _cmd_play(self, sender) -> None:
+        if not self.outputs:
+            raise OSCError("backend", "neither MIDI out nor audio out is available (see the daemon's log)")
+        for out in self.outputs:
+            out.play()
+
+    def _cmd_stop(self, sender) -> None:
+        for out in self.outputs:
+            out.halt()

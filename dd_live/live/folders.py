@@ -1,0 +1,110 @@
+"""Where sessions live: the sessions folder, session names and folders, and the sessions there are
+(``dd-live sessions``). A session's contents are :mod:`dd_live.live.session`'s."""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError
+from .lock import SessionLock
+from .recovery import damaged
+
+DB_NAME = "session.sqlite"
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+def sessions_root() -> Path:
+    """Where named sessions live: $DD_LIVE_SESSIONS, else the user data dir's sessions/."""
+    env = os.environ.get("DD_LIVE_SESSIONS")
+    if env:
+        return Path(env)
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("dd_live")) / "sessions"
+
+
+def check_name(name: str) -> str:
+    """A session name: letters, digits, '.', '_' and '-', at most 64, not starting with a dot."""
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise InputError(f"bad session name {name!r}: use letters, digits, '.', '_' and '-' (at most 64)")
+    return name
+
+
+def resolve(spec: str | os.PathLike[str] | None, *, root: Path | None = None) -> Path:
+    """A session folder from a name (under :func:`sessions_root`) or a path (anything with a / in it).
+
+    None makes a new name from the date and time.
+    """
+    root = root or sessions_root()
+    if spec is None:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        name, k = stamp, 1
+        while (root / name).exists():
+            k += 1
+            name = f"{stamp}-{k}"
+        return root / name
+    text = os.fspath(spec)
+    if "\0" in text:
+        raise InputError(f"bad session {text!r}: a name or path cannot hold a NUL character")
+    if os.sep in text or "/" in text or text in (".", ".."):
+        return Path(text).expanduser().resolve()
+    return root / check_name(text)
+
+
+def is_session(folder: Path) -> bool:
+    return (Path(folder) / DB_NAME).is_file()
+
+
+def check_folder(folder: Path) -> None:
+    """Refuse to make a session of anything but a new or empty folder (or an existing session)."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise InputError(f"{folder} exists and is not a folder")
+    if folder.is_dir() and not is_session(folder) and any(folder.iterdir()):
+        raise InputError(f"{folder} is not a dd_live session and is not empty; name a new or empty folder")
+
+
+def list_sessions(root: Path | None = None) -> list[dict[str, Any]]:
+    """Every session under ``root``: name, folder, ratings, likes, dislikes, candidates, last change."""
+    root = root or sessions_root()
+    out = []
+    if not root.is_dir():
+        return out
+    for folder in sorted(p for p in root.iterdir() if (p / DB_NAME).is_file()):
+        entry: dict[str, Any] = {"name": folder.name, "folder": str(folder)}
+        holder = SessionLock.holder(folder)
+        if holder:
+            entry["in_use_by"] = holder
+        try:  # read only: a damaged file is reported here and recovered by serve or export
+            db = sqlite3.connect(str(folder / DB_NAME), timeout=5)
+            try:
+                likes, total = db.execute("SELECT COALESCE(SUM(label), 0), COUNT(*) FROM ratings").fetchone()
+                candidates = db.execute("SELECT COUNT(*) FROM candidates").fetchone()[0]
+            finally:
+                db.close()
+            entry.update({"ratings": int(total), "likes": int(likes), "dislikes": int(total - likes),
+                          "candidates": int(candidates), "modified": (folder / DB_NAME).stat().st_mtime})
+        except (sqlite3.Error, OSError) as err:
+            entry["error"] = (f"damaged database ({err}); dd-live serve or export recovers what is readable"
+                              if isinstance(err, sqlite3.DatabaseError) and damaged(err) else f"unreadable ({err})")
+        out.append(entry)
+    return out
+
+
+def sessions_table(rows: list[dict[str, Any]], root: Path | None = None) -> str:
+    """``dd-live sessions``' table of :func:`list_sessions` rows (or a line saying there are none in ``root``)."""
+    if not rows:
+        return f"no sessions in {root or sessions_root()}"
+    lines = [f"{'session':<24} {'ratings':>7} {'likes':>5} {'dislikes':>8} {'loops':>6}  folder"]
+    for r in rows:
+        if "error" in r:
+            lines.append(f"{r['name']:<24} unreadable: {r['error']}")
+        else:
+            lines.append(f"{r['name']:<24} {r['ratings']:>7} {r['likes']:>5} {r['dislikes']:>8} "
+                         f"{r['candidates']:>6}  {r['folder']}")
+    return "\n".join(lines)

@@ -1,0 +1,65 @@
+"""Where a loop is heard: the daemon's outputs behind one small interface.
+
+An output shows a loop (plays it from its next bar line, at the loop's tempo), plays, halts
+(the transport's stop: all notes off, silence) and closes (ends its thread or stream and
+releases its port; idempotent). ``name``, ``error`` and ``is_alive()`` let the daemon's
+supervision watch it as it watches its workers. MIDI out (:class:`MidiPlayer`) and audio out
+(:class:`AudioPlayer`) are the two today; each opens lazily, so a missing backend turns its
+output off with one warning.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Protocol
+
+from ..errors import BackendError
+
+log = logging.getLogger("dd_live.daemon")
+
+MIDI_SWITCH_INTERVAL_S = 0.001  # the interpreter's thread switch interval while MIDI out plays (s)
+
+
+class Output(Protocol):
+    name: str
+
+    @property
+    def error(self) -> BaseException | None: ...
+    def is_alive(self) -> bool: ...
+    def start(self) -> None: ...
+    def show(self, loop) -> None: ...
+    def play(self) -> None: ...
+    def halt(self) -> None: ...
+    def close(self) -> None: ...
+
+
+def open_outputs(*, midi: str, audio: bool, bpm: float) -> list[Output]:
+    """The outputs asked for, started: MIDI out on port ``midi`` ("none" for none, "virtual", or part of a
+    port name) and PortAudio's default device if ``audio``. One that cannot open is left out, with a warning."""
+    outputs: list[Output] = []
+    if midi != "none":
+        from .midi_out import open_player
+
+        try:
+            player = open_player(midi, bpm=bpm)
+        except BackendError as err:
+            log.warning("MIDI out is off: %s", err)
+        else:
+            player.start()
+            # The player wakes just before each note and needs the GIL then: another thread running
+            # Python may keep it for up to the switch interval (5 ms by default), so ask for 1 ms.
+            sys.setswitchinterval(MIDI_SWITCH_INTERVAL_S)
+            log.info("MIDI out: %s", player.where)
+            outputs.append(player)
+    if audio:
+        from .audio_out import AudioPlayer
+
+        stream = AudioPlayer()
+        try:
+            stream.start()
+        except BackendError as err:
+            log.warning("audio out is off: %s", err)
+        else:
+            outputs.append(stream)
+    return outputs

@@ -1,0 +1,76 @@
+"""Who hears the daemon, and how it answers: the clients that said /dd/hello, the reply port, and the
+rate-limited ``/dd/error`` replies (with ``flood`` said once when a sender's errors start being
+suppressed). Every reply leaves through the OSC worker's socket (:meth:`OSCServer.send`), whichever
+thread produced it."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from . import osc, protocol
+
+log = logging.getLogger("dd_live.daemon")
+
+Target = tuple[str, int]
+
+
+class Replies:
+    """The reply targets of one daemon and the senders of its replies (any thread)."""
+
+    def __init__(self, server: osc.OSCServer, reply_port: int, *, max_clients: int = protocol.MAX_CLIENTS) -> None:
+        self.server, self.reply_port, self.max_clients = server, reply_port, max_clients
+        self.clients: dict[Target, None] = {}      # in the order they last said /dd/hello
+        self._lock = threading.Lock()
+        self._errors = osc.RateLimiter(rate=10, burst=20)
+        self._flooded: set = set()                 # senders told 'flood' whose errors are being suppressed
+        self._log_errors = osc.RateLimiter(rate=2, burst=10)
+
+    def targets(self) -> list[Target]:
+        """The reply port on 127.0.0.1, then each client."""
+        out = [("127.0.0.1", self.reply_port)]
+        with self._lock:
+            out += [c for c in self.clients if c not in out]
+        return out
+
+    def send(self, address: str, *args: Any, to: list[Target] | None = None) -> None:
+        data = osc.encode(address, *args)
+        for target in to or self.targets():
+            self.server.send(data, target)
+
+    def hello(self, client: Target) -> None:
+        """Add ``client`` (or move it to the newest); the oldest beyond ``max_clients`` is told it is evicted."""
+        evicted = []
+        with self._lock:
+            self.clients.pop(client, None)
+            self.clients[client] = None
+            while len(self.clients) > self.max_clients:
+                old = next(iter(self.clients))
+                self.clients.pop(old)
+                evicted.append(old)
+        for old in evicted:
+            log.warning("client %s:%d evicted: more than %d clients said /dd/hello", old[0], old[1], self.max_clients)
+            self.send("/dd/error", "evicted", f"more than {self.max_clients} clients said /dd/hello; this one gets no "
+                      "more replies until it says /dd/hello again", to=[old])
+
+    def error(self, code: str, message: str, sender: Target | None = None) -> None:
+        """``/dd/error code message`` to every target and the sender, at most 10 a second per sender (bursts
+        of 20); the first suppressed one is replaced by a ``flood`` error saying so."""
+        key = sender or "local"
+        if self._log_errors.allow("log"):
+            log.warning("%s from %s: %s", code, sender, message)
+        targets = self.targets()
+        if sender is not None and sender not in targets:
+            targets.append(sender)
+        with self._lock:
+            if self._errors.allow(key):
+                self._flooded.discard(key)
+            elif key in self._flooded:
+                return
+            else:  # the first suppressed error: say once that further ones are being suppressed
+                if len(self._flooded) > 1024:  # spoofed senders: forget them
+                    self._flooded.clear()
+                self._flooded.add(key)
+                code, message = "flood", f"too many errors; further errors are suppressed for a moment (last: {code})"
+        self.send("/dd/error", code, message[:200], to=targets)

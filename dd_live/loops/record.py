@@ -1,0 +1,61 @@
+"""One loop as everything past the sampler sees it: the raters of ``dd-live evaluate`` and the live daemon.
+
+The first fields are the rater interface (``run_protocol(rater, ...)`` hands a rater a :class:`Loop`
+as ``dd_live.evaluate.Candidate``): the pattern, the paths of its sounds, the bar the critic hears
+and the critic's score. The daemon adds where the loop came from (id, critic version) and what it
+plays at the session tempo (files, audio for the player, MIDI notes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import SAMPLE_RATE
+from .export import Note, notes_of
+from .pattern import Pattern, from_arrays
+from .render import REFERENCE_BPM
+
+
+@dataclass(eq=False)
+class Loop:
+    """A drum loop and what is known of it. Times: ``bpm`` in beats per minute; audio float32 mono at
+    ``sample_rate`` Hz."""
+
+    pattern: Pattern
+    sample_paths: list[Path]               # each track's sound file
+    audio: np.ndarray                      # one bar at the reference 120 bpm: what the critic hears
+    score: float                           # the critic's P(like) when the loop was drawn
+    sample_rate: int = SAMPLE_RATE
+    origin: str = ""                       # "phase1", "init", "final" (protocol); "explore", "best" (daemon)
+    extra: dict[str, Any] = field(default_factory=dict)
+    # The daemon's: which candidate, from which critic, and what it plays at the session tempo.
+    id: int = -1
+    version: int = 0                       # the critic version that scored it
+    trained_on: int = 0                    # ratings that critic had learned from
+    idx: np.ndarray | None = None          # the sample library index of each track
+    bpm: float = REFERENCE_BPM
+    files: dict[str, Path] = field(default_factory=dict)   # loop_wav, preview_wav, midi_file at ``bpm``
+    playback: np.ndarray | None = None     # one bar at ``bpm`` (the audio player's)
+    pitches: list[int] = field(default_factory=list)       # MIDI note of each track
+    epoch: int = 0                         # the daemon's settings epoch it was made under
+
+    @classmethod
+    def from_arrays(cls, hits: np.ndarray, idx: np.ndarray, library, audio: Any, score: float, **fields: Any) -> Loop:
+        """A loop from the sampler's (hits, sample indices) over ``library``; ``audio`` is copied."""
+        idx = np.asarray(idx).copy()
+        return cls(from_arrays(hits, idx, library), [library.samples[int(i)].path for i in idx],
+                   np.array(audio, dtype=np.float32), float(score), idx=idx, **fields)
+
+    @property
+    def hits(self) -> np.ndarray:
+        return self.pattern.hits
+
+    @cached_property
+    def notes(self) -> list[Note]:
+        """The loop's MIDI notes in time order (beats from the bar line), computed once per loop."""
+        return notes_of(self.pattern, self.pitches)
