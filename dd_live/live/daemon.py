@@ -234,8 +234,7 @@ class Daemon(Commands):
             # second signal arrives while the first one's handler holds it (Ctrl-C pressed twice).
             signals.append(signum)
 
-        signal.signal(signal.SIGINT, on_signal)
-        signal.signal(signal.SIGTERM, on_signal)
+        previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
         if hasattr(signal, "SIGUSR1"):
             import faulthandler
 
@@ -252,6 +251,8 @@ class Daemon(Commands):
             self.stop()
             self.join()
             self.session.close()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
         if reason is not None:
             raise DDLiveError(reason)
 
@@ -292,18 +293,20 @@ class Daemon(Commands):
     # ------------------------------------------------------------ announcements (OSC or generator thread)
 
     def _announce(self, loop: Loop) -> None:
+        """Make ``loop`` the current one, say so and show it to the outputs, all under the daemon's lock: the
+        OSC and generator threads both announce, and clients and outputs must hear loops in the order they
+        became current (none of this blocks: replies from the generator are queued for the OSC thread)."""
         with self._lock:
             self.current = loop
-        self._send_candidate(loop)
-        for out in self.outputs:
-            out.show(loop)
+            self._send_candidate(loop)
+            for out in self.outputs:
+                out.show(loop)
 
     def _on_retempo(self, loop: Loop) -> None:
         """The current loop re-rendered at a new tempo: announce it again, unless another took its place."""
         with self._lock:
-            if self.current is None or self.current.id != loop.id:
-                return
-        self._announce(loop)
+            if self.current is not None and self.current.id == loop.id:
+                self._announce(loop)
 
     def _send_candidate(self, loop: Loop) -> None:
         try:  # its files are kept for KEEP_FILES_S from now (loop.collect_loop_files)

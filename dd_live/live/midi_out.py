@@ -133,18 +133,6 @@ class MidiPlayer(Worker):
             self._pending = (list(loop.notes), float(loop.bpm))
         self._bell.set()
 
-    def set_notes(self, notes: Sequence[Note]) -> None:
-        """Play ``notes`` from the next bar line."""
-        with self._lock:
-            self._pending = (list(notes), self._pending[1] if self._pending else self._bpm)
-        self._bell.set()
-
-    def set_tempo(self, bpm: float) -> None:
-        with self._lock:
-            notes = self._pending[0] if self._pending else self._notes
-            self._pending = (notes, float(bpm))
-        self._bell.set()
-
     def play(self) -> None:
         with self._lock:
             self._playing = True

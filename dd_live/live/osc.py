@@ -344,6 +344,7 @@ class OSCServer(Worker):
     def send(self, data: bytes, address: tuple[str, int]) -> None:
         """Send ``data`` to ``address`` from this worker's thread (queued when called from another)."""
         if self._thread is None or threading.current_thread() is self._thread or not self._thread.is_alive():
+            self._flush()                # what other threads queued before this goes first: replies keep their order
             self._sendto(data, address)  # the OSC thread itself, or no thread (not started, or stopped)
             return
         try:
