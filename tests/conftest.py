@@ -1,13 +1,36 @@
-"""Shared fixtures: a seeded rng, a small synthetic library, and an isolated cache."""
+"""Shared fixtures: a seeded rng, an isolated sample cache, a small synthetic library, the default kit,
+and a daemon factory; and the markers of tests that need programs from outside (``jack``, ``liblo``,
+``node``): without the program such a test is skipped, and under CI (``CI`` set) it fails instead."""
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from dd_live.sound.samples import SampleLibrary, _assemble
+
+# marker -> (the programs its tests run, the Debian package that has them; .ci/run installs it)
+EXTERNAL = {
+    "jack": (("jackd", "jack_lsp", "jack_connect"), "jackd2"),
+    "liblo": (("oscsend", "oscdump"), "liblo-tools"),
+    "node": (("node",), "nodejs"),
+}
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    for marker, (programs, package) in EXTERNAL.items():
+        if item.get_closest_marker(marker) is None:
+            continue
+        missing = [p for p in programs if shutil.which(p) is None]
+        if missing:
+            why = f"{', '.join(missing)} not installed (Debian: apt install {package})"
+            if os.environ.get("CI"):
+                pytest.fail(f"{why}; .ci/run installs it", pytrace=False)
+            pytest.skip(why)
 
 
 @pytest.fixture
@@ -20,7 +43,7 @@ def _isolated_cache(tmp_path_factory, monkeypatch) -> None:
     monkeypatch.setenv("DD_LIVE_CACHE", str(tmp_path_factory.mktemp("cache")))
 
 
-def make_library(lengths: list[int], categories: list[str] | None = None, seed: int = 7) -> SampleLibrary:
+def _make_library(lengths: list[int], categories: list[str] | None = None, seed: int = 7) -> SampleLibrary:
     """A library of decaying noise bursts of the given lengths (samples)."""
     g = np.random.default_rng(seed)
     categories = categories or ["kick", "snare", "hat_closed", "perc", "tom", "crash", "zap", "bell"][: len(lengths)]
@@ -32,5 +55,39 @@ def make_library(lengths: list[int], categories: list[str] | None = None, seed: 
 
 
 @pytest.fixture
+def make_library():
+    """``make_library(lengths, categories=None, seed=7)``: a library of decaying noise bursts."""
+    return _make_library
+
+
+@pytest.fixture
 def small_lib() -> SampleLibrary:
-    return make_library([3000, 9000, 800, 20000, 5000, 120000])
+    return _make_library([3000, 9000, 800, 20000, 5000, 120000])
+
+
+@pytest.fixture(scope="session")
+def kit() -> SampleLibrary:
+    """The default kit (read-only: tests must not change it)."""
+    from dd_live.sound.samples import load_library
+
+    return load_library(None)
+
+
+@pytest.fixture
+def daemon(tmp_path, kit):
+    """``daemon(folder=None, **kw) -> (Daemon, Client)``: a started daemon (see
+    :func:`dd_live.lab.harness.start_daemon`) on a session of its own; every one still running is
+    stopped when the test ends (a test may stop one itself with ``harness.stop_daemon``)."""
+    from dd_live.lab.harness import start_daemon, stop_daemon
+
+    started = []
+
+    def start(folder: Path | None = None, library=None, **kw):
+        d, c = start_daemon(folder or tmp_path / f"session{len(started)}", library or kit, **kw)
+        started.append((d, c))
+        return d, c
+
+    yield start
+    for d, c in started:
+        if not d.stopped.is_set():
+            stop_daemon(d, c)

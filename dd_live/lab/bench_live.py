@@ -18,19 +18,17 @@ installed, a JACK dummy server with a 64-frame period for MIDI out), then:
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-from .. import SAMPLE_RATE
-from .oscclient import Client, free_udp_port
 from ..errors import DDLiveError
+from .harness import end_process, jack_connect, jack_server, serve
+from .oscclient import Client, free_udp_port
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -45,22 +43,6 @@ def _peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def _start_jack(env: dict) -> subprocess.Popen | None:
-    jackd = shutil.which("jackd")
-    if jackd is None:
-        return None
-    name = f"ddbench{os.getpid()}"
-    env.update(JACK_DEFAULT_SERVER=name, JACK_NO_AUDIO_RESERVATION="1", DD_LIVE_MIDI_API="jack")
-    proc = subprocess.Popen([jackd, "-n", name, "--no-realtime", "-d", "dummy", "-r", str(SAMPLE_RATE), "-p", "64"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    for _ in range(100):
-        if subprocess.run(["jack_lsp"], capture_output=True, env=env).returncode == 0:
-            return proc
-        time.sleep(0.1)
-    proc.kill()
-    return None
-
-
 def _midi_reader(env: dict):
     os.environ.update({k: env[k] for k in ("JACK_DEFAULT_SERVER", "JACK_NO_AUDIO_RESERVATION")})
     import rtmidi
@@ -70,11 +52,8 @@ def _midi_reader(env: dict):
     received: list = []  # (seconds since the previous message, bytes), filled on rtmidi's thread
     mi.set_callback(lambda event, data: received.append((event[1], event[0])))
     mi.open_virtual_port("in")
-    for _ in range(50):
-        if subprocess.run(["jack_connect", "dd_live:dd_live", "benchreader:in"], capture_output=True,
-                          env=env).returncode == 0:
-            return mi, received
-        time.sleep(0.1)
+    if jack_connect("dd_live:dd_live", "benchreader:in", env):
+        return mi, received
     mi.close_port()
     return None
 
@@ -87,19 +66,21 @@ def _grid_errors_ms(times: list[float], step: float) -> np.ndarray:
 
 def bench_live(*, clicks: int = 30, trained_clicks: int = 10, idle_s: float = 30.0, threads: int | None = None,
                seed: int = 0, learn: str = "auto") -> dict:
+    with jack_server("ddbench") as jack:
+        return _bench(jack, clicks=clicks, trained_clicks=trained_clicks, idle_s=idle_s, threads=threads, seed=seed,
+                      learn=learn)
+
+
+def _bench(jack: dict | None, *, clicks: int, trained_clicks: int, idle_s: float, threads: int | None, seed: int,
+           learn: str) -> dict:
     rng = np.random.default_rng(seed)
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    jack = _start_jack(env)
+    env = {**os.environ, **(jack or {})}
     osc_port = free_udp_port()
     client = Client(osc_port)
     tmp = tempfile.TemporaryDirectory(prefix="dd_live_bench_")
-    cmd = [sys.executable, "-m", "dd_live.cli", "serve", "--session", str(Path(tmp.name) / "bench"),
-           "--osc-port", str(osc_port), "--reply-port", str(client.port), "--no-audio",
-           "--midi-out", "virtual" if jack else "none", "--learn", learn]
-    if threads:
-        cmd += ["--threads", str(threads)]
     log = open(Path(tmp.name) / "serve.log", "w")
-    proc = subprocess.Popen(cmd, env=env, stderr=log, stdout=subprocess.DEVNULL)
+    proc = serve(Path(tmp.name) / "bench", osc_port, client.port, midi_out="virtual" if jack else "none",
+                 threads=threads, extra=["--learn", learn], env=env, stderr=log, stdout=subprocess.DEVNULL)
     result: dict = {"threads": threads or "default", "learn": learn, "clicks": clicks, "trained_clicks": trained_clicks}
     try:
         return _measure(client, proc, jack, env, clicks, trained_clicks, idle_s, rng, result)
@@ -111,16 +92,9 @@ def bench_live(*, clicks: int = 30, trained_clicks: int = 10, idle_s: float = 30
         tail = (Path(tmp.name) / "serve.log").read_text()[-4000:]
         raise DDLiveError(f"bench live: {err}; the daemon's log ends:\n{tail}") from None
     finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        end_process(proc, 15)
         log.close()
         client.close()
-        if jack is not None:
-            jack.terminate()
-            jack.wait(10)
         tmp.cleanup()
 
 

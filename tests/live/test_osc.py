@@ -11,7 +11,7 @@ from dd_live.live import osc, protocol
 from dd_live.cli import main
 from dd_live.live.osc import Dispatcher, OSCError
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def dgram(address, *args):

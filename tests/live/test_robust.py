@@ -20,14 +20,10 @@ from dd_live.loops.pattern import random_pattern
 from dd_live.sound.samples import load_library
 from dd_live.live.lock import SessionBusy, SessionLock
 from dd_live.live.folders import list_sessions
+from dd_live.lab.harness import stop_daemon
 from dd_live.live.session import Session
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module")
-def kit():
-    return load_library(None)
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _fill(folder: Path, kit, candidates: int = 300, rated: int = 40) -> dict[int, bool]:
@@ -206,28 +202,10 @@ def test_another_kit_on_an_existing_session_is_refused(tmp_path, capsys, cli_env
 
 # ---------------------------------------------------------------- damaged critic checkpoints
 
-def _daemon(folder: Path, kit, **kw):
-    from dd_live.live.daemon import Daemon
-    from dd_live.lab.oscclient import Client
-
-    d = Daemon(Session(folder, lock=True), kit, osc_port=0, reply_port=1, threads=2, seed=3, **kw)
-    d.start()
-    c = Client(d.port)
-    c.send("/dd/hello")
-    return d, c
-
-
-def _halt(d, c) -> None:
-    d.stop()
-    d.join()
-    d.session.close()
-    c.close()
-
-
 @pytest.mark.parametrize("damage", [b"not a checkpoint\n" * 10, b"\x80\x02garbage", b""])
-def test_a_damaged_checkpoint_is_moved_aside_and_the_critic_rebuilt_from_the_ratings(tmp_path, kit, damage, caplog):
+def test_a_damaged_checkpoint_is_moved_aside_and_the_critic_rebuilt_from_the_ratings(tmp_path, kit, daemon, damage, caplog):
     folder = tmp_path / "s"
-    d, c = _daemon(folder, kit)
+    d, c = daemon(folder, kit, lock=True)
     try:
         cid = c.wait("/dd/candidate", 30)[0]
         for like in (1, 0, 1):
@@ -237,19 +215,19 @@ def test_a_damaged_checkpoint_is_moved_aside_and_the_critic_rebuilt_from_the_rat
         c.wait("/dd/trained", 60, where=lambda a: a[1] == 3)
         ratings = d.session.ratings()
     finally:
-        _halt(d, c)
+        stop_daemon(d, c)
     (folder / "critic" / "latest.pt").write_bytes(damage)
     if damage == b"":
         (folder / "critic" / "initial.pt").write_bytes(b"also damaged")
     with caplog.at_level("WARNING"):
-        d, c = _daemon(folder, kit)
+        d, c = daemon(folder, kit, lock=True)
     try:
         assert any("rebuilt from the session's ratings" in r.getMessage() for r in caplog.records)
         assert list((folder / "critic").glob("latest.pt.damaged-*"))
         got = c.wait("/dd/trained", 60, where=lambda a: a[1] == 3)
         assert d.trainer_worker.dataset == ratings and got[1] == len(ratings)
     finally:
-        _halt(d, c)
+        stop_daemon(d, c)
     from dd_live.learn.trainer import Trainer
     from dd_live.learn.critic import Critic
 
@@ -322,7 +300,7 @@ ex.export_pattern({str(out)!r}, random_pattern(lib, np.random.default_rng(0)), l
     assert (out / "pattern.json").is_file() and (out / "kit.sfz").is_file()
 
 
-def test_the_daemon_clears_files_left_by_interrupted_writes_in_its_session(tmp_path, kit):
+def test_the_daemon_clears_files_left_by_interrupted_writes_in_its_session(tmp_path, kit, daemon):
     folder = tmp_path / "s"
     Session(folder).close()
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
@@ -335,13 +313,13 @@ def test_the_daemon_clears_files_left_by_interrupted_writes_in_its_session(tmp_p
         f.write_bytes(b"half")
     mine = folder / "exports" / "notes.tmp"
     mine.write_text("not ours")
-    d, c = _daemon(folder, kit)
-    _halt(d, c)
+    d, c = daemon(folder, kit, lock=True)
+    stop_daemon(d, c)
     assert not any(f.exists() for f in stale) and not (folder / "exports" / f".7.{dead}.0123abcd.partial").exists()
     assert mine.exists()
 
 
-def test_liked_loops_export_with_their_own_sounds_after_the_sample_folder_moved(tmp_path, kit, capsys, cli_env):
+def test_liked_loops_export_with_their_own_sounds_after_the_sample_folder_moved(tmp_path, kit, daemon, capsys, cli_env):
     import shutil
 
     import numpy as np
@@ -354,7 +332,7 @@ def test_liked_loops_export_with_their_own_sounds_after_the_sample_folder_moved(
         shutil.copytree(default_kit_dir() / sub, folder / sub)
     lib = load_library([folder])
     s = cli_env / "moved"
-    d, c = _daemon(s, lib)
+    d, c = daemon(s, lib, lock=True)
     d.session.save_settings({"samples": [str(folder)]})
     try:
         liked = []
@@ -370,7 +348,7 @@ def test_liked_loops_export_with_their_own_sounds_after_the_sample_folder_moved(
         played = {k: lib.audio(lib.index(k)).copy() for cid in liked
                   for k in Pattern.from_json(d.session.candidate(cid).pattern).samples}
     finally:
-        _halt(d, c)
+        stop_daemon(d, c)
     kept = list((s / "samples").glob("*.wav"))
     assert 0 < len(kept) <= len(lib)
     shutil.move(str(folder), str(tmp_path / "elsewhere"))           # the user tidied up
@@ -388,7 +366,7 @@ def test_liked_loops_export_with_their_own_sounds_after_the_sample_folder_moved(
     assert f"{len(liked)} were there already" in capsys.readouterr().out
 
 
-def test_sounds_of_a_rating_whose_files_a_kill_cut_off_are_written_at_the_next_start(tmp_path, kit):
+def test_sounds_of_a_rating_whose_files_a_kill_cut_off_are_written_at_the_next_start(tmp_path, kit, daemon):
     import numpy as np
 
     folder = tmp_path / "s"
@@ -398,8 +376,8 @@ def test_sounds_of_a_rating_whose_files_a_kill_cut_off_are_written_at_the_next_s
     s.rate(1, True, rows)                  # committed, and then the daemon was killed before writing the files
     s.close()
     assert not list((folder / "samples").glob("*.wav"))
-    d, c = _daemon(folder, kit)
-    _halt(d, c)
+    d, c = daemon(folder, kit, lock=True)
+    stop_daemon(d, c)
     assert {p.stem for p in (folder / "samples").glob("*.wav")} == {r[3] for r in rows}
     lib = Session(folder, create=False).loop_library(1)
     for _, _, key, _, _ in rows:

@@ -9,14 +9,8 @@ import torch
 from dd_live.learn import pretrain
 from dd_live.errors import InputError
 from dd_live.learn.pretrain import DESCRIPTORS, PretrainConfig, describe_sample, loop_targets, starting_critic
-from dd_live.sound.samples import load_library
 
 SR = 44100
-
-
-@pytest.fixture(scope="module")
-def kit():
-    return load_library(None)
 
 
 def test_descriptors_tell_a_low_thump_from_noise(rng):

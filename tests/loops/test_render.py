@@ -20,7 +20,6 @@ from dd_live.loops.render import (
     render_reference,
 )
 
-from conftest import make_library
 
 SR = 44100
 
@@ -168,7 +167,7 @@ def test_bad_tempo_and_mixed_shapes(small_lib):
         render_loops([], small_lib)
 
 
-def test_kernels_agree_on_long_tails_fast_tempi_and_velocities(rng, monkeypatch):
+def test_kernels_agree_on_long_tails_fast_tempi_and_velocities(rng, monkeypatch, make_library):
     # samples up to 6 bars long at the fastest tempo (300 bpm: 35,280 samples a bar) wrap several times;
     # velocities vary per hit
     lib = make_library([35280 * 6 + 17, 35280, 100, 40000, 7, 5000], seed=3)

@@ -3,40 +3,13 @@ connected to a JACK MIDI reader (a python-rtmidi JACK client)."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 import time
 
 import pytest
 
+from dd_live.lab.harness import jack_connect, stop_daemon
 from dd_live.loops.export import Note, notes_of
 from dd_live.live.midi_out import bar_timeline
-
-
-@pytest.fixture
-def jack(monkeypatch):
-    jackd = shutil.which("jackd")
-    if jackd is None:
-        if os.environ.get("CI"):
-            pytest.fail("jackd is missing: .ci/run installs jackd2")
-        pytest.skip("jackd not installed (Debian: apt install jackd2)")
-    name = f"ddtest{os.getpid()}"
-    monkeypatch.setenv("JACK_DEFAULT_SERVER", name)
-    monkeypatch.setenv("JACK_NO_AUDIO_RESERVATION", "1")
-    monkeypatch.setenv("DD_LIVE_MIDI_API", "jack")
-    proc = subprocess.Popen([jackd, "-n", name, "--no-realtime", "-d", "dummy", "-r", "44100", "-p", "64"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(100):
-        if subprocess.run(["jack_lsp"], capture_output=True).returncode == 0:
-            break
-        time.sleep(0.1)
-    else:
-        proc.kill()
-        pytest.fail("the JACK dummy server did not start")
-    yield name
-    proc.terminate()
-    proc.wait(10)
 
 
 def _reader():
@@ -49,11 +22,7 @@ def _reader():
 
 
 def _connect() -> None:
-    for _ in range(50):
-        if subprocess.run(["jack_connect", "dd_live:dd_live", "reader:in"], capture_output=True).returncode == 0:
-            return
-        time.sleep(0.1)
-    raise AssertionError("could not connect dd_live:dd_live to reader:in")
+    assert jack_connect("dd_live:dd_live", "reader:in"), "could not connect dd_live:dd_live to reader:in"
 
 
 def _collect(mi, seconds: float, until=None) -> list[tuple[float, list[int]]]:
@@ -75,16 +44,9 @@ def test_bar_timeline_orders_note_offs_before_note_ons():
     assert tl[1][0] == pytest.approx(tl[2][0])
 
 
-def test_a_candidates_notes_arrive_in_order_with_pitches_velocities_and_timing(jack, tmp_path):
-    from dd_live.live.daemon import Daemon
-    from dd_live.lab.oscclient import Client
-    from dd_live.sound.samples import load_library
-    from dd_live.live.session import Session
-
-    d = Daemon(Session(tmp_path / "midi"), load_library(None), osc_port=0, reply_port=1, threads=1, seed=2,
-               midi_out="virtual")
-    d.start()
-    c = Client(d.port)
+@pytest.mark.jack
+def test_a_candidates_notes_arrive_in_order_with_pitches_velocities_and_timing(jack, daemon):
+    d, c = daemon(threads=1, seed=2, midi_out="virtual", hello=False)
     mi = _reader()
     try:
         assert [o.name for o in d.outputs] == ["dd-midi"], "MIDI out did not open on the JACK server"
@@ -102,10 +64,7 @@ def test_a_candidates_notes_arrive_in_order_with_pitches_velocities_and_timing(j
         c.send("/dd/stop")
         tail = _collect(mi, 0.5)
     finally:
-        d.stop()
-        d.join()
-        d.session.close()
-        c.close()
+        stop_daemon(d, c)
         mi.close_port()
     ons = [(t, m) for t, m in got if m[0] == 0x99 and m[2] > 0]
     assert len(ons) >= len(expected)

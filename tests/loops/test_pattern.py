@@ -121,9 +121,8 @@ def test_four_on_the_floor(small_lib, rng):
     assert set(small_lib.categories[new_idx[:, 0]]) == {"kick"}
 
 
-def test_fotf_without_kicks_is_a_clear_error(rng):
-    from conftest import make_library
-
+def test_fotf_without_kicks_is_a_clear_error(rng, make_library):
+    
     lib = make_library([100, 200, 300, 400], ["snare", "snare", "hat_closed", "perc"])
     with pytest.raises(PatternError, match="kick"):
         random_arrays(lib, rng, 1, constraints=Constraints(fotf=True))

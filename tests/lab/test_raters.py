@@ -8,12 +8,6 @@ import pytest
 from dd_live.lab.evaluate import Candidate, run_protocol, summarize
 from dd_live.loops.pattern import Pattern, from_arrays, random_arrays
 from dd_live.lab.raters import RATERS, GrooveRater, describe_audio, sound_of
-from dd_live.sound.samples import load_kit
-
-
-@pytest.fixture(scope="module")
-def kit():
-    return load_kit()
 
 
 def _random_candidates(kit, n, seed):
@@ -88,30 +82,77 @@ def test_describe_audio_basics():
     assert s2.harsh and s2.centroid > 8000
 
 
-def test_protocol_runs_and_reports(kit):
+def test_protocol_reports_what_the_rater_answered(kit):
+    """Phase I's likes are the rater's answers in order, Phase II asks about per_model loops of each critic,
+    and theta_init / theta_final are the like rates of exactly those answers (a report that mixed up the
+    halves, counted Phase I in Phase II, or rated too few loops fails here)."""
     calls = []
 
     def rater(c: Candidate) -> bool:
-        calls.append(c)
         assert c.audio.shape == (88200,) and c.sample_rate == 44100 and len(c.sample_paths) == 4
         assert c.pattern.hits.shape == (4, 16) and 0 <= c.score <= 1
-        return bool(c.pattern.hits[0, 0])
+        assert [p.name for p in c.sample_paths] == [k.rsplit("/", 1)[-1] for k in c.pattern.samples]
+        answer = bool(c.pattern.hits[:, :4].sum() % 2)   # about half the loops, from what the loop plays
+        calls.append((c.origin, answer))
+        return answer
 
-    rep = run_protocol(rater, ratings=3, per_model=2, seed=1, library=kit, chains=4, best_steps=3)
-    assert len(calls) == 3 + 4
-    assert len(rep["phase1_likes"]) == 3 and len(rep["phase1_curve"]) == 3
-    assert 0 <= rep["theta_init"] <= 1 and 0 <= rep["theta_final"] <= 1
+    rep = run_protocol(rater, ratings=5, per_model=4, seed=1, library=kit, chains=4, best_steps=3)
+    phase1 = [a for o, a in calls if o == "phase1"]
+    by_origin = {o: [a for oo, a in calls if oo == o] for o in ("init", "final")}
+    assert [o for o, _ in calls[:5]] == ["phase1"] * 5 and len(calls) == 5 + 8
+    assert rep["phase1_likes"] == [int(a) for a in phase1]
+    assert rep["phase1_curve"][-1] == pytest.approx(np.mean(phase1))
+    assert [len(v) for v in by_origin.values()] == [4, 4]
+    assert rep["theta_init"] == pytest.approx(np.mean(by_origin["init"]))
+    assert rep["theta_final"] == pytest.approx(np.mean(by_origin["final"]))
     assert rep["delta"] == pytest.approx(rep["theta_final"] - rep["theta_init"])
-    s = summarize([rep, rep])
-    assert s["runs"] == 2 and s["delta_mean"] == pytest.approx(rep["delta"])
     assert rep["init"] == "pretrained" and rep["learn"] == "head" and rep["best_temperature"] == 0.2
 
 
-def test_protocol_from_the_papers_random_start_learns_the_papers_way(kit):
+def test_summarize_counts_the_papers_success_measures():
+    runs = [{"delta": d, "theta_init": 0.3, "theta_final": 0.3 + d, "wall_s": 1.0} for d in (0.3, -0.1, 0.0, 0.2)]
+    s = summarize(runs)
+    assert s["runs"] == 4 and s["delta_mean"] == pytest.approx(0.1)
+    assert s["improved"] == 0.5 and s["improved_by_0.2"] == 0.5          # 0.0 is not an improvement
+    assert s["theta_final_mean"] == pytest.approx(0.4)
+
+
+def _capture_trainer(monkeypatch) -> list:
+    from dd_live.learn.trainer import Trainer
+
+    made, real = [], Trainer.__init__
+
+    def spy(self, *a, **k):
+        real(self, *a, **k)
+        made.append(self)
+
+    monkeypatch.setattr(Trainer, "__init__", spy)
+    return made
+
+
+def _changed(critic, initial) -> set[str]:
+    start = initial.state_dict()
+    return {k for k, v in critic.state_dict().items() if v.dtype.is_floating_point and not np.array_equal(
+        v.detach().numpy(), start[k].detach().numpy())}
+
+
+def test_protocol_from_the_papers_random_start_learns_every_weight(kit, monkeypatch):
+    """The paper's way (random start, budget learning) trains every weight; a pretrained start (head
+    learning) changes the output layer only and keeps the pretrained features."""
+    made = _capture_trainer(monkeypatch)
     rep = run_protocol(lambda c: bool(c.pattern.hits[0, 0]), ratings=2, per_model=1, seed=1, library=kit, chains=2,
                        best_steps=1, init="random", temperature=0.5, best_temperature=1.0)
-    assert rep["learn"] == "budget" and rep["train_s_mean"] > 0
-    assert rep["temperature"] == 0.5 and rep["best_temperature"] == 1.0
+    assert rep["learn"] == "budget" and rep["temperature"] == 0.5 and rep["best_temperature"] == 1.0
+    trainer = made[0]
+    weights = {k for k, _ in trainer.critic.named_parameters()}
+    assert weights - _changed(trainer.critic, trainer.initial_critic()) == set()
+
+    made.clear()
+    run_protocol(lambda c: bool(c.pattern.hits[0, 0]), ratings=2, per_model=1, seed=1, library=kit, chains=2,
+                 best_steps=1)
+    trainer = made[0]
+    out = trainer.critic.output_name()
+    assert _changed(trainer.critic, trainer.initial_critic()) == {f"{out}.weight", f"{out}.bias"}
 
 
 def test_protocol_rejects_a_bad_rater(kit):
@@ -120,19 +161,39 @@ def test_protocol_rejects_a_bad_rater(kit):
 
 
 def test_final_ensemble_judges_phase2_with_the_last_critics(kit, monkeypatch):
+    """With final_ensemble=3, Phase II's final loops are scored by the critics after the last three ratings:
+    three different critics, each equal to the critic as it was after rating 2, 3 and 4 of 4 (three copies
+    of one critic, or the wrong ratings' critics, fail here)."""
+    import copy
+
     from dd_live.learn import sampler
+    from dd_live.learn.trainer import Trainer
 
-    sizes = []
-    real = sampler.Scorer.set_critics
+    ensembles, after_rating = [], []
+    real_set, real_train = sampler.Scorer.set_critics, Trainer.train
 
-    def spy(self, critics):
-        sizes.append(len(critics) if isinstance(critics, (list, tuple)) else 1)
-        return real(self, critics)
+    def spy_set(self, critics):
+        ensembles.append(list(critics) if isinstance(critics, (list, tuple)) else [critics])
+        return real_set(self, critics)
 
-    monkeypatch.setattr(sampler.Scorer, "set_critics", spy)
-    rep = run_protocol(lambda c: bool(c.pattern.hits[0, 0]), ratings=4, per_model=1, seed=2, library=kit,
-                       chains=2, best_steps=2, final_ensemble=3)
-    assert sizes[-1] == 3 and 0 <= rep["theta_final"] <= 1
+    def spy_train(self, *a, **k):
+        loss = real_train(self, *a, **k)
+        after_rating.append(copy.deepcopy(self.critic.state_dict()))
+        return loss
+
+    monkeypatch.setattr(sampler.Scorer, "set_critics", spy_set)
+    monkeypatch.setattr(Trainer, "train", spy_train)
+    labels = iter([True, False, True, False])       # both kinds from the second rating on: each fit differs
+    run_protocol(lambda c: next(labels) if c.origin == "phase1" else True, ratings=4, per_model=1, seed=2,
+                 library=kit, chains=2, best_steps=2, final_ensemble=3)
+    final = ensembles[-1]
+    assert len(final) == 3 and len(after_rating) == 4
+    for critic, state in zip(final, after_rating[1:]):
+        for k, v in critic.state_dict().items():
+            np.testing.assert_array_equal(v.detach().numpy(), state[k].detach().numpy(), err_msg=k)
+    out = final[0].output_name() + ".weight"
+    w = [c.state_dict()[out].detach().numpy() for c in final]
+    assert not np.array_equal(w[0], w[1]) and not np.array_equal(w[1], w[2])
 
 
 def test_the_old_import_paths_of_the_rater_interface_keep_working():

@@ -120,3 +120,36 @@ def test_exports_honour_the_umask(small_lib, rng, tmp_path):
         os.umask(mask)
     modes = {f.name: f.stat().st_mode & 0o777 for f in (tmp_path / "e").rglob("*") if f.is_file()}
     assert set(modes.values()) == {0o644}, modes
+
+
+def test_a_candidates_files_and_its_export_come_from_one_writer(kit, rng, tmp_path):
+    """The daemon's candidate files and an export of the same loop at the same tempo are the same audio
+    (one writer: a second one drifting apart, in bit depth, mix or preview length, fails here)."""
+    from dd_live.live.loop import write_candidate_files
+    from dd_live.loops.pattern import random_pattern
+
+    pattern = random_pattern(kit, rng)
+    files, bar = write_candidate_files(tmp_path / "cand", pattern, kit, 97.0, [36, 37, 38, 39])
+    assert sorted(p.name for p in files.values()) == ["loop_97.mid", "loop_97.wav", "preview_97.wav"]
+    export_pattern(tmp_path / "exp", pattern, kit, bpm=97.0)
+    assert files["loop_wav"].read_bytes() == (tmp_path / "exp" / "loop.wav").read_bytes()
+    assert files["preview_wav"].read_bytes() == (tmp_path / "exp" / "preview.wav").read_bytes()
+    assert sf.info(str(files["loop_wav"])).frames == bar.shape[0] == round(4 * 60 / 97 * 44100)
+    one, four = mido.MidiFile(str(files["midi_file"])), mido.MidiFile(str(tmp_path / "exp" / "loop.mid"))
+    ons = [sum(m.type == "note_on" and m.velocity > 0 for m in f.tracks[1]) for f in (one, four)]
+    assert ons == [int(pattern.hits.sum()), 4 * int(pattern.hits.sum())]   # one bar, and export's four
+
+
+def test_the_one_loop_record_is_the_raters_candidate(kit, rng):
+    from dd_live.lab.evaluate import Candidate
+    from dd_live.loops.pattern import random_arrays
+    from dd_live.loops.record import Loop
+
+    hits, idx = random_arrays(kit, rng, 1)
+    audio = rng.normal(0, 0.1, 88200).astype(np.float32)
+    loop = Loop.from_arrays(hits[0], idx[0], kit, audio, 0.7, origin="phase1", pitches=[36, 37, 38, 39])
+    audio[:] = 0                                          # the record keeps its own copy
+    assert Candidate is Loop and loop.audio.any() and loop.sample_rate == 44100 and loop.score == 0.7
+    assert loop.sample_paths == [kit.samples[int(i)].path for i in idx[0]]
+    assert np.array_equal(loop.pattern.hits, hits[0]) and loop.pattern.samples == tuple(kit.keys(idx[0]))
+    assert loop.notes is loop.notes and len(loop.notes) == int(hits[0].sum())

@@ -3,7 +3,6 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from conftest import make_library
 from dd_live.learn.critic import Critic
 from dd_live.loops.pattern import Constraints
 from dd_live.learn.sampler import Chains, Scorer
@@ -23,7 +22,7 @@ def _state_id(h: np.ndarray, i: np.ndarray) -> int:
     return int(h[0, 0]) + 2 * int(h[0, 1]) + 4 * int(i[0])
 
 
-def test_explore_visits_states_in_proportion_to_f(rng):
+def test_explore_visits_states_in_proportion_to_f(rng, make_library):
     """1 track x 2 steps x 3 samples = 12 states; many short independent chains vs f normalised."""
     lib = make_library([100, 200, 300], ["kick", "snare", "perc"])
     weights = rng.uniform(0.05, 1.0, 12)
@@ -39,7 +38,7 @@ def test_explore_visits_states_in_proportion_to_f(rng):
     assert float(((counts - uniform) ** 2 / uniform).sum()) > 100
 
 
-def test_temperature_sharpens(rng):
+def test_temperature_sharpens(rng, make_library):
     lib = make_library([100, 200, 300], ["kick", "snare", "perc"])
     scorer = FakeScorer(lambda h, i: 0.9 if (h[0].all() and i[0] == 2) else 0.1)
     hot = Chains(lib, scorer, n=2000, rng=rng, tracks=1, steps=2, beats=1, temperature=1.0)
@@ -54,7 +53,7 @@ def easy(h, i):
     return 0.02 + 0.96 * h[0, ::4].mean() ** 2
 
 
-def test_best_reaches_threshold_on_an_easy_critic(rng):
+def test_best_reaches_threshold_on_an_easy_critic(rng, make_library):
     lib = make_library([100, 200, 300, 400, 500])
     chains = Chains(lib, FakeScorer(easy), n=16, rng=rng)
     found = chains.best(threshold=0.95, max_steps=400)
@@ -64,7 +63,7 @@ def test_best_reaches_threshold_on_an_easy_critic(rng):
     assert again.reached and again.chain != found.chain
 
 
-def test_best_is_bounded_and_says_so(rng):
+def test_best_is_bounded_and_says_so(rng, make_library):
     lib = make_library([100, 200, 300, 400, 500])
     scorer = FakeScorer(lambda h, i: 0.5 + 0.1 * h.mean())
     chains = Chains(lib, scorer, n=8, rng=rng)
@@ -80,7 +79,7 @@ def test_best_is_bounded_and_says_so(rng):
     assert not found.reached and flat.proposed == 3 * 8
 
 
-def test_a_colder_best_search_climbs_further_and_leaves_the_chains_temperature(rng):
+def test_a_colder_best_search_climbs_further_and_leaves_the_chains_temperature(rng, make_library):
     """A critic that never reaches 0.95 (scores 0.05-0.6): the bounded search at temperature 0.1 ends
     higher than at 1 from the same start, and the chains keep their own temperature."""
     import copy
@@ -98,7 +97,7 @@ def test_a_colder_best_search_climbs_further_and_leaves_the_chains_temperature(r
         cold.best(temperature=0.0)
 
 
-def test_worst_hill_climbs_down(rng):
+def test_worst_hill_climbs_down(rng, make_library):
     lib = make_library([100, 200, 300, 400, 500])
     chains = Chains(lib, FakeScorer(easy), n=16, rng=rng)
     before = chains.scores.copy()
@@ -107,7 +106,7 @@ def test_worst_hill_climbs_down(rng):
     assert found.score < 0.1
 
 
-def test_constraints_hold_along_the_chain(rng):
+def test_constraints_hold_along_the_chain(rng, make_library):
     lib = make_library([100, 200, 300, 400, 500, 600])
     c = Constraints(fotf=True, lock_sample=(False, True), lock_row=(False, False, True))
     chains = Chains(lib, FakeScorer(lambda h, i: 0.5), n=32, rng=rng, constraints=c)
@@ -121,7 +120,7 @@ def test_constraints_hold_along_the_chain(rng):
     assert chains.accepted > 0
 
 
-def test_chains_persist_across_critic_changes(rng):
+def test_chains_persist_across_critic_changes(rng, make_library):
     lib = make_library([100, 200, 300, 400, 500])
     scorer = FakeScorer(easy)
     chains = Chains(lib, scorer, n=8, rng=rng)
@@ -147,7 +146,7 @@ def test_real_scorer_with_critic_and_ensemble(small_lib, rng):
     np.testing.assert_allclose(f, (fa + fb) / 2, rtol=1e-5)
 
 
-def test_best_search_never_takes_a_chain_again_within_half_the_chains(rng):
+def test_best_search_never_takes_a_chain_again_within_half_the_chains(rng, make_library):
     from dd_live.learn.sampler import BEST_MAX_STEPS, BestSearch
 
     lib = make_library([100, 200, 300, 400, 500])

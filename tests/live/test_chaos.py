@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from dd_live.cli import main
+from dd_live.lab.harness import serve
 from dd_live.lab.oscclient import Client, free_udp_port
 
 
@@ -48,10 +49,8 @@ class Chaos:
 
     def start(self) -> None:
         env = {**os.environ, "DD_LIVE_CONFIG": str(self.tmp / "none.toml"), "DD_LIVE_CACHE": str(self.tmp / "cache")}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "dd_live.cli", "serve", "--session", str(self.folder), "--osc-port", str(self.port),
-             "--reply-port", str(self.client.port), "--no-audio", "--midi-out", "none", "--threads", "1"],
-            stdout=subprocess.DEVNULL, stderr=open(self.tmp / "serve.log", "a"), env=env)
+        self.proc = serve(self.folder, self.port, self.client.port, threads=1, env=env, stdout=subprocess.DEVNULL,
+                          stderr=open(self.tmp / "serve.log", "a"))
         self.stats["restarts"] += 1
         self._arm()
 

@@ -9,7 +9,7 @@ import soundfile as sf
 
 from dd_live.sound.kit import CATEGORIES, build_kit
 
-REPO_KIT = Path(__file__).resolve().parent.parent / "samples"
+REPO_KIT = Path(__file__).resolve().parents[2] / "samples"
 
 
 def _digest(folder: Path) -> dict[str, str]:

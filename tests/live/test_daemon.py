@@ -7,39 +7,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dd_live.live.daemon import Daemon
+from dd_live.lab.harness import stop_daemon
 from dd_live.lab.oscclient import Client
 from dd_live.loops.pattern import Pattern
-from dd_live.sound.samples import load_library
-from dd_live.live.session import Session
 
 
-@pytest.fixture(scope="module")
-def kit():
-    return load_library(None)
-
-
-def _start(folder: Path, kit, **kw) -> tuple[Daemon, Client]:
-    session = Session(folder)
-    d = Daemon(session, kit, osc_port=0, reply_port=1, threads=2, seed=3, **kw)
-    d.start()
-    c = Client(d.port)
-    c.send("/dd/hello")
-    return d, c
-
-
-def _stop(d: Daemon, c: Client) -> None:
-    d.stop()
-    d.join()
-    d.session.close()
-    c.close()
-
-
-@pytest.fixture(scope="module")
-def live(tmp_path_factory, kit):
-    d, c = _start(tmp_path_factory.mktemp("live") / "s", kit)
-    yield d, c
-    _stop(d, c)
+@pytest.fixture
+def live(daemon):
+    """A daemon of this test's own (each test here passes alone and in any order)."""
+    return daemon()
 
 
 def _candidate(c: Client, timeout: float = 20.0, where=lambda a: True) -> list:
@@ -152,8 +128,8 @@ def test_every_bad_bundle_element_gets_a_parse_error(live):
     c.wait("/dd/status", 5)                     # the good element of the last one still ran
 
 
-def test_a_flood_of_bad_packets_says_flood_once_then_quiets(tmp_path, kit):
-    d, c = _start(tmp_path / "flood", kit)
+def test_a_flood_of_bad_packets_says_flood_once_then_quiets(tmp_path, daemon):
+    d, c = daemon(tmp_path / "flood")
     try:
         c.drain(0.5)
         for _ in range(200):
@@ -169,13 +145,13 @@ def test_a_flood_of_bad_packets_says_flood_once_then_quiets(tmp_path, kit):
         c.send_raw(b"junk")
         assert c.wait("/dd/error", 5)[0] == "parse"
     finally:
-        _stop(d, c)
+        stop_daemon(d, c)
 
 
-def test_the_client_evicted_at_the_cap_is_told(tmp_path, kit):
+def test_the_client_evicted_at_the_cap_is_told(tmp_path, daemon):
     from dd_live.live.protocol import MAX_CLIENTS
 
-    d, c = _start(tmp_path / "cap", kit)
+    d, c = daemon(tmp_path / "cap")
     others = [Client(d.port) for _ in range(MAX_CLIENTS)]
     try:
         c.drain(0.3)
@@ -193,7 +169,7 @@ def test_the_client_evicted_at_the_cap_is_told(tmp_path, kit):
     finally:
         for o in others:
             o.close()
-        _stop(d, c)
+        stop_daemon(d, c)
 
 
 def test_unknown_ids_and_bad_input_get_errors_and_change_nothing(live):
@@ -304,9 +280,9 @@ def test_play_without_outputs_says_why(live):
     assert c.wait("/dd/error")[0] == "backend"
 
 
-def test_restart_resumes_ratings_critic_settings_and_ids(tmp_path, kit):
+def test_restart_resumes_ratings_critic_settings_and_ids(tmp_path, daemon):
     folder = tmp_path / "resume"
-    d, c = _start(folder, kit)
+    d, c = daemon(folder)
     cid = _candidate(c)[0]
     c.send("/dd/set/tempo", 100.0)
     cid = _candidate(c, where=lambda a: a[2] == 100.0)[0]
@@ -316,13 +292,13 @@ def test_restart_resumes_ratings_critic_settings_and_ids(tmp_path, kit):
         cid = _candidate(c, where=lambda a: a[0] > cid)[0]
     c.wait("/dd/trained", 60, where=lambda a: a[1] == 3)
     ratings = d.session.ratings()
-    _stop(d, c)  # the trainer may still be paying budgets: read its state once it has stopped
+    stop_daemon(d, c)  # the trainer may still be paying budgets: read its state once it has stopped
     version = d.version
     probe = np.asarray(d.generator.scorer.audio(d.generator.chains.hits[:4], d.generator.chains.idx[:4])).copy()
     # the critic last published is the one in latest.pt (a round cut short by the stop is not saved)
     scores = d.trainer_worker.last_published.score(d.generator.scorer.features(probe)).numpy()
 
-    d2, c2 = _start(folder, kit)
+    d2, c2 = daemon(folder)
     try:
         assert d2.session.ratings() == ratings
         assert d2.version == version and d2.trainer_worker.dataset == ratings
@@ -332,7 +308,7 @@ def test_restart_resumes_ratings_critic_settings_and_ids(tmp_path, kit):
         new = _candidate(c2)
         assert new[0] > cid and new[2] == 100.0 and new[6] == 3
     finally:
-        _stop(d2, c2)
+        stop_daemon(d2, c2)
 
 
 def test_the_daemon_mixes_with_numpy_unless_told_otherwise(live, monkeypatch):

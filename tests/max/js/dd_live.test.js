@@ -7,7 +7,7 @@ const fs = require("node:fs");
 const path = require("node:path");
 const vm = require("node:vm");
 
-const SOURCE = fs.readFileSync(path.join(__dirname, "..", "..", "dd_live", "max", "dd_live.js"), "utf8");
+const SOURCE = fs.readFileSync(path.join(__dirname, "..", "..", "..", "dd_live", "max", "dd_live.js"), "utf8");
 
 // A track with clip slots; a slot path is "this_device canonical_parent clip_slots N [clip]".
 function fakeLive({slots, modern = true}) {

@@ -1,0 +1,111 @@
+"""What the tests and ``dd-live bench live`` start: a daemon in-process with an OSC client, ``dd-live serve``
+as a subprocess, and a JACK server with the dummy driver for MIDI out without hardware. One way to start
+each, so a test and a benchmark measure the same daemon."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+from .. import SAMPLE_RATE
+from .oscclient import Client
+
+
+def start_daemon(folder: Path, library, *, lock: bool = False, hello: bool = True, **kw: Any):
+    """A :class:`dd_live.live.daemon.Daemon` on session ``folder`` (made if new) on a free OSC port, started,
+    and a :class:`Client` that said /dd/hello (unless ``hello`` is False). ``kw`` go to the Daemon (defaults:
+    reply port 1, i.e. replies only to clients, two torch threads, seed 3). Stop both with :func:`stop_daemon`."""
+    from ..live.daemon import Daemon
+    from ..live.session import Session
+
+    kw = {"osc_port": 0, "reply_port": 1, "threads": 2, "seed": 3, **kw}
+    daemon = Daemon(Session(folder, lock=lock), library, **kw)
+    daemon.start()
+    client = Client(daemon.port)
+    if hello:
+        client.send("/dd/hello")
+    return daemon, client
+
+
+def stop_daemon(daemon, client: Client | None = None) -> None:
+    """Stop and join the daemon's workers, close its session and the client."""
+    daemon.stop()
+    daemon.join()
+    daemon.session.close()
+    if client is not None:
+        client.close()
+
+
+def serve(session: Path, osc_port: int, reply_port: int, *, midi_out: str = "none", threads: int | None = 2,
+          extra: Sequence[str] = (), env: dict[str, str] | None = None, stderr: IO | int = subprocess.PIPE,
+          stdout: IO | int | None = None) -> subprocess.Popen:
+    """``dd-live serve`` on ``session`` as a subprocess (no audio; unbuffered, text stderr by default)."""
+    cmd = [sys.executable, "-m", "dd_live.cli", "serve", "--session", str(session), "--osc-port", str(osc_port),
+           "--reply-port", str(reply_port), "--midi-out", midi_out, "--no-audio"]
+    if threads:
+        cmd += ["--threads", str(threads)]
+    return subprocess.Popen([*cmd, *extra], env={**(env or os.environ), "PYTHONUNBUFFERED": "1"},
+                            stderr=stderr, stdout=stdout, text=True)
+
+
+def wait_serving(proc: subprocess.Popen) -> None:
+    """Read the serve subprocess's stderr (a pipe) until it says it is serving; RuntimeError if it exits."""
+    for line in proc.stderr:
+        if "serving session" in line:
+            os.set_blocking(proc.stderr.fileno(), False)
+            return
+    raise RuntimeError(f"dd-live serve did not start (exit {proc.wait(10)})")
+
+
+@contextmanager
+def jack_server(prefix: str = "dd") -> Iterator[dict[str, str] | None]:
+    """A JACK server with the dummy driver (no real time, the sample rate, 64-frame periods) under a name of
+    its own; yields the environment that selects it (JACK_DEFAULT_SERVER, DD_LIVE_MIDI_API=jack), or None
+    if jackd is not installed. RuntimeError if it does not come up within 10 s."""
+    jackd = shutil.which("jackd")
+    if jackd is None:
+        yield None
+        return
+    env = {"JACK_DEFAULT_SERVER": f"{prefix}{os.getpid()}", "JACK_NO_AUDIO_RESERVATION": "1",
+           "DD_LIVE_MIDI_API": "jack"}
+    full = {**os.environ, **env}
+    proc = subprocess.Popen([jackd, "-n", env["JACK_DEFAULT_SERVER"], "--no-realtime", "-d", "dummy", "-r",
+                             str(SAMPLE_RATE), "-p", "64"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env=full)
+    try:
+        for _ in range(100):
+            if subprocess.run(["jack_lsp"], capture_output=True, env=full).returncode == 0:
+                break
+            time.sleep(0.1)
+        else:
+            raise RuntimeError("the JACK dummy server did not start within 10 s")
+        yield env
+    finally:
+        end_process(proc, 10)
+
+
+def end_process(proc: subprocess.Popen, timeout: float) -> None:
+    """SIGTERM, then SIGKILL if ``proc`` has not ended within ``timeout`` seconds."""
+    proc.terminate()
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def jack_connect(source: str, dest: str, env: dict[str, str] | None = None, *, tries: int = 50) -> bool:
+    """Connect two JACK ports (retrying while they appear); whether it worked."""
+    full = {**os.environ, **(env or {})}
+    for _ in range(tries):
+        if subprocess.run(["jack_connect", source, dest], capture_output=True, env=full).returncode == 0:
+            return True
+        time.sleep(0.1)
+    return False

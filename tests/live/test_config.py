@@ -1,0 +1,25 @@
+"""The config file: settings, aliases and one-line errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from dd_live.errors import InputError
+from dd_live.live import config
+
+
+def test_config_file_settings_aliases_and_errors(tmp_path):
+    f = tmp_path / "c.toml"
+    f.write_text('bpm = 124\naudio = false\n[aliases]\n"/1/push1" = "like"\n')
+    settings, aliases = config.load(f)
+    assert settings["bpm"] == 124 and settings["audio"] is False and settings["osc_port"] == 7710
+    assert aliases == {"/1/push1": "like"}
+    assert config.merge(settings, {"bpm": 90.0, "host": None})["bpm"] == 90.0
+    assert settings["learn"] == "auto"
+    for text, fragment in [("bpm = 1000", "bpm must be"), ("colour = 1", "unknown setting"), ("learn = 'sgd'", "learn must be"),
+                           ("[aliases]\n'/a' = 'explode'", "unknown command"), ("bpm = [", "c.toml")]:
+        f.write_text(text)
+        with pytest.raises(InputError, match=fragment):
+            config.load(f)
+    with pytest.raises(InputError, match="not found"):
+        config.load(tmp_path / "missing.toml")

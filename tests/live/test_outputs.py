@@ -1,0 +1,174 @@
+"""The daemon's outputs without hardware: the audio loop state, and what every output is shown."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dd_live.live.audio_out import LoopState
+
+
+def test_loop_state_switches_only_at_the_bar_line():
+    st = LoopState()
+    a = np.arange(10, dtype=np.float32)
+    b = -np.arange(1, 7, dtype=np.float32)
+    out = np.empty((4, 2), dtype=np.float32)
+    st.offer(a)
+    st.fill(out)
+    assert not out.any()                         # not playing: silence
+    st.playing = True
+    st.fill(out)
+    assert out[:, 0].tolist() == [0, 1, 2, 3] and out[:, 1].tolist() == [0, 1, 2, 3]
+    st.offer(b)                                  # arrives mid-bar
+    got = []
+    for _ in range(3):
+        st.fill(out)
+        got += out[:, 0].tolist()
+    assert got == [4, 5, 6, 7, 8, 9, -1, -2, -3, -4, -5, -6]
+    for _ in range(5):                           # a full queue drops the oldest, never blocks
+        st.offer(a)
+    assert st.next.qsize() == 2
+
+
+class FakeOutput:
+    """An output that records what it is shown and can be made to fail."""
+
+    name = "dd-fake"
+
+    def __init__(self) -> None:
+        self.shown, self.error, self.closed, self.playing = [], None, False, False
+
+    def is_alive(self) -> bool:
+        return not self.closed
+
+    def start(self) -> None:
+        pass
+
+    def show(self, loop) -> None:
+        self.shown.append(loop)
+        assert [(n.pitch, n.beat, n.velocity) for n in loop.notes]   # what a MIDI output reads
+
+    def play(self) -> None:
+        self.playing = True
+
+    def halt(self) -> None:
+        self.playing = False
+
+    def stop(self) -> None:
+        pass
+
+    def join(self, timeout=None) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_the_daemon_shows_each_loop_to_every_output_and_computes_its_notes_once(daemon, monkeypatch):
+    from dd_live.loops import record
+
+    calls = []
+    real = record.notes_of
+    monkeypatch.setattr(record, "notes_of", lambda *a: calls.append(1) or real(*a))
+    outs = [FakeOutput(), FakeOutput()]
+    monkeypatch.setattr("dd_live.live.outputs.open_outputs", lambda **kw: outs)
+    d, c = daemon()
+    cid = c.wait("/dd/candidate", 30)[0]
+    notes = c.wait("/dd/notes", 10, where=lambda a: a[0] == cid)[1:]
+    assert [o.shown[-1].id for o in outs] == [cid, cid] and outs[0].shown[-1] is outs[1].shown[-1]
+    loop = outs[0].shown[-1]
+    assert notes == [x for n in loop.notes for x in (n.pitch, pytest.approx(n.beat), n.velocity)]
+    assert len(calls) == len({id(o.shown[-1]) for o in outs}) == 1    # /dd/notes and both outputs: one notes_of
+    c.drain()
+    c.send("/dd/play")
+    c.send("/dd/status")
+    c.wait("/dd/status", 10)
+    assert all(o.playing for o in outs)
+    c.send("/dd/stop")
+    c.send("/dd/status")
+    c.wait("/dd/status", 10)
+    assert not any(o.playing for o in outs)
+
+
+def test_a_dead_output_stops_the_daemon_with_a_one_line_reason(tmp_path, kit, monkeypatch):
+    import os
+    import signal
+    import threading
+
+    from dd_live.errors import DDLiveError
+    from dd_live.live.daemon import Daemon
+    from dd_live.live.session import Session
+
+    out = FakeOutput()
+    monkeypatch.setattr("dd_live.live.outputs.open_outputs", lambda **kw: [out])
+    d = Daemon(Session(tmp_path / "s"), kit, osc_port=0, reply_port=1, threads=1, seed=3)
+    handler = signal.getsignal(signal.SIGINT)
+
+    def fail() -> None:
+        out.error = RuntimeError("the port went away\nsecond line")
+
+    threading.Timer(1.0, fail).start()
+    guard = threading.Timer(30.0, os.kill, args=(os.getpid(), signal.SIGTERM))  # a supervision that misses it
+    guard.start()
+    try:
+        with pytest.raises(DDLiveError, match=r"^dd-fake failed: the port went away$"):
+            d.serve_forever(poll_s=0.05)
+    finally:
+        guard.cancel()
+    assert not any(w.is_alive() for w in d.workers) and out.closed
+    assert signal.getsignal(signal.SIGINT) is handler            # the caller's handlers are back
+
+
+def test_a_midi_player_whose_port_fails_is_named_by_supervision():
+    import time
+
+    from types import SimpleNamespace
+
+    from dd_live.live.midi_out import MidiPlayer
+    from dd_live.live.worker import failure
+    from dd_live.loops.export import Note
+
+    def send(msg):
+        raise OSError("MIDI device unplugged")
+
+    player = MidiPlayer(send, bpm=240.0)
+    assert failure([player]) == "dd-midi stopped by itself"           # not started yet: not alive
+    player.start()
+    assert failure([player]) is None
+    player.show(SimpleNamespace(notes=[Note(0.0, 36, 100)], bpm=240.0))
+    player.play()
+    end = time.monotonic() + 5
+    while player.is_alive() and time.monotonic() < end:
+        time.sleep(0.01)
+    assert failure([player]) == "dd-midi failed: MIDI device unplugged"
+
+
+def test_replies_from_any_thread_leave_through_the_osc_thread():
+    import socket
+    import threading
+
+    from dd_live.live.osc import OSCServer, encode
+
+    server = OSCServer("127.0.0.1", 0, lambda data, sender: None)
+    senders = []
+    real = server._sendto
+    server._sendto = lambda data, address: senders.append(threading.current_thread().name) or real(data, address)
+    listener = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.settimeout(5)
+    server.start()
+    try:
+        others = [threading.Thread(target=server.send, args=(encode("/dd/status", i), listener.getsockname()),
+                                   name=f"producer{i}") for i in range(20)]
+        for t in others:
+            t.start()
+        for t in others:
+            t.join()
+        got = [listener.recvfrom(1024)[0] for _ in range(20)]
+    finally:
+        server.stop()
+        server.join(2)
+        listener.close()
+    assert sorted(got) == sorted(encode("/dd/status", i) for i in range(20))
+    assert senders == ["dd-osc"] * 20
+    assert server._sock is None                                      # join closed the socket

@@ -1,0 +1,50 @@
+"""Sessions: ratings, relabels, undo and reopening; session names and folders."""
+
+from __future__ import annotations
+
+import pytest
+
+from dd_live.errors import InputError
+from dd_live.live.folders import check_name, list_sessions, resolve
+from dd_live.live.session import Session
+
+
+def _cand(s: Session, cid: int) -> None:
+    s.add_candidate(cid, "{}", 0.5, 0, 0, 120.0, "explore")
+
+
+def test_session_ratings_relabel_undo_and_reopen(tmp_path):
+    s = Session(tmp_path / "a")
+    for cid in (1, 2, 3):
+        _cand(s, cid)
+    assert s.next_id() == 4
+    assert s.rate(1, True) == (1, 0)
+    assert s.rate(2, False) == (1, 1)
+    assert s.rate(3, True) == (2, 1)
+    assert s.rate(1, False) == (1, 2)              # replaced, keeps its place
+    assert s.ratings() == [(1, False), (2, False), (3, True)]
+    assert s.undo() == 1                           # the latest action is undone
+    assert s.ratings() == [(2, False), (3, True)]
+    with pytest.raises(InputError):
+        s.rate(99, True)
+    s.save_settings({"live": {"bpm": 97.5}})
+    s.close()
+    s2 = Session(tmp_path / "a", create=False)
+    assert s2.ratings() == [(2, False), (3, True)] and s2.settings()["live"]["bpm"] == 97.5
+    assert s2._query("PRAGMA journal_mode")[0][0] == "wal"
+    assert s2._query("PRAGMA synchronous")[0][0] == 2  # FULL
+    s2.close()
+    rows = list_sessions(tmp_path)
+    assert [(r["name"], r["ratings"], r["likes"]) for r in rows] == [("a", 2, 1)]
+
+
+@pytest.mark.parametrize("bad", ["", "../x", ".hidden", "a b", "x" * 65, "é"])
+def test_session_names_are_restricted(bad):
+    with pytest.raises(InputError, match="bad session name"):
+        check_name(bad)
+
+
+def test_session_specs_with_a_slash_are_folders(tmp_path):
+    assert resolve(str(tmp_path / "x"), root=tmp_path / "r") == (tmp_path / "x").resolve()
+    assert resolve("gig-1", root=tmp_path / "r") == tmp_path / "r" / "gig-1"
+    assert resolve(None, root=tmp_path / "r").parent == tmp_path / "r"
