@@ -1,0 +1,70 @@
+"""The package's shape: subpackages by stage, no module over 400 lines, no import cycles at module level,
+and ``import dd_live`` pulls in none of the heavy or hardware libraries."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1] / "dd_live"
+
+
+def _modules() -> dict[str, Path]:
+    out = {}
+    for path in PACKAGE.rglob("*.py"):
+        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        out[name] = path
+    return out
+
+
+def _top_level_imports(name: str, path: Path, known: set[str]) -> set[str]:
+    """The dd_live modules ``name`` imports when it is imported (imports inside functions excluded)."""
+    package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+    found = set()
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(anchor + ([base] if base else []))
+            for alias in node.names:
+                full = f"{base}.{alias.name}"
+                found.add(full if full in known else base)
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+    return {m for m in found if m in known and m != name}
+
+
+def test_no_module_is_over_400_lines():
+    long = {n: len(p.read_text().splitlines()) for n, p in _modules().items()}
+    assert {n: k for n, k in long.items() if k > 400} == {}
+
+
+def test_no_import_cycles_at_module_level():
+    mods = _modules()
+    graph = {n: _top_level_imports(n, p, set(mods)) for n, p in mods.items()}
+    assert graph["dd_live.live.daemon"] >= {"dd_live.live.commands", "dd_live.live.osc"}  # the parser sees edges
+    state: dict[str, int] = {}
+
+    def visit(n: str, trail: list[str]) -> None:
+        state[n] = 1
+        for m in graph[n]:
+            if state.get(m) == 1:
+                raise AssertionError("import cycle: " + " -> ".join(trail[trail.index(m):] + [m]))
+            if m not in state:
+                visit(m, trail + [m])
+        state[n] = 2
+
+    for n in graph:
+        if n not in state:
+            visit(n, [n])
+
+
+def test_import_dd_live_imports_no_heavy_or_hardware_library():
+    code = ("import sys, dd_live, dd_live.cli; "
+            "print([m for m in ('torch', 'rtmidi', 'sounddevice', 'mido', 'soundfile') if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
