@@ -2,7 +2,9 @@
 
 Phase I: ``ratings`` loops, each drawn in explore mode from the current critic
 (persistent MH chains, moved ``steps_between`` steps between draws), rated, and
-trained on right away. Phase II: ``per_model`` loops in best mode (f >= 0.95,
+trained on right away. What the second half of Phase I sounded like (ratings 41-80
+of 80) is reported too: the like rate by the rater's coin and by its noise-free
+``p_like`` where it has one, and how varied those loops were. Phase II: ``per_model`` loops in best mode (f >= 0.95,
 a bounded search at temperature ``best_temperature``) from the initial critic
 and as many from the final critic, shuffled together and rated without
 training. theta_init and theta_final are the like ratios of the two Phase II
@@ -107,6 +109,8 @@ def run_protocol(rater: Rater, *, ratings: int = 80, per_model: int = 30, seed: 
     live = Chains(lib, scorer, n=chains, rng=rng, temperature=temperature)
 
     likes: list[bool] = []
+    p_likes: list[float] = []  # the rater's noise-free P(like) of each Phase I loop, if it says
+    grids: list[np.ndarray] = []
     snapshots: list = []  # the critic as it was 1, 2, ... final_ensemble - 1 ratings before the end
     scores: list[float] = []
     train_s: list[float] = []
@@ -117,6 +121,9 @@ def run_protocol(rater: Rater, *, ratings: int = 80, per_model: int = 30, seed: 
         cand = make_candidate(found, lib, audio, "phase1")
         like = _rate(rater, cand)
         likes.append(like)
+        if hasattr(rater, "p_like"):
+            p_likes.append(float(rater.p_like(cand)))
+        grids.append(cand.pattern.hits.copy())
         scores.append(cand.score)
         trainer.add(scorer.features(audio[None])[0], like)
         t0 = time.perf_counter()
@@ -167,10 +174,27 @@ def run_protocol(rater: Rater, *, ratings: int = 80, per_model: int = 30, seed: 
         "phase1_likes": [int(x) for x in likes],
         "phase1_curve": running_rate(likes),
         "phase1_scores": [round(s, 4) for s in scores],
+        "phase1_p_like": [round(p, 4) for p in p_likes] or None,
+        **late_phase1(likes, p_likes, grids),
         "phase2_reached": reached,
         "train_s_mean": float(np.mean(train_s)),
         "final_loss": trainer.last_loss,
         "wall_s": time.perf_counter() - t_start,
+    }
+
+
+def late_phase1(likes: Sequence[bool], p_likes: Sequence[float], grids: Sequence[np.ndarray]) -> dict:
+    """What a performer hears once the critic has heard half of Phase I (ratings 41-80 of 80): the like rate
+    by the rater's coin and by its noise-free P(like) (None if the rater gives none), how many of those loops
+    are distinct, and their mean pairwise grid distance (cells that differ)."""
+    half = len(likes) // 2
+    late = [g.ravel() for g in grids[half:]]
+    pairs = [(a != b).sum() for i, a in enumerate(late) for b in late[i + 1:] if a.shape == b.shape]
+    return {
+        "phase1_late_likes": float(np.mean(likes[half:])),
+        "phase1_late_p_like": float(np.mean(p_likes[half:])) if p_likes else None,
+        "phase1_late_distinct": len({g.tobytes() for g in late}),
+        "phase1_late_grid_distance": float(np.mean(pairs)) if pairs else 0.0,
     }
 
 
@@ -195,18 +219,30 @@ def summarize(reports: Sequence[dict]) -> dict:
         "improved": float(np.mean(deltas > 0)),
         "improved_by_0.2": float(np.mean(deltas >= 0.2 - 1e-9)),
         "wall_s_mean": float(np.mean([r["wall_s"] for r in reports])),
+        "phase1_late_likes_mean": float(np.mean([r["phase1_late_likes"] for r in reports])),
+        "phase1_late_p_like_mean": _mean_or_none([r.get("phase1_late_p_like") for r in reports]),
     }
+
+
+def _mean_or_none(values: Sequence[float | None]) -> float | None:
+    return None if any(v is None for v in values) else float(np.mean(values))
 
 
 def report_table(reports: list[dict]) -> str:
     """The runs as a table (one row per seed) and the summary line, as ``dd-live evaluate`` prints them."""
-    lines = [f"{'seed':>5} {'theta_init':>10} {'theta_final':>11} {'delta':>7} {'phase1 likes':>12} {'wall s':>7}"]
+    def p(v: float | None) -> str:
+        return "-" if v is None else f"{v:.3f}"
+
+    lines = [f"{'seed':>5} {'theta_init':>10} {'theta_final':>11} {'delta':>7} {'phase1 likes':>12} "
+             f"{'late likes':>10} {'late P(like)':>12} {'late distinct':>13} {'wall s':>7}"]
     for r in reports:
         lines.append(f"{r['seed']:>5} {r['theta_init']:>10.3f} {r['theta_final']:>11.3f} {r['delta']:>+7.3f} "
-                     f"{sum(r['phase1_likes']):>12d} {r['wall_s']:>7.1f}")
+                     f"{sum(r['phase1_likes']):>12d} {r['phase1_late_likes']:>10.3f} "
+                     f"{p(r['phase1_late_p_like']):>12} {r['phase1_late_distinct']:>13d} {r['wall_s']:>7.1f}")
     summary = summarize(reports)
     lines.append(f"mean delta {summary['delta_mean']:+.3f}; improved {summary['improved']:.0%}; "
-                 f"improved by >= 0.2 {summary['improved_by_0.2']:.0%}")
+                 f"improved by >= 0.2 {summary['improved_by_0.2']:.0%}; Phase I second half: like rate "
+                 f"{summary['phase1_late_likes_mean']:.3f}, P(like) {p(summary['phase1_late_p_like_mean'])}")
     return "\n".join(lines)
 
 

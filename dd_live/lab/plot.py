@@ -11,7 +11,8 @@ from ..errors import BackendError
 
 
 def plot_reports(reports: Sequence[dict], path: Path, *, title: str = "", window: int = 20) -> Path:
-    """Phase I like rate (running mean over ``window`` ratings) per run and on average, with Phase II thetas."""
+    """Phase I like rate (running mean over ``window`` ratings) per run and on average, the raters' P(like) of
+    the loops served where they give it, and Phase II's thetas."""
     try:
         import matplotlib
 
@@ -31,6 +32,9 @@ def plot_reports(reports: Sequence[dict], path: Path, *, title: str = "", window
     n = min(len(c) for c in curves)
     mean = np.mean([c[:n] for c in curves], axis=0)
     ax.plot(np.arange(1, n + 1), mean, color="C0", linewidth=2.2, label=f"Phase I like rate (last {window}), mean")
+    if all(r.get("phase1_p_like") for r in reports):  # the rater's noise-free P(like) of the loops served
+        p = np.mean([running_rate(r["phase1_p_like"], window)[:n] for r in reports], axis=0)
+        ax.plot(np.arange(1, n + 1), p, color="C1", linewidth=1.6, label=f"Phase I P(like) (last {window}), mean")
     ti = float(np.mean([r["theta_init"] for r in reports]))
     tf = float(np.mean([r["theta_final"] for r in reports]))
     ax.axhline(ti, color="C3", linestyle="--", label=f"Phase II, initial critic: {ti:.2f}")

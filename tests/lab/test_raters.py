@@ -106,15 +106,32 @@ def test_protocol_reports_what_the_rater_answered(kit):
     assert rep["theta_init"] == pytest.approx(np.mean(by_origin["init"]))
     assert rep["theta_final"] == pytest.approx(np.mean(by_origin["final"]))
     assert rep["delta"] == pytest.approx(rep["theta_final"] - rep["theta_init"])
+    assert rep["phase1_late_likes"] == pytest.approx(np.mean(phase1[2:])) and rep["phase1_late_p_like"] is None
     assert rep["init"] == "pretrained" and rep["learn"] == "head" and rep["best_temperature"] == 0.2
 
 
 def test_summarize_counts_the_papers_success_measures():
-    runs = [{"delta": d, "theta_init": 0.3, "theta_final": 0.3 + d, "wall_s": 1.0} for d in (0.3, -0.1, 0.0, 0.2)]
+    runs = [{"delta": d, "theta_init": 0.3, "theta_final": 0.3 + d, "wall_s": 1.0, "phase1_late_likes": 0.5 + d,
+             "phase1_late_p_like": 0.4 + d} for d in (0.3, -0.1, 0.0, 0.2)]
     s = summarize(runs)
     assert s["runs"] == 4 and s["delta_mean"] == pytest.approx(0.1)
     assert s["improved"] == 0.5 and s["improved_by_0.2"] == 0.5          # 0.0 is not an improvement
     assert s["theta_final_mean"] == pytest.approx(0.4)
+    assert s["phase1_late_likes_mean"] == pytest.approx(0.6) and s["phase1_late_p_like_mean"] == pytest.approx(0.5)
+    runs[1]["phase1_late_p_like"] = None                                  # a rater without p_like
+    assert summarize(runs)["phase1_late_p_like_mean"] is None
+
+
+def test_the_second_half_of_phase1_is_measured_by_coin_p_like_and_variety():
+    from dd_live.lab.evaluate import late_phase1
+
+    a, b = np.zeros((4, 16), bool), np.zeros((4, 16), bool)
+    b[0, :5] = True
+    grids = [a, a, a, b, b, a]                 # second half: b, b, a
+    late = late_phase1([True, True, True, False, True, False], [0.9, 0.9, 0.9, 0.2, 0.6, 0.1], grids)
+    assert late["phase1_late_likes"] == pytest.approx(1 / 3) and late["phase1_late_p_like"] == pytest.approx(0.3)
+    assert late["phase1_late_distinct"] == 2
+    assert late["phase1_late_grid_distance"] == pytest.approx((0 + 5 + 5) / 3)
 
 
 def _capture_trainer(monkeypatch) -> list:
@@ -153,6 +170,20 @@ def test_protocol_from_the_papers_random_start_learns_every_weight(kit, monkeypa
     trainer = made[0]
     out = trainer.critic.output_name()
     assert _changed(trainer.critic, trainer.initial_critic()) == {f"{out}.weight", f"{out}.bias"}
+
+
+def test_a_raters_p_like_of_the_loops_served_is_reported(kit):
+    asked = []
+
+    class Dark(RATERS["dark"]):
+        def __call__(self, candidate):
+            asked.append(candidate)
+            return super().__call__(candidate)
+
+    rep = run_protocol(Dark(seed=4), ratings=4, per_model=1, seed=3, library=kit, chains=2, best_steps=1)
+    served = [Dark().p_like(c) for c in asked[:4]]       # p_like is noise-free: any instance gives the same
+    assert rep["phase1_p_like"] == [round(p, 4) for p in served]
+    assert rep["phase1_late_p_like"] == pytest.approx(np.mean(served[2:]))
 
 
 def test_protocol_rejects_a_bad_rater(kit):
