@@ -111,6 +111,7 @@ def cmd_evaluate(a: argparse.Namespace) -> int:
         rater = load_rater(a.rater, seed)
         rep = run_protocol(rater, ratings=a.ratings, per_model=a.per_model, seed=seed, library=lib,
                            threads=a.threads, init=a.init, learn=a.learn, best_temperature=a.best_temperature,
+                           policy=a.policy,
                            progress=progress_bar(f"seed {seed}"))
         rep["rater"] = a.rater
         reports.append(rep)
@@ -302,6 +303,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "weights, or a file from dd-live pretrain")
     e.add_argument("--learn", default="auto", choices=("auto", "head", "budget"),
                    help=LEARN_HELP)
+    e.add_argument("--policy", default="explore", choices=("explore", "lean"),
+                   help="how Phase I picks each loop: explore (the paper's draw from the chains, default) or lean "
+                        "(Thompson sampling over the critic's output layer, then best mode's search)")
     e.add_argument("--best-temperature", type=float, default=None, metavar="S",
                    help="MH temperature of Phase II's best-mode search (default 0.2; 1 = the chains' own)")
     e.set_defaults(func=cmd_evaluate)

@@ -26,6 +26,7 @@ from ..loops.record import Loop
 from ..learn.sampler import BEST_MAX_STEPS, BEST_PATIENCE
 
 
+POLICIES = ("explore", "lean")  # how Phase I picks its loops (see run_protocol)
 Candidate = Loop  # a loop as a rater sees it (the rater interface's name for the one loop record)
 Rater = Callable[[Candidate], bool]
 
@@ -66,7 +67,7 @@ def run_protocol(rater: Rater, *, ratings: int = 80, per_model: int = 30, seed: 
                  samples: Sequence[str] | None = None, chains: int = 16, steps_between: int = 2,
                  best_steps: int = BEST_MAX_STEPS, patience: int = BEST_PATIENCE, temperature: float = 1.0,
                  best_temperature: float | None = None,
-                 final_ensemble: int = 1,
+                 final_ensemble: int = 1, policy: str = "explore",
                  threads: int | None = None, init: str | Path = "pretrained", learn: str = "auto",
                  progress: Callable[[str, int, int], None] | None = None, library=None) -> dict:
     """Run the two-phase protocol once; returns a report (see the module docstring).
@@ -84,16 +85,22 @@ def run_protocol(rater: Rater, *, ratings: int = 80, per_model: int = 30, seed: 
     "pretrained" (default), "random" (the paper's) or a file from ``dd-live pretrain``.
     ``learn``: how the critic learns (:func:`dd_live.learn.trainer.resolve_learn`): "auto"
     (default: "head" for a pretrained start, the paper's "budget" for a random one).
+    ``policy``: how Phase I picks each loop: "explore" (the paper's: a draw from the chains) or "lean"
+    (Thompson sampling over the head's posterior, :class:`dd_live.learn.policy.LeanSearch`, as the daemon's
+    lean mode does).
     ``progress(phase, done, total)`` is called after each rating.
     """
     from ..learn.critic import configure_threads
     from ..learn.pretrain import starting_critic
+    from ..learn.policy import LeanSearch
     from ..learn.sampler import BEST_TEMPERATURE, BestSearch, Chains, Scorer
     from ..sound.samples import load_library
     from ..learn.trainer import TrainConfig, Trainer, resolve_learn
 
     if ratings < 1 or per_model < 1:
         raise ValueError("ratings and per_model must be at least 1")
+    if policy not in POLICIES:
+        raise ValueError(f"policy must be one of {', '.join(POLICIES)}, got {policy!r}")
     learn = resolve_learn(learn, init)
     best_temperature = BEST_TEMPERATURE if best_temperature is None else float(best_temperature)
     threads = threads or os.cpu_count() or 1
@@ -107,6 +114,8 @@ def run_protocol(rater: Rater, *, ratings: int = 80, per_model: int = 30, seed: 
     trainer = Trainer(critic, TrainConfig(seed=seed, learn=learn))
     initial = trainer.initial_critic()
     live = Chains(lib, scorer, n=chains, rng=rng, temperature=temperature)
+    lean = LeanSearch(live, scorer, seed=seed, max_steps=best_steps, patience=patience,
+                      temperature=best_temperature) if policy == "lean" else None
 
     likes: list[bool] = []
     p_likes: list[float] = []  # the rater's noise-free P(like) of each Phase I loop, if it says
@@ -115,8 +124,11 @@ def run_protocol(rater: Rater, *, ratings: int = 80, per_model: int = 30, seed: 
     scores: list[float] = []
     train_s: list[float] = []
     for r in range(ratings):
-        live.run(steps_between, "explore")
-        found = live.pick()
+        if lean is not None:
+            found = lean.next(critic)
+        else:
+            live.run(steps_between, "explore")
+            found = live.pick()
         audio = scorer.audio(found.hits[None], found.idx[None])[0]
         cand = make_candidate(found, lib, audio, "phase1")
         like = _rate(rater, cand)
@@ -142,7 +154,7 @@ def run_protocol(rater: Rater, *, ratings: int = 80, per_model: int = 30, seed: 
     init_chains = Chains(lib, init_scorer, n=chains, rng=rng)
     if snapshots:  # Phase II's final loops are judged by the last critics together
         scorer.set_critics(snapshots + [critic])
-        live.rescore()
+    live.rescore()
     for origin, sc, ch in (("init", init_scorer, init_chains), ("final", scorer, live)):
         search = BestSearch(ch, max_steps=best_steps, patience=patience, temperature=best_temperature)
         for _ in range(per_model):
@@ -164,6 +176,7 @@ def run_protocol(rater: Rater, *, ratings: int = 80, per_model: int = 30, seed: 
         "seed": seed,
         "init": str(init),
         "learn": learn,
+        "policy": policy,
         "temperature": temperature,
         "best_temperature": best_temperature,
         "ratings": ratings,

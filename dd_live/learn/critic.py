@@ -143,6 +143,7 @@ class Critic(nn.Module):
                  bottleneck: int = 8, kernel: tuple[int, int] = (4, 8), stride: tuple[int, int] = (2, 4),
                  dense: int = 128, dropout: float = DROPOUT, precision: str = "auto") -> None:
         super().__init__()
+        self.head_posterior = None  # the output layer's Laplace posterior, set by a head fit (learn/policy.py)
         layers: list[nn.Module] = []
         cin, h, w = 1, n_mfcc, frames
         for c in channels:

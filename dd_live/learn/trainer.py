@@ -39,6 +39,7 @@ import torch
 from torch import nn
 
 from .critic import Critic
+from .policy import HeadPosterior, set_head
 from .features import N_MELS
 
 CHECKPOINT_VERSION = 1
@@ -241,11 +242,11 @@ class Trainer:
                 rate = (float(y.sum()) + 1) / (len(y) + 2)
                 b.fill_(math.log(rate / (1 - rate)))
         with torch.no_grad():
-            wf = w / std
-            bf = b[0] - (wf * mean).sum()
-            out = self.critic.output()
-            out.weight.copy_(torch.stack([-wf, wf]) / 2)  # P(like) = sigmoid(logit 1 - logit 0)
-            out.bias.copy_(torch.stack([-bf, bf]) / 2)
+            posterior = HeadPosterior.laplace(x, y, w.detach(), b.detach()[0], l2=self.config.head_l2, mean=mean,
+                                              std=std)
+            wf, bf = posterior.raw(posterior.theta)
+            set_head(self.critic, wf, bf)
+            self.critic.head_posterior = posterior  # what Thompson sampling draws from (learn/policy.py)
             self.last_loss = float(nn.functional.binary_cross_entropy_with_logits(emb @ wf + bf, y))
         self.rounds += 1
         return self.last_loss
@@ -253,6 +254,7 @@ class Trainer:
     def reset(self) -> None:
         """Back to the initial critic and a fresh optimiser; the rated loops are kept."""
         self.critic.load_state_dict(self.initial)
+        self.critic.head_posterior = None
         self._embedded = [None] * len(self.feats)
         self.optimizer = self._adam()
         self.rounds = 0
@@ -265,6 +267,7 @@ class Trainer:
     def restore(self, state: dict) -> None:
         """Go back to a :meth:`snapshot` (the rated loops are not part of it)."""
         self.critic.load_state_dict(state["critic"])
+        self.critic.head_posterior = None  # a snapshot keeps no posterior: the next fit makes one
         self.optimizer.load_state_dict(state["optimizer"])
         self.rounds, self.last_loss = state["rounds"], state["last_loss"]
         self._embedded = [None] * len(self.feats)

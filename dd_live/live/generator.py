@@ -74,6 +74,8 @@ class GeneratorWorker(Worker):
             self.chains = Chains(library, self.scorer, n=chains, rng=rng, tracks=tracks,
                                  density=settings.density, temperature=settings.temperature)
         self._best = BestSearch(self.chains)
+        self._lean = None                      # made on first use (learn/policy.LeanSearch)
+        self._drawn = False                    # the chains' scores are a posterior draw's
         self.notes = note_map(["other"] * tracks)
 
     # ------------------------------------------------------------ called from other threads
@@ -199,6 +201,7 @@ class GeneratorWorker(Worker):
         self.scorer.set_critics([critic])
         with self.gate.hold(high=True):
             self.chains.rescore()
+        self._drawn = False
         self.version, self.trained_on = version, trained_on
 
     def _apply_settings(self, new: LiveSettings) -> None:
@@ -234,11 +237,18 @@ class GeneratorWorker(Worker):
 
         settings, epoch = self.settings, self._epoch
         with self.gate.hold(high=True):
-            if settings.mode == "best":
-                found = self._best.next(temperature=min(settings.temperature, BEST_TEMPERATURE))
+            if settings.mode == "lean":  # the chains end scored by a posterior draw: rescored before other use
+                found = self._lean_search().next(self.scorer.model.critics[0])
+                self._drawn = True
             else:
-                self.chains.run(self.steps_between, "explore")
-                found = self.chains.pick()
+                if self._drawn:
+                    self.chains.rescore()
+                    self._drawn = False
+                if settings.mode == "best":
+                    found = self._best.next(temperature=min(settings.temperature, BEST_TEMPERATURE))
+                else:
+                    self.chains.run(self.steps_between, "explore")
+                    found = self.chains.pick()
         cid = self._next_id
         self._next_id += 1
         folder = self.session.candidate_dir(cid)
@@ -254,6 +264,13 @@ class GeneratorWorker(Worker):
         for i in found.idx:  # hashed here, so that rating it costs the click no hashing
             sound_hash(self.library, int(i), self.hashes)
         return loop
+
+    def _lean_search(self):
+        if self._lean is None:
+            from ..learn.policy import LeanSearch
+
+            self._lean = LeanSearch(self.chains, self.scorer, seed=int(self.rng.integers(2**31)))
+        return self._lean
 
     def _collect(self) -> None:
         with self._cond:

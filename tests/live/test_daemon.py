@@ -318,3 +318,22 @@ def test_the_daemon_mixes_with_numpy_unless_told_otherwise(live, monkeypatch):
     assert mix_kernel() == "numpy"  # numba's compiler is not worth its memory for 16-bar batches
     monkeypatch.setenv("DD_LIVE_MIX", "numba")
     assert mix_kernel() == "numba"
+
+
+def test_lean_mode_serves_loops_searched_under_posterior_draws(live):
+    d, c = live
+    cid = _candidate(c)[0]
+    c.send("/dd/set/mode", "lean")
+    for like in (1, 0, 1, 0):                      # both kinds: the head is fitted, with a posterior
+        c.send("/dd/rate", cid, like)
+        c.wait("/dd/rated", 10, where=lambda a, cid=cid: a[0] == cid)
+        cid = _candidate(c, 30, where=lambda a, cid=cid: a[0] > cid)[0]
+    c.wait("/dd/trained", 60, where=lambda a: a[1] == 4)
+    assert d.trainer.critic.head_posterior is not None
+    seen = []
+    for _ in range(3):
+        c.send("/dd/next")
+        cid = _candidate(c, 30, where=lambda a, cid=cid: a[0] > cid)[0]
+        seen.append(cid)
+    assert {d.session.candidate(x).mode for x in seen} == {"lean"}
+    assert d.generator._lean is not None          # the lean search made them
