@@ -95,13 +95,20 @@ class Chaos:
             if time.monotonic() >= end:
                 return got
 
-    def until(self, address: str, timeout: float = 20.0, where=lambda a: True) -> list:
-        """Note everything up to and including the first ``address`` message matching ``where``."""
+    def until(self, address: str, timeout: float = 20.0, where=lambda a: True, ask=None) -> list:
+        """Note everything up to and including the first ``address`` message matching ``where``; ``ask()``
+        (if given) is called now and again every 5 s without an answer (UDP may drop a datagram)."""
         end = time.monotonic() + timeout
+        asked = time.monotonic()
+        if ask is not None:
+            ask()
         while True:
             for a, args in self.pump(0.05):
                 if a == address and where(args):
                     return args
+            if ask is not None and time.monotonic() - asked > 5.0:
+                ask()
+                asked = time.monotonic()
             if not self.alive():
                 for a, args in self.pump(0.3):  # what it sent before dying
                     if a == address and where(args):
@@ -115,9 +122,10 @@ class Chaos:
                                      + log[-6000:])
 
     def barrier(self) -> list:
-        """/dd/status after everything sent so far (the OSC thread answers in order)."""
-        self.client.send("/dd/status")
-        return self.until("/dd/status")
+        """/dd/status after everything sent so far (the OSC thread answers in order); asked again every 5 s
+        without an answer (one chaos run once waited 20 s for an answer with every daemon thread idle), and
+        a daemon that answers nothing for 20 s fails the test."""
+        return self.until("/dd/status", ask=lambda: self.client.send("/dd/status"))
 
     # ------------------------------------------------------------ commands
 
