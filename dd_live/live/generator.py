@@ -54,6 +54,7 @@ class GeneratorWorker(Worker):
         self.library, self.session, self.gate, self.rng = library, session, gate, rng
         self.hashes = hashes if hashes is not None else {}
         self.settings = settings
+        self.critic = critic                   # the scoring critic (a frozen copy of the trainer's)
         self.scorer = Scorer(library, critic, threads=threads)
         self.version, self.trained_on = version, trained_on
         self.steps_between, self.queue_size = steps_between, queue_size
@@ -198,6 +199,7 @@ class GeneratorWorker(Worker):
             self._ready.remove(min(self._ready, key=lambda x: (x.epoch == self._epoch, x.version, x.id)))
 
     def _apply_critic(self, critic, version: int, trained_on: int) -> None:
+        self.critic = critic
         self.scorer.set_critics([critic])
         with self.gate.hold(high=True):
             self.chains.rescore()
@@ -238,7 +240,7 @@ class GeneratorWorker(Worker):
         settings, epoch = self.settings, self._epoch
         with self.gate.hold(high=True):
             if settings.mode == "lean":  # the chains end scored by a posterior draw: rescored before other use
-                found = self._lean_search().next(self.scorer.model.critics[0])
+                found = self._lean_search().next(self.critic)
                 self._drawn = True
             else:
                 if self._drawn:
