@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
+from .lab import POLICIES
 from .errors import DDLiveError, InputError
 
 
@@ -80,16 +81,9 @@ def cmd_kit_list(a: argparse.Namespace) -> int:
 
 
 def cmd_kit_check(a: argparse.Namespace) -> int:
-    from collections import Counter
+    from .sound.kit import check_report
 
-    from .sound.samples import load_library
-
-    lib = load_library([a.dir], use_cache=False)
-    for s in lib.skipped:
-        print(str(s))
-    counts = Counter(s.category for s in lib.samples)
-    cats = ", ".join(f"{c} {n}" for c, n in sorted(counts.items()))
-    print(f"{len(lib)} usable sample(s) ({cats or 'none'}), {len(lib.skipped)} would be skipped")
+    print(check_report(Path(a.dir)))
     return 0
 
 
@@ -303,7 +297,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "weights, or a file from dd-live pretrain")
     e.add_argument("--learn", default="auto", choices=("auto", "head", "budget"),
                    help=LEARN_HELP)
-    e.add_argument("--policy", default="explore", choices=("explore", "lean"),
+    e.add_argument("--policy", default="explore", choices=POLICIES,
                    help="how Phase I picks each loop: explore (the paper's draw from the chains, default) or lean "
                         "(Thompson sampling over the critic's output layer, then best mode's search)")
     e.add_argument("--best-temperature", type=float, default=None, metavar="S",

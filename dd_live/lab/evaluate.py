@@ -21,12 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
+from . import POLICIES
 from ..errors import InputError
 from ..loops.record import Loop
 from ..learn.sampler import BEST_MAX_STEPS, BEST_PATIENCE
 
 
-POLICIES = ("explore", "lean")  # how Phase I picks its loops (see run_protocol)
 Candidate = Loop  # a loop as a rater sees it (the rater interface's name for the one loop record)
 Rater = Callable[[Candidate], bool]
 
@@ -143,7 +143,8 @@ def run_protocol(rater: Rater, *, ratings: int = 80, per_model: int = 30, seed: 
         train_s.append(time.perf_counter() - t0)
         if ratings - final_ensemble <= r < ratings - 1:
             snapshots.append(copy.deepcopy(critic))
-        live.rescore()
+        if lean is None and r + 1 < ratings:  # the next explore draw reads the chains' scores (lean rescores
+            live.rescore()                    # them under its own draw; Phase II's are rescored below)
         if progress:
             progress("phase1", r + 1, ratings)
 
@@ -154,7 +155,7 @@ def run_protocol(rater: Rater, *, ratings: int = 80, per_model: int = 30, seed: 
     init_chains = Chains(lib, init_scorer, n=chains, rng=rng)
     if snapshots:  # Phase II's final loops are judged by the last critics together
         scorer.set_critics(snapshots + [critic])
-    live.rescore()
+    live.rescore()  # by the final critic (or those critics)
     for origin, sc, ch in (("init", init_scorer, init_chains), ("final", scorer, live)):
         search = BestSearch(ch, max_steps=best_steps, patience=patience, temperature=best_temperature)
         for _ in range(per_model):

@@ -119,11 +119,10 @@ class Commands:
         if not all(k in self.library for k in pattern.samples):
             log.info("candidate %d plays samples no longer in the sample folders: not announced again", cid)
             return None
-        idx = self.library.indices(pattern.samples)
         bpm, pitches = self.settings.bpm, list(self.generator.notes)
-        loop = Loop(pattern, [self.library.samples[int(i)].path for i in idx],
-                    reference_audio(self.session, self.library, cid), row.score, origin=row.mode, id=cid,
-                    version=row.version, trained_on=row.trained_on, idx=idx, bpm=bpm, pitches=pitches)
+        loop = Loop.from_pattern(pattern, self.library, reference_audio(self.session, self.library, cid), row.score,
+                                 origin=row.mode, id=cid, version=row.version, trained_on=row.trained_on, bpm=bpm,
+                                 pitches=pitches)
         loop.files, loop.playback = write_candidate_files(self.session.candidate_dir(cid), pattern, self.library,
                                                           bpm, pitches)
         return loop

@@ -76,7 +76,7 @@ class GeneratorWorker(Worker):
                                  density=settings.density, temperature=settings.temperature)
         self._best = BestSearch(self.chains)
         self._lean = None                      # made on first use (learn/policy.LeanSearch)
-        self._drawn = False                    # the chains' scores are a posterior draw's
+        self._stale = False                    # the chains' scores are not self.critic's (a newer critic, a draw)
         self.notes = note_map(["other"] * tracks)
 
     # ------------------------------------------------------------ called from other threads
@@ -199,11 +199,11 @@ class GeneratorWorker(Worker):
             self._ready.remove(min(self._ready, key=lambda x: (x.epoch == self._epoch, x.version, x.id)))
 
     def _apply_critic(self, critic, version: int, trained_on: int) -> None:
+        """Score with ``critic`` from now on; the chains are rescored when a mode next reads their scores
+        (lean mode never does: it scores them under a posterior draw)."""
         self.critic = critic
         self.scorer.set_critics([critic])
-        with self.gate.hold(high=True):
-            self.chains.rescore()
-        self._drawn = False
+        self._stale = True
         self.version, self.trained_on = version, trained_on
 
     def _apply_settings(self, new: LiveSettings) -> None:
@@ -215,6 +215,7 @@ class GeneratorWorker(Worker):
             self.chains.density, self.chains.temperature = new.density, new.temperature
             with self.gate.hold(high=True):
                 self.chains.constrain(Constraints(fotf=new.fotf, lock_sample=locks, lock_row=locks), template)
+            self._stale = False  # constrain rescores the chains with self.critic
         if new.bpm != old.bpm:
             with self._cond:
                 ready = list(self._ready)
@@ -239,13 +240,13 @@ class GeneratorWorker(Worker):
 
         settings, epoch = self.settings, self._epoch
         with self.gate.hold(high=True):
-            if settings.mode == "lean":  # the chains end scored by a posterior draw: rescored before other use
+            if settings.mode == "lean":  # the chains end scored by a posterior draw
                 found = self._lean_search().next(self.critic)
-                self._drawn = True
+                self._stale = True
             else:
-                if self._drawn:
+                if self._stale:
                     self.chains.rescore()
-                    self._drawn = False
+                    self._stale = False
                 if settings.mode == "best":
                     found = self._best.next(temperature=min(settings.temperature, BEST_TEMPERATURE))
                 else:

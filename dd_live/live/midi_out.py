@@ -55,9 +55,7 @@ def _rtmidi_api():
 def open_player(spec: str, *, bpm: float) -> MidiPlayer:
     """A :class:`MidiPlayer` on port ``spec`` (see :func:`open_port`), not yet started; BackendError if none."""
     send, close, where = open_port(spec)
-    player = MidiPlayer(send, bpm=bpm, close_port=close)
-    player.where = where
-    return player
+    return MidiPlayer(send, bpm=bpm, close_port=close, where=where)
 
 
 def open_port(spec: str) -> tuple[Callable[[list[int]], None], Callable[[], None], str]:
@@ -110,11 +108,13 @@ class MidiPlayer(Worker):
     name = "dd-midi"
 
     def __init__(self, send: Callable[[list[int]], None], *, beats: int = 4, bpm: float = 120.0,
-                 clock: Callable[[], float] = time.perf_counter, close_port: Callable[[], None] | None = None) -> None:
+                 clock: Callable[[], float] = time.perf_counter, close_port: Callable[[], None] | None = None,
+                 where: str = "") -> None:
+        """``where``: the port, in words (for the log)."""
         super().__init__()
         self.send, self.clock = send, clock
         self._close_port = close_port
-        self.where = ""          # the port, in words (for the log)
+        self.where = where
         self._lock = threading.Lock()
         self._pending: tuple[list[Note], float] | None = None
         self._notes: list[Note] = []

@@ -45,11 +45,16 @@ class Loop:
     epoch: int = 0                         # the daemon's settings epoch it was made under
 
     @classmethod
+    def from_pattern(cls, pattern: Pattern, library, audio: Any, score: float, **fields: Any) -> Loop:
+        """A loop playing ``pattern`` with the sounds of ``library``; ``audio`` is copied."""
+        idx = library.indices(pattern.samples)
+        return cls(pattern, [library.samples[int(i)].path for i in idx], np.array(audio, dtype=np.float32),
+                   float(score), idx=idx, **fields)
+
+    @classmethod
     def from_arrays(cls, hits: np.ndarray, idx: np.ndarray, library, audio: Any, score: float, **fields: Any) -> Loop:
         """A loop from the sampler's (hits, sample indices) over ``library``; ``audio`` is copied."""
-        idx = np.asarray(idx).copy()
-        return cls(from_arrays(hits, idx, library), [library.samples[int(i)].path for i in idx],
-                   np.array(audio, dtype=np.float32), float(score), idx=idx, **fields)
+        return cls.from_pattern(from_arrays(hits, idx, library), library, audio, score, **fields)
 
     @property
     def hits(self) -> np.ndarray:

@@ -210,3 +210,17 @@ def listing(folder: Path | None = None) -> tuple[list[str], Any]:
                  if m else "")
         lines.append(f"{s.category:11s} {s.length / SR:6.3f} s  {s.key}{extra}")
     return lines, lib
+
+
+def check_report(folder: Path) -> str:
+    """``dd-live kit check``: one line per file of ``folder`` that would be skipped and why, then a count of
+    the usable samples by category (read afresh, not from the cache)."""
+    from collections import Counter
+
+    from .samples import load_library
+
+    lib = load_library([folder], use_cache=False)
+    counts = Counter(s.category for s in lib.samples)
+    cats = ", ".join(f"{c} {n}" for c, n in sorted(counts.items()))
+    return "\n".join([*(str(s) for s in lib.skipped),
+                      f"{len(lib)} usable sample(s) ({cats or 'none'}), {len(lib.skipped)} would be skipped"])
