@@ -297,11 +297,12 @@ def build_parser() -> argparse.ArgumentParser:
                         "weights, or a file from dd-live pretrain")
     e.add_argument("--learn", default="auto", choices=("auto", "head", "budget"),
                    help=LEARN_HELP)
-    e.add_argument("--policy", default="explore", choices=POLICIES,
-                   help="how Phase I picks each loop: explore (the paper's draw from the chains, default) or lean "
-                        "(Thompson sampling over the critic's output layer, then best mode's search)")
+    e.add_argument("--policy", default=POLICIES[0], choices=POLICIES,
+                   help="how Phase I picks each loop: lean (default: Thompson sampling over the critic's output "
+                        "layer, as the daemon's lean mode) or explore (the paper's draw from the chains)")
     e.add_argument("--best-temperature", type=float, default=None, metavar="S",
-                   help="MH temperature of Phase II's best-mode search (default 0.2; 1 = the chains' own)")
+                   help="MH temperature of Phase II's best-mode search over the chains, for --init random "
+                        "(default 0.2; 1 = the chains' own)")
     e.set_defaults(func=cmd_evaluate)
 
     pt = sub.add_parser("pretrain", help="pretrain the critic's features on unrated random loops",

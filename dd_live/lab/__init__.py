@@ -1,4 +1,4 @@
 """The lab: DeepDrummer's evaluation protocol with simulated raters, plots, and the benchmarks
 behind ``dd-live bench``."""
 
-POLICIES = ("explore", "lean")  # how the protocol's Phase I picks its loops (see evaluate.run_protocol)
+POLICIES = ("lean", "explore")  # how the protocol's Phase I picks its loops (see evaluate.run_protocol)

@@ -13,7 +13,6 @@ halves.
 
 from __future__ import annotations
 
-import copy
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -66,8 +65,7 @@ def load_rater(spec: str, seed: int) -> Rater:
 def run_protocol(rater: Rater, *, ratings: int = 80, per_model: int = 30, seed: int = 0,
                  samples: Sequence[str] | None = None, chains: int = 16, steps_between: int = 2,
                  best_steps: int = BEST_MAX_STEPS, patience: int = BEST_PATIENCE, temperature: float = 1.0,
-                 best_temperature: float | None = None,
-                 final_ensemble: int = 1, policy: str = "explore",
+                 best_temperature: float | None = None, policy: str = "lean",
                  threads: int | None = None, init: str | Path = "pretrained", learn: str = "auto",
                  progress: Callable[[str, int, int], None] | None = None, library=None) -> dict:
     """Run the two-phase protocol once; returns a report (see the module docstring).
@@ -75,24 +73,25 @@ def run_protocol(rater: Rater, *, ratings: int = 80, per_model: int = 30, seed: 
     ``rater``: any callable Candidate -> bool. ``samples``: sample folders (default
     kit if None). ``threads``: torch and render threads (default: all cores).
     ``temperature``: the MH temperature of Phase I's explore mode (1: draws in proportion to f).
-    ``best_temperature``: the MH temperature of Phase II's bounded best-mode search
-    (None: :data:`dd_live.learn.sampler.BEST_TEMPERATURE`, 0.2, where the chains climb; a
-    critic fitted by ``learn="head"`` rarely reaches 0.95, so the search bound decides,
-    and at the chains' own temperature 1 the search mostly wanders).
-    ``final_ensemble``: score Phase II's final loops with the mean of the critics
-    after the last N ratings (1: the final critic alone, as in the paper).
+    ``best_temperature``: for a critic that learns its features too (``learn="budget"``), the MH
+    temperature of Phase II's bounded best-mode search over the chains (None:
+    :data:`dd_live.learn.sampler.BEST_TEMPERATURE`, 0.2, where the chains climb). A critic that
+    learns only its output layer (``learn="head"``) finds its best loops in a pool instead
+    (:class:`dd_live.learn.policy.PoolSearch` without a draw), as the daemon's best mode does.
     ``init``: the critic's start (:func:`dd_live.learn.pretrain.starting_critic`):
     "pretrained" (default), "random" (the paper's) or a file from ``dd-live pretrain``.
     ``learn``: how the critic learns (:func:`dd_live.learn.trainer.resolve_learn`): "auto"
     (default: "head" for a pretrained start, the paper's "budget" for a random one).
-    ``policy``: how Phase I picks each loop: "explore" (the paper's: a draw from the chains) or "lean"
-    (Thompson sampling over the head's posterior, :class:`dd_live.learn.policy.LeanSearch`, as the daemon's
-    lean mode does).
+    ``policy``: how Phase I picks each loop: "lean" (default: Thompson sampling over the head's
+    posterior, :class:`dd_live.learn.policy.PoolSearch`, as the daemon's default lean mode does; for a
+    critic that learns its features too, best mode's search over the chains) or "explore" (the paper's:
+    a draw from the chains).
     ``progress(phase, done, total)`` is called after each rating.
     """
     from ..learn.critic import configure_threads
     from ..learn.pretrain import starting_critic
-    from ..learn.policy import LeanSearch
+    from ..learn.policy import PoolSearch
+    from ..learn.pool import LoopPool
     from ..learn.sampler import BEST_TEMPERATURE, BestSearch, Chains, Scorer
     from ..sound.samples import load_library
     from ..learn.trainer import TrainConfig, Trainer, resolve_learn
@@ -109,26 +108,31 @@ def run_protocol(rater: Rater, *, ratings: int = 80, per_model: int = 30, seed: 
     lib = library if library is not None else load_library(samples)
     lib.require(4)
     rng = np.random.default_rng(seed)
-    critic = starting_critic(init, library=lib, seed=seed, rng=rng)
+    pooled = learn == "head"  # the features never change: loops are chosen from a pool of embedded ones
+    critic = starting_critic(init, library=lib, seed=seed, rng=rng, flat=pooled)
     scorer = Scorer(lib, critic, threads=threads)
     trainer = Trainer(critic, TrainConfig(seed=seed, learn=learn))
     initial = trainer.initial_critic()
-    live = Chains(lib, scorer, n=chains, rng=rng, temperature=temperature)
-    lean = LeanSearch(live, scorer, seed=seed, max_steps=best_steps, patience=patience,
-                      temperature=best_temperature) if policy == "lean" else None
+    live = Chains(lib, scorer, n=chains, rng=rng, temperature=temperature) if policy == "explore" or not pooled \
+        else None
+    search = None
+    if policy == "lean":
+        search = PoolSearch(LoopPool(lib, scorer, rng=rng), seed=seed) if pooled else \
+            BestSearch(live, max_steps=best_steps, patience=patience, temperature=best_temperature)
 
     likes: list[bool] = []
     p_likes: list[float] = []  # the rater's noise-free P(like) of each Phase I loop, if it says
     grids: list[np.ndarray] = []
-    snapshots: list = []  # the critic as it was 1, 2, ... final_ensemble - 1 ratings before the end
     scores: list[float] = []
     train_s: list[float] = []
     for r in range(ratings):
-        if lean is not None:
-            found = lean.next(critic)
-        else:
+        if policy == "explore":
             live.run(steps_between, "explore")
             found = live.pick()
+        elif pooled:
+            found = search.next(critic, draw=True)
+        else:
+            found = search.next()
         audio = scorer.audio(found.hits[None], found.idx[None])[0]
         cand = make_candidate(found, lib, audio, "phase1")
         like = _rate(rater, cand)
@@ -141,27 +145,31 @@ def run_protocol(rater: Rater, *, ratings: int = 80, per_model: int = 30, seed: 
         t0 = time.perf_counter()
         trainer.train()
         train_s.append(time.perf_counter() - t0)
-        if ratings - final_ensemble <= r < ratings - 1:
-            snapshots.append(copy.deepcopy(critic))
-        if lean is None and r + 1 < ratings:  # the next explore draw reads the chains' scores (lean rescores
-            live.rescore()                    # them under its own draw; Phase II's are rescored below)
+        if live is not None:  # explore draws and best searches read the chains' scores: the new critic's
+            live.rescore()
         if progress:
             progress("phase1", r + 1, ratings)
 
     phase2: list[Candidate] = []
     reached = {"init": 0, "final": 0}
-    # The final critic's chains are Phase I's, already warm; the initial critic gets fresh ones.
+    # The final critic keeps Phase I's pool or warm chains (loops it served stay served); the initial
+    # critic gets fresh ones.
     init_scorer = Scorer(lib, initial, threads=threads)
-    init_chains = Chains(lib, init_scorer, n=chains, rng=rng)
-    if snapshots:  # Phase II's final loops are judged by the last critics together
-        scorer.set_critics(snapshots + [critic])
-    live.rescore()  # by the final critic (or those critics)
-    for origin, sc, ch in (("init", init_scorer, init_chains), ("final", scorer, live)):
-        search = BestSearch(ch, max_steps=best_steps, patience=patience, temperature=best_temperature)
+    if pooled:
+        final = search if search is not None else PoolSearch(LoopPool(lib, scorer, rng=rng), seed=seed)
+        searches = {"init": (PoolSearch(LoopPool(lib, init_scorer, rng=rng), seed=seed + 1), initial),
+                    "final": (final, critic)}
+    else:
+        init_chains = Chains(lib, init_scorer, n=chains, rng=rng)
+        searches = {"init": (BestSearch(init_chains, max_steps=best_steps, patience=patience,
+                                        temperature=best_temperature), None),
+                    "final": (BestSearch(live, max_steps=best_steps, patience=patience,
+                                         temperature=best_temperature), None)}
+    for origin, (best, judge) in searches.items():
         for _ in range(per_model):
-            found = search.next()
+            found = best.next(judge, draw=False) if pooled else best.next()
             reached[origin] += found.reached
-            audio = sc.audio(found.hits[None], found.idx[None])[0]
+            audio = scorer.audio(found.hits[None], found.idx[None])[0]
             phase2.append(make_candidate(found, lib, audio, origin))
     order = rng.permutation(len(phase2))
     answers = {"init": [], "final": []}

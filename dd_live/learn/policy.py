@@ -4,21 +4,31 @@ The critic's output layer, fitted by ``learn="head"`` (:meth:`dd_live.learn.trai
 logistic regression on the dense layer's 128 outputs. :class:`HeadPosterior` is its Laplace
 approximation: a Gaussian around the fitted weights whose covariance is the inverse Hessian of the
 penalised log loss (summed over the rated loops), so it is wide where the ratings say little.
-:class:`LeanSearch` is Thompson sampling over it: each loop comes from the bounded cold search of
-best mode (:class:`dd_live.learn.sampler.BestSearch`) under one fresh draw of the output layer. With
-few ratings the draws differ and the loops explore; as ratings accumulate they agree, and the loops
-lean towards what the performer likes. The daemon's "lean" mode and the protocol's ``policy="lean"``
-both use this class.
+
+:class:`PoolSearch` is Thompson sampling over it: each loop is the best of a growing pool of embedded
+loops (:class:`dd_live.learn.pool.LoopPool`) under one fresh draw of the output layer. With few ratings
+the draws differ and the loops explore; as ratings accumulate they agree, and the loops lean towards
+what the performer likes. The draws' spread is the posterior's times :data:`POSTERIOR_SCALE` (below 1,
+as Chapelle and Li found best for logistic Thompson sampling, "An Empirical Evaluation of Thompson
+Sampling", 2011): the full spread at 128 dimensions and a few dozen ratings spends most loops exploring.
+Without a draw the same search is best mode. The daemon's "lean" and "best" modes and the protocol's
+Phase I (``policy="lean"``) and Phase II all use this class.
 """
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
-from .sampler import BEST_MAX_STEPS, BEST_PATIENCE, BEST_TEMPERATURE, BestSearch, Chains, Found, Scorer
+from .sampler import BEST_THRESHOLD, Found
+
+POSTERIOR_SCALE = 0.3   # Thompson draws' spread, times the posterior's (chosen on seeds 0-4; see README)
+SEARCH_TOP = 8          # loops whose mutations each search adds to the pool ...
+SEARCH_PER = 4          # ... this many each
+RECENT = 40             # a served loop differs from each of the last RECENT served grids ...
+NOVELTY = 4             # ... in at least this many cells
 
 
 def set_head(critic, w: torch.Tensor, b: float | torch.Tensor) -> None:
@@ -60,37 +70,74 @@ class HeadPosterior:
         w = theta[:-1] / self.std
         return w, theta[-1] - (w * self.mean).sum()
 
-    def draw(self, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        """One sample of (w, b), raw units."""
+    def draw(self, gen: torch.Generator, *, scale: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+        """One sample of (w, b), raw units, from the posterior with its spread times ``scale``."""
         z = torch.randn(self.theta.shape[0], generator=gen)
-        return self.raw(self.theta + self.chol @ z)
+        return self.raw(self.theta + scale * (self.chol @ z))
 
 
-class LeanSearch:
-    """Thompson sampling: the next loop is best mode's bounded cold search over ``chains`` under one draw from
-    the critic's head posterior (the critic itself where it has none: no ratings yet, or budget learning)."""
+def head_of(critic) -> tuple[torch.Tensor, torch.Tensor]:
+    """(w, b) of ``critic``'s output layer as a logistic regression on its embedding: P(like) =
+    sigmoid(embedding . w + b) (the inverse of :func:`set_head`)."""
+    out = critic.output()
+    with torch.no_grad():
+        return (out.weight[1] - out.weight[0]).clone(), (out.bias[1] - out.bias[0]).clone()
 
-    def __init__(self, chains: Chains, scorer: Scorer, *, seed: int, max_steps: int = BEST_MAX_STEPS,
-                 patience: int = BEST_PATIENCE, temperature: float = BEST_TEMPERATURE) -> None:
-        self.chains, self.scorer = chains, scorer
-        self.search = BestSearch(chains, max_steps=max_steps, patience=patience, temperature=temperature)
+
+class PoolSearch:
+    """The next loop from a :class:`dd_live.learn.pool.LoopPool`: under one draw from the critic's head
+    posterior scaled by ``scale`` (``draw=True``: Thompson sampling, lean mode) or under the critic's own
+    output layer (``draw=False``: best mode).
+
+    Each call mutates the ``top`` loops that score highest under that output layer ``per`` times each
+    (so the pool grows where it is promising) and serves the highest-scoring loop that was never served
+    and differs from each of the last ``recent`` served grids in at least ``novelty`` cells. A critic
+    whose output layer is flat (a new session's: every loop 0.5) has nothing to lean on: it serves a new
+    random loop as DeepDrummer draws them (:meth:`dd_live.learn.pool.LoopPool.fresh`), so a new
+    session's first loops are exactly as good as random loops.
+    """
+
+    def __init__(self, pool, *, seed: int, scale: float = POSTERIOR_SCALE, top: int = SEARCH_TOP,
+                 per: int = SEARCH_PER, recent: int = RECENT, novelty: int = NOVELTY) -> None:
+        if not scale >= 0 or top < 0 or per < 0 or recent < 0 or novelty < 0:
+            raise ValueError("scale, top, per, recent and novelty must not be negative")
+        self.pool, self.scale, self.top, self.per = pool, scale, top, per
+        self.recent, self.novelty = recent, novelty
         self.gen = torch.Generator().manual_seed(int(seed))
-        self._draw = None
 
-    def next(self, critic) -> Found:
-        """The next loop for ``critic`` (its chains are left scored by the draw: rescore before other use)."""
+    def head(self, critic, *, draw: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        """The output layer the next loop is chosen under."""
         posterior = getattr(critic, "head_posterior", None)
-        judge = critic
-        if posterior is not None:
-            if self._draw is None:
-                self._draw = copy.deepcopy(critic)
-            else:
-                self._draw.load_state_dict(critic.state_dict())
-            set_head(self._draw, *posterior.draw(self.gen))
-            judge = self._draw
-        self.scorer.set_critics([judge])
-        self.chains.rescore()
-        try:
-            return self.search.next()
-        finally:
-            self.scorer.set_critics([critic])
+        if draw and posterior is not None:
+            return posterior.draw(self.gen, scale=self.scale)
+        return head_of(critic)
+
+    def next(self, critic, *, draw: bool) -> Found:
+        """The next loop; its score is the critic's own."""
+        pool = self.pool
+        w, b = self.head(critic, draw=draw)
+        if not bool((w != 0).any()):  # nothing learned yet: a DeepDrummer random loop at the performer's density
+            i = pool.fresh()
+        else:
+            allowed = ~pool.served & pool.novel(self.novelty)
+            while not allowed.any():  # everything here was served (a small kit, a long session): more loops
+                new = pool.grow(max(pool.start // 4, 1))
+                allowed = ~pool.served & pool.novel(self.novelty)
+                if new.size == 0 and not allowed.any():
+                    allowed = ~pool.served if (~pool.served).any() else np.ones(len(pool), dtype=bool)
+            logits = np.where(allowed, pool.logits(w, b), -np.inf)
+            if self.top and self.per:
+                top = np.argsort(logits)[-self.top:]
+                new = pool.mutate(np.repeat(top[np.isfinite(logits[top])], self.per))
+                if new.size:
+                    fresh = np.where(~pool.served[new] & pool.novel(self.novelty, new), pool.logits(w, b, new),
+                                     -np.inf)
+                    logits = np.concatenate([logits, fresh])
+            i = int(np.argmax(logits))
+        mean_w, mean_b = head_of(critic)
+        score = float(1 / (1 + np.exp(-pool.logits(mean_w, mean_b, np.array([i]))[0])))
+        found = Found(pool.hits[i].copy(), pool.idx[i].copy(), score, score >= BEST_THRESHOLD, i)
+        pool.serve(i, remember=self.recent)
+        if len(pool) > pool.capacity:
+            pool.trim(pool.logits(mean_w, mean_b))
+        return found

@@ -212,13 +212,17 @@ def shipped_path() -> Path:
 
 
 def starting_critic(init: str | Path = "pretrained", *, library=None, seed: int = 0,
-                    rng: np.random.Generator | None = None):
+                    rng: np.random.Generator | None = None, flat: bool = False):
     """A new session's critic.
 
     ``init``: "pretrained" (the shipped features and a new, seeded output layer),
     a path to a file from ``dd-live pretrain`` (the same, from that file), or
     "random" (the paper's random start, inputs standardised over 64 random loops
     of ``library`` drawn from ``rng``, by default one seeded with ``seed``).
+    ``flat``: a pretrained start's output layer is zero, so every loop scores 0.5 until the first
+    ratings: right for a critic whose output layer is fitted from the ratings alone (``learn="head"``),
+    whose first loops are then draws from the prior rather than a random layer's arbitrary best (which
+    a rater liked less often than random loops).
     """
     import torch
 
@@ -240,6 +244,8 @@ def starting_critic(init: str | Path = "pretrained", *, library=None, seed: int 
     out = critic.output_name()
     fresh = critic.state_dict()  # the seeded random start of every layer, the output layer's kept
     state[out + ".weight"], state[out + ".bias"] = fresh[out + ".weight"], fresh[out + ".bias"]
+    if flat:
+        state[out + ".weight"], state[out + ".bias"] = fresh[out + ".weight"] * 0, fresh[out + ".bias"] * 0
     try:
         critic.load_state_dict(state)
     except RuntimeError as err:

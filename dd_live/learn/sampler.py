@@ -70,6 +70,10 @@ class Scorer:
     def features(self, audio: np.ndarray) -> torch.Tensor:
         return self.mfcc(torch.from_numpy(audio))
 
+    def embed(self, hits: np.ndarray, idx: np.ndarray) -> torch.Tensor:
+        """The first critic's dense-layer outputs for patterns (batch, 128): what its output layer weighs."""
+        return self.model.critics[0].embed(self.features(self.audio(hits, idx)))
+
     def score_features(self, feats: torch.Tensor) -> np.ndarray:
         return self.model.score(feats).numpy().astype(np.float64)
 

@@ -116,7 +116,7 @@ class Daemon(Commands):
                                          threads=self.threads, version=self.version, trained_on=len(trained),
                                          on_ready=self._announce, on_retempo=self._on_retempo,
                                          current=lambda: self.current, hold_off=self.trainer_worker.busy.is_set,
-                                         hashes=self._hashes)
+                                         hashes=self._hashes, pooled=self.trainer.config.learn == "head")
         self._handlers = self.handlers()
         check_handlers(self._handlers, protocol.inbound().values())  # a mismatch fails here, not at a click
         self.server = server or osc.OSCServer(host, osc_port, self._on_datagram)

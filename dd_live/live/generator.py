@@ -46,8 +46,12 @@ class GeneratorWorker(Worker):
                  on_ready: Callable[[Loop], None] = lambda loop: None,
                  on_retempo: Callable[[Loop], None] = lambda loop: None,
                  current: Callable[[], Loop | None] = lambda: None,
-                 hold_off: Callable[[], bool] = lambda: False, hashes: dict[int, str] | None = None) -> None:
-        """``hashes``: sha256 of library samples by index, shared with whoever keeps rated loops' sounds."""
+                 hold_off: Callable[[], bool] = lambda: False, hashes: dict[int, str] | None = None,
+                 pooled: bool = True) -> None:
+        """``hashes``: sha256 of library samples by index, shared with whoever keeps rated loops' sounds.
+        ``pooled``: the critics' features never change (``learn="head"``), so lean and best mode choose
+        from a pool of embedded loops (:class:`dd_live.learn.policy.PoolSearch`); otherwise both run best
+        mode's search over the chains."""
         super().__init__()
         from ..learn.sampler import BestSearch, Chains, Scorer
 
@@ -75,8 +79,9 @@ class GeneratorWorker(Worker):
             self.chains = Chains(library, self.scorer, n=chains, rng=rng, tracks=tracks,
                                  density=settings.density, temperature=settings.temperature)
         self._best = BestSearch(self.chains)
-        self._lean = None                      # made on first use (learn/policy.LeanSearch)
-        self._stale = False                    # the chains' scores are not self.critic's (a newer critic, a draw)
+        self.pooled = pooled
+        self._pool = None                      # made on first use (learn/policy.PoolSearch)
+        self._stale = False                    # the chains' scores are not self.critic's (a newer critic)
         self.notes = note_map(["other"] * tracks)
 
     # ------------------------------------------------------------ called from other threads
@@ -200,7 +205,7 @@ class GeneratorWorker(Worker):
 
     def _apply_critic(self, critic, version: int, trained_on: int) -> None:
         """Score with ``critic`` from now on; the chains are rescored when a mode next reads their scores
-        (lean mode never does: it scores them under a posterior draw)."""
+        (the pool needs nothing: its loops are scored on demand)."""
         self.critic = critic
         self.scorer.set_critics([critic])
         self._stale = True
@@ -213,8 +218,11 @@ class GeneratorWorker(Worker):
             template = (cur.hits, cur.idx) if cur is not None else None
             locks = new.locks if template is not None else tuple(False for _ in new.locks)
             self.chains.density, self.chains.temperature = new.density, new.temperature
+            constraints = Constraints(fotf=new.fotf, lock_sample=locks, lock_row=locks)
             with self.gate.hold(high=True):
-                self.chains.constrain(Constraints(fotf=new.fotf, lock_sample=locks, lock_row=locks), template)
+                self.chains.constrain(constraints, template)
+                if self._pool is not None and (new.fotf, new.locks, new.density) != (old.fotf, old.locks, old.density):
+                    self._pool.pool.reset(constraints, density=new.density, template=template)
             self._stale = False  # constrain rescores the chains with self.critic
         if new.bpm != old.bpm:
             with self._cond:
@@ -240,14 +248,13 @@ class GeneratorWorker(Worker):
 
         settings, epoch = self.settings, self._epoch
         with self.gate.hold(high=True):
-            if settings.mode == "lean":  # the chains end scored by a posterior draw
-                found = self._lean_search().next(self.critic)
-                self._stale = True
+            if self.pooled and settings.mode in ("lean", "best"):
+                found = self._pool_search().next(self.critic, draw=settings.mode == "lean")
             else:
                 if self._stale:
                     self.chains.rescore()
                     self._stale = False
-                if settings.mode == "best":
+                if settings.mode in ("lean", "best"):  # a critic learning its features: no posterior to draw
                     found = self._best.next(temperature=min(settings.temperature, BEST_TEMPERATURE))
                 else:
                     self.chains.run(self.steps_between, "explore")
@@ -268,12 +275,19 @@ class GeneratorWorker(Worker):
             sound_hash(self.library, int(i), self.hashes)
         return loop
 
-    def _lean_search(self):
-        if self._lean is None:
-            from ..learn.policy import LeanSearch
+    def _pool_search(self):
+        """The pool search, made on first use under the current constraints (call holding the gate)."""
+        if self._pool is None:
+            from ..learn.policy import PoolSearch
+            from ..learn.pool import LoopPool
 
-            self._lean = LeanSearch(self.chains, self.scorer, seed=int(self.rng.integers(2**31)))
-        return self._lean
+            s, cur = self.settings, self.current()
+            template = (cur.hits, cur.idx) if cur is not None else None
+            locks = s.locks if template is not None else tuple(False for _ in s.locks)
+            pool = LoopPool(self.library, self.scorer, rng=self.rng, tracks=len(s.locks), density=s.density,
+                            constraints=Constraints(fotf=s.fotf, lock_sample=locks, lock_row=locks), template=template)
+            self._pool = PoolSearch(pool, seed=int(self.rng.integers(2**31)))
+        return self._pool
 
     def _collect(self) -> None:
         with self._cond:

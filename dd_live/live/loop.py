@@ -26,7 +26,7 @@ class LiveSettings:
     """What the performer can change while playing (all from OSC)."""
 
     bpm: float = 120.0
-    mode: str = "explore"          # explore | best
+    mode: str = "lean"             # lean | best | explore (the /dd/set/mode choices)
     fotf: bool = False
     temperature: float = 1.0
     density: float = 0.5

@@ -119,9 +119,10 @@ ADDRESSES: tuple[Address, ...] = (
     Address("/dd/status", "in", (), "Ask for /dd/status.", "status"),
     Address("/dd/set/tempo", "in", (Arg("bpm", "n", "tempo in beats per minute", lo=TEMPO_RANGE[0], hi=TEMPO_RANGE[1]),),
             "Set the session tempo (loops, previews and MIDI follow; the critic always hears 120 bpm).", "set_tempo"),
-    Address("/dd/set/mode", "in", (Arg("mode", "s", "how loops are chosen", choices=("explore", "best", "lean")),),
-            "explore: loops drawn in proportion to the critic's score; best: loops the critic rates >= 0.95; "
-            "lean: each loop the best under one draw of what the critic may have learned (Thompson sampling).",
+    Address("/dd/set/mode", "in", (Arg("mode", "s", "how loops are chosen", choices=("lean", "best", "explore")),),
+            "lean (the default): each loop the best under one draw of what the critic may have learned "
+            "(Thompson sampling), so loops lean towards the likes while the critic still learns; best: the "
+            "loops the critic rates highest; explore: DeepDrummer's draws in proportion to the critic's score.",
             "set_mode"),
     Address("/dd/set/fotf", "in", (Arg("on", "n", "switch", choices=(0, 1)),),
             "Four on the floor: track 1 plays every beat with a kick.", "set_fotf"),

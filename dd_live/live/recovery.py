@@ -102,8 +102,9 @@ def restore_trainer(session, library, *, seed: int, init: str, learn: str) -> tu
         return trainer, int(extra.get("version", 0)), [(int(c), bool(v)) for c, v in extra.get("ratings", [])]
     trainer, _ = _load_checkpoint(session.initial_checkpoint, seed)
     if trainer is None:
-        critic = starting_critic(init, library=library, seed=seed)
-        trainer = Trainer(critic, TrainConfig(seed=seed, learn=resolve_learn(learn, init)))
+        learn = resolve_learn(learn, init)
+        critic = starting_critic(init, library=library, seed=seed, flat=learn == "head")
+        trainer = Trainer(critic, TrainConfig(seed=seed, learn=learn))
         trainer.save(session.initial_checkpoint, extra={"version": 0, "ratings": []})
     trainer.save(session.latest_checkpoint, extra={"version": 0, "ratings": []})
     return trainer, 0, []

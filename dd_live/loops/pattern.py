@@ -231,17 +231,19 @@ def apply_fotf(hits: np.ndarray, beats: int) -> None:
 
 
 def random_arrays(library: Any, rng: np.random.Generator, n: int, *, tracks: int = 4, steps: int = 16, beats: int = 4,
-                  density: float = DENSITY, constraints: Constraints = Constraints(),
+                  density: float | np.ndarray = DENSITY, constraints: Constraints = Constraints(),
                   base: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``n`` random patterns as (hits (n, tracks, steps) bool, sample indices (n, tracks)).
 
-    Each cell is on with probability ``density``; each track's sample is uniform over
-    the library. Locked tracks are copied from ``base`` (hits (tracks, steps), indices (tracks,)).
+    Each cell is on with probability ``density`` (one for all, or one per pattern, shape (n,)); each
+    track's sample is uniform over the library. Locked tracks are copied from ``base`` (hits (tracks,
+    steps), indices (tracks,)).
     """
-    if not 0.0 <= density <= 1.0 or not math.isfinite(density):
-        raise PatternError(f"density must be 0-1, got {density}")
+    cells = np.asarray(density, dtype=np.float64)
+    if cells.shape not in ((), (n,)) or not (np.isfinite(cells) & (cells >= 0.0) & (cells <= 1.0)).all():
+        raise PatternError(f"density must be 0-1 (one, or one per pattern), got {density}")
     library.require(tracks)
-    hits = rng.random((n, tracks, steps)) < density
+    hits = rng.random((n, tracks, steps)) < cells.reshape(-1, 1, 1)
     idx = _draw_samples(rng, library, (n, tracks), constraints.fotf)
     if base is not None:
         rows, samp = constraints.rows_locked(tracks), constraints.samples_locked(tracks)

@@ -191,42 +191,6 @@ def test_protocol_rejects_a_bad_rater(kit):
         run_protocol(lambda c: "yes", ratings=1, per_model=1, library=kit, chains=2, best_steps=1)
 
 
-def test_final_ensemble_judges_phase2_with_the_last_critics(kit, monkeypatch):
-    """With final_ensemble=3, Phase II's final loops are scored by the critics after the last three ratings:
-    three different critics, each equal to the critic as it was after rating 2, 3 and 4 of 4 (three copies
-    of one critic, or the wrong ratings' critics, fail here)."""
-    import copy
-
-    from dd_live.learn import sampler
-    from dd_live.learn.trainer import Trainer
-
-    ensembles, after_rating = [], []
-    real_set, real_train = sampler.Scorer.set_critics, Trainer.train
-
-    def spy_set(self, critics):
-        ensembles.append(list(critics) if isinstance(critics, (list, tuple)) else [critics])
-        return real_set(self, critics)
-
-    def spy_train(self, *a, **k):
-        loss = real_train(self, *a, **k)
-        after_rating.append(copy.deepcopy(self.critic.state_dict()))
-        return loss
-
-    monkeypatch.setattr(sampler.Scorer, "set_critics", spy_set)
-    monkeypatch.setattr(Trainer, "train", spy_train)
-    labels = iter([True, False, True, False])       # both kinds from the second rating on: each fit differs
-    run_protocol(lambda c: next(labels) if c.origin == "phase1" else True, ratings=4, per_model=1, seed=2,
-                 library=kit, chains=2, best_steps=2, final_ensemble=3)
-    final = ensembles[-1]
-    assert len(final) == 3 and len(after_rating) == 4
-    for critic, state in zip(final, after_rating[1:]):
-        for k, v in critic.state_dict().items():
-            np.testing.assert_array_equal(v.detach().numpy(), state[k].detach().numpy(), err_msg=k)
-    out = final[0].output_name() + ".weight"
-    w = [c.state_dict()[out].detach().numpy() for c in final]
-    assert not np.array_equal(w[0], w[1]) and not np.array_equal(w[1], w[2])
-
-
 def test_the_old_import_paths_of_the_rater_interface_keep_working():
     """Users' raters and scripts name dd_live.evaluate and dd_live.raters (README: --rater dd_live.raters:NAME)."""
     import dd_live.evaluate as old_evaluate

@@ -1,4 +1,4 @@
-"""The lean policy: the head's Laplace posterior and Thompson sampling over it."""
+"""The lean policy: the head's Laplace posterior, the loop pool and Thompson sampling over it."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from dd_live.learn.critic import Critic
-from dd_live.learn.policy import LeanSearch, set_head
+from dd_live.learn.policy import PoolSearch, head_of, set_head
 from dd_live.learn.trainer import TrainConfig, Trainer
 
 
@@ -64,28 +64,111 @@ def test_set_head_gives_the_logistic_score():
     np.testing.assert_allclose(critic.score(feats).numpy(), torch.sigmoid(emb @ w + b).numpy(), rtol=1e-4)
 
 
-def test_lean_search_judges_by_a_draw_and_gives_the_critic_back(small_lib):
-    from dd_live.learn.sampler import Chains, Scorer
+def _pool(lib, *, start: int = 48, seed: int = 0, critic=None, **kw):
+    from dd_live.learn.pool import LoopPool
+    from dd_live.learn.sampler import Scorer
 
+    critic = critic if critic is not None else Critic().eval()
+    return LoopPool(lib, Scorer(lib, critic), rng=np.random.default_rng(seed), start=start, **kw), critic
+
+
+def _liking_density(critic, pool) -> None:
+    """Give ``critic`` an output layer that likes what the embedding says about busy grids (a least-squares
+    direction), so that the pool's loops have clearly different scores."""
+    x = torch.cat([pool.emb, torch.ones(len(pool), 1)], 1)
+    target = torch.from_numpy(pool.hits.mean(axis=(1, 2)).astype(np.float32) * 8 - 3)
+    sol = torch.linalg.lstsq(x, target[:, None]).solution[:, 0]
+    set_head(critic, sol[:-1], sol[-1])
+
+
+def test_best_mode_serves_the_pools_best_loop_once(small_lib):
+    pool, critic = _pool(small_lib)
+    _liking_density(critic, pool)
+    search = PoolSearch(pool, seed=1, novelty=0)
+    w, b = head_of(critic)
+    before = pool.logits(w, b).max()
+    n0 = len(pool)
+    found = search.next(critic, draw=False)
+    assert len(pool) > n0                                     # mutations of the best loops joined the pool
+    assert int(np.argmax(pool.logits(w, b))) == found.chain and pool.logits(w, b).max() >= before
+    assert found.score == pytest.approx(float(torch.sigmoid(torch.tensor(pool.logits(w, b).max()))), rel=1e-5)
+    np.testing.assert_array_equal(found.hits, pool.hits[found.chain])
+    keys = {pool.key(found.hits, found.idx)}
+    for _ in range(20):                                        # never the same loop twice
+        f = search.next(critic, draw=False)
+        assert pool.key(f.hits, f.idx) not in keys
+        keys.add(pool.key(f.hits, f.idx))
+
+
+def test_thompson_draws_differ_and_a_zero_spread_is_best_mode(small_lib):
     trainer = _fitted(24)
     critic = trainer.critic
-    scorer = Scorer(small_lib, critic)
-    chains = Chains(small_lib, scorer, n=4, rng=np.random.default_rng(0))
-    lean = LeanSearch(chains, scorer, seed=3, max_steps=3, patience=2)
-    judged = []
-    real = scorer.set_critics
-    scorer.set_critics = lambda critics: judged.append(critics[0]) or real(critics)
-    found = lean.next(critic)
-    assert found.hits.shape == (4, 16)
-    assert judged[0] is not critic and judged[-1] is critic          # a draw judged; the critic is back
-    assert scorer.model.critics == [critic]
-    w_draw = judged[0].output().weight.detach().clone()
-    lean.next(critic)
-    assert not torch.equal(w_draw, judged[-2].output().weight)        # a fresh draw each loop
-    critic.head_posterior = None
-    judged.clear()
-    lean.next(critic)
-    assert judged[0] is critic                                         # no posterior: the critic itself
+    picks = {}
+    for scale, draw in ((0.0, True), (None, False), (1.0, True)):
+        pool, _ = _pool(small_lib, critic=critic)
+        search = PoolSearch(pool, seed=3, scale=scale if scale is not None else 1.0)
+        picks[(scale, draw)] = [pool.key(f.hits, f.idx) for f in (search.next(critic, draw=draw) for _ in range(4))]
+    assert picks[(0.0, True)] == picks[(None, False)]          # no spread: the critic's own best loops
+    assert picks[(1.0, True)] != picks[(None, False)]          # draws: other loops
+    post = critic.head_posterior
+    g = torch.Generator().manual_seed(0)
+    w0, _ = post.draw(g, scale=0.0)
+    np.testing.assert_allclose(w0.numpy(), post.raw(post.theta)[0].numpy(), rtol=1e-6)
+
+
+def test_a_flat_critic_serves_new_random_loops_at_the_performers_density(small_lib):
+    pool, critic = _pool(small_lib, start=8, density=0.25)
+    set_head(critic, torch.zeros(critic.output().in_features), 0.0)
+    search = PoolSearch(pool, seed=2)
+    picks = [search.next(critic, draw=True) for _ in range(40)]
+    assert [f.chain for f in picks] == list(range(8, 48))      # each a new loop, and nothing else added
+    assert np.mean([f.hits.mean() for f in picks]) == pytest.approx(0.25, abs=0.03)
+    assert all(f.score == pytest.approx(0.5) for f in picks)
+
+
+def test_served_loops_stay_novel_and_the_pool_grows_when_it_runs_out(small_lib):
+    pool, critic = _pool(small_lib, start=6)
+    _liking_density(critic, pool)
+    search = PoolSearch(pool, seed=4, top=0, per=0, recent=5, novelty=6)
+    served = [search.next(critic, draw=False) for _ in range(15)]  # more than the pool started with
+    assert len({pool.key(f.hits, f.idx) for f in served}) == 15
+    for i, f in enumerate(served):
+        for g in served[max(0, i - 5): i]:
+            assert (f.hits != g.hits).sum() >= 6
+
+
+def test_the_pool_keeps_constraints_dedupes_and_remembers_what_was_served(kit):
+    from dd_live.loops.pattern import Constraints
+
+    locks = (False, True, False, False)
+    template = (np.tile([True, False], (4, 8)), np.array([0, 5, 9, 12]))
+    pool, critic = _pool(kit, start=32, constraints=Constraints(fotf=True, lock_sample=locks, lock_row=locks),
+                         template=template)
+    pool.mutate(np.arange(32))
+    kicks = kit.in_category("kick")
+    assert pool.hits[:, 0, ::4].all() and np.isin(pool.idx[:, 0], kicks).all()
+    assert (pool.hits[:, 1] == template[0][1]).all() and (pool.idx[:, 1] == 5).all()
+    n = len(pool)
+    assert pool.add(pool.hits[:3].copy(), pool.idx[:3].copy()).size == 0 and len(pool) == n
+    pool.serve(0, remember=4)
+    first = (pool.hits[0].copy(), pool.idx[0].copy())
+    pool.reset(Constraints())
+    assert len(pool) == 32 and not pool.served.any()
+    assert pool.add(first[0][None], first[1][None]).size == 1 and pool.served[-1]  # served before the reset
+    pool.capacity = 20
+    order = pool.trim(np.arange(len(pool), dtype=float), keep={0})
+    assert len(pool) == 11 and order[0] == 0 and pool.served[-1]   # the best half, and what was kept
+
+
+def test_novel_counts_differing_cells(small_lib):
+    pool, _ = _pool(small_lib, start=4)
+    pool.hits[:] = False
+    pool.hits[1, 0, :3] = True
+    pool.hits[2, 0, :5] = True
+    pool.recent = [np.zeros(pool.hits[0].size, dtype=bool)]
+    np.testing.assert_array_equal(pool.novel(4), [False, False, True, False])
+    np.testing.assert_array_equal(pool.novel(3), [False, True, True, False])
+    np.testing.assert_array_equal(pool.novel(3, np.array([2, 3])), [True, False])
 
 
 def test_protocol_phase1_can_lean(kit):
