@@ -140,7 +140,8 @@ def cmd_pretrain(a: argparse.Namespace) -> int:
 def cmd_bench(a: argparse.Namespace) -> int:
     from .lab import bench
 
-    result = bench.run(a.what, seconds=a.seconds, batch=a.batch, files=a.files, threads=a.threads, learn=a.learn)
+    result = bench.run(a.what, seconds=a.seconds, batch=a.batch, files=a.files, threads=a.threads, learn=a.learn,
+                       rater=a.rater, seed=a.seed)
     if a.json:
         print(json.dumps(result))
     else:
@@ -268,10 +269,11 @@ def build_parser() -> argparse.ArgumentParser:
     kc.set_defaults(func=cmd_kit_check)
 
     b = sub.add_parser("bench", help="measure speed", description="Benchmarks (figures for README; not tests).")
-    b.add_argument("what", choices=("render", "load", "critic", "protocol", "live"),
+    b.add_argument("what", choices=("render", "load", "critic", "protocol", "live", "lean"),
                    help="render: batched one-bar renders; load: a 2,000-file library; critic: evaluations per "
                         "second and training time; protocol: one simulated user through the whole protocol; live: the "
-                        "daemon's click latencies, MIDI timing, idle CPU and memory")
+                        "daemon's click latencies, MIDI timing, idle CPU and memory; lean: a built-in rater clicks "
+                        "80 times through dd-live serve: the like rate of the loops it heard")
     b.add_argument("--json", action="store_true", help="print one JSON line")
     b.add_argument("--seconds", type=float, default=3.0, help="measure for at least this long (render, critic)")
     b.add_argument("--batch", type=int, default=None, help="bars per call (render 256, critic 64)")
@@ -279,6 +281,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--threads", type=int, default=2, help="torch threads where torch is used")
     b.add_argument("--learn", default="auto", choices=("auto", "head", "budget"),
                    help="how the critic learns (protocol, live); see dd-live evaluate --help")
+    b.add_argument("--rater", default="groove", help="built-in rater (lean): groove, minimal, break, dark, "
+                                                     "syncopated or family")
+    b.add_argument("--seed", type=int, default=0, help="the rater's seed (lean)")
     b.set_defaults(func=cmd_bench)
 
     e = sub.add_parser("evaluate", help="run DeepDrummer's protocol with a simulated rater",

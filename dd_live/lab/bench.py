@@ -182,7 +182,7 @@ def bench_protocol(*, seed: int = 0, threads: int = 2, learn: str = "auto") -> d
 
 
 def run(what: str, *, seconds: float = 3.0, batch: int | None = None, files: int = 2000, threads: int = 2,
-        learn: str = "auto") -> dict:
+        learn: str = "auto", rater: str = "groove", seed: int = 0) -> dict:
     from ..errors import InputError
 
     if (batch is not None and batch < 1) or files < 1 or threads < 1 or not seconds > 0:
@@ -199,4 +199,8 @@ def run(what: str, *, seconds: float = 3.0, batch: int | None = None, files: int
         from .bench_live import bench_live
 
         return bench_live(threads=threads, learn=learn)
+    if what == "lean":
+        from .bench_lean import bench_lean
+
+        return bench_lean(rater=rater, threads=threads, seed=seed)
     raise ValueError(what)

@@ -243,6 +243,8 @@ def summarize(reports: Sequence[dict]) -> dict:
         "wall_s_mean": float(np.mean([r["wall_s"] for r in reports])),
         "phase1_late_likes_mean": float(np.mean([r["phase1_late_likes"] for r in reports])),
         "phase1_late_p_like_mean": _mean_or_none([r.get("phase1_late_p_like") for r in reports]),
+        "phase1_late_distinct_min": int(min(r["phase1_late_distinct"] for r in reports)),
+        "phase1_late_grid_distance_min": float(min(r["phase1_late_grid_distance"] for r in reports)),
     }
 
 

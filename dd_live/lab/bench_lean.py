@@ -1,0 +1,98 @@
+"""``dd-live bench lean``: does the live daemon lean towards a taste? A built-in rater plays the performer.
+
+Starts ``dd-live serve`` (default mode, default kit) on a fresh session and rates ``clicks`` loops over OSC
+the way a performer would: each announced candidate is read back from /dd/grid and /dd/samples, judged by
+the rater (its coin, and its noise-free P(like)), listened to for ``listen_s`` seconds, then liked or
+disliked with /dd/rate. Reports the like rate of the first and last halves of the loops it served, by the
+coin and by P(like), how many of the last half were distinct, and how many ratings behind the critic that
+chose each served loop was.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import DDLiveError, InputError
+from .harness import end_process, serve
+from .oscclient import Client, free_udp_port
+
+
+def bench_lean(*, rater: str = "groove", clicks: int = 80, listen_s: float = 1.0, seed: int = 0,
+               threads: int | None = 2) -> dict:
+    from ..loops.record import Loop
+    from ..sound.samples import load_library
+    from .raters import RATERS
+
+    if rater not in RATERS:
+        raise InputError(f"--rater for bench lean must be one of {', '.join(RATERS)}, got {rater!r}")
+    if clicks < 2:
+        raise InputError("bench lean needs at least two clicks")
+    judge = RATERS[rater](seed=seed)
+    lib = load_library(None)
+    by_name: dict[str, int] = {}
+    for i, s in enumerate(lib.samples):
+        by_name[Path(s.key).stem] = -1 if Path(s.key).stem in by_name else i   # -1: two samples share the name
+    osc_port = free_udp_port()
+    client = Client(osc_port)
+    tmp = tempfile.TemporaryDirectory(prefix="dd_live_bench_")
+    log = open(Path(tmp.name) / "serve.log", "w")
+    proc = serve(Path(tmp.name) / "bench", osc_port, client.port, threads=threads,
+                 stderr=log, stdout=subprocess.DEVNULL)
+    likes, p_likes, lags, grids, latencies = [], [], [], [], []
+    t_start = time.monotonic()
+    try:
+        while True:
+            try:
+                client.send("/dd/hello")
+                client.wait("/dd/status", 0.5)
+                break
+            except TimeoutError:
+                if proc.poll() is not None or time.monotonic() - t_start > 120:
+                    raise RuntimeError("dd-live serve did not start") from None
+        cand = client.wait("/dd/candidate", 60)
+        for k in range(clicks):
+            cid = cand[0]
+            cells = client.wait("/dd/grid", 30, where=lambda a, c=cid: a[0] == c)[1:]
+            names = client.wait("/dd/samples", 30, where=lambda a, c=cid: a[0] == c)[1:]
+            idx = [by_name.get(n, -1) for n in names]
+            if min(idx) < 0:
+                raise RuntimeError(f"cannot tell which samples {names} are")
+            hits = np.array(cells).reshape(len(names), -1) > 0
+            loop = Loop.from_arrays(hits, np.array(idx), lib, np.zeros(1, np.float32), float(cand[1]))
+            like = judge(loop)
+            likes.append(like)
+            p_likes.append(judge.p_like(loop))
+            lags.append(k - int(cand[6]))
+            grids.append(hits.ravel())
+            time.sleep(listen_s)
+            client.drop("/dd/candidate")
+            t_click = client.send("/dd/rate", cid, int(like))
+            t_got, cand = client.wait_timed("/dd/candidate", 30, where=lambda a, c=cid: a[0] != c)
+            latencies.append((t_got - t_click) * 1000)
+    except (TimeoutError, RuntimeError) as err:
+        log.flush()
+        tail = (Path(tmp.name) / "serve.log").read_text()[-3000:]
+        raise DDLiveError(f"bench lean: {err}; the daemon's log ends:\n{tail}") from None
+    finally:
+        end_process(proc, 15)
+        log.close()
+        client.close()
+        tmp.cleanup()
+    half = clicks // 2
+    late = grids[half:]
+    pairs = [(a != b).sum() for i, a in enumerate(late) for b in late[i + 1:]]
+    return {"benchmark": "lean", "rater": rater, "clicks": clicks, "listen_s": listen_s, "seed": seed,
+            "first_half_likes": round(float(np.mean(likes[:half])), 3),
+            "first_half_p_like": round(float(np.mean(p_likes[:half])), 3),
+            "last_half_likes": round(float(np.mean(likes[half:])), 3),
+            "last_half_p_like": round(float(np.mean(p_likes[half:])), 3),
+            "last_half_distinct": len({g.tobytes() for g in late}),
+            "last_half_grid_distance": round(float(np.mean(pairs)), 1) if pairs else 0.0,
+            "critic_ratings_behind_mean": round(float(np.mean(lags[half:])), 2),
+            "click_to_candidate_ms_p95": round(float(np.percentile(latencies, 95)), 2),
+            "wall_s": round(time.monotonic() - t_start, 1)}
