@@ -88,7 +88,7 @@ def cmd_kit_check(a: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(a: argparse.Namespace) -> int:
-    from .lab.evaluate import load_rater, progress_bar, report_table, run_protocol, summarize
+    from .lab.evaluate import load_rater, progress_bar, report_table, run_protocol, write_reports
 
     try:
         seeds = [int(s) for s in a.seeds.split(",") if s.strip()]
@@ -105,35 +105,28 @@ def cmd_evaluate(a: argparse.Namespace) -> int:
         rater = load_rater(a.rater, seed)
         rep = run_protocol(rater, ratings=a.ratings, per_model=a.per_model, seed=seed, library=lib,
                            threads=a.threads, init=a.init, learn=a.learn, best_temperature=a.best_temperature,
-                           policy=a.policy,
-                           progress=progress_bar(f"seed {seed}"))
+                           policy=a.policy, progress=progress_bar(f"seed {seed}"))
         rep["rater"] = a.rater
         reports.append(rep)
     print(report_table(reports))
-    if a.json:
-        from .sound.audio import write_bytes
-
-        write_bytes(Path(a.json), (json.dumps({"summary": summarize(reports), "runs": reports}, indent=1) + "\n").encode(),
-                    force=True)
-    if a.plot:
-        from .lab.plot import plot_reports
-
-        plot_reports(reports, Path(a.plot), title=a.rater)
+    write_reports(reports, json_path=a.json and Path(a.json), plot_path=a.plot and Path(a.plot), title=a.rater)
     return 0
 
 
 def cmd_pretrain(a: argparse.Namespace) -> int:
+    from .lab.evaluate import progress_bar
     from .learn.pretrain import PretrainConfig, pretrain, save, user_path
 
     if a.loops < 256 or a.epochs < 1:
         raise InputError("--loops must be at least 256 and --epochs at least 1")
     lib = _library(a.samples, 4)
     out = Path(a.out) if a.out else user_path()
-    pre = pretrain(lib, PretrainConfig(loops=a.loops, epochs=a.epochs, seed=a.seed), threads=a.threads,
-                   progress=lambda line: print(line, file=sys.stderr, flush=True))
+    pre = pretrain(lib, PretrainConfig(loops=a.loops, epochs=a.epochs, seed=a.seed, start=a.start), threads=a.threads,
+                   progress=progress_bar("pretrain"))
     save(out, pre)
-    print(f"wrote {out}: holdout loss {pre.report['holdout_loss'][-1]:.3f} (1.0 = no better than the mean), "
-          f"{pre.report['wall_s']:.0f} s; start a session from it with dd-live serve --init {out}")
+    r = pre.report
+    print(f"wrote {out}: holdout loss {r['holdout_loss_start']:.3f} -> {r['holdout_loss'][-1]:.3f} (1.0 = no better "
+          f"than the mean), {r['wall_s']:.0f} s; start a session from it with dd-live serve --init {out}")
     return 0
 
 
@@ -141,7 +134,7 @@ def cmd_bench(a: argparse.Namespace) -> int:
     from .lab import bench
 
     result = bench.run(a.what, seconds=a.seconds, batch=a.batch, files=a.files, threads=a.threads, learn=a.learn,
-                       rater=a.rater, seed=a.seed)
+                       rater=a.rater, seed=a.seed, samples=a.samples)
     if a.json:
         print(json.dumps(result))
     else:
@@ -269,11 +262,11 @@ def build_parser() -> argparse.ArgumentParser:
     kc.set_defaults(func=cmd_kit_check)
 
     b = sub.add_parser("bench", help="measure speed", description="Benchmarks (figures for README; not tests).")
-    b.add_argument("what", choices=("render", "load", "critic", "protocol", "live", "lean"),
+    b.add_argument("what", choices=("render", "load", "critic", "protocol", "live", "lean", "pretrain"),
                    help="render: batched one-bar renders; load: a 2,000-file library; critic: evaluations per "
                         "second and training time; protocol: one simulated user through the whole protocol; live: the "
                         "daemon's click latencies, MIDI timing, idle CPU and memory; lean: a built-in rater clicks "
-                        "80 times through dd-live serve: the like rate of the loops it heard")
+                        "80 times through dd-live serve: the like rate of the loops it heard; pretrain: dd-live pretrain")
     b.add_argument("--json", action="store_true", help="print one JSON line")
     b.add_argument("--seconds", type=float, default=3.0, help="measure for at least this long (render, critic)")
     b.add_argument("--batch", type=int, default=None, help="bars per call (render 256, critic 64)")
@@ -284,6 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--rater", default="groove", help="built-in rater (lean): groove, minimal, break, dark, "
                                                      "syncopated or family")
     b.add_argument("--seed", type=int, default=0, help="the rater's seed (lean)")
+    b.add_argument("--samples", action="append", metavar="DIR", help="sample folder (pretrain; default: the built-in kit)")
     b.set_defaults(func=cmd_bench)
 
     e = sub.add_parser("evaluate", help="run DeepDrummer's protocol with a simulated rater",
@@ -314,8 +308,10 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Teach the critic's features what plays on which step, from random loops of a "
                                     "kit (no ratings needed); sessions and evaluations start from the result.")
     pt.add_argument("--samples", action="append", metavar="DIR", help="sample folder (default: the built-in kit)")
-    pt.add_argument("--loops", type=int, default=20000, help="random loops to learn from (default 20000)")
-    pt.add_argument("--epochs", type=int, default=10, help="passes over them (default 10)")
+    pt.add_argument("--loops", type=int, default=6000, help="random loops to learn from (default 6000)")
+    pt.add_argument("--epochs", type=int, default=3, help="passes over them (default 3)")
+    pt.add_argument("--from", dest="start", default="shipped", metavar="shipped|scratch|FILE",
+                    help="go on from the shipped features (default), start from random weights, or go on from a file")
     pt.add_argument("--seed", type=int, default=0)
     pt.add_argument("--threads", type=int, default=2, help="torch and render threads (default 2)")
     pt.add_argument("--out", metavar="FILE", help="where to write (default: critic_pretrained.pt in the user data "

@@ -181,8 +181,21 @@ def bench_protocol(*, seed: int = 0, threads: int = 2, learn: str = "auto") -> d
             "threads": threads, **_machine()}
 
 
+def bench_pretrain(*, samples: list[str] | None = None, threads: int = 2) -> dict:
+    """``dd-live pretrain`` with its defaults, on ``samples`` (default: the built-in kit)."""
+    from ..learn.pretrain import PretrainConfig, pretrain
+    from ..sound.samples import open_library
+
+    lib = open_library(samples, tracks=4)
+    config = PretrainConfig()
+    pre = pretrain(lib, config, threads=threads)
+    return {"benchmark": "pretrain", "samples": len(lib), "loops": config.loops, "epochs": config.epochs,
+            "start": config.start, "wall_s": pre.report["wall_s"], "holdout_loss_start": pre.report["holdout_loss_start"],
+            "holdout_loss": pre.report["holdout_loss"][-1], "threads": threads, **_machine()}
+
+
 def run(what: str, *, seconds: float = 3.0, batch: int | None = None, files: int = 2000, threads: int = 2,
-        learn: str = "auto", rater: str = "groove", seed: int = 0) -> dict:
+        learn: str = "auto", rater: str = "groove", seed: int = 0, samples: list[str] | None = None) -> dict:
     from ..errors import InputError
 
     if (batch is not None and batch < 1) or files < 1 or threads < 1 or not seconds > 0:
@@ -199,6 +212,8 @@ def run(what: str, *, seconds: float = 3.0, batch: int | None = None, files: int
         from .bench_live import bench_live
 
         return bench_live(threads=threads, learn=learn)
+    if what == "pretrain":
+        return bench_pretrain(samples=samples, threads=threads)
     if what == "lean":
         from .bench_lean import bench_lean
 

@@ -271,14 +271,31 @@ def report_table(reports: list[dict]) -> str:
 
 
 def progress_bar(label: str) -> Callable[[str, int, int], None]:
-    """A ``progress`` callback for :func:`run_protocol` drawing a bar on stderr."""
+    """A ``progress(stage, done, total)`` callback (:func:`run_protocol`, :func:`dd_live.learn.pretrain.pretrain`)
+    drawing a bar on stderr, one line per stage."""
     import sys
 
-    def show(phase: str, done: int, total: int) -> None:
+    def show(stage: str, done: int, total: int) -> None:
         width = 30
         filled = int(width * done / total)
-        sys.stderr.write(f"\r{label} {phase} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
-        if phase == "phase2" and done == total:
+        sys.stderr.write(f"\r{label} {stage} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+        if done == total:
             sys.stderr.write("\n")
         sys.stderr.flush()
     return show
+
+
+def write_reports(reports: list[dict], *, json_path: Path | None = None, plot_path: Path | None = None,
+                  title: str = "") -> None:
+    """The runs and their summary as JSON, and the like-rate plot (needs matplotlib), where asked for."""
+    import json
+
+    if json_path is not None:
+        from ..sound.audio import write_bytes
+
+        data = {"summary": summarize(reports), "runs": reports}
+        write_bytes(Path(json_path), (json.dumps(data, indent=1) + "\n").encode(), force=True)
+    if plot_path is not None:
+        from .plot import plot_reports
+
+        plot_reports(reports, Path(plot_path), title=title)

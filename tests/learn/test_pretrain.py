@@ -43,10 +43,27 @@ def test_loop_targets_sum_the_descriptors_of_what_plays_on_each_step():
 
 
 def test_pretraining_learns_the_description_of_held_out_loops(kit):
-    pre = pretrain.pretrain(kit, PretrainConfig(loops=768, epochs=3, seed=1), threads=2)
+    stages = []
+    pre = pretrain.pretrain(kit, PretrainConfig(loops=768, epochs=3, seed=1, start="scratch"), threads=2,
+                            progress=lambda stage, done, total: stages.append((stage, done, total)))
     losses = pre.report["holdout_loss"]
     assert len(losses) == 3 and losses[-1] < losses[0] and losses[-1] < 0.99
+    assert pre.report["holdout_loss_start"] > 0.9                        # random weights know nothing yet
     assert not any(k.startswith("head.4.") for k in pre.state) and pre.probe["weight"].shape[0] == 17 * len(DESCRIPTORS)
+    assert ("render", 768, 768) in stages and stages[-1][1] == stages[-1][2] and stages[-1][0].startswith("epoch 3/3")
+
+
+def test_going_on_from_the_shipped_features_starts_where_they_are(make_library):
+    """A kit the shipped features never heard: they already describe its loops far better than the mean does
+    (with a pretext layer fitted to this kit's targets), and a short pass goes on from there."""
+    lib = make_library([2000, 6000, 30000, 900, 12000, 4000, 20000, 1500], seed=3)
+    shipped = pretrain.load(pretrain.shipped_path())
+    pre = pretrain.pretrain(lib, PretrainConfig(loops=512, epochs=1, seed=2), threads=2)
+    assert pre.report["holdout_loss_start"] < 0.9 and pre.report["holdout_loss"][-1] < 0.9
+    assert torch.equal(pre.state["in_mean"], shipped.state["in_mean"])    # the shipped input standardisation
+    scratch = pretrain.pretrain(lib, PretrainConfig(loops=512, epochs=1, seed=2, start="scratch"), threads=2)
+    assert scratch.report["holdout_loss_start"] > 0.9
+    assert pre.report["holdout_loss"][-1] < scratch.report["holdout_loss"][-1]
 
 
 def test_saved_features_start_a_critic_with_a_new_seeded_output_layer(kit, tmp_path, rng):
