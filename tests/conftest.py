@@ -1,6 +1,7 @@
 """Shared fixtures: a seeded rng, an isolated sample cache, a small synthetic library, the default kit,
-and a daemon factory; and the markers of tests that need programs from outside (``jack``, ``liblo``,
-``node``): without the program such a test is skipped, and under CI (``CI`` set) it fails instead."""
+and a daemon factory; and the markers of tests that need programs or material from outside (``jack``,
+``liblo``, ``node``, ``sonic_pi``): without them such a test is skipped, and under CI (``CI`` set) it
+fails instead."""
 
 from __future__ import annotations
 
@@ -13,11 +14,15 @@ import pytest
 
 from dd_live.sound.samples import SampleLibrary, _assemble
 
-# marker -> (the programs its tests run, the Debian package that has them; .ci/run installs it)
+SONIC_PI_SAMPLES = Path("/usr/share/sonic-pi/samples")   # a real third-party kit (never copied into the repo)
+
+# marker -> (the programs its tests run or the folders they read, the Debian package that has them; .ci/run
+# installs it)
 EXTERNAL = {
     "jack": (("jackd", "jack_lsp", "jack_connect"), "jackd2"),
     "liblo": (("oscsend", "oscdump"), "liblo-tools"),
     "node": (("node",), "nodejs"),
+    "sonic_pi": ((str(SONIC_PI_SAMPLES),), "sonic-pi-samples"),
 }
 
 
@@ -25,7 +30,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     for marker, (programs, package) in EXTERNAL.items():
         if item.get_closest_marker(marker) is None:
             continue
-        missing = [p for p in programs if shutil.which(p) is None]
+        missing = [p for p in programs if shutil.which(p) is None and not Path(p).is_dir()]
         if missing:
             why = f"{', '.join(missing)} not installed (Debian: apt install {package})"
             if os.environ.get("CI"):
@@ -71,6 +76,14 @@ def kit() -> SampleLibrary:
     from dd_live.sound.samples import load_library
 
     return load_library(None)
+
+
+@pytest.fixture(scope="session")
+def sonic_pi_kit() -> SampleLibrary:
+    """Debian's sonic-pi-samples, read in place (tests using it are marked ``sonic_pi``)."""
+    from dd_live.sound.samples import load_library
+
+    return load_library([SONIC_PI_SAMPLES])
 
 
 @pytest.fixture
