@@ -127,11 +127,23 @@ def test_a_flat_critic_serves_new_random_loops_at_the_performers_density(small_l
 
 
 def test_served_loops_stay_novel_and_the_pool_grows_when_it_runs_out(small_lib):
+    import copy
+
     pool, critic = _pool(small_lib, start=6)
     _liking_density(critic, pool)
+    w, b = head_of(critic)
+    best = int(np.argmax(pool.logits(w, b)))
+    rests = np.argwhere(~pool.hits[best])[:12]
+    near = np.repeat(pool.hits[best][None], len(rests), 0)
+    near[np.arange(len(rests)), rests[:, 0], rests[:, 1]] = True       # the best loop and one more hit each
+    pool.add(near, np.repeat(pool.idx[best][None], len(rests), 0))
+    control = copy.deepcopy(pool)
+    plain = [PoolSearch(control, seed=4, top=0, per=0, recent=5, novelty=0).next(critic, draw=False)
+             for _ in range(4)]
+    assert min((f.hits != g.hits).sum() for f, g in zip(plain, plain[1:])) <= 2   # without the rule: near-repeats
     search = PoolSearch(pool, seed=4, top=0, per=0, recent=5, novelty=6)
-    served = [search.next(critic, draw=False) for _ in range(15)]  # more than the pool started with
-    assert len({pool.key(f.hits, f.idx) for f in served}) == 15
+    served = [search.next(critic, draw=False) for _ in range(30)]  # more than the pool's loops
+    assert len({pool.key(f.hits, f.idx) for f in served}) == 30
     for i, f in enumerate(served):
         for g in served[max(0, i - 5): i]:
             assert (f.hits != g.hits).sum() >= 6
