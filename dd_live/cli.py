@@ -308,8 +308,8 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Teach the critic's features what plays on which step, from random loops of a "
                                     "kit (no ratings needed); sessions and evaluations start from the result.")
     pt.add_argument("--samples", action="append", metavar="DIR", help="sample folder (default: the built-in kit)")
-    pt.add_argument("--loops", type=int, default=6000, help="random loops to learn from (default 6000)")
-    pt.add_argument("--epochs", type=int, default=3, help="passes over them (default 3)")
+    pt.add_argument("--loops", type=int, default=4000, help="random loops to learn from (default 4000)")
+    pt.add_argument("--epochs", type=int, default=2, help="passes over them (default 2)")
     pt.add_argument("--from", dest="start", default="shipped", metavar="shipped|scratch|FILE",
                     help="go on from the shipped features (default), start from random weights, or go on from a file")
     pt.add_argument("--seed", type=int, default=0)

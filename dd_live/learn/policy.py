@@ -119,6 +119,7 @@ class PoolSearch:
         if not bool((w != 0).any()):  # nothing learned yet: a DeepDrummer random loop at the performer's density
             i = pool.fresh()
         else:
+            pool.prime()
             allowed = ~pool.served & pool.novel(self.novelty)
             while not allowed.any():  # everything here was served (a small kit, a long session): more loops
                 new = pool.grow(max(pool.start // 4, 1))

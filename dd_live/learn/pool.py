@@ -53,7 +53,9 @@ class LoopPool:
 
     def reset(self, constraints: Constraints, *, density: float = DENSITY,
               template: tuple[np.ndarray, np.ndarray] | None = None) -> None:
-        """Start again from new prior loops under ``constraints`` (locked tracks from ``template``)."""
+        """Start again under ``constraints`` (locked tracks from ``template``): the loops here go, and new prior
+        loops come when a search next needs them. (A new ``density`` alone needs no reset: set :attr:`density`,
+        which the prior and :meth:`fresh` read; the loops here still keep the constraints.)"""
         self.constraints, self.density = constraints, density
         self.hits = np.zeros((0, self.tracks, self.steps), dtype=bool)
         self.idx = np.zeros((0, self.tracks), dtype=np.int64)
@@ -61,7 +63,13 @@ class LoopPool:
         self.served = np.zeros(0, dtype=bool)
         self._keys: dict[bytes, int] = {}
         self.template = template
-        self.grow(self.start)
+        self.primed = False                    # the prior loops come when a search first needs them (prime)
+
+    def prime(self) -> None:
+        """Add the :attr:`start` prior loops, once after each reset (a flat critic's random loops need none)."""
+        if not self.primed:
+            self.primed = True
+            self.grow(self.start)
 
     def grow(self, n: int) -> np.ndarray:
         """Add ``n`` new loops from the prior; returns the positions of those not already here."""

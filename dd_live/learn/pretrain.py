@@ -91,8 +91,8 @@ class PretrainConfig:
     (``--from scratch --loops 20000 --epochs 10``); or a file from :func:`save` to go on from.
     """
 
-    loops: int = 6000
-    epochs: int = 3
+    loops: int = 4000
+    epochs: int = 2
     batch_size: int = 64
     lr: float = 1e-3
     density: tuple[float, float] = (0.1, 0.7)   # each loop's cell probability is drawn from this range

@@ -53,19 +53,22 @@ class Scorer:
         self.library = library
         self.threads = threads
         self.mfcc = MFCC()
-        self._buffers: dict[int, np.ndarray] = {}
+        self._buffer = np.empty((0, bar_length(REFERENCE_BPM)), dtype=np.float32)
         self.set_critics(critics)
 
     def set_critics(self, critics) -> None:
         self.model = Ensemble(list(critics) if isinstance(critics, (list, tuple)) else [critics])
 
     def audio(self, hits: np.ndarray, idx: np.ndarray) -> np.ndarray:
-        """Reference-tempo loops, float32 (batch, 88200); the buffer is reused by the next call."""
+        """Reference-tempo loops, float32 (batch, 88200); the buffer is reused by the next call.
+
+        One buffer, as large as the largest batch so far, is kept; a smaller batch renders into its first
+        rows (batches of every size from 1 to 64 come from the pool, one buffer per size would keep them all).
+        """
         n = hits.shape[0]
-        buf = self._buffers.get(n)
-        if buf is None:
-            buf = self._buffers[n] = np.empty((n, bar_length(REFERENCE_BPM)), dtype=np.float32)
-        return render_arrays(hits, idx, self.library, threads=self.threads, out=buf)
+        if self._buffer.shape[0] < n:
+            self._buffer = np.empty((n, bar_length(REFERENCE_BPM)), dtype=np.float32)
+        return render_arrays(hits, idx, self.library, threads=self.threads, out=self._buffer[:n])
 
     def features(self, audio: np.ndarray) -> torch.Tensor:
         return self.mfcc(torch.from_numpy(audio))

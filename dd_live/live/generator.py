@@ -221,8 +221,10 @@ class GeneratorWorker(Worker):
             constraints = Constraints(fotf=new.fotf, lock_sample=locks, lock_row=locks)
             with self.gate.hold(high=True):
                 self.chains.constrain(constraints, template)
-                if self._pool is not None and (new.fotf, new.locks, new.density) != (old.fotf, old.locks, old.density):
-                    self._pool.pool.reset(constraints, density=new.density, template=template)
+                if self._pool is not None:
+                    if (new.fotf, new.locks) != (old.fotf, old.locks):
+                        self._pool.pool.reset(constraints, density=new.density, template=template)
+                    self._pool.pool.density = new.density
             self._stale = False  # constrain rescores the chains with self.critic
         if new.bpm != old.bpm:
             with self._cond:

@@ -112,8 +112,10 @@ def test_protocol_reports_what_the_rater_answered(kit):
 
 def test_summarize_counts_the_papers_success_measures():
     runs = [{"delta": d, "theta_init": 0.3, "theta_final": 0.3 + d, "wall_s": 1.0, "phase1_late_likes": 0.5 + d,
-             "phase1_late_p_like": 0.4 + d} for d in (0.3, -0.1, 0.0, 0.2)]
+             "phase1_late_p_like": 0.4 + d, "phase1_late_distinct": 40 - k, "phase1_late_grid_distance": 20.0 + k}
+            for k, d in enumerate((0.3, -0.1, 0.0, 0.2))]
     s = summarize(runs)
+    assert s["phase1_late_distinct_min"] == 37 and s["phase1_late_grid_distance_min"] == 20.0
     assert s["runs"] == 4 and s["delta_mean"] == pytest.approx(0.1)
     assert s["improved"] == 0.5 and s["improved_by_0.2"] == 0.5          # 0.0 is not an improvement
     assert s["theta_final_mean"] == pytest.approx(0.4)

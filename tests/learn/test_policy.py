@@ -64,12 +64,15 @@ def test_set_head_gives_the_logistic_score():
     np.testing.assert_allclose(critic.score(feats).numpy(), torch.sigmoid(emb @ w + b).numpy(), rtol=1e-4)
 
 
-def _pool(lib, *, start: int = 48, seed: int = 0, critic=None, **kw):
+def _pool(lib, *, start: int = 48, seed: int = 0, critic=None, prime: bool = True, **kw):
     from dd_live.learn.pool import LoopPool
     from dd_live.learn.sampler import Scorer
 
     critic = critic if critic is not None else Critic().eval()
-    return LoopPool(lib, Scorer(lib, critic), rng=np.random.default_rng(seed), start=start, **kw), critic
+    pool = LoopPool(lib, Scorer(lib, critic), rng=np.random.default_rng(seed), start=start, **kw)
+    if prime:
+        pool.prime()
+    return pool, critic
 
 
 def _liking_density(critic, pool) -> None:
@@ -117,11 +120,11 @@ def test_thompson_draws_differ_and_a_zero_spread_is_best_mode(small_lib):
 
 
 def test_a_flat_critic_serves_new_random_loops_at_the_performers_density(small_lib):
-    pool, critic = _pool(small_lib, start=8, density=0.25)
+    pool, critic = _pool(small_lib, start=8, density=0.25, prime=False)
     set_head(critic, torch.zeros(critic.output().in_features), 0.0)
     search = PoolSearch(pool, seed=2)
     picks = [search.next(critic, draw=True) for _ in range(40)]
-    assert [f.chain for f in picks] == list(range(8, 48))      # each a new loop, and nothing else added
+    assert [f.chain for f in picks] == list(range(40)) and len(pool) == 40   # each a new loop, no prior loops
     assert np.mean([f.hits.mean() for f in picks]) == pytest.approx(0.25, abs=0.03)
     assert all(f.score == pytest.approx(0.5) for f in picks)
 
@@ -165,6 +168,9 @@ def test_the_pool_keeps_constraints_dedupes_and_remembers_what_was_served(kit):
     pool.serve(0, remember=4)
     first = (pool.hits[0].copy(), pool.idx[0].copy())
     pool.reset(Constraints())
+    assert len(pool) == 0
+    pool.prime()
+    pool.prime()                                                       # once per reset
     assert len(pool) == 32 and not pool.served.any()
     assert pool.add(first[0][None], first[1][None]).size == 1 and pool.served[-1]  # served before the reset
     pool.capacity = 20

@@ -141,7 +141,7 @@ def test_aliases_map_controller_buttons_to_commands():
     ("/dd/set/tempo", (float("nan"),), "bpm must be a number"),
     ("/dd/set/tempo", (10.0,), "20-300"),
     ("/dd/set/tempo", (120.0, 1), "expected 1 arguments"),
-    ("/dd/set/mode", ("loud",), "explore or best"),
+    ("/dd/set/mode", ("loud",), "lean or best or explore"),
     ("/dd/set/fotf", (2,), "0 or 1"),
     ("/dd/set/density", (1.5,), "0.02-0.98"),
     ("/dd/set/temperature", (0.0,), "0.05-20"),
