@@ -5,8 +5,9 @@ its features never change during a session, so a loop's embedding (the 128 numbe
 weighs) is computed once and stays valid: scoring every pooled loop under any output layer is then one
 matrix product. :class:`dd_live.learn.policy.PoolSearch` uses this to pick each loop from thousands.
 
-A pool starts with :data:`POOL_START` random loops from a broad prior (each loop's cell probability
-drawn from :func:`density_range`, samples uniform, the constraints applied) and grows with mutations
+A pool gets :data:`POOL_START` random loops from a broad prior (each loop's cell probability drawn from
+:func:`density_range`, samples uniform, the constraints applied) when a search first needs them
+(:meth:`LoopPool.prime`), and grows with mutations
 (DeepDrummer's proposal: toggled cells, redrawn samples) of whichever loops a search finds promising.
 Nothing in it is ever scored by a particular critic: scores are computed on demand.
 """
