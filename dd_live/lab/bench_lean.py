@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DDLiveError, InputError
-from .harness import end_process, serve
+from .evaluate import late_phase1
+from .harness import end_process, serve, wait_answering
 from .oscclient import Client, free_udp_port
 
 
@@ -46,14 +47,7 @@ def bench_lean(*, rater: str = "groove", clicks: int = 80, listen_s: float = 1.0
     likes, p_likes, lags, grids, latencies = [], [], [], [], []
     t_start = time.monotonic()
     try:
-        while True:
-            try:
-                client.send("/dd/hello")
-                client.wait("/dd/status", 0.5)
-                break
-            except TimeoutError:
-                if proc.poll() is not None or time.monotonic() - t_start > 120:
-                    raise RuntimeError("dd-live serve did not start") from None
+        wait_answering(client, proc)
         cand = client.wait("/dd/candidate", 60)
         for k in range(clicks):
             cid = cand[0]
@@ -68,7 +62,7 @@ def bench_lean(*, rater: str = "groove", clicks: int = 80, listen_s: float = 1.0
             likes.append(like)
             p_likes.append(judge.p_like(loop))
             lags.append(k - int(cand[6]))
-            grids.append(hits.ravel())
+            grids.append(hits)
             time.sleep(listen_s)
             client.drop("/dd/candidate")
             t_click = client.send("/dd/rate", cid, int(like))
@@ -84,15 +78,14 @@ def bench_lean(*, rater: str = "groove", clicks: int = 80, listen_s: float = 1.0
         client.close()
         tmp.cleanup()
     half = clicks // 2
-    late = grids[half:]
-    pairs = [(a != b).sum() for i, a in enumerate(late) for b in late[i + 1:]]
+    late = late_phase1(likes, p_likes, grids)  # the protocol's measure of Phase I's second half
     return {"benchmark": "lean", "rater": rater, "clicks": clicks, "listen_s": listen_s, "seed": seed,
             "first_half_likes": round(float(np.mean(likes[:half])), 3),
             "first_half_p_like": round(float(np.mean(p_likes[:half])), 3),
-            "last_half_likes": round(float(np.mean(likes[half:])), 3),
-            "last_half_p_like": round(float(np.mean(p_likes[half:])), 3),
-            "last_half_distinct": len({g.tobytes() for g in late}),
-            "last_half_grid_distance": round(float(np.mean(pairs)), 1) if pairs else 0.0,
+            "last_half_likes": round(late["phase1_late_likes"], 3),
+            "last_half_p_like": round(late["phase1_late_p_like"], 3),
+            "last_half_distinct": late["phase1_late_distinct"],
+            "last_half_grid_distance": round(late["phase1_late_grid_distance"], 1),
             "critic_ratings_behind_mean": round(float(np.mean(lags[half:])), 2),
             "click_to_candidate_ms_p95": round(float(np.percentile(latencies, 95)), 2),
             "wall_s": round(time.monotonic() - t_start, 1)}

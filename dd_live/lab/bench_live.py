@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DDLiveError
-from .harness import end_process, jack_connect, jack_server, serve
+from .harness import end_process, jack_connect, jack_server, serve, wait_answering
 from .oscclient import Client, free_udp_port
 
 
@@ -101,15 +101,7 @@ def _bench(jack: dict | None, *, clicks: int, trained_clicks: int, idle_s: float
 def _measure(client, proc, jack, env, clicks, trained_clicks, idle_s, rng, result) -> dict:
     midi = None
     try:
-        t0 = time.monotonic()
-        while True:  # until the daemon answers
-            try:
-                client.send("/dd/hello")
-                client.wait("/dd/status", 0.5)
-                break
-            except TimeoutError:
-                if proc.poll() is not None or time.monotonic() - t0 > 120:
-                    raise RuntimeError("dd-live serve did not start; see its log") from None
+        wait_answering(client, proc)
         cand = client.wait("/dd/candidate", 60)
         cid = cand[0]
         if jack:

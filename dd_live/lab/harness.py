@@ -55,6 +55,20 @@ def serve(session: Path, osc_port: int, reply_port: int, *, midi_out: str = "non
                             stderr=stderr, stdout=stdout, text=True)
 
 
+def wait_answering(client: Client, proc: subprocess.Popen, timeout: float = 120.0) -> None:
+    """Say /dd/hello every 0.5 s until the ``dd-live serve`` subprocess answers with /dd/status; RuntimeError if
+    it exits or stays silent for ``timeout`` seconds."""
+    t0 = time.monotonic()
+    while True:
+        try:
+            client.send("/dd/hello")
+            client.wait("/dd/status", 0.5)
+            return
+        except TimeoutError:
+            if proc.poll() is not None or time.monotonic() - t0 > timeout:
+                raise RuntimeError("dd-live serve did not start; see its log") from None
+
+
 def wait_serving(proc: subprocess.Popen) -> None:
     """Read the serve subprocess's stderr (a pipe) until it says it is serving; RuntimeError if it exits."""
     for line in proc.stderr:

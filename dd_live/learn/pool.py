@@ -117,27 +117,24 @@ class LoopPool:
 
     def add(self, hits: np.ndarray, idx: np.ndarray) -> np.ndarray:
         """Embed and keep the loops not already here; returns their positions (int64)."""
-        fresh, seen = [], set()
+        fresh: dict[bytes, int] = {}            # key -> row, the first of each loop not here yet
         for i in range(hits.shape[0]):
             k = self.key(hits[i], idx[i])
-            if k not in self._keys and k not in seen:
-                seen.add(k)
-                fresh.append(i)
+            if k not in self._keys:
+                fresh.setdefault(k, i)
         if not fresh:
             return np.zeros(0, dtype=np.int64)
-        hits, idx = hits[fresh], idx[fresh]
+        rows = list(fresh.values())
+        hits, idx = hits[rows], idx[rows]
         emb = torch.cat([self.scorer.embed(hits[i: i + EMBED_BATCH], idx[i: i + EMBED_BATCH])
-                         for i in range(0, len(fresh), EMBED_BATCH)])
+                         for i in range(0, len(rows), EMBED_BATCH)])
         first = len(self)
         self.hits = np.concatenate([self.hits, hits])
         self.idx = np.concatenate([self.idx, idx])
         self.emb = emb if first == 0 else torch.cat([self.emb, emb])
-        served = np.zeros(len(fresh), dtype=bool)
-        for i in range(len(fresh)):
-            k = self.key(hits[i], idx[i])
+        for i, k in enumerate(fresh):
             self._keys[k] = first + i
-            served[i] = k in self._served
-        self.served = np.concatenate([self.served, served])
+        self.served = np.concatenate([self.served, np.array([k in self._served for k in fresh], dtype=bool)])
         return np.arange(first, len(self), dtype=np.int64)
 
     def mutate(self, sources: np.ndarray) -> np.ndarray:
