@@ -162,7 +162,7 @@ def cmd_serve(a: argparse.Namespace) -> int:
         print(f"dd-live: serving session {daemon.session.folder} ({likes + dislikes} ratings) on OSC {s['host']}:"
               f"{daemon.port}, replies to {s['reply_port']}; Ctrl-C stops", file=sys.stderr, flush=True)
 
-    daemon.serve_forever(on_start=started)
+    daemon.serve_forever(on_start=started, restore_signals=False)
     print("dd-live: stopped", file=sys.stderr)
     return 0
 

@@ -222,9 +222,14 @@ class Daemon(Commands):
         for out in self.outputs:
             out.close()
 
-    def serve_forever(self, *, on_start: Callable[[], None] | None = None, poll_s: float = 0.2) -> None:
+    def serve_forever(
+        self, *, on_start: Callable[[], None] | None = None, poll_s: float = 0.2, restore_signals: bool = True
+    ) -> None:
         """start(); wait for SIGINT or SIGTERM or a worker's death; stop(), join() and close the session.
-        DDLiveError (one line) if a worker died. SIGUSR1 prints every thread's stack (for bug reports)."""
+        DDLiveError (one line) if a worker died. SIGUSR1 prints every thread's stack (for bug reports).
+        ``restore_signals=False`` ignores SIGINT/SIGTERM from then on, for a process that is about to exit:
+        a signal landing after the old handlers were put back (or after Python's own finalisation resets
+        them) would otherwise kill it mid-exit, with a signal's status instead of 0."""
         import signal
 
         signals: list[int] = []
@@ -252,7 +257,7 @@ class Daemon(Commands):
             self.join()
             self.session.close()
             for sig, handler in previous.items():
-                signal.signal(sig, handler)
+                signal.signal(sig, handler if restore_signals else signal.SIG_IGN)
         if reason is not None:
             raise DDLiveError(reason)
 
