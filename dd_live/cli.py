@@ -154,7 +154,7 @@ def cmd_serve(a: argparse.Namespace) -> int:
     file_settings, aliases = config.load(Path(a.config) if a.config else None)
     s = config.merge(file_settings, {"session": a.session, "osc_port": a.osc_port, "reply_port": a.reply_port,
                                      "host": a.host, "samples": a.samples, "bpm": a.bpm, "midi_out": a.midi_out,
-                                     "audio": a.audio, "threads": a.threads, "init": a.init, "learn": a.learn})
+                                     "midi_in": a.midi_in, "audio": a.audio, "threads": a.threads, "init": a.init, "learn": a.learn})
     daemon = Daemon.open(s, aliases)
 
     def started() -> None:
@@ -262,11 +262,11 @@ def build_parser() -> argparse.ArgumentParser:
     kc.set_defaults(func=cmd_kit_check)
 
     b = sub.add_parser("bench", help="measure speed", description="Benchmarks (figures for README; not tests).")
-    b.add_argument("what", choices=("render", "load", "critic", "protocol", "live", "lean", "pretrain"),
+    b.add_argument("what", choices=("render", "load", "critic", "protocol", "live", "lean", "feel", "pretrain"),
                    help="render: batched one-bar renders; load: a 2,000-file library; critic: evaluations per "
                         "second and training time; protocol: one simulated user through the whole protocol; live: the "
                         "daemon's click latencies, MIDI timing, idle CPU and memory; lean: a built-in rater clicks "
-                        "80 times through dd-live serve: the like rate of the loops it heard; pretrain: dd-live pretrain")
+                        "80 times through dd-live serve: the like rate of the loops it heard; feel: simulated humans play along over OSC; pretrain: dd-live pretrain")
     b.add_argument("--json", action="store_true", help="print one JSON line")
     b.add_argument("--seconds", type=float, default=3.0, help="measure for at least this long (render, critic)")
     b.add_argument("--batch", type=int, default=None, help="bars per call (render 256, critic 64)")
@@ -330,6 +330,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "session's, else the built-in kit)")
     sv.add_argument("--bpm", type=float, help="session tempo (default: the session's, 120 for a new one)")
     sv.add_argument("--midi-out", metavar="NAME|virtual|none", help="MIDI output (default: virtual port 'dd_live')")
+    sv.add_argument("--midi-in", metavar="NAME|virtual|none", help="MIDI input: a human's notes for takes (default: "
+                                                                   "virtual port 'dd_live in')")
     sv.add_argument("--audio", dest="audio", action="store_true", default=None, help="play loops through PortAudio (default)")
     sv.add_argument("--no-audio", dest="audio", action="store_false", help="no audio playback")
     sv.add_argument("--threads", type=int, help="torch threads (default: half the cores)")

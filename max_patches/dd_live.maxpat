@@ -382,8 +382,8 @@
                 "box": {
                     "id": "obj-17",
                     "maxclass": "newobj",
-                    "numinlets": 10,
-                    "numoutlets": 10,
+                    "numinlets": 12,
+                    "numoutlets": 12,
                     "patching_rect": [
                         20,
                         150,
@@ -400,9 +400,11 @@
                         "",
                         "",
                         "",
+                        "",
+                        "",
                         ""
                     ],
-                    "text": "route /dd/candidate /dd/grid /dd/samples /dd/notes /dd/rated /dd/status /dd/trained /dd/exported /dd/error"
+                    "text": "route /dd/candidate /dd/grid /dd/samples /dd/notes /dd/rated /dd/status /dd/trained /dd/exported /dd/take /dd/feel /dd/error"
                 }
             },
             {
@@ -410,7 +412,7 @@
                     "id": "obj-18",
                     "maxclass": "newobj",
                     "numinlets": 1,
-                    "numoutlets": 8,
+                    "numoutlets": 9,
                     "patching_rect": [
                         20,
                         240,
@@ -418,6 +420,7 @@
                         22
                     ],
                     "outlettype": [
+                        "",
                         "",
                         "",
                         "",
@@ -439,7 +442,7 @@
                     "patching_rect": [
                         20,
                         195,
-                        60,
+                        50,
                         22
                     ],
                     "outlettype": [
@@ -455,9 +458,9 @@
                     "numinlets": 1,
                     "numoutlets": 1,
                     "patching_rect": [
-                        84,
+                        73,
                         195,
-                        60,
+                        50,
                         22
                     ],
                     "outlettype": [
@@ -473,9 +476,9 @@
                     "numinlets": 1,
                     "numoutlets": 1,
                     "patching_rect": [
-                        148,
+                        126,
                         195,
-                        60,
+                        50,
                         22
                     ],
                     "outlettype": [
@@ -491,9 +494,9 @@
                     "numinlets": 1,
                     "numoutlets": 1,
                     "patching_rect": [
-                        212,
+                        179,
                         195,
-                        60,
+                        50,
                         22
                     ],
                     "outlettype": [
@@ -509,9 +512,9 @@
                     "numinlets": 1,
                     "numoutlets": 1,
                     "patching_rect": [
-                        276,
+                        232,
                         195,
-                        60,
+                        50,
                         22
                     ],
                     "outlettype": [
@@ -527,9 +530,9 @@
                     "numinlets": 1,
                     "numoutlets": 1,
                     "patching_rect": [
-                        340,
+                        285,
                         195,
-                        60,
+                        50,
                         22
                     ],
                     "outlettype": [
@@ -545,9 +548,9 @@
                     "numinlets": 1,
                     "numoutlets": 1,
                     "patching_rect": [
-                        404,
+                        338,
                         195,
-                        60,
+                        50,
                         22
                     ],
                     "outlettype": [
@@ -563,9 +566,9 @@
                     "numinlets": 1,
                     "numoutlets": 1,
                     "patching_rect": [
-                        468,
+                        391,
                         195,
-                        60,
+                        50,
                         22
                     ],
                     "outlettype": [
@@ -581,9 +584,45 @@
                     "numinlets": 1,
                     "numoutlets": 1,
                     "patching_rect": [
-                        532,
+                        444,
                         195,
-                        60,
+                        50,
+                        22
+                    ],
+                    "outlettype": [
+                        ""
+                    ],
+                    "text": "prepend take"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-28",
+                    "maxclass": "newobj",
+                    "numinlets": 1,
+                    "numoutlets": 1,
+                    "patching_rect": [
+                        497,
+                        195,
+                        50,
+                        22
+                    ],
+                    "outlettype": [
+                        ""
+                    ],
+                    "text": "prepend feel"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-29",
+                    "maxclass": "newobj",
+                    "numinlets": 1,
+                    "numoutlets": 1,
+                    "patching_rect": [
+                        550,
+                        195,
+                        50,
                         22
                     ],
                     "outlettype": [
@@ -594,7 +633,7 @@
             },
             {
                 "box": {
-                    "id": "obj-28",
+                    "id": "obj-30",
                     "maxclass": "matrixctrl",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -621,7 +660,7 @@
             },
             {
                 "box": {
-                    "id": "obj-29",
+                    "id": "obj-31",
                     "maxclass": "comment",
                     "numinlets": 1,
                     "numoutlets": 0,
@@ -643,7 +682,7 @@
             },
             {
                 "box": {
-                    "id": "obj-30",
+                    "id": "obj-32",
                     "maxclass": "comment",
                     "numinlets": 1,
                     "numoutlets": 0,
@@ -665,7 +704,7 @@
             },
             {
                 "box": {
-                    "id": "obj-31",
+                    "id": "obj-33",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 3,
@@ -685,7 +724,7 @@
             },
             {
                 "box": {
-                    "id": "obj-32",
+                    "id": "obj-34",
                     "maxclass": "flonum",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -711,7 +750,7 @@
             },
             {
                 "box": {
-                    "id": "obj-33",
+                    "id": "obj-35",
                     "maxclass": "flonum",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -737,7 +776,7 @@
             },
             {
                 "box": {
-                    "id": "obj-34",
+                    "id": "obj-36",
                     "maxclass": "comment",
                     "numinlets": 1,
                     "numoutlets": 0,
@@ -759,7 +798,7 @@
             },
             {
                 "box": {
-                    "id": "obj-35",
+                    "id": "obj-37",
                     "maxclass": "comment",
                     "numinlets": 1,
                     "numoutlets": 0,
@@ -781,7 +820,116 @@
             },
             {
                 "box": {
-                    "id": "obj-36",
+                    "id": "obj-38",
+                    "maxclass": "toggle",
+                    "numinlets": 1,
+                    "numoutlets": 1,
+                    "patching_rect": [
+                        640,
+                        400,
+                        24,
+                        24
+                    ],
+                    "presentation": 1,
+                    "presentation_rect": [
+                        330,
+                        42,
+                        20,
+                        20
+                    ],
+                    "outlettype": [
+                        "int"
+                    ]
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-39",
+                    "maxclass": "newobj",
+                    "numinlets": 1,
+                    "numoutlets": 1,
+                    "patching_rect": [
+                        640,
+                        440,
+                        120,
+                        22
+                    ],
+                    "outlettype": [
+                        ""
+                    ],
+                    "text": "prepend taketoggle"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-40",
+                    "maxclass": "comment",
+                    "numinlets": 1,
+                    "numoutlets": 0,
+                    "patching_rect": [
+                        670,
+                        400,
+                        40,
+                        20
+                    ],
+                    "presentation": 1,
+                    "presentation_rect": [
+                        352,
+                        44,
+                        36,
+                        20
+                    ],
+                    "text": "take"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-41",
+                    "maxclass": "textbutton",
+                    "numinlets": 1,
+                    "numoutlets": 3,
+                    "patching_rect": [
+                        770,
+                        400,
+                        80,
+                        24
+                    ],
+                    "presentation": 1,
+                    "presentation_rect": [
+                        392,
+                        40,
+                        60,
+                        24
+                    ],
+                    "outlettype": [
+                        "",
+                        "",
+                        "int"
+                    ],
+                    "text": "Straight"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-42",
+                    "maxclass": "message",
+                    "numinlets": 2,
+                    "numoutlets": 1,
+                    "patching_rect": [
+                        770,
+                        440,
+                        110,
+                        22
+                    ],
+                    "text": "/dd/feel/reset",
+                    "outlettype": [
+                        ""
+                    ]
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-43",
                     "maxclass": "number",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -808,7 +956,7 @@
             },
             {
                 "box": {
-                    "id": "obj-37",
+                    "id": "obj-44",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -826,7 +974,7 @@
             },
             {
                 "box": {
-                    "id": "obj-38",
+                    "id": "obj-45",
                     "maxclass": "comment",
                     "numinlets": 1,
                     "numoutlets": 0,
@@ -848,7 +996,7 @@
             },
             {
                 "box": {
-                    "id": "obj-39",
+                    "id": "obj-46",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 4,
@@ -869,7 +1017,7 @@
             },
             {
                 "box": {
-                    "id": "obj-40",
+                    "id": "obj-47",
                     "maxclass": "newobj",
                     "numinlets": 6,
                     "numoutlets": 6,
@@ -892,7 +1040,7 @@
             },
             {
                 "box": {
-                    "id": "obj-41",
+                    "id": "obj-48",
                     "maxclass": "comment",
                     "numinlets": 1,
                     "numoutlets": 0,
@@ -914,7 +1062,7 @@
             },
             {
                 "box": {
-                    "id": "obj-42",
+                    "id": "obj-49",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -933,7 +1081,7 @@
             },
             {
                 "box": {
-                    "id": "obj-43",
+                    "id": "obj-50",
                     "maxclass": "message",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -951,7 +1099,7 @@
             },
             {
                 "box": {
-                    "id": "obj-44",
+                    "id": "obj-51",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -970,7 +1118,7 @@
             },
             {
                 "box": {
-                    "id": "obj-45",
+                    "id": "obj-52",
                     "maxclass": "message",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -988,7 +1136,7 @@
             },
             {
                 "box": {
-                    "id": "obj-46",
+                    "id": "obj-53",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -1006,7 +1154,7 @@
             },
             {
                 "box": {
-                    "id": "obj-47",
+                    "id": "obj-54",
                     "maxclass": "newobj",
                     "numinlets": 3,
                     "numoutlets": 2,
@@ -1025,7 +1173,7 @@
             },
             {
                 "box": {
-                    "id": "obj-48",
+                    "id": "obj-55",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -1043,7 +1191,7 @@
             },
             {
                 "box": {
-                    "id": "obj-49",
+                    "id": "obj-56",
                     "maxclass": "newobj",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -1061,7 +1209,7 @@
             },
             {
                 "box": {
-                    "id": "obj-50",
+                    "id": "obj-57",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -1080,7 +1228,7 @@
             },
             {
                 "box": {
-                    "id": "obj-51",
+                    "id": "obj-58",
                     "maxclass": "message",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -1098,7 +1246,97 @@
             },
             {
                 "box": {
-                    "id": "obj-52",
+                    "id": "obj-59",
+                    "maxclass": "newobj",
+                    "numinlets": 1,
+                    "numoutlets": 1,
+                    "patching_rect": [
+                        640,
+                        520,
+                        50,
+                        22
+                    ],
+                    "outlettype": [
+                        "signal"
+                    ],
+                    "text": "adc~ 1"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-60",
+                    "maxclass": "newobj",
+                    "numinlets": 1,
+                    "numoutlets": 1,
+                    "patching_rect": [
+                        640,
+                        560,
+                        50,
+                        22
+                    ],
+                    "outlettype": [
+                        ""
+                    ],
+                    "text": "bonk~"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-61",
+                    "maxclass": "newobj",
+                    "numinlets": 1,
+                    "numoutlets": 1,
+                    "patching_rect": [
+                        640,
+                        600,
+                        30,
+                        22
+                    ],
+                    "outlettype": [
+                        ""
+                    ],
+                    "text": "t b"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-62",
+                    "maxclass": "newobj",
+                    "numinlets": 2,
+                    "numoutlets": 1,
+                    "patching_rect": [
+                        700,
+                        640,
+                        70,
+                        22
+                    ],
+                    "outlettype": [
+                        "float"
+                    ],
+                    "text": "snapshot~"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-63",
+                    "maxclass": "newobj",
+                    "numinlets": 1,
+                    "numoutlets": 1,
+                    "patching_rect": [
+                        700,
+                        680,
+                        100,
+                        22
+                    ],
+                    "outlettype": [
+                        ""
+                    ],
+                    "text": "prepend phase"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-64",
                     "maxclass": "newobj",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -1116,7 +1354,7 @@
             },
             {
                 "box": {
-                    "id": "obj-53",
+                    "id": "obj-65",
                     "maxclass": "ezdac~",
                     "numinlets": 2,
                     "numoutlets": 0,
@@ -1583,11 +1821,63 @@
             {
                 "patchline": {
                     "source": [
+                        "obj-17",
+                        9
+                    ],
+                    "destination": [
+                        "obj-28",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-28",
+                        0
+                    ],
+                    "destination": [
+                        "obj-18",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-17",
+                        10
+                    ],
+                    "destination": [
+                        "obj-29",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-29",
+                        0
+                    ],
+                    "destination": [
+                        "obj-18",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
                         "obj-18",
                         2
                     ],
                     "destination": [
-                        "obj-28",
+                        "obj-30",
                         0
                     ],
                     "order": 0
@@ -1600,7 +1890,7 @@
                         3
                     ],
                     "destination": [
-                        "obj-29",
+                        "obj-31",
                         0
                     ],
                     "order": 0
@@ -1613,7 +1903,7 @@
                         4
                     ],
                     "destination": [
-                        "obj-30",
+                        "obj-32",
                         0
                     ],
                     "order": 0
@@ -1626,32 +1916,6 @@
                         0
                     ],
                     "destination": [
-                        "obj-31",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-31",
-                        1
-                    ],
-                    "destination": [
-                        "obj-32",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-31",
-                        2
-                    ],
-                    "destination": [
                         "obj-33",
                         0
                     ],
@@ -1661,11 +1925,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-36",
-                        0
+                        "obj-33",
+                        1
                     ],
                     "destination": [
-                        "obj-37",
+                        "obj-34",
                         0
                     ],
                     "order": 0
@@ -1674,11 +1938,37 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-37",
+                        "obj-33",
+                        2
+                    ],
+                    "destination": [
+                        "obj-35",
                         0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-18",
+                        8
                     ],
                     "destination": [
                         "obj-5",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-38",
+                        0
+                    ],
+                    "destination": [
+                        "obj-39",
                         0
                     ],
                     "order": 0
@@ -1691,82 +1981,17 @@
                         0
                     ],
                     "destination": [
-                        "obj-40",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-40",
-                        0
-                    ],
-                    "destination": [
-                        "obj-7",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-40",
-                        1
-                    ],
-                    "destination": [
-                        "obj-9",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-40",
-                        2
-                    ],
-                    "destination": [
-                        "obj-11",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-40",
-                        3
-                    ],
-                    "destination": [
-                        "obj-13",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-40",
-                        4
-                    ],
-                    "destination": [
-                        "obj-15",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
                         "obj-18",
-                        5
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-41",
+                        0
                     ],
                     "destination": [
                         "obj-42",
@@ -1779,10 +2004,10 @@
                 "patchline": {
                     "source": [
                         "obj-42",
-                        1
+                        0
                     ],
                     "destination": [
-                        "obj-43",
+                        "obj-5",
                         0
                     ],
                     "order": 0
@@ -1795,19 +2020,6 @@
                         0
                     ],
                     "destination": [
-                        "obj-18",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-18",
-                        6
-                    ],
-                    "destination": [
                         "obj-44",
                         0
                     ],
@@ -1818,23 +2030,10 @@
                 "patchline": {
                     "source": [
                         "obj-44",
-                        1
-                    ],
-                    "destination": [
-                        "obj-45",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-45",
                         0
                     ],
                     "destination": [
-                        "obj-18",
+                        "obj-5",
                         0
                     ],
                     "order": 0
@@ -1856,11 +2055,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-18",
-                        7
+                        "obj-47",
+                        0
                     ],
                     "destination": [
-                        "obj-47",
+                        "obj-7",
                         0
                     ],
                     "order": 0
@@ -1873,7 +2072,7 @@
                         1
                     ],
                     "destination": [
-                        "obj-48",
+                        "obj-9",
                         0
                     ],
                     "order": 0
@@ -1882,8 +2081,47 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-48",
+                        "obj-47",
+                        2
+                    ],
+                    "destination": [
+                        "obj-11",
                         0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-47",
+                        3
+                    ],
+                    "destination": [
+                        "obj-13",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-47",
+                        4
+                    ],
+                    "destination": [
+                        "obj-15",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-18",
+                        5
                     ],
                     "destination": [
                         "obj-49",
@@ -1896,7 +2134,7 @@
                 "patchline": {
                     "source": [
                         "obj-49",
-                        0
+                        1
                     ],
                     "destination": [
                         "obj-50",
@@ -1909,19 +2147,6 @@
                 "patchline": {
                     "source": [
                         "obj-50",
-                        0
-                    ],
-                    "destination": [
-                        "obj-51",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-51",
                         0
                     ],
                     "destination": [
@@ -1934,8 +2159,21 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-47",
+                        "obj-18",
+                        6
+                    ],
+                    "destination": [
+                        "obj-51",
                         0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-51",
+                        1
                     ],
                     "destination": [
                         "obj-52",
@@ -1951,7 +2189,7 @@
                         0
                     ],
                     "destination": [
-                        "obj-53",
+                        "obj-18",
                         0
                     ],
                     "order": 0
@@ -1960,11 +2198,206 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-52",
+                        "obj-53",
                         0
                     ],
                     "destination": [
-                        "obj-53",
+                        "obj-54",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-18",
+                        7
+                    ],
+                    "destination": [
+                        "obj-54",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-54",
+                        1
+                    ],
+                    "destination": [
+                        "obj-55",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-55",
+                        0
+                    ],
+                    "destination": [
+                        "obj-56",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-56",
+                        0
+                    ],
+                    "destination": [
+                        "obj-57",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-57",
+                        0
+                    ],
+                    "destination": [
+                        "obj-58",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-58",
+                        0
+                    ],
+                    "destination": [
+                        "obj-18",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-59",
+                        0
+                    ],
+                    "destination": [
+                        "obj-60",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-60",
+                        0
+                    ],
+                    "destination": [
+                        "obj-61",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-61",
+                        0
+                    ],
+                    "destination": [
+                        "obj-62",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-54",
+                        1
+                    ],
+                    "destination": [
+                        "obj-62",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-62",
+                        0
+                    ],
+                    "destination": [
+                        "obj-63",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-63",
+                        0
+                    ],
+                    "destination": [
+                        "obj-18",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-54",
+                        0
+                    ],
+                    "destination": [
+                        "obj-64",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-64",
+                        0
+                    ],
+                    "destination": [
+                        "obj-65",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-64",
+                        0
+                    ],
+                    "destination": [
+                        "obj-65",
                         1
                     ],
                     "order": 1

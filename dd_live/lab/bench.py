@@ -214,6 +214,10 @@ def run(what: str, *, seconds: float = 3.0, batch: int | None = None, files: int
         return bench_live(threads=threads, learn=learn)
     if what == "pretrain":
         return bench_pretrain(samples=samples, threads=threads)
+    if what == "feel":
+        from .bench_feel import bench_feel
+
+        return bench_feel(threads=threads)
     if what == "lean":
         from .bench_lean import bench_lean
 

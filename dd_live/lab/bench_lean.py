@@ -10,17 +10,14 @@ chose each served loop was.
 
 from __future__ import annotations
 
-import subprocess
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import DDLiveError, InputError
+from ..errors import InputError
 from .evaluate import late_phase1
-from .harness import end_process, serve, wait_answering
-from .oscclient import Client, free_udp_port
+from .harness import bench_daemon, wait_answering
 
 
 def bench_lean(*, rater: str = "groove", clicks: int = 80, listen_s: float = 1.0, seed: int = 0,
@@ -38,15 +35,9 @@ def bench_lean(*, rater: str = "groove", clicks: int = 80, listen_s: float = 1.0
     by_name: dict[str, int] = {}
     for i, s in enumerate(lib.samples):
         by_name[Path(s.key).stem] = -1 if Path(s.key).stem in by_name else i   # -1: two samples share the name
-    osc_port = free_udp_port()
-    client = Client(osc_port)
-    tmp = tempfile.TemporaryDirectory(prefix="dd_live_bench_")
-    log = open(Path(tmp.name) / "serve.log", "w")
-    proc = serve(Path(tmp.name) / "bench", osc_port, client.port, threads=threads,
-                 stderr=log, stdout=subprocess.DEVNULL)
     likes, p_likes, lags, grids, latencies = [], [], [], [], []
     t_start = time.monotonic()
-    try:
+    with bench_daemon("lean", threads=threads) as (proc, client):
         wait_answering(client, proc)
         cand = client.wait("/dd/candidate", 60)
         for k in range(clicks):
@@ -68,15 +59,6 @@ def bench_lean(*, rater: str = "groove", clicks: int = 80, listen_s: float = 1.0
             t_click = client.send("/dd/rate", cid, int(like))
             t_got, cand = client.wait_timed("/dd/candidate", 30, where=lambda a, c=cid: a[0] != c)
             latencies.append((t_got - t_click) * 1000)
-    except (TimeoutError, RuntimeError) as err:
-        log.flush()
-        tail = (Path(tmp.name) / "serve.log").read_text()[-3000:]
-        raise DDLiveError(f"bench lean: {err}; the daemon's log ends:\n{tail}") from None
-    finally:
-        end_process(proc, 15)
-        log.close()
-        client.close()
-        tmp.cleanup()
     half = clicks // 2
     late = late_phase1(likes, p_likes, grids)  # the protocol's measure of Phase I's second half
     return {"benchmark": "lean", "rater": rater, "clicks": clicks, "listen_s": listen_s, "seed": seed,

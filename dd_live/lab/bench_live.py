@@ -18,17 +18,12 @@ installed, a JACK dummy server with a 64-frame period for MIDI out), then:
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import DDLiveError
-from .harness import end_process, jack_connect, jack_server, serve, wait_answering
-from .oscclient import Client, free_udp_port
+from .harness import bench_daemon, jack_connect, jack_server, wait_answering
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -75,27 +70,10 @@ def _bench(jack: dict | None, *, clicks: int, trained_clicks: int, idle_s: float
            learn: str) -> dict:
     rng = np.random.default_rng(seed)
     env = {**os.environ, **(jack or {})}
-    osc_port = free_udp_port()
-    client = Client(osc_port)
-    tmp = tempfile.TemporaryDirectory(prefix="dd_live_bench_")
-    log = open(Path(tmp.name) / "serve.log", "w")
-    proc = serve(Path(tmp.name) / "bench", osc_port, client.port, midi_out="virtual" if jack else "none",
-                 threads=threads, extra=["--learn", learn], env=env, stderr=log, stdout=subprocess.DEVNULL)
     result: dict = {"threads": threads or "default", "learn": learn, "clicks": clicks, "trained_clicks": trained_clicks}
-    try:
+    with bench_daemon("live", midi_out="virtual" if jack else "none", threads=threads, extra=["--learn", learn],
+                      env=env) as (proc, client):
         return _measure(client, proc, jack, env, clicks, trained_clicks, idle_s, rng, result)
-    except (TimeoutError, RuntimeError) as err:
-        if proc.poll() is None and hasattr(signal, "SIGUSR1"):
-            proc.send_signal(signal.SIGUSR1)  # the daemon prints its threads' stacks
-            time.sleep(0.5)
-        log.flush()
-        tail = (Path(tmp.name) / "serve.log").read_text()[-4000:]
-        raise DDLiveError(f"bench live: {err}; the daemon's log ends:\n{tail}") from None
-    finally:
-        end_process(proc, 15)
-        log.close()
-        client.close()
-        tmp.cleanup()
 
 
 def _measure(client, proc, jack, env, clicks, trained_clicks, idle_s, rng, result) -> dict:

@@ -105,6 +105,40 @@ def jack_server(prefix: str = "dd") -> Iterator[dict[str, str] | None]:
         end_process(proc, 10)
 
 
+@contextmanager
+def bench_daemon(bench: str, *, midi_out: str = "none", threads: int | None = 2, extra: Sequence[str] = (),
+                 env: dict[str, str] | None = None) -> Iterator[tuple[subprocess.Popen, Client]]:
+    """``dd-live serve`` on a fresh session in a temporary folder, for ``dd-live bench BENCH``, and a client on its
+    reply port; both ended on exit. A TimeoutError or RuntimeError inside becomes one DDLiveError naming the bench,
+    with the end of the daemon's log (and, on POSIX, every thread's stack it printed on SIGUSR1)."""
+    import signal
+    import tempfile
+
+    from ..errors import DDLiveError
+    from .oscclient import free_udp_port
+
+    osc_port = free_udp_port()
+    client = Client(osc_port)
+    tmp = tempfile.TemporaryDirectory(prefix="dd_live_bench_")
+    log_path = Path(tmp.name) / "serve.log"
+    log = open(log_path, "w")
+    proc = serve(Path(tmp.name) / "bench", osc_port, client.port, midi_out=midi_out, threads=threads, extra=extra,
+                 env=env, stderr=log, stdout=subprocess.DEVNULL)
+    try:
+        yield proc, client
+    except (TimeoutError, RuntimeError) as err:
+        if proc.poll() is None and hasattr(signal, "SIGUSR1"):
+            proc.send_signal(signal.SIGUSR1)  # the daemon prints its threads' stacks
+            time.sleep(0.5)
+        log.flush()
+        raise DDLiveError(f"bench {bench}: {err}; the daemon's log ends:\n{log_path.read_text()[-4000:]}") from None
+    finally:
+        end_process(proc, 15)
+        log.close()
+        client.close()
+        tmp.cleanup()
+
+
 def end_process(proc: subprocess.Popen, timeout: float) -> None:
     """SIGTERM, then SIGKILL if ``proc`` has not ended within ``timeout`` seconds."""
     proc.terminate()

@@ -117,6 +117,14 @@ class AudioPlayer:
             self.status_flags += 1
         self.state.fill(outdata)
 
+    def phase(self, at: float | None = None) -> float | None:
+        """Share of the playing bar already sent to PortAudio (0-1; the device's latency later at the
+        speaker), now (``at`` is not used: the stream's position is only known now); None when halted."""
+        loop, pos = self.state.loop, self.state.pos
+        if not self.state.playing or loop is None or loop.shape[0] == 0:
+            return None
+        return pos / loop.shape[0]
+
     def set_loop(self, audio: np.ndarray) -> None:
         self.state.offer(audio)
 

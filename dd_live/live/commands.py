@@ -50,6 +50,9 @@ class Commands:
             "set_mode": self._cmd_set_mode, "set_fotf": self._cmd_set_fotf,
             "set_temperature": self._cmd_set_temperature, "set_density": self._cmd_set_density,
             "set_lock": self._cmd_set_lock, "play": self._cmd_play, "stop": self._cmd_stop,
+            "take_start": self._cmd_take_start, "onset": self._cmd_onset, "take_end": self._cmd_take_end,
+            "feel": self._cmd_feel, "feel_reset": self._cmd_feel_reset, "feel_undo": self._cmd_feel_undo,
+            "set_adapt": self._cmd_set_adapt,
         }
 
     def _cmd_hello(self, sender, reply_port: int | None = None) -> None:
@@ -122,9 +125,9 @@ class Commands:
         bpm, pitches = self.settings.bpm, list(self.generator.notes)
         loop = Loop.from_pattern(pattern, self.library, reference_audio(self.session, self.library, cid), row.score,
                                  origin=row.mode, id=cid, version=row.version, trained_on=row.trained_on, bpm=bpm,
-                                 pitches=pitches)
+                                 pitches=pitches, feel=self.settings.feel)
         loop.files, loop.playback = write_candidate_files(self.session.candidate_dir(cid), pattern, self.library,
-                                                          bpm, pitches)
+                                                          bpm, pitches, self.settings.feel)
         return loop
 
     def _cmd_export(self, sender) -> None:
@@ -137,7 +140,9 @@ class Commands:
 
     def _export(self, cid: int) -> None:
         out = self.session.export_dir(cid)
-        if not (out / "pattern.json").is_file():  # a folder holding pattern.json is a complete export
+        played = self.session.played_pattern(cid)
+        done = out / "pattern.json"  # a folder holding pattern.json is a complete export; redone if the feel changed
+        if played is None or not done.is_file() or done.read_text().strip() != played.to_json():
             try:
                 self.session.export_loop(cid, out, self.library, bpm=self.settings.bpm, force=True)
             except UnknownLoop:

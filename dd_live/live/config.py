@@ -35,6 +35,7 @@ DEFAULTS: dict[str, Any] = {
     "samples": [],
     "bpm": None,          # None: the session's tempo (120 for a new session)
     "midi_out": "virtual",
+    "midi_in": "virtual",  # onsets of a human playing along (takes): "virtual", "none" or a port name
     "audio": True,
     "threads": None,      # None: half the cores (at least 1)
     "init": "pretrained",  # a new session's critic: pretrained | random | a file from dd-live pretrain
@@ -59,6 +60,7 @@ _CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "bpm": (lambda v: v is None or isinstance(v, (int, float)) and not isinstance(v, bool) and _TEMPO.accepts(v),
             f"a tempo {_TEMPO.expect()}"),
     "midi_out": (lambda v: _text(v), "'virtual', 'none' or a port name"),
+    "midi_in": (lambda v: _text(v), "'virtual', 'none' or a port name"),
     "audio": (lambda v: isinstance(v, bool), "true or false"),
     "threads": (lambda v: v is None or isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 256,
                 "a thread count from 1"),

@@ -37,6 +37,7 @@ from .generator import GeneratorWorker
 from .loop import LiveSettings
 from .osc import Command, OSCError
 from .replies import Replies
+from .takes import Takes
 from .trainer_worker import TrainerWorker
 from .worker import Gate, failure
 
@@ -78,14 +79,14 @@ def check_init(init: str) -> None:
     load(Path(init))
 
 
-class Daemon(Commands):
+class Daemon(Commands, Takes):
     """One live session served over OSC. ``start()`` binds and starts the workers; ``stop()``/``join()`` end
     them; :meth:`serve_forever` does all three around the signal loop; :meth:`open` makes one from settings."""
 
     def __init__(self, session, library, *, settings: LiveSettings | None = None, host: str = "127.0.0.1",
                  osc_port: int = protocol.OSC_PORT, reply_port: int = protocol.REPLY_PORT,
                  aliases: dict[str, str] | None = None, threads: int | None = None, midi_out: str = "none",
-                 audio: bool = False, seed: int | None = None, init: str = "pretrained",
+                 audio: bool = False, midi_in: str = "none", seed: int | None = None, init: str = "pretrained",
                  learn: str = "auto", server: osc.OSCServer | None = None, stored: dict | None = None) -> None:
         """``server``: an OSC server already bound; ``stored``: the session's settings if already read."""
         from ..learn.critic import configure_threads
@@ -100,6 +101,9 @@ class Daemon(Commands):
         stored = session.settings() if stored is None else stored
         self.seed = int(stored.get("seed", seed if seed is not None else np.random.SeedSequence().entropy % 2**31))
         self.settings = settings or LiveSettings.from_dict(stored.get("live", {}))
+        feel = session.feel()  # the feel layer lives in its own table (with its history, for undo)
+        self.settings = replace(self.settings, feel=tuple(feel) if feel and any(feel) else ())
+        self._takes_init()
         # How a session's critic starts and learns is stored with it, so that a critic rebuilt after a
         # damaged checkpoint starts and learns as it did.
         init, learn = stored.get("init", init), stored.get("learn", learn)
@@ -122,8 +126,9 @@ class Daemon(Commands):
         self.server = server or osc.OSCServer(host, osc_port, self._on_datagram)
         self.server.on_datagram = self._on_datagram
         self.replies = Replies(self.server, reply_port)
-        self.midi_spec, self.audio_wanted = midi_out, audio
+        self.midi_spec, self.audio_wanted, self.midi_in_spec = midi_out, audio, midi_in
         self.outputs: list = []                # started by start(): see dd_live.live.outputs
+        self.inputs: list = []                 # MIDI in (dd_live.live.midi_in), started by start()
         self.current: Loop | None = None
         self._lock = threading.RLock()
         self.stopped = threading.Event()
@@ -163,7 +168,8 @@ class Daemon(Commands):
                 live = replace(live, bpm=float(config["bpm"]))
             return cls(session, library, settings=live, host=config["host"], osc_port=config["osc_port"],
                        reply_port=config["reply_port"], aliases=aliases, threads=config["threads"],
-                       midi_out=config["midi_out"], audio=config["audio"], init=config["init"],
+                       midi_out=config["midi_out"], audio=config["audio"], midi_in=config["midi_in"],
+                       init=config["init"],
                        learn=config["learn"], server=server, stored=stored)
         except BaseException:
             if server is not None:
@@ -182,8 +188,8 @@ class Daemon(Commands):
 
     @property
     def workers(self) -> list:
-        """Everything running that supervision watches: OSC, trainer, generator, then the outputs."""
-        return [self.server, self.trainer_worker, self.generator, *self.outputs]
+        """Everything running that supervision watches: OSC, trainer, generator, the outputs and inputs."""
+        return [self.server, self.trainer_worker, self.generator, *self.outputs, *self.inputs]
 
     def start(self) -> None:
         from ..sound.audio import clean_temp
@@ -202,6 +208,18 @@ class Daemon(Commands):
             log.warning("listening on %s:%d: OSC has no authentication; anyone who can reach this address can "
                         "control dd_live", self.host, self.server.port)
         self.outputs = open_outputs(midi=self.midi_spec, audio=self.audio_wanted, bpm=self.settings.bpm)
+        if self.midi_in_spec != "none":
+            from ..errors import BackendError
+            from .midi_in import MidiInput
+
+            port = MidiInput(self.midi_in_spec, self.onset_at)
+            try:
+                port.start()
+            except BackendError as err:
+                log.warning("MIDI in is off: %s", err)
+            else:
+                log.info("MIDI in: %s", port.where)
+                self.inputs.append(port)
         self.trainer_worker.start()
         self.trainer_worker.sync()     # ratings stored but not yet trained on (after a crash)
         self.generator.start()
@@ -219,8 +237,8 @@ class Daemon(Commands):
     def join(self, timeout: float = 5.0) -> None:
         for worker in self.workers:
             worker.join(timeout)
-        for out in self.outputs:
-            out.close()
+        for port in [*self.outputs, *self.inputs]:
+            port.close()
 
     def serve_forever(
         self, *, on_start: Callable[[], None] | None = None, poll_s: float = 0.2, restore_signals: bool = True

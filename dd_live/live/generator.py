@@ -26,7 +26,7 @@ QUEUE_SIZE = 3          # ready candidates kept ahead of clicks
 
 
 def _shape(s: LiveSettings) -> tuple:
-    """The settings that change which patterns are made (all but the tempo)."""
+    """The settings that change which patterns are made (all but the tempo, the feel and the adapt rate)."""
     return (s.fotf, s.locks, s.density, s.temperature, s.mode)
 
 
@@ -70,7 +70,7 @@ class GeneratorWorker(Worker):
         self._pending_settings: LiveSettings | None = None
         self._wanted = False
         self._epoch = 0
-        self._bpm = settings.bpm
+        self._bpm, self._feel = settings.bpm, settings.feel
         self._made = 0
         self._made_version = -1                # the critic version of the latest candidate made
         self._next_id = session.next_id()
@@ -99,7 +99,8 @@ class GeneratorWorker(Worker):
             if _shape(settings) != _shape(latest):
                 self._epoch += 1
                 self._ready.clear()
-            self._bpm = settings.bpm  # take() skips loops at another tempo until they are re-rendered
+            # take() skips loops at another tempo or feel until they are re-rendered
+            self._bpm, self._feel = settings.bpm, settings.feel
             self._pending_settings = settings
             self._cond.notify_all()
 
@@ -142,8 +143,8 @@ class GeneratorWorker(Worker):
     # ------------------------------------------------------------ the thread
 
     def _takeable(self, loop: Loop) -> bool:
-        """Made under the current constraints and rendered at the current tempo (call holding _cond)."""
-        return loop.epoch == self._epoch and loop.bpm == self._bpm
+        """Made under the current constraints, rendered at the current tempo and feel (call holding _cond)."""
+        return loop.epoch == self._epoch and loop.bpm == self._bpm and loop.feel == self._feel
 
     def _needs_work(self) -> bool:
         """Call holding _cond. While ``hold_off()`` (a critic trained on a new rating is on its way) one
@@ -186,7 +187,7 @@ class GeneratorWorker(Worker):
                 self._cond.notify_all()
                 if loop.epoch != self._epoch:
                     continue
-                deliver = self._wanted and loop.bpm == self._bpm
+                deliver = self._wanted and loop.bpm == self._bpm and loop.feel == self._feel
                 if deliver:
                     self._wanted = False
                 else:
@@ -226,21 +227,22 @@ class GeneratorWorker(Worker):
                         self._pool.pool.reset(constraints, density=new.density, template=template)
                     self._pool.pool.density = new.density
             self._stale = False  # constrain rescores the chains with self.critic
-        if new.bpm != old.bpm:
+        if (new.bpm, new.feel) != (old.bpm, old.feel):
             with self._cond:
                 ready = list(self._ready)
             for loop in ready:
-                self._retempo(loop, new.bpm)
+                self._retempo(loop, new.bpm, new.feel)
                 with self._cond:
                     self._cond.notify_all()
             cur = self.current()
             if cur is not None:
-                self.on_retempo(self._retempo(replace(cur), new.bpm))
+                self.on_retempo(self._retempo(replace(cur, cache={}), new.bpm, new.feel))
 
-    def _retempo(self, loop: Loop, bpm: float) -> Loop:
+    def _retempo(self, loop: Loop, bpm: float, feel: tuple[float, ...]) -> Loop:
+        """Render ``loop``'s files again at ``bpm`` with the feel layer ``feel``."""
         folder = self.session.candidate_dir(loop.id)
-        loop.files, loop.playback = write_candidate_files(folder, loop.pattern, self.library, bpm, loop.pitches)
-        loop.bpm = bpm
+        loop.files, loop.playback = write_candidate_files(folder, loop.pattern, self.library, bpm, loop.pitches, feel)
+        loop.bpm, loop.feel = bpm, feel
         self.session.update_bpm(loop.id, bpm)
         return loop
 
@@ -268,9 +270,10 @@ class GeneratorWorker(Worker):
         reference = self.scorer.audio(found.hits[None], found.idx[None])[0]
         loop = Loop.from_arrays(found.hits, found.idx, self.library, reference, found.score, origin=settings.mode,
                                 id=cid, version=self.version, trained_on=self.trained_on, bpm=settings.bpm,
-                                pitches=list(self.notes), epoch=epoch)
+                                pitches=list(self.notes), epoch=epoch, feel=settings.feel)
         write_wav(folder / "critic.wav", loop.audio, bits=32, force=True)
-        loop.files, loop.playback = write_candidate_files(folder, loop.pattern, self.library, settings.bpm, self.notes)
+        loop.files, loop.playback = write_candidate_files(folder, loop.pattern, self.library, settings.bpm, self.notes,
+                                                          settings.feel)
         self.session.add_candidate(cid, loop.pattern.to_json(), found.score, self.version, self.trained_on,
                                    settings.bpm, settings.mode)
         for i in found.idx:  # hashed here, so that rating it costs the click no hashing

@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from .. import SAMPLE_RATE
+from ..groove.adapt import DEFAULT_RATE
+from ..groove.feel import apply
 from ..loops.export import write_loop_files
 from ..loops.pattern import Constraints, Pattern
 from ..loops.render import render_reference
@@ -31,13 +33,15 @@ class LiveSettings:
     temperature: float = 1.0
     density: float = 0.5
     locks: tuple[bool, ...] = (False, False, False, False)
+    adapt: float = DEFAULT_RATE    # share of the gap to the human closed per take (0: the feel stays)
+    feel: tuple[float, ...] = ()   # the feel layer (offset per step); kept in the session's feel table
 
     def constraints(self) -> Constraints:
         return Constraints(fotf=self.fotf, lock_sample=self.locks, lock_row=self.locks)
 
     def to_dict(self) -> dict:
         return {"bpm": self.bpm, "mode": self.mode, "fotf": self.fotf, "temperature": self.temperature,
-                "density": self.density, "locks": list(self.locks)}
+                "density": self.density, "locks": list(self.locks), "adapt": self.adapt}
 
     @classmethod
     def from_dict(cls, d: dict) -> LiveSettings:
@@ -45,18 +49,20 @@ class LiveSettings:
         return cls(bpm=float(d.get("bpm", base.bpm)), mode=str(d.get("mode", base.mode)),
                    fotf=bool(d.get("fotf", base.fotf)), temperature=float(d.get("temperature", base.temperature)),
                    density=float(d.get("density", base.density)),
-                   locks=tuple(bool(x) for x in d.get("locks", base.locks)))
+                   locks=tuple(bool(x) for x in d.get("locks", base.locks)),
+                   adapt=float(d.get("adapt", base.adapt)))
 
 
 def bpm_tag(bpm: float) -> str:
     return f"{bpm:.3f}".rstrip("0").rstrip(".")
 
 
-def write_candidate_files(folder: Path, pattern: Pattern, library, bpm: float,
-                          pitches: list[int]) -> tuple[dict[str, Path], np.ndarray]:
-    """A candidate's loop_<bpm>.wav, preview_<bpm>.wav and loop_<bpm>.mid (one bar) in ``folder``; returns the
-    paths and the bar at ``bpm``."""
-    return write_loop_files(folder, pattern, library, bpm=bpm, pitches=pitches, suffix=f"_{bpm_tag(bpm)}")
+def write_candidate_files(folder: Path, pattern: Pattern, library, bpm: float, pitches: list[int],
+                          feel: tuple[float, ...] = ()) -> tuple[dict[str, Path], np.ndarray]:
+    """A candidate's loop_<bpm>.wav, preview_<bpm>.wav and loop_<bpm>.mid (one bar) in ``folder``, played
+    with the feel layer ``feel`` (offset per step); returns the paths and the bar at ``bpm``."""
+    played = apply(pattern, np.asarray(feel, dtype=np.float64) if feel else None)
+    return write_loop_files(folder, played, library, bpm=bpm, pitches=pitches, suffix=f"_{bpm_tag(bpm)}")
 
 
 def reference_audio(session, library, cid: int) -> np.ndarray:

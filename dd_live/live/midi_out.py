@@ -123,6 +123,7 @@ class MidiPlayer(Worker):
         self._playing = False
         self._bell = threading.Event()   # rung by every control call and by stop()
         self._sounding: set[int] = set()
+        self._bar: tuple[float, float] | None = None   # (clock time of the playing bar's line, its length in s)
         self.sent = 0
 
     # ------------------------------------------------------------ control (any thread)
@@ -146,6 +147,14 @@ class MidiPlayer(Worker):
     @property
     def playing(self) -> bool:
         return self._playing
+
+    def phase(self, at: float | None = None) -> float | None:
+        """Share of the playing bar already played (0-1) now, or at time ``at`` of this player's clock; None
+        when halted."""
+        bar = self._bar
+        if not self._playing or bar is None:
+            return None
+        return (((self.clock() if at is None else at) - bar[0]) / bar[1]) % 1.0
 
     def _wake(self) -> None:
         self._bell.set()
@@ -196,6 +205,7 @@ class MidiPlayer(Worker):
                 while self._playing and not self._stop.is_set():
                     self._swap()
                     bar = self._beats * 60.0 / self._bpm
+                    self._bar = (bar_start, bar)
                     for t, msg in bar_timeline(self._notes, self._bpm, self._beats):
                         if not self._wait_until(bar_start + t):
                             break
@@ -207,6 +217,7 @@ class MidiPlayer(Worker):
                             bar_start += bar
                             continue
                     break
+                self._bar = None
                 self.all_notes_off()
         finally:
             try:

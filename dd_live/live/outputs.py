@@ -2,7 +2,8 @@
 
 An output shows a loop (plays it from its next bar line, at the loop's tempo), plays, halts
 (the transport's stop: all notes off, silence) and closes (ends its thread or stream and
-releases its port; idempotent). ``name``, ``error`` and ``is_alive()`` let the daemon's
+releases its port; idempotent); ``phase()`` says how far into the playing bar it is (for a
+human's onsets sent without a beat). ``name``, ``error`` and ``is_alive()`` let the daemon's
 supervision watch it as it watches its workers. MIDI out (:class:`MidiPlayer`) and audio out
 (:class:`AudioPlayer`) are the two today; each opens lazily, so a missing backend turns its
 output off with one warning.
@@ -32,6 +33,7 @@ class Output(Protocol):
     def play(self) -> None: ...
     def halt(self) -> None: ...
     def close(self) -> None: ...
+    def phase(self, at: float | None = None) -> float | None: ...
 
 
 def open_outputs(*, midi: str, audio: bool, bpm: float) -> list[Output]:

@@ -133,6 +133,24 @@ ADDRESSES: tuple[Address, ...] = (
     Address("/dd/set/lock", "in", (Arg("track", "i", "track number", lo=1, hi=64, what="a track number from 1"),
                                   Arg("on", "n", "switch", choices=(0, 1))),
             "Lock a track: keep its sample and row from the current candidate in the loops that follow.", "set_lock"),
+    Address("/dd/take/start", "in", (_VALUE,),
+            "Start a take: the onsets that follow (/dd/onset, MIDI in) are matched against the drums playing.",
+            "take_start", True),
+    Address("/dd/onset", "in", (Arg("beat", "n", "where the human's onset fell in the playing bar (beats from the "
+                                                 "bar line; none: now, by the daemon's player clock)", True, lo=0, hi=64,
+                                    what="a position in the bar, beats from 0"),),
+            "One onset of the human playing along (a front end's bonk~ or envelope follower).", "onset"),
+    Address("/dd/take/end", "in", (_VALUE,),
+            "End the take: the drums' feel moves towards where the human played (answered with /dd/take and "
+            "/dd/feel).", "take_end", True),
+    Address("/dd/feel", "in", (), "Ask for /dd/feel.", "feel"),
+    Address("/dd/feel/reset", "in", (_VALUE,), "Play straight again (the feel layer back to zero; undoable).",
+            "feel_reset", True),
+    Address("/dd/feel/undo", "in", (_VALUE,), "Forget the last take (or reset): the feel layer before it plays.",
+            "feel_undo", True),
+    Address("/dd/set/adapt", "in", (Arg("rate", "n", "share of the gap to the human closed per take (0: the feel "
+                                                   "stays as it is)", lo=0, hi=1),),
+            "How fast the drums' timing follows a human across takes.", "set_adapt"),
     Address("/dd/play", "in", (_VALUE,), "Start looping the current candidate (MIDI out and audio out).", "play", True),
     Address("/dd/stop", "in", (_VALUE,), "Stop playback; all notes off.", "stop", True),
     # ---------------------------------------------------------------- out
@@ -157,6 +175,15 @@ ADDRESSES: tuple[Address, ...] = (
     Address("/dd/status", "out", (Arg("ratings", "i", "ratings stored"), Arg("likes", "i", ""), Arg("dislikes", "i", ""),
                                   Arg("version", "i", "critic version"), Arg("queue", "i", "candidates ready")),
             "Answer to /dd/status and /dd/hello, and sent after undo."),
+    Address("/dd/take", "out", (Arg("onsets", "i", "onsets in the take"), Arg("matched", "i", "onsets matched to a drum hit"),
+                                Arg("gap_ms", "f", "mean |human - drum| over matched onsets, ms at the session tempo"),
+                                Arg("centred_gap_ms", "f", "the same with the human's latency (mean gap on the "
+                                                           "beats) removed, ms"),
+                                Arg("takes", "i", "takes stored in the session")),
+            "A take was heard and the feel layer updated."),
+    Address("/dd/feel", "out", (Arg("offsets", "*", "one float per step of the bar: the drums' timing offset, "
+                                                    "fractions of a step, -0.5-0.5 (late is positive)"),),
+            "The feel layer the drums play with; answer to /dd/feel, sent after a take, reset or undo."),
     Address("/dd/exported", "out", (Arg("id", "i", "candidate id"), Arg("dir", "s", "export folder, absolute path")),
             "An export is complete."),
     Address("/dd/error", "out", (Arg("code", "s", "one of: " + ", ".join(ERROR_CODES)), Arg("message", "s", "one line")),

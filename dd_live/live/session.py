@@ -2,7 +2,7 @@
 
 Layout of a session folder::
 
-    session.sqlite          candidates, ratings, settings (WAL, synchronous FULL)
+    session.sqlite          candidates, ratings, settings, the feel layer's history (WAL, synchronous FULL)
     candidates/<id>/        loop.wav (session tempo), preview.wav, loop.mid, critic.wav (120 bpm, float)
     candidates/<id>/candidate.json   the candidate's row, a second copy for recovery
     critic/initial.pt       the untrained critic, written once
@@ -38,7 +38,7 @@ from .sounds import SessionSounds
 log = logging.getLogger("dd_live.session")
 
 SCHEMA_VERSION = 1
-TABLES = ("meta", "settings", "candidates", "ratings", "loop_samples")
+TABLES = ("meta", "settings", "candidates", "ratings", "loop_samples", "feel")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -67,6 +67,13 @@ CREATE TABLE IF NOT EXISTS loop_samples(  -- the exact sounds of each rated loop
     hash TEXT NOT NULL,          -- sha256 of the float32 audio: samples/<hash>.wav
     category TEXT NOT NULL,
     PRIMARY KEY (candidate_id, track)
+);
+CREATE TABLE IF NOT EXISTS feel(   -- the feel layer after each take (or reset); the last row plays
+    seq INTEGER PRIMARY KEY,
+    time REAL NOT NULL,
+    kind TEXT NOT NULL,          -- take | reset
+    layer TEXT NOT NULL,         -- JSON list: offset per step, fractions of a step
+    stats TEXT NOT NULL          -- JSON object: what the take measured
 );
 """
 
@@ -305,3 +312,31 @@ class Session(SessionSounds):
     def counts(self) -> tuple[int, int]:
         with self._lock:
             return self._counts(self._db)
+
+    # ------------------------------------------------------------ feel
+
+    def feel(self) -> list[float] | None:
+        """The feel layer playing now (offset per step, fractions of a step), None if never set."""
+        rows = self._query("SELECT layer FROM feel ORDER BY seq DESC LIMIT 1")
+        return [float(x) for x in json.loads(rows[0][0])] if rows else None
+
+    def push_feel(self, layer, kind: str, stats: dict[str, Any] | None = None) -> int:
+        """Store the layer after a take (``kind`` "take") or a reset; committed on return. Returns takes stored."""
+        with self._tx() as c:
+            c.execute("INSERT INTO feel(time, kind, layer, stats) VALUES (?, ?, ?, ?)",
+                      (time.time(), kind, json.dumps([round(float(x), 6) for x in layer]), json.dumps(stats or {})))
+            return int(c.execute("SELECT COUNT(*) FROM feel WHERE kind='take'").fetchone()[0])
+
+    def pop_feel(self) -> bool:
+        """Forget the last take or reset (False if there is none)."""
+        with self._tx() as c:
+            row = c.execute("SELECT seq FROM feel ORDER BY seq DESC LIMIT 1").fetchone()
+            if row is None:
+                return False
+            c.execute("DELETE FROM feel WHERE seq=?", (row[0],))
+            return True
+
+    def feel_history(self) -> list[tuple[str, list[float], dict]]:
+        """(kind, layer, stats) of every take and reset, oldest first."""
+        return [(k, json.loads(layer), json.loads(st))
+                for k, layer, st in self._query("SELECT kind, layer, stats FROM feel ORDER BY seq")]

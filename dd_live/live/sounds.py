@@ -141,19 +141,29 @@ class SessionSounds:
         with self._tx() as c:
             c.executemany("INSERT OR REPLACE INTO loop_samples VALUES (?, ?, ?, ?, ?)", rows)
 
-    def export_loop(self, cid: int, out: Path, library, *, bpm: float | None = None, force: bool = False) -> Path:
-        """Write loop ``cid``'s export (loop.wav, preview.wav, pattern.json, loop.mid, kit.sfz, samples/) into
-        ``out``, with the loop's kept sounds, else ``library`` (the session's sample folders, or a function
-        loading them, called only then), at ``bpm`` (default: the loop's). UnknownLoop for an unknown loop;
-        ExportError if a sound is in neither."""
-        from ..errors import ExportError
-        from ..loops.export import export_pattern
+    def played_pattern(self, cid: int):
+        """Loop ``cid``'s pattern as it plays now: with the session's feel layer (None for an unknown loop)."""
+        from ..groove.feel import apply
         from ..loops.pattern import Pattern
 
         row = self.candidate(cid)
         if row is None:
+            return None
+        feel = self.feel()
+        return apply(Pattern.from_json(row.pattern), None if feel is None else np.asarray(feel, dtype=np.float64))
+
+    def export_loop(self, cid: int, out: Path, library, *, bpm: float | None = None, force: bool = False) -> Path:
+        """Write loop ``cid``'s export (loop.wav, preview.wav, pattern.json, loop.mid, kit.sfz, samples/) into
+        ``out`` as it plays now (the session's feel layer in its offsets), with the loop's kept sounds, else
+        ``library`` (the session's sample folders, or a function loading them, called only then), at ``bpm``
+        (default: the loop's). UnknownLoop for an unknown loop; ExportError if a sound is in neither."""
+        from ..errors import ExportError
+        from ..loops.export import export_pattern
+
+        row = self.candidate(cid)
+        pattern = self.played_pattern(cid)
+        if row is None or pattern is None:
             raise UnknownLoop(f"no candidate {cid}")
-        pattern = Pattern.from_json(row.pattern)
         source = self.loop_library(cid)
         if source is None:
             source = library() if callable(library) else library
@@ -169,7 +179,6 @@ class SessionSounds:
         (same pattern.json) are skipped unless ``force``, so a rerun adds only new ones. ``library`` as in
         :meth:`export_loop`, loaded at most once. A loop whose sounds are gone is reported, not fatal."""
         from ..errors import ExportError
-        from ..loops.pattern import Pattern
 
         rated = dict(self.ratings())
         ids = sorted(c for c, like in rated.items() if like or not liked)
@@ -184,8 +193,7 @@ class SessionSounds:
         for cid in ids:
             target = out / f"{cid:05d}_{'liked' if rated[cid] else 'disliked'}"
             done = target / "pattern.json"
-            if not force and done.is_file() and done.read_text().strip() == Pattern.from_json(
-                    self.candidate(cid).pattern).to_json():
+            if not force and done.is_file() and done.read_text().strip() == self.played_pattern(cid).to_json():
                 report.already += 1
                 continue
             try:

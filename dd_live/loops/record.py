@@ -9,7 +9,6 @@ plays at the session tempo (files, audio for the player, MIDI notes).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +42,8 @@ class Loop:
     playback: np.ndarray | None = None     # one bar at ``bpm`` (the audio player's)
     pitches: list[int] = field(default_factory=list)       # MIDI note of each track
     epoch: int = 0                         # the daemon's settings epoch it was made under
+    feel: tuple[float, ...] = ()           # the feel layer it plays with (offset per step; empty: none)
+    cache: dict[str, Any] = field(default_factory=dict, repr=False)  # notes and frame, keyed by the feel
 
     @classmethod
     def from_pattern(cls, pattern: Pattern, library, audio: Any, score: float, **fields: Any) -> Loop:
@@ -60,7 +61,32 @@ class Loop:
     def hits(self) -> np.ndarray:
         return self.pattern.hits
 
-    @cached_property
+    @property
+    def played(self) -> Pattern:
+        """The pattern as it sounds: the feel layer added to its offsets (the pattern itself if none)."""
+        from ..groove.feel import apply
+
+        return apply(self.pattern, np.asarray(self.feel, dtype=np.float64) if self.feel else None)
+
+    @property
     def notes(self) -> list[Note]:
-        """The loop's MIDI notes in time order (beats from the bar line), computed once per loop."""
-        return notes_of(self.pattern, self.pitches)
+        """The loop's MIDI notes in time order (beats from the bar line), the feel layer included; computed
+        once per feel."""
+        key = (self.feel, tuple(self.pitches))
+        cached = self.cache.get("notes")
+        if cached is None or cached[0] != key:
+            cached = (key, notes_of(self.played, self.pitches))
+            self.cache["notes"] = cached
+        return cached[1]
+
+    def frame(self, feel: tuple[float, ...] | None = None):
+        """Where its drum steps sound (:class:`dd_live.groove.feel.Frame`) with the feel layer ``feel`` (default:
+        its own), kept while the feel stays."""
+        feel = self.feel if feel is None else feel
+        cached = self.cache.get("frame")
+        if cached is None or cached[0] != feel:
+            from ..groove.feel import Frame, apply
+
+            cached = (feel, Frame.of(apply(self.pattern, np.asarray(feel, dtype=np.float64) if feel else None)))
+            self.cache["frame"] = cached
+        return cached[1]

@@ -4,7 +4,10 @@
 // replies into what the patch shows (matrixctrl cells, a status line, counters),
 // swaps the audition buffers at the loop's end, plays the candidate's notes in
 // time with Live's transport, and captures the candidate into the next empty
-// Session clip slot of the device's track through the Live API.
+// Session clip slot of the device's track through the Live API. During a take
+// (the Take toggle) it sends each of the human's onsets with its beat in the bar:
+// the standalone patch's from the audition loop's phase when bonk~ hears an
+// attack, the device's from Live's transport when a note comes into the track.
 //
 // Plain ES5, so it runs in Max 8's and Max 9's [js]. Messages arrive from the
 // patch as "name args...", each calling the function of that name. The tests
@@ -20,12 +23,13 @@
 //   5  audition: messages for buffer~ ddA ("replace path")
 //   6  audition: messages for buffer~ ddB
 //   7  audition: messages for groove~ ("set ddA", "startloop")
+//   8  OSC messages for [udpsend]: takes and onsets ("/dd/take/start", "/dd/onset beat")
 
 inlets = 1;
-outlets = 8;
+outlets = 9;
 
 var OUT_NOTE = 0, OUT_DELAY = 1, OUT_GRID = 2, OUT_STATUS = 3, OUT_COUNT = 4,
-    OUT_BUF_A = 5, OUT_BUF_B = 6, OUT_GROOVE = 7;
+    OUT_BUF_A = 5, OUT_BUF_B = 6, OUT_GROOVE = 7, OUT_OSC = 8;
 var STEPS_PER_BEAT = 4;   // 16ths
 var BEATS_PER_BAR = 4;    // one 4/4 bar
 var NOTE_BEATS = 0.125;   // a 32nd, as the daemon's MIDI files
@@ -35,7 +39,8 @@ var state = {
     id: 0, score: 0, bpm: 120, tracks: 4, cells: [], notes: [],
     running: false, tempo: 120,
     buffers: ["ddA", "ddB"], loading: -1, playing: -1, pending: -1,
-    likes: 0, dislikes: 0, ratings: 0, version: 0
+    likes: 0, dislikes: 0, ratings: 0, version: 0,
+    taking: false, onsets: 0, feel: []
 };
 
 function args(a) {
@@ -146,6 +151,52 @@ function exported(id, dir) {
 // /dd/error code message (named so as not to hide Max's own error())
 function dderror(code, message) {
     say("error " + code + ": " + args(arguments).slice(1).join(" "));
+}
+
+// /dd/take onsets matched gap_ms centred_gap_ms takes
+function take(onsets, matched, gapMs, centredMs, takes) {
+    say("take " + takes + ": " + matched + " of " + onsets + " onsets matched, gap " +
+        Number(centredMs).toFixed(1) + " ms (" + Number(gapMs).toFixed(1) + " with latency)");
+}
+
+// /dd/feel offset...: the drums' timing per step (fractions of a step)
+function feel() {
+    state.feel = args(arguments);
+    var most = 0;
+    for (var i = 0; i < state.feel.length; i++) {
+        most = Math.max(most, Math.abs(state.feel[i]));
+    }
+    say("feel: " + (most === 0 ? "straight" : "up to " + most.toFixed(2) + " of a step off the grid"));
+}
+
+// ---------------------------------------------------------------- takes (both patches)
+
+// the Take toggle: 1 starts a take, 0 ends it (the daemon then moves the feel)
+function taketoggle(on) {
+    state.taking = on !== 0;
+    state.onsets = 0;
+    outlet(OUT_OSC, state.taking ? "/dd/take/start" : "/dd/take/end");
+    say(state.taking ? "take: play along" : "take ended");
+}
+
+function sendOnset(beat) {
+    if (!state.taking) {
+        return;  // the human playing between takes is not an error
+    }
+    var bar = BEATS_PER_BAR;
+    beat = ((beat % bar) + bar) % bar;
+    state.onsets += 1;
+    outlet(OUT_OSC, "/dd/onset", beat);
+}
+
+// standalone: the audition loop's phase (0-1, groove~'s sync outlet) when an attack was heard
+function phase(p) {
+    sendOnset(p * BEATS_PER_BAR);
+}
+
+// device: Live's transport position when a note came into the track
+function onsetat(bars, beats, units) {
+    sendOnset((beats - 1) + units / TICKS_PER_BEAT);
 }
 
 // ---------------------------------------------------------------- audition (standalone patch)

@@ -7,8 +7,13 @@ and SVG pictures of each (patching view and presentation) for the README. Every 
 them with py2max and compare them with a fresh build.
 
 Both patches: Like, Dislike, Next, Undo and Export buttons, the current pattern
-in a matrixctrl, the critic's score, the tempo, like/dislike counters and a
-status line that shows the daemon's errors. They say /dd/hello on load. The
+in a matrixctrl, the critic's score, the tempo, like/dislike counters, a
+status line that shows the daemon's errors, and a Take toggle and a Straight
+button for the drums' feel (takes of the performer playing along; the js sends
+each onset with its beat in the bar: the standalone patch hears attacks on the
+audio input with bonk~ and places them by the audition loop's phase, the
+device takes the notes coming into its track and places them by Live's
+transport). They say /dd/hello on load. The
 standalone patch also has keyboard shortcuts (l d n u e) and auditions each loop
 WAV through two buffer~s and a groove~, switching at the loop's end. The device
 (a Max for Live MIDI effect) plays the candidate's notes into the track in time
@@ -39,7 +44,10 @@ BUTTONS = (("Like", "/dd/like", "l"), ("Dislike", "/dd/dislike", "d"), ("Next", 
 #: replies the patches handle, and the dd_live.js function each one calls
 REPLIES = (("/dd/candidate", "candidate"), ("/dd/grid", "grid"), ("/dd/samples", "samples"),
            ("/dd/notes", "notes"), ("/dd/rated", "rated"), ("/dd/status", "status"),
-           ("/dd/trained", "trained"), ("/dd/exported", "exported"), ("/dd/error", "dderror"))
+           ("/dd/trained", "trained"), ("/dd/exported", "exported"), ("/dd/take", "take"), ("/dd/feel", "feel"),
+           ("/dd/error", "dderror"))
+#: what the js sends to the daemon itself (its OSC outlet): takes and onsets
+JS_SENDS = ("/dd/take/start", "/dd/take/end", "/dd/onset")
 _GRID = protocol.outbound()["/dd/grid"].extra
 TRACKS, STEPS = _GRID["tracks"], _GRID["steps"]  # the grid the daemon sends
 
@@ -55,7 +63,8 @@ def _py2max():
 def _check_table() -> None:
     """Every address the patches use must be in the daemon's table, in the right direction."""
     ins, outs = protocol.inbound(), protocol.outbound()
-    missing = [a for a in [b[1] for b in BUTTONS] + ["/dd/hello", "/dd/set/tempo", "/dd/status"] if a not in ins]
+    missing = [a for a in [b[1] for b in BUTTONS] + ["/dd/hello", "/dd/set/tempo", "/dd/status", "/dd/feel/reset",
+                                                    *JS_SENDS] if a not in ins]
     missing += [a for a, _ in REPLIES if a not in outs]
     if missing:
         raise BackendError(f"the patches use addresses the daemon's table lacks: {', '.join(missing)}")
@@ -124,7 +133,7 @@ def _core(s: _Sheet, *, onload: str) -> dict[str, Any]:
     outs = js_outlets()
     js = b["js"] = s.box(f"js {JS}", 20, 240, 580, numinlets=1, numoutlets=outs, outlettype=[""] * outs)
     for i, (_, fn) in enumerate(REPLIES):
-        pre = s.box(f"prepend {fn}", 20 + 64 * i, 195, 60)
+        pre = s.box(f"prepend {fn}", 20 + 53 * i, 195, 50)
         s.line(route, pre, outlet=i)
         s.line(pre, js)
     # displays
@@ -147,6 +156,19 @@ def _core(s: _Sheet, *, onload: str) -> dict[str, Any]:
     s.show(s.comment("score", 640, 360, 50), (62, 44, 44, 20))
     s.show(bpm, (110, 42, 50, 22))
     s.show(s.comment("bpm", 720, 360, 40), (162, 44, 34, 20))
+    # takes: the toggle starts and ends one (through the js, which then sends the onsets); Straight resets the feel
+    s.line(js, send, outlet=8)
+    take = s.box("toggle", 640, 400, 24, 24)
+    toggled = s.box("prepend taketoggle", 640, 440, 120)
+    s.line(take, toggled)
+    s.line(toggled, js)
+    s.show(take, (330, 42, 20, 20))
+    s.show(s.comment("take", 670, 400, 40), (352, 44, 36, 20))
+    straight = s.box("textbutton @text Straight", 770, 400, 80, 24)
+    reset = s.msg("/dd/feel/reset", 770, 440, 110)
+    s.line(straight, reset)
+    s.line(reset, send)
+    s.show(straight, (392, 40, 60, 24))
     return b
 
 
@@ -190,6 +212,18 @@ def _standalone(py2max) -> Any:
     s.line(below, edge)
     s.line(edge, wrap)
     s.line(wrap, js)
+    # onsets: an attack on the audio input, placed by the audition loop's phase at that moment
+    adc = s.box("adc~ 1", 640, 520, 50)
+    bonk = s.box("bonk~", 640, 560, 50)
+    hit = s.box("t b", 640, 600, 30)
+    snap = s.box("snapshot~", 700, 640, 70)
+    ph = s.box("prepend phase", 700, 680, 100)
+    s.line(adc, bonk)
+    s.line(bonk, hit)
+    s.line(hit, snap)
+    s.line(groove, snap, outlet=1)
+    s.line(snap, ph)
+    s.line(ph, js)
     gain = s.box("*~ 0.7", 340, 580, 60)
     dac = s.box("ezdac~", 340, 620, 45, 45)
     s.line(groove, gain)
@@ -243,6 +277,21 @@ def _device(py2max) -> Any:
     s.line(pk, fmt)
     s.line(fmt, out)
     s.line(thru, out)
+    # onsets: a note played into the track, placed by Live's transport at that moment
+    parse = s.box("midiparse", 240, 560, 70)
+    strip = s.box("stripnote", 240, 600, 70)
+    hit = s.box("t b", 330, 600, 30)
+    where = s.box("transport", 330, 640, 70)
+    at = s.box("pack i i i", 420, 640, 80)
+    onset = s.box("prepend onsetat", 420, 680, 110)
+    s.line(thru, parse)
+    s.line(parse, strip)
+    s.line(strip, hit)
+    s.line(hit, where)
+    for i in (2, 1, 0):
+        s.line(where, at, outlet=i, inlet=i)
+    s.line(at, onset)
+    s.line(onset, js)
     # capture into the next empty Session clip slot
     cap = s.box("textbutton @text Capture", 940, 240, 80, 26)
     m = s.msg("capture", 940, 280, 70)

@@ -86,6 +86,41 @@ def test_every_message_into_the_js_is_a_function_of_it(path):
     assert route["numoutlets"] == len(route["text"].split())  # one per address, plus the no-match outlet
 
 
+def _feeds(path: Path, text: str) -> list[tuple[str, int, int]]:
+    """(source text or maxclass, outlet, inlet) of every line into the box whose text is ``text``."""
+    boxes = _boxes(path)
+    [dst] = [i for i, b in boxes.items() if b.get("text") == text]
+    return [(boxes[s].get("text") or boxes[s]["maxclass"], o, i) for s, o, d, i in _lines(path) if d == dst]
+
+
+@pytest.mark.parametrize("path", PATCHES, ids=lambda p: p.name)
+def test_takes_are_wired_the_toggle_through_the_js_whose_osc_outlet_reaches_the_daemon(path):
+    d = protocol.as_dict()["defaults"]
+    assert (f"js {JS}", 8, 0) in _feeds(path, f"udpsend 127.0.0.1 {d['osc_port']}")
+    assert ("toggle", 0, 0) in _feeds(path, "prepend taketoggle")
+    assert _feeds(path, "/dd/feel/reset") == [("Straight", 0, 0)]   # the textbutton
+    into_js = {f[0] for f in _feeds(path, f"js {JS}")}
+    assert {"prepend taketoggle", "prepend take", "prepend feel"} <= into_js
+    if path.suffix == ".maxpat":   # attacks on the audio input, placed by the audition loop's phase
+        assert "prepend phase" in into_js
+        assert ("adc~ 1", 0, 0) in _feeds(path, "bonk~") and ("bonk~", 0, 0) in _feeds(path, "t b")
+        assert {("t b", 0, 0), ("groove~ ddA 1 @loop 1", 1, 0)} <= set(_feeds(path, "snapshot~"))
+    else:                          # notes into the track, placed by Live's transport
+        assert "prepend onsetat" in into_js
+        assert ("midiin", 0, 0) in _feeds(path, "midiparse") and ("midiparse", 0, 0) in _feeds(path, "stripnote")
+        boxes = _boxes(path)
+        assert ("stripnote", 0, 0) in _feeds(path, "t b")
+        assert [boxes[d]["text"] for s, _, d, _ in _lines(path) if boxes[s].get("text") == "t b"] == ["transport"]
+        assert set(_feeds(path, "pack i i i")) == {("transport", k, k) for k in range(3)}
+        assert _feeds(path, "prepend onsetat") == [("pack i i i", 0, 0)]
+
+
+def test_what_the_js_sends_is_in_the_daemons_table():
+    sent = set(re.findall(r'"(/dd/[a-z/]+)"', js_source().read_text()))
+    assert sent == {"/dd/take/start", "/dd/take/end", "/dd/onset"}
+    assert sent <= set(protocol.inbound())
+
+
 def test_committed_patches_equal_a_fresh_build(tmp_path):
     written = build(tmp_path / "max_patches", svg_dir=tmp_path / "img")
     for name in ("dd_live.maxpat", "dd_live.amxd", JS):

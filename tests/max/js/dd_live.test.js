@@ -191,3 +191,25 @@ test("grid, counters, errors and the audition buffers", () => {
   ctx.wrap();  // nothing pending: no switch
   assert.deepEqual(out, [[7, "set", "ddB"]]);
 });
+
+test("takes: the Take toggle starts and ends one, onsets go out with their beat only during it", () => {
+  const {ctx, out} = load(null);
+  const osc = () => out.filter((o) => o[0] === 8).map((o) => o.slice(1));
+  ctx.phase(0.25);          // the human playing before a take: nothing sent
+  ctx.onsetat(1, 2, 0);
+  assert.deepEqual(osc(), []);
+  ctx.taketoggle(1);
+  ctx.phase(0.5);           // standalone: groove~ halfway through the bar = beat 2
+  ctx.onsetat(3, 4, 240);   // device: bar 3, beat 4 and half a beat = beat 3.5 of the bar
+  ctx.phase(1.0);           // the loop's end is the next bar's start
+  ctx.taketoggle(0);
+  ctx.phase(0.75);
+  assert.deepEqual(osc(), [["/dd/take/start"], ["/dd/onset", 2], ["/dd/onset", 3.5], ["/dd/onset", 0],
+                           ["/dd/take/end"]]);
+  ctx.take(48, 46, 21.54, 9.87, 3);
+  assert.deepEqual(out.at(-1), [3, "set", "take 3: 46 of 48 onsets matched, gap 9.9 ms (21.5 with latency)"]);
+  ctx.feel(0, 0.25, 0, -0.125);
+  assert.deepEqual(out.at(-1), [3, "set", "feel: up to 0.25 of a step off the grid"]);
+  ctx.feel(0, 0, 0);
+  assert.deepEqual(out.at(-1), [3, "set", "feel: straight"]);
+});

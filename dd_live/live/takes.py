@@ -1,0 +1,147 @@
+"""The daemon's feel commands: takes of a human playing along, and the feel layer they teach the drums
+(a mixin of :class:`dd_live.live.daemon.Daemon`, beside :mod:`dd_live.live.commands`).
+
+Onsets arrive on the OSC thread (/dd/onset) and on the MIDI input's callback thread (:mod:`dd_live.live.midi_in`,
+through :meth:`Takes.onset_at`); both go through :meth:`Takes.onset`, which only appends to the take under a lock. Ending a take matches and fits
+it (numpy, a few hundred onsets at most), stores the new layer in the session and hands it to the generator,
+which renders the playing and ready loops again with it, as after a tempo change.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import numpy as np
+
+from ..errors import InputError
+from ..groove.adapt import adapt
+from ..groove.feel import Take, flat
+from .osc import OSCError
+
+log = logging.getLogger("dd_live.daemon")
+
+MAX_ONSETS = 4096       # onsets one take keeps (about 64 bars of sixteenths); later ones are refused
+
+
+class Takes:
+    """Take and feel handlers; the daemon calls :meth:`_takes_init` in its constructor."""
+
+    def _takes_init(self) -> None:
+        self._take: Take | None = None
+        self._take_lock = threading.Lock()
+
+    # ------------------------------------------------------------ onsets (OSC thread, MIDI-in thread)
+
+    def onset(self, beat: float | None = None) -> None:
+        """Record one onset of the human at ``beat`` (beats from the bar line of the playing loop; None: now,
+        by the outputs' clock). OSCError if no take runs, nothing plays or the beat is outside the bar."""
+        cur = self.current
+        if cur is None:
+            raise OSCError("state", "no loop to play along with yet")
+        beats = cur.pattern.beats
+        if beat is None:
+            phase = self._phase()
+            if phase is None:
+                raise OSCError("state", "nothing is playing: /dd/play first, or send /dd/onset with the beat")
+            beat = phase * beats
+        if not 0.0 <= beat < beats:
+            raise OSCError("args", f"/dd/onset: beat must be 0 to under {beats} (the bar's beats), got {beat:g}")
+        with self._take_lock:
+            if self._take is None:
+                raise OSCError("state", "no take is running: send /dd/take/start first")
+            if len(self._take) >= MAX_ONSETS:
+                raise OSCError("state", f"the take already holds {MAX_ONSETS} onsets: end it with /dd/take/end")
+            # the feel the daemon plays from now on: a loop announced before a take's change is still being
+            # rendered again with it for a few ms, and onsets belong to the drums as they now play
+            self._take.add(cur.frame(self.settings.feel), float(beat) * cur.pattern.steps / beats)
+
+    def onset_at(self, t: float) -> bool:
+        """An onset at time ``t`` (s, the MIDI player's clock: time.perf_counter) from MIDI in's thread;
+        whether the running take kept it (no take, or nothing playing: dropped, without an error)."""
+        with self._take_lock:
+            if self._take is None:
+                return False
+        phase = self._phase(t)
+        if phase is None:
+            return False
+        try:
+            self.onset(phase * self.current.pattern.beats)
+        except OSCError:
+            return False
+        return True
+
+    def _phase(self, at: float | None = None) -> float | None:
+        """Share of the bar the playing outputs have played (0-1) now, or at clock time ``at``, from the first
+        output that knows."""
+        for out in self.outputs:
+            phase = getattr(out, "phase", lambda at=None: None)(at)
+            if phase is not None:
+                return phase
+        return None
+
+    # ------------------------------------------------------------ handlers (OSC thread)
+
+    def _cmd_take_start(self, sender) -> None:
+        with self._take_lock:
+            self._take = Take()
+
+    def _cmd_onset(self, sender, beat: float | None = None) -> None:
+        self.onset(None if beat is None else float(beat))
+
+    def _cmd_take_end(self, sender) -> None:
+        with self._take_lock:
+            take, self._take = self._take, None
+        if take is None:
+            raise OSCError("state", "no take is running: send /dd/take/start first")
+        steps, spb = self._grid()
+        try:
+            fit = take.fit(steps)
+        except InputError as err:
+            raise OSCError("state", f"take not used: {err}") from None
+        old = self._layer()
+        new = adapt(old, fit, rate=self.settings.adapt, steps_per_beat=spb)
+        step_ms = 60_000.0 / self.settings.bpm / spb
+        stats = {"onsets": fit.onsets, "matched": fit.matched, "gap_steps": round(fit.mean_abs_gap, 6),
+                 "centred_gap_steps": round(fit.mean_abs_gap_centred, 6), "latency_steps": round(fit.centre, 6),
+                 "bpm": self.settings.bpm, "rate": self.settings.adapt}
+        takes = self.session.push_feel(new, "take", stats)
+        log.info("take %d: %d onsets, %d matched, gap %.1f ms (%.1f ms without latency)", takes, fit.onsets,
+                 fit.matched, fit.mean_abs_gap * step_ms, fit.mean_abs_gap_centred * step_ms)
+        self.send("/dd/take", fit.onsets, fit.matched, float(np.nan_to_num(fit.mean_abs_gap) * step_ms),
+                  float(np.nan_to_num(fit.mean_abs_gap_centred) * step_ms), takes)
+        self._play_feel(new)
+
+    def _cmd_feel(self, sender) -> None:
+        self.send("/dd/feel", *[float(x) for x in self._layer()])
+
+    def _cmd_feel_reset(self, sender) -> None:
+        self.session.push_feel(flat(self._grid()[0]), "reset")
+        self._play_feel(flat(self._grid()[0]))
+
+    def _cmd_feel_undo(self, sender) -> None:
+        if not self.session.pop_feel():
+            raise OSCError("state", "nothing to undo: no take or reset stored")
+        self._play_feel(np.asarray(self.session.feel() or flat(self._grid()[0])))
+
+    def _cmd_set_adapt(self, sender, rate: float) -> None:
+        self._update(adapt=float(rate))
+
+    # ------------------------------------------------------------ helpers
+
+    def _grid(self) -> tuple[int, int]:
+        """(steps, steps per beat) of the loops the daemon plays."""
+        cur = self.current
+        if cur is not None:
+            return cur.pattern.steps, cur.pattern.steps_per_beat
+        return 16, 4
+
+    def _layer(self) -> np.ndarray:
+        feel = self.settings.feel
+        return np.asarray(feel, dtype=np.float64) if feel else flat(self._grid()[0])
+
+    def _play_feel(self, layer: np.ndarray) -> None:
+        """Make ``layer`` the one the drums play with and say so."""
+        layer = np.asarray(layer, dtype=np.float64)
+        self._update(feel=tuple(float(x) for x in layer) if np.any(layer) else ())
+        self.send("/dd/feel", *[float(x) for x in layer])

@@ -1,0 +1,124 @@
+"""Takes over OSC: a simulated human plays along with a running daemon through /dd/onset, and the drums'
+feel follows (issue 15, part 4); the layer is stored, undone, reset, kept across a restart, exported."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from dd_live.lab.harness import stop_daemon
+from dd_live.lab.human import Human, play_takes_osc
+from dd_live.lab.oscclient import Client
+
+SWING = 1 / 3
+
+
+def _errors(c: Client, seconds: float = 0.5) -> list[list]:
+    return [args for a, args in c.drain(seconds) if a == "/dd/error"]
+
+
+def test_a_swinging_human_over_osc_pulls_the_drums_off_beats_late(daemon, tmp_path):
+    d, c = daemon(tmp_path / "s")
+    c.wait("/dd/candidate", 30)
+    takes = play_takes_osc(c, Human(swing=SWING, pull=0.3, jitter_ms=4.0, latency_ms=12.0, seed=0), takes=3, bars=4)
+    frame = takes[0]["frame"]
+    off = [s for s in frame.drum_steps if s % 2 == 1]
+    on = [s for s in frame.drum_steps if s % 4 == 0]
+    means = [float(np.mean(t["layer"][off])) for t in takes]
+    assert means[0] > 0 and means[1] > means[0] and means[2] > means[1] and means[2] >= 0.6 * SWING
+    assert max(float(np.max(np.abs(t["layer"][on]))) for t in takes) <= 0.03
+    gap_ms = [t["take"][2] for t in takes]
+    assert gap_ms[1] < gap_ms[0] and gap_ms[2] < gap_ms[1]
+    assert all(t["take"][0] == 4 * len(frame.drum_steps) and t["take"][4] == k + 1 for k, t in enumerate(takes))
+    # the loop plays with it: its notes sit where the layer says, and the session keeps it
+    layer = takes[-1]["layer"]
+    assert np.allclose(d.session.feel(), layer, atol=1e-6)
+    cid = d.current.id
+    steps = np.flatnonzero(d.current.pattern.hits.any(axis=0))
+    beats = sorted({round(n.beat * 4, 6) for n in d.current.notes})   # a downbeat played early starts the bar
+    assert beats == sorted({round(max(0.0, float(s + layer[s])), 6) for s in steps})
+    # an export holds the feel in its pattern's offsets
+    c.send("/dd/export/loop", cid)
+    out = c.wait("/dd/exported", 30)[1]
+    rows = json.loads(open(f"{out}/pattern.json").read())["tracks"]
+    for row in rows:
+        for s, v in enumerate(row["velocities"]):
+            if v:
+                assert row["offsets"][s] == pytest.approx(layer[s], abs=1e-5)
+
+
+def test_undo_reset_and_restart_keep_the_layer_history(daemon, tmp_path):
+    d, c = daemon(tmp_path / "s")
+    c.wait("/dd/candidate", 30)
+    first, second = (t["layer"] for t in play_takes_osc(c, Human(swing=SWING, seed=1), takes=2, bars=4))
+    c.send("/dd/feel/undo")
+    assert np.allclose(c.wait("/dd/feel", 10), first, atol=1e-6)
+    c.send("/dd/feel/reset")
+    assert not np.any(c.wait("/dd/feel", 10))
+    assert d.settings.feel == () and not _errors(c, 0.2)
+    c.send("/dd/feel/undo")                       # a reset is undoable
+    assert np.allclose(c.wait("/dd/feel", 10), first, atol=1e-6)
+    stop_daemon(d, c)
+    d2, c2 = daemon(tmp_path / "s")              # a restart plays the same feel
+    c2.send("/dd/feel")
+    assert np.allclose(c2.wait("/dd/feel", 10), first, atol=1e-6)
+    assert np.allclose(d2.settings.feel, first, atol=1e-6)
+    c2.send("/dd/feel/undo")
+    assert not np.any(c2.wait("/dd/feel", 10))
+    c2.send("/dd/feel/undo")
+    assert _errors(c2)[0][0] == "state"
+
+
+def test_rate_zero_keeps_the_feel_and_bad_takes_get_one_line_errors(daemon, tmp_path):
+    d, c = daemon(tmp_path / "s")
+    c.wait("/dd/candidate", 30)
+    c.drain(0.2)
+    c.send("/dd/onset", 1.0)                      # no take running
+    c.send("/dd/take/end")                        # nor here
+    c.send("/dd/take/start")
+    c.send("/dd/onset", 4.0)                      # outside a 4-beat bar
+    c.send("/dd/onset", -1.0)
+    c.send("/dd/onset")                           # "now", but nothing plays (no outputs)
+    c.send("/dd/onset", "late")
+    c.send("/dd/set/adapt", 1.5)
+    errors = _errors(c, 1.0)
+    assert [e[0] for e in errors] == ["state", "state", "args", "args", "state", "args", "args"]
+    assert all("\n" not in e[1] for e in errors)
+    c.send("/dd/take/end")                        # a take without onsets changes nothing
+    assert _errors(c)[0][0] == "state" and d.session.feel() is None
+    c.send("/dd/set/adapt", 0)
+    c.drain(0.3)
+    layers = play_takes_osc(c, Human(swing=SWING, seed=2), takes=1)
+    assert not np.any(layers[0]["layer"]) and layers[0]["take"][1] > 0
+    assert d.settings.adapt == 0 and d.session.settings()["live"]["adapt"] == 0
+
+
+def test_midi_in_note_ons_become_onsets_chords_merge_and_errors_stay_out_of_its_thread():
+    from dd_live.live.midi_in import MERGE_S, MidiInput
+
+    times = iter([0.0, MERGE_S / 3, 0.1, 0.2, 0.3, 0.4])
+    got: list[float] = []
+    mi = MidiInput("virtual", lambda t: got.append(t) or len(got) < 3, clock=lambda: next(times))
+    mi._on_message(([0x90, 60, 100], 0.0))        # an onset
+    mi._on_message(([0x90, 64, 90], 0.0))         # the same chord: merged
+    mi._on_message(([0x80, 60, 0], 0.0))          # note-off
+    mi._on_message(([0x92, 60, 0], 0.0))          # note-on with velocity 0 is a note-off
+    mi._on_message(([0x99, 36, 90], 0.0))         # any channel
+    mi.on_onset = lambda t: 1 / 0
+    mi._on_message(([0x90, 61, 80], 0.0))         # an error inside: logged, counted, not raised into rtmidi
+    assert got == [0.0, 0.3] and (mi.kept, mi.merged, mi.dropped) == (2, 1, 1)
+    mi.close()
+    mi.close()                                    # idempotent
+
+
+def test_onsets_from_midi_in_outside_a_take_or_while_nothing_plays_are_dropped_quietly(daemon, tmp_path):
+    d, c = daemon(tmp_path / "s")
+    c.wait("/dd/candidate", 30)
+    assert d.onset_at(0.0) is False               # no take
+    c.send("/dd/take/start")
+    c.send("/dd/status")
+    c.wait("/dd/status", 10)
+    assert d.onset_at(0.0) is False               # a take, but no output playing: no phase to place it
+    assert not _errors(c, 0.3)
