@@ -11,12 +11,10 @@ played outside a take are the human playing, not errors: they are counted and dr
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Callable
 
-from ..errors import BackendError
-from .midi_out import PORT_NAME, _rtmidi_api
+from .midi_out import PORT_NAME, open_rtmidi
 
 log = logging.getLogger("dd_live.midi")
 
@@ -51,38 +49,8 @@ class MidiInput:
         return self._port is not None
 
     def start(self) -> None:
-        try:
-            rtmidi, api = _rtmidi_api()
-        except ImportError as err:
-            raise BackendError("MIDI in needs python-rtmidi (pip install python-rtmidi)") from err
-        os.environ.setdefault("JACK_NO_START_SERVER", "1")
-        apis = [api] if api is not None else [rtmidi.API_UNSPECIFIED]
-        if api is None and rtmidi.API_UNIX_JACK in rtmidi.get_compiled_api():
-            apis.append(rtmidi.API_UNIX_JACK)
-        problems = []
-        for a in apis:
-            try:
-                port = rtmidi.MidiIn(rtapi=a, name=IN_PORT_NAME)
-                if self.spec == "virtual":
-                    port.open_virtual_port(IN_PORT_NAME)
-                    where = f"virtual port {IN_PORT_NAME!r} ({rtmidi.get_api_display_name(port.get_current_api())})"
-                else:
-                    names = port.get_ports()
-                    match = [i for i, n in enumerate(names) if self.spec.lower() in n.lower()]
-                    if not match:
-                        raise BackendError(f"no MIDI input port matching {self.spec!r} "
-                                           f"(ports: {', '.join(names) or 'none'})")
-                    port.open_port(match[0])
-                    where = f"port {names[match[0]]!r}"
-            except BackendError:
-                raise
-            except Exception as err:  # rtmidi's errors differ by version
-                problems.append(f"{rtmidi.get_api_display_name(a)}: {err}")
-                continue
-            port.set_callback(self._on_message)
-            self._port, self.where = port, where
-            return
-        raise BackendError("no usable MIDI system for MIDI in (" + "; ".join(problems) + ")")
+        self._port, self.where = open_rtmidi(self.spec, direction="in", name=IN_PORT_NAME)
+        self._port.set_callback(self._on_message)
 
     def _on_message(self, event, data=None) -> None:
         """rtmidi's thread: a note-on (velocity > 0, any channel) is an onset, now."""

@@ -58,47 +58,50 @@ def open_player(spec: str, *, bpm: float) -> MidiPlayer:
     return MidiPlayer(send, bpm=bpm, close_port=close, where=where)
 
 
-def open_port(spec: str) -> tuple[Callable[[list[int]], None], Callable[[], None], str]:
-    """Open ``spec`` ("virtual" or part of a port name); returns (send, close, description).
-
-    Raises BackendError, with what is missing and how to get it, if no MIDI system is usable.
-    """
+def open_rtmidi(spec: str, *, direction: str, name: str):
+    """A python-rtmidi port: ``direction`` "out" or "in", ``spec`` "virtual" (a virtual port called ``name``) or
+    part of an existing port's name. Tries $DD_LIVE_MIDI_API's API, else the default, then JACK. Returns
+    (port, description); BackendError, with what is missing and how to get it, if no MIDI system is usable."""
     try:
         rtmidi, api = _rtmidi_api()
     except ImportError as err:
-        raise BackendError("MIDI out needs python-rtmidi (pip install python-rtmidi)") from err
+        raise BackendError(f"MIDI {direction} needs python-rtmidi (pip install python-rtmidi)") from err
     os.environ.setdefault("JACK_NO_START_SERVER", "1")  # never let libjack start a server behind the user's back
     apis = [api] if api is not None else [rtmidi.API_UNSPECIFIED]
     if api is None and rtmidi.API_UNIX_JACK in rtmidi.get_compiled_api():
         apis.append(rtmidi.API_UNIX_JACK)  # ALSA's sequencer is missing in containers; JACK may be running
+    kind = rtmidi.MidiOut if direction == "out" else rtmidi.MidiIn
     problems = []
     for a in apis:
         try:
-            out = rtmidi.MidiOut(rtapi=a, name=PORT_NAME)
+            port = kind(rtapi=a, name=name)
             if spec == "virtual":
-                out.open_virtual_port(PORT_NAME)
-                where = f"virtual port {PORT_NAME!r} ({rtmidi.get_api_display_name(out.get_current_api())})"
-            else:
-                names = out.get_ports()
-                match = [i for i, n in enumerate(names) if spec.lower() in n.lower()]
-                if not match:
-                    raise BackendError(f"no MIDI output port matching {spec!r} (ports: {', '.join(names) or 'none'})")
-                out.open_port(match[0])
-                where = f"port {names[match[0]]!r}"
+                port.open_virtual_port(name)
+                return port, f"virtual port {name!r} ({rtmidi.get_api_display_name(port.get_current_api())})"
+            names = port.get_ports()
+            match = [i for i, n in enumerate(names) if spec.lower() in n.lower()]
+            if not match:
+                raise BackendError(f"no MIDI {direction}put port matching {spec!r} (ports: {', '.join(names) or 'none'})")
+            port.open_port(match[0])
+            return port, f"port {names[match[0]]!r}"
         except BackendError:
             raise
         except Exception as err:  # rtmidi.SystemError, InvalidPortError, ... differ by version
             problems.append(f"{rtmidi.get_api_display_name(a)}: {err}")
-            continue
-        lock = threading.Lock()
+    raise BackendError(f"no usable MIDI system for MIDI {direction} (" + "; ".join(problems) + "); on Linux load "
+                       f"snd-seq or start a JACK server (jackd -d dummy), or run with --midi-{direction} none")
 
-        def send(msg: list[int], out=out, lock=lock) -> None:
-            with lock:
-                out.send_message(msg)
 
-        return send, out.close_port, where
-    raise BackendError("no usable MIDI system (" + "; ".join(problems) + "); on Linux load snd-seq or start a JACK "
-                       "server (jackd -d dummy), or run with --midi-out none")
+def open_port(spec: str) -> tuple[Callable[[list[int]], None], Callable[[], None], str]:
+    """Open MIDI out ``spec`` ("virtual" or part of a port name); returns (send, close, description)."""
+    out, where = open_rtmidi(spec, direction="out", name=PORT_NAME)
+    lock = threading.Lock()
+
+    def send(msg: list[int]) -> None:
+        with lock:
+            out.send_message(msg)
+
+    return send, out.close_port, where
 
 
 class MidiPlayer(Worker):
