@@ -105,7 +105,7 @@ def cmd_evaluate(a: argparse.Namespace) -> int:
         rater = load_rater(a.rater, seed)
         rep = run_protocol(rater, ratings=a.ratings, per_model=a.per_model, seed=seed, library=lib,
                            threads=a.threads, init=a.init, learn=a.learn, best_temperature=a.best_temperature,
-                           policy=a.policy, progress=progress_bar(f"seed {seed}"))
+                           policy=a.policy, feel=a.feel, progress=progress_bar(f"seed {seed}"))
         rep["rater"] = a.rater
         reports.append(rep)
     print(report_table(reports))
@@ -299,6 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--policy", default=POLICIES[0], choices=POLICIES,
                    help="how Phase I picks each loop: lean (default: Thompson sampling over the critic's output "
                         "layer, as the daemon's lean mode) or explore (the paper's draw from the chains)")
+    e.add_argument("--feel", action="store_true", help="search each loop's feel too (accents, push, swing)")
     e.add_argument("--best-temperature", type=float, default=None, metavar="S",
                    help="MH temperature of Phase II's best-mode search over the chains, for --init random "
                         "(default 0.2; 1 = the chains' own)")

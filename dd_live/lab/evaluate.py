@@ -31,7 +31,10 @@ Rater = Callable[[Candidate], bool]
 
 
 def make_candidate(found, library, audio: np.ndarray, origin: str) -> Candidate:
-    return Loop.from_arrays(found.hits, found.idx, library, audio, found.score, origin=origin)
+    from ..groove.genes import pattern_fields
+
+    groove = None if found.genes is None else pattern_fields(found.genes, 0)
+    return Loop.from_arrays(found.hits, found.idx, library, audio, found.score, groove=groove, origin=origin)
 
 
 def _rate(rater: Rater, cand: Candidate) -> bool:
@@ -67,7 +70,7 @@ def run_protocol(rater: Rater, *, ratings: int = 80, per_model: int = 30, seed: 
                  best_steps: int = BEST_MAX_STEPS, patience: int = BEST_PATIENCE, temperature: float = 1.0,
                  best_temperature: float | None = None, policy: str = "lean",
                  threads: int | None = None, init: str | Path = "pretrained", learn: str = "auto",
-                 progress: Callable[[str, int, int], None] | None = None, library=None) -> dict:
+                 progress: Callable[[str, int, int], None] | None = None, library=None, feel: bool = False) -> dict:
     """Run the two-phase protocol once; returns a report (see the module docstring).
 
     ``rater``: any callable Candidate -> bool. ``samples``: sample folders (default
@@ -86,6 +89,8 @@ def run_protocol(rater: Rater, *, ratings: int = 80, per_model: int = 30, seed: 
     posterior, :class:`dd_live.learn.policy.PoolSearch`, as the daemon's default lean mode does; for a
     critic that learns its features too, best mode's search over the chains) or "explore" (the paper's:
     a draw from the chains).
+    ``feel``: loops with their own feel (accents and ghosts, push, swing: :mod:`dd_live.groove.genes`), searched
+    for like the grid, as the daemon's /dd/set/feel 1 does; off, DeepDrummer's (velocity 100 on the grid).
     ``progress(phase, done, total)`` is called after each rating.
     """
     from ..learn.critic import configure_threads
@@ -113,11 +118,11 @@ def run_protocol(rater: Rater, *, ratings: int = 80, per_model: int = 30, seed: 
     scorer = Scorer(lib, critic, threads=threads)
     trainer = Trainer(critic, TrainConfig(seed=seed, learn=learn))
     initial = trainer.initial_critic()
-    live = Chains(lib, scorer, n=chains, rng=rng, temperature=temperature) if policy == "explore" or not pooled \
-        else None
+    live = Chains(lib, scorer, n=chains, rng=rng, temperature=temperature, feel=feel) \
+        if policy == "explore" or not pooled else None
     search = None
     if policy == "lean":
-        search = PoolSearch(LoopPool(lib, scorer, rng=rng), seed=seed) if pooled else \
+        search = PoolSearch(LoopPool(lib, scorer, rng=rng, feel=feel), seed=seed) if pooled else \
             BestSearch(live, max_steps=best_steps, patience=patience, temperature=best_temperature)
 
     likes: list[bool] = []
@@ -133,7 +138,7 @@ def run_protocol(rater: Rater, *, ratings: int = 80, per_model: int = 30, seed: 
             found = search.next(critic, draw=True)
         else:
             found = search.next()
-        audio = scorer.audio(found.hits[None], found.idx[None])[0]
+        audio = scorer.audio(found.hits[None], found.idx[None], found.genes)[0]
         cand = make_candidate(found, lib, audio, "phase1")
         like = _rate(rater, cand)
         likes.append(like)
@@ -156,11 +161,11 @@ def run_protocol(rater: Rater, *, ratings: int = 80, per_model: int = 30, seed: 
     # critic gets fresh ones.
     init_scorer = Scorer(lib, initial, threads=threads)
     if pooled:
-        final = search if search is not None else PoolSearch(LoopPool(lib, scorer, rng=rng), seed=seed)
-        searches = {"init": (PoolSearch(LoopPool(lib, init_scorer, rng=rng), seed=seed + 1), initial),
+        final = search if search is not None else PoolSearch(LoopPool(lib, scorer, rng=rng, feel=feel), seed=seed)
+        searches = {"init": (PoolSearch(LoopPool(lib, init_scorer, rng=rng, feel=feel), seed=seed + 1), initial),
                     "final": (final, critic)}
     else:
-        init_chains = Chains(lib, init_scorer, n=chains, rng=rng)
+        init_chains = Chains(lib, init_scorer, n=chains, rng=rng, feel=feel)
         searches = {"init": (BestSearch(init_chains, max_steps=best_steps, patience=patience,
                                         temperature=best_temperature), None),
                     "final": (BestSearch(live, max_steps=best_steps, patience=patience,
@@ -169,7 +174,7 @@ def run_protocol(rater: Rater, *, ratings: int = 80, per_model: int = 30, seed: 
         for _ in range(per_model):
             found = best.next(judge, draw=False) if pooled else best.next()
             reached[origin] += found.reached
-            audio = scorer.audio(found.hits[None], found.idx[None])[0]
+            audio = scorer.audio(found.hits[None], found.idx[None], found.genes)[0]
             phase2.append(make_candidate(found, lib, audio, origin))
     order = rng.permutation(len(phase2))
     answers = {"init": [], "final": []}
@@ -186,6 +191,7 @@ def run_protocol(rater: Rater, *, ratings: int = 80, per_model: int = 30, seed: 
         "init": str(init),
         "learn": learn,
         "policy": policy,
+        "feel": feel,
         "temperature": temperature,
         "best_temperature": best_temperature,
         "ratings": ratings,

@@ -17,9 +17,16 @@ mid-range sound (snare/clap-like) on the backbeats, a dense bright layer.
 ``SyncopatedRater``: placement — hits between the eighths rather than on the beats.
 ``FamilyRater``: sample families — sounds close to each other in brightness and noisiness.
 
+Feel raters (``FEEL_RATERS``; they judge velocities, timing and swing, which DeepDrummer's loops lack):
+``AccentRater``: accents on the beats and ghost notes between, never one flat velocity.
+``ShuffleRater``: a triplet shuffle with off-beat sixteenths to hear it on, tracks in the pocket.
+``LaidBackRater``: snare and bright sounds laid back behind a kick on the grid.
+
 Their midpoints were calibrated so that random DeepDrummer loops (density 0.5,
 samples uniform over the default kit) are liked about 35% of the time (2,000 random
-loops drawn with seed 101; the tests check 25-45% on other draws).
+loops drawn with seed 101; the tests check 25-45% on other draws); the feel raters'
+on random loops with a random feel (:func:`dd_live.groove.genes.prior`), on which
+flat DeepDrummer loops are liked 10-16% of the time.
 """
 
 from __future__ import annotations
@@ -249,5 +256,81 @@ class FamilyRater(Rater):
         return score
 
 
+def _velocity_contrast(pattern) -> tuple[float, float]:
+    """(mean velocity of hits on the beats - off them, over 127; share of hits that are ghosts, velocity <= 50)."""
+    hits = np.asarray(pattern.hits, dtype=bool)
+    vel = np.asarray(pattern.velocities, dtype=np.float64)
+    steps = hits.shape[1]
+    on = np.zeros(steps, dtype=bool)
+    on[:: max(1, steps // pattern.beats)] = True
+    on_v, off_v = vel[:, on][hits[:, on]], vel[:, ~on][hits[:, ~on]]
+    contrast = (on_v.mean() - off_v.mean()) / 127 if on_v.size and off_v.size else 0.0
+    ghosts = float((vel[hits] <= 50).mean()) if hits.any() else 0.0
+    return float(contrast), ghosts
+
+
+class AccentRater(Rater):
+    """Dynamics: accents on the beats, ghost notes between them; dislikes loops whose hits all have one
+    velocity (a drum machine's flat feel) and harsh sounds."""
+
+    midpoint = 0.52
+
+    def taste(self, candidate) -> float:
+        p = candidate.pattern
+        contrast, ghosts = _velocity_contrast(p)
+        vel = np.asarray(p.velocities)[np.asarray(p.hits, dtype=bool)]
+        score = 3.0 * contrast + 1.5 * min(ghosts, 0.4)
+        if vel.size and np.ptp(vel) == 0:
+            score -= 1.0
+        score -= 1.5 * sum(s.harsh for _, s in self.tracks(candidate))
+        return score
+
+
+class ShuffleRater(Rater):
+    """Swing: a triplet shuffle (off-beat sixteenths a third of a step late) that can be heard (hits on
+    them), every track in the pocket (no track pushed far off the grid)."""
+
+    midpoint = 0.21
+
+    def taste(self, candidate) -> float:
+        p = candidate.pattern
+        hits = np.asarray(p.hits, dtype=bool)
+        odd = float(hits[:, 1::2].sum()) / max(1, int(hits.sum()))
+        score = 1.0 - 6.0 * abs(float(p.swing) - 1 / 3) + 1.0 * odd
+        off = np.abs(np.asarray(p.offsets, dtype=np.float64)[hits])
+        score -= 4.0 * float(off.mean()) if off.size else 0.0
+        score -= 1.5 * sum(s.harsh for _, s in self.tracks(candidate))
+        return score
+
+
+class LaidBackRater(Rater):
+    """Pocket: the snare-like and bright sounds laid back behind a kick-like sound on the grid, with some
+    dynamics; dislikes flat velocity and anything rushing ahead."""
+
+    midpoint = -0.15
+
+    def taste(self, candidate) -> float:
+        p = candidate.pattern
+        hits = np.asarray(p.hits, dtype=bool)
+        offsets = np.asarray(p.offsets, dtype=np.float64)
+        score = 0.0
+        for t, s in enumerate(sound_of(x) for x in candidate.sample_paths):
+            if not hits[t].any():
+                continue
+            push = float(offsets[t][hits[t]].mean())
+            if s.kick_like:
+                score -= 4.0 * abs(push)
+            elif s.snare_like or s.centroid > 4000:
+                score += 4.0 * min(push, 0.15) if push > 0 else 6.0 * push
+            if s.harsh:
+                score -= 1.5
+        vel = np.asarray(p.velocities)[hits]
+        if vel.size and np.ptp(vel) == 0:
+            score -= 0.7
+        return score
+
+
 RATERS = {"groove": GrooveRater, "minimal": MinimalRater, "break": BreakRater, "dark": DarkRater,
           "syncopated": SyncopatedRater, "family": FamilyRater}
+#: raters that judge feel (velocities, timing, swing): measured with ``dd-live evaluate --feel``
+FEEL_RATERS = {"accent": AccentRater, "shuffle": ShuffleRater, "laidback": LaidBackRater}

@@ -137,7 +137,8 @@ class PoolSearch:
             i = int(np.argmax(logits))
         mean_w, mean_b = head_of(critic)
         score = float(1 / (1 + np.exp(-pool.logits(mean_w, mean_b, np.array([i]))[0])))
-        found = Found(pool.hits[i].copy(), pool.idx[i].copy(), score, score >= BEST_THRESHOLD, i)
+        found = Found(pool.hits[i].copy(), pool.idx[i].copy(), score, score >= BEST_THRESHOLD, i,
+                      pool.genes[i] if pool.feel else None)
         pool.serve(i, remember=self.recent)
         if len(pool) > pool.capacity:
             pool.trim(pool.logits(mean_w, mean_b))

@@ -10,6 +10,11 @@ A pool gets :data:`POOL_START` random loops from a broad prior (each loop's cell
 (:meth:`LoopPool.prime`), and grows with mutations
 (DeepDrummer's proposal: toggled cells, redrawn samples) of whichever loops a search finds promising.
 Nothing in it is ever scored by a particular critic: scores are computed on demand.
+
+With ``feel`` on, each loop also has its own feel (:mod:`dd_live.groove.genes`: accents and ghosts, each
+track pushed or pulled, swing), drawn uniformly for prior and fresh loops; a mutation then changes either
+the grid and samples or the feel, with even odds. With it off every loop is DeepDrummer's: velocity 100 on
+the grid.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ..groove import genes as feel_genes
 from ..loops.pattern import DENSITY, Constraints, propose_arrays, random_arrays
 
 POOL_START = 256        # prior loops a new pool starts with
@@ -39,10 +45,13 @@ class LoopPool:
     def __init__(self, library, scorer, *, rng: np.random.Generator, tracks: int = 4, steps: int = 16,
                  beats: int = 4, density: float = DENSITY, constraints: Constraints = Constraints(),
                  template: tuple[np.ndarray, np.ndarray] | None = None, start: int = POOL_START,
-                 capacity: int = POOL_CAPACITY) -> None:
+                 capacity: int = POOL_CAPACITY, feel: bool = False, template_genes=None) -> None:
+        """``template``: the loop locked tracks are copied from (hits, sample indices), ``template_genes`` its feel
+        (locked tracks keep their velocities and push too)."""
         if start < 1 or capacity < start:
             raise ValueError("a pool needs at least one loop to start with, and room for them")
         self.library, self.scorer, self.rng = library, scorer, rng
+        self.feel, self.template_genes = feel, template_genes
         self.tracks, self.steps, self.beats = tracks, steps, beats
         self.start, self.capacity = start, capacity
         self._served: set[bytes] = set()
@@ -60,6 +69,7 @@ class LoopPool:
         self.constraints, self.density = constraints, density
         self.hits = np.zeros((0, self.tracks, self.steps), dtype=bool)
         self.idx = np.zeros((0, self.tracks), dtype=np.int64)
+        self.genes = feel_genes.flat(0, self.tracks, self.steps)
         self.emb = torch.zeros((0, 0))
         self.served = np.zeros(0, dtype=bool)
         self._keys: dict[bytes, int] = {}
@@ -75,9 +85,16 @@ class LoopPool:
     def grow(self, n: int) -> np.ndarray:
         """Add ``n`` new loops from the prior; returns the positions of those not already here."""
         cells = self.rng.uniform(*density_range(self.density), n)
-        return self.add(*random_arrays(self.library, self.rng, n, tracks=self.tracks, steps=self.steps,
-                                       beats=self.beats, density=cells, constraints=self.constraints,
-                                       base=self.template))
+        hits, idx = random_arrays(self.library, self.rng, n, tracks=self.tracks, steps=self.steps, beats=self.beats,
+                                  density=cells, constraints=self.constraints, base=self.template)
+        return self.add(hits, idx, self._new_genes(n))
+
+    def _new_genes(self, n: int):
+        """Feel for ``n`` new prior or fresh loops: drawn (feel on) or flat, locked tracks' from the template."""
+        if not self.feel:
+            return feel_genes.flat(n, self.tracks, self.steps)
+        g = feel_genes.prior(self.rng, n, self.tracks, self.steps)
+        return feel_genes.with_locked(g, self.template_genes, self.constraints.rows_locked(self.tracks))
 
     def fresh(self) -> int:
         """The position of a new random loop as DeepDrummer draws them (every cell at the performer's density),
@@ -86,9 +103,10 @@ class LoopPool:
             hits, idx = random_arrays(self.library, self.rng, 1, tracks=self.tracks, steps=self.steps,
                                       beats=self.beats, density=self.density, constraints=self.constraints,
                                       base=self.template)
-            i = self._keys.get(self.key(hits[0], idx[0]))
+            genes = self._new_genes(1)
+            i = self._keys.get(self.key(hits[0], idx[0], genes, 0))
             if i is None:
-                return int(self.add(hits, idx)[0])
+                return int(self.add(hits, idx, genes)[0])
             if not self.served[i]:
                 return i
         return i
@@ -96,7 +114,7 @@ class LoopPool:
     def serve(self, i: int, *, remember: int) -> None:
         """Note that loop ``i`` was played: it is never offered again, and its grid joins the ``remember``
         most recent ones."""
-        self._served.add(self.key(self.hits[i], self.idx[i]))
+        self._served.add(self.key(self.hits[i], self.idx[i], self.genes, i))
         self.served[i] = True
         self.recent = (self.recent + [self.hits[i].ravel().copy()])[-remember:] if remember else []
 
@@ -111,26 +129,31 @@ class LoopPool:
         return (differ >= cells - 0.5).all(axis=1)
 
     @staticmethod
-    def key(hits: np.ndarray, idx: np.ndarray) -> bytes:
-        """What makes two loops the same loop: their grid and their samples."""
-        return np.packbits(hits).tobytes() + np.asarray(idx, dtype=np.int64).tobytes()
+    def key(hits: np.ndarray, idx: np.ndarray, genes=None, row: int = 0) -> bytes:
+        """What makes two loops the same loop: their grid, their samples and their feel (``genes``' ``row``)."""
+        k = np.packbits(hits).tobytes() + np.asarray(idx, dtype=np.int64).tobytes()
+        return k if genes is None else k + genes.key(row)
 
-    def add(self, hits: np.ndarray, idx: np.ndarray) -> np.ndarray:
-        """Embed and keep the loops not already here; returns their positions (int64)."""
+    def add(self, hits: np.ndarray, idx: np.ndarray, genes=None) -> np.ndarray:
+        """Embed and keep the loops not already here (``genes``: their feel, default flat); returns their positions
+        (int64)."""
+        genes = feel_genes.flat(hits.shape[0], self.tracks, self.steps) if genes is None else genes
         fresh: dict[bytes, int] = {}            # key -> row, the first of each loop not here yet
         for i in range(hits.shape[0]):
-            k = self.key(hits[i], idx[i])
+            k = self.key(hits[i], idx[i], genes, i)
             if k not in self._keys:
                 fresh.setdefault(k, i)
         if not fresh:
             return np.zeros(0, dtype=np.int64)
         rows = list(fresh.values())
-        hits, idx = hits[rows], idx[rows]
-        emb = torch.cat([self.scorer.embed(hits[i: i + EMBED_BATCH], idx[i: i + EMBED_BATCH])
+        hits, idx, genes = hits[rows], idx[rows], genes[rows]
+        emb = torch.cat([self.scorer.embed(hits[i: i + EMBED_BATCH], idx[i: i + EMBED_BATCH],
+                                           genes[i: i + EMBED_BATCH] if self.feel else None)
                          for i in range(0, len(rows), EMBED_BATCH)])
         first = len(self)
         self.hits = np.concatenate([self.hits, hits])
         self.idx = np.concatenate([self.idx, idx])
+        self.genes = feel_genes.Genes.concat([self.genes, genes])
         self.emb = emb if first == 0 else torch.cat([self.emb, emb])
         for i, k in enumerate(fresh):
             self._keys[k] = first + i
@@ -138,10 +161,15 @@ class LoopPool:
         return np.arange(first, len(self), dtype=np.int64)
 
     def mutate(self, sources: np.ndarray) -> np.ndarray:
-        """One proposal from each pooled loop in ``sources`` (constraints kept); returns the new ones' positions."""
+        """One proposal from each pooled loop in ``sources`` (constraints kept): DeepDrummer's (cells, samples), or
+        with feel on, as often, a feel move instead; returns the new ones' positions."""
         hits, idx = propose_arrays(self.hits[sources], self.idx[sources], self.library, self.rng,
                                    beats=self.beats, constraints=self.constraints)
-        return self.add(hits, idx)
+        genes = self.genes[sources]
+        if self.feel:
+            hits, idx, genes = feel_genes.mix(self.hits[sources], self.idx[sources], genes, (hits, idx), self.rng,
+                                              locked=self.constraints.rows_locked(self.tracks))
+        return self.add(hits, idx, genes)
 
     def logits(self, w: torch.Tensor, b: float | torch.Tensor, rows: np.ndarray | None = None) -> np.ndarray:
         """embedding . w + b of every pooled loop (or of ``rows``), float64."""
@@ -159,6 +187,7 @@ class LoopPool:
         kept[list(keep)] = True
         order = np.nonzero(kept)[0]
         self.hits, self.idx, self.served = self.hits[order], self.idx[order], self.served[order]
+        self.genes = self.genes[order]
         self.emb = self.emb[torch.from_numpy(order)]
-        self._keys = {self.key(self.hits[i], self.idx[i]): i for i in range(len(order))}
+        self._keys = {self.key(self.hits[i], self.idx[i], self.genes, i): i for i in range(len(order))}
         return order

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..groove import genes as feel_genes
 from .critic import Ensemble
 from ..errors import PatternError
 from .features import MFCC
@@ -59,8 +60,10 @@ class Scorer:
     def set_critics(self, critics) -> None:
         self.model = Ensemble(list(critics) if isinstance(critics, (list, tuple)) else [critics])
 
-    def audio(self, hits: np.ndarray, idx: np.ndarray) -> np.ndarray:
-        """Reference-tempo loops, float32 (batch, 88200); the buffer is reused by the next call.
+    def audio(self, hits: np.ndarray, idx: np.ndarray, genes=None) -> np.ndarray:
+        """Reference-tempo loops, float32 (batch, 88200), with the feel of ``genes`` (a
+        :class:`dd_live.groove.genes.Genes` batch; None: velocity 100 on the grid); the buffer is reused by the
+        next call.
 
         One buffer, as large as the largest batch so far, is kept; a smaller batch renders into its first
         rows (batches of every size from 1 to 64 come from the pool, one buffer per size would keep them all).
@@ -68,21 +71,24 @@ class Scorer:
         n = hits.shape[0]
         if self._buffer.shape[0] < n:
             self._buffer = np.empty((n, bar_length(REFERENCE_BPM)), dtype=np.float32)
-        return render_arrays(hits, idx, self.library, threads=self.threads, out=self._buffer[:n])
+        if genes is None:
+            return render_arrays(hits, idx, self.library, threads=self.threads, out=self._buffer[:n])
+        return render_arrays(hits, idx, self.library, velocities=genes.velocities(), step_times=genes.step_times(),
+                             threads=self.threads, out=self._buffer[:n])
 
     def features(self, audio: np.ndarray) -> torch.Tensor:
         return self.mfcc(torch.from_numpy(audio))
 
-    def embed(self, hits: np.ndarray, idx: np.ndarray) -> torch.Tensor:
+    def embed(self, hits: np.ndarray, idx: np.ndarray, genes=None) -> torch.Tensor:
         """The first critic's dense-layer outputs for patterns (batch, 128): what its output layer weighs."""
-        return self.model.critics[0].embed(self.features(self.audio(hits, idx)))
+        return self.model.critics[0].embed(self.features(self.audio(hits, idx, genes)))
 
     def score_features(self, feats: torch.Tensor) -> np.ndarray:
         return self.model.score(feats).numpy().astype(np.float64)
 
-    def __call__(self, hits: np.ndarray, idx: np.ndarray) -> np.ndarray:
-        """Scores f in [0, 1] (float64, batch)."""
-        return self.score_features(self.features(self.audio(hits, idx)))
+    def __call__(self, hits: np.ndarray, idx: np.ndarray, genes=None) -> np.ndarray:
+        """Scores f in [0, 1] (float64, batch), the loops played with ``genes``' feel (None: flat)."""
+        return self.score_features(self.features(self.audio(hits, idx, genes)))
 
 
 @dataclass
@@ -94,14 +100,17 @@ class Found:
     score: float
     reached: bool
     chain: int
+    genes: object = None  # its feel (a one-loop dd_live.groove.genes.Genes), None for DeepDrummer's flat feel
 
 
 class Chains:
-    """A batch of persistent MH chains over (hits, sample indices)."""
+    """A batch of persistent MH chains over (hits, sample indices), and with ``feel`` over each loop's own feel
+    too (:mod:`dd_live.groove.genes`: half the proposals a symmetric feel move instead of DeepDrummer's, so
+    the explore distribution is still f times the density prior)."""
 
     def __init__(self, library, scorer: Scorer, *, n: int = 16, rng: np.random.Generator, tracks: int = 4,
                  steps: int = 16, beats: int = 4, density: float = DENSITY,
-                 constraints: Constraints = Constraints(), temperature: float = 1.0) -> None:
+                 constraints: Constraints = Constraints(), temperature: float = 1.0, feel: bool = False) -> None:
         if n < 1:
             raise ValueError("need at least one chain")
         self.library, self.scorer, self.rng = library, scorer, rng
@@ -110,17 +119,32 @@ class Chains:
         self.density = density
         self.hits, self.idx = random_arrays(library, rng, n, tracks=tracks, steps=steps, beats=beats,
                                             density=density, constraints=constraints)
-        self.scores = scorer(self.hits, self.idx)
+        self.feel = feel
+        self.genes = feel_genes.prior(rng, n, tracks, steps) if feel else feel_genes.flat(n, tracks, steps)
+        self.scores = self._score(self.hits, self.idx, self.genes)
         self.accepted = 0
         self.proposed = 0
+
+    def _score(self, hits: np.ndarray, idx: np.ndarray, genes) -> np.ndarray:
+        return self.scorer(hits, idx, genes) if self.feel else self.scorer(hits, idx)
+
+    def set_feel(self, feel: bool, template_genes=None) -> None:
+        """Search each loop's feel too (drawn afresh for every chain), or play every loop flat; re-scored."""
+        n, tracks, steps = self.hits.shape
+        self.feel = feel
+        g = feel_genes.prior(self.rng, n, tracks, steps) if feel else feel_genes.flat(n, tracks, steps)
+        self.genes = feel_genes.with_locked(g, template_genes, self.constraints.rows_locked(tracks)) if feel else g
+        self.rescore()
 
     @property
     def n(self) -> int:
         return self.hits.shape[0]
 
-    def constrain(self, constraints: Constraints, template: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+    def constrain(self, constraints: Constraints, template: tuple[np.ndarray, np.ndarray] | None = None,
+                  template_genes=None) -> None:
         """Switch to new constraints: locked tracks of every chain take the template's (hits, idx)
-        rows, four-on-the-floor is imposed, and the chains are re-scored."""
+        rows (and, with feel, its velocities and push: ``template_genes``), four-on-the-floor is imposed,
+        and the chains are re-scored."""
         tracks = self.hits.shape[1]
         lock_s, lock_r = constraints.samples_locked(tracks), constraints.rows_locked(tracks)
         if (lock_s.any() or lock_r.any()) and template is None:
@@ -129,6 +153,8 @@ class Chains:
             t_hits, t_idx = template
             self.hits[:, lock_r] = np.asarray(t_hits, dtype=bool)[lock_r]
             self.idx[:, lock_s] = np.asarray(t_idx)[lock_s]
+            if self.feel:
+                self.genes = feel_genes.with_locked(self.genes, template_genes, lock_r)
         if constraints.fotf:
             kicks = self.library.in_category("kick")
             if kicks.size == 0:
@@ -142,13 +168,17 @@ class Chains:
 
     def rescore(self) -> None:
         """Re-score the current states (call after the critic changed)."""
-        self.scores = self.scorer(self.hits, self.idx)
+        self.scores = self._score(self.hits, self.idx, self.genes)
 
     def step(self, mode: str = "explore") -> None:
         """One proposal and accept/reject for every chain."""
         hits, idx = propose_arrays(self.hits, self.idx, self.library, self.rng, beats=self.beats,
                                    constraints=self.constraints)
-        new = self.scorer(hits, idx)
+        genes = self.genes
+        if self.feel:  # half the chains move their feel instead
+            hits, idx, genes = feel_genes.mix(self.hits, self.idx, genes, (hits, idx), self.rng,
+                                              locked=self.constraints.rows_locked(self.hits.shape[1]))
+        new = self._score(hits, idx, genes)
         if mode in ("explore", "best"):
             ratio = (np.maximum(new, FLOOR) / np.maximum(self.scores, FLOOR)) ** (1.0 / self.temperature)
             if self.density != DENSITY:  # a Bernoulli(density) prior on every cell (1 at the paper's 0.5)
@@ -160,6 +190,9 @@ class Chains:
         else:
             raise ValueError(f"unknown mode {mode!r} (explore, best or worst)")
         self.hits[accept], self.idx[accept], self.scores[accept] = hits[accept], idx[accept], new[accept]
+        if self.feel:
+            self.genes.vel[accept], self.genes.push[accept] = genes.vel[accept], genes.push[accept]
+            self.genes.swing[accept] = genes.swing[accept]
         self.accepted += int(accept.sum())
         self.proposed += self.n
 
@@ -168,7 +201,8 @@ class Chains:
             self.step(mode)
 
     def _found(self, i: int, reached: bool) -> Found:
-        return Found(self.hits[i].copy(), self.idx[i].copy(), float(self.scores[i]), reached, i)
+        return Found(self.hits[i].copy(), self.idx[i].copy(), float(self.scores[i]), reached, i,
+                     self.genes[i] if self.feel else None)
 
     def pick(self) -> Found:
         """The state of one chain chosen uniformly (a draw from the explore distribution)."""

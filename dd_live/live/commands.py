@@ -52,7 +52,7 @@ class Commands:
             "set_lock": self._cmd_set_lock, "play": self._cmd_play, "stop": self._cmd_stop,
             "take_start": self._cmd_take_start, "onset": self._cmd_onset, "take_end": self._cmd_take_end,
             "feel": self._cmd_feel, "feel_reset": self._cmd_feel_reset, "feel_undo": self._cmd_feel_undo,
-            "set_adapt": self._cmd_set_adapt,
+            "set_adapt": self._cmd_set_adapt, "set_feel": self._cmd_set_feel,
         }
 
     def _cmd_hello(self, sender, reply_port: int | None = None) -> None:
@@ -179,6 +179,9 @@ class Commands:
 
     def _cmd_set_density(self, sender, p: float) -> None:
         self._update(density=float(p))
+
+    def _cmd_set_feel(self, sender, on: float) -> None:
+        self._update(groove=bool(on))
 
     def _cmd_set_lock(self, sender, track: int, on: float) -> None:
         tracks = len(self.settings.locks)

@@ -12,6 +12,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from ..groove.genes import of_pattern, pattern_fields
 from ..loops.export import note_map
 from ..loops.pattern import Constraints
 from ..sound.audio import write_wav
@@ -27,7 +28,7 @@ QUEUE_SIZE = 3          # ready candidates kept ahead of clicks
 
 def _shape(s: LiveSettings) -> tuple:
     """The settings that change which patterns are made (all but the tempo, the feel and the adapt rate)."""
-    return (s.fotf, s.locks, s.density, s.temperature, s.mode)
+    return (s.fotf, s.locks, s.density, s.temperature, s.mode, s.groove)
 
 
 class GeneratorWorker(Worker):
@@ -77,7 +78,7 @@ class GeneratorWorker(Worker):
         tracks = len(settings.locks)
         with gate.hold(high=True):
             self.chains = Chains(library, self.scorer, n=chains, rng=rng, tracks=tracks,
-                                 density=settings.density, temperature=settings.temperature)
+                                 density=settings.density, temperature=settings.temperature, feel=settings.groove)
         self._best = BestSearch(self.chains)
         self.pooled = pooled
         self._pool = None                      # made on first use (learn/policy.PoolSearch)
@@ -221,11 +222,15 @@ class GeneratorWorker(Worker):
             self.chains.density, self.chains.temperature = new.density, new.temperature
             constraints = Constraints(fotf=new.fotf, lock_sample=locks, lock_row=locks)
             with self.gate.hold(high=True):
-                self.chains.constrain(constraints, template)
+                if new.groove != old.groove:
+                    self.chains.set_feel(new.groove)
+                self.chains.constrain(constraints, template, self._template_genes(cur))
                 if self._pool is not None:
-                    if (new.fotf, new.locks) != (old.fotf, old.locks):
-                        self._pool.pool.reset(constraints, density=new.density, template=template)
-                    self._pool.pool.density = new.density
+                    pool = self._pool.pool
+                    if (new.fotf, new.locks, new.groove) != (old.fotf, old.locks, old.groove):
+                        pool.feel, pool.template_genes = new.groove, self._template_genes(cur)
+                        pool.reset(constraints, density=new.density, template=template)
+                    pool.density = new.density
             self._stale = False  # constrain rescores the chains with self.critic
         if (new.bpm, new.feel) != (old.bpm, old.feel):
             with self._cond:
@@ -267,8 +272,10 @@ class GeneratorWorker(Worker):
         self._next_id += 1
         folder = self.session.candidate_dir(cid)
         folder.mkdir(parents=True, exist_ok=True)
-        reference = self.scorer.audio(found.hits[None], found.idx[None])[0]
-        loop = Loop.from_arrays(found.hits, found.idx, self.library, reference, found.score, origin=settings.mode,
+        reference = self.scorer.audio(found.hits[None], found.idx[None], found.genes)[0]
+        groove = None if found.genes is None else pattern_fields(found.genes, 0)
+        loop = Loop.from_arrays(found.hits, found.idx, self.library, reference, found.score, groove=groove,
+                                origin=settings.mode,
                                 id=cid, version=self.version, trained_on=self.trained_on, bpm=settings.bpm,
                                 pitches=list(self.notes), epoch=epoch, feel=settings.feel)
         write_wav(folder / "critic.wav", loop.audio, bits=32, force=True)
@@ -290,9 +297,15 @@ class GeneratorWorker(Worker):
             template = (cur.hits, cur.idx) if cur is not None else None
             locks = s.locks if template is not None else tuple(False for _ in s.locks)
             pool = LoopPool(self.library, self.scorer, rng=self.rng, tracks=len(s.locks), density=s.density,
-                            constraints=Constraints(fotf=s.fotf, lock_sample=locks, lock_row=locks), template=template)
+                            constraints=Constraints(fotf=s.fotf, lock_sample=locks, lock_row=locks), template=template,
+                            feel=s.groove, template_genes=self._template_genes(cur))
             self._pool = PoolSearch(pool, seed=int(self.rng.integers(2**31)))
         return self._pool
+
+    @staticmethod
+    def _template_genes(cur: Loop | None):
+        """The feel locked tracks keep: the current loop's, on the genes' lattices."""
+        return None if cur is None else of_pattern(cur.pattern)
 
     def _collect(self) -> None:
         with self._cond:

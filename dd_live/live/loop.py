@@ -34,6 +34,7 @@ class LiveSettings:
     density: float = 0.5
     locks: tuple[bool, ...] = (False, False, False, False)
     adapt: float = DEFAULT_RATE    # share of the gap to the human closed per take (0: the feel stays)
+    groove: bool = False           # loops with their own feel (accents, ghosts, push, swing) searched for
     feel: tuple[float, ...] = ()   # the feel layer (offset per step); kept in the session's feel table
 
     def constraints(self) -> Constraints:
@@ -41,7 +42,7 @@ class LiveSettings:
 
     def to_dict(self) -> dict:
         return {"bpm": self.bpm, "mode": self.mode, "fotf": self.fotf, "temperature": self.temperature,
-                "density": self.density, "locks": list(self.locks), "adapt": self.adapt}
+                "density": self.density, "locks": list(self.locks), "adapt": self.adapt, "groove": self.groove}
 
     @classmethod
     def from_dict(cls, d: dict) -> LiveSettings:
@@ -50,7 +51,7 @@ class LiveSettings:
                    fotf=bool(d.get("fotf", base.fotf)), temperature=float(d.get("temperature", base.temperature)),
                    density=float(d.get("density", base.density)),
                    locks=tuple(bool(x) for x in d.get("locks", base.locks)),
-                   adapt=float(d.get("adapt", base.adapt)))
+                   adapt=float(d.get("adapt", base.adapt)), groove=bool(d.get("groove", base.groove)))
 
 
 def bpm_tag(bpm: float) -> str:

@@ -130,6 +130,9 @@ ADDRESSES: tuple[Address, ...] = (
             "Lower follows the critic more closely, higher explores more.", "set_temperature"),
     Address("/dd/set/density", "in", (Arg("p", "n", "share of grid cells that play", lo=0.02, hi=0.98),),
             "Prior density of hits (0.5: the paper's, no preference).", "set_density"),
+    Address("/dd/set/feel", "in", (Arg("on", "n", "switch", choices=(0, 1)),),
+            "Loops with a feel of their own: accents and ghost notes, each track pushed or pulled, swing, searched "
+            "for like the grid (0: DeepDrummer's loops, velocity 100 on the grid).", "set_feel"),
     Address("/dd/set/lock", "in", (Arg("track", "i", "track number", lo=1, hi=64, what="a track number from 1"),
                                   Arg("on", "n", "switch", choices=(0, 1))),
             "Lock a track: keep its sample and row from the current candidate in the loops that follow.", "set_lock"),

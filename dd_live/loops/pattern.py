@@ -275,10 +275,13 @@ def propose_arrays(hits: np.ndarray, idx: np.ndarray, library: Any, rng: np.rand
 
 
 def from_arrays(hits: np.ndarray, idx: np.ndarray, library: Any, *, beats: int = 4, swing: float = 0.0,
-                velocity: int = DEFAULT_VELOCITY) -> Pattern:
-    """One Pattern from a single (hits, sample indices) pair."""
+                velocity: int = DEFAULT_VELOCITY, velocities: np.ndarray | None = None,
+                offsets: np.ndarray | None = None) -> Pattern:
+    """One Pattern from a single (hits, sample indices) pair; ``velocities`` and ``offsets`` (steps) per cell, or
+    ``velocity`` everywhere and on the grid."""
     return Pattern(hits=np.array(hits, dtype=bool), samples=library.keys(idx),
-                   velocities=np.full(hits.shape, velocity, dtype=np.uint8), swing=swing, beats=beats)
+                   velocities=np.full(hits.shape, velocity, dtype=np.uint8) if velocities is None else velocities,
+                   offsets=offsets, swing=swing, beats=beats)
 
 
 def random_pattern(library: Any, rng: np.random.Generator, *, tracks: int = 4, steps: int = 16, beats: int = 4,

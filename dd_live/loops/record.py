@@ -53,9 +53,12 @@ class Loop:
                    float(score), idx=idx, **fields)
 
     @classmethod
-    def from_arrays(cls, hits: np.ndarray, idx: np.ndarray, library, audio: Any, score: float, **fields: Any) -> Loop:
-        """A loop from the sampler's (hits, sample indices) over ``library``; ``audio`` is copied."""
-        return cls.from_pattern(from_arrays(hits, idx, library), library, audio, score, **fields)
+    def from_arrays(cls, hits: np.ndarray, idx: np.ndarray, library, audio: Any, score: float, *,
+                    groove: dict[str, Any] | None = None, **fields: Any) -> Loop:
+        """A loop from the sampler's (hits, sample indices) over ``library``, with ``groove``'s velocities, offsets
+        and swing (:func:`dd_live.groove.genes.pattern_fields`; default velocity 100 on the grid); ``audio`` is
+        copied."""
+        return cls.from_pattern(from_arrays(hits, idx, library, **(groove or {})), library, audio, score, **fields)
 
     @property
     def hits(self) -> np.ndarray:

@@ -19,8 +19,9 @@ def test_bench_feel_reports_what_the_simulated_humans_taught_the_daemon():
 
 
 def test_a_bench_that_fails_says_which_with_the_daemons_log():
-    with pytest.raises(DDLiveError, match=r"^bench probe: no answer; the daemon's log ends:\n(.|\n)*serving session"):
+    with pytest.raises(DDLiveError, match=r"^bench probe: no answer; the daemon's log ends:\n") as err:
         with bench_daemon("probe", threads=1) as (proc, client):
             wait_answering(client, proc)
             raise TimeoutError("no answer")
     assert proc.poll() is not None
+    assert "most recent call first" in str(err.value) and "dd_live/live/" in str(err.value)  # its threads' stacks

@@ -38,6 +38,32 @@ def test_explore_visits_states_in_proportion_to_f(rng, make_library):
     assert float(((counts - uniform) ** 2 / uniform).sum()) > 100
 
 
+def test_explore_with_feel_visits_swing_in_proportion_to_f_and_keeps_locked_feel(rng, make_library):
+    """f depends on the swing alone: under symmetric proposals the chains' swing is distributed as f."""
+    from dd_live.groove.genes import SWINGS, flat
+
+    lib = make_library([100, 200, 300], ["kick", "snare", "perc"])
+    weights = np.array([0.1, 0.3, 0.2, 0.9, 0.5])
+
+    class SwingScorer:
+        def __call__(self, hits, idx, genes=None):
+            return weights[genes.swing.astype(int)].astype(np.float64)
+
+    template = flat(1, 2, 4)
+    template.vel[0, 1] = 3
+    template.push[0, 1] = 7
+    chains = Chains(lib, SwingScorer(), n=3000, rng=rng, tracks=2, steps=4, beats=1, feel=True)
+    chains.constrain(Constraints(lock_row=(False, True)), (np.zeros((2, 4), bool), np.zeros(2, int)), template)
+    chains.run(200)
+    counts = np.bincount(chains.genes.swing, minlength=SWINGS.size)
+    expected = weights / weights.sum() * chains.n
+    assert float(((counts - expected) ** 2 / expected).sum()) < 18.5  # df = 4, p = 0.001
+    assert (chains.genes.vel[:, 1] == 3).all() and (chains.genes.push[:, 1] == 7).all()
+    assert len(set(map(bytes, chains.genes.vel[:, 0]))) > 50     # the free track's accents move
+    found = chains.pick()
+    assert found.genes is not None and len(found.genes) == 1
+
+
 def test_temperature_sharpens(rng, make_library):
     lib = make_library([100, 200, 300], ["kick", "snare", "perc"])
     scorer = FakeScorer(lambda h, i: 0.9 if (h[0].all() and i[0] == 2) else 0.1)

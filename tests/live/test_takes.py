@@ -122,3 +122,34 @@ def test_onsets_from_midi_in_outside_a_take_or_while_nothing_plays_are_dropped_q
     c.wait("/dd/status", 10)
     assert d.onset_at(0.0) is False               # a take, but no output playing: no phase to place it
     assert not _errors(c, 0.3)
+
+
+def _patterns(d, c, n: int) -> list:
+    from dd_live.loops.pattern import Pattern
+
+    out = []
+    for _ in range(n):
+        c.drain(0.05)
+        c.send("/dd/next")
+        cid = c.wait("/dd/candidate", 30)[0]
+        grid = c.wait("/dd/grid", 10, where=lambda a, i=cid: a[0] == i)[1:]
+        p = Pattern.from_json(d.session.candidate(cid).pattern)
+        assert grid == [int(v) if h else 0 for h, v in zip(p.hits.ravel(), p.velocities.ravel())]
+        out.append(p)
+    return out
+
+
+def test_set_feel_serves_loops_with_accents_ghosts_push_and_swing_and_off_serves_flat_ones(daemon, tmp_path):
+    d, c = daemon(tmp_path / "s")
+    c.wait("/dd/candidate", 30)
+    c.send("/dd/set/feel", 1)
+    felt = _patterns(d, c, 6)
+    assert d.settings.groove and d.session.settings()["live"]["groove"] is True
+    assert all(len(set(p.velocities[p.hits].tolist())) > 1 for p in felt)     # accents and ghosts
+    assert sum(p.swing > 0 for p in felt) >= 2 and sum(bool(np.any(p.offsets)) for p in felt) >= 2
+    c.send("/dd/set/mode", "explore")            # DeepDrummer's chains search the feel too
+    explored = _patterns(d, c, 4)
+    assert sum(len(set(p.velocities[p.hits].tolist())) > 1 for p in explored) >= 3
+    c.send("/dd/set/feel", 0)
+    flat = _patterns(d, c, 3)
+    assert all(np.all(p.velocities[p.hits] == 100) and p.swing == 0 and not np.any(p.offsets) for p in flat)
