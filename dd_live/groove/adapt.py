@@ -63,7 +63,7 @@ class TakeFit:
     mean_abs_gap_centred: float  # the same with the on-beat latency removed (steps)
 
 
-def _circular(d: np.ndarray, steps: int) -> np.ndarray:
+def circular(d: np.ndarray, steps: int) -> np.ndarray:
     """Wrap differences into [-steps/2, steps/2)."""
     return (np.asarray(d, dtype=np.float64) + steps / 2) % steps - steps / 2
 
@@ -88,7 +88,7 @@ def match(onsets: np.ndarray, drum_steps: np.ndarray, drum_times: np.ndarray, st
         return which, gaps, gaps.copy()
     order = np.argsort(times % steps)
     t = times[order] % steps
-    d = _circular(onsets[:, None] - t[None, :], steps)          # (onsets, hits)
+    d = circular(onsets[:, None] - t[None, :], steps)          # (onsets, hits)
     k = np.argmin(np.abs(d), axis=1)
     gap = d[np.arange(onsets.size), k]
     n = t.size

@@ -6,6 +6,7 @@ speaks beats). Pure numpy; the daemon's take recorder holds a :class:`Take` behi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -20,16 +21,6 @@ def flat(steps: int) -> np.ndarray:
     return np.zeros(int(steps), dtype=np.float64)
 
 
-def check_layer(layer, steps: int | None = None) -> np.ndarray:
-    """The layer as float64; InputError if it is not 1-D, finite and within +-FEEL_LIMIT (or not ``steps`` long)."""
-    a = np.asarray(layer, dtype=np.float64)
-    if a.ndim != 1 or a.size == 0 or not np.all(np.isfinite(a)) or np.any(np.abs(a) > FEEL_LIMIT + 1e-9):
-        raise InputError(f"a feel layer is one finite offset per step within +-{FEEL_LIMIT} of a step")
-    if steps is not None and a.size != steps:
-        raise InputError(f"the feel layer has {a.size} steps, the loop {steps}")
-    return a
-
-
 def layer_for(layer: np.ndarray, steps: int) -> np.ndarray:
     """``layer`` for a grid of ``steps`` steps: itself if the sizes agree, else read at the same bar positions
     (circular linear interpolation), in the new grid's steps."""
@@ -42,9 +33,10 @@ def layer_for(layer: np.ndarray, steps: int) -> np.ndarray:
     return np.clip(vals * steps / n, -FEEL_LIMIT, FEEL_LIMIT)  # old steps -> new steps
 
 
-def apply(pattern: Pattern, layer: np.ndarray | None) -> Pattern:
-    """``pattern`` played with the feel layer: each hit's offset plus its step's feel, within +-0.5 step.
-    A zero or missing layer returns ``pattern`` itself."""
+def apply(pattern: Pattern, layer: Sequence[float] | np.ndarray | None) -> Pattern:
+    """``pattern`` played with the feel layer (offset per step: an array, a tuple as the daemon keeps it, a list
+    as the session stores it): each hit's offset plus its step's feel, within +-0.5 step. A zero, empty or
+    missing layer returns ``pattern`` itself."""
     if layer is None or not np.any(layer):
         return pattern
     add = layer_for(layer, pattern.steps)

@@ -70,6 +70,11 @@ class Genes:
         odd = (grid % 2 == 1).astype(np.float64)
         return grid[None, None, :] + self.swing_amount()[:, None, None] * odd + self.offsets()
 
+    def where(self, mask: np.ndarray, other: Genes) -> Genes:
+        """Per loop, ``other``'s feel where ``mask`` (n,) holds, else this one's."""
+        return Genes(np.where(mask[:, None, None], other.vel, self.vel), np.where(mask[:, None], other.push, self.push),
+                     np.where(mask, other.swing, self.swing))
+
     def key(self, i: int) -> bytes:
         """What makes loop ``i``'s feel the same feel (for the pool's dedupe)."""
         return self.vel[i].tobytes() + self.push[i].tobytes() + self.swing[i:i + 1].tobytes()
@@ -144,5 +149,4 @@ def mix(hits: np.ndarray, idx: np.ndarray, genes: Genes, proposed: tuple[np.ndar
     moved = propose(genes, rng, locked=locked)
     felt = rng.random(len(genes)) < 0.5
     return (np.where(felt[:, None, None], hits, proposed[0]), np.where(felt[:, None], idx, proposed[1]),
-            Genes(np.where(felt[:, None, None], moved.vel, genes.vel), np.where(felt[:, None], moved.push, genes.push),
-                  np.where(felt, moved.swing, genes.swing)))
+            genes.where(felt, moved))

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..groove.adapt import DEFAULT_RATE, adapt
+from ..groove.adapt import DEFAULT_RATE, adapt, circular
 from ..groove.feel import Frame, Take, apply, flat
 from ..loops.pattern import Pattern
 
@@ -72,7 +72,7 @@ def frame_from_notes(cells: list[int], notes: list, *, tracks: int, beats: int =
     steps = hits.shape[1]
     cols = np.flatnonzero(hits.any(axis=0))
     at = np.asarray(notes[1::3], dtype=np.float64) * steps / beats           # note positions, steps
-    d = (at[:, None] - cols[None, :] + steps / 2) % steps - steps / 2
+    d = circular(at[:, None] - cols[None, :], steps)
     owner = np.argmin(np.abs(d), axis=1)
     times = np.array([np.mean(cols[k] + d[owner == k, k]) for k in range(cols.size)])
     return Frame(steps, steps // beats, cols.astype(np.int64), times)

@@ -71,10 +71,8 @@ class Scorer:
         n = hits.shape[0]
         if self._buffer.shape[0] < n:
             self._buffer = np.empty((n, bar_length(REFERENCE_BPM)), dtype=np.float32)
-        if genes is None:
-            return render_arrays(hits, idx, self.library, threads=self.threads, out=self._buffer[:n])
-        return render_arrays(hits, idx, self.library, velocities=genes.velocities(), step_times=genes.step_times(),
-                             threads=self.threads, out=self._buffer[:n])
+        feel = {} if genes is None else {"velocities": genes.velocities(), "step_times": genes.step_times()}
+        return render_arrays(hits, idx, self.library, threads=self.threads, out=self._buffer[:n], **feel)
 
     def features(self, audio: np.ndarray) -> torch.Tensor:
         return self.mfcc(torch.from_numpy(audio))
@@ -128,12 +126,12 @@ class Chains:
     def _score(self, hits: np.ndarray, idx: np.ndarray, genes) -> np.ndarray:
         return self.scorer(hits, idx, genes) if self.feel else self.scorer(hits, idx)
 
-    def set_feel(self, feel: bool, template_genes=None) -> None:
-        """Search each loop's feel too (drawn afresh for every chain), or play every loop flat; re-scored."""
+    def set_feel(self, feel: bool) -> None:
+        """Search each loop's feel too (drawn afresh for every chain), or play every loop flat; re-scored.
+        (Locked tracks get the template's feel from :meth:`constrain`.)"""
         n, tracks, steps = self.hits.shape
         self.feel = feel
-        g = feel_genes.prior(self.rng, n, tracks, steps) if feel else feel_genes.flat(n, tracks, steps)
-        self.genes = feel_genes.with_locked(g, template_genes, self.constraints.rows_locked(tracks)) if feel else g
+        self.genes = feel_genes.prior(self.rng, n, tracks, steps) if feel else feel_genes.flat(n, tracks, steps)
         self.rescore()
 
     @property
@@ -191,8 +189,7 @@ class Chains:
             raise ValueError(f"unknown mode {mode!r} (explore, best or worst)")
         self.hits[accept], self.idx[accept], self.scores[accept] = hits[accept], idx[accept], new[accept]
         if self.feel:
-            self.genes.vel[accept], self.genes.push[accept] = genes.vel[accept], genes.push[accept]
-            self.genes.swing[accept] = genes.swing[accept]
+            self.genes = self.genes.where(accept, genes)
         self.accepted += int(accept.sum())
         self.proposed += self.n
 

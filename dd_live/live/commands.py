@@ -140,9 +140,7 @@ class Commands:
 
     def _export(self, cid: int) -> None:
         out = self.session.export_dir(cid)
-        played = self.session.played_pattern(cid)
-        done = out / "pattern.json"  # a folder holding pattern.json is a complete export; redone if the feel changed
-        if played is None or not done.is_file() or done.read_text().strip() != played.to_json():
+        if not self.session.export_is_current(cid, out):
             try:
                 self.session.export_loop(cid, out, self.library, bpm=self.settings.bpm, force=True)
             except UnknownLoop:

@@ -62,8 +62,7 @@ def write_candidate_files(folder: Path, pattern: Pattern, library, bpm: float, p
                           feel: tuple[float, ...] = ()) -> tuple[dict[str, Path], np.ndarray]:
     """A candidate's loop_<bpm>.wav, preview_<bpm>.wav and loop_<bpm>.mid (one bar) in ``folder``, played
     with the feel layer ``feel`` (offset per step); returns the paths and the bar at ``bpm``."""
-    played = apply(pattern, np.asarray(feel, dtype=np.float64) if feel else None)
-    return write_loop_files(folder, played, library, bpm=bpm, pitches=pitches, suffix=f"_{bpm_tag(bpm)}")
+    return write_loop_files(folder, apply(pattern, feel), library, bpm=bpm, pitches=pitches, suffix=f"_{bpm_tag(bpm)}")
 
 
 def reference_audio(session, library, cid: int) -> np.ndarray:

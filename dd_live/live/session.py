@@ -335,8 +335,3 @@ class Session(SessionSounds):
                 return False
             c.execute("DELETE FROM feel WHERE seq=?", (row[0],))
             return True
-
-    def feel_history(self) -> list[tuple[str, list[float], dict]]:
-        """(kind, layer, stats) of every take and reset, oldest first."""
-        return [(k, json.loads(layer), json.loads(st))
-                for k, layer, st in self._query("SELECT kind, layer, stats FROM feel ORDER BY seq")]

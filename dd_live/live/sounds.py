@@ -141,16 +141,20 @@ class SessionSounds:
         with self._tx() as c:
             c.executemany("INSERT OR REPLACE INTO loop_samples VALUES (?, ?, ?, ?, ?)", rows)
 
-    def played_pattern(self, cid: int):
-        """Loop ``cid``'s pattern as it plays now: with the session's feel layer (None for an unknown loop)."""
+    def played_pattern(self, cid: int, row=None):
+        """Loop ``cid``'s pattern (from its database ``row`` if already read) as it plays now: with the session's
+        feel layer. None for an unknown loop."""
         from ..groove.feel import apply
         from ..loops.pattern import Pattern
 
-        row = self.candidate(cid)
-        if row is None:
-            return None
-        feel = self.feel()
-        return apply(Pattern.from_json(row.pattern), None if feel is None else np.asarray(feel, dtype=np.float64))
+        row = self.candidate(cid) if row is None else row
+        return None if row is None else apply(Pattern.from_json(row.pattern), self.feel())
+
+    def export_is_current(self, cid: int, out: Path) -> bool:
+        """Whether ``out`` holds a complete export of loop ``cid`` as it plays now (its pattern.json, written
+        last, equal to the played pattern: a feel changed since makes it stale)."""
+        done, played = Path(out) / "pattern.json", self.played_pattern(cid)
+        return played is not None and done.is_file() and done.read_text().strip() == played.to_json()
 
     def export_loop(self, cid: int, out: Path, library, *, bpm: float | None = None, force: bool = False) -> Path:
         """Write loop ``cid``'s export (loop.wav, preview.wav, pattern.json, loop.mid, kit.sfz, samples/) into
@@ -161,9 +165,9 @@ class SessionSounds:
         from ..loops.export import export_pattern
 
         row = self.candidate(cid)
-        pattern = self.played_pattern(cid)
-        if row is None or pattern is None:
+        if row is None:
             raise UnknownLoop(f"no candidate {cid}")
+        pattern = self.played_pattern(cid, row)
         source = self.loop_library(cid)
         if source is None:
             source = library() if callable(library) else library
@@ -192,8 +196,7 @@ class SessionSounds:
 
         for cid in ids:
             target = out / f"{cid:05d}_{'liked' if rated[cid] else 'disliked'}"
-            done = target / "pattern.json"
-            if not force and done.is_file() and done.read_text().strip() == self.played_pattern(cid).to_json():
+            if not force and self.export_is_current(cid, target):
                 report.already += 1
                 continue
             try:

@@ -116,8 +116,9 @@ class Takes:
         self.send("/dd/feel", *[float(x) for x in self._layer()])
 
     def _cmd_feel_reset(self, sender) -> None:
-        self.session.push_feel(flat(self._grid()[0]), "reset")
-        self._play_feel(flat(self._grid()[0]))
+        straight = flat(self._grid()[0])
+        self.session.push_feel(straight, "reset")
+        self._play_feel(straight)
 
     def _cmd_feel_undo(self, sender) -> None:
         if not self.session.pop_feel():

@@ -69,7 +69,7 @@ class Loop:
         """The pattern as it sounds: the feel layer added to its offsets (the pattern itself if none)."""
         from ..groove.feel import apply
 
-        return apply(self.pattern, np.asarray(self.feel, dtype=np.float64) if self.feel else None)
+        return apply(self.pattern, self.feel)
 
     @property
     def notes(self) -> list[Note]:
@@ -90,6 +90,6 @@ class Loop:
         if cached is None or cached[0] != feel:
             from ..groove.feel import Frame, apply
 
-            cached = (feel, Frame.of(apply(self.pattern, np.asarray(feel, dtype=np.float64) if feel else None)))
+            cached = (feel, Frame.of(apply(self.pattern, feel)))
             self.cache["frame"] = cached
         return cached[1]

@@ -153,3 +153,22 @@ def test_set_feel_serves_loops_with_accents_ghosts_push_and_swing_and_off_serves
     c.send("/dd/set/feel", 0)
     flat = _patterns(d, c, 3)
     assert all(np.all(p.velocities[p.hits] == 100) and p.swing == 0 and not np.any(p.offsets) for p in flat)
+
+
+def test_an_export_made_before_a_take_is_written_again_with_the_new_feel(daemon, tmp_path):
+    d, c = daemon(tmp_path / "s")
+    cid = c.wait("/dd/candidate", 30)[0]
+    c.send("/dd/export/loop", cid)
+    out = c.wait("/dd/exported", 30)[1]
+    before = json.loads(open(f"{out}/pattern.json").read())
+    assert all("offsets" not in row for row in before["tracks"])           # straight
+    assert d.session.export_is_current(cid, d.session.export_dir(cid))
+    layer = play_takes_osc(c, Human(swing=SWING, seed=3), takes=1)[0]["layer"]
+    assert not d.session.export_is_current(cid, d.session.export_dir(cid))  # the feel changed: stale
+    c.send("/dd/export/loop", cid)
+    assert c.wait("/dd/exported", 30)[1] == out
+    after = json.loads(open(f"{out}/pattern.json").read())
+    offsets = [o for row in after["tracks"] for o, v in zip(row.get("offsets", [0] * 16), row["velocities"]) if v]
+    assert any(offsets) and max(abs(o - layer[s]) for row in after["tracks"]
+                                for s, (o, v) in enumerate(zip(row.get("offsets", [0] * 16), row["velocities"])) if v) < 1e-5
+    assert d.session.export_is_current(cid, d.session.export_dir(cid))
