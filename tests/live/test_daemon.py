@@ -286,10 +286,12 @@ def test_restart_resumes_ratings_critic_settings_and_ids(tmp_path, daemon):
     cid = _candidate(c)[0]
     c.send("/dd/set/tempo", 100.0)
     cid = _candidate(c, where=lambda a: a[2] == 100.0)[0]
+    seen = {cid}  # the next loop is a new one; not always a higher id (see test_lean_mode_...)
     for like in (True, False, True):
         c.send("/dd/rate", cid, int(like))
         c.wait("/dd/rated")
-        cid = _candidate(c, where=lambda a: a[0] > cid)[0]
+        cid = _candidate(c, where=lambda a: a[0] not in seen)[0]
+        seen.add(cid)
     c.wait("/dd/trained", 60, where=lambda a: a[1] == 3)
     ratings = d.session.ratings()
     stop_daemon(d, c)  # the trainer may still be paying budgets: read its state once it has stopped
@@ -324,16 +326,22 @@ def test_lean_mode_serves_loops_searched_under_posterior_draws(live):
     d, c = live
     cid = _candidate(c)[0]
     c.send("/dd/set/mode", "lean")
+    # Each click announces a loop not announced before, but not always a higher id: the ready queue serves
+    # its newest critic's loops first, oldest first, so a loop made before the one a new critic just
+    # delivered can follow it.
+    seen = {cid}
     for like in (1, 0, 1, 0):                      # both kinds: the head is fitted, with a posterior
         c.send("/dd/rate", cid, like)
         c.wait("/dd/rated", 10, where=lambda a, cid=cid: a[0] == cid)
-        cid = _candidate(c, 30, where=lambda a, cid=cid: a[0] > cid)[0]
+        cid = _candidate(c, 30, where=lambda a: a[0] not in seen)[0]
+        seen.add(cid)
     c.wait("/dd/trained", 60, where=lambda a: a[1] == 4)
     assert d.trainer.critic.head_posterior is not None
-    seen = []
+    served = []
     for _ in range(3):
         c.send("/dd/next")
-        cid = _candidate(c, 30, where=lambda a, cid=cid: a[0] > cid)[0]
-        seen.append(cid)
-    assert {d.session.candidate(x).mode for x in seen} == {"lean"}
+        cid = _candidate(c, 30, where=lambda a: a[0] not in seen)[0]
+        seen.add(cid)
+        served.append(cid)
+    assert {d.session.candidate(x).mode for x in served} == {"lean"}
     assert d.generator._pool is not None and len(d.generator._pool.pool) > 256   # the pool search made them

@@ -208,10 +208,12 @@ def test_a_damaged_checkpoint_is_moved_aside_and_the_critic_rebuilt_from_the_rat
     d, c = daemon(folder, kit, lock=True)
     try:
         cid = c.wait("/dd/candidate", 30)[0]
+        seen = {cid}  # each click announces a loop not announced before (not always a higher id)
         for like in (1, 0, 1):
             c.send("/dd/rate", cid, like)
             c.wait("/dd/rated")
-            cid = c.wait("/dd/candidate", 30, where=lambda a, cid=cid: a[0] > cid)[0]
+            cid = c.wait("/dd/candidate", 30, where=lambda a: a[0] not in seen)[0]
+            seen.add(cid)
         c.wait("/dd/trained", 60, where=lambda a: a[1] == 3)
         ratings = d.session.ratings()
     finally:
@@ -337,12 +339,14 @@ def test_liked_loops_export_with_their_own_sounds_after_the_sample_folder_moved(
     try:
         liked = []
         cid = c.wait("/dd/candidate", 30)[0]
+        seen = {cid}  # each click announces a loop not announced before (not always a higher id)
         for like in (1, 0, 1, 1):
             c.send("/dd/rate", cid, like)
             c.wait("/dd/rated")
             if like:
                 liked.append(cid)
-            cid = c.wait("/dd/candidate", 30, where=lambda a, cid=cid: a[0] > cid)[0]
+            cid = c.wait("/dd/candidate", 30, where=lambda a: a[0] not in seen)[0]
+            seen.add(cid)
         from dd_live.loops.pattern import Pattern
 
         played = {k: lib.audio(lib.index(k)).copy() for cid in liked
