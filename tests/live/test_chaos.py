@@ -238,11 +238,14 @@ class Chaos:
                 self.killer.cancel()
                 self.start()
                 ready = False
+        kills_before_end = self.stats["kills"]
         self.killer.cancel()
-        if not self.alive():
+        self.killer.join()  # a kill already under way when cancel() came finishes first (cancel cannot stop it)
+        if self.stats["kills"] != kills_before_end or not self.alive():
             self.proc.wait()
             self.start()
             self.killer.cancel()
+            self.killer.join()
             self.client.send("/dd/hello")
             self.until("/dd/candidate", timeout=120)
         self.check_and_resync()
