@@ -143,30 +143,6 @@ def cmd_bench(a: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_serve(a: argparse.Namespace) -> int:
-    import logging
-
-    from .live import config
-    from .live.daemon import Daemon
-
-    logging.basicConfig(level=logging.DEBUG if a.verbose else logging.INFO,
-                        format="dd-live %(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
-    file_settings, aliases = config.load(Path(a.config) if a.config else None)
-    s = config.merge(file_settings, {"session": a.session, "osc_port": a.osc_port, "reply_port": a.reply_port,
-                                     "host": a.host, "samples": a.samples, "bpm": a.bpm, "midi_out": a.midi_out,
-                                     "midi_in": a.midi_in, "audio": a.audio, "threads": a.threads, "init": a.init, "learn": a.learn})
-    daemon = Daemon.open(s, aliases)
-
-    def started() -> None:
-        likes, dislikes = daemon.session.counts()
-        print(f"dd-live: serving session {daemon.session.folder} ({likes + dislikes} ratings) on OSC {s['host']}:"
-              f"{daemon.port}, replies to {s['reply_port']}; Ctrl-C stops", file=sys.stderr, flush=True)
-
-    daemon.serve_forever(on_start=started, restore_signals=False)
-    print("dd-live: stopped", file=sys.stderr)
-    return 0
-
-
 def cmd_protocol(a: argparse.Namespace) -> int:
     from .live import protocol
 
@@ -319,29 +295,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "dir, $DD_LIVE_DATA overrides; the package's shipped file only if named here)")
     pt.set_defaults(func=cmd_pretrain)
 
-    sv = sub.add_parser("serve", help="the live daemon: OSC in, loops out, learns from likes",
-                        description="Serve a live session over OSC (see docs/osc.md). Settings: defaults, then the "
-                                    "config file, then these options.")
-    sv.add_argument("--session", metavar="NAME|DIR", help="resume or create this session (default: a new one)")
-    sv.add_argument("--config", metavar="TOML", help="config file (default: config.toml in the user config dir)")
-    sv.add_argument("--osc-port", type=int, help="UDP port to listen on (default 7710)")
-    sv.add_argument("--reply-port", type=int, help="UDP port on 127.0.0.1 that always gets replies (default 7711)")
-    sv.add_argument("--host", help="address to listen on (default 127.0.0.1; OSC has no authentication)")
-    sv.add_argument("--samples", action="append", metavar="DIR", help="sample folder (repeatable; default: the "
-                    "session's, else the built-in kit)")
-    sv.add_argument("--bpm", type=float, help="session tempo (default: the session's, 120 for a new one)")
-    sv.add_argument("--midi-out", metavar="NAME|virtual|none", help="MIDI output (default: virtual port 'dd_live')")
-    sv.add_argument("--midi-in", metavar="NAME|virtual|none", help="MIDI input: a human's notes for takes (default: "
-                                                                   "virtual port 'dd_live in')")
-    sv.add_argument("--audio", dest="audio", action="store_true", default=None, help="play loops through PortAudio (default)")
-    sv.add_argument("--no-audio", dest="audio", action="store_false", help="no audio playback")
-    sv.add_argument("--threads", type=int, help="torch threads (default: half the cores)")
-    sv.add_argument("--init", metavar="pretrained|random|FILE", help="a new session's critic: the shipped "
-                    "pretrained features (default), the paper's random weights, or a file from dd-live pretrain")
-    sv.add_argument("--learn", choices=("auto", "head", "budget"), help="how a new session's critic learns "
-                    "(see dd-live evaluate --help; default auto)")
-    sv.add_argument("--verbose", action="store_true", help="debug logging")
-    sv.set_defaults(func=cmd_serve)
+    from .live.serve_cli import add_parser as add_serve
+
+    add_serve(sub)
 
     pr = sub.add_parser("protocol", help="the OSC address table", description="Print the daemon's OSC addresses.")
     pr.add_argument("--json", action="store_true", help="as JSON, with the default ports under 'defaults'")

@@ -30,13 +30,12 @@ outlets = 9;
 
 var OUT_NOTE = 0, OUT_DELAY = 1, OUT_GRID = 2, OUT_STATUS = 3, OUT_COUNT = 4,
     OUT_BUF_A = 5, OUT_BUF_B = 6, OUT_GROOVE = 7, OUT_OSC = 8;
-var STEPS_PER_BEAT = 4;   // 16ths
-var BEATS_PER_BAR = 4;    // one 4/4 bar
+var STEPS_PER_BEAT = 4;   // the transport is read at 16ths (notes carry their own beat times)
 var NOTE_BEATS = 0.125;   // a 32nd, as the daemon's MIDI files
 var TICKS_PER_BEAT = 480; // Live's transport resolution
 
 var state = {
-    id: 0, score: 0, bpm: 120, tracks: 4, cells: [], notes: [],
+    id: 0, score: 0, bpm: 120, tracks: 4, steps: 16, beats: 4, cells: [], notes: [],
     running: false, tempo: 120,
     buffers: ["ddA", "ddB"], loading: -1, playing: -1, pending: -1,
     likes: 0, dislikes: 0, ratings: 0, version: 0,
@@ -79,6 +78,22 @@ function samples(id) {
             draw(state.cells);
         }
     }
+}
+
+// /dd/shape tracks steps beats: the grid of the candidates that follow. The matrixctrl
+// takes the new rows and columns; loops, onsets and captured clips are that many beats.
+function shape(tracks, steps, beats) {
+    if (!(tracks >= 1 && steps >= 1 && beats >= 1 && steps % beats === 0)) {
+        say("shape: " + tracks + " tracks x " + steps + " steps in " + beats + " beats is not a grid");
+        return;
+    }
+    if (tracks !== state.tracks || steps !== state.steps) {
+        outlet(OUT_GRID, "rows", tracks);
+        outlet(OUT_GRID, "columns", steps);
+    }
+    state.tracks = tracks;
+    state.steps = steps;
+    state.beats = beats;
 }
 
 // /dd/grid id cells...: velocities row by row, 0 a rest
@@ -183,7 +198,7 @@ function sendOnset(beat) {
     if (!state.taking) {
         return;  // the human playing between takes is not an error
     }
-    var bar = BEATS_PER_BAR;
+    var bar = state.beats;
     beat = ((beat % bar) + bar) % bar;
     state.onsets += 1;
     outlet(OUT_OSC, "/dd/onset", beat);
@@ -191,7 +206,7 @@ function sendOnset(beat) {
 
 // standalone: the audition loop's phase (0-1, groove~'s sync outlet) when an attack was heard
 function phase(p) {
-    sendOnset(p * BEATS_PER_BAR);
+    sendOnset(p * state.beats);
 }
 
 // device: Live's transport position when a note came into the track
@@ -244,13 +259,14 @@ function running(on) {
 }
 
 // Live's transport position at a 16th: play the notes that start within this 16th,
-// each delayed by its offset from the 16th (swing and micro-timing kept).
+// each delayed by its offset from the 16th (swing and micro-timing kept). The loop is
+// state.beats beats long: Live's time signature should match it (3/4 for a 3-beat grid).
 function pos(bars, beats, units) {
     if (!state.running) {
         return;
     }
     var sixteenth = Math.round(((beats - 1) * TICKS_PER_BEAT + units) / (TICKS_PER_BEAT / STEPS_PER_BEAT));
-    step(sixteenth % (STEPS_PER_BEAT * BEATS_PER_BAR));
+    step(sixteenth % (STEPS_PER_BEAT * state.beats));
 }
 
 function step(k) {
@@ -306,7 +322,7 @@ function capture() {
         if (Number(slot.get("has_clip")) !== 0) {
             continue;
         }
-        slot.call("create_clip", BEATS_PER_BAR);
+        slot.call("create_clip", state.beats);
         var clip = new LiveAPI(slotPath + " clip");
         var name = "dd " + state.id + " " + state.score.toFixed(2);
         clip.set("name", name);

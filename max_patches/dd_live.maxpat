@@ -382,8 +382,8 @@
                 "box": {
                     "id": "obj-17",
                     "maxclass": "newobj",
-                    "numinlets": 12,
-                    "numoutlets": 12,
+                    "numinlets": 13,
+                    "numoutlets": 13,
                     "patching_rect": [
                         20,
                         150,
@@ -402,9 +402,10 @@
                         "",
                         "",
                         "",
+                        "",
                         ""
                     ],
-                    "text": "route /dd/candidate /dd/grid /dd/samples /dd/notes /dd/rated /dd/status /dd/trained /dd/exported /dd/take /dd/feel /dd/error"
+                    "text": "route /dd/candidate /dd/shape /dd/grid /dd/samples /dd/notes /dd/rated /dd/status /dd/trained /dd/exported /dd/take /dd/feel /dd/error"
                 }
             },
             {
@@ -466,7 +467,7 @@
                     "outlettype": [
                         ""
                     ],
-                    "text": "prepend grid"
+                    "text": "prepend shape"
                 }
             },
             {
@@ -484,7 +485,7 @@
                     "outlettype": [
                         ""
                     ],
-                    "text": "prepend samples"
+                    "text": "prepend grid"
                 }
             },
             {
@@ -502,7 +503,7 @@
                     "outlettype": [
                         ""
                     ],
-                    "text": "prepend notes"
+                    "text": "prepend samples"
                 }
             },
             {
@@ -520,7 +521,7 @@
                     "outlettype": [
                         ""
                     ],
-                    "text": "prepend rated"
+                    "text": "prepend notes"
                 }
             },
             {
@@ -538,7 +539,7 @@
                     "outlettype": [
                         ""
                     ],
-                    "text": "prepend status"
+                    "text": "prepend rated"
                 }
             },
             {
@@ -556,7 +557,7 @@
                     "outlettype": [
                         ""
                     ],
-                    "text": "prepend trained"
+                    "text": "prepend status"
                 }
             },
             {
@@ -574,7 +575,7 @@
                     "outlettype": [
                         ""
                     ],
-                    "text": "prepend exported"
+                    "text": "prepend trained"
                 }
             },
             {
@@ -592,7 +593,7 @@
                     "outlettype": [
                         ""
                     ],
-                    "text": "prepend take"
+                    "text": "prepend exported"
                 }
             },
             {
@@ -610,7 +611,7 @@
                     "outlettype": [
                         ""
                     ],
-                    "text": "prepend feel"
+                    "text": "prepend take"
                 }
             },
             {
@@ -628,12 +629,30 @@
                     "outlettype": [
                         ""
                     ],
-                    "text": "prepend dderror"
+                    "text": "prepend feel"
                 }
             },
             {
                 "box": {
                     "id": "obj-30",
+                    "maxclass": "newobj",
+                    "numinlets": 1,
+                    "numoutlets": 1,
+                    "patching_rect": [
+                        603,
+                        195,
+                        50,
+                        22
+                    ],
+                    "outlettype": [
+                        ""
+                    ],
+                    "text": "prepend dderror"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-31",
                     "maxclass": "matrixctrl",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -660,7 +679,7 @@
             },
             {
                 "box": {
-                    "id": "obj-31",
+                    "id": "obj-32",
                     "maxclass": "comment",
                     "numinlets": 1,
                     "numoutlets": 0,
@@ -682,7 +701,7 @@
             },
             {
                 "box": {
-                    "id": "obj-32",
+                    "id": "obj-33",
                     "maxclass": "comment",
                     "numinlets": 1,
                     "numoutlets": 0,
@@ -704,7 +723,7 @@
             },
             {
                 "box": {
-                    "id": "obj-33",
+                    "id": "obj-34",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 3,
@@ -724,7 +743,7 @@
             },
             {
                 "box": {
-                    "id": "obj-34",
+                    "id": "obj-35",
                     "maxclass": "flonum",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -750,7 +769,7 @@
             },
             {
                 "box": {
-                    "id": "obj-35",
+                    "id": "obj-36",
                     "maxclass": "flonum",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -776,7 +795,7 @@
             },
             {
                 "box": {
-                    "id": "obj-36",
+                    "id": "obj-37",
                     "maxclass": "comment",
                     "numinlets": 1,
                     "numoutlets": 0,
@@ -798,7 +817,7 @@
             },
             {
                 "box": {
-                    "id": "obj-37",
+                    "id": "obj-38",
                     "maxclass": "comment",
                     "numinlets": 1,
                     "numoutlets": 0,
@@ -820,7 +839,7 @@
             },
             {
                 "box": {
-                    "id": "obj-38",
+                    "id": "obj-39",
                     "maxclass": "toggle",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -844,7 +863,7 @@
             },
             {
                 "box": {
-                    "id": "obj-39",
+                    "id": "obj-40",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -862,7 +881,7 @@
             },
             {
                 "box": {
-                    "id": "obj-40",
+                    "id": "obj-41",
                     "maxclass": "comment",
                     "numinlets": 1,
                     "numoutlets": 0,
@@ -884,7 +903,7 @@
             },
             {
                 "box": {
-                    "id": "obj-41",
+                    "id": "obj-42",
                     "maxclass": "textbutton",
                     "numinlets": 1,
                     "numoutlets": 3,
@@ -911,7 +930,7 @@
             },
             {
                 "box": {
-                    "id": "obj-42",
+                    "id": "obj-43",
                     "maxclass": "message",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -929,7 +948,7 @@
             },
             {
                 "box": {
-                    "id": "obj-43",
+                    "id": "obj-44",
                     "maxclass": "number",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -956,7 +975,7 @@
             },
             {
                 "box": {
-                    "id": "obj-44",
+                    "id": "obj-45",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -974,7 +993,7 @@
             },
             {
                 "box": {
-                    "id": "obj-45",
+                    "id": "obj-46",
                     "maxclass": "comment",
                     "numinlets": 1,
                     "numoutlets": 0,
@@ -996,7 +1015,7 @@
             },
             {
                 "box": {
-                    "id": "obj-46",
+                    "id": "obj-47",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 4,
@@ -1017,7 +1036,7 @@
             },
             {
                 "box": {
-                    "id": "obj-47",
+                    "id": "obj-48",
                     "maxclass": "newobj",
                     "numinlets": 6,
                     "numoutlets": 6,
@@ -1040,7 +1059,7 @@
             },
             {
                 "box": {
-                    "id": "obj-48",
+                    "id": "obj-49",
                     "maxclass": "comment",
                     "numinlets": 1,
                     "numoutlets": 0,
@@ -1062,7 +1081,7 @@
             },
             {
                 "box": {
-                    "id": "obj-49",
+                    "id": "obj-50",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -1081,7 +1100,7 @@
             },
             {
                 "box": {
-                    "id": "obj-50",
+                    "id": "obj-51",
                     "maxclass": "message",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -1099,7 +1118,7 @@
             },
             {
                 "box": {
-                    "id": "obj-51",
+                    "id": "obj-52",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -1118,7 +1137,7 @@
             },
             {
                 "box": {
-                    "id": "obj-52",
+                    "id": "obj-53",
                     "maxclass": "message",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -1136,7 +1155,7 @@
             },
             {
                 "box": {
-                    "id": "obj-53",
+                    "id": "obj-54",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -1154,7 +1173,7 @@
             },
             {
                 "box": {
-                    "id": "obj-54",
+                    "id": "obj-55",
                     "maxclass": "newobj",
                     "numinlets": 3,
                     "numoutlets": 2,
@@ -1173,7 +1192,7 @@
             },
             {
                 "box": {
-                    "id": "obj-55",
+                    "id": "obj-56",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -1191,7 +1210,7 @@
             },
             {
                 "box": {
-                    "id": "obj-56",
+                    "id": "obj-57",
                     "maxclass": "newobj",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -1209,7 +1228,7 @@
             },
             {
                 "box": {
-                    "id": "obj-57",
+                    "id": "obj-58",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -1228,7 +1247,7 @@
             },
             {
                 "box": {
-                    "id": "obj-58",
+                    "id": "obj-59",
                     "maxclass": "message",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -1246,7 +1265,7 @@
             },
             {
                 "box": {
-                    "id": "obj-59",
+                    "id": "obj-60",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -1264,7 +1283,7 @@
             },
             {
                 "box": {
-                    "id": "obj-60",
+                    "id": "obj-61",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -1282,7 +1301,7 @@
             },
             {
                 "box": {
-                    "id": "obj-61",
+                    "id": "obj-62",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -1300,7 +1319,7 @@
             },
             {
                 "box": {
-                    "id": "obj-62",
+                    "id": "obj-63",
                     "maxclass": "newobj",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -1318,7 +1337,7 @@
             },
             {
                 "box": {
-                    "id": "obj-63",
+                    "id": "obj-64",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -1336,7 +1355,7 @@
             },
             {
                 "box": {
-                    "id": "obj-64",
+                    "id": "obj-65",
                     "maxclass": "newobj",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -1354,7 +1373,7 @@
             },
             {
                 "box": {
-                    "id": "obj-65",
+                    "id": "obj-66",
                     "maxclass": "ezdac~",
                     "numinlets": 2,
                     "numoutlets": 0,
@@ -1873,8 +1892,8 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-18",
-                        2
+                        "obj-17",
+                        11
                     ],
                     "destination": [
                         "obj-30",
@@ -1886,8 +1905,21 @@
             {
                 "patchline": {
                     "source": [
+                        "obj-30",
+                        0
+                    ],
+                    "destination": [
                         "obj-18",
-                        3
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-18",
+                        2
                     ],
                     "destination": [
                         "obj-31",
@@ -1900,10 +1932,23 @@
                 "patchline": {
                     "source": [
                         "obj-18",
-                        4
+                        3
                     ],
                     "destination": [
                         "obj-32",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-18",
+                        4
+                    ],
+                    "destination": [
+                        "obj-33",
                         0
                     ],
                     "order": 0
@@ -1916,19 +1961,6 @@
                         0
                     ],
                     "destination": [
-                        "obj-33",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-33",
-                        1
-                    ],
-                    "destination": [
                         "obj-34",
                         0
                     ],
@@ -1938,11 +1970,24 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-33",
-                        2
+                        "obj-34",
+                        1
                     ],
                     "destination": [
                         "obj-35",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-34",
+                        2
+                    ],
+                    "destination": [
+                        "obj-36",
                         0
                     ],
                     "order": 0
@@ -1964,11 +2009,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-38",
+                        "obj-39",
                         0
                     ],
                     "destination": [
-                        "obj-39",
+                        "obj-40",
                         0
                     ],
                     "order": 0
@@ -1977,7 +2022,7 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-39",
+                        "obj-40",
                         0
                     ],
                     "destination": [
@@ -1990,24 +2035,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-41",
-                        0
-                    ],
-                    "destination": [
-                        "obj-42",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
                         "obj-42",
                         0
                     ],
                     "destination": [
-                        "obj-5",
+                        "obj-43",
                         0
                     ],
                     "order": 0
@@ -2020,7 +2052,7 @@
                         0
                     ],
                     "destination": [
-                        "obj-44",
+                        "obj-5",
                         0
                     ],
                     "order": 0
@@ -2030,6 +2062,19 @@
                 "patchline": {
                     "source": [
                         "obj-44",
+                        0
+                    ],
+                    "destination": [
+                        "obj-45",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-45",
                         0
                     ],
                     "destination": [
@@ -2042,11 +2087,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-46",
+                        "obj-47",
                         0
                     ],
                     "destination": [
-                        "obj-47",
+                        "obj-48",
                         0
                     ],
                     "order": 0
@@ -2055,7 +2100,7 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-47",
+                        "obj-48",
                         0
                     ],
                     "destination": [
@@ -2068,7 +2113,7 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-47",
+                        "obj-48",
                         1
                     ],
                     "destination": [
@@ -2081,7 +2126,7 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-47",
+                        "obj-48",
                         2
                     ],
                     "destination": [
@@ -2094,7 +2139,7 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-47",
+                        "obj-48",
                         3
                     ],
                     "destination": [
@@ -2107,7 +2152,7 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-47",
+                        "obj-48",
                         4
                     ],
                     "destination": [
@@ -2124,7 +2169,7 @@
                         5
                     ],
                     "destination": [
-                        "obj-49",
+                        "obj-50",
                         0
                     ],
                     "order": 0
@@ -2133,11 +2178,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-49",
+                        "obj-50",
                         1
                     ],
                     "destination": [
-                        "obj-50",
+                        "obj-51",
                         0
                     ],
                     "order": 0
@@ -2146,7 +2191,7 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-50",
+                        "obj-51",
                         0
                     ],
                     "destination": [
@@ -2163,7 +2208,7 @@
                         6
                     ],
                     "destination": [
-                        "obj-51",
+                        "obj-52",
                         0
                     ],
                     "order": 0
@@ -2172,24 +2217,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-51",
+                        "obj-52",
                         1
                     ],
                     "destination": [
-                        "obj-52",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-52",
-                        0
-                    ],
-                    "destination": [
-                        "obj-18",
+                        "obj-53",
                         0
                     ],
                     "order": 0
@@ -2202,7 +2234,20 @@
                         0
                     ],
                     "destination": [
+                        "obj-18",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
                         "obj-54",
+                        0
+                    ],
+                    "destination": [
+                        "obj-55",
                         0
                     ],
                     "order": 0
@@ -2215,7 +2260,7 @@
                         7
                     ],
                     "destination": [
-                        "obj-54",
+                        "obj-55",
                         0
                     ],
                     "order": 0
@@ -2224,23 +2269,10 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-54",
+                        "obj-55",
                         1
                     ],
                     "destination": [
-                        "obj-55",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-55",
-                        0
-                    ],
-                    "destination": [
                         "obj-56",
                         0
                     ],
@@ -2280,7 +2312,7 @@
                         0
                     ],
                     "destination": [
-                        "obj-18",
+                        "obj-59",
                         0
                     ],
                     "order": 0
@@ -2293,7 +2325,7 @@
                         0
                     ],
                     "destination": [
-                        "obj-60",
+                        "obj-18",
                         0
                     ],
                     "order": 0
@@ -2328,11 +2360,24 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-54",
+                        "obj-62",
+                        0
+                    ],
+                    "destination": [
+                        "obj-63",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-55",
                         1
                     ],
                     "destination": [
-                        "obj-62",
+                        "obj-63",
                         0
                     ],
                     "order": 0
@@ -2341,11 +2386,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-62",
+                        "obj-63",
                         0
                     ],
                     "destination": [
-                        "obj-63",
+                        "obj-64",
                         0
                     ],
                     "order": 0
@@ -2354,7 +2399,7 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-63",
+                        "obj-64",
                         0
                     ],
                     "destination": [
@@ -2367,20 +2412,7 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-54",
-                        0
-                    ],
-                    "destination": [
-                        "obj-64",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-64",
+                        "obj-55",
                         0
                     ],
                     "destination": [
@@ -2393,11 +2425,24 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-64",
+                        "obj-65",
                         0
                     ],
                     "destination": [
+                        "obj-66",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
                         "obj-65",
+                        0
+                    ],
+                    "destination": [
+                        "obj-66",
                         1
                     ],
                     "order": 1

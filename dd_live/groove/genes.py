@@ -63,12 +63,14 @@ class Genes:
         """(n,) swing, fractions of a step."""
         return SWINGS[self.swing]
 
-    def step_times(self) -> np.ndarray:
-        """Every cell's time (n, tracks, steps) in steps from the bar line: grid, swing, push."""
+    def step_times(self, swing: float | None = None) -> np.ndarray:
+        """Every cell's time (n, tracks, steps) in steps from the bar line: grid, swing, push; ``swing``
+        (fractions of a step) instead of the loops' own if given."""
         steps = self.vel.shape[-1]
         grid = np.arange(steps, dtype=np.float64)
         odd = (grid % 2 == 1).astype(np.float64)
-        return grid[None, None, :] + self.swing_amount()[:, None, None] * odd + self.offsets()
+        amount = self.swing_amount() if swing is None else np.full(len(self), float(swing))
+        return grid[None, None, :] + amount[:, None, None] * odd + self.offsets()
 
     def where(self, mask: np.ndarray, other: Genes) -> Genes:
         """Per loop, ``other``'s feel where ``mask`` (n,) holds, else this one's."""
@@ -120,12 +122,14 @@ def pattern_fields(genes: Genes, i: int) -> dict:
             "swing": float(genes.swing_amount()[i])}
 
 
-def propose(genes: Genes, rng: np.random.Generator, *, locked: np.ndarray | None = None) -> Genes:
+def propose(genes: Genes, rng: np.random.Generator, *, locked: np.ndarray | None = None,
+            fixed_swing: bool = False) -> Genes:
     """One symmetric feel move per loop (see the module docstring); ``locked`` (tracks,) bool keeps those tracks'
-    velocities and push."""
+    velocities and push; ``fixed_swing``: the swing is set from outside (/dd/set/swing), so only velocity and
+    push moves are made (each then with probability 1/2)."""
     n, tracks, steps = genes.vel.shape
     locked = np.zeros(tracks, dtype=bool) if locked is None else np.asarray(locked, dtype=bool)
-    move = rng.integers(0, 3, n)                            # 0 velocity, 1 push, 2 swing
+    move = rng.integers(0, 2 if fixed_swing else 3, n)      # 0 velocity, 1 push, 2 swing
     vel, push, swing = genes.vel.copy(), genes.push.copy(), genes.swing.copy()
     redraw = (rng.random(vel.shape) < P_VELOCITY) & (move == 0)[:, None, None]
     redraw[:, locked, :] = False
@@ -142,11 +146,12 @@ def propose(genes: Genes, rng: np.random.Generator, *, locked: np.ndarray | None
 
 
 def mix(hits: np.ndarray, idx: np.ndarray, genes: Genes, proposed: tuple[np.ndarray, np.ndarray],
-        rng: np.random.Generator, *, locked: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, Genes]:
+        rng: np.random.Generator, *, locked: np.ndarray | None = None,
+        fixed_swing: bool = False) -> tuple[np.ndarray, np.ndarray, Genes]:
     """The search's proposal with feel on: for each loop, with even odds, DeepDrummer's ``proposed`` (hits,
     sample indices) with its feel kept, or its grid and samples kept with a feel move (:func:`propose`).
     A fixed mixture of symmetric proposals is symmetric."""
-    moved = propose(genes, rng, locked=locked)
+    moved = propose(genes, rng, locked=locked, fixed_swing=fixed_swing)
     felt = rng.random(len(genes)) < 0.5
     return (np.where(felt[:, None, None], hits, proposed[0]), np.where(felt[:, None], idx, proposed[1]),
             genes.where(felt, moved))

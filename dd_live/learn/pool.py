@@ -168,7 +168,8 @@ class LoopPool:
         genes = self.genes[sources]
         if self.feel:
             hits, idx, genes = feel_genes.mix(self.hits[sources], self.idx[sources], genes, (hits, idx), self.rng,
-                                              locked=self.constraints.rows_locked(self.tracks))
+                                              locked=self.constraints.rows_locked(self.tracks),
+                                              fixed_swing=getattr(self.scorer, "swing", None) is not None)
         return self.add(hits, idx, genes)
 
     def logits(self, w: torch.Tensor, b: float | torch.Tensor, rows: np.ndarray | None = None) -> np.ndarray:

@@ -30,11 +30,11 @@ import numpy as np
 import torch
 
 from ..groove import genes as feel_genes
-from .critic import Ensemble
+from .critic import BAR_SAMPLES, Ensemble
 from ..errors import PatternError
 from .features import MFCC
 from ..loops.pattern import DENSITY, Constraints, apply_fotf, propose_arrays, random_arrays
-from ..loops.render import REFERENCE_BPM, bar_length, render_arrays
+from ..loops.render import reference_bpm, render_arrays
 
 FLOOR = 1e-6  # scores are clamped here so that f'/f stays finite
 BEST_THRESHOLD = 0.95
@@ -50,11 +50,14 @@ class Scorer:
     The critic list can be swapped with :meth:`set_critics` between calls.
     """
 
-    def __init__(self, library, critics, *, threads: int = 1) -> None:
+    def __init__(self, library, critics, *, threads: int = 1, beats: int = 4, swing: float | None = None) -> None:
+        """``beats``: the loops' beats per bar (their bar is heard in 2 s, :func:`reference_bpm`); ``swing``: a
+        swing (fractions of a step) every loop is heard with instead of its own (None: its own)."""
         self.library = library
         self.threads = threads
+        self.beats, self.swing = beats, swing
         self.mfcc = MFCC()
-        self._buffer = np.empty((0, bar_length(REFERENCE_BPM)), dtype=np.float32)
+        self._buffer = np.empty((0, BAR_SAMPLES), dtype=np.float32)
         self.set_critics(critics)
 
     def set_critics(self, critics) -> None:
@@ -62,17 +65,19 @@ class Scorer:
 
     def audio(self, hits: np.ndarray, idx: np.ndarray, genes=None) -> np.ndarray:
         """Reference-tempo loops, float32 (batch, 88200), with the feel of ``genes`` (a
-        :class:`dd_live.groove.genes.Genes` batch; None: velocity 100 on the grid); the buffer is reused by the
-        next call.
+        :class:`dd_live.groove.genes.Genes` batch; None: velocity 100 on the grid) and :attr:`swing` if set; the
+        buffer is reused by the next call.
 
         One buffer, as large as the largest batch so far, is kept; a smaller batch renders into its first
         rows (batches of every size from 1 to 64 come from the pool, one buffer per size would keep them all).
         """
         n = hits.shape[0]
         if self._buffer.shape[0] < n:
-            self._buffer = np.empty((n, bar_length(REFERENCE_BPM)), dtype=np.float32)
-        feel = {} if genes is None else {"velocities": genes.velocities(), "step_times": genes.step_times()}
-        return render_arrays(hits, idx, self.library, threads=self.threads, out=self._buffer[:n], **feel)
+            self._buffer = np.empty((n, BAR_SAMPLES), dtype=np.float32)
+        feel = ({"swing": self.swing or 0.0} if genes is None else
+                {"velocities": genes.velocities(), "step_times": genes.step_times(self.swing)})
+        return render_arrays(hits, idx, self.library, bpm=reference_bpm(self.beats), beats=self.beats,
+                             threads=self.threads, out=self._buffer[:n], **feel)
 
     def features(self, audio: np.ndarray) -> torch.Tensor:
         return self.mfcc(torch.from_numpy(audio))
@@ -175,7 +180,8 @@ class Chains:
         genes = self.genes
         if self.feel:  # half the chains move their feel instead
             hits, idx, genes = feel_genes.mix(self.hits, self.idx, genes, (hits, idx), self.rng,
-                                              locked=self.constraints.rows_locked(self.hits.shape[1]))
+                                              locked=self.constraints.rows_locked(self.hits.shape[1]),
+                                              fixed_swing=getattr(self.scorer, "swing", None) is not None)
         new = self._score(hits, idx, genes)
         if mode in ("explore", "best"):
             ratio = (np.maximum(new, FLOOR) / np.maximum(self.scores, FLOOR)) ** (1.0 / self.temperature)

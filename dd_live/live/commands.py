@@ -52,7 +52,7 @@ class Commands:
             "set_lock": self._cmd_set_lock, "play": self._cmd_play, "stop": self._cmd_stop,
             "take_start": self._cmd_take_start, "onset": self._cmd_onset, "take_end": self._cmd_take_end,
             "feel": self._cmd_feel, "feel_reset": self._cmd_feel_reset, "feel_undo": self._cmd_feel_undo,
-            "set_adapt": self._cmd_set_adapt, "set_feel": self._cmd_set_feel,
+            "set_adapt": self._cmd_set_adapt, "set_feel": self._cmd_set_feel, "set_swing": self._cmd_set_swing,
         }
 
     def _cmd_hello(self, sender, reply_port: int | None = None) -> None:
@@ -122,6 +122,10 @@ class Commands:
         if not all(k in self.library for k in pattern.samples):
             log.info("candidate %d plays samples no longer in the sample folders: not announced again", cid)
             return None
+        if (pattern.steps, pattern.beats) != (self.settings.steps, self.settings.beats):
+            log.info("candidate %d has another grid (%d steps, %d beats) than the daemon serves: not announced again",
+                     cid, pattern.steps, pattern.beats)
+            return None
         bpm, pitches = self.settings.bpm, list(self.generator.notes)
         loop = Loop.from_pattern(pattern, self.library, reference_audio(self.session, self.library, cid), row.score,
                                  origin=row.mode, id=cid, version=row.version, trained_on=row.trained_on, bpm=bpm,
@@ -180,6 +184,15 @@ class Commands:
 
     def _cmd_set_feel(self, sender, on: float) -> None:
         self._update(groove=bool(on))
+
+    def _cmd_set_swing(self, sender, amount: float) -> None:
+        if amount < 0:
+            self._update(swing=None)
+            return
+        if self.settings.steps_per_beat % 2:
+            raise OSCError("args", f"/dd/set/swing: a grid of {self.settings.steps_per_beat} steps per beat has no "
+                                   "odd steps to swing (use an even number of steps per beat)")
+        self._update(swing=float(amount))
 
     def _cmd_set_lock(self, sender, track: int, on: float) -> None:
         tracks = len(self.settings.locks)

@@ -34,6 +34,8 @@ DEFAULTS: dict[str, Any] = {
     "host": "127.0.0.1",
     "samples": [],
     "bpm": None,          # None: the session's tempo (120 for a new session)
+    "steps": None,        # the grid's steps per bar; None: the session's (16 for a new session)
+    "beats": None,        # ... and beats per bar; None: the session's (4)
     "midi_out": "virtual",
     "midi_in": "virtual",  # onsets of a human playing along (takes): "virtual", "none" or a port name
     "audio": True,
@@ -41,6 +43,9 @@ DEFAULTS: dict[str, Any] = {
     "init": "pretrained",  # a new session's critic: pretrained | random | a file from dd-live pretrain
     "learn": "auto",       # how a new session's critic learns: auto | head | budget
 }
+
+#: the grids ``serve`` offers: steps per bar, beats per bar (the steps must divide into the beats)
+STEPS, BEATS = (12, 16, 24), (3, 4, 6)
 
 _PORT = protocol.arg("hello", "reply_port")
 _TEMPO = protocol.arg("set_tempo", "bpm")
@@ -59,6 +64,8 @@ _CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "samples": (lambda v: isinstance(v, list) and all(_text(x) for x in v), "a list of folders"),
     "bpm": (lambda v: v is None or isinstance(v, (int, float)) and not isinstance(v, bool) and _TEMPO.accepts(v),
             f"a tempo {_TEMPO.expect()}"),
+    "steps": (lambda v: v is None or v in STEPS and isinstance(v, int), " or ".join(map(str, STEPS)) + " steps"),
+    "beats": (lambda v: v is None or v in BEATS and isinstance(v, int), " or ".join(map(str, BEATS)) + " beats"),
     "midi_out": (lambda v: _text(v), "'virtual', 'none' or a port name"),
     "midi_in": (lambda v: _text(v), "'virtual', 'none' or a port name"),
     "audio": (lambda v: isinstance(v, bool), "true or false"),

@@ -34,7 +34,7 @@ from ..errors import DDLiveError, InputError
 from ..loops.record import Loop
 from .commands import Commands, check_handlers
 from .generator import GeneratorWorker
-from .loop import LiveSettings
+from .loop import LiveSettings, grid_settings
 from .osc import Command, OSCError
 from .replies import Replies
 from .takes import Takes
@@ -163,9 +163,7 @@ class Daemon(Commands, Takes):
                 created = True
             if "samples" not in stored:  # the kit the session is made with (what later serves must match)
                 session.save_settings({"samples": folders})
-            live = LiveSettings.from_dict(stored.get("live", {}))
-            if config["bpm"] is not None:
-                live = replace(live, bpm=float(config["bpm"]))
+            live = grid_settings(LiveSettings.from_dict(stored.get("live", {})), config)
             return cls(session, library, settings=live, host=config["host"], osc_port=config["osc_port"],
                        reply_port=config["reply_port"], aliases=aliases, threads=config["threads"],
                        midi_out=config["midi_out"], audio=config["audio"], midi_in=config["midi_in"],
@@ -341,6 +339,7 @@ class Daemon(Commands, Takes):
                   str(Path(f["preview_wav"]).resolve()), str(Path(f["midi_file"]).resolve()), loop.trained_on)
         p = loop.pattern
         cells = [int(v) if h else 0 for h, v in zip(p.hits.ravel(), p.velocities.ravel())]
+        self.send("/dd/shape", p.tracks, p.steps, p.beats)
         self.send("/dd/grid", loop.id, *cells)
         self.send("/dd/samples", loop.id, *[Path(s).stem for s in p.samples])
         notes: list[Any] = []

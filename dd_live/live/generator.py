@@ -28,7 +28,7 @@ QUEUE_SIZE = 3          # ready candidates kept ahead of clicks
 
 def _shape(s: LiveSettings) -> tuple:
     """The settings that change which patterns are made (all but the tempo, the feel and the adapt rate)."""
-    return (s.fotf, s.locks, s.density, s.temperature, s.mode, s.groove)
+    return (s.fotf, s.locks, s.density, s.temperature, s.mode, s.groove, s.swing)
 
 
 class GeneratorWorker(Worker):
@@ -60,7 +60,7 @@ class GeneratorWorker(Worker):
         self.hashes = hashes if hashes is not None else {}
         self.settings = settings
         self.critic = critic                   # the scoring critic (a frozen copy of the trainer's)
-        self.scorer = Scorer(library, critic, threads=threads)
+        self.scorer = Scorer(library, critic, threads=threads, beats=settings.beats, swing=settings.swing)
         self.version, self.trained_on = version, trained_on
         self.steps_between, self.queue_size = steps_between, queue_size
         self.on_ready, self.on_retempo, self.current = on_ready, on_retempo, current
@@ -77,7 +77,8 @@ class GeneratorWorker(Worker):
         self._next_id = session.next_id()
         tracks = len(settings.locks)
         with gate.hold(high=True):
-            self.chains = Chains(library, self.scorer, n=chains, rng=rng, tracks=tracks,
+            self.chains = Chains(library, self.scorer, n=chains, rng=rng, tracks=tracks, steps=settings.steps,
+                                 beats=settings.beats,
                                  density=settings.density, temperature=settings.temperature, feel=settings.groove)
         self._best = BestSearch(self.chains)
         self.pooled = pooled
@@ -222,12 +223,13 @@ class GeneratorWorker(Worker):
             self.chains.density, self.chains.temperature = new.density, new.temperature
             constraints = Constraints(fotf=new.fotf, lock_sample=locks, lock_row=locks)
             with self.gate.hold(high=True):
+                self.scorer.swing = new.swing
                 if new.groove != old.groove:
                     self.chains.set_feel(new.groove)
                 self.chains.constrain(constraints, template, self._template_genes(cur))
                 if self._pool is not None:
                     pool = self._pool.pool
-                    if (new.fotf, new.locks, new.groove) != (old.fotf, old.locks, old.groove):
+                    if (new.fotf, new.locks, new.groove, new.swing) != (old.fotf, old.locks, old.groove, old.swing):
                         pool.feel, pool.template_genes = new.groove, self._template_genes(cur)
                         pool.reset(constraints, density=new.density, template=template)
                     pool.density = new.density
@@ -273,7 +275,10 @@ class GeneratorWorker(Worker):
         folder = self.session.candidate_dir(cid)
         folder.mkdir(parents=True, exist_ok=True)
         reference = self.scorer.audio(found.hits[None], found.idx[None], found.genes)[0]
-        groove = None if found.genes is None else pattern_fields(found.genes, 0)
+        groove = {"swing": 0.0} if found.genes is None else pattern_fields(found.genes, 0)
+        if settings.swing is not None:
+            groove["swing"] = settings.swing
+        groove["beats"] = settings.beats
         loop = Loop.from_arrays(found.hits, found.idx, self.library, reference, found.score, groove=groove,
                                 origin=settings.mode,
                                 id=cid, version=self.version, trained_on=self.trained_on, bpm=settings.bpm,
@@ -296,7 +301,8 @@ class GeneratorWorker(Worker):
             s, cur = self.settings, self.current()
             template = (cur.hits, cur.idx) if cur is not None else None
             locks = s.locks if template is not None else tuple(False for _ in s.locks)
-            pool = LoopPool(self.library, self.scorer, rng=self.rng, tracks=len(s.locks), density=s.density,
+            pool = LoopPool(self.library, self.scorer, rng=self.rng, tracks=len(s.locks), steps=s.steps, beats=s.beats,
+                            density=s.density,
                             constraints=Constraints(fotf=s.fotf, lock_sample=locks, lock_row=locks), template=template,
                             feel=s.groove, template_genes=self._template_genes(cur))
             self._pool = PoolSearch(pool, seed=int(self.rng.integers(2**31)))

@@ -6,12 +6,13 @@ from __future__ import annotations
 import logging
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from .. import SAMPLE_RATE
+from ..errors import InputError
 from ..groove.adapt import DEFAULT_RATE
 from ..groove.feel import apply
 from ..loops.export import write_loop_files
@@ -35,14 +36,22 @@ class LiveSettings:
     locks: tuple[bool, ...] = (False, False, False, False)
     adapt: float = DEFAULT_RATE    # share of the gap to the human closed per take (0: the feel stays)
     groove: bool = False           # loops with their own feel (accents, ghosts, push, swing) searched for
+    swing: float | None = None     # every loop's swing (fractions of a step); None: each loop's own
     feel: tuple[float, ...] = ()   # the feel layer (offset per step); kept in the session's feel table
+    steps: int = 16                # the grid: steps per bar and beats per bar (serve --steps/--beats; kept
+    beats: int = 4                 # with the session, not changed while serving)
+
+    @property
+    def steps_per_beat(self) -> int:
+        return self.steps // self.beats
 
     def constraints(self) -> Constraints:
         return Constraints(fotf=self.fotf, lock_sample=self.locks, lock_row=self.locks)
 
     def to_dict(self) -> dict:
         return {"bpm": self.bpm, "mode": self.mode, "fotf": self.fotf, "temperature": self.temperature,
-                "density": self.density, "locks": list(self.locks), "adapt": self.adapt, "groove": self.groove}
+                "density": self.density, "locks": list(self.locks), "adapt": self.adapt, "groove": self.groove,
+                "swing": self.swing, "steps": self.steps, "beats": self.beats}
 
     @classmethod
     def from_dict(cls, d: dict) -> LiveSettings:
@@ -51,7 +60,25 @@ class LiveSettings:
                    fotf=bool(d.get("fotf", base.fotf)), temperature=float(d.get("temperature", base.temperature)),
                    density=float(d.get("density", base.density)),
                    locks=tuple(bool(x) for x in d.get("locks", base.locks)),
-                   adapt=float(d.get("adapt", base.adapt)), groove=bool(d.get("groove", base.groove)))
+                   adapt=float(d.get("adapt", base.adapt)), groove=bool(d.get("groove", base.groove)),
+                   swing=None if d.get("swing") is None else float(d["swing"]),
+                   steps=int(d.get("steps", base.steps)), beats=int(d.get("beats", base.beats)))
+
+
+def grid_settings(live: LiveSettings, config: dict) -> LiveSettings:
+    """``live`` (a session's stored settings) with ``dd-live serve``'s tempo and grid (``bpm``, ``steps``,
+    ``beats`` in ``config``; None keeps the session's). A grid whose steps do not divide into its beats is an
+    InputError; a fixed swing the new grid cannot play (odd steps per beat) goes back to each loop's own."""
+    changes = {k: config.get(k) for k in ("bpm", "steps", "beats") if config.get(k) is not None}
+    live = replace(live, **changes)
+    if live.steps % live.beats:
+        raise InputError(f"a grid of {live.steps} steps does not divide into {live.beats} beats "
+                         "(--steps 12 goes with 3, 4 or 6 beats, 16 with 4, 24 with 3, 4 or 6)")
+    if live.swing is not None and live.steps_per_beat % 2:
+        log.warning("the session's swing %.3g is dropped: %d steps per beat have no odd steps to swing",
+                    live.swing, live.steps_per_beat)
+        live = replace(live, swing=None)
+    return live
 
 
 def bpm_tag(bpm: float) -> str:

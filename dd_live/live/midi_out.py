@@ -119,7 +119,7 @@ class MidiPlayer(Worker):
         self._close_port = close_port
         self.where = where
         self._lock = threading.Lock()
-        self._pending: tuple[list[Note], float] | None = None
+        self._pending: tuple[list[Note], float, int] | None = None
         self._notes: list[Note] = []
         self._bpm = bpm
         self._beats = beats
@@ -134,7 +134,7 @@ class MidiPlayer(Worker):
     def show(self, loop) -> None:
         """Play ``loop`` (a :class:`dd_live.loops.record.Loop`: its notes at its tempo) from the next bar line."""
         with self._lock:
-            self._pending = (list(loop.notes), float(loop.bpm))
+            self._pending = (list(loop.notes), float(loop.bpm), int(loop.pattern.beats))
         self._bell.set()
 
     def play(self) -> None:
@@ -181,7 +181,7 @@ class MidiPlayer(Worker):
     def _swap(self) -> None:
         with self._lock:
             if self._pending is not None:
-                self._notes, self._bpm = self._pending
+                self._notes, self._bpm, self._beats = self._pending
                 self._pending = None
 
     def _wait_until(self, deadline: float) -> bool:

@@ -133,6 +133,12 @@ ADDRESSES: tuple[Address, ...] = (
     Address("/dd/set/feel", "in", (Arg("on", "n", "switch", choices=(0, 1)),),
             "Loops with a feel of their own: accents and ghost notes, each track pushed or pulled, swing, searched "
             "for like the grid (0: DeepDrummer's loops, velocity 100 on the grid).", "set_feel"),
+    Address("/dd/set/swing", "in", (Arg("amount", "n", "delay of every odd step, fractions of a step (1/3: a "
+                                                     "triplet shuffle; below 0: each loop's own)", lo=-1, hi=0.5,
+                                    what="0-0.5, or -1 for each loop's own"),),
+            "Swing every loop that follows by this amount (the critic hears it too); -1 gives each loop its own "
+            "again (searched with /dd/set/feel 1, none without). Needs an even number of steps per beat.",
+            "set_swing"),
     Address("/dd/set/lock", "in", (Arg("track", "i", "track number", lo=1, hi=64, what="a track number from 1"),
                                   Arg("on", "n", "switch", choices=(0, 1))),
             "Lock a track: keep its sample and row from the current candidate in the loops that follow.", "set_lock"),
@@ -162,6 +168,9 @@ ADDRESSES: tuple[Address, ...] = (
         Arg("loop_wav", "s", "one-bar seamless loop, absolute path"), Arg("preview_wav", "s", "4 bars + 1 s tail"),
         Arg("midi_file", "s", "one-bar MIDI file, channel 10, notes 36 + track"), Arg("trained_on", "i", "ratings the critic that chose it was trained on")),
         "A new current candidate. Its files are on disk before this is sent."),
+    Address("/dd/shape", "out", (Arg("tracks", "i", "tracks (rows)"), Arg("steps", "i", "steps per bar (columns)"),
+                                 Arg("beats", "i", "beats per bar")),
+            "The grid the candidates have (serve --steps/--beats); sent before each /dd/grid."),
     Address("/dd/grid", "out", (Arg("id", "i", "candidate id"), Arg("cells", "*", "tracks x steps ints, row by row: velocity 0-127 (0: rest)")),
             "The candidate's pattern.", extra={"tracks": 4, "steps": 16}),
     Address("/dd/samples", "out", (Arg("id", "i", "candidate id"), Arg("names", "*", "one sample name per track")),

@@ -135,7 +135,7 @@ class Takes:
         cur = self.current
         if cur is not None:
             return cur.pattern.steps, cur.pattern.steps_per_beat
-        return 16, 4
+        return self.settings.steps, self.settings.steps_per_beat
 
     def _layer(self) -> np.ndarray:
         feel = self.settings.feel

@@ -5,7 +5,8 @@ Two forms:
 * the steady-state **loop**: exactly one bar long, with the tails of hits that ring
   past the bar line wrapped into its start, as if the bar had already been playing.
   It loops seamlessly in Max's groove~ or a DAW. :func:`render_reference` is the
-  loop at 120 bpm, the form the critic always hears, whatever the session tempo.
+  loop as the critic always hears it, whatever the session tempo: one bar in 2 s
+  (120 bpm for 4 beats, :func:`reference_bpm`).
 * the **preview** (DeepDrummer's): ``repeats`` bars one after another plus a tail
   (default 4 bars + 1 s), starting from silence.
 
@@ -300,9 +301,15 @@ def render_loops(patterns: Sequence[Pattern], library, *, bpm: float = REFERENCE
                          velocities=a["velocities"], step_times=a["step_times"])
 
 
+def reference_bpm(beats: int = 4) -> float:
+    """The tempo the critic hears a bar of ``beats`` beats at: one bar in the time of a 4/4 bar at
+    :data:`REFERENCE_BPM` (2 s), so every grid fits the critic's fixed input (3 beats at 90 bpm, 6 at 180)."""
+    return REFERENCE_BPM * beats / 4
+
+
 def render_reference(patterns: Sequence[Pattern], library) -> np.ndarray:
-    """The bars the critic hears: loops at the reference 120 bpm."""
-    return render_loops(patterns, library, bpm=REFERENCE_BPM)
+    """The bars the critic hears: each loop at :func:`reference_bpm` for its beats (float32, (B, 88200))."""
+    return render_loops(patterns, library, bpm=reference_bpm(patterns[0].beats if patterns else 4))
 
 
 MAX_REPEATS = 64

@@ -42,7 +42,7 @@ AMXD_MTIME = 3_850_070_400  # 2026-01-01 00:00 UTC in Max's 1904 epoch: a fixed 
 BUTTONS = (("Like", "/dd/like", "l"), ("Dislike", "/dd/dislike", "d"), ("Next", "/dd/next", "n"),
            ("Undo", "/dd/undo", "u"), ("Export", "/dd/export", "e"))
 #: replies the patches handle, and the dd_live.js function each one calls
-REPLIES = (("/dd/candidate", "candidate"), ("/dd/grid", "grid"), ("/dd/samples", "samples"),
+REPLIES = (("/dd/candidate", "candidate"), ("/dd/shape", "shape"), ("/dd/grid", "grid"), ("/dd/samples", "samples"),
            ("/dd/notes", "notes"), ("/dd/rated", "rated"), ("/dd/status", "status"),
            ("/dd/trained", "trained"), ("/dd/exported", "exported"), ("/dd/take", "take"), ("/dd/feel", "feel"),
            ("/dd/error", "dderror"))

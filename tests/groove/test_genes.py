@@ -56,6 +56,17 @@ def test_a_proposal_changes_one_kind_of_thing():
     assert kinds.max() == 1 and 0.5 < kinds.mean() < 1.0   # some moves are no change (same value redrawn, an edge)
 
 
+def test_with_the_swing_fixed_from_outside_moves_keep_the_swing_and_the_loops_play_that_swing():
+    rng = np.random.default_rng(4)
+    g = G.prior(rng, 5000, 4, 16)
+    m = G.propose(g, rng, fixed_swing=True)
+    assert np.array_equal(m.swing, g.swing)
+    changed = (m.vel != g.vel).any(axis=(1, 2)) | (m.push != g.push).any(axis=1)
+    assert changed.mean() > 0.7                       # no move is spent on a swing nobody hears
+    t = g.step_times(0.2)
+    assert np.allclose(t[:, :, 1] - t[:, :, 0], 1.2 + 0 * t[:, :, 0]) and np.allclose(t[:, :, 2] - t[:, :, 0], 2.0)
+
+
 def test_locked_tracks_keep_their_velocities_and_push():
     rng = np.random.default_rng(1)
     g = G.prior(rng, 200, 4, 16)

@@ -135,7 +135,7 @@ def test_a_midi_player_whose_port_fails_is_named_by_supervision():
     assert failure([player]) == "dd-midi stopped by itself"           # not started yet: not alive
     player.start()
     assert failure([player]) is None
-    player.show(SimpleNamespace(notes=[Note(0.0, 36, 100)], bpm=240.0))
+    player.show(SimpleNamespace(notes=[Note(0.0, 36, 100)], bpm=240.0, pattern=SimpleNamespace(beats=4)))
     player.play()
     end = time.monotonic() + 5
     while player.is_alive() and time.monotonic() < end:

@@ -174,7 +174,11 @@ def test_failed_serves_leave_no_session_folder(tmp_path, capsys, cli_env):
         busy.bind(("127.0.0.1", 0))
         port = busy.getsockname()[1]
         assert "cannot listen" in _one_line_error(capsys, base + ["--osc-port", str(port)])
+    assert "16 steps does not divide into 3 beats" in _one_line_error(capsys, base + ["--steps", "16", "--beats", "3"])
+    assert "--steps must be 12 or 16 or 24" in _one_line_error(capsys, base + ["--steps", "10"])
     assert not cli_env.exists() or not any(cli_env.iterdir())
+    (tmp_path / "cfg.toml").write_text('beats = 5\n')
+    assert "beats must be 3 or 4 or 6" in _one_line_error(capsys, ["serve", "--config", str(tmp_path / "cfg.toml")])
     (tmp_path / "cfg.toml").write_text('session = "a\\u0000b"\n')
     assert "session must be" in _one_line_error(capsys, ["serve", "--config", str(tmp_path / "cfg.toml")])
     (tmp_path / "cfg.toml").write_text('samples = ["a\\u0000b"]\n')

@@ -213,3 +213,35 @@ test("takes: the Take toggle starts and ends one, onsets go out with their beat 
   ctx.feel(0, 0, 0);
   assert.deepEqual(out.at(-1), [3, "set", "feel: straight"]);
 });
+
+test("/dd/shape: a 3/4 grid of 12 steps resizes the matrix; loops, onsets and clips are 3 beats", () => {
+  const track = slots([false]);
+  const {ctx, out} = load(fakeLive({slots: track}));
+  out.length = 0;
+  ctx.shape(4, 16, 4);      // the shape it already has: the matrix is left alone
+  assert.deepEqual(out, []);
+  ctx.shape(4, 12, 3);
+  assert.deepEqual(out, [[2, "rows", 4], [2, "columns", 12]]);
+  const cells = new Array(4 * 12).fill(0);
+  cells[11] = 100; cells[12 + 6] = 90;
+  out.length = 0;
+  ctx.grid(1, ...cells);
+  assert.deepEqual(out, [[2, "clear"], [2, 11, 0, 1], [2, 6, 1, 1]]);
+  ctx.candidate(1, 0.5, 120);
+  ctx.notes(1, 36, 0, 100, 37, 1.5, 90, 38, 2.75, 70);
+  ctx.tempo(120);
+  ctx.running(1);
+  out.length = 0;
+  ctx.pos(2, 1, 0);         // the next bar of a 3/4 set: the loop starts again
+  ctx.pos(2, 3, 360);       // beat 2.75 of the bar: the last note
+  assert.deepEqual(out, [[1, 0], [0, 36, 100], [1, 0], [0, 38, 70]]);
+  ctx.taketoggle(1);
+  ctx.phase(0.5);           // halfway through a 3-beat loop: beat 1.5
+  assert.deepEqual(out.filter((o) => o[0] === 8).at(-1), [8, "/dd/onset", 1.5]);
+  ctx.capture();
+  assert.equal(track[0].clip.length, 3);
+  out.length = 0;
+  ctx.shape(4, 16, 3);      // 16 steps do not divide into 3 beats: refused, nothing changes
+  assert.match(out[0][2], /is not a grid/);
+  assert.equal(ctx.state.beats, 3);
+});

@@ -1,0 +1,81 @@
+"""``dd-live serve``: one option per setting of :mod:`dd_live.live.config` (the table below), and the command.
+
+Settings come from the defaults, then the config file, then these options; each option's value is checked by
+the config file's own check (:func:`dd_live.live.config.merge`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from .config import BEATS, STEPS
+
+#: (setting, flags, argparse keywords): every setting of config.DEFAULTS has one
+OPTIONS: tuple[tuple[str, tuple[str, ...], dict[str, Any]], ...] = (
+    ("session", ("--session",), {"metavar": "NAME|DIR", "help": "resume or create this session (default: a new one)"}),
+    ("osc_port", ("--osc-port",), {"type": int, "help": "UDP port to listen on (default 7710)"}),
+    ("reply_port", ("--reply-port",), {"type": int, "help": "UDP port on 127.0.0.1 that always gets replies "
+                                                           "(default 7711)"}),
+    ("host", ("--host",), {"help": "address to listen on (default 127.0.0.1; OSC has no authentication)"}),
+    ("samples", ("--samples",), {"action": "append", "metavar": "DIR", "help": "sample folder (repeatable; default: "
+                                                                               "the session's, else the built-in kit)"}),
+    ("bpm", ("--bpm",), {"type": float, "help": "session tempo (default: the session's, 120 for a new one)"}),
+    ("steps", ("--steps",), {"type": int, "metavar": "|".join(map(str, STEPS)),
+                             "help": "steps per bar (default: the session's, 16 for a new one; 12 or 24 for "
+                                     "triplets, with --beats)"}),
+    ("beats", ("--beats",), {"type": int, "metavar": "|".join(map(str, BEATS)),
+                             "help": "beats per bar (default: the session's, 4 for a new one; 3 for 3/4, 6 for "
+                                     "6/8 or 6/4)"}),
+    ("midi_out", ("--midi-out",), {"metavar": "NAME|virtual|none", "help": "MIDI output (default: virtual port "
+                                                                           "'dd_live')"}),
+    ("midi_in", ("--midi-in",), {"metavar": "NAME|virtual|none", "help": "MIDI input: a human's notes for takes "
+                                                                         "(default: virtual port 'dd_live in')"}),
+    ("audio", ("--audio",), {"dest": "audio", "action": "store_true", "default": None,
+                             "help": "play loops through PortAudio (default)"}),
+    ("threads", ("--threads",), {"type": int, "help": "torch threads (default: half the cores)"}),
+    ("init", ("--init",), {"metavar": "pretrained|random|FILE", "help": "a new session's critic: the shipped "
+                           "pretrained features (default), the paper's random weights, or a file from dd-live pretrain"}),
+    ("learn", ("--learn",), {"choices": ("auto", "head", "budget"), "help": "how a new session's critic learns "
+                                                                            "(see dd-live evaluate --help; default auto)"}),
+)
+
+
+def add_parser(sub) -> None:
+    """Add ``serve`` to the ``dd-live`` subcommands ``sub``."""
+    sv = sub.add_parser("serve", help="the live daemon: OSC in, loops out, learns from likes",
+                        description="Serve a live session over OSC (see docs/osc.md). Settings: defaults, then the "
+                                    "config file, then these options.")
+    sv.add_argument("--config", metavar="TOML", help="config file (default: config.toml in the user config dir)")
+    for _, flags, kwargs in OPTIONS:
+        sv.add_argument(*flags, **kwargs)
+        if flags == ("--audio",):
+            sv.add_argument("--no-audio", dest="audio", action="store_false", help="no audio playback")
+    sv.add_argument("--verbose", action="store_true", help="debug logging")
+    sv.set_defaults(func=cmd_serve)
+
+
+def cmd_serve(a: argparse.Namespace) -> int:
+    import logging
+
+    from . import config
+    from .daemon import Daemon
+
+    logging.basicConfig(level=logging.DEBUG if a.verbose else logging.INFO,
+                        format="dd-live %(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    file_settings, aliases = config.load(Path(a.config) if a.config else None)
+    s = config.merge(file_settings, {key: getattr(a, key) for key, _, _ in OPTIONS})
+    daemon = Daemon.open(s, aliases)
+
+    def started() -> None:
+        likes, dislikes = daemon.session.counts()
+        grid = daemon.settings
+        print(f"dd-live: serving session {daemon.session.folder} ({likes + dislikes} ratings, {grid.steps} steps "
+              f"in {grid.beats} beats) on OSC {s['host']}:{daemon.port}, replies to {s['reply_port']}; Ctrl-C stops",
+              file=sys.stderr, flush=True)
+
+    daemon.serve_forever(on_start=started, restore_signals=False)
+    print("dd-live: stopped", file=sys.stderr)
+    return 0
