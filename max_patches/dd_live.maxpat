@@ -949,6 +949,141 @@
             {
                 "box": {
                     "id": "obj-44",
+                    "maxclass": "flonum",
+                    "numinlets": 1,
+                    "numoutlets": 2,
+                    "patching_rect": [
+                        900,
+                        400,
+                        60,
+                        22
+                    ],
+                    "presentation": 1,
+                    "presentation_rect": [
+                        460,
+                        42,
+                        44,
+                        22
+                    ],
+                    "outlettype": [
+                        "",
+                        ""
+                    ],
+                    "numdecimalplaces": 3,
+                    "minimum": -1,
+                    "maximum": 0.5
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-45",
+                    "maxclass": "newobj",
+                    "numinlets": 1,
+                    "numoutlets": 1,
+                    "patching_rect": [
+                        900,
+                        440,
+                        110,
+                        22
+                    ],
+                    "outlettype": [
+                        ""
+                    ],
+                    "text": "prepend /dd/set/swing"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-46",
+                    "maxclass": "comment",
+                    "numinlets": 1,
+                    "numoutlets": 0,
+                    "patching_rect": [
+                        900,
+                        470,
+                        44,
+                        20
+                    ],
+                    "presentation": 1,
+                    "presentation_rect": [
+                        506,
+                        44,
+                        44,
+                        20
+                    ],
+                    "text": "swing"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-47",
+                    "maxclass": "number",
+                    "numinlets": 1,
+                    "numoutlets": 2,
+                    "patching_rect": [
+                        1020,
+                        400,
+                        60,
+                        22
+                    ],
+                    "presentation": 1,
+                    "presentation_rect": [
+                        570,
+                        42,
+                        44,
+                        22
+                    ],
+                    "outlettype": [
+                        "",
+                        ""
+                    ],
+                    "minimum": 0,
+                    "maximum": 64
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-48",
+                    "maxclass": "newobj",
+                    "numinlets": 1,
+                    "numoutlets": 1,
+                    "patching_rect": [
+                        1020,
+                        440,
+                        110,
+                        22
+                    ],
+                    "outlettype": [
+                        ""
+                    ],
+                    "text": "prepend /dd/set/autotake"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-49",
+                    "maxclass": "comment",
+                    "numinlets": 1,
+                    "numoutlets": 0,
+                    "patching_rect": [
+                        1020,
+                        470,
+                        64,
+                        20
+                    ],
+                    "presentation": 1,
+                    "presentation_rect": [
+                        616,
+                        44,
+                        64,
+                        20
+                    ],
+                    "text": "auto bars"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-50",
                     "maxclass": "number",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -975,7 +1110,7 @@
             },
             {
                 "box": {
-                    "id": "obj-45",
+                    "id": "obj-51",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -993,7 +1128,7 @@
             },
             {
                 "box": {
-                    "id": "obj-46",
+                    "id": "obj-52",
                     "maxclass": "comment",
                     "numinlets": 1,
                     "numoutlets": 0,
@@ -1015,7 +1150,7 @@
             },
             {
                 "box": {
-                    "id": "obj-47",
+                    "id": "obj-53",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 4,
@@ -1036,7 +1171,7 @@
             },
             {
                 "box": {
-                    "id": "obj-48",
+                    "id": "obj-54",
                     "maxclass": "newobj",
                     "numinlets": 6,
                     "numoutlets": 6,
@@ -1059,7 +1194,7 @@
             },
             {
                 "box": {
-                    "id": "obj-49",
+                    "id": "obj-55",
                     "maxclass": "comment",
                     "numinlets": 1,
                     "numoutlets": 0,
@@ -1081,7 +1216,7 @@
             },
             {
                 "box": {
-                    "id": "obj-50",
+                    "id": "obj-56",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -1100,7 +1235,7 @@
             },
             {
                 "box": {
-                    "id": "obj-51",
+                    "id": "obj-57",
                     "maxclass": "message",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -1118,7 +1253,7 @@
             },
             {
                 "box": {
-                    "id": "obj-52",
+                    "id": "obj-58",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -1137,7 +1272,7 @@
             },
             {
                 "box": {
-                    "id": "obj-53",
+                    "id": "obj-59",
                     "maxclass": "message",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -1155,7 +1290,7 @@
             },
             {
                 "box": {
-                    "id": "obj-54",
+                    "id": "obj-60",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -1173,7 +1308,7 @@
             },
             {
                 "box": {
-                    "id": "obj-55",
+                    "id": "obj-61",
                     "maxclass": "newobj",
                     "numinlets": 3,
                     "numoutlets": 2,
@@ -1192,7 +1327,7 @@
             },
             {
                 "box": {
-                    "id": "obj-56",
+                    "id": "obj-62",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -1210,7 +1345,7 @@
             },
             {
                 "box": {
-                    "id": "obj-57",
+                    "id": "obj-63",
                     "maxclass": "newobj",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -1228,7 +1363,7 @@
             },
             {
                 "box": {
-                    "id": "obj-58",
+                    "id": "obj-64",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -1247,7 +1382,7 @@
             },
             {
                 "box": {
-                    "id": "obj-59",
+                    "id": "obj-65",
                     "maxclass": "message",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -1265,7 +1400,7 @@
             },
             {
                 "box": {
-                    "id": "obj-60",
+                    "id": "obj-66",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -1283,7 +1418,7 @@
             },
             {
                 "box": {
-                    "id": "obj-61",
+                    "id": "obj-67",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -1301,7 +1436,7 @@
             },
             {
                 "box": {
-                    "id": "obj-62",
+                    "id": "obj-68",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -1319,7 +1454,7 @@
             },
             {
                 "box": {
-                    "id": "obj-63",
+                    "id": "obj-69",
                     "maxclass": "newobj",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -1337,7 +1472,7 @@
             },
             {
                 "box": {
-                    "id": "obj-64",
+                    "id": "obj-70",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -1355,7 +1490,7 @@
             },
             {
                 "box": {
-                    "id": "obj-65",
+                    "id": "obj-71",
                     "maxclass": "newobj",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -1373,7 +1508,7 @@
             },
             {
                 "box": {
-                    "id": "obj-66",
+                    "id": "obj-72",
                     "maxclass": "ezdac~",
                     "numinlets": 2,
                     "numoutlets": 0,
@@ -2104,6 +2239,58 @@
                         0
                     ],
                     "destination": [
+                        "obj-5",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-50",
+                        0
+                    ],
+                    "destination": [
+                        "obj-51",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-51",
+                        0
+                    ],
+                    "destination": [
+                        "obj-5",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-53",
+                        0
+                    ],
+                    "destination": [
+                        "obj-54",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-54",
+                        0
+                    ],
+                    "destination": [
                         "obj-7",
                         0
                     ],
@@ -2113,7 +2300,7 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-48",
+                        "obj-54",
                         1
                     ],
                     "destination": [
@@ -2126,7 +2313,7 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-48",
+                        "obj-54",
                         2
                     ],
                     "destination": [
@@ -2139,7 +2326,7 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-48",
+                        "obj-54",
                         3
                     ],
                     "destination": [
@@ -2152,7 +2339,7 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-48",
+                        "obj-54",
                         4
                     ],
                     "destination": [
@@ -2169,7 +2356,7 @@
                         5
                     ],
                     "destination": [
-                        "obj-50",
+                        "obj-56",
                         0
                     ],
                     "order": 0
@@ -2178,11 +2365,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-50",
+                        "obj-56",
                         1
                     ],
                     "destination": [
-                        "obj-51",
+                        "obj-57",
                         0
                     ],
                     "order": 0
@@ -2191,7 +2378,7 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-51",
+                        "obj-57",
                         0
                     ],
                     "destination": [
@@ -2208,97 +2395,6 @@
                         6
                     ],
                     "destination": [
-                        "obj-52",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-52",
-                        1
-                    ],
-                    "destination": [
-                        "obj-53",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-53",
-                        0
-                    ],
-                    "destination": [
-                        "obj-18",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-54",
-                        0
-                    ],
-                    "destination": [
-                        "obj-55",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-18",
-                        7
-                    ],
-                    "destination": [
-                        "obj-55",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-55",
-                        1
-                    ],
-                    "destination": [
-                        "obj-56",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-56",
-                        0
-                    ],
-                    "destination": [
-                        "obj-57",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-57",
-                        0
-                    ],
-                    "destination": [
                         "obj-58",
                         0
                     ],
@@ -2309,7 +2405,7 @@
                 "patchline": {
                     "source": [
                         "obj-58",
-                        0
+                        1
                     ],
                     "destination": [
                         "obj-59",
@@ -2347,36 +2443,36 @@
             {
                 "patchline": {
                     "source": [
+                        "obj-18",
+                        7
+                    ],
+                    "destination": [
                         "obj-61",
                         0
                     ],
-                    "destination": [
-                        "obj-62",
-                        0
-                    ],
                     "order": 0
                 }
             },
             {
                 "patchline": {
                     "source": [
-                        "obj-62",
-                        0
-                    ],
-                    "destination": [
-                        "obj-63",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-55",
+                        "obj-61",
                         1
                     ],
                     "destination": [
+                        "obj-62",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-62",
+                        0
+                    ],
+                    "destination": [
                         "obj-63",
                         0
                     ],
@@ -2400,6 +2496,19 @@
                 "patchline": {
                     "source": [
                         "obj-64",
+                        0
+                    ],
+                    "destination": [
+                        "obj-65",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-65",
                         0
                     ],
                     "destination": [
@@ -2412,11 +2521,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-55",
+                        "obj-66",
                         0
                     ],
                     "destination": [
-                        "obj-65",
+                        "obj-67",
                         0
                     ],
                     "order": 0
@@ -2425,11 +2534,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-65",
+                        "obj-67",
                         0
                     ],
                     "destination": [
-                        "obj-66",
+                        "obj-68",
                         0
                     ],
                     "order": 0
@@ -2438,11 +2547,89 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-65",
+                        "obj-68",
                         0
                     ],
                     "destination": [
-                        "obj-66",
+                        "obj-69",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-61",
+                        1
+                    ],
+                    "destination": [
+                        "obj-69",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-69",
+                        0
+                    ],
+                    "destination": [
+                        "obj-70",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-70",
+                        0
+                    ],
+                    "destination": [
+                        "obj-18",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-61",
+                        0
+                    ],
+                    "destination": [
+                        "obj-71",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-71",
+                        0
+                    ],
+                    "destination": [
+                        "obj-72",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-71",
+                        0
+                    ],
+                    "destination": [
+                        "obj-72",
                         1
                     ],
                     "order": 1

@@ -9,6 +9,8 @@ supervised, stopped and joined by :class:`Daemon`):
   work, one at a time.
 * the outputs (:mod:`dd_live.live.outputs`): the MIDI player thread and PortAudio's stream, both
   optional.
+* automatic takes (:class:`dd_live.live.takes.AutoTakes`): ends a take and starts the next every N bars
+  (/dd/set/autotake), idle while off.
 
 Every reply goes to each client that sent /dd/hello and to the reply port on 127.0.0.1
 (:mod:`dd_live.live.replies`). Errors also go to the sender, rate-limited.
@@ -37,7 +39,7 @@ from .generator import GeneratorWorker
 from .loop import LiveSettings, grid_settings
 from .osc import Command, OSCError
 from .replies import Replies
-from .takes import Takes
+from .takes import AutoTakes, Takes
 from .trainer_worker import TrainerWorker
 from .worker import Gate, failure
 
@@ -129,6 +131,7 @@ class Daemon(Commands, Takes):
         self.midi_spec, self.audio_wanted, self.midi_in_spec = midi_out, audio, midi_in
         self.outputs: list = []                # started by start(): see dd_live.live.outputs
         self.inputs: list = []                 # MIDI in (dd_live.live.midi_in), started by start()
+        self.autotakes = AutoTakes(self)       # takes every N bars (/dd/set/autotake), idle while off
         self.current: Loop | None = None
         self._lock = threading.RLock()
         self.stopped = threading.Event()
@@ -187,7 +190,7 @@ class Daemon(Commands, Takes):
     @property
     def workers(self) -> list:
         """Everything running that supervision watches: OSC, trainer, generator, the outputs and inputs."""
-        return [self.server, self.trainer_worker, self.generator, *self.outputs, *self.inputs]
+        return [self.server, self.trainer_worker, self.generator, self.autotakes, *self.outputs, *self.inputs]
 
     def start(self) -> None:
         from ..sound.audio import clean_temp
@@ -222,6 +225,7 @@ class Daemon(Commands, Takes):
         self.trainer_worker.sync()     # ratings stored but not yet trained on (after a crash)
         self.generator.start()
         self.generator.request()       # the first candidate is announced as soon as it exists
+        self.autotakes.start()
 
     def failure(self) -> str | None:
         """One line naming the first worker that died (or ended by itself), or None while all run."""

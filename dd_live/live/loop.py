@@ -35,6 +35,7 @@ class LiveSettings:
     density: float = 0.5
     locks: tuple[bool, ...] = (False, False, False, False)
     adapt: float = DEFAULT_RATE    # share of the gap to the human closed per take (0: the feel stays)
+    autotake: int = 0              # a take ends and the next starts every this many bars (0: by hand)
     groove: bool = False           # loops with their own feel (accents, ghosts, push, swing) searched for
     swing: float | None = None     # every loop's swing (fractions of a step); None: each loop's own
     feel: tuple[float, ...] = ()   # the feel layer (offset per step); kept in the session's feel table
@@ -51,7 +52,7 @@ class LiveSettings:
     def to_dict(self) -> dict:
         return {"bpm": self.bpm, "mode": self.mode, "fotf": self.fotf, "temperature": self.temperature,
                 "density": self.density, "locks": list(self.locks), "adapt": self.adapt, "groove": self.groove,
-                "swing": self.swing, "steps": self.steps, "beats": self.beats}
+                "swing": self.swing, "steps": self.steps, "beats": self.beats, "autotake": self.autotake}
 
     @classmethod
     def from_dict(cls, d: dict) -> LiveSettings:
@@ -62,7 +63,8 @@ class LiveSettings:
                    locks=tuple(bool(x) for x in d.get("locks", base.locks)),
                    adapt=float(d.get("adapt", base.adapt)), groove=bool(d.get("groove", base.groove)),
                    swing=None if d.get("swing") is None else float(d["swing"]),
-                   steps=int(d.get("steps", base.steps)), beats=int(d.get("beats", base.beats)))
+                   steps=int(d.get("steps", base.steps)), beats=int(d.get("beats", base.beats)),
+                   autotake=int(d.get("autotake", base.autotake)))
 
 
 def grid_settings(live: LiveSettings, config: dict) -> LiveSettings:

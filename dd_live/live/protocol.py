@@ -152,6 +152,10 @@ ADDRESSES: tuple[Address, ...] = (
     Address("/dd/take/end", "in", (_VALUE,),
             "End the take: the drums' feel moves towards where the human played (answered with /dd/take and "
             "/dd/feel).", "take_end", True),
+    Address("/dd/set/autotake", "in", (Arg("bars", "n", "bars per take (0: takes only by /dd/take/start and "
+                                                     "/dd/take/end)", lo=0, hi=64),),
+            "Takes by themselves: every this many bars the running take ends (the feel moves towards the "
+            "human) and the next starts; a take nobody played in changes nothing.", "set_autotake"),
     Address("/dd/feel", "in", (), "Ask for /dd/feel.", "feel"),
     Address("/dd/feel/reset", "in", (_VALUE,), "Play straight again (the feel layer back to zero; undoable).",
             "feel_reset", True),

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections.abc import Callable
 
 import numpy as np
 
@@ -18,6 +20,7 @@ from ..errors import InputError
 from ..groove.adapt import adapt
 from ..groove.feel import Take, flat
 from .osc import OSCError
+from .worker import Worker
 
 log = logging.getLogger("dd_live.daemon")
 
@@ -83,34 +86,59 @@ class Takes:
     # ------------------------------------------------------------ handlers (OSC thread)
 
     def _cmd_take_start(self, sender) -> None:
-        with self._take_lock:
-            self._take = Take()
+        self.begin_take()
 
     def _cmd_onset(self, sender, beat: float | None = None) -> None:
         self.onset(None if beat is None else float(beat))
 
     def _cmd_take_end(self, sender) -> None:
+        if not self.end_take():
+            raise OSCError("state", "no take is running: send /dd/take/start first")
+
+    def begin_take(self) -> None:
+        """Start a take (a running one is dropped)."""
+        with self._take_lock:
+            self._take = Take()
+
+    def end_take(self, *, auto: bool = False) -> bool:
+        """End the running take: fit it, move the feel layer, store it, say so (/dd/take, /dd/feel); with auto
+        takes on (or ``auto``) the next take starts at once. False if no take ran. A take that cannot be used
+        (too few onsets matched) is an OSCError, or with ``auto`` only a debug line: the human did not play."""
         with self._take_lock:
             take, self._take = self._take, None
+            if auto or self.settings.autotake:
+                self._take = Take()
         if take is None:
-            raise OSCError("state", "no take is running: send /dd/take/start first")
+            return False
         steps, spb = self._grid()
         try:
             fit = take.fit(steps)
         except InputError as err:
+            if auto:
+                log.debug("automatic take not used: %s", err)
+                return True
             raise OSCError("state", f"take not used: {err}") from None
         old = self._layer()
         new = adapt(old, fit, rate=self.settings.adapt, steps_per_beat=spb)
         step_ms = 60_000.0 / self.settings.bpm / spb
         stats = {"onsets": fit.onsets, "matched": fit.matched, "gap_steps": round(fit.mean_abs_gap, 6),
                  "centred_gap_steps": round(fit.mean_abs_gap_centred, 6), "latency_steps": round(fit.centre, 6),
-                 "bpm": self.settings.bpm, "rate": self.settings.adapt}
+                 "bpm": self.settings.bpm, "rate": self.settings.adapt, "auto": auto}
         takes = self.session.push_feel(new, "take", stats)
         log.info("take %d: %d onsets, %d matched, gap %.1f ms (%.1f ms without latency)", takes, fit.onsets,
                  fit.matched, fit.mean_abs_gap * step_ms, fit.mean_abs_gap_centred * step_ms)
         self.send("/dd/take", fit.onsets, fit.matched, float(np.nan_to_num(fit.mean_abs_gap) * step_ms),
                   float(np.nan_to_num(fit.mean_abs_gap_centred) * step_ms), takes)
         self._play_feel(new)
+        return True
+
+    def _cmd_set_autotake(self, sender, bars: float) -> None:
+        was = self.settings.autotake
+        self._update(autotake=int(round(bars)))
+        if was and not self.settings.autotake:
+            with self._take_lock:   # the automatic take running is dropped, unused
+                self._take = None
+        self.autotakes.wake()
 
     def _cmd_feel(self, sender) -> None:
         self.send("/dd/feel", *[float(x) for x in self._layer()])
@@ -146,3 +174,50 @@ class Takes:
         layer = np.asarray(layer, dtype=np.float64)
         self._update(feel=tuple(float(x) for x in layer) if np.any(layer) else ())
         self.send("/dd/feel", *[float(x) for x in layer])
+
+
+class AutoTakes(Worker):
+    """Takes by themselves (/dd/set/autotake bars): every ``bars`` bars the running take ends (the feel moves)
+    and the next starts. Bars are counted at the session tempo and grid from the bar line the outputs were
+    playing when auto takes came on (from that moment if nothing plays). A take the human did not play in
+    changes nothing."""
+
+    name = "dd-takes"
+    IDLE_S = 0.25       # how often it looks at the setting while off, and the longest it sleeps
+
+    def __init__(self, daemon, *, clock: Callable[[], float] = time.perf_counter) -> None:
+        super().__init__()
+        self.daemon, self.clock = daemon, clock
+        self._bell = threading.Event()
+        self.due: float | None = None          # clock time (s) the running automatic take ends; None: off
+
+    def wake(self) -> None:
+        """The setting changed: look again now."""
+        self._bell.set()
+
+    def _wake(self) -> None:
+        self._bell.set()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._bell.wait(self.tick())
+            self._bell.clear()
+
+    def tick(self) -> float:
+        """Do what is due now; returns the seconds until something may next be due."""
+        s = self.daemon.settings
+        if not s.autotake:
+            self.due = None
+            return self.IDLE_S
+        now = self.clock()
+        bar = s.beats * 60.0 / s.bpm
+        length = s.autotake * bar
+        if self.due is None:           # just switched on: the first take runs to the bar line ``bars`` ahead
+            phase = self.daemon._phase(now) or 0.0
+            self.due = now - phase * bar + length
+            self.daemon.begin_take()
+        elif now >= self.due:
+            self.daemon.end_take(auto=True)
+            while self.due <= now:     # after a stall, the next whole take (never several at once)
+                self.due += length
+        return min(max(self.due - self.clock(), 0.0), self.IDLE_S)

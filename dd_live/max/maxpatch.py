@@ -64,6 +64,7 @@ def _check_table() -> None:
     """Every address the patches use must be in the daemon's table, in the right direction."""
     ins, outs = protocol.inbound(), protocol.outbound()
     missing = [a for a in [b[1] for b in BUTTONS] + ["/dd/hello", "/dd/set/tempo", "/dd/status", "/dd/feel/reset",
+                                                    "/dd/set/swing", "/dd/set/autotake",
                                                     *JS_SENDS] if a not in ins]
     missing += [a for a, _ in REPLIES if a not in outs]
     if missing:
@@ -169,6 +170,18 @@ def _core(s: _Sheet, *, onload: str) -> dict[str, Any]:
     s.line(straight, reset)
     s.line(reset, send)
     s.show(straight, (392, 40, 60, 24))
+    # swing (every loop's, -1: each loop's own) and automatic takes (bars per take, 0: by the toggle)
+    for i, (command, name, kind, label, width) in enumerate((("set_swing", "amount", "flonum @numdecimalplaces 3",
+                                                               "swing", 44),
+                                                              ("set_autotake", "bars", "number", "auto bars", 64))):
+        arg = protocol.arg(command, name)
+        address = next(a.address for a in protocol.ADDRESSES if a.command == command)
+        box = s.box(f"{kind} @minimum {arg.lo:g} @maximum {arg.hi:g}", 900 + 120 * i, 400, 60)
+        pre = s.box(f"prepend {address}", 900 + 120 * i, 440, 110)
+        s.line(box, pre)
+        s.line(pre, send)
+        s.show(box, (460 + 110 * i, 42, 44, 22))
+        s.show(s.comment(label, 900 + 120 * i, 470, width), (506 + 110 * i, 44, width, 20))
     return b
 
 
