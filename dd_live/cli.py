@@ -134,7 +134,7 @@ def cmd_bench(a: argparse.Namespace) -> int:
     from .lab import bench
 
     result = bench.run(a.what, seconds=a.seconds, batch=a.batch, files=a.files, threads=a.threads, learn=a.learn,
-                       rater=a.rater, seed=a.seed, samples=a.samples)
+                       rater=a.rater, seed=a.seed, samples=a.samples, feel=a.feel)
     if a.json:
         print(json.dumps(result))
     else:
@@ -244,6 +244,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "daemon's click latencies, MIDI timing, idle CPU and memory; lean: a built-in rater clicks "
                         "80 times through dd-live serve: the like rate of the loops it heard; feel: simulated humans play along over OSC; pretrain: dd-live pretrain")
     b.add_argument("--json", action="store_true", help="print one JSON line")
+    b.add_argument("--feel", action="store_true", help="critic, live: loops with a feel of their own (velocities, "
+                                                      "push, swing)")
     b.add_argument("--seconds", type=float, default=3.0, help="measure for at least this long (render, critic)")
     b.add_argument("--batch", type=int, default=None, help="bars per call (render 256, critic 64)")
     b.add_argument("--files", type=int, default=2000, help="files in the library (load)")

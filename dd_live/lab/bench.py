@@ -107,10 +107,12 @@ def bench_load(*, files: int = 2000) -> dict:
                 "warm_s": round(warm_s, 3), "audio_s": round(cold.flat.size / SAMPLE_RATE, 1), **_machine()}
 
 
-def bench_critic(*, seconds: float = 3.0, batch: int = 64, threads: int = 2, seed: int = 0) -> dict:
-    """evals_per_s: render + MFCC + critic on batches of random patterns; train_s: one rating's budget."""
+def bench_critic(*, seconds: float = 3.0, batch: int = 64, threads: int = 2, seed: int = 0, feel: bool = False) -> dict:
+    """evals_per_s: render + MFCC + critic on batches of random patterns (with ``feel``, each with a feel drawn
+    from the genes' prior: velocities, push, swing); train_s: one rating's budget."""
     import torch
 
+    from ..groove import genes as feel_genes
     from ..learn.critic import Critic, configure_threads
     from ..loops.pattern import random_arrays
     from ..learn.sampler import Scorer
@@ -123,14 +125,15 @@ def bench_critic(*, seconds: float = 3.0, batch: int = 64, threads: int = 2, see
     rng = np.random.default_rng(seed)
     critic = Critic()
     scorer = Scorer(lib, critic, threads=threads)
-    batches = [random_arrays(lib, rng, batch) for _ in range(4)]
+    batches = [(*random_arrays(lib, rng, batch), feel_genes.prior(rng, batch, 4, 16) if feel else None)
+               for _ in range(4)]
     scorer(*batches[0])  # warm-up
     evals, elapsed, i = 0, 0.0, 0
     stages = {"render": 0.0, "features": 0.0, "critic": 0.0}
     while elapsed < seconds:
-        hits, idx = batches[i % len(batches)]
+        hits, idx, genes = batches[i % len(batches)]
         t0 = time.perf_counter()
-        audio = scorer.audio(hits, idx)
+        audio = scorer.audio(hits, idx, genes)
         t1 = time.perf_counter()
         feats = scorer.features(audio)
         t2 = time.perf_counter()
@@ -167,7 +170,8 @@ def bench_critic(*, seconds: float = 3.0, batch: int = 64, threads: int = 2, see
     return {"benchmark": "critic", "evals_per_s": round(evals / elapsed, 1), "train_s": round(float(np.median(times)), 3),
             "train_s_runs": [round(t, 3) for t in times], "fit_head_80_s": round(float(np.median(fits[1:])), 4),
             "ms_per_eval": {k: round(v / evals * 1e3, 3) for k, v in stages.items()},
-            "batch": batch, "threads": threads, "precision": critic.precision, "torch": torch.__version__, **_machine()}
+            "batch": batch, "threads": threads, "feel": feel, "precision": critic.precision, "torch": torch.__version__,
+            **_machine()}
 
 
 def bench_protocol(*, seed: int = 0, threads: int = 2, learn: str = "auto") -> dict:
@@ -195,7 +199,8 @@ def bench_pretrain(*, samples: list[str] | None = None, threads: int = 2) -> dic
 
 
 def run(what: str, *, seconds: float = 3.0, batch: int | None = None, files: int = 2000, threads: int = 2,
-        learn: str = "auto", rater: str = "groove", seed: int = 0, samples: list[str] | None = None) -> dict:
+        learn: str = "auto", rater: str = "groove", seed: int = 0, samples: list[str] | None = None,
+        feel: bool = False) -> dict:
     from ..errors import InputError
 
     if (batch is not None and batch < 1) or files < 1 or threads < 1 or not seconds > 0:
@@ -205,13 +210,13 @@ def run(what: str, *, seconds: float = 3.0, batch: int | None = None, files: int
     if what == "load":
         return bench_load(files=files)
     if what == "critic":
-        return bench_critic(seconds=seconds, batch=batch or 64, threads=threads)
+        return bench_critic(seconds=seconds, batch=batch or 64, threads=threads, feel=feel)
     if what == "protocol":
         return bench_protocol(threads=threads, learn=learn)
     if what == "live":
         from .bench_live import bench_live
 
-        return bench_live(threads=threads, learn=learn)
+        return bench_live(threads=threads, learn=learn, feel=feel)
     if what == "pretrain":
         return bench_pretrain(samples=samples, threads=threads)
     if what == "feel":

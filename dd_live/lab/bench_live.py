@@ -8,7 +8,8 @@ installed, a JACK dummy server with a 64-frame period for MIDI out), then:
 2. ``trained_clicks`` ratings 0.5-1.5 s apart, each followed, once /dd/trained
    says a critic trained on it is out, by /dd/next until a candidate from such
    a critic arrives: click -> that candidate (s), and click -> /dd/trained (s);
-3. MIDI timing: note-ons received by a JACK MIDI input during 1-2, compared
+3. MIDI timing: note-ons received by a JACK MIDI input during 1-2, at the frames
+   they sounded (:class:`dd_live.live.midi_jack.JackMidiReader`), compared
    with the 16th-note grid at 120 bpm (constant latency removed);
 4. once training has come to rest (no /dd/trained for 5 s; how long that took
    after the last click is ``training_settles_s``), 30 s with nobody clicking
@@ -39,18 +40,27 @@ def _peak_rss_mb(pid: int) -> float:
 
 
 def _midi_reader(env: dict):
-    os.environ.update({k: env[k] for k in ("JACK_DEFAULT_SERVER", "JACK_NO_AUDIO_RESERVATION")})
-    import rtmidi
+    """A frame-stamping JACK MIDI reader on dd_live's port, drained by a thread: (reader, events, stop), or None."""
+    import threading
 
-    mi = rtmidi.MidiIn(rtapi=rtmidi.API_UNIX_JACK, name="benchreader", queue_size_limit=4096)
-    mi.ignore_types(sysex=True, timing=True, active_sense=True)
-    received: list = []  # (seconds since the previous message, bytes), filled on rtmidi's thread
-    mi.set_callback(lambda event, data: received.append((event[1], event[0])))
-    mi.open_virtual_port("in")
-    if jack_connect("dd_live:dd_live", "benchreader:in", env):
-        return mi, received
-    mi.close_port()
-    return None
+    from ..live.midi_jack import JackMidiReader, available
+
+    os.environ.update({k: env[k] for k in ("JACK_DEFAULT_SERVER", "JACK_NO_AUDIO_RESERVATION")})
+    if not available():
+        return None
+    reader = JackMidiReader("benchreader")
+    if not jack_connect("dd_live:dd_live", "benchreader:in", env):
+        reader.close()
+        return None
+    events: list = []   # (frame, bytes)
+    stop = threading.Event()
+
+    def drain() -> None:
+        while not stop.wait(0.25):
+            events.extend(reader.read())
+
+    threading.Thread(target=drain, name="bench-midi-reader", daemon=True).start()
+    return reader, events, stop
 
 
 def _grid_errors_ms(times: list[float], step: float) -> np.ndarray:
@@ -60,17 +70,20 @@ def _grid_errors_ms(times: list[float], step: float) -> np.ndarray:
 
 
 def bench_live(*, clicks: int = 30, trained_clicks: int = 10, idle_s: float = 30.0, threads: int | None = None,
-               seed: int = 0, learn: str = "auto") -> dict:
+               seed: int = 0, learn: str = "auto", feel: bool = False) -> dict:
+    """``feel``: loops with a feel of their own (/dd/set/feel 1) and a swing of 0.2 (/dd/set/swing): MIDI timing is
+    then measured against each playing loop's own notes."""
     with jack_server("ddbench") as jack:
         return _bench(jack, clicks=clicks, trained_clicks=trained_clicks, idle_s=idle_s, threads=threads, seed=seed,
-                      learn=learn)
+                      learn=learn, feel=feel)
 
 
 def _bench(jack: dict | None, *, clicks: int, trained_clicks: int, idle_s: float, threads: int | None, seed: int,
-           learn: str) -> dict:
+           learn: str, feel: bool) -> dict:
     rng = np.random.default_rng(seed)
     env = {**os.environ, **(jack or {})}
-    result: dict = {"threads": threads or "default", "learn": learn, "clicks": clicks, "trained_clicks": trained_clicks}
+    result: dict = {"threads": threads or "default", "learn": learn, "clicks": clicks, "trained_clicks": trained_clicks,
+                    "feel": feel}
     with bench_daemon("live", midi_out="virtual" if jack else "none", threads=threads, extra=["--learn", learn],
                       env=env) as (proc, client):
         return _measure(client, proc, jack, env, clicks, trained_clicks, idle_s, rng, result)
@@ -82,10 +95,13 @@ def _measure(client, proc, jack, env, clicks, trained_clicks, idle_s, rng, resul
         wait_answering(client, proc)
         cand = client.wait("/dd/candidate", 60)
         cid = cand[0]
+        if result["feel"]:
+            client.send("/dd/set/feel", 1)
+            client.send("/dd/set/swing", 0.2)
         if jack:
             midi = _midi_reader(env)
             if midi is not None:
-                midi, received = midi
+                midi, received, reading = midi
             client.send("/dd/play")
         time.sleep(3.0)  # let the queue fill as it would between a performer's clicks
 
@@ -156,20 +172,23 @@ def _measure(client, proc, jack, env, clicks, trained_clicks, idle_s, rng, resul
             "rss_peak_mb": round(_peak_rss_mb(proc.pid), 1),
         })
         # 3. MIDI timing
-        if midi is not None:
-            times, t = [], 0.0
-            for delta, msg in list(received):
-                t += delta
-                if msg[0] & 0xF0 == 0x90 and msg[2] > 0:
-                    times.append(t)
+        if midi is not None and result["feel"]:
+            result.update({"midi_error_ms_p99": None, "midi_note": "loops with a feel are off the 16th grid on "
+                           "purpose: tests/live/test_midi_jack.py times their notes against grid + swing + "
+                           "offsets + feel"})
+        elif midi is not None:
+            reading.set()
+            received.extend(midi.read())
+            times = [frame / midi.rate for frame, msg in received if msg[0] & 0xF0 == 0x90 and msg[2] > 0]
             errs = _grid_errors_ms(times, 60.0 / 120 / 4) if len(times) > 10 else np.array([np.nan])
             result.update({"midi_notes": len(times), "midi_error_ms_p99": round(float(np.percentile(errs, 99)), 3),
-                           "midi_error_ms_max": round(float(np.max(errs)), 3), "jack_period_frames": 64})
+                           "midi_error_ms_max": round(float(np.max(errs)), 3), "jack_period_frames": 64,
+                           "midi_reader_lost": midi.lost})
         else:
             result.update({"midi_error_ms_p99": None,
                            "midi_note": "jackd not installed (apt install jackd2): MIDI timing not measured"})
     finally:
         if midi is not None:
-            midi.close_port()
+            midi.close()
     result["cpus"] = os.cpu_count()
     return result

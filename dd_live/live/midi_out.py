@@ -7,7 +7,10 @@ the next bar line; stop and exit send note-offs and All Notes Off (CC 123).
 
 The port is python-rtmidi's, opened lazily (:func:`open_port`): a virtual
 output named "dd_live" (CoreMIDI, ALSA or JACK) or an existing port by name.
-$DD_LIVE_MIDI_API picks the rtmidi API (alsa, jack, coremidi, winmm).
+$DD_LIVE_MIDI_API picks the rtmidi API (alsa, jack, coremidi, winmm). With
+``jack``, the port is :mod:`dd_live.live.midi_jack`'s instead where its C writer
+builds: the player then runs on JACK's frame clock and hands each message over
+:data:`LOOKAHEAD_S` ahead, stamped with the frame it must sound at.
 """
 
 from __future__ import annotations
@@ -26,6 +29,10 @@ from ..loops.export import NOTE_BEATS, Note
 log = logging.getLogger("dd_live.midi")
 
 PORT_NAME = "dd_live"
+#: how far ahead the player hands messages to a frame-stamping port (JACK): the most its thread may be held up
+#: (by the OS or the GIL, on a loaded machine) with notes still sounding on time; as SuperCollider's default
+#: server latency. A loop shown less than this before a bar line starts at the bar line after.
+LOOKAHEAD_S = 0.2
 _APIS = {"alsa": "API_LINUX_ALSA", "jack": "API_UNIX_JACK", "coremidi": "API_MACOSX_CORE", "winmm": "API_WINDOWS_MM"}
 
 
@@ -53,7 +60,17 @@ def _rtmidi_api():
 
 
 def open_player(spec: str, *, bpm: float) -> MidiPlayer:
-    """A :class:`MidiPlayer` on port ``spec`` (see :func:`open_port`), not yet started; BackendError if none."""
+    """A :class:`MidiPlayer` on port ``spec`` (see :func:`open_port`), not yet started; BackendError if none.
+    With $DD_LIVE_MIDI_API=jack, a frame-stamped JACK port (:mod:`.midi_jack`) where its writer builds."""
+    from . import midi_jack
+
+    if os.environ.get("DD_LIVE_MIDI_API", "").strip().lower() == "jack":
+        if midi_jack.available():
+            port = midi_jack.JackMidiPort(PORT_NAME, PORT_NAME, connect=None if spec == "virtual" else spec)
+            return MidiPlayer(port.send, bpm=bpm, close_port=port.close, where=port.where, clock=port.clock,
+                              send_at=port.send_at, cancel=port.cancel, lookahead=LOOKAHEAD_S)
+        log.info("the frame-stamped JACK MIDI writer is not available (no C compiler or libjack): MIDI out uses "
+                 "rtmidi's JACK API, a JACK period's resolution")
     send, close, where = open_port(spec)
     return MidiPlayer(send, bpm=bpm, close_port=close, where=where)
 
@@ -112,10 +129,14 @@ class MidiPlayer(Worker):
 
     def __init__(self, send: Callable[[list[int]], None], *, beats: int = 4, bpm: float = 120.0,
                  clock: Callable[[], float] = time.perf_counter, close_port: Callable[[], None] | None = None,
-                 where: str = "") -> None:
-        """``where``: the port, in words (for the log)."""
+                 where: str = "", send_at: Callable[[list[int], float], None] | None = None,
+                 cancel: Callable[[], None] | None = None, lookahead: float = 0.0) -> None:
+        """``where``: the port, in words (for the log). A port that stamps messages with their time gives
+        ``send_at(msg, at)`` (``at`` on ``clock``), ``cancel()`` (forget what is queued) and how far ahead
+        (``lookahead``, s) it wants them; ``send`` then still sends at once."""
         super().__init__()
         self.send, self.clock = send, clock
+        self._send_at, self._cancel, self.lookahead = send_at, cancel, lookahead
         self._close_port = close_port
         self.where = where
         self._lock = threading.Lock()
@@ -173,6 +194,8 @@ class MidiPlayer(Worker):
     # ------------------------------------------------------------ the thread
 
     def all_notes_off(self) -> None:
+        if self._cancel is not None:
+            self._cancel()             # notes handed over ahead of their time must not sound after a halt
         for pitch in sorted(self._sounding):
             self.send([0x80 | CHANNEL, pitch, 0])
         self._sounding.clear()
@@ -204,19 +227,23 @@ class MidiPlayer(Worker):
                     self._bell.wait(0.5)
                     self._bell.clear()
                     continue
-                bar_start = self.clock() + 0.01
+                ahead = self.lookahead
+                bar_start = self.clock() + 0.01 + ahead
                 while self._playing and not self._stop.is_set():
                     self._swap()
                     bar = self._beats * 60.0 / self._bpm
                     self._bar = (bar_start, bar)
                     for t, msg in bar_timeline(self._notes, self._bpm, self._beats):
-                        if not self._wait_until(bar_start + t):
+                        if not self._wait_until(bar_start + t - ahead):
                             break
-                        self.send(msg)
+                        if self._send_at is not None:
+                            self._send_at(msg, bar_start + t)
+                        else:
+                            self.send(msg)
                         self.sent += 1
                         (self._sounding.add if msg[0] & 0xF0 == 0x90 else self._sounding.discard)(msg[1])
                     else:
-                        if self._wait_until(bar_start + bar):
+                        if self._wait_until(bar_start + bar - ahead):
                             bar_start += bar
                             continue
                     break

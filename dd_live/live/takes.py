@@ -60,8 +60,8 @@ class Takes:
             self._take.add(cur.frame(self.settings.feel), float(beat) * cur.pattern.steps / beats)
 
     def onset_at(self, t: float) -> bool:
-        """An onset at time ``t`` (s, the MIDI player's clock: time.perf_counter) from MIDI in's thread;
-        whether the running take kept it (no take, or nothing playing: dropped, without an error)."""
+        """An onset at time ``t`` (s, on the MIDI player's clock: JACK's frames or time.perf_counter) from MIDI
+        in's thread; whether the running take kept it (no take, or nothing playing: dropped, without an error)."""
         with self._take_lock:
             if self._take is None:
                 return False
@@ -213,7 +213,7 @@ class AutoTakes(Worker):
         bar = s.beats * 60.0 / s.bpm
         length = s.autotake * bar
         if self.due is None:           # just switched on: the first take runs to the bar line ``bars`` ahead
-            phase = self.daemon._phase(now) or 0.0
+            phase = self.daemon._phase() or 0.0     # the outputs' phase now, by their own clock
             self.due = now - phase * bar + length
             self.daemon.begin_take()
         elif now >= self.due:

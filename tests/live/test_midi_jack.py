@@ -1,10 +1,11 @@
-"""MIDI out against a real MIDI system: a JACK server with the dummy driver, dd_live's virtual port
-connected to a JACK MIDI reader (a python-rtmidi JACK client)."""
+"""MIDI out against a real MIDI system: a JACK server with the dummy driver, dd_live's port connected to a
+JACK MIDI reader that stamps every event with its frame (:class:`dd_live.live.midi_jack.JackMidiReader`)."""
 
 from __future__ import annotations
 
 import time
 
+import numpy as np
 import pytest
 
 from dd_live.lab.harness import jack_connect, stop_daemon
@@ -13,29 +14,25 @@ from dd_live.live.midi_out import bar_timeline
 
 
 def _reader():
-    import rtmidi
+    from dd_live.live.midi_jack import JackMidiReader
 
-    mi = rtmidi.MidiIn(rtapi=rtmidi.API_UNIX_JACK, name="reader")
-    mi.ignore_types(sysex=True, timing=True, active_sense=True)
-    mi.open_virtual_port("in")
-    return mi
-
-
-def _connect() -> None:
+    reader = JackMidiReader("reader")
     assert jack_connect("dd_live:dd_live", "reader:in"), "could not connect dd_live:dd_live to reader:in"
+    return reader
 
 
-def _collect(mi, seconds: float, until=None) -> list[tuple[float, list[int]]]:
-    """Messages with their times (s, from the first) for ``seconds``, or until ``until(messages)`` holds."""
-    out, t, end = [], 0.0, time.monotonic() + seconds
+def _collect(reader, seconds: float, until=None) -> list[tuple[float, list[int]]]:
+    """Messages with their times (s on the JACK server's frame clock) for ``seconds``, or until ``until(messages)``
+    holds."""
+    out, end = [], time.monotonic() + seconds
     while time.monotonic() < end and not (until and until(out)):
-        m = mi.get_message()
-        if m is None:
-            time.sleep(0.002)
-            continue
-        t += m[1]
-        out.append((t, m[0]))
+        out += [(frame / reader.rate, list(data)) for frame, data in reader.read()]
+        time.sleep(0.005)
     return out
+
+
+def _note_ons(messages) -> list[tuple[float, list[int]]]:
+    return [(t, m) for t, m in messages if m[0] == 0x99 and m[2] > 0]
 
 
 def test_bar_timeline_orders_note_offs_before_note_ons():
@@ -47,10 +44,10 @@ def test_bar_timeline_orders_note_offs_before_note_ons():
 @pytest.mark.jack
 def test_a_candidates_notes_arrive_in_order_with_pitches_velocities_and_timing(jack, daemon):
     d, c = daemon(threads=1, seed=2, midi_out="virtual", hello=False)
-    mi = _reader()
     try:
         assert [o.name for o in d.outputs] == ["dd-midi"], "MIDI out did not open on the JACK server"
-        _connect()
+        assert "frame-stamped" in d.outputs[0].where, d.outputs[0].where
+        mi = _reader()
         c.send("/dd/hello")
         cid = c.wait("/dd/candidate", 30)[0]
         notes = c.wait("/dd/notes", where=lambda a: a[0] == cid)[1:]
@@ -65,31 +62,87 @@ def test_a_candidates_notes_arrive_in_order_with_pitches_velocities_and_timing(j
         tail = _collect(mi, 0.5)
     finally:
         stop_daemon(d, c)
-        mi.close_port()
-    ons = [(t, m) for t, m in got if m[0] == 0x99 and m[2] > 0]
+        mi.close()
+    ons = _note_ons(got)
     assert len(ons) >= len(expected)
     first_bar = ons[: len(expected)]
     assert [(m[1], m[2]) for _, m in first_bar] == [(p, v) for p, v, _ in expected], (got[:60], expected)
     t0 = first_bar[0][0] - expected[0][2] * 0.5
     errors = [abs((t - t0) - b * 0.5) for (t, _), (_, _, b) in zip(first_bar, expected)]
-    assert max(errors) < 0.010, f"MIDI timing off the grid by up to {max(errors) * 1000:.1f} ms"
+    assert max(errors) < 0.001, f"MIDI timing off the grid by up to {max(errors) * 1000:.3f} ms"
     assert any(m[:2] == [0xB9, 123] for _, m in got + tail), "no All Notes Off after /dd/stop"
+    assert not _note_ons(tail), "notes handed over ahead of their time sounded after /dd/stop"
+
+
+@pytest.mark.jack
+def test_midi_out_plays_grid_swing_offsets_and_the_feel_layer_to_the_frame(jack, daemon):
+    # Issue 15: MIDI out on JACK plays the feel; note times match grid + swing + offsets + feel within 1 ms p99.
+    from dd_live.groove.adapt import FEEL_LIMIT
+    from dd_live.lab.human import Human, play_takes_osc
+    from dd_live.live.loop import LiveSettings
+
+    bpm, beats = 240.0, 4
+    d, c = daemon(threads=1, seed=4, midi_out="virtual", settings=LiveSettings(bpm=bpm, groove=True, swing=0.2))
+    try:
+        c.wait("/dd/candidate", 30)
+        play_takes_osc(c, Human(swing=1 / 3, seed=5), takes=1, bars=2, bpm=bpm)   # a feel layer of its own
+        cid = d.current.id
+        layer = np.asarray(d.settings.feel)
+        p = d.current.pattern
+        assert p.swing == 0.2 and np.any(layer) and len(set(p.velocities[p.hits].tolist())) > 1
+        c.drain(0.1)
+        c.send("/dd/feel")                               # /dd/notes as played now, after the take's re-render
+        c.wait("/dd/feel", 10)
+        c.send("/dd/hello")
+        notes = c.wait("/dd/notes", 10, where=lambda a: a[0] == cid)[1:]
+        beat_of = [(notes[i], notes[i + 1]) for i in range(0, len(notes), 3)]
+        # /dd/notes is grid + swing + each hit's offset + the feel layer (clipped), in beats
+        steps = p.steps
+        want = sorted((36 + t, (s + (0.2 if s % 2 else 0.0) + float(np.clip(p.offsets[t, s] + layer[s], -FEEL_LIMIT,
+                                                                               FEEL_LIMIT))) * beats / steps)
+                      for t, s in zip(*np.nonzero(p.hits)))
+        inner = [(k, b) for k, b in want if 0.05 < b < beats - 0.05]
+        assert all(any(k == q and abs(b - x) < 1e-6 for q, x in beat_of) for k, b in inner)
+        mi = _reader()
+        c.send("/dd/play")
+        got = _collect(mi, 20.0, until=lambda m: len(_note_ons(m)) >= 5 * len(beat_of))
+        c.send("/dd/stop")
+        mi.close()
+    finally:
+        stop_daemon(d, c)
+    ons = [t for t, _ in _note_ons(got)]
+    order = sorted(beat_of, key=lambda x: x[1])
+    n = len(order)
+    bars = len(ons) // n
+    assert bars >= 4, f"{len(ons)} note-ons for {n} notes a bar"
+    spb = 60.0 / bpm
+    rel = np.array([(k * beats + order[i][1]) * spb for k in range(bars) for i in range(n)])
+    obs = np.array(ons[: bars * n])
+    err_ms = (obs - rel - np.median(obs - rel)) * 1000
+    assert np.percentile(np.abs(err_ms), 99) <= 1.0, f"note times off by {np.percentile(np.abs(err_ms), 99):.3f} ms p99"
 
 
 # The human's note-ons leave from a process of their own, so that neither side's Python threads delay the
-# other's (time.perf_counter is CLOCK_MONOTONIC: one clock for both processes on Linux).
+# other's. It plays by the drums' clock, as a human listening to them does: JACK's frame clock when the player
+# stamps its notes with JACK frames (the dummy server's runs about 0.5% slower than the wall clock), else
+# time.perf_counter (CLOCK_MONOTONIC: one clock for both processes on Linux).
 _HUMAN = """
 import json, sys, time
 import rtmidi
+if sys.argv[1] == "jack":
+    from dd_live.live.midi_jack import JackMidiPort
+    clock = JackMidiPort("humanclock", "clock").clock
+else:
+    clock = time.perf_counter
 port = rtmidi.MidiOut(rtapi=rtmidi.API_UNIX_JACK, name="human")
 port.open_virtual_port("out")
 print("ready", flush=True)
 for line in sys.stdin:
     times = json.loads(line)
     for t in times:
-        while time.perf_counter() < t - 0.002:
+        while clock() < t - 0.002:
             time.sleep(0.0005)
-        while time.perf_counter() < t:
+        while clock() < t:
             pass
         port.send_message([0x90, 60, 100])
         port.send_message([0x80, 60, 0])
@@ -111,7 +164,10 @@ def test_a_human_on_midi_in_pulls_the_drums_off_beats_late(jack, daemon):
     from dd_live.lab.human import Human
 
     d, c = daemon(threads=1, seed=2, midi_out="virtual", midi_in="virtual", hello=False)
-    human = subprocess.Popen([sys.executable, "-c", _HUMAN], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    player = d.outputs[0]
+    clock = "jack" if "frame-stamped" in player.where else "perf"
+    human = subprocess.Popen([sys.executable, "-c", _HUMAN, clock], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             text=True)
     try:
         assert human.stdout.readline().strip() == "ready"
         assert [i.name for i in d.inputs] == ["dd-midi-in"], "MIDI in did not open on the JACK server"
@@ -119,7 +175,6 @@ def test_a_human_on_midi_in_pulls_the_drums_off_beats_late(jack, daemon):
         c.send("/dd/hello")
         c.wait("/dd/candidate", 30)
         c.send("/dd/play")
-        player = d.outputs[0]
         deadline = time.monotonic() + 10
         while player.phase() is None and time.monotonic() < deadline:
             time.sleep(0.01)
@@ -128,7 +183,7 @@ def test_a_human_on_midi_in_pulls_the_drums_off_beats_late(jack, daemon):
         layers, gaps = [], []
         for _ in range(3):
             frame = d.current.frame(d.settings.feel)
-            start = time.perf_counter() - player.phase() * bar + 2 * bar   # a bar line at least a bar away
+            start = player.clock() - player.phase() * bar + 2 * bar   # a bar line at least a bar away
             c.send("/dd/take/start")
             times = sorted(start + k * bar + p * bar / frame.steps
                            for k in range(4) for p in simulated.play(frame, bars=1, bpm=120.0))

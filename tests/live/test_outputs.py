@@ -172,3 +172,41 @@ def test_replies_from_any_thread_leave_through_the_osc_thread():
     assert sorted(got) == sorted(encode("/dd/status", i) for i in range(20))
     assert senders == ["dd-osc"] * 20
     assert server._sock is None                                      # join closed the socket
+
+
+def test_a_frame_stamping_port_gets_each_message_ahead_with_its_exact_time_and_a_halt_cancels_the_rest():
+    import threading
+    import time
+
+    from types import SimpleNamespace
+
+    from dd_live.live.midi_out import MidiPlayer
+    from dd_live.loops.export import Note
+
+    got, cancels, lock = [], [], threading.Lock()
+
+    def send_at(msg, at):
+        with lock:
+            got.append((time.perf_counter(), at, list(msg)))
+
+    sent_now = []
+    player = MidiPlayer(sent_now.append, bpm=240.0, send_at=send_at, cancel=lambda: cancels.append(1),
+                        lookahead=0.2)
+    player.start()
+    try:
+        player.show(SimpleNamespace(notes=[Note(0.0, 36, 100), Note(1.5, 37, 90), Note(3.75, 38, 80)], bpm=240.0,
+                                    pattern=SimpleNamespace(beats=4)))
+        player.play()
+        time.sleep(2.3)
+        player.halt()
+        time.sleep(0.2)
+    finally:
+        player.close()
+    ons = [(t, at, m) for t, at, m in got if m[0] == 0x99]
+    assert len(ons) >= 6
+    ahead = [at - t for t, at, _ in got]
+    assert min(ahead) > 0.1 and max(ahead) < 0.25          # handed over about 0.2 s before they sound
+    t0 = ons[0][1]
+    rel = [round((at - t0) / 0.25, 9) for _, at, _ in ons[:6]]
+    assert rel == [0.0, 1.5, 3.75, 4.0, 5.5, 7.75]        # bar after bar, exactly (no drift from wake-ups)
+    assert cancels and any(m[:2] == [0xB9, 123] for m in sent_now)   # halt: queued notes forgotten, all off now

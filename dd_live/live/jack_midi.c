@@ -1,0 +1,239 @@
+/* jack_midi.c -- a JACK MIDI output whose process callback writes each message at the frame it is
+ * stamped with, and a JACK MIDI input that records each event with its frame. Part of dd_live (dd_live/live/midi_jack.py compiles it on first use and loads it with
+ * ctypes; libjack is loaded by the caller with RTLD_GLOBAL, so this file needs no JACK headers: the few
+ * declarations below are JACK's stable C API).
+ *
+ * Real-time rules: the process callback takes no lock, allocates nothing and never calls into Python. The
+ * producer (dd_live's MIDI player thread) and the callback share a lock-free single-producer,
+ * single-consumer jack_ringbuffer of fixed-size events; a cancel raises a generation number, and the
+ * callback drops events of older generations.
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef uint32_t jack_nframes_t;
+typedef struct _jack_client jack_client_t;
+typedef struct _jack_port jack_port_t;
+typedef struct jack_ringbuffer jack_ringbuffer_t;
+
+extern jack_client_t *jack_client_open(const char *name, int options, int *status, ...);
+extern int jack_client_close(jack_client_t *client);
+extern jack_port_t *jack_port_register(jack_client_t *client, const char *name, const char *type,
+                                       unsigned long flags, unsigned long buffer_size);
+extern const char *jack_port_name(const jack_port_t *port);
+extern int jack_set_process_callback(jack_client_t *client, int (*cb)(jack_nframes_t, void *), void *arg);
+extern int jack_activate(jack_client_t *client);
+extern int jack_deactivate(jack_client_t *client);
+extern void *jack_port_get_buffer(jack_port_t *port, jack_nframes_t frames);
+extern void jack_midi_clear_buffer(void *buffer);
+extern int jack_midi_event_write(void *buffer, jack_nframes_t time, const unsigned char *data, size_t size);
+extern jack_nframes_t jack_last_frame_time(const jack_client_t *client);
+extern jack_nframes_t jack_frame_time(const jack_client_t *client);
+extern jack_nframes_t jack_get_sample_rate(jack_client_t *client);
+extern int jack_connect(jack_client_t *client, const char *source, const char *destination);
+extern jack_ringbuffer_t *jack_ringbuffer_create(size_t size);
+extern void jack_ringbuffer_free(jack_ringbuffer_t *rb);
+extern size_t jack_ringbuffer_write(jack_ringbuffer_t *rb, const char *src, size_t count);
+extern size_t jack_ringbuffer_write_space(const jack_ringbuffer_t *rb);
+extern size_t jack_ringbuffer_peek(jack_ringbuffer_t *rb, char *dest, size_t count);
+extern void jack_ringbuffer_read_advance(jack_ringbuffer_t *rb, size_t count);
+extern int jack_ringbuffer_mlock(jack_ringbuffer_t *rb);
+extern uint32_t jack_midi_get_event_count(void *buffer);
+typedef struct {
+    jack_nframes_t time;
+    size_t size;
+    unsigned char *buffer;
+} jack_midi_event_t;
+extern int jack_midi_event_get(jack_midi_event_t *event, void *buffer, uint32_t index);
+extern size_t jack_ringbuffer_read(jack_ringbuffer_t *rb, char *dest, size_t count);
+
+#define JACK_NO_START_SERVER 0x01
+#define JACK_PORT_IS_INPUT 0x1
+#define JACK_PORT_IS_OUTPUT 0x2
+#define MIDI_TYPE "8 bit raw midi"
+#define EVENTS 8192
+
+typedef struct {
+    jack_nframes_t frame;
+    uint32_t generation;
+    uint32_t size;
+    unsigned char data[4];
+} event_t;
+
+typedef struct {
+    jack_client_t *client;
+    jack_port_t *port;
+    jack_ringbuffer_t *ring;
+    uint32_t generation;            /* raised by jw_cancel (producer), read by the callback (atomics) */
+    uint64_t late;                  /* events written after their frame: their cycle had passed */
+    uint64_t lost;                  /* events the ring had no room for */
+} writer_t;
+
+static int process(jack_nframes_t frames, void *arg) {
+    writer_t *w = (writer_t *)arg;
+    void *buffer = jack_port_get_buffer(w->port, frames);
+    jack_midi_clear_buffer(buffer);
+    jack_nframes_t start = jack_last_frame_time(w->client);
+    event_t e;
+    while (jack_ringbuffer_peek(w->ring, (char *)&e, sizeof e) == sizeof e) {
+        uint32_t generation = __atomic_load_n(&w->generation, __ATOMIC_ACQUIRE);
+        if ((int32_t)(e.generation - generation) < 0) {   /* queued before a cancel */
+            jack_ringbuffer_read_advance(w->ring, sizeof e);
+            continue;
+        }
+        int32_t at = (int32_t)(e.frame - start);    /* wrap-safe: frames are 32-bit */
+        if (at >= (int32_t)frames) {
+            break;                                  /* a later cycle's */
+        }
+        if (at < 0) {
+            __atomic_add_fetch(&w->late, 1, __ATOMIC_RELAXED);
+            at = 0;
+        }
+        jack_midi_event_write(buffer, (jack_nframes_t)at, e.data, e.size);
+        jack_ringbuffer_read_advance(w->ring, sizeof e);
+    }
+    return 0;
+}
+
+writer_t *jw_open(const char *client_name, const char *port_name, int *status) {
+    writer_t *w = (writer_t *)calloc(1, sizeof(writer_t));
+    if (w == NULL) {
+        return NULL;
+    }
+    w->client = jack_client_open(client_name, JACK_NO_START_SERVER, status);
+    if (w->client == NULL) {
+        free(w);
+        return NULL;
+    }
+    w->port = jack_port_register(w->client, port_name, MIDI_TYPE, JACK_PORT_IS_OUTPUT, 0);
+    w->ring = jack_ringbuffer_create(EVENTS * sizeof(event_t));
+    if (w->port == NULL || w->ring == NULL || jack_set_process_callback(w->client, process, w) != 0 ||
+        jack_activate(w->client) != 0) {
+        jack_client_close(w->client);
+        if (w->ring != NULL) {
+            jack_ringbuffer_free(w->ring);
+        }
+        free(w);
+        return NULL;
+    }
+    jack_ringbuffer_mlock(w->ring);
+    return w;
+}
+
+const char *jw_port_name(writer_t *w) { return jack_port_name(w->port); }
+uint32_t jw_frame_time(writer_t *w) { return jack_frame_time(w->client); }
+uint32_t jw_sample_rate(writer_t *w) { return jack_get_sample_rate(w->client); }
+uint64_t jw_late(writer_t *w) { return __atomic_load_n(&w->late, __ATOMIC_RELAXED); }
+uint64_t jw_lost(writer_t *w) { return w->lost; }
+int jw_connect(writer_t *w, const char *destination) { return jack_connect(w->client, jack_port_name(w->port), destination); }
+
+/* Queue a message (1-3 bytes) for frame ``frame``; frames must not go backwards. 0 on success. */
+int jw_send(writer_t *w, uint32_t frame, const unsigned char *data, uint32_t size) {
+    event_t e;
+    if (size < 1 || size > sizeof e.data) {
+        return -1;
+    }
+    if (jack_ringbuffer_write_space(w->ring) < sizeof e) {
+        w->lost++;
+        return -2;
+    }
+    memset(&e, 0, sizeof e);
+    e.frame = frame;
+    e.generation = __atomic_load_n(&w->generation, __ATOMIC_ACQUIRE);
+    e.size = size;
+    memcpy(e.data, data, size);
+    jack_ringbuffer_write(w->ring, (const char *)&e, sizeof e);
+    return 0;
+}
+
+/* Drop everything queued and not yet written. */
+void jw_cancel(writer_t *w) { __atomic_add_fetch(&w->generation, 1, __ATOMIC_RELEASE); }
+
+void jw_close(writer_t *w) {
+    jack_deactivate(w->client);
+    jack_client_close(w->client);
+    jack_ringbuffer_free(w->ring);
+    free(w);
+}
+
+/* ---------------------------------------------------------------- the reader (tests and benchmarks) */
+
+typedef struct {
+    jack_client_t *client;
+    jack_port_t *port;
+    jack_ringbuffer_t *ring;
+    uint64_t lost;                  /* events the ring had no room for, or longer than 4 bytes */
+} reader_t;
+
+static int process_in(jack_nframes_t frames, void *arg) {
+    reader_t *r = (reader_t *)arg;
+    void *buffer = jack_port_get_buffer(r->port, frames);
+    jack_nframes_t start = jack_last_frame_time(r->client);
+    uint32_t n = jack_midi_get_event_count(buffer);
+    for (uint32_t i = 0; i < n; i++) {
+        jack_midi_event_t in;
+        event_t e;
+        if (jack_midi_event_get(&in, buffer, i) != 0) {
+            continue;
+        }
+        if (in.size > sizeof e.data || jack_ringbuffer_write_space(r->ring) < sizeof e) {
+            __atomic_add_fetch(&r->lost, 1, __ATOMIC_RELAXED);
+            continue;
+        }
+        memset(&e, 0, sizeof e);
+        e.frame = start + in.time;
+        e.size = (uint32_t)in.size;
+        memcpy(e.data, in.buffer, in.size);
+        jack_ringbuffer_write(r->ring, (const char *)&e, sizeof e);
+    }
+    return 0;
+}
+
+reader_t *jr_open(const char *client_name, const char *port_name, int *status) {
+    reader_t *r = (reader_t *)calloc(1, sizeof(reader_t));
+    if (r == NULL) {
+        return NULL;
+    }
+    r->client = jack_client_open(client_name, JACK_NO_START_SERVER, status);
+    if (r->client == NULL) {
+        free(r);
+        return NULL;
+    }
+    r->port = jack_port_register(r->client, port_name, MIDI_TYPE, JACK_PORT_IS_INPUT, 0);
+    r->ring = jack_ringbuffer_create(EVENTS * sizeof(event_t));
+    if (r->port == NULL || r->ring == NULL || jack_set_process_callback(r->client, process_in, r) != 0 ||
+        jack_activate(r->client) != 0) {
+        jack_client_close(r->client);
+        if (r->ring != NULL) {
+            jack_ringbuffer_free(r->ring);
+        }
+        free(r);
+        return NULL;
+    }
+    return r;
+}
+
+uint32_t jr_sample_rate(reader_t *r) { return jack_get_sample_rate(r->client); }
+uint64_t jr_lost(reader_t *r) { return __atomic_load_n(&r->lost, __ATOMIC_RELAXED); }
+
+/* The next event recorded: 1 and its frame, bytes and size, or 0 if none. */
+int jr_read(reader_t *r, uint32_t *frame, unsigned char *data, uint32_t *size) {
+    event_t e;
+    if (jack_ringbuffer_read(r->ring, (char *)&e, sizeof e) != sizeof e) {
+        return 0;
+    }
+    *frame = e.frame;
+    *size = e.size;
+    memcpy(data, e.data, e.size);
+    return 1;
+}
+
+void jr_close(reader_t *r) {
+    jack_deactivate(r->client);
+    jack_client_close(r->client);
+    jack_ringbuffer_free(r->ring);
+    free(r);
+}

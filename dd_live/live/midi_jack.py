@@ -1,0 +1,214 @@
+"""MIDI through JACK itself, stamped to the frame.
+
+python-rtmidi's JACK API writes every message at the start of the next process cycle, so a note leaves
+up to a period late plus however late its thread woke. :class:`JackMidiPort` instead takes each message
+with the time it must sound, on JACK's own frame clock, some tens of milliseconds ahead, and its process
+callback writes it at that exact frame of the cycle that contains it: the drums' grid, swing, offsets and
+feel come out sample-accurate, whatever the Python threads are doing, as long as messages arrive ahead of
+their time.
+
+The process callback is C (``jack_midi.c`` beside this file, compiled on first use with the system's C
+compiler into the user cache, then loaded with ctypes over libjack): it takes no lock, allocates nothing and
+never waits for Python's GIL. Messages reach it through a lock-free jack_ringbuffer. Without a C compiler or
+libjack, :func:`available` is False and MIDI out uses rtmidi's JACK API.
+
+:class:`JackMidiReader` is the reverse, for tests and benchmarks: every incoming event with its frame, also
+recorded by a C callback (a Python one misses whole cycles when its process is busy: JACK2 skips a client
+that does not finish in time, and its events with it).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import hashlib
+import logging
+import os
+import shutil
+import subprocess
+import tempfile
+import threading
+from pathlib import Path
+
+from ..errors import BackendError
+
+log = logging.getLogger("dd_live.midi")
+
+SOURCE = Path(__file__).with_name("jack_midi.c")
+_LOCK = threading.Lock()
+_LIB: list = []        # the loaded writer library, once
+
+
+def _cache_dir() -> Path:
+    from platformdirs import user_cache_dir
+
+    return Path(os.environ.get("DD_LIVE_CACHE") or user_cache_dir("dd_live")) / "jack_midi"
+
+
+def _library() -> ctypes.CDLL:
+    """The compiled writer over libjack (built once per source version); BackendError saying what is missing."""
+    with _LOCK:
+        if _LIB:
+            return _LIB[0]
+        name = ctypes.util.find_library("jack")
+        if name is None:
+            raise BackendError("frame-stamped JACK MIDI needs libjack (apt install libjack-jackd2-0, or JACK's "
+                               "installer)")
+        try:
+            ctypes.CDLL(name, mode=ctypes.RTLD_GLOBAL)
+        except OSError as err:
+            raise BackendError(f"libjack ({name}) does not load: {err}") from err
+        source = SOURCE.read_bytes()
+        out = _cache_dir() / f"jack_midi-{hashlib.sha256(source).hexdigest()[:16]}.so"
+        if not out.is_file():
+            _compile(out)
+        try:
+            lib = ctypes.CDLL(str(out))
+        except OSError as err:
+            raise BackendError(f"the JACK MIDI writer {out} does not load: {err}") from err
+        _declare(lib)
+        _LIB.append(lib)
+        return lib
+
+
+def _compile(out: Path) -> None:
+    cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+    if cc is None:
+        raise BackendError("frame-stamped JACK MIDI is compiled on first use and needs a C compiler (cc)")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    flags = ["-undefined", "dynamic_lookup"] if os.uname().sysname == "Darwin" else []
+    with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
+        part = Path(tmp) / out.name
+        done = subprocess.run([cc, "-O2", "-shared", "-fPIC", *flags, str(SOURCE), "-o", str(part)],
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            first = (done.stderr.strip().splitlines() or ["no output"])[0]
+            raise BackendError(f"compiling the JACK MIDI writer failed: {first}")
+        os.replace(part, out)  # atomic: another process compiling the same source writes the same file
+    log.info("compiled the JACK MIDI writer into %s", out)
+
+
+def _declare(lib: ctypes.CDLL) -> None:
+    p, u32, u64, cp = ctypes.c_void_p, ctypes.c_uint32, ctypes.c_uint64, ctypes.c_char_p
+    for fn, args, res in (("jw_open", [cp, cp, ctypes.POINTER(ctypes.c_int)], p), ("jw_port_name", [p], cp),
+                          ("jw_frame_time", [p], u32), ("jw_sample_rate", [p], u32), ("jw_late", [p], u64),
+                          ("jw_lost", [p], u64), ("jw_connect", [p, cp], ctypes.c_int),
+                          ("jw_send", [p, u32, cp, u32], ctypes.c_int), ("jw_cancel", [p], None),
+                          ("jw_close", [p], None), ("jr_open", [cp, cp, ctypes.POINTER(ctypes.c_int)], p),
+                          ("jr_sample_rate", [p], u32), ("jr_lost", [p], u64),
+                          ("jr_read", [p, ctypes.POINTER(u32), cp, ctypes.POINTER(u32)], ctypes.c_int),
+                          ("jr_close", [p], None)):
+        f = getattr(lib, fn)
+        f.argtypes, f.restype = args, res
+
+
+def available() -> bool:
+    """Whether frame-stamped JACK MIDI out can be used here (libjack loads and the writer builds)."""
+    try:
+        _library()
+    except BackendError as err:
+        log.debug("frame-stamped JACK MIDI unavailable: %s", err)
+        return False
+    return True
+
+
+class JackMidiPort:
+    """A JACK MIDI output port ``client:port`` whose messages sound at the frames they are stamped with.
+
+    ``connect``: part of the name of a JACK MIDI input to connect to (None: left for the user to connect).
+    """
+
+    def __init__(self, name: str = "dd_live", port: str = "dd_live", *, connect: str | None = None) -> None:
+        self._lib = _library()
+        os.environ.setdefault("JACK_NO_START_SERVER", "1")
+        status = ctypes.c_int(0)
+        self._w = self._lib.jw_open(name.encode(), port.encode(), ctypes.byref(status))
+        if not self._w:
+            raise BackendError(f"no JACK server to open MIDI on (JACK status {status.value:#x}): start one "
+                               "(jackd -d dummy), or run with --midi-out none")
+        self.rate = float(self._lib.jw_sample_rate(self._w))
+        self.name = self._lib.jw_port_name(self._w).decode()
+        self._clock_lock = threading.Lock()   # the player, OSC and MIDI-in threads all read the clock
+        self._raw = self._lib.jw_frame_time(self._w)
+        self._wraps = 0                    # JACK's frame counter is 32 bits: it wraps after 27 h at 44.1 kHz
+        self._last = 0                     # the latest frame queued (messages stay in time order)
+        self.where = f"JACK port {self.name!r} (frame-stamped)"
+        if connect is not None:
+            if self._lib.jw_connect(self._w, connect.encode()) != 0:
+                self.close()
+                raise BackendError(f"could not connect {self.name} to the JACK MIDI input {connect!r} "
+                                   "(give its full name, client:port)")
+            self.where = f"JACK port {self.name!r} -> {connect!r} (frame-stamped)"
+
+    def frames(self) -> int:
+        """Now on JACK's frame clock (frames since the server started, unwrapped)."""
+        with self._clock_lock:
+            raw = self._lib.jw_frame_time(self._w)
+            if raw < self._raw and self._raw - raw > 1 << 31:
+                self._wraps += 1
+            self._raw = raw
+            return (self._wraps << 32) + raw
+
+    def clock(self) -> float:
+        """Now on JACK's frame clock, in seconds (the clock :meth:`send_at` times are on)."""
+        return self.frames() / self.rate
+
+    def send_at(self, msg: list[int], at: float) -> None:
+        """Queue ``msg`` to sound at ``at`` (s, :meth:`clock`); times never go backwards (an earlier one is
+        sent with the latest queued)."""
+        frame = max(int(round(at * self.rate)), self._last)
+        self._last = frame
+        data = bytes(msg)
+        if self._lib.jw_send(self._w, frame & 0xFFFFFFFF, data, len(data)) == -2:
+            log.warning("JACK MIDI: the writer's queue is full, a message was dropped")
+
+    def send(self, msg: list[int]) -> None:
+        """``msg`` now (in the next cycle), after everything queued."""
+        self.send_at(msg, self.clock())
+
+    def cancel(self) -> None:
+        """Forget every queued message not yet written (a halt: notes scheduled ahead must not sound)."""
+        self._lib.jw_cancel(self._w)
+        self._last = 0
+
+    @property
+    def late(self) -> int:
+        """Messages written after their frame (handed over too late)."""
+        return int(self._lib.jw_late(self._w)) if self._w else 0
+
+    def close(self) -> None:
+        """Deactivate and close the client; idempotent."""
+        w, self._w = self._w, None
+        if w:
+            self._lib.jw_close(w)
+
+
+class JackMidiReader:
+    """A JACK MIDI input ``name:in`` recording every event with its frame, for tests and benchmarks:
+    :meth:`read` gives [(frame, bytes)] of everything since the last call (frames as JACK counts them, 32-bit)."""
+
+    def __init__(self, name: str = "reader") -> None:
+        self._lib = _library()
+        os.environ.setdefault("JACK_NO_START_SERVER", "1")
+        status = ctypes.c_int(0)
+        self._r = self._lib.jr_open(name.encode(), b"in", ctypes.byref(status))
+        if not self._r:
+            raise BackendError(f"no JACK server for the MIDI reader (JACK status {status.value:#x})")
+        self.rate = float(self._lib.jr_sample_rate(self._r))
+
+    def read(self) -> list[tuple[int, bytes]]:
+        out = []
+        frame, size, data = ctypes.c_uint32(0), ctypes.c_uint32(0), ctypes.create_string_buffer(4)
+        while self._r and self._lib.jr_read(self._r, ctypes.byref(frame), data, ctypes.byref(size)):
+            out.append((frame.value, data.raw[: size.value]))
+        return out
+
+    @property
+    def lost(self) -> int:
+        return int(self._lib.jr_lost(self._r)) if self._r else 0
+
+    def close(self) -> None:
+        """Deactivate and close the client; idempotent."""
+        r, self._r = self._r, None
+        if r:
+            self._lib.jr_close(r)
