@@ -1,6 +1,6 @@
 """Shared fixtures: a seeded rng, an isolated sample cache, a small synthetic library, the default kit,
 and a daemon factory; and the markers of tests that need programs or material from outside (``jack``,
-``liblo``, ``node``, ``sonic_pi``): without them such a test is skipped, and under CI (``CI`` set) it
+``liblo``, ``node``, ``sonic_pi``, ``simutrans``): without them such a test is skipped, and under CI (``CI`` set) it
 fails instead."""
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import pytest
 from dd_live.sound.samples import SampleLibrary, _assemble
 
 SONIC_PI_SAMPLES = Path("/usr/share/sonic-pi/samples")   # a real third-party kit (never copied into the repo)
+SIMUTRANS_SONGS = Path("/usr/share/games/simutrans/music")  # 53 real MIDI songs (never copied into the repo)
 
 # marker -> (the programs its tests run or the folders they read, the Debian package that has them; .ci/run
 # installs it)
@@ -23,6 +24,7 @@ EXTERNAL = {
     "liblo": (("oscsend", "oscdump"), "liblo-tools"),
     "node": (("node",), "nodejs"),
     "sonic_pi": ((str(SONIC_PI_SAMPLES),), "sonic-pi-samples"),
+    "simutrans": ((str(SIMUTRANS_SONGS),), "simutrans-data"),
 }
 
 
