@@ -24,6 +24,7 @@ import ctypes.util
 import hashlib
 import logging
 import os
+import platform
 import shutil
 import subprocess
 import tempfile
@@ -76,7 +77,7 @@ def _compile(out: Path) -> None:
     if cc is None:
         raise BackendError("frame-stamped JACK MIDI is compiled on first use and needs a C compiler (cc)")
     out.parent.mkdir(parents=True, exist_ok=True)
-    flags = ["-undefined", "dynamic_lookup"] if os.uname().sysname == "Darwin" else []
+    flags = ["-undefined", "dynamic_lookup"] if platform.system() == "Darwin" else []
     with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
         part = Path(tmp) / out.name
         done = subprocess.run([cc, "-O2", "-shared", "-fPIC", *flags, str(SOURCE), "-o", str(part)],
