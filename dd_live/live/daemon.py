@@ -213,8 +213,7 @@ class Daemon(Commands, Takes):
             from ..errors import BackendError
             from .midi_in import MidiInput
 
-            player = next((o for o in self.outputs if hasattr(o, "clock")), None)  # onsets on the drums' clock
-            port = MidiInput(self.midi_in_spec, self.onset_at, **({"clock": player.clock} if player else {}))
+            port = MidiInput(self.midi_in_spec, self.onset_at)
             try:
                 port.start()
             except BackendError as err:

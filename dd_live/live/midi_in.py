@@ -2,8 +2,8 @@
 
 python-rtmidi, opened lazily: a virtual input named "dd_live in" or an existing port by name, on the same
 API choice as MIDI out ($DD_LIVE_MIDI_API). Its callback runs on rtmidi's own thread and does one thing per
-note-on: stamps it with the clock the MIDI player uses (JACK's frame clock, or time.perf_counter) and hands it
-to ``on_onset`` (the daemon's :meth:`dd_live.live.takes.Takes.onset_at`), which appends it to the take if one runs. Notes
+note-on: stamps it with time.perf_counter (the MIDI player moves it onto its own clock) and hands it to
+``on_onset`` (the daemon's :meth:`dd_live.live.takes.Takes.onset_at`), which appends it to the take if one runs. Notes
 played outside a take are the human playing, not errors: they are counted and dropped. Note-ons within MERGE_S of the previous onset
 (the notes of a chord) make no new onset.
 """

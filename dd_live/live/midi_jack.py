@@ -129,7 +129,7 @@ class JackMidiPort:
                                "(jackd -d dummy), or run with --midi-out none")
         self.rate = float(self._lib.jw_sample_rate(self._w))
         self.name = self._lib.jw_port_name(self._w).decode()
-        self._clock_lock = threading.Lock()   # the player, OSC and MIDI-in threads all read the clock
+        self._lock = threading.Lock()    # every call into the writer, and close(): the player and OSC threads
         self._raw = self._lib.jw_frame_time(self._w)
         self._wraps = 0                    # JACK's frame counter is 32 bits: it wraps after 27 h at 44.1 kHz
         self._last = 0                     # the latest frame queued (messages stay in time order)
@@ -143,7 +143,9 @@ class JackMidiPort:
 
     def frames(self) -> int:
         """Now on JACK's frame clock (frames since the server started, unwrapped)."""
-        with self._clock_lock:
+        with self._lock:
+            if not self._w:                # closed: the clock stands still, nothing is called
+                return (self._wraps << 32) + self._raw
             raw = self._lib.jw_frame_time(self._w)
             if raw < self._raw and self._raw - raw > 1 << 31:
                 self._wraps += 1
@@ -160,7 +162,9 @@ class JackMidiPort:
         frame = max(int(round(at * self.rate)), self._last)
         self._last = frame
         data = bytes(msg)
-        if self._lib.jw_send(self._w, frame & 0xFFFFFFFF, data, len(data)) == -2:
+        with self._lock:
+            full = bool(self._w) and self._lib.jw_send(self._w, frame & 0xFFFFFFFF, data, len(data)) == -2
+        if full:
             log.warning("JACK MIDI: the writer's queue is full, a message was dropped")
 
     def send(self, msg: list[int]) -> None:
@@ -169,19 +173,24 @@ class JackMidiPort:
 
     def cancel(self) -> None:
         """Forget every queued message not yet written (a halt: notes scheduled ahead must not sound)."""
-        self._lib.jw_cancel(self._w)
+        with self._lock:
+            if self._w:
+                self._lib.jw_cancel(self._w)
         self._last = 0
 
     @property
     def late(self) -> int:
         """Messages written after their frame (handed over too late)."""
-        return int(self._lib.jw_late(self._w)) if self._w else 0
+        with self._lock:
+            return int(self._lib.jw_late(self._w)) if self._w else 0
 
     def close(self) -> None:
-        """Deactivate and close the client; idempotent."""
-        w, self._w = self._w, None
-        if w:
-            self._lib.jw_close(w)
+        """Deactivate and close the client; idempotent. Afterwards every method is safe and does nothing (a
+        thread still finishing may call them)."""
+        with self._lock:
+            w, self._w = self._w, None
+            if w:
+                self._lib.jw_close(w)
 
 
 class JackMidiReader:
@@ -196,20 +205,24 @@ class JackMidiReader:
         if not self._r:
             raise BackendError(f"no JACK server for the MIDI reader (JACK status {status.value:#x})")
         self.rate = float(self._lib.jr_sample_rate(self._r))
+        self._lock = threading.Lock()    # read() and close() may come from two threads
 
     def read(self) -> list[tuple[int, bytes]]:
         out = []
         frame, size, data = ctypes.c_uint32(0), ctypes.c_uint32(0), ctypes.create_string_buffer(4)
-        while self._r and self._lib.jr_read(self._r, ctypes.byref(frame), data, ctypes.byref(size)):
-            out.append((frame.value, data.raw[: size.value]))
+        with self._lock:
+            while self._r and self._lib.jr_read(self._r, ctypes.byref(frame), data, ctypes.byref(size)):
+                out.append((frame.value, data.raw[: size.value]))
         return out
 
     @property
     def lost(self) -> int:
-        return int(self._lib.jr_lost(self._r)) if self._r else 0
+        with self._lock:
+            return int(self._lib.jr_lost(self._r)) if self._r else 0
 
     def close(self) -> None:
         """Deactivate and close the client; idempotent."""
-        r, self._r = self._r, None
-        if r:
-            self._lib.jr_close(r)
+        with self._lock:
+            r, self._r = self._r, None
+            if r:
+                self._lib.jr_close(r)

@@ -137,6 +137,7 @@ class MidiPlayer(Worker):
         super().__init__()
         self.send, self.clock = send, clock
         self._send_at, self._cancel, self.lookahead = send_at, cancel, lookahead
+        self._offset = clock() - time.perf_counter()   # this clock minus time.perf_counter (s), kept by the thread
         self._close_port = close_port
         self.where = where
         self._lock = threading.Lock()
@@ -173,12 +174,14 @@ class MidiPlayer(Worker):
         return self._playing
 
     def phase(self, at: float | None = None) -> float | None:
-        """Share of the playing bar already played (0-1) now, or at time ``at`` of this player's clock; None
-        when halted."""
+        """Share of the playing bar already played (0-1) now, or at ``at`` (s, time.perf_counter: MIDI in's
+        stamps); None when halted. ``at`` is moved onto this player's clock with the offset its thread last
+        measured, so no other thread (MIDI in's runs inside JACK's cycle) calls into the port's clock."""
         bar = self._bar
         if not self._playing or bar is None:
             return None
-        return (((self.clock() if at is None else at) - bar[0]) / bar[1]) % 1.0
+        now = self.clock() if at is None else at + self._offset
+        return ((now - bar[0]) / bar[1]) % 1.0
 
     def _wake(self) -> None:
         self._bell.set()
@@ -210,7 +213,9 @@ class MidiPlayer(Worker):
     def _wait_until(self, deadline: float) -> bool:
         """Sleep until ``deadline`` (interruptible by stop/halt); the last ms is waited out for precision."""
         while True:
-            left = deadline - self.clock()
+            now = self.clock()
+            self._offset = now - time.perf_counter()
+            left = deadline - now
             if left <= 0:
                 return True
             if self._stop.is_set() or not self._playing:

@@ -60,8 +60,8 @@ class Takes:
             self._take.add(cur.frame(self.settings.feel), float(beat) * cur.pattern.steps / beats)
 
     def onset_at(self, t: float) -> bool:
-        """An onset at time ``t`` (s, on the MIDI player's clock: JACK's frames or time.perf_counter) from MIDI
-        in's thread; whether the running take kept it (no take, or nothing playing: dropped, without an error)."""
+        """An onset at time ``t`` (s, time.perf_counter) from MIDI in's thread; whether the running take kept it
+        (no take, or nothing playing: dropped, without an error)."""
         with self._take_lock:
             if self._take is None:
                 return False

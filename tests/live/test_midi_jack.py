@@ -208,3 +208,18 @@ def test_a_human_on_midi_in_pulls_the_drums_off_beats_late(jack, daemon):
     assert 0 < means[0] < means[1] < means[2] and means[2] >= 0.6 / 3, means
     assert max(float(np.max(np.abs(layer[on]))) for layer in layers) <= 0.03
     assert gaps[0] > gaps[1] > gaps[2], gaps
+
+
+@pytest.mark.jack
+def test_a_closed_jack_port_is_safe_to_call_from_a_thread_still_finishing(jack):
+    from dd_live.live.midi_jack import JackMidiPort
+
+    port = JackMidiPort("closing", "out")
+    now = port.clock()
+    port.close()
+    port.close()
+    assert port.clock() >= now                       # stands still, calls nothing
+    port.send([0x90, 36, 100])
+    port.send_at([0x80, 36, 0], now + 1.0)
+    port.cancel()
+    assert port.late == 0
