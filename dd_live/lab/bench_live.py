@@ -71,8 +71,9 @@ def _grid_errors_ms(times: list[float], step: float) -> np.ndarray:
 
 def bench_live(*, clicks: int = 30, trained_clicks: int = 10, idle_s: float = 30.0, threads: int | None = None,
                seed: int = 0, learn: str = "auto", feel: bool = False) -> dict:
-    """``feel``: loops with a feel of their own (/dd/set/feel 1) and a swing of 0.2 (/dd/set/swing): MIDI timing is
-    then measured against each playing loop's own notes."""
+    """``feel``: loops with a feel of their own (/dd/set/feel 1) and a swing of 0.2 (/dd/set/swing). Their notes
+    are off the 16th grid on purpose, so MIDI timing is then not measured here (tests/live/test_midi_jack.py
+    times felt loops against grid + swing + offsets + feel)."""
     with jack_server("ddbench") as jack:
         return _bench(jack, clicks=clicks, trained_clicks=trained_clicks, idle_s=idle_s, threads=threads, seed=seed,
                       learn=learn, feel=feel)

@@ -63,10 +63,44 @@ typedef struct {
     unsigned char data[4];
 } event_t;
 
+/* What the writer and the reader both hold: a client with one MIDI port and a ring of events. */
 typedef struct {
     jack_client_t *client;
     jack_port_t *port;
     jack_ringbuffer_t *ring;
+} endpoint_t;
+
+/* Open ``io``: the client, its port (JACK_PORT_IS_INPUT or _OUTPUT), the ring, ``callback(arg)`` as the process
+ * callback, activated. 0, or -1 with everything opened so far closed again. */
+static int endpoint_open(endpoint_t *io, const char *client_name, const char *port_name, unsigned long flags,
+                         int (*callback)(jack_nframes_t, void *), void *arg, int *status) {
+    io->client = jack_client_open(client_name, JACK_NO_START_SERVER, status);
+    if (io->client == NULL) {
+        return -1;
+    }
+    io->port = jack_port_register(io->client, port_name, MIDI_TYPE, flags, 0);
+    io->ring = jack_ringbuffer_create(EVENTS * sizeof(event_t));
+    if (io->port == NULL || io->ring == NULL || jack_set_process_callback(io->client, callback, arg) != 0 ||
+        jack_activate(io->client) != 0) {
+        jack_client_close(io->client);
+        if (io->ring != NULL) {
+            jack_ringbuffer_free(io->ring);
+        }
+        return -1;
+    }
+    jack_ringbuffer_mlock(io->ring);
+    return 0;
+}
+
+/* Deactivate (the callback has returned and is not called again), close, free the ring. */
+static void endpoint_close(endpoint_t *io) {
+    jack_deactivate(io->client);
+    jack_client_close(io->client);
+    jack_ringbuffer_free(io->ring);
+}
+
+typedef struct {
+    endpoint_t io;
     uint32_t generation;            /* raised by jw_cancel (producer), read by the callback (atomics) */
     uint64_t late;                  /* events written after their frame: their cycle had passed */
     uint64_t lost;                  /* events the ring had no room for */
@@ -74,14 +108,14 @@ typedef struct {
 
 static int process(jack_nframes_t frames, void *arg) {
     writer_t *w = (writer_t *)arg;
-    void *buffer = jack_port_get_buffer(w->port, frames);
+    void *buffer = jack_port_get_buffer(w->io.port, frames);
     jack_midi_clear_buffer(buffer);
-    jack_nframes_t start = jack_last_frame_time(w->client);
+    jack_nframes_t start = jack_last_frame_time(w->io.client);
     event_t e;
-    while (jack_ringbuffer_peek(w->ring, (char *)&e, sizeof e) == sizeof e) {
+    while (jack_ringbuffer_peek(w->io.ring, (char *)&e, sizeof e) == sizeof e) {
         uint32_t generation = __atomic_load_n(&w->generation, __ATOMIC_ACQUIRE);
         if ((int32_t)(e.generation - generation) < 0) {   /* queued before a cancel */
-            jack_ringbuffer_read_advance(w->ring, sizeof e);
+            jack_ringbuffer_read_advance(w->io.ring, sizeof e);
             continue;
         }
         int32_t at = (int32_t)(e.frame - start);    /* wrap-safe: frames are 32-bit */
@@ -93,42 +127,26 @@ static int process(jack_nframes_t frames, void *arg) {
             at = 0;
         }
         jack_midi_event_write(buffer, (jack_nframes_t)at, e.data, e.size);
-        jack_ringbuffer_read_advance(w->ring, sizeof e);
+        jack_ringbuffer_read_advance(w->io.ring, sizeof e);
     }
     return 0;
 }
 
 writer_t *jw_open(const char *client_name, const char *port_name, int *status) {
     writer_t *w = (writer_t *)calloc(1, sizeof(writer_t));
-    if (w == NULL) {
-        return NULL;
-    }
-    w->client = jack_client_open(client_name, JACK_NO_START_SERVER, status);
-    if (w->client == NULL) {
+    if (w != NULL && endpoint_open(&w->io, client_name, port_name, JACK_PORT_IS_OUTPUT, process, w, status) != 0) {
         free(w);
-        return NULL;
+        w = NULL;
     }
-    w->port = jack_port_register(w->client, port_name, MIDI_TYPE, JACK_PORT_IS_OUTPUT, 0);
-    w->ring = jack_ringbuffer_create(EVENTS * sizeof(event_t));
-    if (w->port == NULL || w->ring == NULL || jack_set_process_callback(w->client, process, w) != 0 ||
-        jack_activate(w->client) != 0) {
-        jack_client_close(w->client);
-        if (w->ring != NULL) {
-            jack_ringbuffer_free(w->ring);
-        }
-        free(w);
-        return NULL;
-    }
-    jack_ringbuffer_mlock(w->ring);
     return w;
 }
 
-const char *jw_port_name(writer_t *w) { return jack_port_name(w->port); }
-uint32_t jw_frame_time(writer_t *w) { return jack_frame_time(w->client); }
-uint32_t jw_sample_rate(writer_t *w) { return jack_get_sample_rate(w->client); }
+const char *jw_port_name(writer_t *w) { return jack_port_name(w->io.port); }
+uint32_t jw_frame_time(writer_t *w) { return jack_frame_time(w->io.client); }
+uint32_t jw_sample_rate(writer_t *w) { return jack_get_sample_rate(w->io.client); }
 uint64_t jw_late(writer_t *w) { return __atomic_load_n(&w->late, __ATOMIC_RELAXED); }
 uint64_t jw_lost(writer_t *w) { return w->lost; }
-int jw_connect(writer_t *w, const char *destination) { return jack_connect(w->client, jack_port_name(w->port), destination); }
+int jw_connect(writer_t *w, const char *destination) { return jack_connect(w->io.client, jack_port_name(w->io.port), destination); }
 
 /* Queue a message (1-3 bytes) for frame ``frame``; frames must not go backwards. 0 on success. */
 int jw_send(writer_t *w, uint32_t frame, const unsigned char *data, uint32_t size) {
@@ -136,7 +154,7 @@ int jw_send(writer_t *w, uint32_t frame, const unsigned char *data, uint32_t siz
     if (size < 1 || size > sizeof e.data) {
         return -1;
     }
-    if (jack_ringbuffer_write_space(w->ring) < sizeof e) {
+    if (jack_ringbuffer_write_space(w->io.ring) < sizeof e) {
         w->lost++;
         return -2;
     }
@@ -145,7 +163,7 @@ int jw_send(writer_t *w, uint32_t frame, const unsigned char *data, uint32_t siz
     e.generation = __atomic_load_n(&w->generation, __ATOMIC_ACQUIRE);
     e.size = size;
     memcpy(e.data, data, size);
-    jack_ringbuffer_write(w->ring, (const char *)&e, sizeof e);
+    jack_ringbuffer_write(w->io.ring, (const char *)&e, sizeof e);
     return 0;
 }
 
@@ -153,25 +171,21 @@ int jw_send(writer_t *w, uint32_t frame, const unsigned char *data, uint32_t siz
 void jw_cancel(writer_t *w) { __atomic_add_fetch(&w->generation, 1, __ATOMIC_RELEASE); }
 
 void jw_close(writer_t *w) {
-    jack_deactivate(w->client);
-    jack_client_close(w->client);
-    jack_ringbuffer_free(w->ring);
+    endpoint_close(&w->io);
     free(w);
 }
 
 /* ---------------------------------------------------------------- the reader (tests and benchmarks) */
 
 typedef struct {
-    jack_client_t *client;
-    jack_port_t *port;
-    jack_ringbuffer_t *ring;
+    endpoint_t io;
     uint64_t lost;                  /* events the ring had no room for, or longer than 4 bytes */
 } reader_t;
 
 static int process_in(jack_nframes_t frames, void *arg) {
     reader_t *r = (reader_t *)arg;
-    void *buffer = jack_port_get_buffer(r->port, frames);
-    jack_nframes_t start = jack_last_frame_time(r->client);
+    void *buffer = jack_port_get_buffer(r->io.port, frames);
+    jack_nframes_t start = jack_last_frame_time(r->io.client);
     uint32_t n = jack_midi_get_event_count(buffer);
     for (uint32_t i = 0; i < n; i++) {
         jack_midi_event_t in;
@@ -179,7 +193,7 @@ static int process_in(jack_nframes_t frames, void *arg) {
         if (jack_midi_event_get(&in, buffer, i) != 0) {
             continue;
         }
-        if (in.size > sizeof e.data || jack_ringbuffer_write_space(r->ring) < sizeof e) {
+        if (in.size > sizeof e.data || jack_ringbuffer_write_space(r->io.ring) < sizeof e) {
             __atomic_add_fetch(&r->lost, 1, __ATOMIC_RELAXED);
             continue;
         }
@@ -187,42 +201,27 @@ static int process_in(jack_nframes_t frames, void *arg) {
         e.frame = start + in.time;
         e.size = (uint32_t)in.size;
         memcpy(e.data, in.buffer, in.size);
-        jack_ringbuffer_write(r->ring, (const char *)&e, sizeof e);
+        jack_ringbuffer_write(r->io.ring, (const char *)&e, sizeof e);
     }
     return 0;
 }
 
 reader_t *jr_open(const char *client_name, const char *port_name, int *status) {
     reader_t *r = (reader_t *)calloc(1, sizeof(reader_t));
-    if (r == NULL) {
-        return NULL;
-    }
-    r->client = jack_client_open(client_name, JACK_NO_START_SERVER, status);
-    if (r->client == NULL) {
+    if (r != NULL && endpoint_open(&r->io, client_name, port_name, JACK_PORT_IS_INPUT, process_in, r, status) != 0) {
         free(r);
-        return NULL;
-    }
-    r->port = jack_port_register(r->client, port_name, MIDI_TYPE, JACK_PORT_IS_INPUT, 0);
-    r->ring = jack_ringbuffer_create(EVENTS * sizeof(event_t));
-    if (r->port == NULL || r->ring == NULL || jack_set_process_callback(r->client, process_in, r) != 0 ||
-        jack_activate(r->client) != 0) {
-        jack_client_close(r->client);
-        if (r->ring != NULL) {
-            jack_ringbuffer_free(r->ring);
-        }
-        free(r);
-        return NULL;
+        r = NULL;
     }
     return r;
 }
 
-uint32_t jr_sample_rate(reader_t *r) { return jack_get_sample_rate(r->client); }
+uint32_t jr_sample_rate(reader_t *r) { return jack_get_sample_rate(r->io.client); }
 uint64_t jr_lost(reader_t *r) { return __atomic_load_n(&r->lost, __ATOMIC_RELAXED); }
 
 /* The next event recorded: 1 and its frame, bytes and size, or 0 if none. */
 int jr_read(reader_t *r, uint32_t *frame, unsigned char *data, uint32_t *size) {
     event_t e;
-    if (jack_ringbuffer_read(r->ring, (char *)&e, sizeof e) != sizeof e) {
+    if (jack_ringbuffer_read(r->io.ring, (char *)&e, sizeof e) != sizeof e) {
         return 0;
     }
     *frame = e.frame;
@@ -232,8 +231,6 @@ int jr_read(reader_t *r, uint32_t *frame, unsigned char *data, uint32_t *size) {
 }
 
 void jr_close(reader_t *r) {
-    jack_deactivate(r->client);
-    jack_client_close(r->client);
-    jack_ringbuffer_free(r->ring);
+    endpoint_close(&r->io);
     free(r);
 }

@@ -192,11 +192,10 @@ class AutoTakes(Worker):
         self.due: float | None = None          # clock time (s) the running automatic take ends; None: off
 
     def wake(self) -> None:
-        """The setting changed: look again now."""
+        """The setting changed (or the worker stops): look again now."""
         self._bell.set()
 
-    def _wake(self) -> None:
-        self._bell.set()
+    _wake = wake        # Worker.stop's hook
 
     def _run(self) -> None:
         while not self._stop.is_set():
