@@ -298,8 +298,10 @@ def build_parser() -> argparse.ArgumentParser:
     pt.set_defaults(func=cmd_pretrain)
 
     from .live.serve_cli import add_parser as add_serve
+    from .song.cli import add_parser as add_song
 
     add_serve(sub)
+    add_song(sub)
 
     pr = sub.add_parser("protocol", help="the OSC address table", description="Print the daemon's OSC addresses.")
     pr.add_argument("--json", action="store_true", help="as JSON, with the default ports under 'defaults'")

@@ -1,6 +1,6 @@
 """Shared fixtures: a seeded rng, an isolated sample cache, a small synthetic library, the default kit,
 and a daemon factory; and the markers of tests that need programs or material from outside (``jack``,
-``liblo``, ``node``, ``sonic_pi``, ``simutrans``): without them such a test is skipped, and under CI (``CI`` set) it
+``liblo``, ``node``, ``sonic_pi``, ``simutrans``, ``mma``): without them such a test is skipped, and under CI (``CI`` set) it
 fails instead."""
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ EXTERNAL = {
     "node": (("node",), "nodejs"),
     "sonic_pi": ((str(SONIC_PI_SAMPLES),), "sonic-pi-samples"),
     "simutrans": ((str(SIMUTRANS_SONGS),), "simutrans-data"),
+    "mma": (("mma", "/usr/share/mma/lib/stdlib"), "mma"),
 }
 
 

@@ -173,9 +173,9 @@ def clean_temp(folder: Path, *, recursive: bool = True, any_pid: bool = False) -
 
 
 @contextlib.contextmanager
-def staged_folder(path: Path) -> Iterator[Path]:
+def staged_folder(path: Path, *, last: str = "pattern.json") -> Iterator[Path]:
     """Yield an empty folder beside ``path`` to write a set of files into; when the block succeeds each
-    file is moved into ``path`` (a rename), the ones named ``pattern.json`` last, so a folder holding
+    file is moved into ``path`` (a rename), the ones named ``last`` last, so a folder holding
     one is complete. A failure or a kill leaves ``path`` as it was (a killed writer's staging folder is
     removed by the next staged_folder or :func:`clean_temp` beside it)."""
     path = Path(path)
@@ -185,7 +185,7 @@ def staged_folder(path: Path) -> Iterator[Path]:
     stage.mkdir()
     try:
         yield stage
-        files = sorted((p for p in stage.rglob("*") if p.is_file()), key=lambda p: (p.name == "pattern.json", str(p)))
+        files = sorted((p for p in stage.rglob("*") if p.is_file()), key=lambda p: (p.name == last, str(p)))
         for f in files:
             target = path / f.relative_to(stage)
             target.parent.mkdir(parents=True, exist_ok=True)

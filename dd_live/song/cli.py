@@ -1,0 +1,79 @@
+"""``dd-live song SONG.mid --out DIR``: a drum track for a whole MIDI song (the parser and the command)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def add_parser(sub) -> None:
+    s = sub.add_parser("song", help="write a drum track for a whole MIDI song",
+                       description="Read a MIDI song, find its sections and write drums for all of it in the "
+                                   "taste of a session's critic: song.mid (the song with its drums replaced), "
+                                   "drums.mid, drums.wav, kit.sfz + samples/ and arrangement.json.")
+    s.add_argument("song", metavar="SONG.mid", help="a standard MIDI file (type 0 or 1)")
+    s.add_argument("--out", required=True, metavar="DIR", help="folder to write into")
+    s.add_argument("--session", metavar="NAME|DIR", help="whose taste: a session's critic, kit, swing and feel "
+                                                        "(default: a new session's critic and the built-in kit)")
+    s.add_argument("--samples", action="append", metavar="DIR", help="sample folder (repeatable; without "
+                                                                     "--session; default: the built-in kit)")
+    s.add_argument("--seed", type=int, default=0, help="random seed (default 0: the same song gives the same drums)")
+    s.add_argument("--threads", type=int, default=2, help="torch and render threads (default 2)")
+    s.add_argument("--force", action="store_true", help="overwrite an earlier song in DIR")
+    s.add_argument("--json", action="store_true", help="print the arrangement's summary as one JSON line")
+    s.set_defaults(func=cmd_song)
+
+
+class Progress:
+    """A progress bar on stderr, redrawn in place on a terminal; elsewhere one line at the end."""
+
+    WIDTH = 30
+
+    def __init__(self, stream=None) -> None:
+        self.stream = stream or sys.stderr
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.done = self.total = 0
+
+    def __call__(self, done: int, total: int) -> None:
+        self.done, self.total = done, total
+        if self.tty:
+            fill = int(self.WIDTH * done / max(total, 1))
+            self.stream.write(f"\rdd-live song: [{'#' * fill}{'.' * (self.WIDTH - fill)}] {done}/{total} sections")
+            self.stream.flush()
+
+    def close(self) -> None:
+        if self.tty and self.total:
+            self.stream.write("\n")
+        elif self.total:
+            self.stream.write(f"dd-live song: {self.done}/{self.total} sections arranged\n")
+        self.stream.flush()
+
+
+def cmd_song(a: argparse.Namespace) -> int:
+    from ..errors import InputError
+    from .make import make_song
+
+    if a.seed < 0:
+        raise InputError(f"--seed must be 0 or more, got {a.seed}")
+    if not 1 <= a.threads <= 64:
+        raise InputError(f"--threads must be 1-64, got {a.threads}")
+    if a.session is not None and a.samples:
+        raise InputError("--samples and --session do not go together: a session keeps its own kit")
+    progress = Progress()
+    try:
+        summary = make_song(a.song, a.out, session=a.session, samples=a.samples, seed=a.seed, force=a.force,
+                            threads=a.threads, progress=progress)
+    finally:
+        progress.close()
+    if a.json:
+        print(json.dumps(summary))
+    else:
+        rho = summary["spearman_density_intensity"]
+        print(f"{summary['song']}: {summary['bars']} bars, {summary['seconds']:.1f} s, {summary['sections']} sections "
+              f"({' '.join(summary['labels'])}), fills before {summary['fills_before_boundaries']} of "
+              f"{summary['boundaries']} boundaries, density vs intensity rho "
+              f"{'n/a' if rho is None else f'{rho:.2f}'}; taste: {summary['taste']}")
+        print(f"wrote song.mid, drums.mid, drums.wav, kit.sfz, samples/ and arrangement.json to {a.out} "
+              f"in {summary['timing_s']['total']:.1f} s")
+    return 0
