@@ -53,7 +53,7 @@ class Commands:
             "take_start": self._cmd_take_start, "onset": self._cmd_onset, "take_end": self._cmd_take_end,
             "feel": self._cmd_feel, "feel_reset": self._cmd_feel_reset, "feel_undo": self._cmd_feel_undo,
             "set_adapt": self._cmd_set_adapt, "set_feel": self._cmd_set_feel, "set_swing": self._cmd_set_swing,
-            "set_autotake": self._cmd_set_autotake,
+            "set_autotake": self._cmd_set_autotake, "song": self._cmd_song,
         }
 
     def _cmd_hello(self, sender, reply_port: int | None = None) -> None:
@@ -153,6 +153,11 @@ class Commands:
             except ExportError as err:
                 raise OSCError("state", str(err)) from None
         self.send("/dd/exported", cid, str(out.resolve()))
+
+    def _cmd_song(self, sender, path: str) -> None:
+        from .song_worker import check_song_path
+
+        self.songs.submit(check_song_path(path), sender)
 
     def _cmd_status(self, sender) -> None:
         self._status()

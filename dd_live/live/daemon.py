@@ -11,6 +11,7 @@ supervised, stopped and joined by :class:`Daemon`):
   optional.
 * automatic takes (:class:`dd_live.live.takes.AutoTakes`): ends a take and starts the next every N bars
   (/dd/set/autotake), idle while off.
+* songs (:class:`dd_live.live.song_worker.SongWorker`): /dd/song's whole-song drum tracks, one at a time.
 
 Every reply goes to each client that sent /dd/hello and to the reply port on 127.0.0.1
 (:mod:`dd_live.live.replies`). Errors also go to the sender, rate-limited.
@@ -36,6 +37,7 @@ from ..errors import DDLiveError, InputError
 from ..loops.record import Loop
 from .commands import Commands, check_handlers
 from .generator import GeneratorWorker
+from .song_worker import SongWorker
 from .loop import LiveSettings, grid_settings
 from .osc import Command, OSCError
 from .replies import Replies
@@ -132,6 +134,8 @@ class Daemon(Commands, Takes):
         self.outputs: list = []                # started by start(): see dd_live.live.outputs
         self.inputs: list = []                 # MIDI in (dd_live.live.midi_in), started by start()
         self.autotakes = AutoTakes(self)       # takes every N bars (/dd/set/autotake), idle while off
+        self.songs = SongWorker(self)          # /dd/song: whole songs' drums, one at a time
+        self.published_critic = self.generator.critic   # the latest critic the trainer published (frozen)
         self.current: Loop | None = None
         self._lock = threading.RLock()
         self.stopped = threading.Event()
@@ -190,7 +194,8 @@ class Daemon(Commands, Takes):
     @property
     def workers(self) -> list:
         """Everything running that supervision watches: OSC, trainer, generator, the outputs and inputs."""
-        return [self.server, self.trainer_worker, self.generator, self.autotakes, *self.outputs, *self.inputs]
+        return [self.server, self.trainer_worker, self.generator, self.autotakes, self.songs, *self.outputs,
+                *self.inputs]
 
     def start(self) -> None:
         from ..sound.audio import clean_temp
@@ -226,6 +231,7 @@ class Daemon(Commands, Takes):
         self.generator.start()
         self.generator.request()       # the first candidate is announced as soon as it exists
         self.autotakes.start()
+        self.songs.start()
 
     def failure(self) -> str | None:
         """One line naming the first worker that died (or ended by itself), or None while all run."""
@@ -356,6 +362,7 @@ class Daemon(Commands, Takes):
         make the new critic's first loop before training goes on (else the generator waits for the
         trainer's next pause to rescore its chains)."""
         self.version = version
+        self.published_critic = critic
         self.generator.set_critic(critic, version, trained_on)
         self.send("/dd/trained", version, trained_on, float(loss))
         if self.generator.is_alive():

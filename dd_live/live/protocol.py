@@ -116,6 +116,10 @@ ADDRESSES: tuple[Address, ...] = (
             "export", True),
     Address("/dd/export/loop", "in", (_ID,),
             "Export candidate `id` as MIDI, WAV and SFZ into the session's exports folder.", "export_loop"),
+    Address("/dd/song", "in", (Arg("path", "s", "a MIDI song (.mid) on the daemon's machine, absolute path"),),
+            "Write drums for the whole song in this session's taste into the session's songs folder: song.mid "
+            "(its drums replaced), drums.mid, drums.wav, kit.sfz and arrangement.json; answered with "
+            "/dd/song/done, or /dd/error.", "song"),
     Address("/dd/status", "in", (), "Ask for /dd/status.", "status"),
     Address("/dd/set/tempo", "in", (Arg("bpm", "n", "tempo in beats per minute", lo=TEMPO_RANGE[0], hi=TEMPO_RANGE[1]),),
             "Set the session tempo (loops, previews and MIDI follow; the critic always hears 120 bpm).", "set_tempo"),
@@ -202,6 +206,9 @@ ADDRESSES: tuple[Address, ...] = (
             "The feel layer the drums play with; answer to /dd/feel, sent after a take, reset or undo."),
     Address("/dd/exported", "out", (Arg("id", "i", "candidate id"), Arg("dir", "s", "export folder, absolute path")),
             "An export is complete."),
+    Address("/dd/song/done", "out", (Arg("song", "s", "the song's file name"),
+                                     Arg("dir", "s", "the folder its drums were written to, absolute path")),
+            "A song's drums are written (see /dd/song)."),
     Address("/dd/error", "out", (Arg("code", "s", "one of: " + ", ".join(ERROR_CODES)), Arg("message", "s", "one line")),
             "Something sent to the daemon was refused; the daemon keeps serving."),
 )

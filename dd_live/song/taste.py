@@ -94,7 +94,7 @@ def open_taste(*, session: str | None, samples: Sequence[str] | None, seed: int,
         s = Session(folder, create=False)
         try:
             stored = s.settings()
-            settings = LiveSettings.from_dict(stored)
+            settings = LiveSettings.from_dict(stored.get("live", {}))
             layer = tuple(s.feel() or ())
             kept = stored.get("samples") or []
             if folders and [str(Path(f).expanduser().resolve()) for f in folders] != list(kept):

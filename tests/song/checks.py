@@ -1,11 +1,13 @@
 """What every written song must satisfy, checked from the files alone (song.mid, drums.mid, drums.wav,
-arrangement.json) against the input song: shared by the synthetic and the simutrans tests."""
+arrangement.json) against the input song (shared by the synthetic, simutrans and OSC tests), and synthetic
+songs to check it on."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import mido
 import numpy as np
 import soundfile as sf
 
@@ -90,3 +92,44 @@ def _check_grid(song, doc: dict, drums: list[tuple]) -> None:
         assert (tick, crash_note, CRASH_VELOCITY) in got, ("no crash at", tick)
         got.remove((tick, crash_note, CRASH_VELOCITY))
     assert sorted(got) == sorted(want)
+
+
+TPB = 120
+
+
+def make_midi(path: Path, parts: list[tuple[str, int, int, int, float]], *, type_: int = 1, tpb: int = TPB) -> Path:
+    """A song of parts (kind, bars, numerator, denominator, bpm): kind quiet (a whole-bar pad), busy (eighths and
+    a bass line), silent; a final chord after the last part."""
+    meta, notes, tick = [], [], 0
+    for kind, bars, num, den, bpm in parts:
+        meta.append((tick, mido.MetaMessage("time_signature", numerator=num, denominator=den)))
+        meta.append((tick, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm))))
+        bar = num * tpb * 4 // den
+        for _ in range(bars):
+            if kind == "quiet":
+                notes += [(tick, 60, 60, bar - 10)]
+            elif kind == "busy":
+                notes += [(tick + k * tpb // 2, 64 + (k % 3), 100, tpb // 2 - 5) for k in range(bar // (tpb // 2))]
+                notes += [(tick + k * tpb, 36, 110, tpb - 5) for k in range(bar // tpb)]
+            tick += bar
+    notes.append((tick, 48, 90, 4 * tpb))
+    events = [(t, mido.Message("note_on", note=p, velocity=v, channel=0 if p >= 48 else 1)) for t, p, v, _ in notes]
+    events += [(t + n, mido.Message("note_off", note=p, velocity=0, channel=0 if p >= 48 else 1)) for t, p, _, n in notes]
+    # an old drum part, to be replaced, and a program change on channel 10 that stays
+    events += [(0, mido.Message("program_change", program=0, channel=9))]
+    events += [(t, mido.Message("note_on", note=38, velocity=90, channel=9)) for t in range(0, tick, tpb)]
+    mid = mido.MidiFile(type=1, ticks_per_beat=tpb)
+    for part in (meta, events):
+        track, last = mido.MidiTrack(), 0
+        for t, msg in sorted(part, key=lambda e: (e[0], e[1].type == "note_on")):
+            track.append(msg.copy(time=t - last))
+            last = t
+        mid.tracks.append(track)
+    if type_ == 0:
+        mid = mido.MidiFile(type=0, ticks_per_beat=tpb, tracks=[mido.merge_tracks(mid.tracks)])
+    mid.save(str(path))
+    return path
+
+
+PARTS = [("quiet", 8, 4, 4, 100.0), ("busy", 8, 4, 4, 100.0), ("silent", 2, 4, 4, 100.0),
+         ("busy", 4, 3, 4, 90.0), ("quiet", 4, 6, 8, 120.0), ("busy", 2, 5, 4, 140.0), ("busy", 4, 4, 4, 70.0)]

@@ -1,0 +1,106 @@
+"""``/dd/song path``: a drum track for a whole MIDI song, written off the OSC thread (issue 16).
+
+The OSC handler checks the path (an absolute path to a readable .mid file of at most MAX_SONG_BYTES) and hands
+it to :class:`SongWorker` (thread ``dd-song``), which arranges one song at a time in the session's taste (the
+critic the daemon serves with, its kit, swing and feel layer), waiting its turn for the cores behind the
+generator and the trainer (the daemon's gate, low priority, one batch of critic work at a time). Files go only
+into the session's own ``songs/<name>/`` folder, as exports go into ``exports/``; a song asked for again
+replaces its folder. Done: ``/dd/song/done song dir``; refused or failed: ``/dd/error``.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import os
+import queue
+from pathlib import Path
+
+from ..errors import DDLiveError
+from ..loops.export import safe_name
+from .osc import OSCError
+from .worker import Worker
+
+log = logging.getLogger("dd_live.daemon")
+
+MAX_SONG_BYTES = 16 * 1024 * 1024
+SONG_SUFFIXES = (".mid", ".midi", ".smf", ".kar")
+
+
+def check_song_path(text: str) -> Path:
+    """The song file ``text`` names, or OSCError("args") saying in one line why it cannot be read."""
+    if not text or "\0" in text:
+        raise OSCError("args", "song path must be a non-empty path without NUL characters")
+    path = Path(text)
+    if not path.is_absolute():
+        raise OSCError("args", f"song path must be absolute (the daemon's folder is not yours): {text!r}")
+    if path.suffix.lower() not in SONG_SUFFIXES:
+        raise OSCError("args", f"not a MIDI song file name ({', '.join(SONG_SUFFIXES)}): {path.name!r}")
+    try:
+        real = path.resolve(strict=True)
+        st = real.stat()
+    except (OSError, RuntimeError) as err:
+        raise OSCError("args", f"cannot read {text!r}: {getattr(err, 'strerror', None) or err}") from None
+    if not real.is_file():
+        raise OSCError("args", f"{text!r} is not a file")
+    if st.st_size > MAX_SONG_BYTES:
+        raise OSCError("args", f"{path.name} is {st.st_size} bytes; songs of at most {MAX_SONG_BYTES} are read")
+    if not os.access(real, os.R_OK):
+        raise OSCError("args", f"cannot read {text!r}: permission denied")
+    return real
+
+
+class SongWorker(Worker):
+    """One song at a time; one more may wait, a third asked for meanwhile is refused."""
+
+    name = "dd-song"
+
+    def __init__(self, daemon) -> None:
+        super().__init__()
+        self.daemon = daemon
+        self._jobs: queue.Queue = queue.Queue(maxsize=1)
+
+    def submit(self, path: Path, sender) -> Path:
+        """Queue ``path``; returns the folder it will be written to. OSCError("state") while one is busy."""
+        out = self.daemon.session.folder / "songs" / safe_name(path.stem, fallback="song")
+        try:
+            self._jobs.put_nowait((path, out, sender))
+        except queue.Full:
+            raise OSCError("state", "songs are being arranged; ask again when /dd/song/done arrives") from None
+        return out
+
+    def _wake(self) -> None:
+        try:
+            self._jobs.put_nowait(None)
+        except queue.Full:
+            pass
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            job = self._jobs.get()
+            if job is None:
+                continue
+            self._song(*job)
+
+    def _song(self, path: Path, out: Path, sender) -> None:
+        from ..song.make import make_song
+        from ..song.taste import taste_from
+
+        d = self.daemon
+        try:
+            critic = copy.deepcopy(d.published_critic).eval()
+            taste = taste_from(d.library, critic, d.settings, d.settings.feel, seed=d.seed, threads=d.threads,
+                               source=f"session {d.session.name}", gate=d.gate)
+            summary = make_song(path, out, taste=taste, force=True)
+        except DDLiveError as err:
+            d.error("args", f"song {path.name}: {err}", sender)
+            return
+        except OSError as err:
+            d.error("io", f"song {path.name}: {err.strerror or err}", sender)
+            return
+        except Exception as err:  # a bug must not end the thread: say so, keep serving
+            log.exception("song %s failed", path.name)
+            d.error("io", f"song {path.name} failed: {type(err).__name__}: {err}".splitlines()[0], sender)
+            return
+        log.info("song %s: %d bars, %d sections, written to %s", path.name, summary["bars"], summary["sections"], out)
+        d.send("/dd/song/done", path.name, str(out.resolve()))
