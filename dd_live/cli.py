@@ -238,11 +238,12 @@ def build_parser() -> argparse.ArgumentParser:
     kc.set_defaults(func=cmd_kit_check)
 
     b = sub.add_parser("bench", help="measure speed", description="Benchmarks (figures for README; not tests).")
-    b.add_argument("what", choices=("render", "load", "critic", "protocol", "live", "lean", "feel", "pretrain"),
+    b.add_argument("what", choices=("render", "load", "critic", "protocol", "live", "lean", "feel", "pretrain", "song"),
                    help="render: batched one-bar renders; load: a 2,000-file library; critic: evaluations per "
                         "second and training time; protocol: one simulated user through the whole protocol; live: the "
                         "daemon's click latencies, MIDI timing, idle CPU and memory; lean: a built-in rater clicks "
-                        "80 times through dd-live serve: the like rate of the loops it heard; feel: simulated humans play along over OSC; pretrain: dd-live pretrain")
+                        "80 times through dd-live serve: the like rate of the loops it heard; feel: simulated humans play along over OSC; pretrain: dd-live pretrain; "
+                        "song: song mode on a 4-minute song and the longest simutrans song")
     b.add_argument("--json", action="store_true", help="print one JSON line")
     b.add_argument("--feel", action="store_true", help="critic, live: loops with a feel of their own (velocities, "
                                                       "push, swing)")

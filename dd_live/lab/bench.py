@@ -8,6 +8,7 @@
   time of one rating's training budget (40 minibatches of 16).
 * ``protocol``: one simulated user through DeepDrummer's whole protocol.
 * ``live``: the daemon from outside (see :mod:`dd_live.lab.bench_live`).
+* ``song``: song mode on a 4-minute song and the longest simutrans song (see :mod:`dd_live.lab.bench_song`).
 """
 
 from __future__ import annotations
@@ -223,6 +224,10 @@ def run(what: str, *, seconds: float = 3.0, batch: int | None = None, files: int
         from .bench_feel import bench_feel
 
         return bench_feel(threads=threads)
+    if what == "song":
+        from .bench_song import bench_song
+
+        return bench_song(threads=threads, seed=seed)
     if what == "lean":
         from .bench_lean import bench_lean
 

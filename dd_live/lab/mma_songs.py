@@ -117,3 +117,22 @@ def evaluate(folder: Path, chosen: list[tuple[str, dict[str, str]]], *, seeds: t
             per.append({"family": family, "seed": seed, "found": found, "true": list(song.boundaries)})
     return {"precision": tp / nf if nf else 1.0, "recall": tp / nt if nt else 1.0, "songs": len(per),
             "boundaries": nt, "per_song": per}
+
+
+def main() -> None:
+    """``python -m dd_live.lab.mma_songs [SEEDS]``: precision and recall on the families the section prices were
+    chosen on (even-numbered) and on the others (odd-numbered), as README reports them."""
+    import json
+    import sys
+    import tempfile
+
+    seeds = tuple(int(s) for s in (sys.argv[1] if len(sys.argv) > 1 else "0").split(","))
+    fam = families()
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, chosen in (("tuning (even)", fam[0::2]), ("held out (odd)", fam[1::2])):
+            r = evaluate(Path(tmp), chosen, seeds=seeds)
+            print(json.dumps({"set": name, **{k: r[k] for k in ("precision", "recall", "songs", "boundaries")}}))
+
+
+if __name__ == "__main__":
+    main()

@@ -13,7 +13,7 @@
   and crash on the downbeat), after a fill.
 - Bars where nothing else sounds stay silent, but for a one-beat lead-in fill at the end of a silence the band
   comes back from; a pickup plays the end of the first fill, a bar cut short by a meter change plays the start
-  of its loop.
+  of its loop (the end of its fill before a boundary).
 
 Units: steps of each bar's own grid; ticks of the song's resolution (floats until written).
 """
@@ -288,10 +288,10 @@ def arrange(song: Song, taste, *, progress=None) -> Arrangement:
                     # the bar it leads into, ending at this bar's end
                     grid = grids[nxt.start]
                     ticks = song.bars[nxt.start].full_ticks / grid[0]
-                    beat = grid[0] // grid[1]
-                    if bar.end - bar.start >= beat * ticks - 1e-9:
+                    n = min(grid[0] // grid[1], int((bar.end - bar.start) / ticks + 1e-9))   # a beat, if it fits
+                    if n >= 1:
                         lead = parts.main(nxt.label, grid, int(tier[nxt.start]), top[nxt.label])
-                        d.kind, d.loop, d.first, d.last = "lead-in", parts.fill(lead, 1), grid[0] - beat, grid[0]
+                        d.kind, d.loop, d.first, d.last = "lead-in", parts.fill(lead, 1), grid[0] - n, grid[0]
                         d.step_ticks, d.origin = ticks, bar.end - grid[0] * ticks
                 continue
             d.crash = i == sec.start and k > 0
@@ -309,8 +309,13 @@ def arrange(song: Song, taste, *, progress=None) -> Arrangement:
                 d.origin = bar.end - steps * d.step_ticks
                 continue
             main = parts.main(sec.label, (steps, beats), int(tier[i]), top[sec.label])
-            if not bar.complete:               # cut short by a meter change: the start of its loop
-                d.kind, d.loop, d.last = "cut", main, max(1, min(steps, int(round((bar.end - bar.start) / step_ticks))))
+            if not bar.complete:               # cut short by a meter change: the start of its loop, or the end
+                n = max(1, min(steps, int(round((bar.end - bar.start) / step_ticks))))   # of a fill before a boundary
+                if i == sec.end - 1 and nxt is not None:
+                    d.kind, d.loop, d.first = "fill", parts.fill(main, 1), steps - n
+                    d.origin = bar.end - steps * step_ticks
+                else:
+                    d.kind, d.loop, d.last = "cut", main, n
             elif (i == sec.end - 1 and nxt is not None) or i == last_sounding - 1:
                 busier = nxt is not None and nxt.label != "silence" and \
                     level[nxt.start:nxt.end].mean() > level[sec.start:sec.end].mean() + BUILD

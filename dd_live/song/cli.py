@@ -22,6 +22,8 @@ def add_parser(sub) -> None:
     s.add_argument("--threads", type=int, default=2, help="torch and render threads (default 2)")
     s.add_argument("--force", action="store_true", help="overwrite an earlier song in DIR")
     s.add_argument("--json", action="store_true", help="print the arrangement's summary as one JSON line")
+    s.add_argument("--plot", metavar="PNG", help="also draw the arrangement: intensity, sections and drum density "
+                                                 "per bar (needs matplotlib: pip install 'dd_live[plot]')")
     s.set_defaults(func=cmd_song)
 
 
@@ -66,6 +68,12 @@ def cmd_song(a: argparse.Namespace) -> int:
                             threads=a.threads, progress=progress)
     finally:
         progress.close()
+    if a.plot:
+        from pathlib import Path
+
+        from ..lab.plot import plot_song
+
+        plot_song(json.loads((Path(a.out) / "arrangement.json").read_text()), Path(a.plot))
     if a.json:
         print(json.dumps(summary))
     else:

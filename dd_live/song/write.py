@@ -48,8 +48,9 @@ def _drum_messages(arr: Arrangement, events: np.ndarray, notes: list[int]) -> li
     return out
 
 
-def _track(timed: list[tuple[int, object]], end: int):
-    """A mido track from (absolute tick, message), ending with end_of_track at ``end`` or after the last."""
+def track_from(timed: list[tuple[int, object]], end: int = 0):
+    """A mido track from (absolute tick, message) in time order, ending with end_of_track at ``end`` or at the
+    last message if that is later."""
     import mido
 
     track, now = mido.MidiTrack(), 0
@@ -81,10 +82,10 @@ def song_midi(arr: Arrangement, events: np.ndarray, notes: list[int]):
         if src.type == 0 and k == 0:
             kept = sorted(kept + drums, key=lambda e: e[0])     # stable: the song's events first at a tick
             end = max(end, drums[-1][0] if drums else 0)
-        out.tracks.append(_track(kept, end))
+        out.tracks.append(track_from(kept, end))
     if src.type == 1:
         name = [(0, mido.MetaMessage("track_name", name="dd_live drums"))]
-        out.tracks.append(_track(name + drums, max(arr.song.length_ticks, drums[-1][0] if drums else 0)))
+        out.tracks.append(track_from(name + drums, max(arr.song.length_ticks, drums[-1][0] if drums else 0)))
     return out
 
 
@@ -99,8 +100,8 @@ def drums_midi(arr: Arrangement, events: np.ndarray, notes: list[int]):
     drums = [(t, m) for t, _, m in _drum_messages(arr, events, notes)]
     end = max(song.length_ticks, drums[-1][0] if drums else 0)
     out = mido.MidiFile(type=1, ticks_per_beat=song.ticks_per_beat)
-    out.tracks.append(_track([(0, mido.MetaMessage("track_name", name=song.path.stem))] + meta, end))
-    out.tracks.append(_track([(0, mido.MetaMessage("track_name", name="dd_live drums"))] + drums, end))
+    out.tracks.append(track_from([(0, mido.MetaMessage("track_name", name=song.path.stem))] + meta, end))
+    out.tracks.append(track_from([(0, mido.MetaMessage("track_name", name="dd_live drums"))] + drums, end))
     return out
 
 
@@ -138,7 +139,7 @@ def arrangement_json(arr: Arrangement, notes: list[int], summary: dict) -> dict:
                      "intensity": {k: round(float(v[b.index]), 4) for k, v in inten.items()} |
                      {"level": round(float(level[b.index]), 4)},
                      "section": d.section, "label": d.label, "kind": d.kind, "loop": d.loop, "crash": d.crash,
-                     "steps": [d.first, d.last]})
+                     "steps": [d.first, d.last], "anchor": "end" if d.first else "start"})
     return {"schema": SCHEMA, "version": SCHEMA_VERSION, "song": song.path.name,
             "ticks_per_beat": song.ticks_per_beat, "taste": arr.source, "kit": list(arr.kit), "notes": notes,
             "sections": [{"start": s.start, "end": s.end, "label": s.label} for s in arr.sections],

@@ -13,6 +13,7 @@ import soundfile as sf
 
 from dd_live.song.arrange import CRASH_VELOCITY
 from dd_live.song.read import DRUM_CHANNEL, read_song
+from dd_live.song.write import track_from
 
 
 def notes_of(path: Path, *, drums: bool) -> list[tuple]:
@@ -71,13 +72,13 @@ def _check_grid(song, doc: dict, drums: list[tuple]) -> None:
         bar = song.bars[b["bar"]]
         first, last = b["steps"]
         steps = p["steps"]
-        step_ticks = bar.full_ticks / steps if b["kind"] not in ("pickup", "lead-in") else None
-        if step_ticks is None:   # anchored at the bar's end, in the grid of the bar that follows
-            nxt = song.bars[b["bar"] + 1]
-            step_ticks = nxt.full_ticks / steps
-            origin = bar.end - steps * step_ticks
-        else:
-            origin = bar.start
+        # a pickup or lead-in plays in the grid of the bar it leads into, anything else in its own bar's
+        grid_bar = song.bars[b["bar"] + 1] if b["kind"] in ("pickup", "lead-in") else bar
+        step_ticks = grid_bar.full_ticks / steps
+        # the pattern's steps [first, last) end at the bar's end when it plays the end of a pattern
+        origin = bar.start if first == 0 else bar.end - steps * step_ticks
+        if first:
+            assert last == steps and b["anchor"] == "end", b
         for t, row in enumerate(p["tracks"]):
             offsets = row.get("offsets", [0.0] * steps)
             for s, v in enumerate(row["velocities"]):
@@ -119,12 +120,8 @@ def make_midi(path: Path, parts: list[tuple[str, int, int, int, float]], *, type
     events += [(0, mido.Message("program_change", program=0, channel=9))]
     events += [(t, mido.Message("note_on", note=38, velocity=90, channel=9)) for t in range(0, tick, tpb)]
     mid = mido.MidiFile(type=1, ticks_per_beat=tpb)
-    for part in (meta, events):
-        track, last = mido.MidiTrack(), 0
-        for t, msg in sorted(part, key=lambda e: (e[0], e[1].type == "note_on")):
-            track.append(msg.copy(time=t - last))
-            last = t
-        mid.tracks.append(track)
+    for part in (meta, events):   # note-offs before note-ons at a tick
+        mid.tracks.append(track_from(sorted(part, key=lambda e: (e[0], e[1].type == "note_on"))))
     if type_ == 0:
         mid = mido.MidiFile(type=0, ticks_per_beat=tpb, tracks=[mido.merge_tracks(mid.tracks)])
     mid.save(str(path))

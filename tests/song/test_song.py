@@ -228,3 +228,13 @@ def test_sections_found_in_mma_songs(tmp_path):
     r = mma_songs.evaluate(tmp_path, held_out, seeds=(0,))
     print(json.dumps({k: r[k] for k in ("precision", "recall", "songs", "boundaries")}))
     assert r["precision"] >= 0.8 and r["recall"] >= 0.8
+
+
+def test_bench_song_times_a_four_minute_song(monkeypatch):
+    from dd_live.lab import bench_song
+
+    monkeypatch.setattr(bench_song, "SIMUTRANS", Path("/nonexistent"))
+    r = bench_song.bench_song(threads=1)
+    (s,) = r["songs"]
+    assert s["song"] == "four-minutes.mid" and 235 <= s["seconds"] <= 245 and s["bars"] == 122
+    assert s["wall_s"] > 0 and s["sections"] >= 5 and set(s["stages_s"]) >= {"arrange", "write"}

@@ -108,6 +108,7 @@ def test_cli_song_errors_are_one_line(tmp_path, capsys):
         err = capsys.readouterr().err
         assert err.startswith("dd-live: error:") and err.count("\n") == 1, (args, err)
     assert not (tmp_path / "o").exists()
-    assert main(["song", str(src), "--out", str(tmp_path / "o")]) == 0
+    assert main(["song", str(src), "--out", str(tmp_path / "o"), "--plot", str(tmp_path / "o.png")]) == 0
     out, err = capsys.readouterr()
     assert "wrote song.mid" in out and "sections arranged" in err
+    assert (tmp_path / "o.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
