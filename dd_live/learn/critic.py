@@ -183,8 +183,12 @@ class Critic(nn.Module):
             raise ValueError(f"critic expects (batch, {self.input_shape[0]}, {self.input_shape[1]}), got {tuple(feats.shape)}")
         x = ((feats - self.in_mean) / self.in_std)[:, None].contiguous(memory_format=torch.channels_last)
         with autocast(self.precision):
-            y = self.head(self.features(x))
-        return y.float()
+            h = self.features(x)
+            for layer in list(self.head)[:-2]:
+                h = layer(h)
+        # the output layer and its log-softmax in float32 always: in bfloat16 (8 significant bits) scores
+        # near 0.5 come out in steps of about 0.002 and close loops tie
+        return self.head[-1](self.head[-2](h.float()))
 
     @torch.no_grad()
     def embed(self, feats: torch.Tensor) -> torch.Tensor:
