@@ -75,7 +75,7 @@ def bench_song(*, threads: int = 2, seed: int = 0) -> dict:
                 length[p] = float(song.seconds(song.length_ticks))
             songs.append(max(length, key=length.get))
         for src in songs:
-            taste._best.clear()
+            taste.forget()
             t = time.perf_counter()
             s = make_song(src, Path(tmp) / src.stem, taste=taste, force=True)
             wall = time.perf_counter() - t

@@ -237,3 +237,20 @@ def intensity(song: Song, *, steps_per_beat: int = 4) -> dict[str, np.ndarray]:
         hit = np.unique(np.floor((here["tick"] - bar.start) / step_ticks).astype(np.int64))
         out["steps"][i] = len(hit[(hit >= 0) & (hit < cells)]) / cells
     return out
+
+
+def step_intensity(song: Song, index: int, steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """The other parts' onsets in each step of bar ``index`` cut into ``steps`` steps (of its full length; a bar
+    cut short has fewer): (distinct onset ticks per step, those of the bass register), int arrays."""
+    bar = song.bars[index]
+    notes = song.others()
+    here = notes[(notes["tick"] >= bar.start) & (notes["tick"] < bar.end)]
+    step_ticks = bar.full_ticks / steps
+    cells = max(1, int(round((bar.end - bar.start) / step_ticks)))
+    out = []
+    for sel in (here, here[here["pitch"] < BASS_BELOW]):
+        ticks = np.unique(sel["tick"])
+        k = np.clip(np.floor((ticks - bar.start) / step_ticks + 1e-9).astype(np.int64), 0, cells - 1)
+        out.append(np.bincount(k, minlength=cells).astype(np.int64))
+    return out[0], out[1]
+

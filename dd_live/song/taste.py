@@ -39,8 +39,12 @@ class Taste:
     groove: bool = False                  # the session searches each loop's own feel
     fotf: bool = False                    # the session's four-on-the-floor
     source: str = "a new session's critic"
-    make_chains: Callable | None = None   # (steps, beats, constraints) -> Chains; None: no search (tests)
+    make_chains: Callable | None = None   # (steps, beats, constraints) -> Chains, for best_loop's search
     _best: dict = field(default_factory=dict)
+
+    def forget(self) -> None:
+        """Drop the best-mode loops found so far: the next song searches its own (as a fresh run would)."""
+        self._best.clear()
 
     def choose(self, hits: np.ndarray, idx: np.ndarray, beats: int) -> int:
         """Index of the candidate the critic likes best (batch of hits (K, tracks, steps), idx (K, tracks))."""

@@ -19,8 +19,8 @@ from ..errors import ExportError
 from ..loops.export import DRUM_CHANNEL, note_map, safe_name, sfz_text
 from ..loops.render import _limit, velocity_gain
 from ..sound.audio import staged_folder, write_bytes, write_wav
-from .arrange import Arrangement, bar_levels
-from .read import intensity
+from .arrange import Arrangement, bar_levels, grid_for
+from .read import intensity, step_intensity
 
 SONG_FILES = ("song.mid", "drums.mid", "drums.wav", "kit.sfz", "arrangement.json")
 SCHEMA = "dd_live.song"
@@ -134,10 +134,12 @@ def arrangement_json(arr: Arrangement, notes: list[int], summary: dict) -> dict:
     level = bar_levels(song)
     bars = []
     for b, d in zip(song.bars, arr.bars):
+        onsets, bass = step_intensity(song, b.index, grid_for(b.numerator, b.denominator)[0])
         bars.append({"bar": b.index, "start_tick": b.start, "end_tick": b.end, "start_s": round(b.start_s, 6),
                      "time_signature": f"{b.numerator}/{b.denominator}", "bpm": round(b.bpm, 4),
                      "intensity": {k: round(float(v[b.index]), 4) for k, v in inten.items()} |
-                     {"level": round(float(level[b.index]), 4)},
+                     {"level": round(float(level[b.index]), 4), "onsets_per_step": onsets.tolist(),
+                      "bass_per_step": bass.tolist()},
                      "section": d.section, "label": d.label, "kind": d.kind, "loop": d.loop, "crash": d.crash,
                      "steps": [d.first, d.last], "anchor": "end" if d.first else "start"})
     return {"schema": SCHEMA, "version": SCHEMA_VERSION, "song": song.path.name,

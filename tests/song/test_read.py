@@ -124,3 +124,16 @@ def test_a_meter_change_inside_a_bar_ends_that_bar_there(tmp_path):
                                                                             (3, 288, True)]
     assert b[0].beats == pytest.approx(4 * 200 / 384) and song.pickup
     assert song.bar_at(199) == 0 and song.bar_at(200) == 1
+
+
+def test_step_intensity_counts_onsets_per_step_of_the_bars_grid(tmp_path):
+    from dd_live.song.read import step_intensity
+
+    meta = [(0, mido.MetaMessage("time_signature", numerator=3, denominator=4))]
+    notes = _note(0, 60) + _note(0, 64) + _note(48, 36) + _note(96 + 24, 67) + _note(288 + 96, 40)
+    song = read_song(_write(tmp_path / "s.mid", meta + notes))
+    onsets, bass = step_intensity(song, 0, 12)             # 3/4 in sixteenths: 24 ticks a step
+    assert onsets.tolist() == [1, 0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0]   # the chord once, the bass, the 16th after beat 2
+    assert bass.tolist() == [0, 0, 1] + [0] * 9
+    onsets, bass = step_intensity(song, 1, 6)              # eighths of the second bar
+    assert onsets.tolist() == bass.tolist() == [0, 0, 1, 0, 0, 0]

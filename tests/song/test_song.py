@@ -205,7 +205,7 @@ def test_every_simutrans_song(tmp_path, taste):
     assert len(songs) >= 50
     rows = []
     for src in songs:
-        taste._best.clear()    # each song its own best-mode loops, as a fresh run would
+        taste.forget()    # each song its own best-mode loops, as a fresh run would
         s = make_song(src, tmp_path / src.stem, taste=taste)
         check_song(src, tmp_path / src.stem)
         rows.append(s)
@@ -238,3 +238,35 @@ def test_bench_song_times_a_four_minute_song(monkeypatch):
     (s,) = r["songs"]
     assert s["song"] == "four-minutes.mid" and 235 <= s["seconds"] <= 245 and s["bars"] == 122
     assert s["wall_s"] > 0 and s["sections"] >= 5 and set(s["stages_s"]) >= {"arrange", "write"}
+
+
+@pytest.mark.sonic_pi
+def test_a_song_on_a_third_party_kit(tmp_path, capsys):
+    """--samples: the song plays Debian's sonic-pi-samples (read in place), its kit.sfz maps them, its files fit."""
+    from dd_live.cli import main
+    from dd_live.loops.export import safe_name
+
+    src = _song(tmp_path / "s.mid", PARTS[:3])
+    assert main(["song", str(src), "--out", str(tmp_path / "o"), "--samples", "/usr/share/sonic-pi/samples",
+                 "--json"]) == 0
+    check_song(src, tmp_path / "o")
+    sonic = {safe_name(p.stem) for p in Path("/usr/share/sonic-pi/samples").glob("*.flac")}
+    played = {f.name.split("_", 1)[1][:-len(".wav")] for f in (tmp_path / "o" / "samples").iterdir()}
+    assert played and played <= sonic
+    assert json.loads(capsys.readouterr().out)["taste"] == "a new session's critic"
+
+
+def test_a_session_searching_each_loops_feel_carries_its_accents_and_push(tmp_path, kit):
+    """With the session's own-feel search on (/dd/set/feel 1), the loops' searched velocities, push and swing
+    play in the song (not velocity 100 on the grid)."""
+    from dd_live.learn.pretrain import starting_critic
+    from dd_live.live.loop import LiveSettings
+    from dd_live.song.taste import taste_from
+
+    critic = starting_critic("pretrained", library=kit, seed=0, flat=False)
+    taste = taste_from(kit, critic, LiveSettings(groove=True), seed=0, threads=1)
+    src = _song(tmp_path / "s.mid", PARTS[:2])
+    make_song(src, tmp_path / "o", taste=taste)
+    doc = check_song(src, tmp_path / "o")
+    main = [Pattern.from_dict(p) for k, p in doc["loops"].items() if "-t" in k and "fill" not in k]
+    assert main and all(len(set(p.velocities[:4][p.hits[:4]].tolist())) > 1 for p in main)
