@@ -53,7 +53,7 @@ class Commands:
             "take_start": self._cmd_take_start, "onset": self._cmd_onset, "take_end": self._cmd_take_end,
             "feel": self._cmd_feel, "feel_reset": self._cmd_feel_reset, "feel_undo": self._cmd_feel_undo,
             "set_adapt": self._cmd_set_adapt, "set_feel": self._cmd_set_feel, "set_swing": self._cmd_set_swing,
-            "set_autotake": self._cmd_set_autotake, "song": self._cmd_song,
+            "set_autotake": self._cmd_set_autotake, "song": self._cmd_song, "set_latency": self._cmd_set_latency,
         }
 
     def _cmd_hello(self, sender, reply_port: int | None = None) -> None:
@@ -165,6 +165,7 @@ class Commands:
     def _status(self) -> None:
         likes, dislikes = self.session.counts()
         self.send("/dd/status", likes + dislikes, likes, dislikes, self.version, self.generator.ready_count())
+        self._send_sync()
 
     def _update(self, **changes: Any) -> None:
         with self._lock:

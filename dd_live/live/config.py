@@ -42,6 +42,9 @@ DEFAULTS: dict[str, Any] = {
     "threads": None,      # None: half the cores (at least 1)
     "init": "pretrained",  # a new session's critic: pretrained | random | a file from dd-live pretrain
     "learn": "auto",       # how a new session's critic learns: auto | head | budget
+    "sync": "internal",    # the clock MIDI out follows: internal | midi (a host's MIDI clock) | link
+    "clock_in": "virtual",  # with sync midi: the MIDI clock's port ("virtual": one of ours, "dd_live clock")
+    "latency": None,       # ms MIDI out plays later (earlier if negative); None: the session's (0 for a new one)
 }
 
 #: the grids ``serve`` offers: steps per bar, beats per bar (the steps must divide into the beats)
@@ -49,6 +52,8 @@ STEPS, BEATS = (12, 16, 24), (3, 4, 6)
 
 _PORT = protocol.arg("hello", "reply_port")
 _TEMPO = protocol.arg("set_tempo", "bpm")
+_LATENCY = protocol.arg("set_latency", "ms")
+SYNCS = ("internal", "midi", "link")
 _port = (lambda v: isinstance(v, int) and not isinstance(v, bool) and _PORT.accepts(v), _PORT.expect())
 
 
@@ -73,6 +78,10 @@ _CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
                 "a thread count from 1"),
     "init": (lambda v: _text(v), "'pretrained', 'random' or a file from dd-live pretrain"),
     "learn": (lambda v: v in ("auto", "head", "budget"), "'auto', 'head' or 'budget'"),
+    "sync": (lambda v: v in SYNCS, "'internal', 'midi' or 'link'"),
+    "clock_in": (lambda v: _text(v), "'virtual' or a MIDI port name"),
+    "latency": (lambda v: v is None or isinstance(v, (int, float)) and not isinstance(v, bool) and _LATENCY.accepts(v),
+                f"milliseconds {_LATENCY.expect()}"),
 }
 
 

@@ -38,6 +38,7 @@ from ..loops.record import Loop
 from .commands import Commands, check_handlers
 from .generator import GeneratorWorker
 from .song_worker import SongWorker
+from .sync import Sync
 from .loop import LiveSettings, grid_settings
 from .osc import Command, OSCError
 from .replies import Replies
@@ -83,7 +84,7 @@ def check_init(init: str) -> None:
     load(Path(init))
 
 
-class Daemon(Commands, Takes):
+class Daemon(Commands, Takes, Sync):
     """One live session served over OSC. ``start()`` binds and starts the workers; ``stop()``/``join()`` end
     them; :meth:`serve_forever` does all three around the signal loop; :meth:`open` makes one from settings."""
 
@@ -91,8 +92,10 @@ class Daemon(Commands, Takes):
                  osc_port: int = protocol.OSC_PORT, reply_port: int = protocol.REPLY_PORT,
                  aliases: dict[str, str] | None = None, threads: int | None = None, midi_out: str = "none",
                  audio: bool = False, midi_in: str = "none", seed: int | None = None, init: str = "pretrained",
-                 learn: str = "auto", server: osc.OSCServer | None = None, stored: dict | None = None) -> None:
-        """``server``: an OSC server already bound; ``stored``: the session's settings if already read."""
+                 learn: str = "auto", server: osc.OSCServer | None = None, stored: dict | None = None,
+                 sync: str = "internal", clock_in: str = "virtual") -> None:
+        """``server``: an OSC server already bound; ``stored``: the session's settings if already read; ``sync``
+        and ``clock_in``: the clock MIDI out follows (see :mod:`.sync`)."""
         from ..learn.critic import configure_threads
         from ..loops.render import prefer_kernel
         from .recovery import restore_trainer
@@ -108,6 +111,7 @@ class Daemon(Commands, Takes):
         feel = session.feel()  # the feel layer lives in its own table (with its history, for undo)
         self.settings = replace(self.settings, feel=tuple(feel) if feel and any(feel) else ())
         self._takes_init()
+        self._sync_init(sync, clock_in)
         # How a session's critic starts and learns is stored with it, so that a critic rebuilt after a
         # damaged checkpoint starts and learns as it did.
         init, learn = stored.get("init", init), stored.get("learn", learn)
@@ -174,8 +178,8 @@ class Daemon(Commands, Takes):
             return cls(session, library, settings=live, host=config["host"], osc_port=config["osc_port"],
                        reply_port=config["reply_port"], aliases=aliases, threads=config["threads"],
                        midi_out=config["midi_out"], audio=config["audio"], midi_in=config["midi_in"],
-                       init=config["init"],
-                       learn=config["learn"], server=server, stored=stored)
+                       init=config["init"], learn=config["learn"], server=server, stored=stored,
+                       sync=config.get("sync", "internal"), clock_in=config.get("clock_in", "virtual"))
         except BaseException:
             if server is not None:
                 server.close()
@@ -213,7 +217,9 @@ class Daemon(Commands, Takes):
         if self.host not in LOOPBACK:
             log.warning("listening on %s:%d: OSC has no authentication; anyone who can reach this address can "
                         "control dd_live", self.host, self.server.port)
-        self.outputs = open_outputs(midi=self.midi_spec, audio=self.audio_wanted, bpm=self.settings.bpm)
+        self.outputs = open_outputs(midi=self.midi_spec, audio=self.audio_wanted, bpm=self.settings.bpm,
+                                    follower=self.follower, latency=self.settings.latency / 1000.0)
+        self._sync_start()
         if self.midi_in_spec != "none":
             from ..errors import BackendError
             from .midi_in import MidiInput

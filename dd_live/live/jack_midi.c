@@ -175,7 +175,7 @@ void jw_close(writer_t *w) {
     free(w);
 }
 
-/* ---------------------------------------------------------------- the reader (tests and benchmarks) */
+/* ---------------------------------------------------------------- the reader (clock in, tests, benchmarks) */
 
 typedef struct {
     endpoint_t io;
@@ -216,6 +216,10 @@ reader_t *jr_open(const char *client_name, const char *port_name, int *status) {
 }
 
 uint32_t jr_sample_rate(reader_t *r) { return jack_get_sample_rate(r->io.client); }
+const char *jr_port_name(reader_t *r) { return jack_port_name(r->io.port); }
+
+/* Connect the JACK MIDI output ``source`` (its full name) to the reader's input: 0, or JACK's error. */
+int jr_connect(reader_t *r, const char *source) { return jack_connect(r->io.client, source, jack_port_name(r->io.port)); }
 uint64_t jr_lost(reader_t *r) { return __atomic_load_n(&r->lost, __ATOMIC_RELAXED); }
 
 /* The next event recorded: 1 and its frame, bytes and size, or 0 if none. */

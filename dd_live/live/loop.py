@@ -39,6 +39,7 @@ class LiveSettings:
     groove: bool = False           # loops with their own feel (accents, ghosts, push, swing) searched for
     swing: float | None = None     # every loop's swing (fractions of a step); None: each loop's own
     feel: tuple[float, ...] = ()   # the feel layer (offset per step); kept in the session's feel table
+    latency: float = 0.0           # ms MIDI out plays later (earlier if negative): /dd/set/latency, --latency
     steps: int = 16                # the grid: steps per bar and beats per bar (serve --steps/--beats; kept
     beats: int = 4                 # with the session, not changed while serving)
 
@@ -52,7 +53,8 @@ class LiveSettings:
     def to_dict(self) -> dict:
         return {"bpm": self.bpm, "mode": self.mode, "fotf": self.fotf, "temperature": self.temperature,
                 "density": self.density, "locks": list(self.locks), "adapt": self.adapt, "groove": self.groove,
-                "swing": self.swing, "steps": self.steps, "beats": self.beats, "autotake": self.autotake}
+                "swing": self.swing, "steps": self.steps, "beats": self.beats, "autotake": self.autotake,
+                "latency": self.latency}
 
     @classmethod
     def from_dict(cls, d: dict) -> LiveSettings:
@@ -64,14 +66,14 @@ class LiveSettings:
                    adapt=float(d.get("adapt", base.adapt)), groove=bool(d.get("groove", base.groove)),
                    swing=None if d.get("swing") is None else float(d["swing"]),
                    steps=int(d.get("steps", base.steps)), beats=int(d.get("beats", base.beats)),
-                   autotake=int(d.get("autotake", base.autotake)))
+                   autotake=int(d.get("autotake", base.autotake)), latency=float(d.get("latency", base.latency)))
 
 
 def grid_settings(live: LiveSettings, config: dict) -> LiveSettings:
-    """``live`` (a session's stored settings) with ``dd-live serve``'s tempo and grid (``bpm``, ``steps``,
-    ``beats`` in ``config``; None keeps the session's). A grid whose steps do not divide into its beats is an
+    """``live`` (a session's stored settings) with ``dd-live serve``'s tempo, grid and latency (``bpm``,
+    ``steps``, ``beats``, ``latency`` in ``config``; None keeps the session's). A grid whose steps do not divide into its beats is an
     InputError; a fixed swing the new grid cannot play (odd steps per beat) goes back to each loop's own."""
-    changes = {k: config.get(k) for k in ("bpm", "steps", "beats") if config.get(k) is not None}
+    changes = {k: config.get(k) for k in ("bpm", "steps", "beats", "latency") if config.get(k) is not None}
     live = replace(live, **changes)
     if live.steps % live.beats:
         raise InputError(f"a grid of {live.steps} steps does not divide into {live.beats} beats "

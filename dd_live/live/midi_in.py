@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from .midi_out import PORT_NAME, open_rtmidi
+from .midi_out import PORT_NAME, close_rtmidi, open_rtmidi
 
 log = logging.getLogger("dd_live.midi")
 
@@ -80,8 +80,4 @@ class MidiInput:
     def close(self) -> None:
         port, self._port = self._port, None
         if port is not None:
-            try:
-                port.cancel_callback()
-                port.close_port()
-            except Exception:  # the MIDI system may be gone at exit
-                log.debug("closing MIDI in failed", exc_info=True)
+            close_rtmidi(port, "MIDI in")

@@ -96,7 +96,8 @@ def _declare(lib: ctypes.CDLL) -> None:
                           ("jw_lost", [p], u64), ("jw_connect", [p, cp], ctypes.c_int),
                           ("jw_send", [p, u32, cp, u32], ctypes.c_int), ("jw_cancel", [p], None),
                           ("jw_close", [p], None), ("jr_open", [cp, cp, ctypes.POINTER(ctypes.c_int)], p),
-                          ("jr_sample_rate", [p], u32), ("jr_lost", [p], u64),
+                          ("jr_sample_rate", [p], u32), ("jr_lost", [p], u64), ("jr_port_name", [p], cp),
+                          ("jr_connect", [p, cp], ctypes.c_int),
                           ("jr_read", [p, ctypes.POINTER(u32), cp, ctypes.POINTER(u32)], ctypes.c_int),
                           ("jr_close", [p], None)):
         f = getattr(lib, fn)
@@ -194,18 +195,24 @@ class JackMidiPort:
 
 
 class JackMidiReader:
-    """A JACK MIDI input ``name:in`` recording every event with its frame, for tests and benchmarks:
-    :meth:`read` gives [(frame, bytes)] of everything since the last call (frames as JACK counts them, 32-bit)."""
+    """A JACK MIDI input ``name:port`` recording every event with its frame (MIDI clock in, tests, benchmarks):
+    :meth:`read` gives [(frame, bytes)] of everything since the last call (frames as JACK counts them, 32-bit).
+    ``connect``: the full name of a JACK MIDI output to connect to it."""
 
-    def __init__(self, name: str = "reader") -> None:
+    def __init__(self, name: str = "reader", port: str = "in", *, connect: str | None = None) -> None:
         self._lib = _library()
         os.environ.setdefault("JACK_NO_START_SERVER", "1")
         status = ctypes.c_int(0)
-        self._r = self._lib.jr_open(name.encode(), b"in", ctypes.byref(status))
+        self._r = self._lib.jr_open(name.encode(), port.encode(), ctypes.byref(status))
         if not self._r:
             raise BackendError(f"no JACK server for the MIDI reader (JACK status {status.value:#x})")
         self.rate = float(self._lib.jr_sample_rate(self._r))
+        self.name = self._lib.jr_port_name(self._r).decode()
         self._lock = threading.Lock()    # read() and close() may come from two threads
+        if connect is not None and self._lib.jr_connect(self._r, connect.encode()) != 0:
+            self.close()
+            raise BackendError(f"could not connect the JACK MIDI output {connect!r} to {self.name} "
+                               "(give its full name, client:port)")
 
     def read(self) -> list[tuple[int, bytes]]:
         out = []

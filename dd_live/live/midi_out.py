@@ -10,7 +10,8 @@ output named "dd_live" (CoreMIDI, ALSA or JACK) or an existing port by name.
 $DD_LIVE_MIDI_API picks the rtmidi API (alsa, jack, coremidi, winmm). With
 ``jack``, the port is :mod:`dd_live.live.midi_jack`'s instead where its C writer
 builds: the player then runs on JACK's frame clock and hands each message over
-:data:`LOOKAHEAD_S` ahead, stamped with the frame it must sound at.
+:data:`LOOKAHEAD_S` ahead, stamped with the frame it must sound at. With a follower (``serve --sync midi|link``)
+the bars are the host's instead (:mod:`.clock_sync`); ``latency`` shifts every note.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ def _rtmidi_api():
     return rtmidi, getattr(rtmidi, _APIS[name])
 
 
-def open_player(spec: str, *, bpm: float) -> MidiPlayer:
+def open_player(spec: str, *, bpm: float, follower=None, latency: float = 0.0) -> MidiPlayer:
     """A :class:`MidiPlayer` on port ``spec`` (see :func:`open_port`), not yet started; BackendError if none.
     With $DD_LIVE_MIDI_API=jack, a frame-stamped JACK port (:mod:`.midi_jack`) where its writer builds."""
     from . import midi_jack
@@ -67,12 +68,15 @@ def open_player(spec: str, *, bpm: float) -> MidiPlayer:
     if os.environ.get("DD_LIVE_MIDI_API", "").strip().lower() == "jack":
         if midi_jack.available():
             port = midi_jack.JackMidiPort(PORT_NAME, PORT_NAME, connect=None if spec == "virtual" else spec)
-            return MidiPlayer(port.send, bpm=bpm, close_port=port.close, where=port.where, clock=port.clock,
-                              send_at=port.send_at, cancel=port.cancel, lookahead=LOOKAHEAD_S)
+            player = MidiPlayer(port.send, bpm=bpm, close_port=port.close, where=port.where, clock=port.clock,
+                                send_at=port.send_at, cancel=port.cancel, lookahead=LOOKAHEAD_S, follower=follower,
+                                latency=latency)
+            player.frames_now, player.rate = port.frames, port.rate   # MIDI clock in stamps onto this clock
+            return player
         log.info("the frame-stamped JACK MIDI writer is not available (no C compiler or libjack): MIDI out uses "
                  "rtmidi's JACK API, a JACK period's resolution")
     send, close, where = open_port(spec)
-    return MidiPlayer(send, bpm=bpm, close_port=close, where=where)
+    return MidiPlayer(send, bpm=bpm, close_port=close, where=where, follower=follower, latency=latency)
 
 
 def open_rtmidi(spec: str, *, direction: str, name: str):
@@ -109,6 +113,15 @@ def open_rtmidi(spec: str, *, direction: str, name: str):
                        f"snd-seq or start a JACK server (jackd -d dummy), or run with --midi-{direction} none")
 
 
+def close_rtmidi(port, what: str) -> None:
+    """Cancel a python-rtmidi input's callback and close it; a MIDI system already gone is logged, not raised."""
+    try:
+        port.cancel_callback()
+        port.close_port()
+    except Exception:  # the MIDI system may be gone at exit
+        log.debug("closing %s failed", what, exc_info=True)
+
+
 def open_port(spec: str) -> tuple[Callable[[list[int]], None], Callable[[], None], str]:
     """Open MIDI out ``spec`` ("virtual" or part of a port name); returns (send, close, description)."""
     out, where = open_rtmidi(spec, direction="out", name=PORT_NAME)
@@ -130,11 +143,19 @@ class MidiPlayer(Worker):
     def __init__(self, send: Callable[[list[int]], None], *, beats: int = 4, bpm: float = 120.0,
                  clock: Callable[[], float] = time.perf_counter, close_port: Callable[[], None] | None = None,
                  where: str = "", send_at: Callable[[list[int], float], None] | None = None,
-                 cancel: Callable[[], None] | None = None, lookahead: float = 0.0) -> None:
+                 cancel: Callable[[], None] | None = None, lookahead: float = 0.0, follower=None,
+                 latency: float = 0.0) -> None:
         """``where``: the port, in words (for the log). A port that stamps messages with their time gives
         ``send_at(msg, at)`` (``at`` on ``clock``), ``cancel()`` (forget what is queued) and how far ahead
-        (``lookahead``, s) it wants them; ``send`` then still sends at once."""
+        (``lookahead``, s) it wants them; ``send`` then still sends at once. ``follower``: a
+        :class:`dd_live.live.clock.ClockFollower` whose host clock places the bars (its stamps on ``clock``;
+        None: the loop's own tempo). ``latency`` (s): every note this much later (earlier if negative)."""
         super().__init__()
+        self.follower = follower
+        self.latency = float(latency)
+        self.frames_now: Callable[[], int] | None = None   # a JACK port's frame clock (MIDI clock in stamps on it)
+        self.rate = 0.0
+        self._transport = 0              # raised by transport_changed(): the host started, stopped or moved
         self.send, self.clock = send, clock
         self._send_at, self._cancel, self.lookahead = send_at, cancel, lookahead
         self._offset = clock() - time.perf_counter()   # this clock minus time.perf_counter (s), kept by the thread
@@ -145,7 +166,7 @@ class MidiPlayer(Worker):
         self._notes: list[Note] = []
         self._bpm = bpm
         self._beats = beats
-        self._playing = False
+        self._playing = follower is not None   # following a host: armed, it plays while the host's transport runs
         self._bell = threading.Event()   # rung by every control call and by stop()
         self._sounding: set[int] = set()
         self._bar: tuple[float, float] | None = None   # (clock time of the playing bar's line, its length in s)
@@ -186,6 +207,16 @@ class MidiPlayer(Worker):
     def _wake(self) -> None:
         self._bell.set()
 
+    def transport_changed(self, kind: str = "") -> None:
+        """The followed clock started, stopped, continued or moved (any thread): the player stops what it has
+        queued at once and starts again where the host now is."""
+        self._transport += 1
+        self._bell.set()
+
+    def set_latency(self, seconds: float) -> None:
+        """Every note from now ``seconds`` later (earlier if negative)."""
+        self.latency = float(seconds)
+
     def close(self, timeout: float = 2.0) -> None:
         """Stop the thread (all notes off) and release the port; idempotent."""
         self.stop()
@@ -210,12 +241,15 @@ class MidiPlayer(Worker):
                 self._notes, self._bpm, self._beats = self._pending
                 self._pending = None
 
-    def _wait_until(self, deadline: float) -> bool:
-        """Sleep until ``deadline`` (interruptible by stop/halt); the last ms is waited out for precision."""
+    def _wait_until(self, deadline: float, transport: int | None = None) -> bool:
+        """Sleep until ``deadline`` (interruptible by stop/halt, and by the host's transport when ``transport``
+        is the count it started from); the last ms is waited out for precision."""
         while True:
             now = self.clock()
             self._offset = now - time.perf_counter()
             left = deadline - now
+            if transport is not None and transport != self._transport:
+                return False
             if left <= 0:
                 return True
             if self._stop.is_set() or not self._playing:
@@ -225,7 +259,26 @@ class MidiPlayer(Worker):
                 self._bell.clear()
             # else: spin out the last millisecond
 
+    def _emit(self, msg: list[int], at: float) -> None:
+        if self._send_at is not None:
+            self._send_at(msg, at)
+        else:
+            self.send(msg)
+        self.sent += 1
+        (self._sounding.add if msg[0] & 0xF0 == 0x90 else self._sounding.discard)(msg[1])
+
     def _run(self) -> None:
+        if self.follower is not None:
+            from .clock_sync import run_synced
+
+            try:
+                run_synced(self)
+            finally:
+                try:
+                    self.all_notes_off()
+                except Exception:  # the port may be gone at exit
+                    log.debug("all notes off failed at exit", exc_info=True)
+            return
         try:
             while not self._stop.is_set():
                 if not self._playing:
@@ -233,20 +286,16 @@ class MidiPlayer(Worker):
                     self._bell.clear()
                     continue
                 ahead = self.lookahead
-                bar_start = self.clock() + 0.01 + ahead
+                bar_start = self.clock() + 0.01 + ahead + max(0.0, -self.latency)
                 while self._playing and not self._stop.is_set():
                     self._swap()
                     bar = self._beats * 60.0 / self._bpm
                     self._bar = (bar_start, bar)
                     for t, msg in bar_timeline(self._notes, self._bpm, self._beats):
-                        if not self._wait_until(bar_start + t - ahead):
+                        at = bar_start + t + self.latency
+                        if not self._wait_until(at - ahead):
                             break
-                        if self._send_at is not None:
-                            self._send_at(msg, bar_start + t)
-                        else:
-                            self.send(msg)
-                        self.sent += 1
-                        (self._sounding.add if msg[0] & 0xF0 == 0x90 else self._sounding.discard)(msg[1])
+                        self._emit(msg, at)
                     else:
                         if self._wait_until(bar_start + bar - ahead):
                             bar_start += bar

@@ -36,15 +36,16 @@ class Output(Protocol):
     def phase(self, at: float | None = None) -> float | None: ...
 
 
-def open_outputs(*, midi: str, audio: bool, bpm: float) -> list[Output]:
+def open_outputs(*, midi: str, audio: bool, bpm: float, follower=None, latency: float = 0.0) -> list[Output]:
     """The outputs asked for, started: MIDI out on port ``midi`` ("none" for none, "virtual", or part of a
-    port name) and PortAudio's default device if ``audio``. One that cannot open is left out, with a warning."""
+    port name) following ``follower`` (a host's clock; None: the loop's tempo), ``latency`` s late, and
+    PortAudio's default device if ``audio``. One that cannot open is left out, with a warning."""
     outputs: list[Output] = []
     if midi != "none":
         from .midi_out import open_player
 
         try:
-            player = open_player(midi, bpm=bpm)
+            player = open_player(midi, bpm=bpm, follower=follower, latency=latency)
         except BackendError as err:
             log.warning("MIDI out is off: %s", err)
         else:

@@ -160,6 +160,10 @@ ADDRESSES: tuple[Address, ...] = (
                                                      "/dd/take/end)", lo=0, hi=64),),
             "Takes by themselves: every this many bars the running take ends (the feel moves towards the "
             "human) and the next starts; a take nobody played in changes nothing.", "set_autotake"),
+    Address("/dd/set/latency", "in", (Arg("ms", "n", "milliseconds: later if positive, earlier if negative",
+                                          lo=-250, hi=250),),
+            "Shift every note MIDI out plays by this much, for the performer's interface (kept in the session).",
+            "set_latency"),
     Address("/dd/feel", "in", (), "Ask for /dd/feel.", "feel"),
     Address("/dd/feel/reset", "in", (_VALUE,), "Play straight again (the feel layer back to zero; undoable).",
             "feel_reset", True),
@@ -204,6 +208,12 @@ ADDRESSES: tuple[Address, ...] = (
     Address("/dd/feel", "out", (Arg("offsets", "*", "one float per step of the bar: the drums' timing offset, "
                                                     "fractions of a step, -0.5-0.5 (late is positive)"),),
             "The feel layer the drums play with; answer to /dd/feel, sent after a take, reset or undo."),
+    Address("/dd/sync", "out", (Arg("source", "s", "the clock the drums follow: internal, midi or link"),
+                                Arg("bpm", "f", "its tempo (the host's when following one; 0 while unknown)"),
+                                Arg("phase", "f", "how far into the bar MIDI out is, 0-1 (-1 while not playing)"),
+                                Arg("running", "i", "1 while the clock runs (the host's transport plays)")),
+            "Where the drums' clock is; answer to /dd/status, and sent when a followed host starts, stops, "
+            "continues or moves."),
     Address("/dd/exported", "out", (Arg("id", "i", "candidate id"), Arg("dir", "s", "export folder, absolute path")),
             "An export is complete."),
     Address("/dd/song/done", "out", (Arg("song", "s", "the song's file name"),

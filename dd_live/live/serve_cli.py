@@ -35,6 +35,13 @@ OPTIONS: tuple[tuple[str, tuple[str, ...], dict[str, Any]], ...] = (
                                                                          "(default: virtual port 'dd_live in')"}),
     ("audio", ("--audio",), {"dest": "audio", "action": "store_true", "default": None,
                              "help": "play loops through PortAudio (default)"}),
+    ("sync", ("--sync",), {"choices": ("internal", "midi", "link"), "help": "the clock MIDI out follows: its own "
+                           "tempo (default), a host's MIDI clock (--clock-in), or Ableton Link (pip install "
+                           "'dd_live[link]')"}),
+    ("clock_in", ("--clock-in",), {"metavar": "NAME|virtual", "help": "with --sync midi, the MIDI clock's port "
+                                   "(default: virtual port 'dd_live clock'; on JACK an output's full name)"}),
+    ("latency", ("--latency",), {"type": float, "metavar": "MS", "help": "MIDI out this many ms later (earlier if "
+                                 "negative), for your interface (default: the session's, 0 for a new one)"}),
     ("threads", ("--threads",), {"type": int, "help": "torch threads (default: half the cores)"}),
     ("init", ("--init",), {"metavar": "pretrained|random|FILE", "help": "a new session's critic: the shipped "
                            "pretrained features (default), the paper's random weights, or a file from dd-live pretrain"}),

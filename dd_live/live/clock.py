@@ -1,0 +1,124 @@
+"""Following an external MIDI clock (issue 17): where the host's song position is, at what tempo, and whether its
+transport runs. Pure logic on stamped messages, so it runs offline in tests; :mod:`.clock_in` feeds it.
+
+MIDI clock: 24 ticks (0xF8) per quarter note; Start (0xFA) puts the song at position 0, the next tick being that
+position; Continue (0xFB) resumes from where Stop (0xFC) left it (or where a Song Position Pointer, 0xF2, counted
+in sixteenths of 6 ticks each, moved it). The tempo and the time of any position come from a least-squares line
+through the last FIT_TICKS ticks' stamps (times against positions); a tick that falls off that line by more than
+BREAK of a tick, three times running on the same side, is a tempo change: the line then starts again from those
+three, so a new tempo is followed within a beat.
+
+Units: ticks (24 a quarter note), seconds on the clock of the stamps (the player's clock).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable
+
+import numpy as np
+
+TICKS_PER_BEAT = 24          # MIDI clock ticks per quarter note
+TICKS_PER_SPP = 6            # a Song Position Pointer unit (a sixteenth)
+FIT_TICKS = 48               # the line's window: two beats
+BREAK = 0.08                 # off the line by this share of a tick, three times on one side: a new tempo
+MIN_FIT = 3                  # ticks before a tempo is known
+
+TICK, START, CONTINUE, STOP, SPP = 0xF8, 0xFA, 0xFB, 0xFC, 0xF2
+REALTIME = (TICK, START, CONTINUE, STOP)
+
+
+class ClockFollower:
+    """The host's transport as its clock messages say. ``feed`` from the input's thread; the rest from any.
+    ``on_change(kind)`` is called (on the feeding thread) with "start", "continue", "stop" or "position"."""
+
+    def __init__(self, *, on_change: Callable[[str], None] | None = None, fit_ticks: int = FIT_TICKS) -> None:
+        self._lock = threading.Lock()
+        self.on_change = on_change
+        self.running = False
+        self.position = 0                    # the song position (ticks) the next tick will be
+        self._fit: deque[tuple[int, float]] = deque(maxlen=fit_ticks)
+        self._line: tuple[float, float] | None = None   # (a, b): time = a + b * position
+        self._off = 0                        # consecutive ticks off the line on one side (signed)
+        self.ticks = 0                       # ticks heard while running (for the status)
+
+    # ------------------------------------------------------------ input
+
+    def feed(self, status: int, at: float, data: bytes | list[int] = b"") -> None:
+        """One message: its status byte, the time it arrived (s) and any data bytes (SPP's two)."""
+        kind = None
+        with self._lock:
+            if status == TICK:
+                if self.running:
+                    self._tick(at)
+            elif status == START:
+                self.running, self.position, kind = True, 0, "start"
+                self._reset()
+            elif status == CONTINUE:
+                self.running, kind = True, "continue"
+                self._reset()
+            elif status == STOP:
+                if self.running:
+                    self.running, kind = False, "stop"
+            elif status == SPP and len(data) >= 2:
+                self.position = (int(data[0]) & 0x7F | (int(data[1]) & 0x7F) << 7) * TICKS_PER_SPP
+                kind = "position"
+                self._reset()
+        if kind is not None and self.on_change is not None:
+            self.on_change(kind)
+
+    def _reset(self) -> None:
+        self._fit.clear()
+        self._line, self._off = None, 0
+
+    def _tick(self, at: float) -> None:
+        pos = self.position
+        self.position += 1
+        self.ticks += 1
+        line = self._line
+        if line is not None and len(self._fit) >= MIN_FIT:
+            miss = (at - (line[0] + line[1] * pos)) / line[1]       # in ticks
+            side = 1 if miss > BREAK else -1 if miss < -BREAK else 0
+            self._off = self._off + side if side and (self._off == 0 or (self._off > 0) == (side > 0)) else side
+            if abs(self._off) >= 3:                                 # a new tempo: start the line again
+                keep = list(self._fit)[-2:]
+                self._fit.clear()
+                self._fit.extend(keep)
+                self._off = 0
+        self._fit.append((pos, at))
+        self._line = _line(self._fit)
+
+    # ------------------------------------------------------------ questions
+
+    def line(self) -> tuple[float, float] | None:
+        """(a, b) with time = a + b * position (s, ticks), or None until MIN_FIT ticks have been heard."""
+        with self._lock:
+            return self._line if len(self._fit) >= MIN_FIT else None
+
+    def bpm(self) -> float | None:
+        line = self.line()
+        return None if line is None or line[1] <= 0 else 60.0 / (TICKS_PER_BEAT * line[1])
+
+    def time_of(self, position: float) -> float | None:
+        """When the song reaches ``position`` (ticks), by the line; None while unknown."""
+        line = self.line()
+        return None if line is None else line[0] + line[1] * position
+
+    def position_at(self, at: float) -> float | None:
+        """The song position (ticks, fractional) at time ``at``, by the line; None while unknown."""
+        line = self.line()
+        return None if line is None or line[1] <= 0 else (at - line[0]) / line[1]
+
+
+def _line(points) -> tuple[float, float] | None:
+    if len(points) < 2:
+        return None
+    p = np.array([q for q, _ in points], dtype=np.float64)
+    t = np.array([s for _, s in points], dtype=np.float64)
+    pm, tm = p.mean(), t.mean()
+    var = ((p - pm) ** 2).sum()
+    if var <= 0:
+        return None
+    b = float(((p - pm) * (t - tm)).sum() / var)
+    return float(tm - b * pm), b

@@ -1,0 +1,105 @@
+"""MIDI clock in (``serve --sync midi``, issue 17): the host's clock, Start, Stop, Continue and Song Position
+Pointer, stamped on the MIDI player's clock and handed to a :class:`dd_live.live.clock.ClockFollower`.
+
+On JACK (``DD_LIVE_MIDI_API=jack``, where the frame-stamped MIDI out runs) the messages come through
+``jack_midi.c``'s reader, each with the frame it arrived at, into a port "dd_live_clock:in"; a thread
+(``dd-clock``) collects them every CLOCK_POLL_S and puts them on the player's clock (JACK frames, unwrapped
+against it). Elsewhere python-rtmidi's input (timing messages switched on: rtmidi drops them by default) stamps
+each with time.perf_counter on rtmidi's thread, the clock the rtmidi player runs on. ``--clock-in NAME``: a port
+to read (JACK: an output's full name, connected to ours; rtmidi: part of an input port's name), or ``virtual``:
+a port of our own called "dd_live clock" for the host to connect to.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from .clock import REALTIME, SPP, ClockFollower
+from .worker import Worker
+
+log = logging.getLogger("dd_live.midi")
+
+CLOCK_PORT_NAME = "dd_live clock"
+CLOCK_POLL_S = 0.0005
+
+
+class ClockInput(Worker):
+    """An input of the daemon: the host's MIDI clock into ``follower``. ``frames_now``: the JACK player's
+    unwrapped frame clock (None: rtmidi, stamped with time.perf_counter)."""
+
+    name = "dd-clock"
+
+    def __init__(self, spec: str, follower: ClockFollower, *, frames_now: Callable[[], int] | None = None,
+                 rate: float = 0.0) -> None:
+        super().__init__()
+        self.spec, self.follower, self.frames_now, self.rate = spec, follower, frames_now, rate
+        self._reader = None
+        self._port = None
+        self.where = ""
+        self.heard = 0
+
+    def start(self) -> None:
+        if self.frames_now is not None:
+            from .midi_jack import JackMidiReader
+
+            self._reader = JackMidiReader(CLOCK_PORT_NAME.replace(" ", "_"), "in",
+                                          connect=None if self.spec == "virtual" else self.spec)
+            self.where = f"JACK port {self._reader.name!r} (frame-stamped)"
+            super().start()
+            return
+        from .midi_out import open_rtmidi
+
+        self._port, self.where = open_rtmidi(self.spec, direction="in", name=CLOCK_PORT_NAME)
+        self._port.ignore_types(sysex=True, timing=False, active_sense=True)
+        self._port.set_callback(self._on_rtmidi)
+        self._thread = None
+
+    def is_alive(self) -> bool:
+        return self._port is not None if self._reader is None else super().is_alive()
+
+    # ------------------------------------------------------------ rtmidi's thread
+
+    def _on_rtmidi(self, event, data=None) -> None:
+        t = time.perf_counter()
+        msg = event[0]
+        if msg and (msg[0] in REALTIME or msg[0] == SPP):
+            self.heard += 1
+            try:
+                self.follower.feed(msg[0], t, bytes(msg[1:3]))
+            except Exception:  # never let an exception into rtmidi's thread
+                log.exception("MIDI clock in: a message could not be followed")
+
+    # ------------------------------------------------------------ JACK: the dd-clock thread
+
+    def _run(self) -> None:
+        reader, rate = self._reader, self._reader.rate
+        while not self._stop.is_set():
+            events = reader.read()
+            if events:
+                now = self.frames_now()
+                for frame, data in events:
+                    if data and (data[0] in REALTIME or data[0] == SPP):
+                        self.heard += 1
+                        # the newest frames JACK has counted are at most a cycle ahead of ``now``: unwrap
+                        # each 32-bit frame to the one nearest ``now``
+                        back = (now - frame) & 0xFFFFFFFF
+                        unwrapped = now - back if back < 1 << 31 else now + ((1 << 32) - back)
+                        self.follower.feed(data[0], unwrapped / rate, data[1:3])
+            self._stop.wait(CLOCK_POLL_S)
+
+    def close(self) -> None:
+        """Stop reading and release the port; idempotent."""
+        self.stop()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self.join(2.0)
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            reader.close()
+        port, self._port = self._port, None
+        if port is not None:
+            from .midi_out import close_rtmidi
+
+            close_rtmidi(port, "MIDI clock in")

@@ -1,0 +1,148 @@
+"""MIDI clock in on a JACK dummy server (issue 17): a host sends Start and clock at 123 bpm, then 97 bpm, Stop, a
+Song Position Pointer and Continue, each message stamped to its frame; dd_live's notes, read by a JACK MIDI reader,
+land on the host's sixteenths (p99 <= 2 ms, the first beat after a tempo change aside), at the steps of the loop
+the host's bar position says, the tempo is reported within 0.1 bpm, all notes stop within 10 ms of Stop, and
+playing resumes at the pointer's step."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+import pytest
+
+from dd_live.lab.harness import jack_connect, stop_daemon
+from dd_live.live.clock import CONTINUE, SPP, START, STOP, TICK, TICKS_PER_BEAT
+
+pytestmark = pytest.mark.jack
+
+
+class Host:
+    """A JACK MIDI clock source "host:out": every message queued ahead, stamped with its exact time (s on the
+    server's frame clock); ``ticks`` keeps each tick's (song position, time)."""
+
+    def __init__(self) -> None:
+        from dd_live.live.midi_jack import JackMidiPort
+
+        self.port = JackMidiPort("host", "out")
+        self.ticks: list[tuple[int, float]] = []
+        self.position = 0
+        self.log: list[tuple[str, float]] = []
+
+    def at(self, status: int, t: float, data: list[int] = ()) -> None:
+        self.port.send_at([status, *data], t)
+
+    def start(self, t: float) -> None:
+        self.at(START, t)
+        self.position = 0
+        self.log.append(("start", t))
+
+    def play(self, t: float, bpm: float, beats: int) -> float:
+        period = 60.0 / bpm / TICKS_PER_BEAT
+        for k in range(beats * TICKS_PER_BEAT):
+            self.at(TICK, t + k * period)
+            self.ticks.append((self.position, t + k * period))
+            self.position += 1
+        self.log.append((f"bpm {bpm}", t))
+        return t + beats * TICKS_PER_BEAT * period
+
+    def stop(self, t: float) -> None:
+        self.at(STOP, t)
+        self.log.append(("stop", t))
+
+    def pointer(self, t: float, sixteenth: int) -> None:
+        self.at(SPP, t, [sixteenth & 0x7F, sixteenth >> 7])
+        self.position = sixteenth * 6
+
+    def resume(self, t: float) -> None:
+        self.at(CONTINUE, t)
+        self.log.append(("continue", t))
+
+
+def _collect(reader, until: float) -> list[tuple[float, list[int]]]:
+    out = []
+    while True:
+        out += [(frame / reader.rate, list(data)) for frame, data in reader.read()]
+        if reader_now(reader) > until:
+            return out
+        time.sleep(0.01)
+
+
+def reader_now(reader) -> float:
+    return time.monotonic() - reader._t0 + reader._c0
+
+
+def test_midi_clock_in_places_every_note_on_the_hosts_grid(jack, daemon, tmp_path):
+    from dd_live.live.midi_jack import JackMidiReader
+
+    host = Host()
+    d, c = daemon(tmp_path / "s", threads=1, seed=2, midi_out="virtual", hello=True, sync="midi",
+                  clock_in=host.port.name)
+    reader = JackMidiReader("reader")
+    try:
+        assert [i.name for i in d.inputs] == ["dd-clock"], "MIDI clock in did not open"
+        assert jack_connect("dd_live:dd_live", "reader:in")
+        c.wait("/dd/candidate", 30)
+        pattern, pitches = d.current.pattern, list(d.current.pitches)
+        now = host.port.clock()
+        reader._t0, reader._c0 = time.monotonic(), now
+        t = now + 0.5
+        host.start(t)
+        t = host.play(t + 0.01, 123.0, 12)                  # three bars at 123
+        change = t
+        t = host.play(t, 97.0, 8)                           # two at 97
+        stop = t
+        host.stop(stop)
+        host.pointer(stop + 0.3, 20)                        # bar 2, beat 2 (sixteenth 20)
+        resume = stop + 0.6
+        host.resume(resume)
+        end = host.play(resume + 0.01, 97.0, 6)
+        host.stop(end)
+        # the tempo dd_live reports, near the end of each tempo (read live: /dd/status -> /dd/sync)
+        bpms = []
+        for when in (change - 0.3, stop - 0.3):
+            while host.port.clock() < when:
+                time.sleep(0.01)
+            c.drain(0.05)
+            c.send("/dd/status")
+            bpms.append(c.wait("/dd/sync", 5)[1])
+        got = _collect(reader, end + 0.5)
+    finally:
+        stop_daemon(d, c)
+        reader.close()
+        host.port.close()
+    assert bpms[0] == pytest.approx(123.0, abs=0.1) and bpms[1] == pytest.approx(97.0, abs=0.1), bpms
+    ticks = np.array(host.ticks, dtype=np.float64)
+    sixteenths = ticks[ticks[:, 0] % 6 == 0]            # (song position, time) of every sixteenth the host ticked
+
+    def nearest(at: float) -> tuple[int, float]:        # the host's sixteenth nearest in time: (step, its time)
+        k = int(np.argmin(np.abs(sixteenths[:, 1] - at)))
+        return int(sixteenths[k, 0]) // 6, float(sixteenths[k, 1])
+
+    ons = [(t, m) for t, m in got if m[0] == 0x99 and m[2] > 0]
+    assert len(ons) > 40, got[:20]
+    errors, wrong = [], []
+    beat97 = 60.0 / 97.0
+    for t, m in ons:
+        assert not (stop + 0.011 < t < resume), f"a note at {t - stop:.3f} s after Stop, before Continue"
+        step, grid = nearest(t)
+        at_a_stop = any(-0.0005 <= t - x <= 0.011 for x in (stop, end))   # the step the host stopped on
+        if not (change <= t < change + beat97 or resume <= t < resume + beat97 or at_a_stop):
+            errors.append(abs(t - grid))
+
+        s = step % pattern.steps
+        if not any(pattern.hits[tr, s] and pitches[tr] == m[1] for tr in range(pattern.tracks)):
+            wrong.append((round(t, 4), m, s))
+    errors = np.array(errors)
+    offs = [t for t, m in got if m[:2] == [0xB9, 123] and t >= stop]
+    print(json.dumps({"notes": len(errors), "p99_ms": round(float(np.percentile(errors, 99)) * 1000, 3),
+                      "max_ms": round(float(errors.max()) * 1000, 3), "bpm": bpms,
+                      "all_notes_off_ms": round((offs[0] - stop) * 1000, 2) if offs else None}))
+    assert np.percentile(errors, 99) <= 0.002, f"p99 {np.percentile(errors, 99) * 1000:.2f} ms"
+    assert not wrong, f"notes at steps the loop does not play there: {wrong[:5]}"
+    assert offs and offs[0] - stop <= 0.010, f"All Notes Off {(offs[0] - stop) * 1000 if offs else None} ms after Stop"
+    after = [t for t, _ in ons if t >= resume]
+    assert after, "nothing played after Continue"
+    first, _ = nearest(after[0])
+    assert 20 <= first <= 20 + 4, f"resumed at sixteenth {first}, the pointer said 20"
