@@ -44,6 +44,7 @@ DEFAULTS: dict[str, Any] = {
     "learn": "auto",       # how a new session's critic learns: auto | head | budget
     "sync": "internal",    # the clock MIDI out follows: internal | midi (a host's MIDI clock) | link
     "clock_in": "virtual",  # with sync midi: the MIDI clock's port ("virtual": one of ours, "dd_live clock")
+    "clock_out": False,    # with sync internal: MIDI out also sends MIDI clock, Start and Stop
     "latency": None,       # ms MIDI out plays later (earlier if negative); None: the session's (0 for a new one)
 }
 
@@ -80,6 +81,7 @@ _CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "learn": (lambda v: v in ("auto", "head", "budget"), "'auto', 'head' or 'budget'"),
     "sync": (lambda v: v in SYNCS, "'internal', 'midi' or 'link'"),
     "clock_in": (lambda v: _text(v), "'virtual' or a MIDI port name"),
+    "clock_out": (lambda v: isinstance(v, bool), "true or false"),
     "latency": (lambda v: v is None or isinstance(v, (int, float)) and not isinstance(v, bool) and _LATENCY.accepts(v),
                 f"milliseconds {_LATENCY.expect()}"),
 }

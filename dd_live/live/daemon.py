@@ -93,7 +93,7 @@ class Daemon(Commands, Takes, Sync):
                  aliases: dict[str, str] | None = None, threads: int | None = None, midi_out: str = "none",
                  audio: bool = False, midi_in: str = "none", seed: int | None = None, init: str = "pretrained",
                  learn: str = "auto", server: osc.OSCServer | None = None, stored: dict | None = None,
-                 sync: str = "internal", clock_in: str = "virtual") -> None:
+                 sync: str = "internal", clock_in: str = "virtual", clock_out: bool = False) -> None:
         """``server``: an OSC server already bound; ``stored``: the session's settings if already read; ``sync``
         and ``clock_in``: the clock MIDI out follows (see :mod:`.sync`)."""
         from ..learn.critic import configure_threads
@@ -111,7 +111,7 @@ class Daemon(Commands, Takes, Sync):
         feel = session.feel()  # the feel layer lives in its own table (with its history, for undo)
         self.settings = replace(self.settings, feel=tuple(feel) if feel and any(feel) else ())
         self._takes_init()
-        self._sync_init(sync, clock_in)
+        self._sync_init(sync, clock_in, clock_out)
         # How a session's critic starts and learns is stored with it, so that a critic rebuilt after a
         # damaged checkpoint starts and learns as it did.
         init, learn = stored.get("init", init), stored.get("learn", learn)
@@ -179,7 +179,8 @@ class Daemon(Commands, Takes, Sync):
                        reply_port=config["reply_port"], aliases=aliases, threads=config["threads"],
                        midi_out=config["midi_out"], audio=config["audio"], midi_in=config["midi_in"],
                        init=config["init"], learn=config["learn"], server=server, stored=stored,
-                       sync=config.get("sync", "internal"), clock_in=config.get("clock_in", "virtual"))
+                       sync=config.get("sync", "internal"), clock_in=config.get("clock_in", "virtual"),
+                       clock_out=bool(config.get("clock_out", False)))
         except BaseException:
             if server is not None:
                 server.close()
@@ -218,7 +219,8 @@ class Daemon(Commands, Takes, Sync):
             log.warning("listening on %s:%d: OSC has no authentication; anyone who can reach this address can "
                         "control dd_live", self.host, self.server.port)
         self.outputs = open_outputs(midi=self.midi_spec, audio=self.audio_wanted, bpm=self.settings.bpm,
-                                    follower=self.follower, latency=self.settings.latency / 1000.0)
+                                    follower=self.follower, latency=self.settings.latency / 1000.0,
+                                    clock_out=self.clock_out)
         self._sync_start()
         if self.midi_in_spec != "none":
             from ..errors import BackendError

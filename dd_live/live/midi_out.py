@@ -60,7 +60,7 @@ def _rtmidi_api():
     return rtmidi, getattr(rtmidi, _APIS[name])
 
 
-def open_player(spec: str, *, bpm: float, follower=None, latency: float = 0.0) -> MidiPlayer:
+def open_player(spec: str, *, bpm: float, follower=None, latency: float = 0.0, clock_out: bool = False) -> MidiPlayer:
     """A :class:`MidiPlayer` on port ``spec`` (see :func:`open_port`), not yet started; BackendError if none.
     With $DD_LIVE_MIDI_API=jack, a frame-stamped JACK port (:mod:`.midi_jack`) where its writer builds."""
     from . import midi_jack
@@ -70,13 +70,14 @@ def open_player(spec: str, *, bpm: float, follower=None, latency: float = 0.0) -
             port = midi_jack.JackMidiPort(PORT_NAME, PORT_NAME, connect=None if spec == "virtual" else spec)
             player = MidiPlayer(port.send, bpm=bpm, close_port=port.close, where=port.where, clock=port.clock,
                                 send_at=port.send_at, cancel=port.cancel, lookahead=LOOKAHEAD_S, follower=follower,
-                                latency=latency)
+                                latency=latency, clock_out=clock_out)
             player.frames_now, player.rate = port.frames, port.rate   # MIDI clock in stamps onto this clock
             return player
         log.info("the frame-stamped JACK MIDI writer is not available (no C compiler or libjack): MIDI out uses "
                  "rtmidi's JACK API, a JACK period's resolution")
     send, close, where = open_port(spec)
-    return MidiPlayer(send, bpm=bpm, close_port=close, where=where, follower=follower, latency=latency)
+    return MidiPlayer(send, bpm=bpm, close_port=close, where=where, follower=follower, latency=latency,
+                      clock_out=clock_out)
 
 
 def open_rtmidi(spec: str, *, direction: str, name: str):
@@ -144,15 +145,18 @@ class MidiPlayer(Worker):
                  clock: Callable[[], float] = time.perf_counter, close_port: Callable[[], None] | None = None,
                  where: str = "", send_at: Callable[[list[int], float], None] | None = None,
                  cancel: Callable[[], None] | None = None, lookahead: float = 0.0, follower=None,
-                 latency: float = 0.0) -> None:
+                 latency: float = 0.0, clock_out: bool = False) -> None:
         """``where``: the port, in words (for the log). A port that stamps messages with their time gives
         ``send_at(msg, at)`` (``at`` on ``clock``), ``cancel()`` (forget what is queued) and how far ahead
         (``lookahead``, s) it wants them; ``send`` then still sends at once. ``follower``: a
         :class:`dd_live.live.clock.ClockFollower` whose host clock places the bars (its stamps on ``clock``;
-        None: the loop's own tempo). ``latency`` (s): every note this much later (earlier if negative)."""
+        None: the loop's own tempo). ``latency`` (s): every note this much later (earlier if negative).
+        ``clock_out``: on its own tempo, also send MIDI clock (24 ticks a quarter note), Start at the first bar
+        line and Stop on a halt, for a DAW or sampler to follow."""
         super().__init__()
         self.follower = follower
         self.latency = float(latency)
+        self.clock_out = bool(clock_out) and follower is None
         self.frames_now: Callable[[], int] | None = None   # a JACK port's frame clock (MIDI clock in stamps on it)
         self.rate = 0.0
         self._transport = 0              # raised by transport_changed(): the host started, stopped or moved
@@ -264,8 +268,19 @@ class MidiPlayer(Worker):
             self._send_at(msg, at)
         else:
             self.send(msg)
+        if len(msg) < 3:               # clock, Start, Stop
+            return
         self.sent += 1
         (self._sounding.add if msg[0] & 0xF0 == 0x90 else self._sounding.discard)(msg[1])
+
+    def _bar_events(self) -> list[tuple[float, list[int]]]:
+        """The playing bar's messages (s from its line), with MIDI clock's ticks when it sends clock."""
+        events = bar_timeline(self._notes, self._bpm, self._beats)
+        if not self.clock_out:
+            return events
+        tick = 60.0 / self._bpm / 24
+        ticks = [(k * tick, [0xF8]) for k in range(self._beats * 24)]
+        return sorted(events + ticks, key=lambda e: (e[0], len(e[1]) == 3))   # a tick before notes at its time
 
     def _run(self) -> None:
         if self.follower is not None:
@@ -287,11 +302,13 @@ class MidiPlayer(Worker):
                     continue
                 ahead = self.lookahead
                 bar_start = self.clock() + 0.01 + ahead + max(0.0, -self.latency)
+                if self.clock_out:
+                    self._emit([0xFA], bar_start + self.latency)          # Start: the next tick is beat 1
                 while self._playing and not self._stop.is_set():
                     self._swap()
                     bar = self._beats * 60.0 / self._bpm
                     self._bar = (bar_start, bar)
-                    for t, msg in bar_timeline(self._notes, self._bpm, self._beats):
+                    for t, msg in self._bar_events():
                         at = bar_start + t + self.latency
                         if not self._wait_until(at - ahead):
                             break
@@ -303,6 +320,8 @@ class MidiPlayer(Worker):
                     break
                 self._bar = None
                 self.all_notes_off()
+                if self.clock_out:
+                    self.send([0xFC])                                       # Stop
         finally:
             try:
                 self.all_notes_off()

@@ -36,16 +36,18 @@ class Output(Protocol):
     def phase(self, at: float | None = None) -> float | None: ...
 
 
-def open_outputs(*, midi: str, audio: bool, bpm: float, follower=None, latency: float = 0.0) -> list[Output]:
+def open_outputs(*, midi: str, audio: bool, bpm: float, follower=None, latency: float = 0.0,
+                 clock_out: bool = False) -> list[Output]:
     """The outputs asked for, started: MIDI out on port ``midi`` ("none" for none, "virtual", or part of a
-    port name) following ``follower`` (a host's clock; None: the loop's tempo), ``latency`` s late, and
+    port name) following ``follower`` (a host's clock; None: the loop's tempo), ``latency`` s late, sending
+    MIDI clock if ``clock_out`` (on its own tempo only), and
     PortAudio's default device if ``audio``. One that cannot open is left out, with a warning."""
     outputs: list[Output] = []
     if midi != "none":
         from .midi_out import open_player
 
         try:
-            player = open_player(midi, bpm=bpm, follower=follower, latency=latency)
+            player = open_player(midi, bpm=bpm, follower=follower, latency=latency, clock_out=clock_out)
         except BackendError as err:
             log.warning("MIDI out is off: %s", err)
         else:

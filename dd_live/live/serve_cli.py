@@ -40,6 +40,8 @@ OPTIONS: tuple[tuple[str, tuple[str, ...], dict[str, Any]], ...] = (
                            "'dd_live[link]')"}),
     ("clock_in", ("--clock-in",), {"metavar": "NAME|virtual", "help": "with --sync midi, the MIDI clock's port "
                                    "(default: virtual port 'dd_live clock'; on JACK an output's full name)"}),
+    ("clock_out", ("--clock-out",), {"action": "store_true", "default": None, "help": "dd_live is the master: "
+                                     "MIDI out also sends MIDI clock, Start and Stop (with --sync internal)"}),
     ("latency", ("--latency",), {"type": float, "metavar": "MS", "help": "MIDI out this many ms later (earlier if "
                                  "negative), for your interface (default: the session's, 0 for a new one)"}),
     ("threads", ("--threads",), {"type": int, "help": "torch threads (default: half the cores)"}),

@@ -16,9 +16,12 @@ log = logging.getLogger("dd_live.daemon")
 class Sync:
     """The daemon's clock commands and state (uses its settings, outputs, inputs, send and _update)."""
 
-    def _sync_init(self, sync: str, clock_in: str) -> None:
+    def _sync_init(self, sync: str, clock_in: str, clock_out: bool = False) -> None:
         """Before anything starts: the follower a host's clock will feed (a missing Link extra fails here)."""
         self.sync_source, self.clock_in_spec = sync, clock_in
+        self.clock_out = clock_out and sync == "internal"
+        if clock_out and sync != "internal":
+            log.warning("--clock-out is ignored with --sync %s: dd_live follows, it is not the master", sync)
         self.follower = None
         if sync == "midi":
             from .clock import ClockFollower

@@ -12,52 +12,11 @@ import time
 import numpy as np
 import pytest
 
+from dd_live.lab.clockhost import ClockHost
 from dd_live.lab.harness import jack_connect, stop_daemon
-from dd_live.live.clock import CONTINUE, SPP, START, STOP, TICK, TICKS_PER_BEAT
+from dd_live.live.clock import START, STOP, TICK, TICKS_PER_BEAT
 
 pytestmark = pytest.mark.jack
-
-
-class Host:
-    """A JACK MIDI clock source "host:out": every message queued ahead, stamped with its exact time (s on the
-    server's frame clock); ``ticks`` keeps each tick's (song position, time)."""
-
-    def __init__(self) -> None:
-        from dd_live.live.midi_jack import JackMidiPort
-
-        self.port = JackMidiPort("host", "out")
-        self.ticks: list[tuple[int, float]] = []
-        self.position = 0
-        self.log: list[tuple[str, float]] = []
-
-    def at(self, status: int, t: float, data: list[int] = ()) -> None:
-        self.port.send_at([status, *data], t)
-
-    def start(self, t: float) -> None:
-        self.at(START, t)
-        self.position = 0
-        self.log.append(("start", t))
-
-    def play(self, t: float, bpm: float, beats: int) -> float:
-        period = 60.0 / bpm / TICKS_PER_BEAT
-        for k in range(beats * TICKS_PER_BEAT):
-            self.at(TICK, t + k * period)
-            self.ticks.append((self.position, t + k * period))
-            self.position += 1
-        self.log.append((f"bpm {bpm}", t))
-        return t + beats * TICKS_PER_BEAT * period
-
-    def stop(self, t: float) -> None:
-        self.at(STOP, t)
-        self.log.append(("stop", t))
-
-    def pointer(self, t: float, sixteenth: int) -> None:
-        self.at(SPP, t, [sixteenth & 0x7F, sixteenth >> 7])
-        self.position = sixteenth * 6
-
-    def resume(self, t: float) -> None:
-        self.at(CONTINUE, t)
-        self.log.append(("continue", t))
 
 
 def _collect(reader, until: float) -> list[tuple[float, list[int]]]:
@@ -76,7 +35,7 @@ def reader_now(reader) -> float:
 def test_midi_clock_in_places_every_note_on_the_hosts_grid(jack, daemon, tmp_path):
     from dd_live.live.midi_jack import JackMidiReader
 
-    host = Host()
+    host = ClockHost()
     d, c = daemon(tmp_path / "s", threads=1, seed=2, midi_out="virtual", hello=True, sync="midi",
                   clock_in=host.port.name)
     reader = JackMidiReader("reader")
@@ -111,14 +70,9 @@ def test_midi_clock_in_places_every_note_on_the_hosts_grid(jack, daemon, tmp_pat
     finally:
         stop_daemon(d, c)
         reader.close()
-        host.port.close()
+        host.close()
     assert bpms[0] == pytest.approx(123.0, abs=0.1) and bpms[1] == pytest.approx(97.0, abs=0.1), bpms
-    ticks = np.array(host.ticks, dtype=np.float64)
-    sixteenths = ticks[ticks[:, 0] % 6 == 0]            # (song position, time) of every sixteenth the host ticked
-
-    def nearest(at: float) -> tuple[int, float]:        # the host's sixteenth nearest in time: (step, its time)
-        k = int(np.argmin(np.abs(sixteenths[:, 1] - at)))
-        return int(sixteenths[k, 0]) // 6, float(sixteenths[k, 1])
+    nearest = host.nearest                               # the host's sixteenth nearest in time: (step, time)
 
     ons = [(t, m) for t, m in got if m[0] == 0x99 and m[2] > 0]
     assert len(ons) > 40, got[:20]
@@ -146,3 +100,37 @@ def test_midi_clock_in_places_every_note_on_the_hosts_grid(jack, daemon, tmp_pat
     assert after, "nothing played after Continue"
     first, _ = nearest(after[0])
     assert 20 <= first <= 20 + 4, f"resumed at sixteenth {first}, the pointer said 20"
+
+
+def test_clock_out_sends_start_ticks_on_the_notes_grid_and_stop(jack, daemon, tmp_path):
+    """--clock-out: with dd_live the master, MIDI out carries MIDI clock at the session tempo (24 ticks a quarter,
+    every tick at its frame), Start before the first tick, the downbeat's notes on a tick, Stop on /dd/stop."""
+    from dd_live.live.midi_jack import JackMidiReader
+
+    d, c = daemon(tmp_path / "s", threads=1, seed=2, midi_out="virtual", clock_out=True)
+    reader = JackMidiReader("reader")
+    try:
+        assert jack_connect("dd_live:dd_live", "reader:in")
+        c.wait("/dd/candidate", 30)
+        c.send("/dd/play")
+        got = []
+        end = time.monotonic() + 4.0
+        while time.monotonic() < end:
+            got += [(f / reader.rate, list(m)) for f, m in reader.read()]
+            time.sleep(0.01)
+        c.send("/dd/stop")
+        time.sleep(0.5)
+        got += [(f / reader.rate, list(m)) for f, m in reader.read()]
+    finally:
+        stop_daemon(d, c)
+        reader.close()
+    kinds = [m[0] for _, m in got]
+    assert START in kinds and STOP in kinds and kinds.index(START) < kinds.index(TICK) < kinds.index(STOP)
+    ticks = np.array([t for t, m in got if m[0] == TICK])
+    assert len(ticks) >= 96
+    off = np.abs(np.diff(ticks) - 60.0 / 120.0 / TICKS_PER_BEAT)
+    # each tick at its frame; a player thread held up past its 0.2 s lookahead (a loaded machine) writes late
+    assert np.percentile(off, 99) < 0.0001 and off.max() < 0.005, (np.percentile(off, 99), off.max())
+    ons = [t for t, m in got if m[0] == 0x99 and m[2] > 0]
+    assert ons and np.abs(ticks - ons[0]).min() < 0.0001          # notes and ticks share one grid
+    assert all(t <= [t for t, m in got if m[0] == STOP][0] + 1e-9 for t in ticks)   # no tick after Stop
