@@ -36,7 +36,7 @@ var TICKS_PER_BEAT = 480; // Live's transport resolution
 
 var state = {
     id: 0, score: 0, bpm: 120, tracks: 4, steps: 16, beats: 4, cells: [], notes: [],
-    running: false, tempo: 120,
+    running: false, tempo: 120, sync: null,
     buffers: ["ddA", "ddB"], loading: -1, playing: -1, pending: -1,
     likes: 0, dislikes: 0, ratings: 0, version: 0,
     taking: false, onsets: 0, feel: []
@@ -51,8 +51,13 @@ function say(text) {
 }
 
 function counters() {
+    var sync = state.sync;
+    var clock = "";
+    if (sync && sync.source !== "internal") {   // following a host: its clock, its tempo, or that it stopped
+        clock = "  " + sync.source + " " + (sync.running ? sync.bpm.toFixed(1) + " bpm" : "stopped");
+    }
     outlet(OUT_COUNT, "set", "likes " + state.likes + "  dislikes " + state.dislikes +
-           "  critic v" + state.version);
+           "  critic v" + state.version + clock);
 }
 
 // ---------------------------------------------------------------- daemon replies
@@ -148,6 +153,12 @@ function status(ratings, likes, dislikes, version) {
     state.likes = likes;
     state.dislikes = dislikes;
     state.version = version;
+    counters();
+}
+
+// /dd/sync source bpm phase running: the clock the drums follow (shown with the counters when it is a host's)
+function sync(source, bpm, phase, running) {
+    state.sync = {source: String(source), bpm: Number(bpm), phase: Number(phase), running: Number(running) === 1};
     counters();
 }
 

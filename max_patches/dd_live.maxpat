@@ -382,8 +382,8 @@
                 "box": {
                     "id": "obj-17",
                     "maxclass": "newobj",
-                    "numinlets": 13,
-                    "numoutlets": 13,
+                    "numinlets": 14,
+                    "numoutlets": 14,
                     "patching_rect": [
                         20,
                         150,
@@ -403,9 +403,10 @@
                         "",
                         "",
                         "",
+                        "",
                         ""
                     ],
-                    "text": "route /dd/candidate /dd/shape /dd/grid /dd/samples /dd/notes /dd/rated /dd/status /dd/trained /dd/exported /dd/take /dd/feel /dd/error"
+                    "text": "route /dd/candidate /dd/shape /dd/grid /dd/samples /dd/notes /dd/rated /dd/status /dd/trained /dd/exported /dd/take /dd/feel /dd/sync /dd/error"
                 }
             },
             {
@@ -647,12 +648,30 @@
                     "outlettype": [
                         ""
                     ],
-                    "text": "prepend dderror"
+                    "text": "prepend sync"
                 }
             },
             {
                 "box": {
                     "id": "obj-31",
+                    "maxclass": "newobj",
+                    "numinlets": 1,
+                    "numoutlets": 1,
+                    "patching_rect": [
+                        656,
+                        195,
+                        50,
+                        22
+                    ],
+                    "outlettype": [
+                        ""
+                    ],
+                    "text": "prepend dderror"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-32",
                     "maxclass": "matrixctrl",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -679,7 +698,7 @@
             },
             {
                 "box": {
-                    "id": "obj-32",
+                    "id": "obj-33",
                     "maxclass": "comment",
                     "numinlets": 1,
                     "numoutlets": 0,
@@ -701,7 +720,7 @@
             },
             {
                 "box": {
-                    "id": "obj-33",
+                    "id": "obj-34",
                     "maxclass": "comment",
                     "numinlets": 1,
                     "numoutlets": 0,
@@ -723,7 +742,7 @@
             },
             {
                 "box": {
-                    "id": "obj-34",
+                    "id": "obj-35",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 3,
@@ -743,7 +762,7 @@
             },
             {
                 "box": {
-                    "id": "obj-35",
+                    "id": "obj-36",
                     "maxclass": "flonum",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -769,7 +788,7 @@
             },
             {
                 "box": {
-                    "id": "obj-36",
+                    "id": "obj-37",
                     "maxclass": "flonum",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -795,7 +814,7 @@
             },
             {
                 "box": {
-                    "id": "obj-37",
+                    "id": "obj-38",
                     "maxclass": "comment",
                     "numinlets": 1,
                     "numoutlets": 0,
@@ -817,7 +836,7 @@
             },
             {
                 "box": {
-                    "id": "obj-38",
+                    "id": "obj-39",
                     "maxclass": "comment",
                     "numinlets": 1,
                     "numoutlets": 0,
@@ -839,7 +858,7 @@
             },
             {
                 "box": {
-                    "id": "obj-39",
+                    "id": "obj-40",
                     "maxclass": "toggle",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -863,7 +882,7 @@
             },
             {
                 "box": {
-                    "id": "obj-40",
+                    "id": "obj-41",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -881,7 +900,7 @@
             },
             {
                 "box": {
-                    "id": "obj-41",
+                    "id": "obj-42",
                     "maxclass": "comment",
                     "numinlets": 1,
                     "numoutlets": 0,
@@ -903,7 +922,7 @@
             },
             {
                 "box": {
-                    "id": "obj-42",
+                    "id": "obj-43",
                     "maxclass": "textbutton",
                     "numinlets": 1,
                     "numoutlets": 3,
@@ -930,7 +949,7 @@
             },
             {
                 "box": {
-                    "id": "obj-43",
+                    "id": "obj-44",
                     "maxclass": "message",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -948,7 +967,7 @@
             },
             {
                 "box": {
-                    "id": "obj-44",
+                    "id": "obj-45",
                     "maxclass": "flonum",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -976,7 +995,7 @@
             },
             {
                 "box": {
-                    "id": "obj-45",
+                    "id": "obj-46",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -994,7 +1013,7 @@
             },
             {
                 "box": {
-                    "id": "obj-46",
+                    "id": "obj-47",
                     "maxclass": "comment",
                     "numinlets": 1,
                     "numoutlets": 0,
@@ -1016,7 +1035,7 @@
             },
             {
                 "box": {
-                    "id": "obj-47",
+                    "id": "obj-48",
                     "maxclass": "number",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -1043,7 +1062,7 @@
             },
             {
                 "box": {
-                    "id": "obj-48",
+                    "id": "obj-49",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -1061,7 +1080,7 @@
             },
             {
                 "box": {
-                    "id": "obj-49",
+                    "id": "obj-50",
                     "maxclass": "comment",
                     "numinlets": 1,
                     "numoutlets": 0,
@@ -1083,7 +1102,7 @@
             },
             {
                 "box": {
-                    "id": "obj-50",
+                    "id": "obj-51",
                     "maxclass": "number",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -1110,7 +1129,7 @@
             },
             {
                 "box": {
-                    "id": "obj-51",
+                    "id": "obj-52",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -1128,7 +1147,7 @@
             },
             {
                 "box": {
-                    "id": "obj-52",
+                    "id": "obj-53",
                     "maxclass": "comment",
                     "numinlets": 1,
                     "numoutlets": 0,
@@ -1150,7 +1169,7 @@
             },
             {
                 "box": {
-                    "id": "obj-53",
+                    "id": "obj-54",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 4,
@@ -1171,7 +1190,7 @@
             },
             {
                 "box": {
-                    "id": "obj-54",
+                    "id": "obj-55",
                     "maxclass": "newobj",
                     "numinlets": 6,
                     "numoutlets": 6,
@@ -1194,7 +1213,7 @@
             },
             {
                 "box": {
-                    "id": "obj-55",
+                    "id": "obj-56",
                     "maxclass": "comment",
                     "numinlets": 1,
                     "numoutlets": 0,
@@ -1216,7 +1235,7 @@
             },
             {
                 "box": {
-                    "id": "obj-56",
+                    "id": "obj-57",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -1235,7 +1254,7 @@
             },
             {
                 "box": {
-                    "id": "obj-57",
+                    "id": "obj-58",
                     "maxclass": "message",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -1253,7 +1272,7 @@
             },
             {
                 "box": {
-                    "id": "obj-58",
+                    "id": "obj-59",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -1272,7 +1291,7 @@
             },
             {
                 "box": {
-                    "id": "obj-59",
+                    "id": "obj-60",
                     "maxclass": "message",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -1290,7 +1309,7 @@
             },
             {
                 "box": {
-                    "id": "obj-60",
+                    "id": "obj-61",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -1308,7 +1327,7 @@
             },
             {
                 "box": {
-                    "id": "obj-61",
+                    "id": "obj-62",
                     "maxclass": "newobj",
                     "numinlets": 3,
                     "numoutlets": 2,
@@ -1327,7 +1346,7 @@
             },
             {
                 "box": {
-                    "id": "obj-62",
+                    "id": "obj-63",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -1345,7 +1364,7 @@
             },
             {
                 "box": {
-                    "id": "obj-63",
+                    "id": "obj-64",
                     "maxclass": "newobj",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -1363,7 +1382,7 @@
             },
             {
                 "box": {
-                    "id": "obj-64",
+                    "id": "obj-65",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -1382,7 +1401,7 @@
             },
             {
                 "box": {
-                    "id": "obj-65",
+                    "id": "obj-66",
                     "maxclass": "message",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -1400,7 +1419,7 @@
             },
             {
                 "box": {
-                    "id": "obj-66",
+                    "id": "obj-67",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -1418,7 +1437,7 @@
             },
             {
                 "box": {
-                    "id": "obj-67",
+                    "id": "obj-68",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -1436,7 +1455,7 @@
             },
             {
                 "box": {
-                    "id": "obj-68",
+                    "id": "obj-69",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -1454,7 +1473,7 @@
             },
             {
                 "box": {
-                    "id": "obj-69",
+                    "id": "obj-70",
                     "maxclass": "newobj",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -1472,7 +1491,7 @@
             },
             {
                 "box": {
-                    "id": "obj-70",
+                    "id": "obj-71",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -1490,7 +1509,7 @@
             },
             {
                 "box": {
-                    "id": "obj-71",
+                    "id": "obj-72",
                     "maxclass": "newobj",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -1508,7 +1527,7 @@
             },
             {
                 "box": {
-                    "id": "obj-72",
+                    "id": "obj-73",
                     "maxclass": "ezdac~",
                     "numinlets": 2,
                     "numoutlets": 0,
@@ -2053,8 +2072,8 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-18",
-                        2
+                        "obj-17",
+                        12
                     ],
                     "destination": [
                         "obj-31",
@@ -2066,8 +2085,21 @@
             {
                 "patchline": {
                     "source": [
+                        "obj-31",
+                        0
+                    ],
+                    "destination": [
                         "obj-18",
-                        3
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-18",
+                        2
                     ],
                     "destination": [
                         "obj-32",
@@ -2080,10 +2112,23 @@
                 "patchline": {
                     "source": [
                         "obj-18",
-                        4
+                        3
                     ],
                     "destination": [
                         "obj-33",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-18",
+                        4
+                    ],
+                    "destination": [
+                        "obj-34",
                         0
                     ],
                     "order": 0
@@ -2096,19 +2141,6 @@
                         0
                     ],
                     "destination": [
-                        "obj-34",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-34",
-                        1
-                    ],
-                    "destination": [
                         "obj-35",
                         0
                     ],
@@ -2118,11 +2150,24 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-34",
-                        2
+                        "obj-35",
+                        1
                     ],
                     "destination": [
                         "obj-36",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-35",
+                        2
+                    ],
+                    "destination": [
+                        "obj-37",
                         0
                     ],
                     "order": 0
@@ -2144,11 +2189,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-39",
+                        "obj-40",
                         0
                     ],
                     "destination": [
-                        "obj-40",
+                        "obj-41",
                         0
                     ],
                     "order": 0
@@ -2157,7 +2202,7 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-40",
+                        "obj-41",
                         0
                     ],
                     "destination": [
@@ -2170,24 +2215,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-42",
-                        0
-                    ],
-                    "destination": [
-                        "obj-43",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
                         "obj-43",
                         0
                     ],
                     "destination": [
-                        "obj-5",
+                        "obj-44",
                         0
                     ],
                     "order": 0
@@ -2200,33 +2232,33 @@
                         0
                     ],
                     "destination": [
+                        "obj-5",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
                         "obj-45",
                         0
                     ],
+                    "destination": [
+                        "obj-46",
+                        0
+                    ],
                     "order": 0
                 }
             },
             {
                 "patchline": {
                     "source": [
-                        "obj-45",
+                        "obj-46",
                         0
                     ],
                     "destination": [
                         "obj-5",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-47",
-                        0
-                    ],
-                    "destination": [
-                        "obj-48",
                         0
                     ],
                     "order": 0
@@ -2239,7 +2271,7 @@
                         0
                     ],
                     "destination": [
-                        "obj-5",
+                        "obj-49",
                         0
                     ],
                     "order": 0
@@ -2248,20 +2280,7 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-50",
-                        0
-                    ],
-                    "destination": [
-                        "obj-51",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-51",
+                        "obj-49",
                         0
                     ],
                     "destination": [
@@ -2274,11 +2293,24 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-53",
+                        "obj-51",
                         0
                     ],
                     "destination": [
-                        "obj-54",
+                        "obj-52",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-52",
+                        0
+                    ],
+                    "destination": [
+                        "obj-5",
                         0
                     ],
                     "order": 0
@@ -2288,6 +2320,19 @@
                 "patchline": {
                     "source": [
                         "obj-54",
+                        0
+                    ],
+                    "destination": [
+                        "obj-55",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-55",
                         0
                     ],
                     "destination": [
@@ -2300,7 +2345,7 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-54",
+                        "obj-55",
                         1
                     ],
                     "destination": [
@@ -2313,7 +2358,7 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-54",
+                        "obj-55",
                         2
                     ],
                     "destination": [
@@ -2326,7 +2371,7 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-54",
+                        "obj-55",
                         3
                     ],
                     "destination": [
@@ -2339,7 +2384,7 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-54",
+                        "obj-55",
                         4
                     ],
                     "destination": [
@@ -2356,7 +2401,7 @@
                         5
                     ],
                     "destination": [
-                        "obj-56",
+                        "obj-57",
                         0
                     ],
                     "order": 0
@@ -2365,11 +2410,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-56",
+                        "obj-57",
                         1
                     ],
                     "destination": [
-                        "obj-57",
+                        "obj-58",
                         0
                     ],
                     "order": 0
@@ -2378,7 +2423,7 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-57",
+                        "obj-58",
                         0
                     ],
                     "destination": [
@@ -2395,7 +2440,7 @@
                         6
                     ],
                     "destination": [
-                        "obj-58",
+                        "obj-59",
                         0
                     ],
                     "order": 0
@@ -2404,24 +2449,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-58",
+                        "obj-59",
                         1
                     ],
                     "destination": [
-                        "obj-59",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-59",
-                        0
-                    ],
-                    "destination": [
-                        "obj-18",
+                        "obj-60",
                         0
                     ],
                     "order": 0
@@ -2434,7 +2466,20 @@
                         0
                     ],
                     "destination": [
+                        "obj-18",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
                         "obj-61",
+                        0
+                    ],
+                    "destination": [
+                        "obj-62",
                         0
                     ],
                     "order": 0
@@ -2447,7 +2492,7 @@
                         7
                     ],
                     "destination": [
-                        "obj-61",
+                        "obj-62",
                         0
                     ],
                     "order": 0
@@ -2456,23 +2501,10 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-61",
+                        "obj-62",
                         1
                     ],
                     "destination": [
-                        "obj-62",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-62",
-                        0
-                    ],
-                    "destination": [
                         "obj-63",
                         0
                     ],
@@ -2512,7 +2544,7 @@
                         0
                     ],
                     "destination": [
-                        "obj-18",
+                        "obj-66",
                         0
                     ],
                     "order": 0
@@ -2525,7 +2557,7 @@
                         0
                     ],
                     "destination": [
-                        "obj-67",
+                        "obj-18",
                         0
                     ],
                     "order": 0
@@ -2560,11 +2592,24 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-61",
+                        "obj-69",
+                        0
+                    ],
+                    "destination": [
+                        "obj-70",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-62",
                         1
                     ],
                     "destination": [
-                        "obj-69",
+                        "obj-70",
                         0
                     ],
                     "order": 0
@@ -2573,11 +2618,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-69",
+                        "obj-70",
                         0
                     ],
                     "destination": [
-                        "obj-70",
+                        "obj-71",
                         0
                     ],
                     "order": 0
@@ -2586,7 +2631,7 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-70",
+                        "obj-71",
                         0
                     ],
                     "destination": [
@@ -2599,20 +2644,7 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-61",
-                        0
-                    ],
-                    "destination": [
-                        "obj-71",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-71",
+                        "obj-62",
                         0
                     ],
                     "destination": [
@@ -2625,11 +2657,24 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-71",
+                        "obj-72",
                         0
                     ],
                     "destination": [
+                        "obj-73",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
                         "obj-72",
+                        0
+                    ],
+                    "destination": [
+                        "obj-73",
                         1
                     ],
                     "order": 1

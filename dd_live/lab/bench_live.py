@@ -13,7 +13,9 @@ installed, a JACK dummy server with a 64-frame period for MIDI out), then:
    with the 16th-note grid at 120 bpm (constant latency removed);
 4. once training has come to rest (no /dd/trained for 5 s; how long that took
    after the last click is ``training_settles_s``), 30 s with nobody clicking
-   and MIDI still playing: CPU in % of one core; and the daemon's peak RSS (MB).
+   and MIDI still playing: CPU in % of one core; and the daemon's peak RSS (MB);
+5. with JACK, a second daemon following a host's MIDI clock (:func:`external_clock`): its notes against the
+   host's sixteenths, beside the internal clock's figure of 3.
 """
 
 from __future__ import annotations
@@ -75,8 +77,56 @@ def bench_live(*, clicks: int = 30, trained_clicks: int = 10, idle_s: float = 30
     are off the 16th grid on purpose, so MIDI timing is then not measured here (tests/live/test_midi_jack.py
     times felt loops against grid + swing + offsets + feel)."""
     with jack_server("ddbench") as jack:
-        return _bench(jack, clicks=clicks, trained_clicks=trained_clicks, idle_s=idle_s, threads=threads, seed=seed,
-                      learn=learn, feel=feel)
+        result = _bench(jack, clicks=clicks, trained_clicks=trained_clicks, idle_s=idle_s, threads=threads,
+                        seed=seed, learn=learn, feel=feel)
+        if jack and not feel:
+            result.update(external_clock(jack, threads=threads, learn=learn))
+        return result
+
+
+def external_clock(jack: dict, *, threads: int | None, learn: str) -> dict:
+    """MIDI out following a host's MIDI clock (``serve --sync midi``): a JACK clock host (:mod:`.clockhost`) plays
+    Start, 16 beats at 120 bpm and 8 at 100, then Stop, every message at its frame; dd_live's note-ons against the
+    host's sixteenths (the first beat after Start and after the tempo change aside), and the tempo it reports."""
+    from ..live.midi_jack import JackMidiReader, available
+    from .clockhost import ClockHost, grid_errors
+
+    env = {**os.environ, **jack}
+    os.environ.update({k: jack[k] for k in ("JACK_DEFAULT_SERVER", "JACK_NO_AUDIO_RESERVATION")})
+    if not available():
+        return {"ext_clock_note": "the frame-stamped JACK MIDI writer is not available here"}
+    host = ClockHost("benchhost")
+    reader = None
+    try:
+        with bench_daemon("live", midi_out="virtual", threads=threads, env=env,
+                          extra=["--learn", learn, "--sync", "midi", "--clock-in", host.port.name]) as (proc, client):
+            wait_answering(client, proc)
+            client.wait("/dd/candidate", 60)
+            reader = JackMidiReader("benchclockreader")
+            if not jack_connect("dd_live:dd_live", "benchclockreader:in", env):
+                return {"ext_clock_note": "could not connect a reader to dd_live's MIDI out"}
+            start = host.port.clock() + 0.5
+            host.start(start)
+            change = host.play(start + 0.01, 120.0, 16)
+            end = host.play(change, 100.0, 8)
+            host.stop(end)
+            while host.port.clock() < change - 0.3:
+                time.sleep(0.01)
+            client.drain(0.05)
+            client.send("/dd/status")
+            bpm = client.wait("/dd/sync", 5)[1]
+            notes = []
+            while host.port.clock() < end + 0.3:
+                notes += [frame / reader.rate for frame, m in reader.read() if m[0] & 0xF0 == 0x90 and m[2] > 0]
+                time.sleep(0.01)
+    finally:
+        if reader is not None:
+            reader.close()
+        host.close()
+    errs = grid_errors(host, notes, skip=[(start, start + 0.5), (change, change + 0.6), (end - 0.0005, 1e18)]) * 1000
+    return {"ext_clock_notes": len(errs), "ext_clock_error_ms_p99": round(float(np.percentile(errs, 99)), 3),
+            "ext_clock_error_ms_max": round(float(errs.max()), 3), "ext_clock_bpm_reported": round(float(bpm), 4),
+            "ext_clock_host_bpm": 120.0}
 
 
 def _bench(jack: dict | None, *, clicks: int, trained_clicks: int, idle_s: float, threads: int | None, seed: int,

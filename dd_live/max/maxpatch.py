@@ -45,7 +45,7 @@ BUTTONS = (("Like", "/dd/like", "l"), ("Dislike", "/dd/dislike", "d"), ("Next", 
 REPLIES = (("/dd/candidate", "candidate"), ("/dd/shape", "shape"), ("/dd/grid", "grid"), ("/dd/samples", "samples"),
            ("/dd/notes", "notes"), ("/dd/rated", "rated"), ("/dd/status", "status"),
            ("/dd/trained", "trained"), ("/dd/exported", "exported"), ("/dd/take", "take"), ("/dd/feel", "feel"),
-           ("/dd/error", "dderror"))
+           ("/dd/sync", "sync"), ("/dd/error", "dderror"))
 #: what the js sends to the daemon itself (its OSC outlet): takes and onsets
 JS_SENDS = ("/dd/take/start", "/dd/take/end", "/dd/onset")
 _GRID = protocol.outbound()["/dd/grid"].extra

@@ -176,6 +176,13 @@ test("grid, counters, errors and the audition buffers", () => {
   assert.deepEqual(out.slice(-2), [[2, 3, 0, 1], [2, 9, 1, 1]]);
   ctx.rated(3, "like", 5, 2);
   assert.deepEqual(out.filter((o) => o[0] === 4).at(-1), [4, "set", "likes 5  dislikes 2  critic v0"]);
+  // following a host's MIDI clock: its tempo with the counters, or that it stopped; the internal clock says nothing
+  ctx.sync("midi", 123.04, 0.25, 1);
+  assert.deepEqual(out.at(-1), [4, "set", "likes 5  dislikes 2  critic v0  midi 123.0 bpm"]);
+  ctx.sync("midi", 123.04, -1, 0);
+  assert.deepEqual(out.at(-1), [4, "set", "likes 5  dislikes 2  critic v0  midi stopped"]);
+  ctx.sync("internal", 120, -1, 0);
+  assert.deepEqual(out.at(-1), [4, "set", "likes 5  dislikes 2  critic v0"]);
   ctx.dderror("unknown-id", "no candidate 99");
   assert.deepEqual(out.at(-1), [3, "set", "error unknown-id: no candidate 99"]);
   // first loop: buffer A, started at once; second: buffer B, switched at the loop end
