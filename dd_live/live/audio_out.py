@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import logging
 import queue
+import time
+from collections.abc import Callable
 
 import numpy as np
 
 from .. import SAMPLE_RATE
 from ..errors import BackendError
+from .clock import TICKS_PER_BEAT
 
 log = logging.getLogger("dd_live.audio")
 
@@ -28,6 +31,7 @@ class LoopState:
         self.playing = False
         self.next: queue.Queue[np.ndarray] = queue.Queue(maxsize=depth)
         self.switches = 0
+        self.seek_to: float | None = None   # set by another thread: the callback moves to this share of the bar
 
     def offer(self, loop: np.ndarray) -> None:
         """Queue ``loop`` (float32 mono) to start at the next bar line; never blocks."""
@@ -58,6 +62,10 @@ class LoopState:
         frames = out.shape[0]
         if self.loop is None:
             self._take_next()
+        seek = self.seek_to
+        if seek is not None and self.loop is not None and self.loop.shape[0]:
+            self.seek_to = None
+            self.pos = int(seek * self.loop.shape[0]) % self.loop.shape[0]
         if not self.playing or self.loop is None:
             out.fill(0.0)
             return
@@ -78,11 +86,18 @@ class AudioPlayer:
 
     name = "dd-audio"
 
-    def __init__(self, *, device: str | int | None = None, blocksize: int = 512, channels: int = 2) -> None:
+    def __init__(self, *, device: str | int | None = None, blocksize: int = 512, channels: int = 2, follower=None,
+                 clock: Callable[[], float] = time.perf_counter) -> None:
+        """``follower``: a host's clock (:mod:`.clock`, :mod:`.link`; its times on ``clock``): the loop then
+        starts, stops and is put at the host's place in the bar when the host starts, stops, continues or moves,
+        and plays whenever the host runs (``play``/``halt`` arm and disarm it)."""
         self.device, self.blocksize, self.channels = device, blocksize, channels
         self.state = LoopState()
         self._stream = None
         self.status_flags = 0
+        self.follower, self.clock = follower, clock
+        self.armed = follower is not None
+        self.beats = 4
 
     @property
     def error(self) -> BaseException | None:
@@ -96,7 +111,27 @@ class AudioPlayer:
 
     def show(self, loop) -> None:
         """Play ``loop`` (its bar at its tempo, ``loop.playback``) from the end of the playing one."""
+        self.beats = int(loop.pattern.beats)
         self.set_loop(loop.playback)
+
+    def transport_changed(self, kind: str = "") -> None:
+        """The followed host started, stopped, continued or moved: silence, or the loop from the host's place in
+        its bar (a new tempo arrives as a loop rendered at it, through :meth:`show`)."""
+        if self.follower is None or kind == "tempo":
+            return
+        if kind == "stop" or not self.follower.running:
+            self.state.playing = False
+            return
+        self.align()
+        self.state.playing = self.armed
+
+    def align(self) -> None:
+        """Move the loop to where the host is in its bar (bars of the loop's beats, 24 ticks each); the callback
+        makes the move, at its next block."""
+        at = self.follower.position_at(self.clock())
+        position = float(self.follower.position if at is None else at)   # no line yet: the tick about to come
+        ticks = self.beats * TICKS_PER_BEAT
+        self.state.seek_to = (position % ticks) / ticks
 
     def start(self) -> None:
         try:
@@ -129,9 +164,11 @@ class AudioPlayer:
         self.state.offer(audio)
 
     def play(self) -> None:
-        self.state.playing = True
+        self.armed = True
+        self.state.playing = self.follower is None or bool(self.follower.running)
 
     def halt(self) -> None:
+        self.armed = False
         self.state.playing = False
 
     def stop(self) -> None:

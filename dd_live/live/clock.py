@@ -24,6 +24,8 @@ TICKS_PER_SPP = 6            # a Song Position Pointer unit (a sixteenth)
 FIT_TICKS = 48               # the line's window: two beats
 BREAK = 0.08                 # off the line by this share of a tick, three times on one side: a new tempo
 MIN_FIT = 3                  # ticks before a tempo is known
+TEMPO_STEP = 0.1             # a tempo this far (bpm) from the one last reported is reported ("tempo") ...
+TEMPO_EVERY = TICKS_PER_BEAT  # ... at most once a beat
 
 TICK, START, CONTINUE, STOP, SPP = 0xF8, 0xFA, 0xFB, 0xFC, 0xF2
 REALTIME = (TICK, START, CONTINUE, STOP)
@@ -31,7 +33,8 @@ REALTIME = (TICK, START, CONTINUE, STOP)
 
 class ClockFollower:
     """The host's transport as its clock messages say. ``feed`` from the input's thread; the rest from any.
-    ``on_change(kind)`` is called (on the feeding thread) with "start", "continue", "stop" or "position"."""
+    ``on_change(kind)`` is called (on the feeding thread) with "start", "continue", "stop", "position" or
+    "tempo" (the tempo moved TEMPO_STEP bpm from the one last reported; at most once a beat)."""
 
     def __init__(self, *, on_change: Callable[[str], None] | None = None, fit_ticks: int = FIT_TICKS) -> None:
         self._lock = threading.Lock()
@@ -42,6 +45,7 @@ class ClockFollower:
         self._line: tuple[float, float] | None = None   # (a, b): time = a + b * position
         self._off = 0                        # consecutive ticks off the line on one side (signed)
         self.ticks = 0                       # ticks heard while running (for the status)
+        self._told: tuple[float, int] | None = None   # (tempo last reported, self.ticks then)
 
     # ------------------------------------------------------------ input
 
@@ -52,6 +56,7 @@ class ClockFollower:
             if status == TICK:
                 if self.running:
                     self._tick(at)
+                    kind = self._tempo_news()
             elif status == START:
                 self.running, self.position, kind = True, 0, "start"
                 self._reset()
@@ -67,6 +72,17 @@ class ClockFollower:
                 self._reset()
         if kind is not None and self.on_change is not None:
             self.on_change(kind)
+
+    def _tempo_news(self) -> str | None:
+        """"tempo" when the line's tempo has moved TEMPO_STEP from the last reported, at most once a beat."""
+        if self._line is None or len(self._fit) < TICKS_PER_BEAT // 2 or self._line[1] <= 0:
+            return None
+        bpm = 60.0 / (TICKS_PER_BEAT * self._line[1])
+        told = self._told
+        if told is None or (abs(bpm - told[0]) > TEMPO_STEP and self.ticks - told[1] >= TEMPO_EVERY):
+            self._told = (bpm, self.ticks)
+            return "tempo"
+        return None
 
     def _reset(self) -> None:
         self._fit.clear()

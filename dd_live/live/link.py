@@ -6,7 +6,8 @@ song position in MIDI ticks to time, the tempo), so the MIDI player follows eith
 (``dd-link``) reads the Link session every POLL_S: its tempo, the beat at the current Link time for a quantum of
 one bar (so bar lines agree with every peer's) and, with start/stop sync, whether it plays; Link's clock is put
 onto the player's clock by the offset between the two read together. A start, a stop, or a jump of the timeline
-(a peer moved it) is reported through ``on_change``, as a MIDI clock's Start, Stop and Song Position Pointer are.
+(a peer moved it) is reported through ``on_change``, as a MIDI clock's Start, Stop and Song Position Pointer are,
+and so is a new tempo ("tempo").
 
 Link multicasts on every network interface: tests use a fake session with the binding's API, never a real one.
 """
@@ -18,7 +19,7 @@ import time
 from collections.abc import Callable
 
 from ..errors import InputError
-from .clock import TICKS_PER_BEAT
+from .clock import TEMPO_STEP, TICKS_PER_BEAT
 from .worker import Worker
 
 POLL_S = 0.002
@@ -50,6 +51,7 @@ class LinkFollower(Worker):
         self._lock = threading.Lock()
         self._line: tuple[float, float] | None = None
         self._read_at = 0.0                  # the player-clock time of the last read
+        self._told = float(bpm)              # the tempo last reported
         self.running = False
         self.where = "Ableton Link"
 
@@ -80,6 +82,9 @@ class LinkFollower(Worker):
             old = self._line
             if playing != self.running:
                 kind = "start" if playing else "stop"
+            elif old is not None and abs(tempo - 60.0 / (TICKS_PER_BEAT * old[1])) > 1e-6 and \
+                    abs(tempo - self._told) > TEMPO_STEP:
+                kind, self._told = "tempo", tempo
             elif old is not None and playing:
                 # where the old line and the new put "now" differ by what a tempo change since the last read
                 # explains at most, unless the timeline jumped

@@ -213,7 +213,10 @@ class MidiPlayer(Worker):
 
     def transport_changed(self, kind: str = "") -> None:
         """The followed clock started, stopped, continued or moved (any thread): the player stops what it has
-        queued at once and starts again where the host now is."""
+        queued at once and starts again where the host now is. A new tempo changes nothing here: every note is
+        placed by the clock's line anyway."""
+        if kind == "tempo":
+            return
         self._transport += 1
         self._bell.set()
 

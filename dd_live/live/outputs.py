@@ -60,7 +60,8 @@ def open_outputs(*, midi: str, audio: bool, bpm: float, follower=None, latency: 
     if audio:
         from .audio_out import AudioPlayer
 
-        stream = AudioPlayer()
+        midi_clock = next((o.clock for o in outputs if hasattr(o, "clock")), None)
+        stream = AudioPlayer(follower=follower, **({"clock": midi_clock} if midi_clock else {}))
         try:
             stream.start()
         except BackendError as err:

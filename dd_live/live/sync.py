@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 
+from .. import TEMPO_RANGE
 from ..errors import BackendError
 
 log = logging.getLogger("dd_live.daemon")
@@ -58,7 +59,13 @@ class Sync:
         self.inputs.append(port)
 
     def _on_transport(self, kind: str) -> None:
-        """The followed clock started, stopped, continued or moved (its input's thread)."""
+        """The followed clock started, stopped, continued, moved (its input's thread), or its tempo moved: the
+        session tempo becomes the host's, so loops are rendered at it for audio out, previews and exports."""
+        if kind == "tempo":
+            bpm = self.follower.bpm()
+            if bpm is not None:
+                lo, hi = TEMPO_RANGE
+                self._update(bpm=round(min(max(bpm, lo), hi), 2))
         for out in self.outputs:
             changed = getattr(out, "transport_changed", None)
             if changed is not None:

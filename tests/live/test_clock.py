@@ -27,7 +27,7 @@ def test_tempo_and_positions_from_the_ticks(rng):
     # the line puts the next bar line (position 96) where the clock will tick it
     assert f.time_of(96) == pytest.approx(end, abs=0.0005)
     assert f.position_at(end) == pytest.approx(96, abs=0.05)
-    assert seen == ["start"]
+    assert seen == ["start", "tempo"]              # the tempo once known; steady after
 
 
 def test_a_tempo_change_is_followed_within_a_beat(rng):
@@ -65,7 +65,7 @@ def test_stop_continue_and_song_position(rng):
     assert f.running and f.position == 96 + 6
     f.feed(SPP, t, bytes([0x7F, 0x7F]))             # the largest pointer
     assert f.position == 16383 * 6
-    assert seen == ["start", "stop", "position", "continue", "position"]
+    assert [k for k in seen if k != "tempo"] == ["start", "stop", "position", "continue", "position"]
 
 
 def test_serve_settings_for_sync_and_latency_are_checked_in_one_line():
@@ -94,3 +94,45 @@ def test_set_latency_over_osc_is_kept_in_the_session_and_range_checked(daemon, t
     c.send("/dd/status")
     source, bpm, phase, running = c.wait("/dd/sync", 10)
     assert (source, running) == ("internal", 0) and bpm == pytest.approx(120.0) and phase == -1.0
+
+
+def test_audio_out_follows_the_hosts_transport_and_place_in_the_bar(rng):
+    """Without a sound card: the audio player's loop starts, stops and resumes where the host is in its bar."""
+    from dd_live.live.audio_out import AudioPlayer
+
+    now = [0.0]
+    f = ClockFollower()
+    player = AudioPlayer(follower=f, clock=lambda: now[0])
+    f.on_change = player.transport_changed
+    bar = np.arange(96 * 100, dtype=np.float32)                  # one 4/4 bar: 100 samples a tick
+    player.show(type("L", (), {"playback": bar, "pattern": type("P", (), {"beats": 4})()})())
+    assert not player.state.playing                               # armed, waiting for the host
+    f.feed(START, 0.0)
+    assert player.state.playing and player.state.seek_to == 0
+    now[0] = _ticks(f, 0.0, 120.0, 30, rng, jitter=0.0)
+    f.feed(STOP, now[0])
+    assert not player.state.playing
+    f.feed(SPP, now[0], bytes([20, 0]))                          # sixteenth 20: a quarter into bar 2
+    assert not player.state.playing
+    f.feed(CONTINUE, now[0] + 1.0)
+    assert player.state.playing and player.state.seek_to == pytest.approx(0.25)
+    out = np.zeros((4, 2), dtype=np.float32)
+    player.state.fill(out)
+    assert out[:, 0].tolist() == [2400, 2401, 2402, 2403]
+    player.halt()                                                 # /dd/stop disarms: the host alone cannot start it
+    f.feed(START, now[0] + 2.0)
+    assert not player.state.playing
+
+
+def test_a_hosts_tempo_becomes_the_session_tempo(daemon, tmp_path, rng):
+    """With --sync midi the host's tempo is the session's (loops, previews and audio out are rendered at it),
+    reported once a beat at most, not on every tick."""
+    d, c = daemon(tmp_path / "s", sync="midi")
+    c.wait("/dd/candidate", 30)
+    c.drain(0.05)
+    d.follower.feed(START, 0.0)
+    _ticks(d.follower, 0.01, 97.0, 4 * TICKS_PER_BEAT, rng)
+    assert d.settings.bpm == pytest.approx(97.0, abs=0.1) and d.session.settings()["live"]["bpm"] == d.settings.bpm
+    syncs = [a for addr, a in c.drain(0.3) if addr == "/dd/sync"]
+    assert 1 <= len(syncs) <= 4 and syncs[0][0] == "midi" and syncs[-1][1] == pytest.approx(97.0, abs=0.05)
+

@@ -76,13 +76,13 @@ def test_the_follower_reads_tempo_bar_phase_start_stop_and_jumps():
     link.set_tempo(90.0)
     now[0] += 0.5
     f.poll()
-    assert f.bpm() == pytest.approx(90.0) and seen == ["start"]   # a tempo change is no jump
+    assert f.bpm() == pytest.approx(90.0) and seen == ["start", "tempo"]   # a tempo change, not a jump
     link.beat0 += 2.0                                          # a peer moved the timeline
     f.poll()
-    assert seen == ["start", "position"]
+    assert seen == ["start", "tempo", "position"]
     link.playing = False
     f.poll()
-    assert seen == ["start", "position", "stop"] and not f.running
+    assert seen == ["start", "tempo", "position", "stop"] and not f.running
 
 
 def _play_on_link(notes: list, *, seconds: float, latency: float = 0.0, beat0: float = 0.0):
