@@ -62,6 +62,9 @@ def _play(p, f, count: int) -> None:
             fresh = f.time_of(target)
             p._emit(msg, (at if fresh is None else fresh + p.latency))
         else:
+            end = f.time_of(bar_pos + ticks)  # wait for the bar's end (a loop with few notes, or none, too)
+            if end is None or not p._wait_until(end + p.latency - ahead, count):
+                return
             bar_pos += ticks
             p._swap()                         # a new loop starts on the host's bar line
             ticks = p._beats * TICKS_PER_BEAT

@@ -142,3 +142,11 @@ def test_sync_link_without_the_extra_is_one_line(monkeypatch):
         LinkFollower()
     assert "pip install 'dd_live[link]'" in str(err.value) and "\n" not in str(err.value)
     assert threading.active_count() >= 1
+
+
+def test_an_empty_loop_waits_for_the_bar_line_instead_of_spinning():
+    """A loop without notes still takes a bar per bar: the player sleeps until the host's bar line."""
+    cpu = time.process_time()
+    link, sent = _play_on_link([], seconds=1.0)
+    assert time.process_time() - cpu < 0.5, "the player spun through empty bars"
+    assert sent == [] or all(m[:2] == [0xB9, 123] for _, m in sent)
