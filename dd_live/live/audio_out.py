@@ -21,6 +21,10 @@ from .clock import TICKS_PER_BEAT
 
 log = logging.getLogger("dd_live.audio")
 
+#: following a host, the loop is moved back onto the host's clock when it is this far off (s): the sound card's
+#: sample clock and the host's drift apart by tens of ppm, a millisecond every minute or so
+DRIFT_S = 0.002
+
 
 class LoopState:
     """What the callback reads: the playing loop, its position, and the queue of next loops."""
@@ -32,6 +36,8 @@ class LoopState:
         self.next: queue.Queue[np.ndarray] = queue.Queue(maxsize=depth)
         self.switches = 0
         self.seek_to: float | None = None   # set by another thread: the callback moves to this share of the bar
+        self.grid: tuple[float, float, int] | None = None   # following a host: (a, b, ticks per bar), its song
+        self.corrections = 0                # position (ticks) at stream time t being (t - a) / b; another thread sets it
 
     def offer(self, loop: np.ndarray) -> None:
         """Queue ``loop`` (float32 mono) to start at the next bar line; never blocks."""
@@ -57,8 +63,10 @@ class LoopState:
             self.loop, self.pos = newest, 0
             self.switches += 1
 
-    def fill(self, out: np.ndarray) -> None:
-        """Write the next ``len(out)`` frames into ``out`` (frames x channels), switching loops at the bar line."""
+    def fill(self, out: np.ndarray, dac_time: float | None = None) -> None:
+        """Write the next ``len(out)`` frames into ``out`` (frames x channels), switching loops at the bar line;
+        ``dac_time``: when the first of them reaches the speaker (s, the stream's clock), to stay on a host's
+        clock (:attr:`grid`) within DRIFT_S."""
         frames = out.shape[0]
         if self.loop is None:
             self._take_next()
@@ -69,6 +77,9 @@ class LoopState:
         if not self.playing or self.loop is None:
             out.fill(0.0)
             return
+        grid = self.grid
+        if grid is not None and dac_time is not None and self.loop.shape[0]:
+            self._follow(grid, dac_time)
         done = 0
         while done < frames:
             n = min(frames - done, self.loop.shape[0] - self.pos)
@@ -80,6 +91,16 @@ class LoopState:
                 self._take_next()
 
 
+    def _follow(self, grid: tuple[float, float, int], dac_time: float) -> None:
+        a, b, ticks = grid
+        n = self.loop.shape[0]
+        want = int(((dac_time - a) / b % ticks) / ticks * n) % n
+        off = (self.pos - want + n // 2) % n - n // 2          # samples, the shorter way round the loop
+        if abs(off) > DRIFT_S * SAMPLE_RATE:
+            self.pos = want
+            self.corrections += 1
+
+
 class AudioPlayer:
     """An output of the daemon: a PortAudio stream looping the shown loop (opened by start(), closed by
     stop() or close()). PortAudio owns the callback thread; ``error`` says if the stream ended by itself."""
@@ -87,15 +108,17 @@ class AudioPlayer:
     name = "dd-audio"
 
     def __init__(self, *, device: str | int | None = None, blocksize: int = 512, channels: int = 2, follower=None,
-                 clock: Callable[[], float] = time.perf_counter) -> None:
+                 clock: Callable[[], float] = time.perf_counter,
+                 stream_time: Callable[[], float] | None = None) -> None:
         """``follower``: a host's clock (:mod:`.clock`, :mod:`.link`; its times on ``clock``): the loop then
         starts, stops and is put at the host's place in the bar when the host starts, stops, continues or moves,
-        and plays whenever the host runs (``play``/``halt`` arm and disarm it)."""
+        and plays whenever the host runs (``play``/``halt`` arm and disarm it); between those events it is kept
+        on the host's clock within DRIFT_S (``stream_time``: the stream's clock; None: PortAudio's)."""
         self.device, self.blocksize, self.channels = device, blocksize, channels
         self.state = LoopState()
         self._stream = None
         self.status_flags = 0
-        self.follower, self.clock = follower, clock
+        self.follower, self.clock, self._stream_time = follower, clock, stream_time
         self.armed = follower is not None
         self.beats = 4
 
@@ -113,17 +136,37 @@ class AudioPlayer:
         """Play ``loop`` (its bar at its tempo, ``loop.playback``) from the end of the playing one."""
         self.beats = int(loop.pattern.beats)
         self.set_loop(loop.playback)
+        if self.follower is not None:
+            self.resync()
 
     def transport_changed(self, kind: str = "") -> None:
         """The followed host started, stopped, continued or moved: silence, or the loop from the host's place in
-        its bar (a new tempo arrives as a loop rendered at it, through :meth:`show`)."""
-        if self.follower is None or kind == "tempo":
+        its bar; a new tempo (a loop rendered at it arrives through :meth:`show`) renews the clock it is kept on."""
+        if self.follower is None:
+            return
+        if kind == "tempo":
+            self.resync()
             return
         if kind == "stop" or not self.follower.running:
             self.state.playing = False
+            self.state.grid = None
             return
         self.align()
+        self.resync()
         self.state.playing = self.armed
+
+    def resync(self) -> None:
+        """Give the callback the host's clock as a line on the stream's clock (None while it is not known)."""
+        line = self.follower.line()
+        try:
+            now = self._stream_time() if self._stream_time is not None else self._stream.time
+        except Exception:  # no stream (yet), or its device went away
+            now = None
+        if line is None or now is None or not self.follower.running:
+            self.state.grid = None
+            return
+        offset = now - self.clock()                    # the stream's clock minus the player's, read together
+        self.state.grid = (line[0] + offset, line[1], self.beats * TICKS_PER_BEAT)
 
     def align(self) -> None:
         """Move the loop to where the host is in its bar (bars of the loop's beats, 24 ticks each); the callback
@@ -150,7 +193,7 @@ class AudioPlayer:
     def _callback(self, outdata, frames, time_info, status) -> None:
         if status:
             self.status_flags += 1
-        self.state.fill(outdata)
+        self.state.fill(outdata, getattr(time_info, "outputBufferDacTime", None))
 
     def phase(self, at: float | None = None) -> float | None:
         """Share of the playing bar already sent to PortAudio (0-1; the device's latency later at the

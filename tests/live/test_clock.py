@@ -102,7 +102,7 @@ def test_audio_out_follows_the_hosts_transport_and_place_in_the_bar(rng):
 
     now = [0.0]
     f = ClockFollower()
-    player = AudioPlayer(follower=f, clock=lambda: now[0])
+    player = AudioPlayer(follower=f, clock=lambda: now[0], stream_time=lambda: now[0] + 100.0)
     f.on_change = player.transport_changed
     bar = np.arange(96 * 100, dtype=np.float32)                  # one 4/4 bar: 100 samples a tick
     player.show(type("L", (), {"playback": bar, "pattern": type("P", (), {"beats": 4})()})())
@@ -110,8 +110,10 @@ def test_audio_out_follows_the_hosts_transport_and_place_in_the_bar(rng):
     f.feed(START, 0.0)
     assert player.state.playing and player.state.seek_to == 0
     now[0] = _ticks(f, 0.0, 120.0, 30, rng, jitter=0.0)
+    a, b = f.line()                                               # the host's clock, on the stream's (+100 s)
+    assert player.state.grid == (pytest.approx(a + 100.0), pytest.approx(b), 96)
     f.feed(STOP, now[0])
-    assert not player.state.playing
+    assert not player.state.playing and player.state.grid is None
     f.feed(SPP, now[0], bytes([20, 0]))                          # sixteenth 20: a quarter into bar 2
     assert not player.state.playing
     f.feed(CONTINUE, now[0] + 1.0)
@@ -136,3 +138,30 @@ def test_a_hosts_tempo_becomes_the_session_tempo(daemon, tmp_path, rng):
     syncs = [a for addr, a in c.drain(0.3) if addr == "/dd/sync"]
     assert 1 <= len(syncs) <= 4 and syncs[0][0] == "midi" and syncs[-1][1] == pytest.approx(97.0, abs=0.05)
 
+
+
+@pytest.mark.parametrize("follow", [True, False])
+def test_audio_out_stays_on_the_hosts_clock_while_the_sound_card_drifts(follow):
+    """A sound card 500 ppm fast for 60 s of 512-frame blocks: kept on the host's clock the loop is never more
+    than DRIFT_S (and a sample) off the host's bar position; left alone it drifts 30 ms."""
+    from dd_live.live.audio_out import DRIFT_S, LoopState
+
+    sr, bpm = 44100, 120.0
+    b = 60.0 / bpm / TICKS_PER_BEAT                              # s per tick
+    n = 2 * sr                                                   # one 4/4 bar at 120 bpm
+    state = LoopState()
+    state.offer(np.arange(n, dtype=np.float32))
+    state.playing = True
+    state.grid = (0.0, b, 96) if follow else None
+    out = np.zeros((512, 1), dtype=np.float32)
+    dac, worst = 0.0, 0.0
+    for _ in range(int(60 * sr / 512)):
+        state.fill(out, dac)
+        want = ((dac / b) % 96) / 96 * n
+        off = (out[0, 0] - want + n / 2) % n - n / 2
+        worst = max(worst, abs(off) / sr)
+        dac += 512 / (sr * 1.0005)                               # its samples play out faster than the host's time
+    if follow:
+        assert worst <= DRIFT_S + 1.0 / sr and state.corrections >= 10
+    else:
+        assert worst > 0.025
