@@ -5,8 +5,9 @@ MIDI clock: 24 ticks (0xF8) per quarter note; Start (0xFA) puts the song at posi
 position; Continue (0xFB) resumes from where Stop (0xFC) left it (or where a Song Position Pointer, 0xF2, counted
 in sixteenths of 6 ticks each, moved it). The tempo and the time of any position come from a least-squares line
 through the last FIT_TICKS ticks' stamps (times against positions); a tick that falls off that line by more than
-BREAK of a tick, three times running on the same side, is a tempo change: the line then starts again from those
-three, so a new tempo is followed within a beat.
+BREAK of a tick, three times running on the same side and further each time, is a tempo change (jitter scatters
+ticks, a new tempo takes them ever further away): the line then starts again from those three, so a new tempo is
+followed within a beat.
 
 Units: ticks (24 a quarter note), seconds on the clock of the stamps (the player's clock).
 """
@@ -22,7 +23,7 @@ import numpy as np
 TICKS_PER_BEAT = 24          # MIDI clock ticks per quarter note
 TICKS_PER_SPP = 6            # a Song Position Pointer unit (a sixteenth)
 FIT_TICKS = 48               # the line's window: two beats
-BREAK = 0.08                 # off the line by this share of a tick, three times on one side: a new tempo
+BREAK = 0.08                 # off the line by this share of a tick, three times on one side, growing: a new tempo
 MIN_FIT = 3                  # ticks before a tempo is known
 TEMPO_STEP = 0.1             # a tempo this far (bpm) from the one last reported is reported ("tempo") ...
 TEMPO_EVERY = TICKS_PER_BEAT  # ... at most once a beat
@@ -43,7 +44,8 @@ class ClockFollower:
         self.position = 0                    # the song position (ticks) the next tick will be
         self._fit: deque[tuple[int, float]] = deque(maxlen=fit_ticks)
         self._line: tuple[float, float] | None = None   # (a, b): time = a + b * position
-        self._off = 0                        # consecutive ticks off the line on one side (signed)
+        self._off = 0                        # consecutive ticks off the line on one side, each further (signed)
+        self._miss = 0.0                     # how far off the last tick was (ticks)
         self.ticks = 0                       # ticks heard while running (for the status)
         self._told: tuple[float, int] | None = None   # (tempo last reported, self.ticks then)
 
@@ -96,7 +98,11 @@ class ClockFollower:
         if line is not None and len(self._fit) >= MIN_FIT:
             miss = (at - (line[0] + line[1] * pos)) / line[1]       # in ticks
             side = 1 if miss > BREAK else -1 if miss < -BREAK else 0
-            self._off = self._off + side if side and (self._off == 0 or (self._off > 0) == (side > 0)) else side
+            # a new tempo puts the ticks ever further off the line; jitter scatters them: only misses on one
+            # side that grow each time count
+            growing = side and self._off and (self._off > 0) == (side > 0) and abs(miss) > self._miss
+            self._off = self._off + side if growing else side
+            self._miss = abs(miss)
             if abs(self._off) >= 3:                                 # a new tempo: start the line again
                 keep = list(self._fit)[-2:]
                 self._fit.clear()
