@@ -128,9 +128,13 @@ def test_clock_out_sends_start_ticks_on_the_notes_grid_and_stop(jack, daemon, tm
     assert START in kinds and STOP in kinds and kinds.index(START) < kinds.index(TICK) < kinds.index(STOP)
     ticks = np.array([t for t, m in got if m[0] == TICK])
     assert len(ticks) >= 96
-    off = np.abs(np.diff(ticks) - 60.0 / 120.0 / TICKS_PER_BEAT)
-    # each tick at its frame; a player thread held up past its 0.2 s lookahead (a loaded machine) writes late
+    period = 60.0 / 120.0 / TICKS_PER_BEAT
+    k = np.round((ticks - ticks[0]) / period)
+    off = np.abs(ticks - ticks[0] - k * period)
+    # each tick on the session tempo's grid, at its frame (a player thread held up past its 0.2 s lookahead on a
+    # loaded machine writes late); a JACK cycle the reader missed under load loses its tick, not the grid
     assert np.percentile(off, 99) < 0.0001 and off.max() < 0.005, (np.percentile(off, 99), off.max())
+    assert len(ticks) >= 0.95 * (k[-1] + 1)
     ons = [t for t, m in got if m[0] == 0x99 and m[2] > 0]
     assert ons and np.abs(ticks - ons[0]).min() < 0.0001          # notes and ticks share one grid
     assert all(t <= [t for t, m in got if m[0] == STOP][0] + 1e-9 for t in ticks)   # no tick after Stop
