@@ -97,6 +97,10 @@ class Arrangement:
     source: str
     notes: list = field(default_factory=list)
 
+    def levels(self) -> np.ndarray:
+        """Each bar's intensity level (:func:`bar_levels`), as the arrangement was made with it."""
+        return np.array([b.level for b in self.bars], dtype=np.float64)
+
     def events(self) -> np.ndarray:
         """Every drum hit: structured (tick float64, track, velocity), in time order; ticks never before 0."""
         rows = []

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .arrange import Arrangement, arrange, bar_levels
+from .arrange import Arrangement, arrange
 from .read import read_song
 
 
@@ -50,7 +50,7 @@ def drum_density(arr: Arrangement, events: np.ndarray) -> np.ndarray:
 
 def summarize(arr: Arrangement, events: np.ndarray) -> dict:
     song = arr.song
-    level = bar_levels(song)
+    level = arr.levels()
     density = drum_density(arr, events)
     sounding = np.flatnonzero(level > 0)
     end = int(sounding[-1]) if sounding.size else -1

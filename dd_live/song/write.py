@@ -19,7 +19,7 @@ from ..errors import ExportError
 from ..loops.export import DRUM_CHANNEL, note_map, safe_name, sfz_text
 from ..loops.render import _limit, velocity_gain
 from ..sound.audio import staged_folder, write_bytes, write_wav
-from .arrange import Arrangement, bar_levels, grid_for
+from .arrange import Arrangement, grid_for
 from .read import intensity, step_intensity
 
 SONG_FILES = ("song.mid", "drums.mid", "drums.wav", "kit.sfz", "arrangement.json")
@@ -131,7 +131,7 @@ def arrangement_json(arr: Arrangement, notes: list[int], summary: dict) -> dict:
     """Per bar: start tick, time signature, tempo, intensity, section and what plays; every loop once."""
     song = arr.song
     inten = intensity(song)
-    level = bar_levels(song)
+    level = arr.levels()
     bars = []
     for b, d in zip(song.bars, arr.bars):
         onsets, bass = step_intensity(song, b.index, grid_for(b.numerator, b.denominator)[0])
