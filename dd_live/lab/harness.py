@@ -78,11 +78,24 @@ def wait_serving(proc: subprocess.Popen) -> None:
     raise RuntimeError(f"dd-live serve did not start (exit {proc.wait(10)})")
 
 
+JACK_PERIOD = 64           # frames a cycle (1.45 ms at 44.1 kHz)
+JACK_PRIORITY = 70         # the server's real-time priority (SCHED_FIFO), where allowed
+
+
+def realtime_allowed() -> bool:
+    """Whether this process may use SCHED_FIFO (root, or CAP_SYS_NICE / an rtprio limit): ``chrt -f 1 true``."""
+    chrt = shutil.which("chrt")
+    return chrt is not None and subprocess.run([chrt, "-f", "1", "true"], capture_output=True).returncode == 0
+
+
 @contextmanager
 def jack_server(prefix: str = "dd") -> Iterator[dict[str, str] | None]:
-    """A JACK server with the dummy driver (no real time, the sample rate, 64-frame periods) under a name of
-    its own; yields the environment that selects it (JACK_DEFAULT_SERVER, DD_LIVE_MIDI_API=jack), or None
-    if jackd is not installed. RuntimeError if it does not come up within 10 s."""
+    """A JACK server with the dummy driver (the sample rate, JACK_PERIOD-frame periods) under a name of its own,
+    real-time where the machine allows it, as a musician runs JACK: its clients' process threads (ours, the
+    test's host and reader) are then not held up by a busy machine, which makes a non-real-time server miss
+    cycles and deliver even messages queued seconds ahead late. Yields the environment that selects it
+    (JACK_DEFAULT_SERVER, DD_LIVE_MIDI_API=jack), or None if jackd is not installed. RuntimeError if it does
+    not come up within 10 s."""
     jackd = shutil.which("jackd")
     if jackd is None:
         yield None
@@ -90,9 +103,9 @@ def jack_server(prefix: str = "dd") -> Iterator[dict[str, str] | None]:
     env = {"JACK_DEFAULT_SERVER": f"{prefix}{os.getpid()}", "JACK_NO_AUDIO_RESERVATION": "1",
            "DD_LIVE_MIDI_API": "jack"}
     full = {**os.environ, **env}
-    proc = subprocess.Popen([jackd, "-n", env["JACK_DEFAULT_SERVER"], "--no-realtime", "-d", "dummy", "-r",
-                             str(SAMPLE_RATE), "-p", "64"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            env=full)
+    rt = ["-R", "-P", str(JACK_PRIORITY)] if realtime_allowed() else ["--no-realtime"]
+    proc = subprocess.Popen([jackd, "-n", env["JACK_DEFAULT_SERVER"], *rt, "-d", "dummy", "-r", str(SAMPLE_RATE),
+                             "-p", str(JACK_PERIOD)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=full)
     try:
         for _ in range(100):
             if subprocess.run(["jack_lsp"], capture_output=True, env=full).returncode == 0:

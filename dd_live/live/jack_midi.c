@@ -55,6 +55,7 @@ extern size_t jack_ringbuffer_read(jack_ringbuffer_t *rb, char *dest, size_t cou
 #define JACK_PORT_IS_OUTPUT 0x2
 #define MIDI_TYPE "8 bit raw midi"
 #define EVENTS 8192
+#define NOW 0x100                   /* jw_send's size | NOW: the message is for the next cycle, never "late" */
 
 typedef struct {
     jack_nframes_t frame;
@@ -123,10 +124,12 @@ static int process(jack_nframes_t frames, void *arg) {
             break;                                  /* a later cycle's */
         }
         if (at < 0) {
-            __atomic_add_fetch(&w->late, 1, __ATOMIC_RELAXED);
+            if (!(e.size & NOW)) {
+                __atomic_add_fetch(&w->late, 1, __ATOMIC_RELAXED);
+            }
             at = 0;
         }
-        jack_midi_event_write(buffer, (jack_nframes_t)at, e.data, e.size);
+        jack_midi_event_write(buffer, (jack_nframes_t)at, e.data, e.size & ~NOW);
         jack_ringbuffer_read_advance(w->io.ring, sizeof e);
     }
     return 0;
@@ -148,10 +151,12 @@ uint64_t jw_late(writer_t *w) { return __atomic_load_n(&w->late, __ATOMIC_RELAXE
 uint64_t jw_lost(writer_t *w) { return w->lost; }
 int jw_connect(writer_t *w, const char *destination) { return jack_connect(w->io.client, jack_port_name(w->io.port), destination); }
 
-/* Queue a message (1-3 bytes) for frame ``frame``; frames must not go backwards. 0 on success. */
+/* Queue a message (1-3 bytes) for frame ``frame``; frames must not go backwards. ``size | NOW``: a message
+ * for the next cycle (not counted late when its frame has passed). 0 on success. */
 int jw_send(writer_t *w, uint32_t frame, const unsigned char *data, uint32_t size) {
     event_t e;
-    if (size < 1 || size > sizeof e.data) {
+    uint32_t bytes = size & ~NOW;
+    if (bytes < 1 || bytes > sizeof e.data) {
         return -1;
     }
     if (jack_ringbuffer_write_space(w->io.ring) < sizeof e) {
@@ -162,7 +167,7 @@ int jw_send(writer_t *w, uint32_t frame, const unsigned char *data, uint32_t siz
     e.frame = frame;
     e.generation = __atomic_load_n(&w->generation, __ATOMIC_ACQUIRE);
     e.size = size;
-    memcpy(e.data, data, size);
+    memcpy(e.data, data, bytes);
     jack_ringbuffer_write(w->io.ring, (const char *)&e, sizeof e);
     return 0;
 }

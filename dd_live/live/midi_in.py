@@ -1,8 +1,9 @@
 """Live MIDI in: a human's notes as onsets for the running take (rolypoly~'s listening, by MIDI).
 
 python-rtmidi, opened lazily: a virtual input named "dd_live in" or an existing port by name, on the same
-API choice as MIDI out ($DD_LIVE_MIDI_API). Its callback runs on rtmidi's own thread and does one thing per
-note-on: stamps it with time.perf_counter (the MIDI player moves it onto its own clock) and hands it to
+API choice as MIDI out ($DD_LIVE_MIDI_API), read by a :class:`dd_live.live.rtmidi_in.RtmidiReader` thread (not a
+callback on rtmidi's thread, which on JACK is the server's). It does one thing per note-on: stamps it with
+rtmidi's own time on time.perf_counter (the MIDI player moves it onto its own clock) and hands it to
 ``on_onset`` (the daemon's :meth:`dd_live.live.takes.Takes.onset_at`), which appends it to the take if one runs. Notes
 played outside a take are the human playing, not errors: they are counted and dropped. Note-ons within MERGE_S of the previous onset
 (the notes of a chord) make no new onset.
@@ -15,6 +16,7 @@ import time
 from collections.abc import Callable
 
 from .midi_out import PORT_NAME, close_rtmidi, open_rtmidi
+from .rtmidi_in import RtmidiReader
 
 log = logging.getLogger("dd_live.midi")
 
@@ -35,6 +37,7 @@ class MidiInput:
         """``on_onset(t)``: an onset at clock time ``t`` (s); returns whether a take kept it."""
         self.spec, self.on_onset, self.clock = spec, on_onset, clock
         self._port = None
+        self._reader: RtmidiReader | None = None
         self.where = ""
         self.kept = 0
         self.dropped = 0
@@ -43,19 +46,18 @@ class MidiInput:
 
     @property
     def error(self) -> BaseException | None:
-        return None
+        return None if self._reader is None else self._reader.error
 
     def is_alive(self) -> bool:
-        return self._port is not None
+        return self._reader is not None and self._reader.is_alive()
 
     def start(self) -> None:
         self._port, self.where = open_rtmidi(self.spec, direction="in", name=IN_PORT_NAME)
-        self._port.set_callback(self._on_message)
+        self._reader = RtmidiReader(self._port, self._on_message, name=self.name, clock=self.clock)
+        self._reader.start()
 
-    def _on_message(self, event, data=None) -> None:
-        """rtmidi's thread: a note-on (velocity > 0, any channel) is an onset, now."""
-        t = self.clock()
-        msg = event[0]
+    def _on_message(self, msg: list[int], t: float) -> None:
+        """The reader's thread: a note-on (velocity > 0, any channel) is an onset at ``t`` (s, on ``clock``)."""
         if len(msg) >= 3 and msg[0] & 0xF0 == 0x90 and msg[2] > 0:
             if t - self._last < MERGE_S:
                 self.merged += 1
@@ -63,7 +65,7 @@ class MidiInput:
             self._last = t
             try:
                 kept = self.on_onset(t)
-            except Exception:  # never let an exception into rtmidi's thread
+            except Exception:  # counted as dropped; the reader thread goes on
                 log.exception("MIDI in: an onset could not be recorded")
                 kept = False
             if kept:
@@ -75,9 +77,14 @@ class MidiInput:
         self.close()
 
     def join(self, timeout: float | None = None) -> None:
-        pass
+        if self._reader is not None:
+            self._reader.join(timeout)
 
     def close(self) -> None:
+        reader = self._reader
+        if reader is not None:
+            reader.stop()
+            reader.join(2.0)
         port, self._port = self._port, None
         if port is not None:
             close_rtmidi(port, "MIDI in")

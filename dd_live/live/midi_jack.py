@@ -37,6 +37,7 @@ log = logging.getLogger("dd_live.midi")
 
 SOURCE = Path(__file__).with_name("jack_midi.c")
 _LOCK = threading.Lock()
+_NOW = 0x100                 # jw_send's size flag: a message for the next cycle (jack_midi.c's NOW)
 _LIB: list = []        # the loaded writer library, once
 
 
@@ -157,20 +158,21 @@ class JackMidiPort:
         """Now on JACK's frame clock, in seconds (the clock :meth:`send_at` times are on)."""
         return self.frames() / self.rate
 
-    def send_at(self, msg: list[int], at: float) -> None:
+    def send_at(self, msg: list[int], at: float, *, now: bool = False) -> None:
         """Queue ``msg`` to sound at ``at`` (s, :meth:`clock`); times never go backwards (an earlier one is
-        sent with the latest queued)."""
+        sent with the latest queued). ``now``: for the next cycle (never counted :attr:`late`)."""
         frame = max(int(round(at * self.rate)), self._last)
         self._last = frame
         data = bytes(msg)
         with self._lock:
-            full = bool(self._w) and self._lib.jw_send(self._w, frame & 0xFFFFFFFF, data, len(data)) == -2
+            full = bool(self._w) and self._lib.jw_send(self._w, frame & 0xFFFFFFFF, data,
+                                                       len(data) | (_NOW if now else 0)) == -2
         if full:
             log.warning("JACK MIDI: the writer's queue is full, a message was dropped")
 
     def send(self, msg: list[int]) -> None:
         """``msg`` now (in the next cycle), after everything queued."""
-        self.send_at(msg, self.clock())
+        self.send_at(msg, self.clock(), now=True)
 
     def cancel(self) -> None:
         """Forget every queued message not yet written (a halt: notes scheduled ahead must not sound)."""
@@ -181,7 +183,8 @@ class JackMidiPort:
 
     @property
     def late(self) -> int:
-        """Messages written after their frame (handed over too late)."""
+        """Messages written after their frame: handed over too late, or this client missed its cycle (the
+        machine did not run it in time); :meth:`send`'s are not counted."""
         with self._lock:
             return int(self._lib.jw_late(self._w)) if self._w else 0
 

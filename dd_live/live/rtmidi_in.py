@@ -1,0 +1,60 @@
+"""python-rtmidi input read on a thread of our own, never on rtmidi's.
+
+rtmidi calls a Python callback on its own thread, and on JACK that thread is JACK's process thread: a callback
+waiting for the GIL (a busy daemon holds it for milliseconds) holds up the whole JACK graph, every client's audio
+and the host's clock with it. So no callback is set: rtmidi queues each message in its own thread with the time
+since the one before (no Python there), and :class:`RtmidiReader` collects them every POLL_S.
+
+Each message's time is rtmidi's: the running sum of those deltas, put on ``clock`` by the smallest difference
+ever seen between a message's collection time and that sum (a message is never collected before it came, so the
+least-delayed one anchors the rest: a one-sided, minimum filter, as NTP's), so neither the poll nor a held-up
+interpreter moves it.
+
+Units: seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from .worker import Worker
+
+log = logging.getLogger("dd_live.midi")
+
+POLL_S = 0.0005             # how often the queue is emptied (s)
+
+
+class RtmidiReader(Worker):
+    """Empties python-rtmidi input ``port`` every POLL_S and calls ``handle(message bytes, time on clock)`` for
+    each message, in order, on this thread. ``stop``/``join`` end it; the port stays the caller's."""
+
+    def __init__(self, port, handle: Callable[[list[int], float], None], *, name: str,
+                 clock: Callable[[], float] = time.perf_counter) -> None:
+        super().__init__()
+        self.name = name
+        self.port, self.handle, self.clock = port, handle, clock
+        self._sum = 0.0                    # rtmidi's deltas so far (s)
+        self._anchor = float("inf")        # min(collected - sum): where rtmidi's time is on ``clock``
+
+    def stamp(self, delta: float, collected: float) -> float:
+        """The time (s, on ``clock``) of a message that came ``delta`` s after the one before and was collected
+        at ``collected``."""
+        self._sum += max(0.0, float(delta))
+        self._anchor = min(self._anchor, collected - self._sum)
+        return self._sum + self._anchor
+
+    def _run(self) -> None:
+        get, clock = self.port.get_message, self.clock
+        while not self._stop.is_set():
+            got = get()
+            while got is not None:
+                msg, delta = got
+                t = self.stamp(delta, clock())
+                try:
+                    self.handle(msg, t)
+                except Exception:  # one bad message must not end the input
+                    log.exception("%s: a message could not be handled", self.name)
+                got = get()
+            self._stop.wait(POLL_S)
