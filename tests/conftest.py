@@ -26,6 +26,7 @@ EXTERNAL = {
     "sonic_pi": ((str(SONIC_PI_SAMPLES),), "sonic-pi-samples"),
     "simutrans": ((str(SIMUTRANS_SONGS),), "simutrans-data"),
     "mma": (("mma", "/usr/share/mma/lib/stdlib"), "mma"),
+    "browser": (("chromium",), "chromium"),
 }
 
 

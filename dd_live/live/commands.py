@@ -17,6 +17,7 @@ from typing import Any
 
 from ..errors import DDLiveError, ExportError, InputError
 from ..loops.record import Loop
+from .replies import WEB
 from .osc import OSCError
 from .sounds import UnknownLoop
 
@@ -57,8 +58,8 @@ class Commands:
         }
 
     def _cmd_hello(self, sender, reply_port: int | None = None) -> None:
-        if sender is not None:
-            self.replies.hello((sender[0], reply_port or sender[1]))
+        if sender is not None:   # a browser's connection is its own target: it has no reply port
+            self.replies.hello(sender if sender[0] == WEB else (sender[0], reply_port or sender[1]))
         self._status()
         cur = self.current
         if cur is not None:
@@ -166,6 +167,13 @@ class Commands:
         likes, dislikes = self.session.counts()
         self.send("/dd/status", likes + dislikes, likes, dislikes, self.version, self.generator.ready_count())
         self._send_sync()
+        self._send_settings()
+
+    def _send_settings(self) -> None:
+        s = self.settings
+        self.send("/dd/settings", float(s.bpm), s.mode, int(s.fotf), float(s.temperature), float(s.density),
+                  int(s.groove), -1.0 if s.swing is None else float(s.swing), float(s.latency), int(s.autotake),
+                  float(s.adapt), *[int(x) for x in s.locks])
 
     def _update(self, **changes: Any) -> None:
         with self._lock:
@@ -173,6 +181,7 @@ class Commands:
             settings = self.settings
         self.session.save_settings({"live": settings.to_dict()})
         self.generator.set_settings(settings)
+        self._send_settings()
 
     def _cmd_set_tempo(self, sender, bpm: float) -> None:
         self._update(bpm=float(bpm))  # the current loop, rendered at the new tempo, is shown to the outputs again

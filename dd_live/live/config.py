@@ -46,6 +46,7 @@ DEFAULTS: dict[str, Any] = {
     "clock_in": "virtual",  # with sync midi: the MIDI clock's port ("virtual": one of ours, "dd_live clock")
     "clock_out": False,    # with sync internal: MIDI out also sends MIDI clock, Start and Stop
     "latency": None,       # ms MIDI out plays later (earlier if negative); None: the session's (0 for a new one)
+    "web": True,           # the browser front end: true (port 7712), false, or a TCP port (0: any free one)
 }
 
 #: the grids ``serve`` offers: steps per bar, beats per bar (the steps must divide into the beats)
@@ -82,9 +83,18 @@ _CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "sync": (lambda v: v in SYNCS, "'internal', 'midi' or 'link'"),
     "clock_in": (lambda v: _text(v), "'virtual' or a MIDI port name"),
     "clock_out": (lambda v: isinstance(v, bool), "true or false"),
+    "web": (lambda v: isinstance(v, bool) or isinstance(v, int) and 0 <= v <= 65535,
+            "true, false or a TCP port 0-65535"),
     "latency": (lambda v: v is None or isinstance(v, (int, float)) and not isinstance(v, bool) and _LATENCY.accepts(v),
                 f"milliseconds {_LATENCY.expect()}"),
 }
+
+
+def web_port(value: bool | int) -> int | None:
+    """The port the ``web`` setting asks for (None: no web page)."""
+    if value is True:
+        return protocol.WEB_PORT
+    return None if value is False else int(value)
 
 
 def default_path() -> Path:

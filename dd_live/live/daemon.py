@@ -3,7 +3,7 @@
 Workers (each a :class:`dd_live.live.worker.Worker`, held in ``Daemon.workers``, started,
 supervised, stopped and joined by :class:`Daemon`):
 
-* OSC I/O (:class:`dd_live.live.osc.OSCServer`): parses, validates and runs commands
+* OSC I/O (:class:`dd_live.live.osc_server.OSCServer`): parses, validates and runs commands
   (:mod:`dd_live.live.commands`), and sends every reply, whichever thread made it.
 * trainer and generator (:mod:`dd_live.live.trainer_worker`, :mod:`dd_live.live.generator`): torch
   work, one at a time.
@@ -41,6 +41,7 @@ from .song_worker import SongWorker
 from .sync import Sync
 from .loop import LiveSettings, grid_settings
 from .osc import Command, OSCError
+from .osc_server import OSCServer
 from .replies import Replies
 from .takes import AutoTakes, Takes
 from .trainer_worker import TrainerWorker
@@ -92,10 +93,13 @@ class Daemon(Commands, Takes, Sync):
                  osc_port: int = protocol.OSC_PORT, reply_port: int = protocol.REPLY_PORT,
                  aliases: dict[str, str] | None = None, threads: int | None = None, midi_out: str = "none",
                  audio: bool = False, midi_in: str = "none", seed: int | None = None, init: str = "pretrained",
-                 learn: str = "auto", server: osc.OSCServer | None = None, stored: dict | None = None,
-                 sync: str = "internal", clock_in: str = "virtual", clock_out: bool = False) -> None:
+                 learn: str = "auto", server: OSCServer | None = None, stored: dict | None = None,
+                 sync: str = "internal", clock_in: str = "virtual", clock_out: bool = False,
+                 web_port: int | None = None, web_token: str | None = None, web_socket=None) -> None:
         """``server``: an OSC server already bound; ``stored``: the session's settings if already read; ``sync``
-        and ``clock_in``: the clock MIDI out follows (see :mod:`.sync`)."""
+        and ``clock_in``: the clock MIDI out follows (see :mod:`.sync`); ``web_port``: serve the browser front
+        end there (0: any free port; None: none; ``web_socket``: already bound there) with ``web_token`` (None:
+        the user's, see :func:`dd_live.web.access.user_token`)."""
         from ..learn.critic import configure_threads
         from ..loops.render import prefer_kernel
         from .recovery import restore_trainer
@@ -131,7 +135,7 @@ class Daemon(Commands, Takes, Sync):
                                          hashes=self._hashes, pooled=self.trainer.config.learn == "head")
         self._handlers = self.handlers()
         check_handlers(self._handlers, protocol.inbound().values())  # a mismatch fails here, not at a click
-        self.server = server or osc.OSCServer(host, osc_port, self._on_datagram)
+        self.server = server or OSCServer(host, osc_port, self._on_datagram)
         self.server.on_datagram = self._on_datagram
         self.replies = Replies(self.server, reply_port)
         self.midi_spec, self.audio_wanted, self.midi_in_spec = midi_out, audio, midi_in
@@ -139,6 +143,7 @@ class Daemon(Commands, Takes, Sync):
         self.inputs: list = []                 # MIDI in (dd_live.live.midi_in), started by start()
         self.autotakes = AutoTakes(self)       # takes every N bars (/dd/set/autotake), idle while off
         self.songs = SongWorker(self)          # /dd/song: whole songs' drums, one at a time
+        self.web, self.web_port, self.web_token, self._web_socket = None, web_port, web_token, web_socket  # start()
         self.published_critic = self.generator.critic   # the latest critic the trainer published (frozen)
         self.current: Loop | None = None
         self._lock = threading.RLock()
@@ -151,7 +156,7 @@ class Daemon(Commands, Takes, Sync):
         session's folder is made, so a failed start leaves nothing (an empty folder the user named is emptied
         again, not removed)."""
         from ..sound.samples import open_library
-        from .osc import OSCServer
+        from .config import web_port
         from .folders import check_folder, is_session, resolve
         from .session import Session
 
@@ -159,7 +164,7 @@ class Daemon(Commands, Takes, Sync):
         check_folder(folder)
         session = Session(folder, create=False, lock=True) if is_session(folder) else None
         existed = folder.exists()
-        server = None
+        server = web_socket = None
         created = False
         try:
             stored = session.settings() if session is not None else {}
@@ -169,6 +174,11 @@ class Daemon(Commands, Takes, Sync):
                 check_init(config["init"])
             server = OSCServer(config["host"], config["osc_port"], lambda data, sender: None)
             server.bind()
+            web = web_port(config.get("web", False))
+            if web is not None:
+                from ..web.server import bind
+
+                web_socket = bind(config["host"], web)
             if session is None:
                 session = Session(folder, lock=True)
                 created = True
@@ -180,10 +190,12 @@ class Daemon(Commands, Takes, Sync):
                        midi_out=config["midi_out"], audio=config["audio"], midi_in=config["midi_in"],
                        init=config["init"], learn=config["learn"], server=server, stored=stored,
                        sync=config.get("sync", "internal"), clock_in=config.get("clock_in", "virtual"),
-                       clock_out=bool(config.get("clock_out", False)))
+                       clock_out=bool(config.get("clock_out", False)), web_port=web, web_socket=web_socket)
         except BaseException:
             if server is not None:
                 server.close()
+            if web_socket is not None:
+                web_socket.close()
             if session is not None:
                 session.close()
             if created:
@@ -200,7 +212,7 @@ class Daemon(Commands, Takes, Sync):
     def workers(self) -> list:
         """Everything running that supervision watches: OSC, trainer, generator, the outputs and inputs."""
         return [self.server, self.trainer_worker, self.generator, self.autotakes, self.songs, *self.outputs,
-                *self.inputs]
+                *self.inputs, *([self.web] if self.web is not None else [])]
 
     def start(self) -> None:
         from ..sound.audio import clean_temp
@@ -215,6 +227,11 @@ class Daemon(Commands, Takes, Sync):
                 self.session.add_loop_samples(rows)
         self.session.keep_sample_files(self.session.missing_sample_files(), self.library, self._hashes)  # a kill
         self.server.start()
+        if self.web_port is not None:
+            from ..web.server import WebServer
+
+            self.web = WebServer(self, self.host, self.web_port, token=self.web_token, sock=self._web_socket)
+            self.web.start()
         if self.host not in LOOPBACK:
             log.warning("listening on %s:%d: OSC has no authentication; anyone who can reach this address can "
                         "control dd_live", self.host, self.server.port)
@@ -310,7 +327,13 @@ class Daemon(Commands, Takes, Sync):
     # ------------------------------------------------------------ OSC thread
 
     def _on_datagram(self, data: bytes, sender: tuple[str, int]) -> None:
-        for cmd in self.dispatcher.commands(data):
+        self.run_commands(self.dispatcher.commands(data), sender)
+
+    def run_commands(self, commands: list[Command | None | OSCError], sender: tuple[str, int]) -> None:
+        """Run the dispatcher's verdicts on one message or datagram from ``sender`` (the OSC thread: datagrams,
+        and a browser's messages handed over by :meth:`dd_live.live.osc_server.OSCServer.call`); each refusal is an
+        error reply."""
+        for cmd in commands:
             if cmd is None:
                 continue  # a button's release
             if isinstance(cmd, OSCError):

@@ -20,7 +20,8 @@ from .. import TEMPO_RANGE
 
 OSC_PORT = 7710
 REPLY_PORT = 7711
-DEFAULTS = {"osc_port": OSC_PORT, "reply_port": REPLY_PORT}
+WEB_PORT = 7712          # the browser front end's HTTP and WebSocket port (serve --web)
+DEFAULTS = {"osc_port": OSC_PORT, "reply_port": REPLY_PORT, "web_port": WEB_PORT}
 
 #: error codes sent as the first argument of /dd/error
 ERROR_CODES = {
@@ -214,6 +215,17 @@ ADDRESSES: tuple[Address, ...] = (
                                 Arg("running", "i", "1 while the clock runs (the host's transport plays)")),
             "Where the drums' clock is; answer to /dd/status, and sent when a followed host starts, stops, "
             "continues or moves."),
+    Address("/dd/settings", "out", (Arg("bpm", "f", "session tempo"), Arg("mode", "s", "lean, best or explore"),
+                                    Arg("fotf", "i", "four on the floor (0/1)"),
+                                    Arg("temperature", "f", "sampling temperature"),
+                                    Arg("density", "f", "prior density of hits"),
+                                    Arg("feel", "i", "loops with a feel of their own (0/1)"),
+                                    Arg("swing", "f", "every loop's swing (-1: each loop's own)"),
+                                    Arg("latency", "f", "ms MIDI out plays later"),
+                                    Arg("autotake", "i", "bars per automatic take (0: off)"),
+                                    Arg("adapt", "f", "share of the gap to the human closed per take"),
+                                    Arg("locks", "*", "one int (0/1) per track: locked")),
+            "The performer's settings; answer to /dd/status and /dd/hello, and sent after every /dd/set/..."),
     Address("/dd/exported", "out", (Arg("id", "i", "candidate id"), Arg("dir", "s", "export folder, absolute path")),
             "An export is complete."),
     Address("/dd/song/done", "out", (Arg("song", "s", "the song's file name"),
@@ -250,7 +262,8 @@ def as_dict() -> dict:
         "defaults": dict(DEFAULTS),
         "addresses": [
             {"address": a.address, "direction": a.direction,
-             "args": [{"name": x.name, "type": x.type, "optional": x.optional, "doc": x.describe()} for x in a.args],
+             "args": [{"name": x.name, "type": x.type, "optional": x.optional, "doc": x.describe(), "lo": x.lo,
+                       "hi": x.hi, "choices": list(x.choices)} for x in a.args],
              "doc": a.doc, **({"command": a.command} if a.command else {})}
             for a in ADDRESSES
         ],

@@ -7,25 +7,31 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from . import osc, protocol
+from .osc_server import OSCServer
 
 log = logging.getLogger("dd_live.daemon")
 
 Target = tuple[str, int]
+#: the host part of a browser connection's target, ("ws", its number): served by :mod:`dd_live.web`, not UDP
+WEB = "ws"
 
 
 class Replies:
     """The reply targets of one daemon and the senders of its replies (any thread)."""
 
-    def __init__(self, server: osc.OSCServer, reply_port: int, *, max_clients: int = protocol.MAX_CLIENTS) -> None:
+    def __init__(self, server: OSCServer, reply_port: int, *, max_clients: int = protocol.MAX_CLIENTS) -> None:
         self.server, self.reply_port, self.max_clients = server, reply_port, max_clients
         self.clients: dict[Target, None] = {}      # in the order they last said /dd/hello
         self._lock = threading.Lock()
         self._errors = osc.RateLimiter(rate=10, burst=20)
         self._flooded: set = set()                 # senders told 'flood' whose errors are being suppressed
         self._log_errors = osc.RateLimiter(rate=2, burst=10)
+        #: ``web(address, args, targets)`` delivers a reply to browser connections (set by the web server)
+        self.web: Callable[[str, tuple, list[Target]], None] | None = None
 
     def targets(self) -> list[Target]:
         """The reply port on 127.0.0.1, then each client."""
@@ -35,9 +41,21 @@ class Replies:
         return out
 
     def send(self, address: str, *args: Any, to: list[Target] | None = None) -> None:
+        targets = to or self.targets()
         data = osc.encode(address, *args)
-        for target in to or self.targets():
-            self.server.send(data, target)
+        browsers = []
+        for target in targets:
+            if target[0] == WEB:
+                browsers.append(target)
+            else:
+                self.server.send(data, target)
+        if browsers and self.web is not None:
+            self.web(address, args, browsers)
+
+    def bye(self, client: Target) -> None:
+        """Forget ``client`` (a browser connection that closed)."""
+        with self._lock:
+            self.clients.pop(client, None)
 
     def hello(self, client: Target) -> None:
         """Add ``client`` (or move it to the newest); the oldest beyond ``max_clients`` is told it is evicted."""

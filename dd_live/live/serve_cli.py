@@ -44,6 +44,9 @@ OPTIONS: tuple[tuple[str, tuple[str, ...], dict[str, Any]], ...] = (
                                      "MIDI out also sends MIDI clock, Start and Stop (with --sync internal)"}),
     ("latency", ("--latency",), {"type": float, "metavar": "MS", "help": "MIDI out this many ms later (earlier if "
                                  "negative), for your interface (default: the session's, 0 for a new one)"}),
+    ("web", ("--web",), {"type": int, "nargs": "?", "const": True, "metavar": "PORT",
+                         "help": "serve the browser page and its WebSocket on this port (default: on, 7712; the "
+                                 "address with its token is printed at start)"}),
     ("threads", ("--threads",), {"type": int, "help": "torch threads (default: half the cores)"}),
     ("init", ("--init",), {"metavar": "pretrained|random|FILE", "help": "a new session's critic: the shipped "
                            "pretrained features (default), the paper's random weights, or a file from dd-live pretrain"}),
@@ -62,6 +65,8 @@ def add_parser(sub) -> None:
         sv.add_argument(*flags, **kwargs)
         if flags == ("--audio",):
             sv.add_argument("--no-audio", dest="audio", action="store_false", help="no audio playback")
+        if flags == ("--web",):
+            sv.add_argument("--no-web", dest="web", action="store_false", help="no browser page")
     sv.add_argument("--verbose", action="store_true", help="debug logging")
     sv.set_defaults(func=cmd_serve)
 
@@ -84,6 +89,8 @@ def cmd_serve(a: argparse.Namespace) -> int:
         print(f"dd-live: serving session {daemon.session.folder} ({likes + dislikes} ratings, {grid.steps} steps "
               f"in {grid.beats} beats) on OSC {s['host']}:{daemon.port}, replies to {s['reply_port']}; Ctrl-C stops",
               file=sys.stderr, flush=True)
+        if daemon.web is not None:
+            print(f"dd-live: the page: {daemon.web.url}", file=sys.stderr, flush=True)
 
     daemon.serve_forever(on_start=started, restore_signals=False)
     print("dd-live: stopped", file=sys.stderr)

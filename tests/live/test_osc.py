@@ -39,7 +39,7 @@ def test_docs_osc_md_is_generated_from_the_table():
 def test_protocol_json_has_defaults_and_every_required_address(capsys):
     assert main(["protocol", "--json"]) == 0
     d = json.loads(capsys.readouterr().out)
-    assert d["defaults"] == {"osc_port": 7710, "reply_port": 7711}
+    assert d["defaults"] == {"osc_port": 7710, "reply_port": 7711, "web_port": 7712}
     have = {(a["address"], a["direction"]) for a in d["addresses"]}
     for a in ("hello", "like", "dislike", "rate", "next", "undo", "export", "export/loop", "status", "set/tempo",
               "set/mode", "set/fotf", "set/temperature", "set/density", "set/lock", "play", "stop"):

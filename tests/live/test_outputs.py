@@ -147,7 +147,8 @@ def test_replies_from_any_thread_leave_through_the_osc_thread():
     import socket
     import threading
 
-    from dd_live.live.osc import OSCServer, encode
+    from dd_live.live.osc import encode
+    from dd_live.live.osc_server import OSCServer
 
     server = OSCServer("127.0.0.1", 0, lambda data, sender: None)
     senders = []

@@ -1,0 +1,321 @@
+"""The web thread (``dd-web``): the page, its files and a WebSocket on one port, with the websockets library's
+asyncio server on an event loop of its own.
+
+A browser's message is JSON text, ``{"address": "/dd/like", "args": []}``: the address table's own addresses and
+arguments. It is checked by the daemon's :class:`dd_live.live.osc.Dispatcher` (:meth:`~Dispatcher.verdict`) and
+run on the OSC thread (:meth:`dd_live.live.osc_server.OSCServer.call`) by the same code as a datagram, the refusals
+answered with ``/dd/error`` (rate-limited per connection, as per OSC sender). Each connection waits for its
+message to be run before reading the next, so a flood from one page is slowed by TCP, never queued without
+bound, and nothing it sends can overtake a click. Replies reach the connections that said /dd/hello through
+:class:`dd_live.live.replies.Replies` (targets ``("ws", n)``) as JSON of the same shape; ``/dd/candidate`` also
+carries the URLs of its files. Each connection has a bounded queue of replies; a page too slow to read them
+loses the oldest ones' successors (counted), never the daemon's time.
+
+HTTP: see :mod:`.access` for what may be reached. Everything is answered from memory or one small file read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import http
+import io
+import json
+import logging
+import math
+import socket
+import threading
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from ..errors import InputError
+from ..live import protocol
+from ..live.osc import OSCError
+from ..live.replies import WEB
+from ..live.worker import Worker
+from .access import (LOOP_FILE, STATIC, TYPES, Refused, check_origin, check_token, export_files, inside, route,
+                     user_token)
+
+log = logging.getLogger("dd_live.web")
+
+MAX_MESSAGE = 64 * 1024      # bytes: a longer WebSocket message closes its connection (1009), as the library does
+OUT_QUEUE = 1024             # replies waiting for one slow page, at most
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+KEYS = {"like": "l", "dislike": "d", "next": "n", "undo": "u", "export": "e", "play": " "}   # the page's keys
+
+
+def page_protocol() -> dict:
+    """What the page reads at load: the address table and its own key bindings."""
+    return {**protocol.as_dict(), "keys": KEYS, "version": __version__}
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value.item() if hasattr(value, "item") else value
+
+
+def to_json(address: str, args: tuple) -> str:
+    """A reply as the page reads it; /dd/candidate with its files' URLs."""
+    msg: dict[str, Any] = {"address": address, "args": [_finite(a) for a in args]}
+    if address == "/dd/candidate" and len(args) >= 6:
+        cid = int(args[0])
+        msg["files"] = {kind: f"/loops/{cid}/{Path(str(args[i])).name}"
+                        for kind, i in (("loop_wav", 3), ("preview_wav", 4), ("midi_file", 5))
+                        if LOOP_FILE.match(Path(str(args[i])).name)}
+    return json.dumps(msg, default=str)
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening TCP socket for the page on ``host``:``port`` (0: any free port); InputError if it cannot."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        sock = socket.create_server((host, port), family=family, backlog=64)
+    except (OSError, ValueError, OverflowError) as err:
+        raise InputError(f"cannot serve the web page on {host!r}:{port}: "
+                         f"{getattr(err, 'strerror', None) or err}") from err
+    sock.setblocking(False)
+    return sock
+
+
+class _Connection:
+    def __init__(self, ws, number: int) -> None:
+        self.ws, self.number = ws, number
+        self.queue: asyncio.Queue[str] = asyncio.Queue(maxsize=OUT_QUEUE)
+        self.dropped = 0
+
+
+class WebServer(Worker):
+    """The browser front end of ``daemon`` on ``host``:``port`` (0: any free port). start() binds (InputError
+    if it cannot) and serves; stop() and join() end it."""
+
+    name = "dd-web"
+
+    def __init__(self, daemon, host: str, port: int, *, token: str | None = None,
+                 sock: socket.socket | None = None) -> None:
+        """``sock``: a socket already bound by :func:`bind` (else start() binds one)."""
+        super().__init__()
+        from ..live.folders import sessions_root
+
+        self.daemon, self.host, self.port = daemon, host, int(port)
+        self.token = token or user_token(sessions_root())
+        self.loopback = host in LOOPBACK
+        self._sock: socket.socket | None = sock
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopped: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self._conns: dict[int, _Connection] = {}
+        self._count = 0
+        self.dropped = 0             # replies a slow page did not take
+        self.messages = 0            # browser messages run
+
+    @property
+    def url(self) -> str:
+        """The page's address, token included."""
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
+        host = f"[{host}]" if ":" in host else host
+        return f"http://{host}:{self.port}/?token={self.token}"
+
+    # ------------------------------------------------------------ lifecycle (the daemon's thread)
+
+    def start(self) -> None:
+        if self._sock is None:
+            self._sock = bind(self.host, self.port)
+        self.port = self._sock.getsockname()[1]
+        self.daemon.replies.web = self.deliver
+        super().start()
+        if not self._ready.wait(10) and self.error is None:
+            raise InputError("the web server did not start within 10 s")
+        if self.error is not None:
+            raise InputError(f"the web server failed: {self.error}") from self.error
+        if not self.loopback:
+            log.warning("the web page is served on %s:%d: anyone who can reach it and has the token can control "
+                        "dd_live", self.host, self.port)
+
+    def _run(self) -> None:
+        asyncio.run(self._serve())
+
+    async def _serve(self) -> None:
+        from websockets.asyncio.server import serve
+
+        self._loop = asyncio.get_running_loop()
+        self._stopped = asyncio.Event()
+        try:
+            async with serve(self._connection, sock=self._sock, process_request=self._http, max_size=MAX_MESSAGE,
+                             max_queue=16, server_header=f"dd_live/{__version__}", ping_interval=20):
+                self._ready.set()
+                await self._stopped.wait()
+        finally:
+            self._ready.set()
+            self._loop = None
+
+    def _wake(self) -> None:
+        loop, stopped = self._loop, self._stopped
+        if loop is not None and stopped is not None:
+            try:
+                loop.call_soon_threadsafe(stopped.set)
+            except RuntimeError:  # the loop has just closed
+                pass
+
+    def join(self, timeout: float | None = None) -> None:
+        super().join(timeout)
+        if not self.is_alive() and self._sock is not None:
+            self._sock.close()
+
+    # ------------------------------------------------------------ replies (any thread)
+
+    def deliver(self, address: str, args: tuple, targets: list) -> None:
+        """Hand a reply to the connections among ``targets`` (("ws", n) pairs); never blocks."""
+        loop = self._loop
+        if loop is None:
+            return
+        text = to_json(address, args)
+        numbers = [t[1] for t in targets if t[0] == WEB]
+        try:
+            loop.call_soon_threadsafe(self._fanout, text, numbers)
+        except RuntimeError:  # the loop is closing
+            pass
+
+    def _fanout(self, text: str, numbers: list[int]) -> None:
+        for n in numbers:
+            conn = self._conns.get(n)
+            if conn is None:
+                continue
+            try:
+                conn.queue.put_nowait(text)
+            except asyncio.QueueFull:
+                conn.dropped += 1
+                self.dropped += 1
+                if conn.dropped == 1:
+                    log.warning("web page %d reads replies too slowly: replies dropped", n)
+
+    # ------------------------------------------------------------ the web thread
+
+    def _http(self, connection, request):
+        try:
+            r = route(request.path)
+            if r.kind == "ws":
+                check_origin(request.headers.get("Origin"), request.headers.get("Host"), loopback=self.loopback)
+                check_token(r.token, self.token)
+                if len(self._conns) >= protocol.MAX_CLIENTS:
+                    raise Refused(503, f"more than {protocol.MAX_CLIENTS} pages are open")
+                return None                        # the WebSocket handshake goes on
+            if r.kind == "static":
+                return self._file(connection, STATIC[r.name])
+            if r.kind == "protocol":
+                return self._body(connection, json.dumps(page_protocol()).encode(), ".json")
+            check_token(r.token, self.token)
+            return self._session_file(connection, r)
+        except Refused as err:
+            return self._body(connection, f"{err}\n".encode(), ".txt", status=err.status)
+        except Exception as err:  # a failure here answers 500 and the server goes on
+            log.exception("web request %r failed", request.path[:80])
+            return self._body(connection, f"internal error: {type(err).__name__}\n".encode(), ".txt", status=500)
+
+    def _session_file(self, connection, r):
+        session = self.daemon.session
+        if r.kind == "loop":
+            return self._file(connection, inside(session.candidate_dir(r.cid), r.name))
+        if r.kind == "export":
+            return self._file(connection, inside(session.export_dir(r.cid), r.name), download=True)
+        if r.kind == "zip":
+            folder = session.export_dir(r.cid)
+            files = export_files(folder) if folder.is_dir() else []
+            if not files:
+                raise Refused(404, f"no export of candidate {r.cid} (export it first)")
+            buf = io.BytesIO()
+            with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+                for real, name in files:
+                    z.write(real, f"dd_live-{r.cid}/{name}")
+            return self._body(connection, buf.getvalue(), ".zip", download=f"dd_live-{r.cid}.zip")
+        if r.kind == "sessions":
+            from ..live.folders import list_sessions, sessions_root
+
+            rows = list_sessions(sessions_root())
+            if not any(Path(row["folder"]) == session.folder for row in rows):   # a session served from a path
+                rows.insert(0, {"name": session.name, "ratings": sum(session.counts())})
+            rows = [{k: v for k, v in row.items() if k != "folder"} for row in rows]
+            body = {"current": session.name, "sessions": rows}
+            return self._body(connection, json.dumps(body, default=str).encode(), ".json")
+        folder = session.folder / "exports"      # r.kind == "exports"
+        rows = []
+        if folder.is_dir():
+            for sub in sorted((p for p in folder.iterdir() if p.is_dir() and p.name.isdigit()), key=lambda p: int(p.name)):
+                names = sorted(p.name for p in sub.iterdir() if p.is_file() and not p.is_symlink())
+                rows.append({"id": int(sub.name), "files": names})
+        return self._body(connection, json.dumps({"exports": rows}).encode(), ".json")
+
+    def _file(self, connection, path: Path, *, download: bool = False):
+        try:
+            data = path.read_bytes()
+        except OSError as err:
+            raise Refused(404, f"no file {path.name!r}") from err
+        return self._body(connection, data, path.suffix, download=path.name if download else None)
+
+    @staticmethod
+    def _body(connection, data: bytes, suffix: str, *, status: int = 200, download: str | None = None):
+        from websockets.datastructures import Headers
+        from websockets.http11 import Response
+
+        headers = Headers([("Content-Type", TYPES.get(suffix, "text/plain; charset=utf-8")),
+                           ("Content-Length", str(len(data))), ("Cache-Control", "no-store"),
+                           ("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer"),
+                           ("Content-Security-Policy", "default-src 'self'; connect-src 'self' ws: wss:; "
+                                                       "img-src 'self' data:; frame-ancestors 'none'")])
+        if download:
+            headers["Content-Disposition"] = f'attachment; filename="{download}"'
+        return Response(status, http.HTTPStatus(status).phrase, headers, data)
+
+    async def _connection(self, ws) -> None:
+        self._count += 1
+        conn = _Connection(ws, self._count)
+        self._conns[conn.number] = conn
+        key = (WEB, conn.number)
+        writer = asyncio.create_task(self._write(conn))
+        try:
+            async for message in ws:
+                await self._receive(message, key)
+        except Exception as err:  # a connection that breaks ends; the server goes on
+            log.debug("web page %d: %s", conn.number, err)
+        finally:
+            writer.cancel()
+            self._conns.pop(conn.number, None)
+            self.daemon.replies.bye(key)
+
+    async def _write(self, conn: _Connection) -> None:
+        while True:
+            text = await conn.queue.get()
+            await conn.ws.send(text)
+
+    async def _receive(self, message: str | bytes, key: tuple[str, int]) -> None:
+        verdicts = [self.verdict(message)]
+        loop = asyncio.get_running_loop()
+        done = loop.create_future()
+
+        def run() -> None:               # the OSC thread
+            try:
+                self.daemon.run_commands(verdicts, key)
+                self.messages += 1
+            finally:
+                try:
+                    loop.call_soon_threadsafe(lambda: done.done() or done.set_result(None))
+                except RuntimeError:     # the web thread's loop is gone (shutting down)
+                    pass
+
+        if not self.daemon.server.call(run):
+            self.daemon.replies.error("state", "the daemon is not taking commands now (stopping, or busy)", key)
+            return
+        await done
+
+    def verdict(self, message: str | bytes):
+        """A browser message as the dispatcher sees it: a Command, None (a button's release) or an OSCError."""
+        if not isinstance(message, str):
+            return OSCError("parse", "a binary WebSocket message is not a command: send JSON text")
+        try:
+            data = json.loads(message)
+        except (ValueError, RecursionError) as err:
+            return OSCError("parse", f"not JSON ({str(err)[:60]})")
+        if not isinstance(data, dict) or set(data) - {"address", "args"}:
+            return OSCError("parse", 'a message is {"address": "/dd/...", "args": [...]}')
+        return self.daemon.dispatcher.verdict(data.get("address"), data.get("args", []))

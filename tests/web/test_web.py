@@ -1,0 +1,244 @@
+"""The web front end without a browser: what is served and refused over HTTP, and the WebSocket's commands and
+replies through the daemon's own dispatcher (issue 18)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dd_live.web.access import Refused, check_origin, route
+
+from .helpers import TOKEN, WsClient, get
+
+
+def _ws(base: str, token: str = TOKEN, **kw) -> WsClient:
+    return WsClient(base.replace("http", "ws") + f"/ws?token={token}", **kw)
+
+
+def _hello(base: str) -> tuple[WsClient, int]:
+    """A connection that said /dd/hello, and the candidate it was shown."""
+    c = _ws(base)
+    c.send("/dd/hello")
+    return c, c.wait("/dd/candidate", 60)["args"][0]
+
+
+def test_the_page_and_its_table_are_served_and_the_table_is_protocol_py(web_daemon):
+    from dd_live.live import protocol
+
+    d, base = web_daemon()
+    status, body, headers = get(base + "/")
+    assert status == 200 and b"<script src=\"/app.js\">" in body and headers["Content-Type"].startswith("text/html")
+    for name in ("/app.js", "/style.css", "/index.html"):
+        assert get(base + name)[0] == 200
+    table = json.loads(get(base + "/protocol.json")[1])
+    assert [a["address"] for a in table["addresses"]] == [a.address for a in protocol.ADDRESSES]
+    assert table["keys"]["like"] == "l" and table["keys"]["dislike"] == "d"
+    assert d.web.url.endswith(f"/?token={TOKEN}")
+
+
+def test_commands_go_through_the_dispatcher_and_replies_come_back_as_json(web_daemon):
+    d, base = web_daemon()
+    c = _ws(base)
+    try:
+        c.send("/dd/hello")
+        status = c.wait("/dd/status")
+        assert len(status["args"]) == 5
+        settings = c.wait("/dd/settings")
+        assert settings["args"][0] == pytest.approx(d.settings.bpm) and settings["args"][1] == d.settings.mode
+        cand = c.wait("/dd/candidate", 60)
+        cid = cand["args"][0]
+        assert cand["files"]["loop_wav"] == f"/loops/{cid}/{Path(cand['args'][3]).name}"
+        grid = c.wait("/dd/grid")
+        assert grid["args"][0] == cid and len(grid["args"]) == 1 + 4 * 16
+        c.send("/dd/like")
+        rated = c.wait("/dd/rated", 10)
+        assert rated["args"][:2] == [cid, "like"]
+        assert d.session.counts() == (1, 0)                       # stored in the session's SQLite
+        c.wait("/dd/candidate", 30, where=lambda m: m["args"][0] != cid)
+        c.send("/dd/set/tempo", 999)                              # the table's range, from the dispatcher
+        err = c.wait("/dd/error")
+        assert err["args"][0] == "args" and "bpm" in err["args"][1]
+        c.send("/dd/set/tempo", 97.5)
+        assert c.wait("/dd/settings", where=lambda m: m["args"][0] == 97.5)
+        assert d.settings.bpm == 97.5
+    finally:
+        c.close()
+
+
+def test_a_wrong_token_or_another_sites_origin_is_refused(web_daemon):
+    from websockets.exceptions import InvalidStatus
+
+    d, base = web_daemon()
+    for token in ("", "nope", TOKEN + "x"):
+        with pytest.raises(InvalidStatus) as err:
+            _ws(base, token)
+        assert err.value.response.status_code == 403
+    with pytest.raises(InvalidStatus) as err:
+        _ws(base, origin="http://evil.example")
+    assert err.value.response.status_code == 403
+    ok = _ws(base, origin=base)                                    # the page's own origin
+    ok.send("/dd/hello")
+    ok.wait("/dd/status")
+    ok.close()
+    assert get(base + "/api/sessions")[0] == 403 and get(base + "/api/sessions?token=bad")[0] == 403
+    assert get(base + f"/api/sessions?token={TOKEN}")[0] == 200
+
+
+def test_a_page_of_another_name_pointed_at_loopback_is_refused():
+    # DNS rebinding: evil.example made to resolve to 127.0.0.1 sends Host and Origin evil.example
+    with pytest.raises(Refused):
+        check_origin("http://evil.example:7712", "evil.example:7712", loopback=True)
+    check_origin("http://localhost:7712", "localhost:7712", loopback=True)
+    check_origin(None, "127.0.0.1:7712", loopback=True)
+    check_origin("http://box.lan:7712", "box.lan:7712", loopback=False)
+
+
+@pytest.mark.parametrize("path", [
+    "/../session.sqlite", "/%2e%2e/session.sqlite", "/loops/1/..%2F..%2Fsession.sqlite", "/loops/1/../../lock",
+    "/loops/1/candidate.json", "/loops/1/critic.wav", "/loops/0/loop.wav", "/loops/-1/loop.wav",
+    "/exports/1/..", "/exports/1/.hidden", "/exports/1/a%2Fb", "/static/../../etc/passwd", "//etc/passwd",
+    "/app.js/../../x", "/loops/1/loop.wav\\..", "/api/../session.sqlite",
+])
+def test_nothing_outside_the_page_and_the_sessions_own_files_is_reachable(web_daemon, path):
+    d, base = web_daemon()
+    sep = "&" if "?" in path else "?"
+    status, body, _ = _raw_get(base, path + f"{sep}token={TOKEN}")
+    assert status in (400, 403, 404), (path, status, body[:80])
+    assert b"SQLite" not in body and b"root:" not in body
+
+
+def _raw_get(base: str, path: str) -> tuple[int, bytes, str]:
+    """A GET with the path exactly as given (urllib would normalise it)."""
+    host, port = base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as s:
+        s.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n".encode())
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    return int(head.split()[1]), body, head.decode("latin-1")
+
+
+def test_a_symlink_in_a_candidates_folder_leading_out_is_not_followed(web_daemon):
+    d, base = web_daemon()
+    c, cid = _hello(base)
+    c.close()
+    folder = d.session.candidate_dir(cid)
+    loop = next(folder.glob("loop_*.wav")).name
+    assert _raw_get(base, f"/loops/{cid}/{loop}?token={TOKEN}")[0] == 200
+    (folder / loop).unlink()
+    os.symlink(d.session.folder / "session.sqlite", folder / loop)
+    status, body, _ = _raw_get(base, f"/loops/{cid}/{loop}?token={TOKEN}")
+    assert status == 404 and b"SQLite" not in body
+
+
+def test_routes_name_only_the_shapes_the_page_uses():
+    assert route("/loops/12/loop_97.5.wav?token=a").cid == 12 and route("/loops/3/preview_120.wav").name
+    assert route("/exports/3.zip?token=a").kind == "zip"
+    assert route("/exports/3/kit.sfz").name == "kit.sfz"
+    for bad in ("/loops/12/loop.WAV", "/loops/x/loop.wav", "/loops/1/critic.wav", "/loops/1/candidate.json", "/exports/3/../x", "/%61pp.js", "/favicon.ico"):
+        with pytest.raises(Refused):
+            route(bad)
+
+
+def test_an_export_downloads_as_a_zip_with_the_kit(web_daemon):
+    import io
+    import zipfile
+
+    d, base = web_daemon()
+    c, cid = _hello(base)
+    try:
+        c.send("/dd/export")
+        assert c.wait("/dd/exported", 30)["args"][0] == cid
+    finally:
+        c.close()
+    listing = json.loads(get(base + f"/api/exports?token={TOKEN}")[1])
+    assert listing["exports"][0]["id"] == cid and "kit.sfz" in listing["exports"][0]["files"]
+    status, body, headers = get(base + f"/exports/{cid}.zip?token={TOKEN}")
+    assert status == 200 and "attachment" in headers["Content-Disposition"]
+    names = zipfile.ZipFile(io.BytesIO(body)).namelist()
+    assert f"dd_live-{cid}/loop.mid" in names and f"dd_live-{cid}/kit.sfz" in names
+    assert any(n.startswith(f"dd_live-{cid}/samples/") for n in names)
+    assert get(base + f"/exports/{cid}/loop.mid?token={TOKEN}")[1][:4] == b"MThd"
+    sessions = json.loads(get(base + f"/api/sessions?token={TOKEN}")[1])
+    assert sessions["current"] == d.session.name and "folder" not in sessions["sessions"][0]
+
+
+def _malformed(rng: np.random.Generator, n: int) -> list:
+    """``n`` malformed messages of every kind: not JSON, wrong shapes and types, unknown addresses, out-of-range
+    and non-finite values, huge numbers, deep nesting, binary frames, random bytes as text."""
+    kinds = [
+        lambda: "not json {",
+        lambda: "",
+        lambda: json.dumps([1, 2, 3]),
+        lambda: json.dumps({"address": 5, "args": []}),
+        lambda: json.dumps({"address": "/dd/like", "args": "x"}),
+        lambda: json.dumps({"address": "/dd/like", "args": [], "extra": 1}),
+        lambda: json.dumps({"address": "/dd/nope", "args": []}),
+        lambda: json.dumps({"address": "/dd/set/tempo", "args": [float(rng.uniform(-1e9, 1e9))]}),
+        lambda: '{"address": "/dd/set/density", "args": [NaN]}',
+        lambda: '{"address": "/dd/set/density", "args": [1e999]}',
+        lambda: json.dumps({"address": "/dd/set/mode", "args": [True]}),
+        lambda: json.dumps({"address": "/dd/rate", "args": [None, {}]}),
+        lambda: json.dumps({"address": "/dd/set/lock", "args": [10 ** 30, 1]}),
+        lambda: '{"address": "/dd/like", "args": [' + "1" * 5000 + "]}",
+        lambda: "[" * 3000 + "]" * 3000,
+        lambda: bytes(rng.integers(0, 256, int(rng.integers(1, 200)), dtype=np.uint8)),
+        lambda: bytes(rng.integers(0, 256, 40, dtype=np.uint8)).decode("latin-1"),
+        lambda: json.dumps({"address": "/dd/like", "args": [0.2]}),   # a release: nothing (not an error)
+        lambda: json.dumps({"address": "/dd/song", "args": ["/etc/passwd"]}),
+    ]
+    return [kinds[int(rng.integers(0, len(kinds)))]() for _ in range(n)]
+
+
+def test_ten_thousand_malformed_messages_leave_the_daemon_serving_and_lose_no_rating(web_daemon, rng):
+    d, base = web_daemon()
+    c, cid = _hello(base)
+    try:
+        c.send("/dd/like")
+        assert c.wait("/dd/rated", 10)["args"][0] == cid
+        bad = _malformed(rng, 10_000)
+        liked, last = [], cid
+        for i, m in enumerate(bad):
+            c.ws.send(m)
+            if i % 2500 == 1250:                                   # ratings in the middle of the flood
+                last = c.wait("/dd/candidate", 60, where=lambda m, last=last: m["args"][0] != last)["args"][0]
+                c.send("/dd/dislike")
+                liked.append(last)
+        c.got = [m for m in c.got if m["address"] != "/dd/status"]   # the hello's
+        c.send("/dd/status")
+        status = c.wait("/dd/status", 60)
+        errors = [m for m in c.drain(0.5) + c.got if m["address"] == "/dd/error"]
+    finally:
+        c.close()
+    assert d.failure() is None and d.web.is_alive()
+    assert status["args"][0] == 1 + len(set(liked)) == sum(d.session.counts()) == 5   # every rating stored
+    assert d.web.messages >= 10_000                                 # each one went through the dispatcher
+    fresh = _ws(base)                                               # and a new page is served as before
+    try:
+        fresh.send("/dd/hello")
+        assert fresh.wait("/dd/status")["args"][0] == status["args"][0]
+    finally:
+        fresh.close()
+    assert errors is not None
+
+
+def test_a_message_too_long_closes_only_its_own_connection(web_daemon):
+    from websockets.exceptions import ConnectionClosed
+
+    d, base = web_daemon()
+    big, other = _ws(base), _ws(base)
+    try:
+        big.ws.send("x" * (70 * 1024))
+        with pytest.raises(ConnectionClosed):
+            big.ws.recv(timeout=5)
+        other.send("/dd/hello")
+        other.wait("/dd/status")
+    finally:
+        big.close()
+        other.close()
