@@ -134,7 +134,7 @@ def cmd_bench(a: argparse.Namespace) -> int:
     from .lab import bench
 
     result = bench.run(a.what, seconds=a.seconds, batch=a.batch, files=a.files, threads=a.threads, learn=a.learn,
-                       rater=a.rater, seed=a.seed, samples=a.samples, feel=a.feel)
+                       rater=a.rater, seed=a.seed, samples=a.samples, feel=a.feel, screenshot=a.screenshot)
     if a.json:
         print(json.dumps(result))
     else:
@@ -238,12 +238,14 @@ def build_parser() -> argparse.ArgumentParser:
     kc.set_defaults(func=cmd_kit_check)
 
     b = sub.add_parser("bench", help="measure speed", description="Benchmarks (figures for README; not tests).")
-    b.add_argument("what", choices=("render", "load", "critic", "protocol", "live", "lean", "feel", "pretrain", "song"),
+    b.add_argument("what", choices=("render", "load", "critic", "protocol", "live", "lean", "feel", "pretrain", "song",
+                                        "web"),
                    help="render: batched one-bar renders; load: a 2,000-file library; critic: evaluations per "
                         "second and training time; protocol: one simulated user through the whole protocol; live: the "
                         "daemon's click latencies, MIDI timing, idle CPU and memory; lean: a built-in rater clicks "
                         "80 times through dd-live serve: the like rate of the loops it heard; feel: simulated humans play along over OSC; pretrain: dd-live pretrain; "
-                        "song: song mode on a 4-minute song and the longest simutrans song")
+                        "song: song mode on a 4-minute song and the longest simutrans song; web: the page in headless "
+                        "chromium, click to next grid on screen")
     b.add_argument("--json", action="store_true", help="print one JSON line")
     b.add_argument("--feel", action="store_true", help="critic, live: loops with a feel of their own (velocities, "
                                                       "push, swing)")
@@ -257,6 +259,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                      "syncopated or family")
     b.add_argument("--seed", type=int, default=0, help="the rater's seed (lean)")
     b.add_argument("--samples", action="append", metavar="DIR", help="sample folder (pretrain; default: the built-in kit)")
+    b.add_argument("--screenshot", metavar="PNG", help="web: also save a screenshot of the page")
     b.set_defaults(func=cmd_bench)
 
     e = sub.add_parser("evaluate", help="run DeepDrummer's protocol with a simulated rater",

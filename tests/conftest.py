@@ -49,7 +49,9 @@ def rng() -> np.random.Generator:
 
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory, monkeypatch) -> None:
+    """The sample cache and the sessions folder (named sessions, the web page's token) of each test's own."""
     monkeypatch.setenv("DD_LIVE_CACHE", str(tmp_path_factory.mktemp("cache")))
+    monkeypatch.setenv("DD_LIVE_SESSIONS", str(tmp_path_factory.mktemp("sessions")))
 
 
 def _make_library(lengths: list[int], categories: list[str] | None = None, seed: int = 7) -> SampleLibrary:

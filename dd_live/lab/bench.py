@@ -201,7 +201,7 @@ def bench_pretrain(*, samples: list[str] | None = None, threads: int = 2) -> dic
 
 def run(what: str, *, seconds: float = 3.0, batch: int | None = None, files: int = 2000, threads: int = 2,
         learn: str = "auto", rater: str = "groove", seed: int = 0, samples: list[str] | None = None,
-        feel: bool = False) -> dict:
+        feel: bool = False, screenshot: str | None = None) -> dict:
     from ..errors import InputError
 
     if (batch is not None and batch < 1) or files < 1 or threads < 1 or not seconds > 0:
@@ -224,6 +224,10 @@ def run(what: str, *, seconds: float = 3.0, batch: int | None = None, files: int
         from .bench_feel import bench_feel
 
         return bench_feel(threads=threads)
+    if what == "web":
+        from .bench_web import bench_web
+
+        return bench_web(threads=threads, screenshot=screenshot)
     if what == "song":
         from .bench_song import bench_song
 

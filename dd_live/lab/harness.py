@@ -46,9 +46,11 @@ def stop_daemon(daemon, client: Client | None = None) -> None:
 def serve(session: Path, osc_port: int, reply_port: int, *, midi_out: str = "none", threads: int | None = 2,
           extra: Sequence[str] = (), env: dict[str, str] | None = None, stderr: IO | int = subprocess.PIPE,
           stdout: IO | int | None = None) -> subprocess.Popen:
-    """``dd-live serve`` on ``session`` as a subprocess (no audio; unbuffered, text stderr by default)."""
+    """``dd-live serve`` on ``session`` as a subprocess (no audio, no web page unless ``extra`` asks for one with
+    --web; unbuffered, text stderr by default)."""
     cmd = [sys.executable, "-m", "dd_live.cli", "serve", "--session", str(session), "--osc-port", str(osc_port),
-           "--reply-port", str(reply_port), "--midi-out", midi_out, "--no-audio"]
+           "--reply-port", str(reply_port), "--midi-out", midi_out, "--no-audio",
+           *([] if "--web" in extra else ["--no-web"])]
     if threads:
         cmd += ["--threads", str(threads)]
     return subprocess.Popen([*cmd, *extra], env={**(env or os.environ), "PYTHONUNBUFFERED": "1"},

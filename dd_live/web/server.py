@@ -41,6 +41,7 @@ log = logging.getLogger("dd_live.web")
 
 MAX_MESSAGE = 64 * 1024      # bytes: a longer WebSocket message closes its connection (1009), as the library does
 OUT_QUEUE = 1024             # replies waiting for one slow page, at most
+RUN_TIMEOUT_S = 10.0         # how long a page's message may wait for the OSC thread to run it
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 KEYS = {"like": "l", "dislike": "d", "next": "n", "undo": "u", "export": "e", "play": " "}   # the page's keys
 
@@ -306,7 +307,10 @@ class WebServer(Worker):
         if not self.daemon.server.call(run):
             self.daemon.replies.error("state", "the daemon is not taking commands now (stopping, or busy)", key)
             return
-        await done
+        try:                             # a call queued as the OSC thread stops is never run: do not wait forever
+            await asyncio.wait_for(done, RUN_TIMEOUT_S)
+        except TimeoutError:
+            log.warning("web page %d: a command was not run within %.0f s", key[1], RUN_TIMEOUT_S)
 
     def verdict(self, message: str | bytes):
         """A browser message as the dispatcher sees it: a Command, None (a button's release) or an OSCError."""

@@ -242,3 +242,22 @@ def test_a_message_too_long_closes_only_its_own_connection(web_daemon):
     finally:
         big.close()
         other.close()
+
+
+def test_the_page_names_only_the_tables_commands_and_replies():
+    """One table, every front end: each command the page sends and each reply it reads is in protocol.py."""
+    import re
+
+    from dd_live.live import protocol
+    from dd_live.web.access import STATIC_DIR
+    from dd_live.web.server import KEYS
+
+    js = (STATIC_DIR / "app.js").read_text()
+    html = (STATIC_DIR / "index.html").read_text()
+    sent = set(re.findall(r'send\("([a-z_]+)"', js)) | set(re.findall(r'data-command="([a-z_]+)"', html))
+    sent |= {c for c in re.findall(r'\["[a-z]+", "([a-z_]+)", "[a-z]+"\]', js)}
+    assert {"like", "dislike", "next", "undo", "export", "hello", "set_tempo", "set_lock"} <= sent
+    assert sent <= set(protocol.COMMANDS), sent - set(protocol.COMMANDS)
+    read = set(re.findall(r'"(/dd/[a-z/]+)": \(', js))
+    assert "/dd/grid" in read and read <= set(protocol.outbound()), read - set(protocol.outbound())
+    assert set(KEYS) - {"play"} <= set(protocol.COMMANDS)

@@ -1,0 +1,167 @@
+"""The page in a real browser (Debian's chromium, headless, driven by Playwright): it loads and shows the
+candidate's grid, a click on Like stores a rating and the next grid appears, the keys work, the loop's WAV
+becomes an AudioBuffer of one bar, settings go to the daemon, a restarted daemon is found again, and a wrong
+token is refused (issue 18)."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from .helpers import TOKEN
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def chrome():
+    from dd_live.lab.browser import browser
+
+    with browser() as b:
+        yield b
+
+
+def _open(chrome, base: str, token: str = TOKEN):
+    from dd_live.lab.browser import new_page
+
+    return new_page(chrome, f"{base}/?token={token}")
+
+
+def test_the_page_shows_the_grid_and_a_like_is_stored_and_the_next_grid_follows(chrome, web_daemon):
+    from dd_live.lab.browser import next_grid
+
+    d, base = web_daemon()
+    page = _open(chrome, base)
+    try:
+        cid = next_grid(page, 0, 60_000)
+        assert cid == d.current.id
+        cells = page.locator("#grid td.cell")
+        assert cells.count() == d.current.pattern.tracks * d.current.pattern.steps
+        shaded = [int(v) for v in cells.evaluate_all("els => els.map(e => e.dataset.velocity)")]
+        p = d.current.pattern
+        assert shaded == [int(v) if h else 0 for h, v in zip(p.hits.ravel(), p.velocities.ravel())]
+        names = page.locator("#grid th").all_text_contents()
+        assert names == [n.rsplit("/", 1)[-1].rsplit(".", 1)[0] for n in p.samples]
+        assert page.locator("#conn").text_content() == "connected"
+        page.click("button[data-command=like]")
+        new = next_grid(page, cid)
+        db = sqlite3.connect(d.session.folder / "session.sqlite")   # what the session's database holds
+        try:
+            assert db.execute("SELECT candidate_id, label FROM ratings").fetchall() == [(cid, 1)]
+        finally:
+            db.close()
+        assert new != cid
+        assert page.locator("#likes").text_content() == "1"
+        assert page.evaluate("dd.latencies.length") == 1
+    finally:
+        page.close()
+
+
+def test_keys_rate_skip_and_undo(chrome, web_daemon):
+    from dd_live.lab.browser import next_grid
+
+    d, base = web_daemon()
+    page = _open(chrome, base)
+    try:
+        cid = next_grid(page, 0, 60_000)
+        page.keyboard.press("d")
+        cid = next_grid(page, cid)
+        assert d.session.counts() == (0, 1)
+        page.keyboard.press("n")                                   # next: no rating
+        cid = next_grid(page, cid)
+        assert d.session.counts() == (0, 1)
+        page.keyboard.press("l")
+        next_grid(page, cid)
+        assert d.session.counts() == (1, 1)
+        page.keyboard.press("u")                                   # undo the like
+        page.wait_for_function("document.getElementById('ratings').textContent === '1'")
+        assert d.session.counts() == (0, 1)
+    finally:
+        page.close()
+
+
+def test_the_loop_wav_becomes_one_bar_of_audio_and_plays(chrome, web_daemon):
+    from dd_live.lab.browser import next_grid
+
+    d, base = web_daemon()
+    page = _open(chrome, base)
+    try:
+        cid = next_grid(page, 0, 60_000)
+        page.wait_for_function(f"dd.audio.loaded === {cid}", timeout=30_000)
+        bar = 60.0 / d.settings.bpm * d.current.pattern.beats
+        assert page.evaluate("dd.audio.buffer.duration") == pytest.approx(bar, abs=0.002)
+        assert page.evaluate("dd.audio.buffer.sampleRate") > 0
+        page.click("#play")
+        assert page.evaluate("dd.audio.playing") and page.evaluate("dd.audio.source.loop")
+        page.click("button[data-command=dislike]")
+        new = next_grid(page, cid)
+        page.wait_for_function(f"dd.audio.loaded === {new}", timeout=30_000)
+        # the new loop starts where the old one's bar ends: a whole number of bars after the first start
+        start = page.evaluate("dd.audio.start")
+        assert start > 0
+    finally:
+        page.close()
+
+
+def test_settings_in_the_page_reach_the_daemon_and_its_errors_show(chrome, web_daemon):
+    from dd_live.lab.browser import next_grid
+
+    d, base = web_daemon()
+    page = _open(chrome, base)
+    try:
+        next_grid(page, 0, 60_000)
+        page.fill("#bpm", "101.5")
+        page.press("#bpm", "Enter")
+        page.wait_for_function("dd.settings && dd.settings.bpm === 101.5")
+        assert d.settings.bpm == 101.5
+        page.select_option("#mode", "explore")
+        page.wait_for_function("dd.settings.mode === 'explore'")
+        assert d.settings.mode == "explore"
+        page.evaluate("send('set_tempo', [5000])")                 # out of the table's range
+        page.wait_for_function("document.getElementById('status').textContent.startsWith('args')")
+    finally:
+        page.close()
+
+
+def test_a_restarted_daemon_is_found_again(chrome, web_daemon, daemon, tmp_path):
+    from dd_live.lab.browser import next_grid
+    from dd_live.lab.harness import stop_daemon
+
+    d, base = web_daemon()
+    page = _open(chrome, base)
+    try:
+        cid = next_grid(page, 0, 60_000)
+        folder, port = d.session.folder, d.web.port
+        stop_daemon(d)
+        d.session.close()
+        page.wait_for_function("!dd.connected", timeout=10_000)
+        d2, _ = daemon(folder, web_port=port, web_token=TOKEN)
+        page.wait_for_function("dd.connected", timeout=20_000)
+        shown = next_grid(page, cid, 60_000)                       # the restarted daemon's first candidate
+        page.click("button[data-command=like]")
+        next_grid(page, shown)
+        assert d2.session.counts() == (1, 0)
+    finally:
+        page.close()
+
+
+def test_a_wrong_token_is_refused(chrome, web_daemon):
+    d, base = web_daemon()
+    page = _open(chrome, base, token="wrong")
+    try:
+        page.wait_for_function("document.getElementById('status').textContent.includes('token')", timeout=10_000)
+        assert not page.evaluate("dd.connected") and page.evaluate("dd.grid") is None
+        assert not [c for c in d.replies.targets() if c[0] == "ws"]
+    finally:
+        page.close()
+
+
+def test_bench_web_measures_click_to_grid_in_the_browser(chrome, tmp_path):
+    from dd_live.lab.bench_web import bench_web
+
+    shot = tmp_path / "page.png"
+    r = bench_web(threads=1, clicks=4, gap=0.2, screenshot=str(shot), chrome=chrome)
+    assert r["clicks"] == r["ratings_shown"] == 4 and r["candidates_seen"] == 5
+    assert 0 < r["click_to_grid_dom_ms_p50"] <= r["click_to_grid_frame_ms_p95"] <= r["click_to_grid_frame_ms_max"]
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
