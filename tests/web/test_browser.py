@@ -28,100 +28,96 @@ def _open(chrome, base: str, token: str = TOKEN):
     return new_page(chrome, f"{base}/?token={token}")
 
 
-def test_the_page_shows_the_grid_and_a_like_is_stored_and_the_next_grid_follows(chrome, web_daemon):
+@pytest.fixture
+def shown(chrome, web_daemon):
+    """(daemon, page, the candidate id the page shows first): a daemon serving its page, open in chromium."""
     from dd_live.lab.browser import next_grid
 
     d, base = web_daemon()
     page = _open(chrome, base)
     try:
-        cid = next_grid(page, 0, 60_000)
-        assert cid == d.current.id
-        cells = page.locator("#grid td.cell")
-        assert cells.count() == d.current.pattern.tracks * d.current.pattern.steps
-        shaded = [int(v) for v in cells.evaluate_all("els => els.map(e => e.dataset.velocity)")]
-        p = d.current.pattern
-        assert shaded == [int(v) if h else 0 for h, v in zip(p.hits.ravel(), p.velocities.ravel())]
-        names = page.locator("#grid th").all_text_contents()
-        assert names == [n.rsplit("/", 1)[-1].rsplit(".", 1)[0] for n in p.samples]
-        assert page.locator("#conn").text_content() == "connected"
-        page.click("button[data-command=like]")
-        new = next_grid(page, cid)
-        db = sqlite3.connect(d.session.folder / "session.sqlite")   # what the session's database holds
-        try:
-            assert db.execute("SELECT candidate_id, label FROM ratings").fetchall() == [(cid, 1)]
-        finally:
-            db.close()
-        assert new != cid
-        assert page.locator("#likes").text_content() == "1"
-        assert page.evaluate("dd.latencies.length") == 1
+        yield d, page, next_grid(page, 0, 60_000)
     finally:
         page.close()
 
 
-def test_keys_rate_skip_and_undo(chrome, web_daemon):
+def test_the_page_shows_the_grid_and_a_like_is_stored_and_the_next_grid_follows(shown):
     from dd_live.lab.browser import next_grid
 
-    d, base = web_daemon()
-    page = _open(chrome, base)
+    d, page, cid = shown
+    assert cid == d.current.id
+    cells = page.locator("#grid td.cell")
+    p = d.current.pattern
+    assert cells.count() == p.tracks * p.steps
+    shaded = [int(v) for v in cells.evaluate_all("els => els.map(e => e.dataset.velocity)")]
+    assert shaded == [int(v) if h else 0 for h, v in zip(p.hits.ravel(), p.velocities.ravel())]
+    names = page.locator("#grid th").all_text_contents()
+    assert names == [n.rsplit("/", 1)[-1].rsplit(".", 1)[0] for n in p.samples]
+    assert page.locator("#conn").text_content() == "connected"
+    page.click("button[data-command=like]")
+    new = next_grid(page, cid)
+    db = sqlite3.connect(d.session.folder / "session.sqlite")   # what the session's database holds
     try:
-        cid = next_grid(page, 0, 60_000)
-        page.keyboard.press("d")
-        cid = next_grid(page, cid)
-        assert d.session.counts() == (0, 1)
-        page.keyboard.press("n")                                   # next: no rating
-        cid = next_grid(page, cid)
-        assert d.session.counts() == (0, 1)
-        page.keyboard.press("l")
-        next_grid(page, cid)
-        assert d.session.counts() == (1, 1)
-        page.keyboard.press("u")                                   # undo the like
-        page.wait_for_function("document.getElementById('ratings').textContent === '1'")
-        assert d.session.counts() == (0, 1)
+        assert db.execute("SELECT candidate_id, label FROM ratings").fetchall() == [(cid, 1)]
     finally:
-        page.close()
+        db.close()
+    assert new != cid and page.locator("#likes").text_content() == "1"
+    assert page.evaluate("dd.latencies.length") == 1
 
 
-def test_the_loop_wav_becomes_one_bar_of_audio_and_plays(chrome, web_daemon):
+def test_keys_rate_skip_and_undo(shown):
     from dd_live.lab.browser import next_grid
 
-    d, base = web_daemon()
-    page = _open(chrome, base)
-    try:
-        cid = next_grid(page, 0, 60_000)
-        page.wait_for_function(f"dd.audio.loaded === {cid}", timeout=30_000)
-        bar = 60.0 / d.settings.bpm * d.current.pattern.beats
-        assert page.evaluate("dd.audio.buffer.duration") == pytest.approx(bar, abs=0.002)
-        assert page.evaluate("dd.audio.buffer.sampleRate") > 0
-        page.click("#play")
-        assert page.evaluate("dd.audio.playing") and page.evaluate("dd.audio.source.loop")
-        page.click("button[data-command=dislike]")
-        new = next_grid(page, cid)
-        page.wait_for_function(f"dd.audio.loaded === {new}", timeout=30_000)
-        # the new loop starts where the old one's bar ends: a whole number of bars after the first start
-        start = page.evaluate("dd.audio.start")
-        assert start > 0
-    finally:
-        page.close()
+    d, page, cid = shown
+    page.keyboard.press("d")
+    cid = next_grid(page, cid)
+    assert d.session.counts() == (0, 1)
+    page.keyboard.press("n")                                   # next: no rating
+    cid = next_grid(page, cid)
+    assert d.session.counts() == (0, 1)
+    page.keyboard.press("l")
+    next_grid(page, cid)
+    assert d.session.counts() == (1, 1)
+    page.keyboard.press("u")                                   # undo the like
+    page.wait_for_function("document.getElementById('ratings').textContent === '1'")
+    assert d.session.counts() == (0, 1)
 
 
-def test_settings_in_the_page_reach_the_daemon_and_its_errors_show(chrome, web_daemon):
+def test_the_loop_wav_becomes_one_bar_of_audio_and_the_next_starts_at_its_end(shown):
     from dd_live.lab.browser import next_grid
 
-    d, base = web_daemon()
-    page = _open(chrome, base)
-    try:
-        next_grid(page, 0, 60_000)
-        page.fill("#bpm", "101.5")
-        page.press("#bpm", "Enter")
-        page.wait_for_function("dd.settings && dd.settings.bpm === 101.5")
-        assert d.settings.bpm == 101.5
-        page.select_option("#mode", "explore")
-        page.wait_for_function("dd.settings.mode === 'explore'")
-        assert d.settings.mode == "explore"
-        page.evaluate("send('set_tempo', [5000])")                 # out of the table's range
-        page.wait_for_function("document.getElementById('status').textContent.startsWith('args')")
-    finally:
-        page.close()
+    d, page, cid = shown
+    page.wait_for_function(f"dd.audio.loaded === {cid}", timeout=30_000)
+    bar = 60.0 / d.settings.bpm * d.current.pattern.beats
+    assert page.evaluate("dd.audio.buffer.duration") == pytest.approx(bar, abs=0.002)
+    page.keyboard.press(" ")                                   # space: play
+    assert page.evaluate("dd.audio.playing") and page.evaluate("dd.audio.source.loop")
+    first = page.evaluate("dd.audio.start")
+    page.wait_for_timeout(300)
+    page.click("button[data-command=dislike]")
+    new = next_grid(page, cid)
+    page.wait_for_function(f"dd.audio.loaded === {new}", timeout=30_000)
+    # the new loop starts where a bar of the old one ends: a whole number of bars after the first start
+    bars = (page.evaluate("dd.audio.start") - first) / bar
+    assert bars >= 1 and bars == pytest.approx(round(bars), abs=1e-3)
+    page.keyboard.press(" ")                                   # space again: stop
+    assert not page.evaluate("dd.audio.playing")
+
+
+def test_settings_in_the_page_reach_the_daemon_and_its_errors_show(shown):
+    d, page, cid = shown
+    page.fill("#bpm", "101.5")
+    page.press("#bpm", "Enter")
+    page.wait_for_function("dd.settings && dd.settings.bpm === 101.5")
+    assert d.settings.bpm == 101.5
+    page.select_option("#mode", "explore")
+    page.wait_for_function("dd.settings.mode === 'explore'")
+    assert d.settings.mode == "explore"
+    page.locator("#grid input[data-track='2']").check()       # lock track 2
+    page.wait_for_function("dd.settings.locks[1] === 1")
+    assert d.settings.locks[1] is True
+    page.evaluate("send('set_tempo', [5000])")                 # out of the table's range
+    page.wait_for_function("document.getElementById('status').textContent.startsWith('args')")
 
 
 def test_a_restarted_daemon_is_found_again(chrome, web_daemon, daemon, tmp_path):
