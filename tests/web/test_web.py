@@ -261,3 +261,35 @@ def test_the_page_names_only_the_tables_commands_and_replies():
     read = set(re.findall(r'"(/dd/[a-z/]+)": \(', js))
     assert "/dd/grid" in read and read <= set(protocol.outbound()), read - set(protocol.outbound())
     assert set(KEYS) - {"play"} <= set(protocol.COMMANDS)
+
+
+def test_serve_prints_the_pages_address_and_the_web_setting_is_checked(tmp_path):
+    """``dd-live serve --web 0`` prints the page's address with the token it keeps in the sessions folder; the
+    config key ``web`` takes true, false or a port, and nothing else."""
+    import time
+
+    from dd_live.errors import InputError
+    from dd_live.lab.harness import end_process, serve
+    from dd_live.lab.oscclient import free_udp_port
+    from dd_live.live import config
+    from dd_live.web.access import TOKEN_FILE
+
+    proc = serve(tmp_path / "s", free_udp_port(), free_udp_port(), extra=["--web", "0"])
+    try:
+        url, end = None, time.monotonic() + 120
+        while url is None and time.monotonic() < end and proc.poll() is None:
+            line = proc.stderr.readline()
+            if "the page: " in line:
+                url = line.split("the page: ", 1)[1].strip()
+        assert url and url.startswith("http://127.0.0.1:"), url
+        token = url.split("token=", 1)[1]
+        assert token == (Path(os.environ["DD_LIVE_SESSIONS"]) / TOKEN_FILE).read_text().strip()
+        assert oct((Path(os.environ["DD_LIVE_SESSIONS"]) / TOKEN_FILE).stat().st_mode & 0o777) == "0o600"
+        assert get(url)[0] == 200 and get(url.split("?")[0] + "api/exports?token=" + token)[0] == 200
+    finally:
+        end_process(proc, 15)
+    assert proc.returncode == 0, proc.returncode                 # SIGTERM: stopped cleanly
+    assert config.web_port(True) == 7712 and config.web_port(False) is None and config.web_port(8000) == 8000
+    for bad in ("yes", -1, 70000, 1.5):
+        with pytest.raises(InputError, match="web must be"):
+            config.merge(dict(config.DEFAULTS), {"web": bad})
