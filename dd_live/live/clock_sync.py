@@ -6,7 +6,7 @@ so it changes on the host's bar lines and resumes mid-bar after Continue or a So
 where the host is. Each note is placed where the clock's current line (the last two beats of ticks) puts its
 position, re-read just before it is handed over (LOOKAHEAD_S ahead on a frame-stamped port); a note-on whose
 time has already passed is dropped rather than played late (the first notes after Start, before the line is
-known), and note-offs are always sent. When the host stops, moves, or the daemon halts, everything handed over
+known, or a note the player thread woke for too late on a busy machine), and note-offs are always sent. When the host stops, moves, or the daemon halts, everything handed over
 ahead is cancelled and all notes are switched off at once.
 """
 
@@ -60,7 +60,10 @@ def _play(p, f, count: int) -> None:
             if not p._wait_until(at - ahead, count):
                 return
             fresh = f.time_of(target)
-            p._emit(msg, (at if fresh is None else fresh + p.latency))
+            at = at if fresh is None else fresh + p.latency
+            if p.too_late(msg, at):           # the thread woke after the note's time (a busy machine)
+                continue
+            p._emit(msg, at)
         else:
             end = f.time_of(bar_pos + ticks)  # wait for the bar's end (a loop with few notes, or none, too)
             if end is None or not p._wait_until(end + p.latency - ahead, count):

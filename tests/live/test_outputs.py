@@ -211,3 +211,49 @@ def test_a_frame_stamping_port_gets_each_message_ahead_with_its_exact_time_and_a
     rel = [round((at - t0) / 0.25, 9) for _, at, _ in ons[:6]]
     assert rel == [0.0, 1.5, 3.75, 4.0, 5.5, 7.75]        # bar after bar, exactly (no drift from wake-ups)
     assert cancels and any(m[:2] == [0xB9, 123] for m in sent_now)   # halt: queued notes forgotten, all off now
+
+
+def test_a_note_on_whose_time_passed_while_the_player_was_held_up_is_dropped_not_played_late():
+    """A player thread that wakes after a note's time (a stalled machine) drops the note-on (counted) instead
+    of handing it over late; note-offs and clock ticks always go; a port that sends at once has LATE_S of slack."""
+    import threading
+    import time
+
+    from types import SimpleNamespace
+
+    from dd_live.live.midi_out import LATE_S, MidiPlayer
+    from dd_live.loops.export import Note
+
+    stamped = MidiPlayer(lambda m: None, send_at=lambda m, at: None, lookahead=0.2)
+    now = stamped.clock()
+    assert stamped.too_late([0x99, 36, 100], now - 0.001) and stamped.dropped_late == 1
+    assert not stamped.too_late([0x99, 36, 100], now + 0.05)
+    assert not stamped.too_late([0x89, 36, 0], now - 1.0) and not stamped.too_late([0xF8], now - 1.0)
+    assert not stamped.too_late([0x99, 36, 0], now - 1.0)        # velocity 0 is a note-off
+    at_once = MidiPlayer(lambda m: None)
+    assert not at_once.too_late([0x99, 36, 100], at_once.clock() - LATE_S / 2)
+    assert at_once.too_late([0x99, 36, 100], at_once.clock() - 2 * LATE_S)
+
+    # the whole thread: its clock jumps 0.5 s while it waits for the second note (a stall), which is dropped
+    got, lock, jump = [], threading.Lock(), [0.0]
+
+    def clock():
+        return time.perf_counter() + jump[0]
+
+    def send_at(msg, at):
+        with lock:
+            got.append((at, list(msg)))
+            if msg[:2] == [0x99, 36] and jump[0] == 0.0:
+                jump[0] = 0.5                                        # after the first note: the stall
+
+    player = MidiPlayer(lambda m: None, bpm=120.0, clock=clock, send_at=send_at, lookahead=0.2)
+    player.start()
+    try:
+        player.show(SimpleNamespace(notes=[Note(0.0, 36, 100), Note(0.5, 37, 90), Note(3.0, 38, 80)], bpm=120.0,
+                                    pattern=SimpleNamespace(beats=4)))
+        player.play()
+        time.sleep(1.5)
+    finally:
+        player.close()
+    ons = [(at, m) for at, m in got if m[0] == 0x99 and m[2] > 0]
+    assert [m[1] for _, m in ons[:2]] == [36, 38] and player.dropped_late == 1, (ons, player.dropped_late)
