@@ -102,10 +102,12 @@ def _clock_in_run(daemon, folder):
             bpms.append(c.wait("/dd/sync", 5)[1])
         got = _collect(reader, end + 0.5)
         late = host.port.late
+        dropped = sum(getattr(o, "dropped_late", 0) for o in d.outputs)
     finally:
         stop_daemon(d, c)
         reader.close()
         host.close()
+    print(json.dumps({"host_late": late, "dropped_late": dropped}))
     return late, lambda: _judge_clock_in(host, loop, bpms, got, change, stop, resume, end)
 
 

@@ -110,15 +110,25 @@ def test_midi_out_plays_grid_swing_offsets_and_the_feel_layer_to_the_frame(jack,
         mi.close()
     finally:
         stop_daemon(d, c)
-    ons = [t for t, _ in _note_ons(got)]
-    order = sorted(beat_of, key=lambda x: x[1])
-    n = len(order)
-    bars = len(ons) // n
-    assert bars >= 4, f"{len(ons)} note-ons for {n} notes a bar"
+    dropped = sum(getattr(o, "dropped_late", 0) for o in d.outputs)
+    ons = _note_ons(got)
+    n = len(beat_of)
     spb = 60.0 / bpm
-    rel = np.array([(k * beats + order[i][1]) * spb for k in range(bars) for i in range(n)])
-    obs = np.array(ons[: bars * n])
-    err_ms = (obs - rel - np.median(obs - rel)) * 1000
+    bars = int((ons[-1][0] - ons[0][0]) / (beats * spb)) + 1
+    assert bars >= 4, f"{len(ons)} note-ons for {n} notes a bar"
+    exp_t = np.array([(k * beats + b) * spb for k in range(bars + 1) for _, b in beat_of])
+    exp_p = np.array([q for _ in range(bars + 1) for q, _ in beat_of])
+    obs_t, obs_p = np.array([t for t, _ in ons]), np.array([m[1] for _, m in ons])
+    # each note played against the expected note of its pitch nearest in time (a note the player dropped, having
+    # woken after its time on a busy machine, leaves a gap rather than shifting the rest)
+    offset = obs_t[0] - exp_t[exp_p == obs_p[0]].min()
+    for _ in range(2):
+        cost = np.abs(obs_t[:, None] - offset - exp_t[None, :]) + 1e3 * (obs_p[:, None] != exp_p[None, :])
+        matched = cost.argmin(axis=1)
+        offset = float(np.median(obs_t - exp_t[matched]))
+    err_ms = (obs_t - exp_t[matched] - offset) * 1000
+    missing = int((exp_t <= obs_t[-1] - offset + 0.005).sum()) - len(set(matched.tolist()))
+    assert 0 <= missing <= dropped <= 2, (missing, dropped)       # every gap is a note dropped, and they are rare
     assert np.percentile(np.abs(err_ms), 99) <= 1.0, f"note times off by {np.percentile(np.abs(err_ms), 99):.3f} ms p99"
 
 
