@@ -73,6 +73,7 @@ def open_player(spec: str, *, bpm: float, follower=None, latency: float = 0.0, c
                                 send_at=port.send_at, cancel=port.cancel, lookahead=LOOKAHEAD_S, follower=follower,
                                 latency=latency, clock_out=clock_out)
             player.frames_now, player.rate = port.frames, port.rate   # MIDI clock in stamps onto this clock
+            player.written_late = lambda: port.late                   # JACK wrote after their frame (missed cycles)
             return player
         log.info("the frame-stamped JACK MIDI writer is not available (no C compiler or libjack): MIDI out uses "
                  "rtmidi's JACK API, a JACK period's resolution")
@@ -177,6 +178,7 @@ class MidiPlayer(Worker):
         self._bar: tuple[float, float] | None = None   # (clock time of the playing bar's line, its length in s)
         self.sent = 0
         self.dropped_late = 0            # note-ons whose time had passed when the thread could hand them over
+        self.written_late: Callable[[], int] = lambda: 0   # a stamping port's messages written after their frame
 
     # ------------------------------------------------------------ control (any thread)
 

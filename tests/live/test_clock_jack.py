@@ -13,40 +13,10 @@ import numpy as np
 import pytest
 
 from dd_live.lab.clockhost import ClockHost
-from dd_live.lab.harness import jack_connect, stop_daemon
+from dd_live.lab.harness import jack_connect, jack_witness, measure_again, stop_daemon
 from dd_live.live.clock import START, STOP, TICK, TICKS_PER_BEAT
 
 pytestmark = pytest.mark.jack
-
-
-ATTEMPTS = 3
-
-
-def _measured(run) -> None:
-    """``run(attempt)`` -> (late, check): measure, then judge with ``check()``. ``late``: messages a witness queued
-    seconds ahead that JACK itself wrote after their frame (its clients missed cycles on a busy machine). A
-    judgement that fails while JACK lost time is not one of dd_live: measured again, ATTEMPTS times at most."""
-    for attempt in range(ATTEMPTS):
-        late, check = run(attempt)
-        try:
-            check()
-            return
-        except AssertionError:
-            if late == 0 or attempt == ATTEMPTS - 1:
-                raise
-            print(f"attempt {attempt + 1}: JACK wrote {late} messages queued ahead late (a busy machine): again")
-
-
-def _witness(seconds: float):
-    """A JACK MIDI port (connected nowhere) with a message queued every 5 ms for ``seconds`` from 0.5 s on: its
-    ``late`` counts the ones JACK wrote after their frame."""
-    from dd_live.live.midi_jack import JackMidiPort
-
-    port = JackMidiPort("witness", "out")
-    t = port.clock() + 0.5
-    for k in range(int(seconds / 0.005)):
-        port.send_at([0xFE], t + k * 0.005)
-    return port
 
 
 def _collect(reader, until: float) -> list[tuple[float, list[int]]]:
@@ -63,7 +33,7 @@ def reader_now(reader) -> float:
 
 
 def test_midi_clock_in_places_every_note_on_the_hosts_grid(jack, daemon, tmp_path):
-    _measured(lambda attempt: _clock_in_run(daemon, tmp_path / f"s{attempt}"))
+    measure_again(lambda attempt: _clock_in_run(daemon, tmp_path / f"s{attempt}"))
 
 
 def _clock_in_run(daemon, folder):
@@ -149,7 +119,7 @@ def _judge_clock_in(host, loop, bpms, got, change, stop, resume, end):
 def test_clock_out_sends_start_ticks_on_the_notes_grid_and_stop(jack, daemon, tmp_path):
     """--clock-out: with dd_live the master, MIDI out carries MIDI clock at the session tempo (24 ticks a quarter,
     every tick at its frame), Start before the first tick, the downbeat's notes on a tick, Stop on /dd/stop."""
-    _measured(lambda attempt: _clock_out_run(daemon, tmp_path / f"s{attempt}"))
+    measure_again(lambda attempt: _clock_out_run(daemon, tmp_path / f"s{attempt}"))
 
 
 def _clock_out_run(daemon, folder):
@@ -161,7 +131,7 @@ def _clock_out_run(daemon, folder):
     try:
         assert jack_connect("dd_live:dd_live", "reader:in")
         c.wait("/dd/candidate", 30)
-        witness = _witness(5.0)
+        witness = jack_witness(5.0)
         c.send("/dd/play")
         got = []
         end = time.monotonic() + 4.0
