@@ -49,8 +49,6 @@ from .worker import Gate, failure
 
 log = logging.getLogger("dd_live.daemon")
 
-LOOPBACK = ("127.0.0.1", "::1", "localhost")
-
 
 def default_threads() -> int:
     """Half the cores, at least one: dd_live shares the machine with a DAW."""
@@ -232,7 +230,7 @@ class Daemon(Commands, Takes, Sync):
 
             self.web = WebServer(self, self.host, self.web_port, token=self.web_token, sock=self._web_socket)
             self.web.start()
-        if self.host not in LOOPBACK:
+        if self.host not in protocol.LOOPBACK:
             log.warning("listening on %s:%d: OSC has no authentication; anyone who can reach this address can "
                         "control dd_live", self.host, self.server.port)
         self.outputs = open_outputs(midi=self.midi_spec, audio=self.audio_wanted, bpm=self.settings.bpm,

@@ -21,6 +21,7 @@ from .. import TEMPO_RANGE
 OSC_PORT = 7710
 REPLY_PORT = 7711
 WEB_PORT = 7712          # the browser front end's HTTP and WebSocket port (serve --web)
+LOOPBACK = ("127.0.0.1", "::1", "localhost")   # --host values that serve this machine only (no warning)
 DEFAULTS = {"osc_port": OSC_PORT, "reply_port": REPLY_PORT, "web_port": WEB_PORT}
 
 #: error codes sent as the first argument of /dd/error

@@ -42,7 +42,6 @@ log = logging.getLogger("dd_live.web")
 MAX_MESSAGE = 64 * 1024      # bytes: a longer WebSocket message closes its connection (1009), as the library does
 OUT_QUEUE = 1024             # replies waiting for one slow page, at most
 RUN_TIMEOUT_S = 10.0         # how long a page's message may wait for the OSC thread to run it
-LOOPBACK = ("127.0.0.1", "::1", "localhost")
 KEYS = {"like": "l", "dislike": "d", "next": "n", "undo": "u", "export": "e", "play": " "}   # the page's keys
 
 
@@ -101,7 +100,7 @@ class WebServer(Worker):
 
         self.daemon, self.host, self.port = daemon, host, int(port)
         self.token = token or user_token(sessions_root())
-        self.loopback = host in LOOPBACK
+        self.loopback = host in protocol.LOOPBACK
         self._sock: socket.socket | None = sock
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopped: asyncio.Event | None = None
