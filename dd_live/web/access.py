@@ -54,8 +54,8 @@ class Refused(InputError):
 
 @dataclass(frozen=True)
 class Route:
-    """A request's meaning: ``kind`` (static, protocol, ws, loop, export, zip, sessions, exports), the candidate
-    id and file name where it names one, and the token it carries ('' for none)."""
+    """A request's meaning: ``kind`` (static, protocol, ws, loop, export, zip, sessions, exports, ratings), the
+    candidate id and file name where it names one, and the token it carries ('' for none)."""
 
     kind: str
     cid: int = 0
@@ -96,7 +96,7 @@ def route(target: str) -> Route:
         return Route("protocol", token=token)
     if path == "/ws":
         return Route("ws", token=token)
-    if path in ("/api/sessions", "/api/exports"):
+    if path in ("/api/sessions", "/api/exports", "/api/ratings"):
         return Route(path.rsplit("/", 1)[1], token=token)
     for kind, pattern in (("loop", _LOOP), ("export", _EXPORT), ("zip", _ZIP)):
         m = pattern.match(path)

@@ -238,6 +238,9 @@ class WebServer(Worker):
             rows = [{k: v for k, v in row.items() if k != "folder"} for row in rows]
             body = {"current": session.name, "sessions": rows}
             return self._body(connection, json.dumps(body, default=str).encode(), ".json")
+        if r.kind == "ratings":                  # the session's ratings in the order given, for the like-rate plot
+            body = {"ratings": [[cid, int(like)] for cid, like in session.ratings()]}
+            return self._body(connection, json.dumps(body).encode(), ".json")
         folder = session.folder / "exports"      # r.kind == "exports"
         rows = []
         if folder.is_dir():

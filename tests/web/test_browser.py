@@ -83,6 +83,25 @@ def test_keys_rate_skip_and_undo(shown):
     assert d.session.counts() == (0, 1)
 
 
+def test_the_like_rate_plot_is_the_sessions_after_a_reload_and_an_undo(shown):
+    from dd_live.lab.browser import next_grid
+
+    d, page, cid = shown
+    for key in "lld":
+        page.keyboard.press(key)
+        cid = next_grid(page, cid)
+    stored = [[i, int(like)] for i, like in d.session.ratings()]
+    assert len(stored) == 3
+    page.wait_for_function("dd.ratings.length === 3")
+    assert page.evaluate("dd.ratings") == stored
+    page.reload()                                              # a new page: its list comes from the session
+    page.wait_for_function("dd.ratings.length === 3 && dd.connected")
+    assert page.evaluate("dd.ratings") == stored
+    page.keyboard.press("u")
+    page.wait_for_function("dd.ratings.length === 2")
+    assert page.evaluate("dd.ratings") == stored[:2]
+
+
 def test_the_loop_wav_becomes_one_bar_of_audio_and_the_next_starts_at_its_end(shown):
     from dd_live.lab.browser import next_grid
 

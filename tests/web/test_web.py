@@ -140,7 +140,7 @@ def test_a_symlink_in_a_candidates_folder_leading_out_is_not_followed(web_daemon
 def test_routes_name_only_the_shapes_the_page_uses():
     assert route("/loops/12/loop_97.5.wav?token=a").cid == 12 and route("/loops/3/preview_120.wav").name
     assert route("/exports/3.zip?token=a").kind == "zip"
-    assert route("/exports/3/kit.sfz").name == "kit.sfz"
+    assert route("/exports/3/kit.sfz").name == "kit.sfz" and route("/api/ratings?token=a").kind == "ratings"
     for bad in ("/loops/12/loop.WAV", "/loops/x/loop.wav", "/loops/1/critic.wav", "/loops/1/candidate.json", "/exports/3/../x", "/%61pp.js", "/favicon.ico"):
         with pytest.raises(Refused):
             route(bad)
@@ -167,6 +167,30 @@ def test_an_export_downloads_as_a_zip_with_the_kit(web_daemon):
     assert get(base + f"/exports/{cid}/loop.mid?token={TOKEN}")[1][:4] == b"MThd"
     sessions = json.loads(get(base + f"/api/sessions?token={TOKEN}")[1])
     assert sessions["current"] == d.session.name and "folder" not in sessions["sessions"][0]
+
+
+def test_the_sessions_ratings_are_listed_in_the_order_given_for_the_plot(web_daemon):
+    d, base = web_daemon()
+    c, first = _hello(base)
+    try:
+        c.send("/dd/like")
+        c.wait("/dd/rated")
+        second = c.wait("/dd/candidate", 60, where=lambda m: m["args"][0] != first)["args"][0]
+        c.send("/dd/dislike")
+        c.wait("/dd/rated")
+        third = c.wait("/dd/candidate", 60, where=lambda m: m["args"][0] not in (first, second))["args"][0]
+        c.send("/dd/rate", first, 0)                               # rated again: it keeps its place
+        c.wait("/dd/rated")
+        c.send("/dd/like")
+        c.wait("/dd/rated")
+        url = base + f"/api/ratings?token={TOKEN}"
+        assert json.loads(get(url)[1]) == {"ratings": [[first, 0], [second, 0], [third, 1]]}
+        c.send("/dd/undo")                                         # the last given goes
+        c.wait("/dd/status", where=lambda m: m["args"][0] == 2)
+        assert json.loads(get(url)[1]) == {"ratings": [[first, 0], [second, 0]]}
+    finally:
+        c.close()
+    assert get(base + "/api/ratings")[0] == 403 and get(base + "/api/ratings?token=bad")[0] == 403
 
 
 def _malformed(rng: np.random.Generator, n: int) -> list:

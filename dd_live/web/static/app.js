@@ -8,7 +8,7 @@ const dd = {                                   // the page's state (read by the 
   table: null, ws: null, connected: false, shape: { tracks: 4, steps: 16, beats: 4 },
   candidate: null, grid: null, samples: [], ratings: [], latencies: [], pending: null, errors: [],
   audio: { ctx: null, playing: false, source: null, buffer: null, start: 0, loaded: 0, want: 0 },
-  settings: null, retry: 500,
+  settings: null, retry: 500, ratingsAsked: 0, ratingsDone: 0,
 };
 window.dd = dd;
 
@@ -100,6 +100,7 @@ const handlers = {
   },
   "/dd/samples": ([id, ...names]) => { dd.samples = names; drawGrid(); },
   "/dd/status": ([ratings, likes, dislikes, version, queue]) => {
+    loadRatings();             // sent on (re)connect and after an undo: the plot is drawn from the session's list
     $("ratings").textContent = ratings;
     $("likes").textContent = likes;
     $("dislikes").textContent = dislikes;
@@ -107,7 +108,10 @@ const handlers = {
     $("queue").textContent = queue;
   },
   "/dd/rated": ([id, label, likes, dislikes]) => {
-    dd.ratings.push(label === "like" ? 1 : 0);
+    const like = label === "like" ? 1 : 0;
+    const given = dd.ratings.find((r) => r[0] === id);  // a rating replaced keeps its place, as in the database
+    if (given) given[1] = like; else dd.ratings.push([id, like]);
+    if (dd.ratingsAsked !== dd.ratingsDone) loadRatings();  // the list asked for may not hold this one: ask again
     $("likes").textContent = likes;
     $("dislikes").textContent = dislikes;
     $("ratings").textContent = likes + dislikes;
@@ -175,7 +179,7 @@ function drawPlot() {
   g.moveTo(0, c.height / 2);
   g.lineTo(c.width, c.height / 2);
   g.stroke();
-  const r = dd.ratings;
+  const r = dd.ratings.map((x) => x[1]);
   if (r.length < 1) return;
   const span = 10;                              // the like rate over the last ten ratings
   const pts = r.map((_, i) => {
@@ -313,7 +317,23 @@ async function togglePlay() {
   $("play").firstChild.textContent = a.playing ? "Stop " : "Play ";
 }
 
-// ---------------------------------------------------------------- sessions and exports
+// ---------------------------------------------------------------- sessions, ratings and exports
+
+async function loadRatings() {
+  // The session's ratings in the order given ([id, 1 like | 0 dislike]), so the plot survives a reload, a
+  // restart and an undo; only the answer to the latest ask is kept.
+  const ask = ++dd.ratingsAsked;
+  try {
+    const body = await fetch(withToken("/api/ratings")).then((r) => r.json());
+    if (ask !== dd.ratingsAsked) return;
+    dd.ratings = body.ratings;
+    drawPlot();
+  } catch (err) {
+    say(`the ratings could not be loaded: ${err.message || err}`);
+  } finally {
+    if (ask === dd.ratingsAsked) dd.ratingsDone = ask;
+  }
+}
 
 async function loadLists() {
   try {
