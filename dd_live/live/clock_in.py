@@ -4,10 +4,11 @@ Pointer, stamped on the MIDI player's clock and handed to a :class:`dd_live.live
 On JACK (``DD_LIVE_MIDI_API=jack``, where the frame-stamped MIDI out runs) the messages come through
 ``jack_midi.c``'s reader, each with the frame it arrived at, into a port "dd_live_clock:in"; a thread
 (``dd-clock``) collects them every CLOCK_POLL_S and puts them on the player's clock (JACK frames, unwrapped
-against it). Elsewhere python-rtmidi's input (timing messages switched on: rtmidi drops them by default), read
-by a :class:`dd_live.live.rtmidi_in.RtmidiReader` thread with rtmidi's own times put on time.perf_counter, the
-clock the rtmidi player runs on (never a callback on rtmidi's thread: on JACK that is the server's process
-thread, which a callback waiting for the GIL would hold up, and the host's clock with it). ``--clock-in NAME``: a port
+against it). Elsewhere python-rtmidi's input (timing messages switched on: rtmidi drops them by default),
+emptied by the same thread every CLOCK_POLL_S through a :class:`dd_live.live.rtmidi_in.RtmidiReader`, which puts
+rtmidi's own times on time.perf_counter, the clock the rtmidi player runs on (never a callback on rtmidi's
+thread: on JACK that is the server's process thread, which a callback waiting for the GIL would hold up, and the
+host's clock with it). ``--clock-in NAME``: a port
 to read (JACK: an output's full name, connected to ours; rtmidi: part of an input port's name), or ``virtual``:
 a port of our own called "dd_live clock" for the host to connect to.
 """
@@ -57,30 +58,25 @@ class ClockInput(Worker):
 
         self._port, self.where = open_rtmidi(self.spec, direction="in", name=CLOCK_PORT_NAME)
         self._port.ignore_types(sysex=True, timing=False, active_sense=True)
-        self._poller = RtmidiReader(self._port, self._on_rtmidi, name=self.name)
-        self._poller.start()
+        self._poller = RtmidiReader(self._port, self._on_rtmidi, name=self.name)   # drained here, not started
+        super().start()
 
-    def is_alive(self) -> bool:
-        return self._poller.is_alive() if self._poller is not None else super().is_alive()
+    # ------------------------------------------------------------ the dd-clock thread
 
-    @property
-    def error(self) -> BaseException | None:
-        return self._poller.error if self._poller is not None else self._error
-
-    @error.setter
-    def error(self, err: BaseException | None) -> None:
-        self._error = err
-
-    # ------------------------------------------------------------ rtmidi: the dd-clock thread
+    def _run(self) -> None:
+        if self._poller is not None:
+            while not self._stop.is_set():
+                self._poller.drain()
+                self._stop.wait(CLOCK_POLL_S)
+            return
+        self._run_jack()
 
     def _on_rtmidi(self, msg: list[int], t: float) -> None:
         if msg and (msg[0] in REALTIME or msg[0] == SPP):
             self.heard += 1
             self.follower.feed(msg[0], t, bytes(msg[1:3]))
 
-    # ------------------------------------------------------------ JACK: the dd-clock thread
-
-    def _run(self) -> None:
+    def _run_jack(self) -> None:
         reader, rate = self._reader, self._reader.rate
         while not self._stop.is_set():
             events = reader.read()
@@ -101,10 +97,7 @@ class ClockInput(Worker):
         self.stop()
         if self._thread is not None and self._thread is not threading.current_thread():
             self.join(2.0)
-        poller, self._poller = self._poller, None
-        if poller is not None:
-            poller.stop()
-            poller.join(2.0)
+        self._poller = None
         reader, self._reader = self._reader, None
         if reader is not None:
             reader.close()

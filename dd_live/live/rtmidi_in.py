@@ -45,16 +45,24 @@ class RtmidiReader(Worker):
         self._anchor = min(self._anchor, collected - self._sum)
         return self._sum + self._anchor
 
-    def _run(self) -> None:
+    def drain(self) -> int:
+        """Hand every message queued now to ``handle`` (on the calling thread: this reader's own, or another
+        worker's that polls instead of starting this one); returns how many there were."""
         get, clock = self.port.get_message, self.clock
-        while not self._stop.is_set():
+        n = 0
+        got = get()
+        while got is not None:
+            msg, delta = got
+            t = self.stamp(delta, clock())
+            n += 1
+            try:
+                self.handle(msg, t)
+            except Exception:  # one bad message must not end the input
+                log.exception("%s: a message could not be handled", self.name)
             got = get()
-            while got is not None:
-                msg, delta = got
-                t = self.stamp(delta, clock())
-                try:
-                    self.handle(msg, t)
-                except Exception:  # one bad message must not end the input
-                    log.exception("%s: a message could not be handled", self.name)
-                got = get()
+        return n
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.drain()
             self._stop.wait(POLL_S)
