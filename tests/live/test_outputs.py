@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 import pytest
 
@@ -175,14 +177,27 @@ def test_replies_from_any_thread_leave_through_the_osc_thread():
     assert server._sock is None                                      # join closed the socket
 
 
+@contextmanager
+def _playing(player, notes: list, bpm: float):
+    """``player`` started and playing a one-bar (4 beats) loop of ``notes`` (beats, pitch, velocity); closed after."""
+    from types import SimpleNamespace
+
+    from dd_live.loops.export import Note
+
+    player.start()
+    try:
+        player.show(SimpleNamespace(notes=[Note(*n) for n in notes], bpm=bpm, pattern=SimpleNamespace(beats=4)))
+        player.play()
+        yield player
+    finally:
+        player.close()
+
+
 def test_a_frame_stamping_port_gets_each_message_ahead_with_its_exact_time_and_a_halt_cancels_the_rest():
     import threading
     import time
 
-    from types import SimpleNamespace
-
     from dd_live.live.midi_out import MidiPlayer
-    from dd_live.loops.export import Note
 
     got, cancels, lock = [], [], threading.Lock()
 
@@ -193,16 +208,10 @@ def test_a_frame_stamping_port_gets_each_message_ahead_with_its_exact_time_and_a
     sent_now = []
     player = MidiPlayer(sent_now.append, bpm=240.0, send_at=send_at, cancel=lambda: cancels.append(1),
                         lookahead=0.2)
-    player.start()
-    try:
-        player.show(SimpleNamespace(notes=[Note(0.0, 36, 100), Note(1.5, 37, 90), Note(3.75, 38, 80)], bpm=240.0,
-                                    pattern=SimpleNamespace(beats=4)))
-        player.play()
+    with _playing(player, [(0.0, 36, 100), (1.5, 37, 90), (3.75, 38, 80)], 240.0):
         time.sleep(2.3)
         player.halt()
         time.sleep(0.2)
-    finally:
-        player.close()
     ons = [(t, at, m) for t, at, m in got if m[0] == 0x99]
     assert len(ons) >= 6
     ahead = [at - t for t, at, _ in got]
@@ -219,10 +228,7 @@ def test_a_note_on_whose_time_passed_while_the_player_was_held_up_is_dropped_not
     import threading
     import time
 
-    from types import SimpleNamespace
-
     from dd_live.live.midi_out import LATE_S, MidiPlayer
-    from dd_live.loops.export import Note
 
     stamped = MidiPlayer(lambda m: None, send_at=lambda m, at: None, lookahead=0.2)
     now = stamped.clock()
@@ -247,13 +253,7 @@ def test_a_note_on_whose_time_passed_while_the_player_was_held_up_is_dropped_not
                 jump[0] = 0.5                                        # after the first note: the stall
 
     player = MidiPlayer(lambda m: None, bpm=120.0, clock=clock, send_at=send_at, lookahead=0.2)
-    player.start()
-    try:
-        player.show(SimpleNamespace(notes=[Note(0.0, 36, 100), Note(0.5, 37, 90), Note(3.0, 38, 80)], bpm=120.0,
-                                    pattern=SimpleNamespace(beats=4)))
-        player.play()
+    with _playing(player, [(0.0, 36, 100), (0.5, 37, 90), (3.0, 38, 80)], 120.0):
         time.sleep(1.5)
-    finally:
-        player.close()
     ons = [(at, m) for at, m in got if m[0] == 0x99 and m[2] > 0]
     assert [m[1] for _, m in ons[:2]] == [36, 38] and player.dropped_late == 1, (ons, player.dropped_late)
