@@ -52,3 +52,28 @@ def test_the_thread_hands_every_message_in_order_and_survives_a_bad_one():
     assert [m for m, _ in got] == [[0xF8], [0xF8], [0x90, 60, 1], [0xFC]]
     gaps = np.diff([t for _, t in got])
     assert np.allclose(gaps, [0.02, 0.01, 0.02]) and r.error is None and not r.is_alive()
+
+
+def test_a_quiet_input_is_polled_less_often():
+    from dd_live.live.rtmidi_in import IDLE_AFTER_S, IDLE_POLL_S, POLL_S
+
+    assert RtmidiReader.poll_interval(0.0) == POLL_S and RtmidiReader.poll_interval(IDLE_AFTER_S / 2) == POLL_S
+    assert RtmidiReader.poll_interval(IDLE_AFTER_S) == IDLE_POLL_S > 5 * POLL_S
+
+
+def test_the_thread_polls_a_quiet_port_at_the_idle_interval(monkeypatch):
+    import time
+
+    from dd_live.live import rtmidi_in
+
+    monkeypatch.setattr(rtmidi_in, "IDLE_AFTER_S", 0.0)             # quiet from the start
+    polls = []
+    port = _FakePort([])
+    port.get_message = lambda: polls.append(1)                        # None: nothing queued
+    r = RtmidiReader(port, lambda m, t: None, name="t")
+    r.start()
+    time.sleep(0.3)
+    r.stop()
+    r.join(2)
+    # 0.3 s at IDLE_POLL_S is 60 polls; at POLL_S it would be 600 (a busy machine only makes fewer)
+    assert 0 < len(polls) <= 1.5 * 0.3 / rtmidi_in.IDLE_POLL_S
