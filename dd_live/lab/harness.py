@@ -71,12 +71,15 @@ def wait_answering(client: Client, proc: subprocess.Popen, timeout: float = 120.
                 raise RuntimeError("dd-live serve did not start; see its log") from None
 
 
-def wait_serving(proc: subprocess.Popen) -> None:
-    """Read the serve subprocess's stderr (a pipe) until it says it is serving; RuntimeError if it exits."""
+def wait_serving(proc: subprocess.Popen) -> str:
+    """Read the serve subprocess's stderr (a pipe) until it says it is serving, and return what it read;
+    RuntimeError if it exits."""
+    read = []
     for line in proc.stderr:
+        read.append(line)
         if "serving session" in line:
             os.set_blocking(proc.stderr.fileno(), False)
-            return
+            return "".join(read)
     raise RuntimeError(f"dd-live serve did not start (exit {proc.wait(10)})")
 
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import signal
 import subprocess
@@ -204,6 +205,31 @@ def test_fuzz_10000_datagrams_each_bad_one_answered_no_acknowledged_rating_lost(
     assert d.session.label(cur) is False
 
 
+def test_settle_heap_collects_start_ups_garbage_and_freezes_the_rest_out_of_full_collections():
+    # in a process of its own: freezing is for a process that serves, not for the test runner
+    code = """
+import gc, weakref
+from dd_live.live.serve_cli import settle_heap
+class Node: pass
+kept = [[i] for i in range(50_000)]                       # start-up's objects, alive for good
+freed = []
+for _ in range(1000):                                       # start-up's cyclic garbage
+    a, b = Node(), Node()
+    a.other, b.other = b, a
+    weakref.finalize(a, freed.append, 1)
+del a, b
+frozen = settle_heap()
+later = [[i] for i in range(1000)]                          # what the serving daemon makes
+print(len(freed), frozen, len(gc.get_objects()))
+"""
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    freed, frozen, tracked = map(int, out)
+    assert freed == 1000                                    # collected before freezing, not frozen for good
+    assert frozen >= 50_000 and tracked < 10_000, out       # a full collection now walks only what came later
+
+
 @pytest.mark.parametrize("burst", [1, None], ids=["one SIGINT", "signals until it exits"])
 def test_signals_stop_the_daemon_cleanly_even_in_a_burst(tmp_path, burst):
     # Ctrl-C pressed repeatedly, or a signal forwarded by a wrapper as well as sent, must end in a clean
@@ -215,7 +241,7 @@ def test_signals_stop_the_daemon_cleanly_even_in_a_burst(tmp_path, burst):
 
     proc = serve(tmp_path / "s", free_udp_port(), free_udp_port())
     try:
-        wait_serving(proc)
+        start = wait_serving(proc)
         k, until = 0, time.monotonic() + 15
         while proc.poll() is None and (burst is None or k < burst) and time.monotonic() < until:
             try:
@@ -226,6 +252,8 @@ def test_signals_stop_the_daemon_cleanly_even_in_a_burst(tmp_path, burst):
             time.sleep(0.0003)
         assert proc.wait(15) == 0
         assert "dd-live: stopped" in proc.stderr.read()
+        frozen = re.search(r"start-up's ([0-9]+) objects frozen", start)   # settle_heap ran before serving
+        assert frozen and int(frozen.group(1)) > 10_000, start[-2000:]
     finally:
         if proc.poll() is None:
             proc.kill()
