@@ -64,9 +64,10 @@ class ClockInput(Worker):
     # ------------------------------------------------------------ the dd-clock thread
 
     def _run(self) -> None:
-        if self._poller is not None:
+        poller = self._poller
+        if poller is not None:
             while not self._stop.is_set():
-                self._poller.drain()
+                poller.drain()
                 self._stop.wait(CLOCK_POLL_S)
             return
         self._run_jack()

@@ -102,13 +102,12 @@ def cmd_serve(a: argparse.Namespace) -> int:
 def settle_heap() -> int:
     """Collect start-up's garbage, then freeze what is left (gc.freeze: the modules, torch, the kit, the session)
     out of the cyclic collector's view; returns how many objects were frozen. A full collection otherwise walks
-    every one of them: 87-122 ms holding the GIL in a serving daemon (about 310,000 objects), three times while
-    one song was written, enough to stall the audio callback and delay a click. For a process that serves,
-    not for one that makes daemons again and again (the tests): a frozen object that becomes cyclic garbage
-    later is never freed."""
+    every one of them: 110-122 ms holding the GIL in a serving daemon (about 310,000 objects), three times
+    while six songs were written, enough to stall the audio callback and delay a click (now 3-5 ms). For a
+    process that serves, not for one that makes daemons again and again (the tests): a frozen object that
+    becomes cyclic garbage later is never freed."""
     import gc
 
     gc.collect()
     gc.freeze()
     return gc.get_freeze_count()
-
