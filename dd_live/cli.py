@@ -242,7 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
                                         "web"),
                    help="render: batched one-bar renders; load: a 2,000-file library; critic: evaluations per "
                         "second and training time; protocol: one simulated user through the whole protocol; live: the "
-                        "daemon's click latencies, MIDI timing, idle CPU and memory; lean: a built-in rater clicks "
+                        "daemon's click latencies, MIDI timing, audio dropouts, idle CPU and memory; lean: a built-in rater clicks "
                         "80 times through dd-live serve: the like rate of the loops it heard; feel: simulated humans play along over OSC; pretrain: dd-live pretrain; "
                         "song: song mode on a 4-minute song and the longest simutrans song; web: the page in headless "
                         "chromium, click to next grid on screen")

@@ -15,12 +15,15 @@ installed, a JACK dummy server with a 64-frame period for MIDI out), then:
    after the last click is ``training_settles_s``), 30 s with nobody clicking
    and MIDI still playing: CPU in % of one core; and the daemon's peak RSS (MB);
 5. with JACK, a second daemon following a host's MIDI clock (:func:`external_clock`): its notes against the
-   host's sixteenths, beside the internal clock's figure of 3.
+   host's sixteenths, beside the internal clock's figure of 3;
+6. with JACK, audio out plays on the same server throughout 1-4 (PortAudio): the blocks it played and how many
+   PortAudio flagged late (dropouts), from the daemon's last log line.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import time
 from pathlib import Path
 
@@ -135,9 +138,20 @@ def _bench(jack: dict | None, *, clicks: int, trained_clicks: int, idle_s: float
     env = {**os.environ, **(jack or {})}
     result: dict = {"threads": threads or "default", "learn": learn, "clicks": clicks, "trained_clicks": trained_clicks,
                     "feel": feel}
-    with bench_daemon("live", midi_out="virtual" if jack else "none", threads=threads, extra=["--learn", learn],
-                      env=env) as (proc, client):
-        return _measure(client, proc, jack, env, clicks, trained_clicks, idle_s, rng, result)
+    # with JACK, audio out too (as dd-live serve plays by default), PortAudio on the same server
+    with bench_daemon("live", midi_out="virtual" if jack else "none", threads=threads,
+                      extra=["--learn", learn, *(["--audio"] if jack else [])], env=env) as (proc, client):
+        result = _measure(client, proc, jack, env, clicks, trained_clicks, idle_s, rng, result)
+    result.update(audio_report(proc.log_text))
+    return result
+
+
+def audio_report(log_text: str) -> dict:
+    """The audio output's blocks and late blocks (dropouts) as the daemon logged them when it stopped."""
+    m = re.search(r"audio out: ([0-9]+) of ([0-9]+) blocks of ([0-9]+) frames came late", log_text)
+    if m is None:
+        return {"audio_note": "audio out did not play (no JACK, or PortAudio could not open it)"}
+    return {"audio_blocks": int(m.group(2)), "audio_late_blocks": int(m.group(1)), "audio_block_frames": int(m.group(3))}
 
 
 def _measure(client, proc, jack, env, clicks, trained_clicks, idle_s, rng, result) -> dict:

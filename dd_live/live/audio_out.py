@@ -117,7 +117,9 @@ class AudioPlayer:
         self.device, self.blocksize, self.channels = device, blocksize, channels
         self.state = LoopState()
         self._stream = None
-        self.status_flags = 0
+        self.where = ""                     # the device, once open
+        self.blocks = 0                     # callbacks so far (the callback's own counters, read by others)
+        self.late_blocks = 0                # ... of which PortAudio flagged an output underflow (a dropout)
         self.follower, self.clock, self._stream_time = follower, clock, stream_time
         self.armed = follower is not None
         self.beats = 4
@@ -189,11 +191,24 @@ class AudioPlayer:
         except Exception as err:  # sd.PortAudioError, ValueError for a bad device
             self._stream = None
             raise BackendError(f"cannot open an audio output ({err}); run with --no-audio to silence this") from err
+        try:
+            info = sd.query_devices(self._stream.device)
+            api = sd.query_hostapis(info["hostapi"])["name"]
+            self.where = (f"{info['name']} ({api}), {self.blocksize}-frame blocks, "
+                          f"{self._stream.latency * 1000:.1f} ms output latency")
+        except Exception:  # only a description
+            self.where = "PortAudio's default output"
 
     def _callback(self, outdata, frames, time_info, status) -> None:
-        if status:
-            self.status_flags += 1
+        self.blocks += 1
+        if status.output_underflow:
+            self.late_blocks += 1
         self.state.fill(outdata, getattr(time_info, "outputBufferDacTime", None))
+
+    def report(self) -> str:
+        """One line on the blocks played and how many came late (PortAudio's output underflows: dropouts)."""
+        return (f"audio out: {self.late_blocks} of {self.blocks} blocks of {self.blocksize} frames came late "
+                "(output underflow)")
 
     def phase(self, at: float | None = None) -> float | None:
         """Share of the playing bar already sent to PortAudio (0-1; the device's latency later at the
@@ -222,6 +237,7 @@ class AudioPlayer:
                 stream.close()
             except Exception:  # closing a stream whose device vanished
                 log.debug("closing the audio stream failed", exc_info=True)
+            (log.warning if self.late_blocks else log.info)(self.report())
 
     def join(self, timeout: float | None = None) -> None:
         """Nothing to join: PortAudio owns the callback thread, stopped in stop()."""

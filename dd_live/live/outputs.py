@@ -67,5 +67,6 @@ def open_outputs(*, midi: str, audio: bool, bpm: float, follower=None, latency: 
         except BackendError as err:
             log.warning("audio out is off: %s", err)
         else:
+            log.info("audio out: %s", stream.where)
             outputs.append(stream)
     return outputs
