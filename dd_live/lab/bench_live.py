@@ -148,10 +148,12 @@ def _bench(jack: dict | None, *, clicks: int, trained_clicks: int, idle_s: float
 
 def audio_report(log_text: str) -> dict:
     """The audio output's blocks and late blocks (dropouts) as the daemon logged them when it stopped."""
-    m = re.search(r"audio out: ([0-9]+) of ([0-9]+) blocks of ([0-9]+) frames came late", log_text)
+    m = re.search(r"audio out: ([0-9]+) of ([0-9]+) blocks of ([0-9]+) frames came late .*?longest wait between "
+                  r"blocks ([0-9.]+) ms", log_text)
     if m is None:
         return {"audio_note": "audio out did not play (no JACK, or PortAudio could not open it)"}
-    return {"audio_blocks": int(m.group(2)), "audio_late_blocks": int(m.group(1)), "audio_block_frames": int(m.group(3))}
+    return {"audio_blocks": int(m.group(2)), "audio_late_blocks": int(m.group(1)), "audio_block_frames": int(m.group(3)),
+            "audio_longest_gap_ms": float(m.group(4))}
 
 
 def _measure(client, proc, jack, env, clicks, trained_clicks, idle_s, rng, result) -> dict:

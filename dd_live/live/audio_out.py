@@ -120,6 +120,8 @@ class AudioPlayer:
         self.where = ""                     # the device, once open
         self.blocks = 0                     # callbacks so far (the callback's own counters, read by others)
         self.late_blocks = 0                # ... of which PortAudio flagged an output underflow (a dropout)
+        self.longest_gap_s = 0.0            # the longest wall-clock time between two callbacks (s)
+        self._last_call = 0.0
         self.follower, self.clock, self._stream_time = follower, clock, stream_time
         self.armed = follower is not None
         self.beats = 4
@@ -200,15 +202,22 @@ class AudioPlayer:
             self.where = "PortAudio's default output"
 
     def _callback(self, outdata, frames, time_info, status) -> None:
+        now = time.perf_counter()
+        if self.blocks and now - self._last_call > self.longest_gap_s:
+            self.longest_gap_s = now - self._last_call
+        self._last_call = now
         self.blocks += 1
         if status.output_underflow:
             self.late_blocks += 1
         self.state.fill(outdata, getattr(time_info, "outputBufferDacTime", None))
 
     def report(self) -> str:
-        """One line on the blocks played and how many came late (PortAudio's output underflows: dropouts)."""
+        """One line on the blocks played, how many came late (PortAudio's output underflows: dropouts), and the
+        longest wait between two callbacks (a callback held up, by the GIL say, shows there even where the
+        audio system, JACK for one, stalls with it instead of flagging an underflow)."""
         return (f"audio out: {self.late_blocks} of {self.blocks} blocks of {self.blocksize} frames came late "
-                "(output underflow)")
+                f"(output underflow); longest wait between blocks {self.longest_gap_s * 1000:.1f} ms "
+                f"(a block is {self.blocksize / SAMPLE_RATE * 1000:.1f} ms)")
 
     def phase(self, at: float | None = None) -> float | None:
         """Share of the playing bar already sent to PortAudio (0-1; the device's latency later at the

@@ -23,8 +23,12 @@ def test_the_callback_counts_blocks_and_late_ones_and_the_bench_reads_the_report
     out = np.zeros((64, 2), np.float32)
     for late in (False, True, False, True, True):
         player._callback(out, 64, None, SimpleNamespace(output_underflow=late))
+        if late:
+            time.sleep(0.05)                                  # a callback held up (by the GIL, say) after this one
     assert (player.blocks, player.late_blocks) == (5, 3) and out.any()     # the loop was played into the block
-    assert audio_report(player.report()) == {"audio_blocks": 5, "audio_late_blocks": 3, "audio_block_frames": 64}
+    report = audio_report(player.report())
+    assert report.pop("audio_longest_gap_ms") >= 50.0
+    assert report == {"audio_blocks": 5, "audio_late_blocks": 3, "audio_block_frames": 64}
     assert "audio_note" in audio_report("dd-live: stopped")
 
 
@@ -45,3 +49,4 @@ def test_serve_plays_audio_on_jack_and_reports_its_blocks_when_it_stops(jack, tm
     report = audio_report(proc.stderr.read())
     # 2 s of 512-frame blocks at 44.1 kHz is 172; a busy machine may make some late, never more than it played
     assert report.get("audio_blocks", 0) >= 100 and 0 <= report["audio_late_blocks"] <= report["audio_blocks"], report
+    assert report["audio_longest_gap_ms"] > 0
