@@ -16,8 +16,8 @@ installed, a JACK dummy server with a 64-frame period for MIDI out), then:
    and MIDI still playing: CPU in % of one core; and the daemon's peak RSS (MB);
 5. with JACK, a second daemon following a host's MIDI clock (:func:`external_clock`): its notes against the
    host's sixteenths, beside the internal clock's figure of 3;
-6. with JACK, audio out plays on the same server throughout 1-4 (PortAudio): the blocks it played and how many
-   PortAudio flagged late (dropouts), from the daemon's last log line.
+6. with JACK, audio out plays on the same server throughout 1-4 (PortAudio): the blocks it played, how many
+   PortAudio flagged late (dropouts) and the longest wait between two callbacks, from the daemon's log.
 """
 
 from __future__ import annotations
@@ -147,7 +147,8 @@ def _bench(jack: dict | None, *, clicks: int, trained_clicks: int, idle_s: float
 
 
 def audio_report(log_text: str) -> dict:
-    """The audio output's blocks and late blocks (dropouts) as the daemon logged them when it stopped."""
+    """The audio output's blocks, late blocks (dropouts) and longest wait between callbacks (ms), as the daemon
+    logged them when it stopped (:meth:`dd_live.live.audio_out.AudioPlayer.report`)."""
     m = re.search(r"audio out: ([0-9]+) of ([0-9]+) blocks of ([0-9]+) frames came late .*?longest wait between "
                   r"blocks ([0-9.]+) ms", log_text)
     if m is None:

@@ -127,8 +127,9 @@ def jack_server(prefix: str = "dd") -> Iterator[dict[str, str] | None]:
 def bench_daemon(bench: str, *, midi_out: str = "none", threads: int | None = 2, extra: Sequence[str] = (),
                  env: dict[str, str] | None = None) -> Iterator[tuple[subprocess.Popen, Client]]:
     """``dd-live serve`` on a fresh session in a temporary folder, for ``dd-live bench BENCH``, and a client on its
-    reply port; both ended on exit, when the daemon's whole log becomes ``proc.log_text``. A TimeoutError or RuntimeError inside becomes one DDLiveError naming the bench,
-    with the end of the daemon's log (and, on POSIX, every thread's stack it printed on SIGUSR1)."""
+    reply port; both ended on exit, when the daemon's whole log becomes ``proc.log_text``. A TimeoutError or
+    RuntimeError inside becomes one DDLiveError naming the bench, with the end of the daemon's log (and, on POSIX,
+    every thread's stack it printed on SIGUSR1)."""
     import signal
     import tempfile
 
