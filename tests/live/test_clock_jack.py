@@ -141,7 +141,7 @@ def _clock_out_run(daemon, folder):
         c.send("/dd/stop")
         time.sleep(0.5)
         got += [(f / reader.rate, list(m)) for f, m in reader.read()]
-        late = witness.late
+        late = witness.late + d.outputs[0].written_late()    # JACK wrote messages after their frame (its or ours)
     finally:
         stop_daemon(d, c)
         reader.close()
