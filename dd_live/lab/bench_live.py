@@ -23,7 +23,6 @@ installed, a JACK dummy server with a 64-frame period for MIDI out), then:
 from __future__ import annotations
 
 import os
-import re
 import time
 from pathlib import Path
 
@@ -148,13 +147,10 @@ def _bench(jack: dict | None, *, clicks: int, trained_clicks: int, idle_s: float
 
 def audio_report(log_text: str) -> dict:
     """The audio output's blocks, late blocks (dropouts) and longest wait between callbacks (ms), as the daemon
-    logged them when it stopped (:meth:`dd_live.live.audio_out.AudioPlayer.report`)."""
-    m = re.search(r"audio out: ([0-9]+) of ([0-9]+) blocks of ([0-9]+) frames came late .*?longest wait between "
-                  r"blocks ([0-9.]+) ms", log_text)
-    if m is None:
-        return {"audio_note": "audio out did not play (no JACK, or PortAudio could not open it)"}
-    return {"audio_blocks": int(m.group(2)), "audio_late_blocks": int(m.group(1)), "audio_block_frames": int(m.group(3)),
-            "audio_longest_gap_ms": float(m.group(4))}
+    logged them when it stopped (:func:`dd_live.live.audio_out.read_report`), or a note saying it did not play."""
+    from ..live.audio_out import read_report
+
+    return read_report(log_text) or {"audio_note": "audio out did not play (no JACK, or PortAudio could not open it)"}
 
 
 def _measure(client, proc, jack, env, clicks, trained_clicks, idle_s, rng, result) -> dict:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import re
 import time
 from collections.abc import Callable
 
@@ -254,3 +255,17 @@ class AudioPlayer:
     def close(self) -> None:
         """Close the stream; idempotent."""
         self.stop()
+
+
+_REPORT = re.compile(r"audio out: ([0-9]+) of ([0-9]+) blocks of ([0-9]+) frames came late .*?longest wait between "
+                     r"blocks ([0-9.]+) ms")
+
+
+def read_report(text: str) -> dict | None:
+    """The figures of :meth:`AudioPlayer.report` found in ``text`` (a daemon's log): audio_blocks,
+    audio_late_blocks, audio_block_frames, audio_longest_gap_ms; None if it holds no report."""
+    m = _REPORT.search(text)
+    if m is None:
+        return None
+    return {"audio_blocks": int(m.group(2)), "audio_late_blocks": int(m.group(1)), "audio_block_frames": int(m.group(3)),
+            "audio_longest_gap_ms": float(m.group(4))}
