@@ -184,9 +184,11 @@ ATTEMPTS = 3               # measure_again: runs at most
 
 def measure_again(run: Callable[[int], tuple[int, Callable[[], None]]], attempts: int = ATTEMPTS) -> None:
     """For timing tests on a JACK server: ``run(attempt)`` -> (late, check) measures, then ``check()`` judges
-    (AssertionError). ``late``: messages queued ahead that JACK itself wrote after their frame (its clients missed
-    cycles: the machine did not run them in time; see :func:`jack_witness`). A judgement that fails while JACK lost
-    time is of the machine, not of dd_live: measured again, ``attempts`` times at most, each said on stdout."""
+    (AssertionError). ``late``: messages JACK wrote after their frame, a witness's queued ahead (its clients
+    missed cycles: the machine did not run them in time; see :func:`jack_witness`) or the player's own
+    (``written_late``: those too, or handed over after their time by a thread the machine held up). A judgement
+    that fails while the machine lost time so is not one of dd_live: measured again, ``attempts`` times at most,
+    each said on stdout."""
     for attempt in range(attempts):
         late, check = run(attempt)
         try:
@@ -195,7 +197,7 @@ def measure_again(run: Callable[[int], tuple[int, Callable[[], None]]], attempts
         except AssertionError:
             if late == 0 or attempt == attempts - 1:
                 raise
-            print(f"attempt {attempt + 1}: JACK wrote {late} messages queued ahead late (a busy machine): again")
+            print(f"attempt {attempt + 1}: JACK wrote {late} messages after their frame (a busy machine): again")
 
 
 def jack_witness(seconds: float):

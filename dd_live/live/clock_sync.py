@@ -6,8 +6,9 @@ so it changes on the host's bar lines and resumes mid-bar after Continue or a So
 where the host is. Each note is placed where the clock's current line (the last two beats of ticks) puts its
 position, re-read just before it is handed over (LOOKAHEAD_S ahead on a frame-stamped port); a note-on whose
 time has already passed is dropped rather than played late (the first notes after Start, before the line is
-known, or a note the player thread woke for too late on a busy machine), and note-offs are always sent. When the host stops, moves, or the daemon halts, everything handed over
-ahead is cancelled and all notes are switched off at once.
+known, or a note the player thread woke for too late on a busy machine), and note-offs are always sent. When
+the host stops, moves, or the daemon halts, everything handed over ahead is cancelled and all notes are
+switched off at once.
 """
 
 from __future__ import annotations
