@@ -1,13 +1,15 @@
 """Exports into a DAW: standard MIDI file, WAV, and an SFZ kit that plays the MIDI with the same sounds.
 
 Note maps: by default track i plays note 36 + i (the first pads of an Ableton
-Drum Rack, C1 upwards). With ``gm=True`` each track gets the General MIDI drum
-note of its sample's category (kick 36, snare 38, ...); two tracks never share a
-note, the second taking the category's next alternative or a free GM drum note.
+Drum Rack, C1 upwards). With ``gm=True`` each track gets a General MIDI drum
+note of its sample's family (:mod:`dd_live.loops.gm`: kick 36, snare 38, toms
+low to high, ...); two tracks never share a note, and a track whose family has
+run out is named in kit.sfz.
 
 The SFZ instrument maps each note to a copy of the exact audio the renderer used
-(mono, 44.1 kHz, 24-bit), with the renderer's mix gain and velocity curve, so an
-SFZ sampler playing loop.mid sounds like loop.wav.
+(mono, 44.1 kHz, 24-bit), with the renderer's mix gain, the bar's level gain (a
+busy bar is turned down so as not to clip) and velocity curve, so an SFZ sampler
+playing loop.mid sounds like loop.wav, as loud.
 
 An export's files are written into a staging folder beside it and moved into
 place when all are written (pattern.json last), so an interrupted export leaves
@@ -27,49 +29,37 @@ import numpy as np
 from ..sound.audio import atomic_path, staged_folder, write_bytes, write_wav
 from ..errors import ExportError, InputError
 from .pattern import Pattern
-from .render import MIX_GAIN, REFERENCE_BPM, check_repeats, render_loops, render_preview
+from .. import SAMPLE_RATE
+from .gm import NoteMap, gm_map, pitch_hz
+from .render import MIX_GAIN, REFERENCE_BPM, check_repeats, level_gain, render_loops, render_preview
 
 PPQ = 480
 NOTE_BEATS = 0.125  # a 32nd note: drum one-shots ignore note length, DAWs show short notes (files and MIDI out)
 NOTE_LENGTH_TICKS = int(PPQ * NOTE_BEATS)
 DRUM_CHANNEL = 9  # MIDI channel 10 (files and MIDI out)
 RACK_BASE_NOTE = 36
-GM_NOTES: dict[str, tuple[int, ...]] = {
-    "kick": (36, 35),
-    "snare": (38, 40),
-    "clap": (39,),
-    "rim": (37,),
-    "hat_closed": (42, 44),
-    "hat_open": (46,),
-    "tom": (45, 47, 50, 41, 43, 48),
-    "crash": (49, 57, 52, 55),
-    "ride": (51, 59, 53),
-    "bell": (56, 67, 68, 81, 80),
-    "perc": (70, 69, 54, 75, 76, 77, 60, 61, 62, 63, 64),
-    "zap": (71, 72, 73, 74),
-    "harsh": (78, 79, 58),
-    "other": (65, 66, 58),
-}
-GM_RANGE = range(35, 82)
 EXPORT_FILES = ("loop.wav", "preview.wav", "pattern.json", "loop.mid", "kit.sfz")
 
 
-def note_map(categories: Sequence[str], *, gm: bool = False) -> list[int]:
-    """MIDI note of each track: 36 + track index, or GM drum notes by category without duplicates."""
+def note_map(categories: Sequence[str], *, gm: bool = False, pitches: Sequence[float] | None = None) -> list[int]:
+    """MIDI note of each track: 36 + track index, or General MIDI drum notes by family without duplicates
+    (:func:`dd_live.loops.gm.gm_map`; ``pitches`` in Hz order toms from low to high)."""
     if not gm:
         notes = [RACK_BASE_NOTE + i for i in range(len(categories))]
         if notes and notes[-1] > 127:
             raise InputError("too many tracks for the note map")
         return notes
-    used: set[int] = set()
-    notes = []
-    for cat in categories:
-        choices = [n for n in GM_NOTES.get(cat, GM_NOTES["other"]) if n not in used]
-        if not choices:
-            choices = [n for n in GM_RANGE if n not in used]
-        notes.append(choices[0])
-        used.add(choices[0])
-    return notes
+    return list(gm_map(categories, pitches=pitches).notes)
+
+
+def kit_notes(library, indices: Sequence[int], *, gm: bool) -> NoteMap:
+    """The note map of a kit (library sample ``indices``, one per track): rack pads, or GM by family with the
+    toms ordered by their measured pitch."""
+    categories = [library.samples[i].category for i in indices]
+    if not gm:
+        return NoteMap(tuple(note_map(categories)))
+    pitches = [pitch_hz(library.audio(i), SAMPLE_RATE) if c == "tom" else 0.0 for c, i in zip(categories, indices)]
+    return gm_map(categories, pitches=pitches)
 
 
 def midi_events(pattern: Pattern, notes: Sequence[int], *, repeats: int = 4) -> list[tuple[int, int, int]]:
@@ -125,17 +115,24 @@ def safe_name(text: str, *, fallback: str = "sample") -> str:
     return name or fallback
 
 
-def sfz_text(sample_files: Sequence[str], notes: Sequence[int]) -> str:
-    """An SFZ instrument mapping each note to its one-shot sample file (paths relative to the .sfz)."""
-    gain_db = 20 * np.log10(MIX_GAIN)
-    lines = [
-        "// dd_live kit: plays loop.mid with the sounds of loop.wav",
+def sfz_text(sample_files: Sequence[str], notes: Sequence[int], *, level: float = 1.0,
+             remarks: Sequence[str] = ()) -> str:
+    """An SFZ instrument mapping each note to its one-shot sample file (paths relative to the .sfz), at the
+    renderer's mix gain times ``level``, the static gain its audio was levelled by (:func:`.render.level_gain`),
+    so the kit playing the MIDI peaks where the rendered audio does. ``remarks``: comment lines (notes lent by
+    another GM family)."""
+    if not 0.0 < level <= 1.0:
+        raise InputError(f"an SFZ kit's level must be a gain in (0, 1], got {level}")
+    gain_db = 20 * np.log10(MIX_GAIN * level)
+    lines = ["// dd_live kit: plays the MIDI with the sounds and level of the rendered audio"]
+    lines += [f"// {r}" for r in remarks]
+    lines += [
         "<control>",
         "default_path=samples/",
         "<global>",
         "loop_mode=one_shot",
         "amp_veltrack=100",
-        f"volume={gain_db:.2f}",
+        f"volume={gain_db:.3f}",
     ]
     for f, n in zip(sample_files, notes):
         lines += ["<region>", f"sample={f}", f"key={n}"]
@@ -186,8 +183,8 @@ def export_pattern(out_dir: Path, pattern: Pattern, library, *, bpm: float = REF
     if out_dir.exists() and not out_dir.is_dir():
         raise ExportError(f"{out_dir} exists and is not a folder")
     indices = library.indices(pattern.samples).tolist()
-    categories = [library.samples[i].category for i in indices]
-    notes = note_map(categories, gm=gm)
+    kit = kit_notes(library, indices, gm=gm)
+    notes = list(kit.notes)
     sample_files = [f"{t + 1:02d}_{safe_name(Path(library.samples[i].key).stem)}.wav" for t, i in enumerate(indices)]
     targets = [out_dir / f for f in EXPORT_FILES] + [out_dir / "samples" / f for f in sample_files]
     if not force:
@@ -199,5 +196,6 @@ def export_pattern(out_dir: Path, pattern: Pattern, library, *, bpm: float = REF
         write_bytes(stage / "pattern.json", (pattern.to_json() + "\n").encode())
         for f, i in zip(sample_files, indices):
             write_wav(stage / "samples" / f, library.audio(i), bits=24)
-        write_bytes(stage / "kit.sfz", sfz_text(sample_files, notes).encode())
+        level = float(level_gain(render_loops([pattern], library, bpm=bpm, limit=False))[0])
+        write_bytes(stage / "kit.sfz", sfz_text(sample_files, notes, level=level, remarks=kit.remarks()).encode())
     return {name: out_dir / name for name in EXPORT_FILES}

@@ -240,18 +240,26 @@ def _pool(threads: int) -> ThreadPoolExecutor:
     return _POOLS[threads]
 
 
+def level_gain(audio: np.ndarray) -> np.ndarray:
+    """The static gain of each row (float64, shape (rows,)) that :func:`_limit` applies: 1, or what brings a row
+    peaking above CEILING down to it. An SFZ kit that plays a loop's MIDI carries it (:mod:`.export`)."""
+    audio = np.atleast_2d(audio)
+    peak = np.maximum(audio.max(axis=-1), -audio.min(axis=-1)).astype(np.float64)
+    return np.where(peak > CEILING, CEILING / np.maximum(peak, 1e-12), 1.0)
+
+
 def _limit(audio: np.ndarray) -> np.ndarray:
     """Static per-row gain so that no row peaks above CEILING."""
-    peak = np.maximum(audio.max(axis=-1), -audio.min(axis=-1))[:, None]
-    over = peak > CEILING
-    if np.any(over):
-        audio *= np.where(over, CEILING / np.maximum(peak, 1e-12), 1.0).astype(np.float32)
+    gain = level_gain(audio)
+    if np.any(gain < 1.0):
+        audio *= gain.astype(np.float32)[:, None]
     return audio
 
 
 def render_arrays(hits: np.ndarray, sample_idx: np.ndarray, library, *, bpm: float = REFERENCE_BPM,
                   beats: int = 4, velocities: np.ndarray | None = None, step_times: np.ndarray | None = None,
-                  swing: np.ndarray | float = 0.0, threads: int = 1, out: np.ndarray | None = None) -> np.ndarray:
+                  swing: np.ndarray | float = 0.0, threads: int = 1, out: np.ndarray | None = None,
+                  limit: bool = True) -> np.ndarray:
     """Render a batch of one-bar loops from arrays.
 
     hits: bool (B, tracks, steps); sample_idx: int (B, tracks) into ``library``;
@@ -259,7 +267,7 @@ def render_arrays(hits: np.ndarray, sample_idx: np.ndarray, library, *, bpm: flo
     steps (B, tracks, steps), default the grid with ``swing`` (scalar or (B,)) on
     odd steps. ``threads``: mixing threads. ``out``: a float32 (B, bar samples)
     buffer to render into (reusing one saves the OS's page faults on fresh memory).
-    Returns float32 (B, bar samples).
+    ``limit=False``: without the per-bar level gain. Returns float32 (B, bar samples).
     """
     hits = np.asarray(hits, dtype=bool)
     if hits.ndim != 3:
@@ -274,7 +282,7 @@ def render_arrays(hits: np.ndarray, sample_idx: np.ndarray, library, *, bpm: flo
     vel = np.full(b.shape, 100.0) if velocities is None else np.asarray(velocities)[b, t, s]
     pos = onsets(np.asarray(step_times)[b, t, s], steps, bpm, beats)
     smp = np.asarray(sample_idx)[b, t]
-    return _mix(b, pos, smp, velocity_gain(vel), library, n, bar_length(bpm, beats), wrap=True, limit=True,
+    return _mix(b, pos, smp, velocity_gain(vel), library, n, bar_length(bpm, beats), wrap=True, limit=limit,
                 threads=threads, out=out)
 
 
@@ -294,11 +302,13 @@ def _pattern_arrays(patterns: Sequence[Pattern], library) -> dict:
     }
 
 
-def render_loops(patterns: Sequence[Pattern], library, *, bpm: float = REFERENCE_BPM) -> np.ndarray:
-    """Seamless one-bar loops of ``patterns`` at ``bpm``: float32 (B, bar samples)."""
+def render_loops(patterns: Sequence[Pattern], library, *, bpm: float = REFERENCE_BPM,
+                 limit: bool = True) -> np.ndarray:
+    """Seamless one-bar loops of ``patterns`` at ``bpm``: float32 (B, bar samples); ``limit=False``: before the
+    per-bar level gain (:func:`level_gain`)."""
     a = _pattern_arrays(patterns, library)
     return render_arrays(a["hits"], a["sample_idx"], library, bpm=bpm, beats=a["beats"],
-                         velocities=a["velocities"], step_times=a["step_times"])
+                         velocities=a["velocities"], step_times=a["step_times"], limit=limit)
 
 
 def reference_bpm(beats: int = 4) -> float:

@@ -16,8 +16,9 @@ import numpy as np
 
 from .. import SAMPLE_RATE
 from ..errors import ExportError
-from ..loops.export import DRUM_CHANNEL, note_map, safe_name, sfz_text
-from ..loops.render import _limit, velocity_gain
+from ..loops.export import DRUM_CHANNEL, kit_notes, safe_name, sfz_text
+from ..loops.gm import NoteMap
+from ..loops.render import _limit, level_gain, velocity_gain
 from ..sound.audio import staged_folder, write_bytes, write_wav
 from .arrange import Arrangement, grid_for
 from .read import intensity, step_intensity
@@ -29,9 +30,9 @@ NOTE_LENGTH = 1 / 8      # quarter notes (a 32nd)
 TAIL_FADE = 0.25         # s: a tail cut one bar after the song's end fades out over this
 
 
-def drum_notes(arr: Arrangement, library) -> list[int]:
-    """MIDI note of each kit track (General MIDI by category)."""
-    return note_map([library.samples[i].category for i in library.indices(arr.kit)], gm=True)
+def drum_notes(arr: Arrangement, library) -> NoteMap:
+    """MIDI note of each kit track (General MIDI by family), and the tracks whose family ran out."""
+    return kit_notes(library, library.indices(arr.kit).tolist(), gm=True)
 
 
 def _drum_messages(arr: Arrangement, events: np.ndarray, notes: list[int]) -> list[tuple[int, int, object]]:
@@ -105,10 +106,11 @@ def drums_midi(arr: Arrangement, events: np.ndarray, notes: list[int]):
     return out
 
 
-def render_song(arr: Arrangement, events: np.ndarray, library) -> np.ndarray:
+def render_song(arr: Arrangement, events: np.ndarray, library, *, limit: bool = True) -> np.ndarray:
     """The drum track as mono float32 audio at the sample rate, every hit placed through the song's tempo map;
     as long as the song, or its last hit's tail if that rings on, for at most one bar more (faded out over its
-    last TAIL_FADE seconds), so that the file lines up with the song in a DAW."""
+    last TAIL_FADE seconds), so that the file lines up with the song in a DAW. ``limit=False``: before the
+    static level gain that keeps it from clipping."""
     idx = library.indices(arr.kit)
     pos = np.floor(arr.song.seconds(events["tick"]) * SAMPLE_RATE + 0.5).astype(np.int64)
     gain = velocity_gain(events["velocity"]).astype(np.float32)
@@ -124,11 +126,12 @@ def render_song(arr: Arrangement, events: np.ndarray, library) -> np.ndarray:
     if n > song_end:
         fade = min(n - song_end, int(TAIL_FADE * SAMPLE_RATE))
         out[0, n - fade:] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)
-    return _limit(out)[0]
+    return (_limit(out) if limit else out)[0]
 
 
-def arrangement_json(arr: Arrangement, notes: list[int], summary: dict) -> dict:
-    """Per bar: start tick, time signature, tempo, intensity, section and what plays; every loop once."""
+def arrangement_json(arr: Arrangement, kit: NoteMap, summary: dict) -> dict:
+    """Per bar: start tick, time signature, tempo, intensity, section and what plays; every loop once; the kit's
+    GM notes and any lent by another family (``note_loans``)."""
     song = arr.song
     inten = intensity(song)
     level = arr.levels()
@@ -143,7 +146,9 @@ def arrangement_json(arr: Arrangement, notes: list[int], summary: dict) -> dict:
                      "section": d.section, "label": d.label, "kind": d.kind, "loop": d.loop, "crash": d.crash,
                      "steps": [d.first, d.last], "anchor": "end" if d.first else "start"})
     return {"schema": SCHEMA, "version": SCHEMA_VERSION, "song": song.path.name,
-            "ticks_per_beat": song.ticks_per_beat, "taste": arr.source, "kit": list(arr.kit), "notes": notes,
+            "ticks_per_beat": song.ticks_per_beat, "taste": arr.source, "kit": list(arr.kit),
+            "notes": list(kit.notes),
+            "note_loans": [{"track": t, "category": c, "note": n, "family": f} for t, c, n, f in kit.loans],
             "sections": [{"start": s.start, "end": s.end, "label": s.label} for s in arr.sections],
             "summary": summary, "loops": {k: p.to_dict() for k, p in arr.loops.items()}, "bars": bars}
 
@@ -165,16 +170,19 @@ def write_song(out_dir: Path, arr: Arrangement, library, summary: dict, *, force
     out_dir = Path(out_dir)
     check_out(out_dir, force=force)
     events = arr.events() if events is None else events
-    notes = drum_notes(arr, library)
+    kit = drum_notes(arr, library)
+    notes = list(kit.notes)
     idx = library.indices(arr.kit).tolist()
     sample_files = [f"{t + 1:02d}_{safe_name(Path(library.samples[i].key).stem)}.wav" for t, i in enumerate(idx)]
     with staged_folder(out_dir, last="arrangement.json") as stage:
         song_midi(arr, events, notes).save(str(stage / "song.mid"))
         drums_midi(arr, events, notes).save(str(stage / "drums.mid"))
-        write_wav(stage / "drums.wav", render_song(arr, events, library), bits=16)
+        audio = render_song(arr, events, library, limit=False)
+        level = float(level_gain(audio)[0])
+        write_wav(stage / "drums.wav", audio * np.float32(level), bits=16)
         for f, i in zip(sample_files, idx):
             write_wav(stage / "samples" / f, library.audio(i), bits=24)
-        write_bytes(stage / "kit.sfz", sfz_text(sample_files, notes).encode())
-        doc = arrangement_json(arr, notes, summary)
+        write_bytes(stage / "kit.sfz", sfz_text(sample_files, notes, level=level, remarks=kit.remarks()).encode())
+        doc = arrangement_json(arr, kit, summary)
         write_bytes(stage / "arrangement.json", (json.dumps(doc, indent=1) + "\n").encode())
     return {name: out_dir / name for name in SONG_FILES}

@@ -1,5 +1,5 @@
 """Sample categories: the kit's, and a user sample's guessed from the words of its file and folder names.
-Exports map them to General MIDI drum notes (:data:`dd_live.loops.export.GM_NOTES`)."""
+Exports map them to General MIDI drum notes by family (:mod:`dd_live.loops.gm`)."""
 
 from __future__ import annotations
 

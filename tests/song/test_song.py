@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from dd_live.lab.sfzplay import play_midi, read_sfz
 from dd_live.loops.pattern import Pattern
 from dd_live.song.arrange import arrange, grid_for
 from dd_live.song.make import make_song, spearman
@@ -108,6 +109,9 @@ def test_drums_wav_is_drums_mid_played_by_kit_sfz_through_the_tempo_map(tmp_path
             want[at:at + x.size] += x[: max(0, want.size - at)]
     want = want[: y.size]
     assert np.corrcoef(want, y)[0, 1] > 0.995
+    # and a sampler playing drums.mid through kit.sfz is as loud as drums.wav (the song's level gain carried)
+    played = play_midi(out / "drums.mid", read_sfz(out / "kit.sfz"))[: y.size]
+    assert abs(20 * np.log10(np.abs(played).max() / np.abs(y).max())) < 0.5
     # and a render one tempo off (the first tempo all through) does not match
     wrong = np.zeros(y.size + sr)
     for tick, msg in _absolute(mid.tracks[1]):
