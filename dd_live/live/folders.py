@@ -35,12 +35,42 @@ def check_name(name: str) -> str:
     return name
 
 
+LAST = "last"   # the session name that means the newest session (one named so is reached by its path)
+
+
+def newest(root: Path | None = None) -> Path:
+    """The session under ``root`` changed last (its database or write-ahead log); InputError if there is none."""
+    root = root or sessions_root()
+    found = []
+    if root.is_dir():
+        for folder in root.iterdir():
+            db = folder / DB_NAME
+            if db.is_file():
+                times = [p.stat().st_mtime for p in (db, folder / (DB_NAME + "-wal")) if p.is_file()]
+                found.append((max(times), folder.name, folder))
+    if not found:
+        raise InputError(f"--session {LAST}: there are no sessions in {root} yet; start one with dd-live serve")
+    return max(found)[2]
+
+
+def resume_command(folder: Path, *, root: Path | None = None) -> str:
+    """The command that serves the session in ``folder`` again: by name when it lives under ``root``."""
+    import shlex
+
+    folder, root = Path(folder), root or sessions_root()
+    inside = folder.parent.resolve() == root.resolve() and folder.name != LAST and _NAME.match(folder.name)
+    return f"dd-live serve --session {shlex.quote(folder.name if inside else str(folder.resolve()))}"
+
+
 def resolve(spec: str | os.PathLike[str] | None, *, root: Path | None = None) -> Path:
-    """A session folder from a name (under :func:`sessions_root`) or a path (anything with a / in it).
+    """A session folder from a name (under :func:`sessions_root`) or a path (anything with a / in it); ``last``
+    is the newest session there (:func:`newest`).
 
     None makes a new name from the date and time.
     """
     root = root or sessions_root()
+    if spec == LAST:
+        return newest(root)
     if spec is None:
         stamp = time.strftime("%Y%m%d-%H%M%S")
         name, k = stamp, 1

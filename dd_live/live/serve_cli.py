@@ -15,7 +15,8 @@ from .config import BEATS, STEPS
 
 #: (setting, flags, argparse keywords): every setting of config.DEFAULTS has one
 OPTIONS: tuple[tuple[str, tuple[str, ...], dict[str, Any]], ...] = (
-    ("session", ("--session",), {"metavar": "NAME|DIR", "help": "resume or create this session (default: a new one)"}),
+    ("session", ("--session",), {"metavar": "NAME|DIR|last", "help": "resume or create this session; last: the "
+                                                                     "newest one (default: a new session)"}),
     ("osc_port", ("--osc-port",), {"type": int, "help": "UDP port to listen on (default 7710)"}),
     ("reply_port", ("--reply-port",), {"type": int, "help": "UDP port on 127.0.0.1 that always gets replies "
                                                            "(default 7711)"}),
@@ -76,6 +77,7 @@ def cmd_serve(a: argparse.Namespace) -> int:
 
     from . import config
     from .daemon import Daemon
+    from .folders import resume_command
 
     logging.basicConfig(level=logging.DEBUG if a.verbose else logging.INFO,
                         format="dd-live %(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
@@ -91,11 +93,13 @@ def cmd_serve(a: argparse.Namespace) -> int:
         print(f"dd-live: serving session {daemon.session.folder} ({likes + dislikes} ratings, {grid.steps} steps "
               f"in {grid.beats} beats) on OSC {s['host']}:{daemon.port}, replies to {s['reply_port']}; Ctrl-C stops",
               file=sys.stderr, flush=True)
+        print(f"dd-live: come back to this session with: {resume}", file=sys.stderr, flush=True)
         if daemon.web is not None:
             print(f"dd-live: the page: {daemon.web.url}", file=sys.stderr, flush=True)
 
+    resume = resume_command(daemon.session.folder)
     daemon.serve_forever(on_start=started, restore_signals=False)
-    print("dd-live: stopped", file=sys.stderr)
+    print(f"dd-live: stopped; resume with: {resume} (or --session last)", file=sys.stderr)
     return 0
 
 

@@ -257,3 +257,27 @@ def test_signals_stop_the_daemon_cleanly_even_in_a_burst(tmp_path, burst):
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_a_stopped_session_says_how_to_resume_and_last_resumes_it(tmp_path):
+    """The start and stop lines print the command that serves this session again; --session last serves the
+    newest one (sessions live in the tests' own $DD_LIVE_SESSIONS)."""
+    proc = serve("gig-7", free_udp_port(), free_udp_port())
+    try:
+        start = wait_serving(proc)
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(30) == 0
+        said = start + proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert "come back to this session with: dd-live serve --session gig-7" in said, said[-2000:]
+    assert "stopped; resume with: dd-live serve --session gig-7 (or --session last)" in said, said[-2000:]
+    proc = serve("last", free_udp_port(), free_udp_port())
+    try:
+        start = wait_serving(proc)
+        assert re.search(r"serving session \S*/gig-7 ", start), start[-2000:]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(30) == 0

@@ -48,3 +48,25 @@ def test_session_specs_with_a_slash_are_folders(tmp_path):
     assert resolve(str(tmp_path / "x"), root=tmp_path / "r") == (tmp_path / "x").resolve()
     assert resolve("gig-1", root=tmp_path / "r") == tmp_path / "r" / "gig-1"
     assert resolve(None, root=tmp_path / "r").parent == tmp_path / "r"
+
+
+def test_last_is_the_newest_session_and_every_session_says_how_to_come_back(tmp_path):
+    import os
+
+    from dd_live.live.folders import newest, resume_command
+
+    root = tmp_path / "r"
+    with pytest.raises(InputError, match="no sessions in"):
+        resolve("last", root=root)
+    for k, name in enumerate(["b-old", "a-new", "c-mid"]):
+        Session(root / name).close()
+        os.utime(root / name / "session.sqlite", (1_000_000 + k, [3, 9, 5][k] * 1_000_000))
+    assert resolve("last", root=root) == newest(root) == root / "a-new"
+    (root / "b-old" / "session.sqlite-wal").write_bytes(b"")   # the log of a session served later counts too
+    os.utime(root / "b-old" / "session.sqlite-wal", (0, 10_000_000))
+    assert resolve("last", root=root) == root / "b-old"
+    (root / "z-not-a-session").mkdir()
+    assert resolve("last", root=root) == root / "b-old"
+    assert resume_command(root / "a-new", root=root) == "dd-live serve --session a-new"
+    odd = tmp_path / "my gigs" / "x"
+    assert resume_command(odd, root=root) == f"dd-live serve --session '{odd.resolve()}'"
