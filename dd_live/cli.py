@@ -100,17 +100,27 @@ def cmd_evaluate(a: argparse.Namespace) -> int:
         raise InputError(f"--best-temperature must be in (0, 100], got {a.best_temperature}")
     load_rater(a.rater, seeds[0])  # fail early on a bad rater
     lib = _library(a.samples, 4)
+    prior = _prior(a.prior)
     reports = []
     for seed in seeds:
         rater = load_rater(a.rater, seed)
         rep = run_protocol(rater, ratings=a.ratings, per_model=a.per_model, seed=seed, library=lib,
                            threads=a.threads, init=a.init, learn=a.learn, best_temperature=a.best_temperature,
-                           policy=a.policy, feel=a.feel, progress=progress_bar(f"seed {seed}"))
+                           policy=a.policy, feel=a.feel, progress=progress_bar(f"seed {seed}"), prior=prior)
         rep["rater"] = a.rater
         reports.append(rep)
     print(report_table(reports))
     write_reports(reports, json_path=a.json and Path(a.json), plot_path=a.plot and Path(a.plot), title=a.rater)
     return 0
+
+
+def _prior(spec: str):
+    """--prior: the shipped drum prior, none (DeepDrummer's uniform draws) or a file from dd-live prior build."""
+    from .loops.prior import load_prior
+
+    if spec == "none":
+        return None
+    return load_prior(None if spec == "shipped" else Path(spec))
 
 
 def cmd_pretrain(a: argparse.Namespace) -> int:
@@ -282,6 +292,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="how Phase I picks each loop: lean (default: Thompson sampling over the critic's output "
                         "layer, as the daemon's lean mode) or explore (the paper's draw from the chains)")
     e.add_argument("--feel", action="store_true", help="search each loop's feel too (accents, push, swing)")
+    e.add_argument("--prior", default="shipped", metavar="shipped|none|FILE",
+                   help="where new loops come from: dd_live's drum prior (default, as the daemon), none "
+                        "(DeepDrummer's uniform cells and sounds) or a file from dd-live prior build")
     e.add_argument("--best-temperature", type=float, default=None, metavar="S",
                    help="MH temperature of Phase II's best-mode search over the chains, for --init random "
                         "(default 0.2; 1 = the chains' own)")
@@ -301,11 +314,13 @@ def build_parser() -> argparse.ArgumentParser:
                     "dir, $DD_LIVE_DATA overrides; the package's shipped file only if named here)")
     pt.set_defaults(func=cmd_pretrain)
 
+    from .lab.prior_cli import add_parser as add_prior
     from .live.serve_cli import add_parser as add_serve
     from .song.cli import add_parser as add_song
 
     add_serve(sub)
     add_song(sub)
+    add_prior(sub)
 
     pr = sub.add_parser("protocol", help="the OSC address table", description="Print the daemon's OSC addresses.")
     pr.add_argument("--json", action="store_true", help="as JSON, with the default ports under 'defaults'")

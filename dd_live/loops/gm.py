@@ -135,3 +135,18 @@ def pitch_hz(y: np.ndarray, sample_rate: int) -> float:
     freqs = np.fft.rfftfreq(n, 1 / sample_rate)
     band = (freqs >= 30) & (freqs <= 2000)
     return float(freqs[band][np.argmax(power[band])])
+
+
+# The role (dd_live.sound.roles) each GM drum note plays, for learning the drum prior from GM drum parts:
+# kicks are low; snares, rims and claps the backbeat; hats, ride, tambourine, cabasa, maracas and shaker
+# keep time; everything else (toms, crashes, bells, hand drums, effects) is colour.
+_TIME_NOTES = (42, 44, 46, 51, 53, 59, 54, 69, 70, 82)
+
+
+def role_of_note(note: int) -> str:
+    """The drum role of a General MIDI drum note."""
+    if note in FAMILIES["kick"]:
+        return "low"
+    if note in FAMILIES["snare"]:
+        return "backbeat"
+    return "time" if note in _TIME_NOTES else "colour"

@@ -40,11 +40,14 @@ class Constraints:
 
     ``fotf``: track 0 plays every beat with a kick-category sample.
     ``lock_sample``/``lock_row``: per track, keep its sample / its row of hits.
+    ``roles``: per track, the role (:mod:`dd_live.sound.roles`) its sounds are drawn from, uniformly among that
+    role's samples (song mode: every kit a drummer's); empty: any sample.
     """
 
     fotf: bool = False
     lock_sample: tuple[bool, ...] = ()
     lock_row: tuple[bool, ...] = ()
+    roles: tuple[str, ...] = ()
 
     def samples_locked(self, tracks: int) -> np.ndarray:
         return _per_track(self.lock_sample, tracks)
@@ -216,9 +219,16 @@ def validate(p: Pattern, library: Any = None) -> None:
 
 # ---------------------------------------------------------------- batched generation
 
-def _draw_samples(rng: np.random.Generator, library: Any, shape: tuple[int, ...], fotf: bool) -> np.ndarray:
+def _draw_samples(rng: np.random.Generator, library: Any, shape: tuple[int, ...],
+                  constraints: Constraints, free: float = 0.0) -> np.ndarray:
+    """Sample indices of ``shape`` (..., tracks): uniform over the library, or over each track's role's samples
+    (each draw uniform over the library instead with probability ``free``)."""
     idx = rng.integers(0, len(library), size=shape)
-    if fotf:
+    for t, role in enumerate(constraints.roles[: shape[-1]]):
+        members = library.role_pools[role][0]
+        keep = rng.random(shape[:-1]) < free
+        idx[..., t] = np.where(keep, idx[..., t], members[rng.integers(0, members.size, size=shape[:-1])])
+    if constraints.fotf:
         kicks = library.in_category("kick")
         if kicks.size == 0:
             raise PatternError("four-on-the-floor needs at least one kick-category sample in the library")
@@ -244,7 +254,7 @@ def random_arrays(library: Any, rng: np.random.Generator, n: int, *, tracks: int
         raise PatternError(f"density must be 0-1 (one, or one per pattern), got {density}")
     library.require(tracks)
     hits = rng.random((n, tracks, steps)) < cells.reshape(-1, 1, 1)
-    idx = _draw_samples(rng, library, (n, tracks), constraints.fotf)
+    idx = _draw_samples(rng, library, (n, tracks), constraints)
     if base is not None:
         rows, samp = constraints.rows_locked(tracks), constraints.samples_locked(tracks)
         hits[:, rows] = base[0][rows]
@@ -256,8 +266,9 @@ def random_arrays(library: Any, rng: np.random.Generator, n: int, *, tracks: int
 
 def propose_arrays(hits: np.ndarray, idx: np.ndarray, library: Any, rng: np.random.Generator, *,
                    beats: int = 4, p_toggle: float = P_TOGGLE, p_sample: float = P_SAMPLE,
-                   constraints: Constraints = Constraints()) -> tuple[np.ndarray, np.ndarray]:
-    """DeepDrummer's symmetric proposal for a batch: toggle cells with ``p_toggle``, redraw samples with ``p_sample``.
+                   constraints: Constraints = Constraints(), free: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """DeepDrummer's symmetric proposal for a batch: toggle cells with ``p_toggle``, redraw samples with ``p_sample``
+    (from each track's role's samples where ``constraints.roles`` says, any sample with probability ``free``).
 
     Locked rows and samples, and four-on-the-floor beats, never change.
     """
@@ -269,7 +280,7 @@ def propose_arrays(hits: np.ndarray, idx: np.ndarray, library: Any, rng: np.rand
     new_hits = hits ^ flip
     redraw = rng.random(idx.shape) < p_sample
     redraw[..., constraints.samples_locked(tracks)] = False
-    fresh = _draw_samples(rng, library, idx.shape, constraints.fotf)
+    fresh = _draw_samples(rng, library, idx.shape, constraints, free)
     new_idx = np.where(redraw, fresh, idx)
     return new_hits, new_idx
 

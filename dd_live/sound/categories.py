@@ -16,7 +16,7 @@ CATEGORIES = (  # the default kit's, in kit order
 # the default kit's categories come from its kit.json).
 _CATEGORY_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("hat_open", ("openhat", "open_hat", "hatopen", "hat_open", "ohh", "oh", "open")),
-    ("hat_closed", ("closedhat", "closed_hat", "hat_closed", "chh", "hh", "hihat", "hat", "ch")),
+    ("hat_closed", ("closedhat", "closed_hat", "hat_closed", "chh", "hh", "hihat", "hat", "ch", "closed", "pedal")),
     ("kick", ("kick", "bd", "bassdrum", "kik", "kck")),
     ("snare", ("snare", "sd", "snr")),
     ("clap", ("clap", "cp", "clp")),
