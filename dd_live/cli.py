@@ -63,8 +63,10 @@ def cmd_kit_build(a: argparse.Namespace) -> int:
 
     out = Path(a.out) if a.out else default_kit_dir()
     kit_json = build_kit(out)
-    n = len(json.loads(kit_json.read_text())["samples"])
-    print(f"built {n} samples into {out}")
+    entries = json.loads(kit_json.read_text())["samples"]
+    research = sum(bool(e.get("research_only")) for e in entries)
+    print(f"built {len(entries)} samples into {out}: the default kit's {len(entries) - research}, and "
+          f"{research} more in the research kit (--samples research)")
     return 0
 
 
@@ -249,13 +251,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("bench", help="measure speed", description="Benchmarks (figures for README; not tests).")
     b.add_argument("what", choices=("render", "load", "critic", "protocol", "live", "lean", "feel", "pretrain", "song",
-                                        "web"),
+                                        "web", "prior"),
                    help="render: batched one-bar renders; load: a 2,000-file library; critic: evaluations per "
                         "second and training time; protocol: one simulated user through the whole protocol; live: the "
                         "daemon's click latencies, MIDI timing, audio dropouts, idle CPU and memory; lean: a built-in rater clicks "
                         "80 times through dd-live serve: the like rate of the loops it heard; feel: simulated humans play along over OSC; pretrain: dd-live pretrain; "
                         "song: song mode on a 4-minute song and the longest simutrans song; web: the page in headless "
-                        "chromium, click to next grid on screen")
+                        "chromium, click to next grid on screen; prior: building the drum prior, then a new "
+                        "session's first 20 loops with each rater and a performer who only dislikes hats")
     b.add_argument("--json", action="store_true", help="print one JSON line")
     b.add_argument("--feel", action="store_true", help="critic, live: loops with a feel of their own (velocities, "
                                                       "push, swing)")
@@ -268,7 +271,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--rater", default="groove", help="built-in rater (lean): groove, minimal, break, dark, "
                                                      "syncopated or family")
     b.add_argument("--seed", type=int, default=0, help="the rater's seed (lean)")
-    b.add_argument("--samples", action="append", metavar="DIR", help="sample folder (pretrain; default: the built-in kit)")
+    b.add_argument("--samples", action="append", metavar="DIR", help="sample folder (pretrain, prior; default: the "
+                                                                     "built-in kit)")
     b.add_argument("--screenshot", metavar="PNG", help="web: also save a screenshot of the page")
     b.set_defaults(func=cmd_bench)
 

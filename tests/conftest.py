@@ -85,6 +85,14 @@ def kit() -> SampleLibrary:
 
 
 @pytest.fixture(scope="session")
+def research_kit() -> SampleLibrary:
+    """The research kit: the default kit and its deliberately unpleasant sounds (read-only)."""
+    from dd_live.sound.samples import load_library
+
+    return load_library(["research"])
+
+
+@pytest.fixture(scope="session")
 def sonic_pi_kit() -> SampleLibrary:
     """Debian's sonic-pi-samples, read in place (tests using it are marked ``sonic_pi``)."""
     from dd_live.sound.samples import load_library

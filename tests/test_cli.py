@@ -91,7 +91,9 @@ def test_help_everywhere(args):
 def test_kit_list_and_check(tmp_path, capsys):
     assert main(["kit", "list"]) == 0
     out = capsys.readouterr().out
-    assert "kick/kick_01_808_long.wav" in out and "126 usable sample(s), 0 skipped" in out
+    assert "kick/kick_01_808_long.wav" in out and "108 usable sample(s), 0 skipped" in out
+    assert main(["kit", "list", "research"]) == 0
+    assert "harsh/harsh_01_tone.wav" in capsys.readouterr().out
     (tmp_path / "bad.wav").write_bytes(b"")
     sf.write(tmp_path / "ok_snare.wav", [0.5, -0.5] * 2000, 44100)
     assert main(["kit", "check", str(tmp_path)]) == 0

@@ -236,4 +236,26 @@ def run(what: str, *, seconds: float = 3.0, batch: int | None = None, files: int
         from .bench_lean import bench_lean
 
         return bench_lean(rater=rater, threads=threads, seed=seed)
+    if what == "prior":
+        return bench_prior(samples=samples, seed=seed)
     raise ValueError(what)
+
+
+def bench_prior(*, samples: list[str] | None = None, seed: int = 0, seeds: int = 3) -> dict:
+    """The drum prior: the seconds to build it from Debian's simutrans-data and mma (not written anywhere), then
+    on the kit (default: the built-in one) each built-in rater through the first loops of ``seeds`` new
+    sessions from seed ``seed`` (P(like), drum-kit share), and a performer who only dislikes hats."""
+    from ..sound.samples import open_library
+    from .drum_sources import build
+    from .first_minutes import dislikes_only, first_loops
+
+    doc, build_s, _ = build(seed=seed)
+    lib = open_library(samples, tracks=4)
+    first = first_loops(lib, seeds=range(seed, seed + seeds))
+    hats = [dislikes_only(lib, seed=s) for s in range(seed, seed + seeds)]
+    return {"build_s": round(build_s, 2), "bars": sum(s.get("bars", 0) for s in doc["sources"]),
+            "grids": sorted(doc["grids"]), "first_p_like": round(first["p_like"], 3),
+            "first_kit_share": round(first["kit_share"], 3),
+            "first_by_rater": {k: {m: round(v, 3) for m, v in r.items()} for k, r in first["raters"].items()},
+            "dislikes_only_hats": [{"first_30": round(h["first_half"], 3), "last_30": round(h["second_half"], 3),
+                                    "dislikes": h["dislikes"]} for h in hats]}

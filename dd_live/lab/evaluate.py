@@ -70,7 +70,8 @@ def run_protocol(rater: Rater, *, ratings: int = 80, per_model: int = 30, seed: 
                  best_steps: int = BEST_MAX_STEPS, patience: int = BEST_PATIENCE, temperature: float = 1.0,
                  best_temperature: float | None = None, policy: str = "lean",
                  threads: int | None = None, init: str | Path = "pretrained", learn: str = "auto",
-                 progress: Callable[[str, int, int], None] | None = None, library=None, feel: bool = False) -> dict:
+                 progress: Callable[[str, int, int], None] | None = None, library=None, feel: bool = False,
+                 prior="shipped") -> dict:
     """Run the two-phase protocol once; returns a report (see the module docstring).
 
     ``rater``: any callable Candidate -> bool. ``samples``: sample folders (default
@@ -91,16 +92,22 @@ def run_protocol(rater: Rater, *, ratings: int = 80, per_model: int = 30, seed: 
     a draw from the chains).
     ``feel``: loops with their own feel (accents and ghosts, push, swing: :mod:`dd_live.groove.genes`), searched
     for like the grid, as the daemon's /dd/set/feel 1 does; off, DeepDrummer's (velocity 100 on the grid).
+    ``prior``: where new loops are drawn from: "shipped" (dd_live's drum prior, the daemon's default), None
+    (DeepDrummer's uniform draws) or a :class:`dd_live.loops.prior.DrumPrior`.
     ``progress(phase, done, total)`` is called after each rating.
     """
     from ..learn.critic import configure_threads
     from ..learn.pretrain import starting_critic
     from ..learn.policy import PoolSearch
-    from ..learn.pool import LoopPool
+    from ..learn.pool import LoopPool, sound_kinds
     from ..learn.sampler import BEST_TEMPERATURE, BestSearch, Chains, Scorer
     from ..sound.samples import load_library
-    from ..learn.trainer import TrainConfig, Trainer, resolve_learn
+    from ..learn.trainer import TrainConfig, Trainer, reference_features, resolve_learn
 
+    if prior == "shipped":
+        from ..loops.prior import load_prior
+
+        prior = load_prior()
     if ratings < 1 or per_model < 1:
         raise ValueError("ratings and per_model must be at least 1")
     if policy not in POLICIES:
@@ -117,17 +124,23 @@ def run_protocol(rater: Rater, *, ratings: int = 80, per_model: int = 30, seed: 
     critic = starting_critic(init, library=lib, seed=seed, rng=rng, flat=pooled)
     scorer = Scorer(lib, critic, threads=threads)
     trainer = Trainer(critic, TrainConfig(seed=seed, learn=learn))
+    if pooled:   # the head's inputs standardised over loops as the policy draws them
+        trainer.set_reference(reference_features(lib, scorer.features, prior=prior, seed=seed))
     initial = trainer.initial_critic()
-    live = Chains(lib, scorer, n=chains, rng=rng, temperature=temperature, feel=feel) \
+    live = Chains(lib, scorer, n=chains, rng=rng, temperature=temperature, feel=feel, prior=prior) \
         if policy == "explore" or not pooled else None
     search = None
     if policy == "lean":
-        search = PoolSearch(LoopPool(lib, scorer, rng=rng, feel=feel), seed=seed) if pooled else \
+        search = PoolSearch(LoopPool(lib, scorer, rng=rng, feel=feel, prior=prior), seed=seed) if pooled else \
             BestSearch(live, max_steps=best_steps, patience=patience, temperature=best_temperature)
 
     likes: list[bool] = []
     p_likes: list[float] = []  # the rater's noise-free P(like) of each Phase I loop, if it says
     grids: list[np.ndarray] = []
+    kits: list[tuple[int, ...]] = []      # the sounds each Phase I loop plays (tracks with hits)
+    lineages: dict[bool, tuple[int, int]] = {}   # (likes, dislikes) of the prior's loops and the free ones ...
+    sounds: dict[str, tuple[int, int]] = {}      # (served, disliked) of the loops each kind of sound played in
+    kinds = sound_kinds(lib)
     scores: list[float] = []
     train_s: list[float] = []
     for r in range(ratings):
@@ -135,7 +148,7 @@ def run_protocol(rater: Rater, *, ratings: int = 80, per_model: int = 30, seed: 
             live.run(steps_between, "explore")
             found = live.pick()
         elif pooled:
-            found = search.next(critic, draw=True)
+            found = search.next(critic, draw=True, lineages=lineages, sounds=sounds)
         else:
             found = search.next()
         audio = scorer.audio(found.hits[None], found.idx[None], found.genes)[0]
@@ -145,6 +158,8 @@ def run_protocol(rater: Rater, *, ratings: int = 80, per_model: int = 30, seed: 
         if hasattr(rater, "p_like"):
             p_likes.append(float(rater.p_like(cand)))
         grids.append(cand.pattern.hits.copy())
+        kits.append(tuple(int(i) for i, row in zip(found.idx, found.hits) if row.any()))
+        tally(lineages, sounds, found, like, kinds)
         scores.append(cand.score)
         trainer.add(scorer.features(audio[None])[0], like)
         t0 = time.perf_counter()
@@ -161,11 +176,13 @@ def run_protocol(rater: Rater, *, ratings: int = 80, per_model: int = 30, seed: 
     # critic gets fresh ones.
     init_scorer = Scorer(lib, initial, threads=threads)
     if pooled:
-        final = search if search is not None else PoolSearch(LoopPool(lib, scorer, rng=rng, feel=feel), seed=seed)
-        searches = {"init": (PoolSearch(LoopPool(lib, init_scorer, rng=rng, feel=feel), seed=seed + 1), initial),
+        final = search if search is not None else PoolSearch(LoopPool(lib, scorer, rng=rng, feel=feel, prior=prior),
+                                                             seed=seed)
+        searches = {"init": (PoolSearch(LoopPool(lib, init_scorer, rng=rng, feel=feel, prior=prior), seed=seed + 1),
+                             initial),
                     "final": (final, critic)}
     else:
-        init_chains = Chains(lib, init_scorer, n=chains, rng=rng, feel=feel)
+        init_chains = Chains(lib, init_scorer, n=chains, rng=rng, feel=feel, prior=prior)
         searches = {"init": (BestSearch(init_chains, max_steps=best_steps, patience=patience,
                                         temperature=best_temperature), None),
                     "final": (BestSearch(live, max_steps=best_steps, patience=patience,
@@ -204,11 +221,28 @@ def run_protocol(rater: Rater, *, ratings: int = 80, per_model: int = 30, seed: 
         "phase1_scores": [round(s, 4) for s in scores],
         "phase1_p_like": [round(p, 4) for p in p_likes] or None,
         **late_phase1(likes, p_likes, grids),
+        **kit_measures(likes, p_likes, kits, lib),
         "phase2_reached": reached,
         "train_s_mean": float(np.mean(train_s)),
         "final_loss": trainer.last_loss,
         "wall_s": time.perf_counter() - t_start,
     }
+
+
+def tally(lineages: dict, sounds: dict, found, like: bool | None, kinds) -> None:
+    """Count a served loop ``found`` as the daemon's generator counts them: a rating (``like`` True or False)
+    into its lineage's (likes, dislikes); the loop, heard (``like`` None: skipped) and disliked or not, into
+    the (served, disliked) of each kind of sound it played (``kinds``: :func:`dd_live.learn.pool.sound_kinds`)
+    and of all (:data:`dd_live.learn.policy.ALL_SOUNDS`)."""
+    from ..learn.policy import ALL_SOUNDS
+
+    if like is not None:
+        likes, dislikes = lineages.get(found.free, (0, 0))
+        lineages[found.free] = (likes + like, dislikes + (not like))
+    played = {str(kinds[int(i)]) for i, row in zip(found.idx, found.hits) if row.any()}
+    for key in played | {ALL_SOUNDS}:
+        served, disliked = sounds.get(key, (0, 0))
+        sounds[key] = (served + 1, disliked + (like is False))
 
 
 def late_phase1(likes: Sequence[bool], p_likes: Sequence[float], grids: Sequence[np.ndarray]) -> dict:
@@ -223,6 +257,40 @@ def late_phase1(likes: Sequence[bool], p_likes: Sequence[float], grids: Sequence
         "phase1_late_p_like": float(np.mean(p_likes[half:])) if p_likes else None,
         "phase1_late_distinct": len({g.tobytes() for g in late}),
         "phase1_late_grid_distance": float(np.mean(pairs)) if pairs else 0.0,
+    }
+
+
+FIRST = 20         # a new session's first loops, as a performer meets dd_live
+SET_WINDOW = 40    # the loops over which one set of sounds must not dominate
+
+
+def drum_kit(sounds: Sequence[int], library) -> bool:
+    """Whether loop sounds (library indices of tracks that play) hold a kick, a snare or clap, and a hat or
+    cymbal, judged by role: the kit's categories, a user sample's name or its sound
+    (:mod:`dd_live.sound.roles`); a crash counts as a cymbal."""
+    roles = {str(library.roles[i]) for i in sounds}
+    cymbal = any(library.samples[i].category in ("crash", "ride") for i in sounds)
+    return {"low", "backbeat"} <= roles and ("time" in roles or cymbal)
+
+
+def largest_set_share(kits: Sequence[Sequence[int]], window: int = SET_WINDOW) -> float:
+    """The largest share one set of sounds takes of the last ``window`` loops."""
+    last = [frozenset(k) for k in kits[-window:]]
+    if not last:
+        return 0.0
+    return max(last.count(k) for k in set(last)) / len(last)
+
+
+def kit_measures(likes: Sequence[bool], p_likes: Sequence[float], kits: Sequence[Sequence[int]], library) -> dict:
+    """What a performer meets first and what keeps varying: over the first :data:`FIRST` loops the like rate (by
+    the rater's coin and its noise-free P(like)) and the share holding a drum kit (:func:`drum_kit`); over the
+    last :data:`SET_WINDOW`, the largest share of one set of sounds."""
+    first = min(FIRST, len(likes))
+    return {
+        "phase1_first_likes": float(np.mean(likes[:first])),
+        "phase1_first_p_like": float(np.mean(p_likes[:first])) if p_likes else None,
+        "phase1_first_kit_share": float(np.mean([drum_kit(k, library) for k in kits[:first]])),
+        "phase1_last_set_share": largest_set_share(kits),
     }
 
 
@@ -251,11 +319,18 @@ def summarize(reports: Sequence[dict]) -> dict:
         "phase1_late_p_like_mean": _mean_or_none([r.get("phase1_late_p_like") for r in reports]),
         "phase1_late_distinct_min": int(min(r["phase1_late_distinct"] for r in reports)),
         "phase1_late_grid_distance_min": float(min(r["phase1_late_grid_distance"] for r in reports)),
+        "phase1_first_p_like_mean": _mean_or_none([r.get("phase1_first_p_like") for r in reports]),
+        "phase1_first_kit_share_mean": _mean_or_none([r.get("phase1_first_kit_share") for r in reports]),
+        "phase1_last_set_share_max": _max_or_none([r.get("phase1_last_set_share") for r in reports]),
     }
 
 
 def _mean_or_none(values: Sequence[float | None]) -> float | None:
     return None if any(v is None for v in values) else float(np.mean(values))
+
+
+def _max_or_none(values: Sequence[float | None]) -> float | None:
+    return None if any(v is None for v in values) else float(np.max(values))
 
 
 def report_table(reports: list[dict]) -> str:
@@ -264,15 +339,21 @@ def report_table(reports: list[dict]) -> str:
         return "-" if v is None else f"{v:.3f}"
 
     lines = [f"{'seed':>5} {'theta_init':>10} {'theta_final':>11} {'delta':>7} {'phase1 likes':>12} "
-             f"{'late likes':>10} {'late P(like)':>12} {'late distinct':>13} {'wall s':>7}"]
+             f"{'late likes':>10} {'late P(like)':>12} {'late distinct':>13} {'first P(like)':>13} "
+             f"{'first kits':>10} {'top set':>7} {'wall s':>7}"]
     for r in reports:
         lines.append(f"{r['seed']:>5} {r['theta_init']:>10.3f} {r['theta_final']:>11.3f} {r['delta']:>+7.3f} "
                      f"{sum(r['phase1_likes']):>12d} {r['phase1_late_likes']:>10.3f} "
-                     f"{p(r['phase1_late_p_like']):>12} {r['phase1_late_distinct']:>13d} {r['wall_s']:>7.1f}")
+                     f"{p(r['phase1_late_p_like']):>12} {r['phase1_late_distinct']:>13d} "
+                     f"{p(r.get('phase1_first_p_like')):>13} {p(r.get('phase1_first_kit_share')):>10} "
+                     f"{p(r.get('phase1_last_set_share')):>7} {r['wall_s']:>7.1f}")
     summary = summarize(reports)
     lines.append(f"mean delta {summary['delta_mean']:+.3f}; improved {summary['improved']:.0%}; "
                  f"improved by >= 0.2 {summary['improved_by_0.2']:.0%}; Phase I second half: like rate "
-                 f"{summary['phase1_late_likes_mean']:.3f}, P(like) {p(summary['phase1_late_p_like_mean'])}")
+                 f"{summary['phase1_late_likes_mean']:.3f}, P(like) {p(summary['phase1_late_p_like_mean'])}; first "
+                 f"{FIRST}: P(like) {p(summary['phase1_first_p_like_mean'])}, drum kits "
+                 f"{p(summary['phase1_first_kit_share_mean'])}; largest share of one set of sounds in the last "
+                 f"{SET_WINDOW}: {p(summary['phase1_last_set_share_max'])}")
     return "\n".join(lines)
 
 

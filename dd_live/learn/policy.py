@@ -13,6 +13,14 @@ as Chapelle and Li found best for logistic Thompson sampling, "An Empirical Eval
 Sampling", 2011): the full spread at 128 dimensions and a few dozen ratings spends most loops exploring.
 Without a draw the same search is best mode. The daemon's "lean" and "best" modes and the protocol's
 Phase I (``policy="lean"``) and Phase II all use this class.
+
+With a drum prior (:mod:`dd_live.loops.prior`) the pool holds two lineages: the prior's own loops (a drummer's
+kit and placements) and its free share (DeepDrummer's uniform loops) with their descendants. Which lineage the
+next loop comes from is a two-armed Thompson choice (:func:`choose_lineage`) on how often the performer liked
+each: Beta pseudo-counts :data:`LINEAGE_PRIOR` (a drum loop liked two times in three, a free one one in three,
+worth 4.5 ratings each: a new session hears a free loop about one time in eight) plus the session's ratings.
+The strength was chosen among 3, 4.5 and 6 ratings on seeds 0-3 of the built-in raters (README). A
+performer who dislikes what drummers play soon hears mostly free loops; the critic chooses within the lineage.
 """
 
 from __future__ import annotations
@@ -28,7 +36,47 @@ POSTERIOR_SCALE = 0.3   # Thompson draws' spread, times the posterior's (chosen 
 SEARCH_TOP = 8          # loops whose mutations each search adds to the pool ...
 SEARCH_PER = 4          # ... this many each
 RECENT = 40             # a served loop differs from each of the last RECENT served grids ...
-NOVELTY = 4             # ... in at least this many cells
+NOVELTY = 4             # ... in at least this many cells,
+SET_SHARE = 0.2         # ... and its set of sounds is in at most this share of any RECENT consecutive loops
+LINEAGE_PRIOR = {False: (3.0, 1.5), True: (1.5, 3.0)}   # (likes, dislikes) pseudo-counts: prior's loops, free ones
+SOUND_PRIOR = 4.0       # a kind of sound's share of loops not disliked: the overall share worth this many loops
+
+
+ALL_SOUNDS = "*"        # the key of sound_terms' counts that holds every served loop's
+
+
+def sound_terms(kinds: np.ndarray, counts: dict[str, tuple[int, int]] | None) -> np.ndarray | None:
+    """Per kind of sound (:attr:`dd_live.learn.pool.LoopPool.kinds`), the log-odds a loop gains for playing it:
+    how much less often loops with it were disliked than loops on the whole. ``counts``: kind -> (served,
+    disliked) over the loops the performer heard (rated or skipped), and :data:`ALL_SOUNDS` -> the same over
+    every one. A kind's share not disliked is a Beta posterior around the overall share worth
+    :data:`SOUND_PRIOR` loops; its term is the log odds ratio of the two. None without counts.
+
+    Why besides the head: a run of dislikes often says one thing about a sound ("no hats"), which the head,
+    spread over 128 features of the whole bar, learns slowly. Here each dislike lowers the kinds of sound its
+    loop played against the loops that were heard and not disliked; a kind that plays in every loop, or as often
+    in the disliked ones as in the rest, stays where it was. Likes steer through the head.
+    """
+    if not counts or ALL_SOUNDS not in counts:
+        return None
+    served, disliked = counts[ALL_SOUNDS]
+    overall = (served - disliked + 1.0) / (served + 2.0)
+    n = np.array([counts.get(str(k), (0, 0))[0] for k in kinds], dtype=np.float64)
+    bad = np.array([counts.get(str(k), (0, 0))[1] for k in kinds], dtype=np.float64)
+    share = (n - bad + SOUND_PRIOR * overall) / (n + SOUND_PRIOR)
+    return np.log(share / (1 - share)) - np.log(overall / (1 - overall))
+
+
+def choose_lineage(rng: np.random.Generator, counts: dict[bool, tuple[int, int]] | None = None) -> bool:
+    """Whether the next loop comes from the free lineage: a draw of each lineage's like rate from its Beta
+    posterior (:data:`LINEAGE_PRIOR` plus ``counts``, lineage -> (likes, dislikes) of its rated loops), the
+    higher one winning."""
+    counts = counts or {}
+    draws = {}
+    for free, (a, b) in LINEAGE_PRIOR.items():
+        likes, dislikes = counts.get(free, (0, 0))
+        draws[free] = rng.beta(a + likes, b + dislikes)
+    return bool(draws[True] > draws[False])
 
 
 def set_head(critic, w: torch.Tensor, b: float | torch.Tensor) -> None:
@@ -45,22 +93,23 @@ class HeadPosterior:
     """Laplace posterior of the output layer, in the standardised embedding space of the fit:
     x = (embedding - mean) / std, P(like) = sigmoid(x . theta[:-1] + theta[-1])."""
 
-    mean: torch.Tensor      # (d,) embedding mean over the rated loops
+    mean: torch.Tensor      # (d,) embedding mean over the reference loops (or the rated ones)
     std: torch.Tensor       # (d,)
     theta: torch.Tensor     # (d + 1,) the fitted weights, then the bias
     chol: torch.Tensor      # (d + 1, d + 1) lower Cholesky factor of the covariance
 
     @classmethod
     def laplace(cls, x: torch.Tensor, y: torch.Tensor, w: torch.Tensor, b: torch.Tensor, *, l2: float,
-                mean: torch.Tensor, std: torch.Tensor) -> HeadPosterior:
+                mean: torch.Tensor, std: torch.Tensor, bias_precision: float = 0.0) -> HeadPosterior:
         """From the standardised rated loops ``x`` (n, d), labels ``y`` and the fit (w, b) of the loss
-        mean log loss + l2 |w|^2: the Hessian of n times that loss at the fit, inverted."""
+        mean log loss + l2 |w|^2 (+ the bias prior's, whose precision is ``bias_precision``): the Hessian of n
+        times that loss at the fit, inverted."""
         n, d = x.shape
         xa = torch.cat([x, torch.ones(n, 1)], 1).double()
         p = torch.sigmoid(x @ w + b).double()
         h = xa.T @ (xa * (p * (1 - p))[:, None])
         h[:d, :d] += torch.eye(d, dtype=torch.float64) * (2 * l2 * n)
-        h[d, d] += 1e-3                               # the bias has no penalty: a little, for a proper inverse
+        h[d, d] += bias_precision + 1e-3              # the bias prior (and a little, for a proper inverse)
         cov = torch.cholesky_inverse(torch.linalg.cholesky(h))
         chol = torch.linalg.cholesky(cov + torch.eye(d + 1, dtype=torch.float64) * 1e-9)
         return cls(mean.clone(), std.clone(), torch.cat([w.detach(), b.detach().reshape(1)]).clone(), chol.float())
@@ -90,20 +139,26 @@ class PoolSearch:
     output layer (``draw=False``: best mode).
 
     Each call mutates the ``top`` loops that score highest under that output layer ``per`` times each
-    (so the pool grows where it is promising) and serves the highest-scoring loop that was never served
-    and differs from each of the last ``recent`` served grids in at least ``novelty`` cells. A critic
+    (so the pool grows where it is promising) and serves the highest-scoring loop that was never served,
+    differs from each of the last ``recent`` served grids in at least ``novelty`` cells, keeps the sounds varied
+    (its set of sounds in at most :data:`SET_SHARE` of the last ``recent`` loops, and not one category on every
+    track unless the performer locked them) and, with a drum prior, is of the lineage :func:`choose_lineage`
+    picked. A critic
     whose output layer is flat (a new session's: every loop 0.5) has nothing to lean on: it serves a new
-    random loop as DeepDrummer draws them (:meth:`dd_live.learn.pool.LoopPool.fresh`), so a new
-    session's first loops are exactly as good as random loops.
+    loop from the pool's prior (:meth:`dd_live.learn.pool.LoopPool.fresh`: a drummer's, or one of its free
+    share, as DeepDrummer draws them).
     """
 
     def __init__(self, pool, *, seed: int, scale: float = POSTERIOR_SCALE, top: int = SEARCH_TOP,
-                 per: int = SEARCH_PER, recent: int = RECENT, novelty: int = NOVELTY) -> None:
-        if not scale >= 0 or top < 0 or per < 0 or recent < 0 or novelty < 0:
-            raise ValueError("scale, top, per, recent and novelty must not be negative")
+                 per: int = SEARCH_PER, recent: int = RECENT, novelty: int = NOVELTY,
+                 set_share: float = SET_SHARE) -> None:
+        if not scale >= 0 or top < 0 or per < 0 or recent < 0 or novelty < 0 or not 0 < set_share <= 1:
+            raise ValueError("scale, top, per, recent and novelty must not be negative, set_share in (0, 1]")
         self.pool, self.scale, self.top, self.per = pool, scale, top, per
         self.recent, self.novelty = recent, novelty
+        self.most_of_a_set = max(1, int(set_share * recent))   # times one set of sounds may be served in RECENT
         self.gen = torch.Generator().manual_seed(int(seed))
+        self.rng = np.random.default_rng(int(seed))
 
     def head(self, critic, *, draw: bool) -> tuple[torch.Tensor, torch.Tensor]:
         """The output layer the next loop is chosen under."""
@@ -112,33 +167,48 @@ class PoolSearch:
             return posterior.draw(self.gen, scale=self.scale)
         return head_of(critic)
 
-    def next(self, critic, *, draw: bool) -> Found:
-        """The next loop; its score is the critic's own."""
+    def next(self, critic, *, draw: bool, lineages: dict[bool, tuple[int, int]] | None = None,
+             sounds: dict[str, tuple[int, int]] | None = None) -> Found:
+        """The next loop; its score is the critic's own. ``lineages``: with a drum prior, the (likes, dislikes)
+        of the prior's rated loops (False) and the free ones (True), for :func:`choose_lineage`; ``sounds``:
+        the (served, disliked) loops each kind of sound played in (:func:`sound_terms`)."""
         pool = self.pool
         w, b = self.head(critic, draw=draw)
-        if not bool((w != 0).any()):  # nothing learned yet: a DeepDrummer random loop at the performer's density
+        if not bool((w != 0).any()):  # nothing learned yet: a new loop from the prior at the performer's density
             i = pool.fresh()
         else:
             pool.prime()
-            allowed = ~pool.served & pool.novel(self.novelty)
+            # with a drum prior, one lineage: the prior's own loops or its free share's (and their descendants)
+            arm = choose_lineage(self.rng, lineages) if pool.prior is not None else None
+
+            def open_(rows=None) -> np.ndarray:
+                ok = ~(pool.served if rows is None else pool.served[rows]) & pool.novel(self.novelty, rows) \
+                    & pool.varied(self.most_of_a_set, rows)
+                return ok if arm is None else ok & ((pool.free if rows is None else pool.free[rows]) == arm)
+
+            allowed = open_()
             while not allowed.any():  # everything here was served (a small kit, a long session): more loops
-                new = pool.grow(max(pool.start // 4, 1))
-                allowed = ~pool.served & pool.novel(self.novelty)
+                new = pool.grow(max(pool.start // 4, 1), free=arm)
+                allowed = open_()
                 if new.size == 0 and not allowed.any():
                     allowed = ~pool.served if (~pool.served).any() else np.ones(len(pool), dtype=bool)
-            logits = np.where(allowed, pool.logits(w, b), -np.inf)
-            if self.top and self.per:
+            terms = sound_terms(pool.kinds, sounds)
+
+            def score(rows=None) -> np.ndarray:
+                s = pool.logits(w, b, rows)
+                return s if terms is None else s + pool.presence(rows) @ terms
+
+            logits = np.where(allowed, score(), -np.inf)
+            if self.top and self.per:   # the lineage grows where it is promising
                 top = np.argsort(logits)[-self.top:]
                 new = pool.mutate(np.repeat(top[np.isfinite(logits[top])], self.per))
                 if new.size:
-                    fresh = np.where(~pool.served[new] & pool.novel(self.novelty, new), pool.logits(w, b, new),
-                                     -np.inf)
-                    logits = np.concatenate([logits, fresh])
+                    logits = np.concatenate([logits, np.where(open_(new), score(new), -np.inf)])
             i = int(np.argmax(logits))
         mean_w, mean_b = head_of(critic)
         score = float(1 / (1 + np.exp(-pool.logits(mean_w, mean_b, np.array([i]))[0])))
         found = Found(pool.hits[i].copy(), pool.idx[i].copy(), score, score >= BEST_THRESHOLD, i,
-                      pool.genes[i] if pool.feel else None)
+                      pool.genes[i] if pool.feel else None, bool(pool.free[i]))
         pool.serve(i, remember=self.recent)
         if len(pool) > pool.capacity:
             pool.trim(pool.logits(mean_w, mean_b))

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import torch
@@ -104,6 +105,7 @@ class Found:
     reached: bool
     chain: int
     genes: object = None  # its feel (a one-loop dd_live.groove.genes.Genes), None for DeepDrummer's flat feel
+    free: bool = False    # drawn outside the drum prior (its free share, or a descendant of one)
 
 
 class Chains:
@@ -113,15 +115,19 @@ class Chains:
 
     def __init__(self, library, scorer: Scorer, *, n: int = 16, rng: np.random.Generator, tracks: int = 4,
                  steps: int = 16, beats: int = 4, density: float = DENSITY,
-                 constraints: Constraints = Constraints(), temperature: float = 1.0, feel: bool = False) -> None:
+                 constraints: Constraints = Constraints(), temperature: float = 1.0, feel: bool = False,
+                 prior=None) -> None:
+        """``prior``: a :class:`dd_live.loops.prior.DrumPrior` the chains start from (None: DeepDrummer's random
+        loops at ``density``)."""
         if n < 1:
             raise ValueError("need at least one chain")
         self.library, self.scorer, self.rng = library, scorer, rng
         self.beats, self.constraints = beats, constraints
         self.temperature = temperature
         self.density = density
-        self.hits, self.idx = random_arrays(library, rng, n, tracks=tracks, steps=steps, beats=beats,
-                                            density=density, constraints=constraints)
+        draw = random_arrays if prior is None else partial(prior.draw, free_density=density)
+        self.hits, self.idx = draw(library, rng, n, tracks=tracks, steps=steps, beats=beats, density=density,
+                                   constraints=constraints)[:2]
         self.feel = feel
         self.genes = feel_genes.prior(rng, n, tracks, steps) if feel else feel_genes.flat(n, tracks, steps)
         self.scores = self._score(self.hits, self.idx, self.genes)

@@ -24,6 +24,15 @@ each rating refits only the output layer: an L2-regularised logistic regression
 on the rated loops' dense-layer outputs. With 80 ratings the paper's budget
 overfits the features to those loops, and its scores saturate: about a fifth of
 random loops score 0.95 or more after 80 ratings. See the README's learning section.
+
+The head's inputs are standardised over a reference set of loops, the ones the
+policy chooses from (:func:`reference_features`: loops from the drum prior and its
+free share), and its bias has a prior of its own: a loop like those is liked
+:data:`BASE_RATE` of the time, worth :data:`BIAS_PRIOR` ratings. So the like rate
+alone cannot explain a run of dislikes away: each dislike pushes down what its
+loop has more of than the loops around it (hats, say), and a session of only
+dislikes steers away from what it disliked. Standardised over the rated loops
+themselves, what every rated loop shares would have no direction at all.
 """
 
 from __future__ import annotations
@@ -44,6 +53,9 @@ from .features import N_MELS
 
 CHECKPOINT_VERSION = 1
 LEARN = ("budget", "head")
+BASE_RATE = 1 / 3          # "head": the like rate expected of a loop like the reference loops, before any rating
+BIAS_PRIOR = 2.0           # ... worth this many ratings (the random-loop rate of DeepDrummer-like loops is ~0.35)
+REFERENCE_LOOPS = 256      # loops in the reference set the head's inputs are standardised over
 
 
 def resolve_learn(learn: str, init: object) -> str:
@@ -75,6 +87,20 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.learn not in LEARN:
             raise ValueError(f"learn must be one of {', '.join(LEARN)}, not {self.learn!r}")
+
+
+def reference_features(library, features: Callable, *, prior=None, n: int = REFERENCE_LOOPS, seed: int = 0,
+                       batch: int = 32):
+    """MFCCs of ``n`` reference loops for :meth:`Trainer.set_reference`, in batches: loops as the policy draws
+    them (from ``prior``, a :class:`dd_live.loops.prior.DrumPrior`, with its free share; else DeepDrummer's),
+    one 4/4 bar each as the critic hears it. ``features``: float32 audio (batch, samples) -> MFCCs."""
+    from ..loops.pattern import random_arrays
+    from ..loops.render import REFERENCE_BPM, render_arrays
+
+    rng = np.random.default_rng(seed)
+    hits, idx = prior.draw(library, rng, n)[:2] if prior is not None else random_arrays(library, rng, n)
+    for k in range(0, n, batch):
+        yield features(render_arrays(hits[k:k + batch], idx[k:k + batch], library, bpm=REFERENCE_BPM))
 
 
 def augment_features(x: torch.Tensor, gen: torch.Generator, config: TrainConfig,
@@ -113,6 +139,14 @@ class Trainer:
         self.last_loss = float("nan")
         self._noise: torch.Tensor | None = None
         self._noise_round = -1
+        self._reference: torch.Tensor | None = None    # learn="head": embeddings of the reference loops
+
+    def set_reference(self, feats) -> None:
+        """The reference loops the head's inputs are standardised over: their MFCCs, in batches (an iterable of
+        (batch, 60, frames) tensors), embedded now and kept as embeddings (the features never change in
+        ``learn="head"``)."""
+        with torch.no_grad():
+            self._reference = torch.cat([self.critic.embed(f) for f in feats])
 
     def _adam(self) -> torch.optim.Adam:
         """Adam with the configured rate and decay; the fused CPU kernel where torch has one (4x faster step)."""
@@ -215,35 +249,35 @@ class Trainer:
     def _fit_head(self) -> float:
         """``learn="head"``: the features stay as they are; the output layer becomes the L2-regularised
         logistic regression of the labels on the rated loops' dense-layer outputs (standardised over
-        the rated loops, penalty ``head_l2`` times the squared weights), fitted by L-BFGS. Returns
-        the mean log loss on the rated loops."""
+        the reference loops, else the rated ones; penalty ``head_l2`` times the squared weights, the bias
+        drawn towards :data:`BASE_RATE` by :data:`BIAS_PRIOR` ratings), fitted by L-BFGS. Returns the mean
+        log loss on the rated loops."""
         missing = [i for i, e in enumerate(self._embedded) if e is None]
         if missing:  # the features never change in this mode: each loop is embedded once
             for i, e in zip(missing, self.critic.embed(torch.stack([self.feats[i] for i in missing]))):
                 self._embedded[i] = e
         emb = torch.stack(self._embedded)
         y = torch.tensor(self.labels, dtype=torch.float32)
-        mean, std = emb.mean(0), emb.std(0, unbiased=False).clamp(min=1e-3)
+        ref = emb if self._reference is None else self._reference
+        mean, std = ref.mean(0), ref.std(0, unbiased=False).clamp(min=1e-3)
         x = (emb - mean) / std
+        b0 = math.log(BASE_RATE / (1 - BASE_RATE))
         w = torch.zeros(x.shape[1], requires_grad=True)
-        b = torch.zeros(1, requires_grad=True)
-        if 0 < int(y.sum()) < len(y):
-            opt = torch.optim.LBFGS([w, b], max_iter=100, line_search_fn="strong_wolfe")
+        b = torch.full((1,), b0, requires_grad=True)
+        pull = BIAS_PRIOR / len(y)            # the bias prior, per rating of the mean loss
+        opt = torch.optim.LBFGS([w, b], max_iter=100, line_search_fn="strong_wolfe")
 
-            def objective() -> torch.Tensor:
-                opt.zero_grad()
-                loss = nn.functional.binary_cross_entropy_with_logits(x @ w + b, y) + self.config.head_l2 * (w * w).sum()
-                loss.backward()
-                return loss
+        def objective() -> torch.Tensor:
+            opt.zero_grad()
+            loss = (nn.functional.binary_cross_entropy_with_logits(x @ w + b, y)
+                    + self.config.head_l2 * (w * w).sum() + pull * ((b - b0) ** 2).sum())
+            loss.backward()
+            return loss
 
-            opt.step(objective)
-        else:  # one class so far: no direction to learn, only the (smoothed) like rate
-            with torch.no_grad():
-                rate = (float(y.sum()) + 1) / (len(y) + 2)
-                b.fill_(math.log(rate / (1 - rate)))
+        opt.step(objective)
         with torch.no_grad():
             posterior = HeadPosterior.laplace(x, y, w.detach(), b.detach()[0], l2=self.config.head_l2, mean=mean,
-                                              std=std)
+                                              std=std, bias_precision=2 * BIAS_PRIOR)
             wf, bf = posterior.raw(posterior.theta)
             set_head(self.critic, wf, bf)
             self.critic.head_posterior = posterior  # what Thompson sampling draws from (learn/policy.py)

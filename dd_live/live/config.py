@@ -33,6 +33,7 @@ DEFAULTS: dict[str, Any] = {
     "reply_port": protocol.REPLY_PORT,
     "host": "127.0.0.1",
     "samples": [],
+    "patterns": [],       # folders of drum MIDI files that shape the drum prior (dd_live.loops.prior)
     "bpm": None,          # None: the session's tempo (120 for a new session)
     "steps": None,        # the grid's steps per bar; None: the session's (16 for a new session)
     "beats": None,        # ... and beats per bar; None: the session's (4)
@@ -69,6 +70,7 @@ _CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "reply_port": _port,
     "host": (lambda v: _text(v), "a host name or address"),
     "samples": (lambda v: isinstance(v, list) and all(_text(x) for x in v), "a list of folders"),
+    "patterns": (lambda v: isinstance(v, list) and all(_text(x) for x in v), "a list of folders"),
     "bpm": (lambda v: v is None or isinstance(v, (int, float)) and not isinstance(v, bool) and _TEMPO.accepts(v),
             f"a tempo {_TEMPO.expect()}"),
     "steps": (lambda v: v is None or v in STEPS and isinstance(v, int), " or ".join(map(str, STEPS)) + " steps"),

@@ -61,7 +61,9 @@ def session_samples(given: list[str], stored: dict, folder: Path) -> list[str]:
     for f in given:
         if "\0" in f:
             raise InputError(f"bad sample folder {f!r}: a path cannot hold a NUL character")
-    wanted = [str(Path(f).expanduser().resolve()) for f in given]
+    from ..sound.samples import kit_folders
+
+    wanted = kit_folders(given)
     if "samples" not in stored:          # a new session
         return wanted
     have = list(stored["samples"])
@@ -93,17 +95,25 @@ class Daemon(Commands, Takes, Sync):
                  audio: bool = False, midi_in: str = "none", seed: int | None = None, init: str = "pretrained",
                  learn: str = "auto", server: OSCServer | None = None, stored: dict | None = None,
                  sync: str = "internal", clock_in: str = "virtual", clock_out: bool = False,
-                 web_port: int | None = None, web_token: str | None = None, web_socket=None) -> None:
+                 web_port: int | None = None, web_token: str | None = None, web_socket=None,
+                 prior="shipped") -> None:
         """``server``: an OSC server already bound; ``stored``: the session's settings if already read; ``sync``
         and ``clock_in``: the clock MIDI out follows (see :mod:`.sync`); ``web_port``: serve the browser front
         end there (0: any free port; None: none; ``web_socket``: already bound there) with ``web_token`` (None:
-        the user's, see :func:`dd_live.web.access.user_token`)."""
+        the user's, see :func:`dd_live.web.access.user_token`); ``prior``: the
+        :class:`dd_live.loops.prior.DrumPrior` new loops come from ("shipped": dd_live's; None: DeepDrummer's
+        uniform draws)."""
         from ..learn.critic import configure_threads
         from ..loops.render import prefer_kernel
         from .recovery import restore_trainer
 
         prefer_kernel("numpy")  # small batches: numba's speed is not worth its memory here ($DD_LIVE_MIX overrides)
         self.session, self.library, self.host = session, library, host
+        if prior == "shipped":
+            from ..loops.prior import load_prior
+
+            prior = load_prior()
+        self.prior = prior
         self.dispatcher = osc.Dispatcher(aliases)
         self.threads = threads or default_threads()
         configure_threads(self.threads)
@@ -122,7 +132,7 @@ class Daemon(Commands, Takes, Sync):
         self.gate = Gate()
         self.trainer_worker = TrainerWorker(self.trainer, session, library, gate=self.gate, publish=self._on_trained,
                                             version=self.version, trained=trained,
-                                            on_idle=lambda: self.generator.wake())
+                                            on_idle=lambda: self.generator.wake(), prior=self.prior)
         self.trainer_worker.load_features()
         self._hashes: dict[int, str] = {}      # sha256 of library samples by index (the generator fills it)
         self.generator = GeneratorWorker(library, session, copy.deepcopy(self.trainer.critic).eval(), gate=self.gate,
@@ -130,7 +140,8 @@ class Daemon(Commands, Takes, Sync):
                                          threads=self.threads, version=self.version, trained_on=len(trained),
                                          on_ready=self._announce, on_retempo=self._on_retempo,
                                          current=lambda: self.current, hold_off=self.trainer_worker.busy.is_set,
-                                         hashes=self._hashes, pooled=self.trainer.config.learn == "head")
+                                         hashes=self._hashes, pooled=self.trainer.config.learn == "head",
+                                         prior=self.prior)
         self._handlers = self.handlers()
         check_handlers(self._handlers, protocol.inbound().values())  # a mismatch fails here, not at a click
         self.server = server or OSCServer(host, osc_port, self._on_datagram)
@@ -153,6 +164,7 @@ class Daemon(Commands, Takes, Sync):
         resumed or made, its kit checked, the OSC port bound. Everything that can fail is tried before a new
         session's folder is made, so a failed start leaves nothing (an empty folder the user named is emptied
         again, not removed)."""
+        from ..song.drum_parts import performer_prior
         from ..sound.samples import open_library
         from .config import web_port
         from .folders import check_folder, is_session, resolve
@@ -168,6 +180,7 @@ class Daemon(Commands, Takes, Sync):
             stored = session.settings() if session is not None else {}
             folders = session_samples(config["samples"], stored, folder)
             library = open_library(folders or None, tracks=4)
+            prior = performer_prior(config.get("patterns") or [])
             if session is None:
                 check_init(config["init"])
             server = OSCServer(config["host"], config["osc_port"], lambda data, sender: None)
@@ -188,7 +201,8 @@ class Daemon(Commands, Takes, Sync):
                        midi_out=config["midi_out"], audio=config["audio"], midi_in=config["midi_in"],
                        init=config["init"], learn=config["learn"], server=server, stored=stored,
                        sync=config.get("sync", "internal"), clock_in=config.get("clock_in", "virtual"),
-                       clock_out=bool(config.get("clock_out", False)), web_port=web, web_socket=web_socket)
+                       clock_out=bool(config.get("clock_out", False)), web_port=web, web_socket=web_socket,
+                       prior=prior)
         except BaseException:
             if server is not None:
                 server.close()

@@ -48,15 +48,18 @@ class GeneratorWorker(Worker):
                  on_retempo: Callable[[Loop], None] = lambda loop: None,
                  current: Callable[[], Loop | None] = lambda: None,
                  hold_off: Callable[[], bool] = lambda: False, hashes: dict[int, str] | None = None,
-                 pooled: bool = True) -> None:
+                 pooled: bool = True, prior=None) -> None:
         """``hashes``: sha256 of library samples by index, shared with whoever keeps rated loops' sounds.
+        ``prior``: the :class:`dd_live.loops.prior.DrumPrior` new loops are drawn from (None: DeepDrummer's).
         ``pooled``: the critics' features never change (``learn="head"``), so lean and best mode choose
         from a pool of embedded loops (:class:`dd_live.learn.policy.PoolSearch`); otherwise both run best
         mode's search over the chains."""
         super().__init__()
+        from ..learn.pool import sound_kinds
         from ..learn.sampler import BestSearch, Chains, Scorer
 
-        self.library, self.session, self.gate, self.rng = library, session, gate, rng
+        self.library, self.session, self.gate, self.rng, self.prior = library, session, gate, rng, prior
+        self._kinds = sound_kinds(library)
         self.hashes = hashes if hashes is not None else {}
         self.settings = settings
         self.critic = critic                   # the scoring critic (a frozen copy of the trainer's)
@@ -75,11 +78,15 @@ class GeneratorWorker(Worker):
         self._made = 0
         self._made_version = -1                # the critic version of the latest candidate made
         self._next_id = session.next_id()
+        self._free: dict[int, bool] = {}      # candidate id -> drawn outside the drum prior (this run's loops)
+        self._played: dict[int, set[str]] = {}   # candidate id -> the kinds of sound it plays (this run's loops)
+        self._heard: set[int] = set()            # this run's candidates that were the current loop at some time
         tracks = len(settings.locks)
         with gate.hold(high=True):
             self.chains = Chains(library, self.scorer, n=chains, rng=rng, tracks=tracks, steps=settings.steps,
                                  beats=settings.beats,
-                                 density=settings.density, temperature=settings.temperature, feel=settings.groove)
+                                 density=settings.density, temperature=settings.temperature, feel=settings.groove,
+                                 prior=prior)
         self._best = BestSearch(self.chains)
         self.pooled = pooled
         self._pool = None                      # made on first use (learn/policy.PoolSearch)
@@ -260,7 +267,9 @@ class GeneratorWorker(Worker):
         settings, epoch = self.settings, self._epoch
         with self.gate.hold(high=True):
             if self.pooled and settings.mode in ("lean", "best"):
-                found = self._pool_search().next(self.critic, draw=settings.mode == "lean")
+                lineages, sounds = self._evidence()
+                found = self._pool_search().next(self.critic, draw=settings.mode == "lean", lineages=lineages,
+                                                 sounds=sounds)
             else:
                 if self._stale:
                     self.chains.rescore()
@@ -272,6 +281,8 @@ class GeneratorWorker(Worker):
                     found = self.chains.pick()
         cid = self._next_id
         self._next_id += 1
+        self._free[cid] = found.free
+        self._played[cid] = {str(self._kinds[int(i)]) for i, row in zip(found.idx, found.hits) if row.any()}
         folder = self.session.candidate_dir(cid)
         folder.mkdir(parents=True, exist_ok=True)
         reference = self.scorer.audio(found.hits[None], found.idx[None], found.genes)[0]
@@ -292,6 +303,30 @@ class GeneratorWorker(Worker):
             sound_hash(self.library, int(i), self.hashes)
         return loop
 
+    def _evidence(self) -> tuple[dict[bool, tuple[int, int]], dict[str, tuple[int, int]]]:
+        """What the performer said of this run's loops, from the session's ratings as they are now (relabels
+        and undos included): (likes, dislikes) by lineage (drawn from the drum prior: False, outside it: True),
+        and (heard, disliked) by each kind of sound played (heard: rated, or shown and skipped)."""
+        from ..learn.policy import ALL_SOUNDS
+
+        cur = self.current()
+        if cur is not None and cur.id in self._played:
+            self._heard.add(cur.id)
+        lineages: dict[bool, list[int]] = {False: [0, 0], True: [0, 0]}
+        labels = {}
+        for cid, like in self.session.ratings():
+            free = self._free.get(cid)
+            if free is not None:
+                lineages[free][0 if like else 1] += 1
+                labels[cid] = like
+        sounds: dict[str, list[int]] = {}
+        for cid in self._heard | set(labels):
+            for kind in self._played.get(cid, set()) | {ALL_SOUNDS}:
+                counts = sounds.setdefault(kind, [0, 0])
+                counts[0] += 1
+                counts[1] += labels.get(cid) is False
+        return {k: (v[0], v[1]) for k, v in lineages.items()}, {k: (v[0], v[1]) for k, v in sounds.items()}
+
     def _pool_search(self):
         """The pool search, made on first use under the current constraints (call holding the gate)."""
         if self._pool is None:
@@ -304,7 +339,7 @@ class GeneratorWorker(Worker):
             pool = LoopPool(self.library, self.scorer, rng=self.rng, tracks=len(s.locks), steps=s.steps, beats=s.beats,
                             density=s.density,
                             constraints=Constraints(fotf=s.fotf, lock_sample=locks, lock_row=locks), template=template,
-                            feel=s.groove, template_genes=self._template_genes(cur))
+                            feel=s.groove, template_genes=self._template_genes(cur), prior=self.prior)
             self._pool = PoolSearch(pool, seed=int(self.rng.integers(2**31)))
         return self._pool
 

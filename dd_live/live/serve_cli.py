@@ -23,6 +23,9 @@ OPTIONS: tuple[tuple[str, tuple[str, ...], dict[str, Any]], ...] = (
     ("host", ("--host",), {"help": "address to listen on (default 127.0.0.1; OSC has no authentication)"}),
     ("samples", ("--samples",), {"action": "append", "metavar": "DIR", "help": "sample folder (repeatable; default: "
                                                                                "the session's, else the built-in kit)"}),
+    ("patterns", ("--patterns",), {"action": "append", "metavar": "DIR", "help": "a folder of drum MIDI files "
+                                   "(repeatable): the first loops sound like them (default: dd_live's drum prior "
+                                   "alone)"}),
     ("bpm", ("--bpm",), {"type": float, "help": "session tempo (default: the session's, 120 for a new one)"}),
     ("steps", ("--steps",), {"type": int, "metavar": "|".join(map(str, STEPS)),
                              "help": "steps per bar (default: the session's, 16 for a new one; 12 or 24 for "

@@ -90,7 +90,7 @@ class SongWorker(Worker):
         try:
             critic = copy.deepcopy(d.published_critic).eval()
             taste = taste_from(d.library, critic, d.settings, d.settings.feel, seed=d.seed, threads=d.threads,
-                               source=f"session {d.session.name}", gate=d.gate)
+                               source=f"session {d.session.name}", gate=d.gate, prior=d.prior)
             summary = make_song(path, out, taste=taste, force=True)
         except DDLiveError as err:
             d.error("args", f"song {path.name}: {err}", sender)

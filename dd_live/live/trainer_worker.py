@@ -44,11 +44,13 @@ class TrainerWorker(Worker):
 
     def __init__(self, trainer, session, library, *, gate: Gate, publish: Callable, mfcc=None,
                  version: int = 0, trained: list[tuple[int, bool]] | None = None,
-                 on_idle: Callable[[], None] = lambda: None) -> None:
+                 on_idle: Callable[[], None] = lambda: None, prior=None) -> None:
+        """``prior``: the drum prior the generator draws from, whose loops the head's inputs are standardised
+        over (:func:`dd_live.learn.trainer.reference_features`)."""
         super().__init__()
         from ..learn.features import MFCC
 
-        self.trainer, self.session, self.library = trainer, session, library
+        self.trainer, self.session, self.library, self.prior = trainer, session, library, prior
         self.gate, self.publish = gate, publish
         self.mfcc = mfcc or MFCC()
         self.version = version
@@ -79,9 +81,15 @@ class TrainerWorker(Worker):
         self._jobs.put(None)
 
     def load_features(self) -> None:
-        """Compute the features of ``dataset`` (after a restart); call before start()."""
+        """Compute the features of ``dataset`` (after a restart) and, for a critic that learns its head, of the
+        reference loops; call before start()."""
         import torch
 
+        from ..learn.trainer import reference_features
+
+        if self.trainer.config.learn == "head":
+            self.trainer.set_reference(reference_features(self.library, lambda a: self.mfcc(torch.from_numpy(a)),
+                                                          prior=self.prior))
         self.trainer.clear()
         for cid, like in self.dataset:
             audio = reference_audio(self.session, self.library, cid)

@@ -62,10 +62,13 @@ def cmd_song(a: argparse.Namespace) -> int:
         raise InputError(f"--threads must be 1-64, got {a.threads}")
     if a.session is not None and a.samples:
         raise InputError("--samples and --session do not go together: a session keeps its own kit")
+    def started(taste) -> None:
+        print(f"dd-live song: drums for {a.song} in the taste of {taste.source}", file=sys.stderr, flush=True)
+
     progress = Progress()
     try:
         summary = make_song(a.song, a.out, session=a.session, samples=a.samples, seed=a.seed, force=a.force,
-                            threads=a.threads, progress=progress)
+                            threads=a.threads, progress=progress, on_start=started)
     finally:
         progress.close()
     if a.plot:

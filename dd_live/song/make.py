@@ -74,9 +74,11 @@ def summarize(arr: Arrangement, events: np.ndarray) -> dict:
 
 def make_song(path: Path | str, out: Path | str, *, session: str | None = None, samples: Sequence[str] | None = None,
               seed: int = 0, force: bool = False, threads: int = 2,
-              progress: Callable[[int, int], None] | None = None, taste=None) -> dict:
+              progress: Callable[[int, int], None] | None = None, taste=None,
+              on_start: Callable[[object], None] | None = None) -> dict:
     """Read ``path``, arrange it (in ``taste``, else that of ``session`` or a new session's critic) and write
-    the files into ``out``. Returns the summary, with the seconds each stage took."""
+    the files into ``out``; ``on_start(taste)`` once the song is read and the taste open. Returns the summary,
+    with the seconds each stage took."""
     from .taste import open_taste
     from .write import check_out, write_song
 
@@ -85,6 +87,8 @@ def make_song(path: Path | str, out: Path | str, *, session: str | None = None, 
     song = read_song(path)
     if taste is None:
         taste = open_taste(session=session, samples=samples, seed=seed, threads=threads)
+    if on_start is not None:
+        on_start(taste)
     t1 = time.perf_counter()
     arr = arrange(song, taste, progress=progress)
     events = arr.events()

@@ -23,6 +23,8 @@ CHAINS = 16            # chains of each grid's best-mode search
 SEARCH_STEPS = 24      # its bound (steps) and patience: a song needs a handful of loops, not a live stream
 SEARCH_PATIENCE = 6
 TRACKS = 4             # a new session's tracks (a session's own loops decide its number)
+NO_SESSION = ("dd_live's drum prior, no performer's taste yet (--session NAME: a session's critic, kit, swing and "
+              "feel choose the drums)")
 
 
 @dataclass
@@ -38,7 +40,7 @@ class Taste:
     feel: tuple[float, ...] = ()          # the session's feel layer (offset per step)
     groove: bool = False                  # the session searches each loop's own feel
     fotf: bool = False                    # the session's four-on-the-floor
-    source: str = "a new session's critic"
+    source: str = "dd_live's drum prior (no session)"
     make_chains: Callable | None = None   # (steps, beats, constraints) -> Chains, for best_loop's search
     _best: dict = field(default_factory=dict)
 
@@ -64,7 +66,11 @@ class Taste:
         from ..groove.genes import pattern_fields
         from ..learn.sampler import BEST_TEMPERATURE, BestSearch
 
-        locks = Constraints(fotf=self.fotf, lock_sample=() if kit is None else (True,) * self.tracks)
+        from ..loops.prior import layout
+
+        # every kit a drummer's: each track's sounds from its role (kick, snare or clap, hat or ride, colour)
+        locks = Constraints(fotf=self.fotf, lock_sample=() if kit is None else (True,) * self.tracks,
+                            roles=layout(self.tracks))
         chains = self.make_chains(steps, beats, locks)
         if kit is not None:
             chains.constrain(locks, (np.zeros((self.tracks, steps), dtype=bool), np.asarray(kit)))
@@ -88,7 +94,7 @@ def open_taste(*, session: str | None, samples: Sequence[str] | None, seed: int,
     from ..sound.samples import open_library
 
     configure_threads(threads)
-    settings, layer, critic, source = LiveSettings(), (), None, "a new session's critic"
+    settings, layer, critic, source = LiveSettings(), (), None, NO_SESSION
     folders = list(samples) if samples else None
     if session is not None:
         from ..live.folders import resolve
@@ -101,13 +107,15 @@ def open_taste(*, session: str | None, samples: Sequence[str] | None, seed: int,
             settings = LiveSettings.from_dict(stored.get("live", {}))
             layer = tuple(s.feel() or ())
             kept = stored.get("samples") or []
-            if folders and [str(Path(f).expanduser().resolve()) for f in folders] != list(kept):
+            from ..sound.samples import kit_folders
+
+            if folders and kit_folders(folders) != list(kept):
                 raise InputError(f"session {folder.name} was made with "
                                  f"{', '.join(kept) if kept else 'the built-in kit'}; song mode uses its kit "
                                  "(leave out --samples)")
             folders = list(kept) or None
             critic = _session_critic(s, seed)
-            source = f"session {folder.name}"
+            source = f"session {folder.name} (its critic chose among the drum prior's kits and loops)"
         finally:
             s.close()
     library = open_library(folders, tracks=TRACKS)
@@ -117,11 +125,17 @@ def open_taste(*, session: str | None, samples: Sequence[str] | None, seed: int,
 
 
 def taste_from(library, critic, settings, feel: Sequence[float] = (), *, seed: int, threads: int = 2,
-               source: str = "the live session's critic", gate=None) -> Taste:
+               source: str = "the live session's critic", gate=None, prior="shipped") -> Taste:
     """A Taste over ``library`` scored by ``critic`` with a session's :class:`~dd_live.live.loop.LiveSettings`
     and feel layer; with ``gate`` (the daemon's :class:`~dd_live.live.worker.Gate`) every batch of critic work
-    waits its turn behind the daemon's own, low priority."""
+    waits its turn behind the daemon's own, low priority. The search starts from ``prior`` (a
+    :class:`~dd_live.loops.prior.DrumPrior`; "shipped": dd_live's)."""
     import contextlib
+
+    if prior == "shipped":
+        from ..loops.prior import load_prior
+
+        prior = load_prior()
 
     from ..learn.sampler import Chains, Scorer
 
@@ -146,7 +160,7 @@ def taste_from(library, critic, settings, feel: Sequence[float] = (), *, seed: i
 
     def make_chains(steps: int, beats: int, constraints: Constraints):
         return Chains(library, _Held(), n=CHAINS, rng=rng, tracks=TRACKS, steps=steps, beats=beats,
-                      density=settings.density, constraints=constraints, feel=settings.groove)
+                      density=settings.density, constraints=constraints, feel=settings.groove, prior=prior)
 
     return Taste(library, score, rng, TRACKS, settings.swing, tuple(feel), settings.groove, settings.fotf, source,
                  make_chains)

@@ -11,6 +11,8 @@ CATEGORIES = (  # the default kit's, in kit order
     "kick", "snare", "clap", "rim", "hat_closed", "hat_open", "crash", "ride",
     "tom", "bell", "perc", "zap", "harsh",
 )
+RESEARCH_CATEGORIES = ("zap", "harsh")   # deliberately unpleasant: in the research kit only (see sound/kit.py)
+RESEARCH_KIT = "research"                # what --samples calls the research kit
 
 # Category guesses from file and folder names, first match wins (user folders only;
 # the default kit's categories come from its kit.json).

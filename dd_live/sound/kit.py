@@ -6,9 +6,12 @@ RMS level in dBFS, spectral centroid in Hz). The build is deterministic: each
 sample has its own seeded generator, filters run in plain double precision, so
 the same dd_live version writes the same bytes.
 
-Like DeepDrummer's collection, the kit mixes classic drum-machine-style voices
-with a few deliberately unpleasant ones (harsh high tones, noise bursts), so a
-critic can learn that they are unwanted.
+Two kits share the folder. The default kit is a performer's: drum-machine-style
+voices a producer would keep in a track (kicks, snares, claps, rims, hats,
+cymbals, toms, bells, percussion). The research kit (``--samples research``) adds,
+like DeepDrummer's collection, deliberately unpleasant sounds (harsh high tones,
+noise bursts, zaps: :data:`RESEARCH_CATEGORIES`), so that a critic's learning to
+avoid them can be measured; kit.json marks them ``research_only``.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import numpy as np
 
 from .. import SAMPLE_RATE, __version__
 from .audio import write_bytes, write_wav
-from .categories import CATEGORIES
+from .categories import CATEGORIES, RESEARCH_CATEGORIES, RESEARCH_KIT
 from .voices import finish, kick, snare, clap, rim, hat, cymbal, tom, bell, perc, zap, harsh
 
 SR = SAMPLE_RATE
@@ -177,7 +180,8 @@ def build_kit(out_dir: Path, *, force: bool = True) -> Path:
         # Quantise exactly as the file will hold it, so the metadata describes the file.
         pcm = np.round(np.clip(audio, -1.0, 1.0) * 32767.0) / 32767.0
         write_wav(out_dir / rel, pcm.astype(np.float32), bits=16, force=force)
-        entries.append({"file": rel, "category": voice.category, **describe(pcm)})
+        entries.append({"file": rel, "category": voice.category, **describe(pcm),
+                        **({"research_only": True} if voice.category in RESEARCH_CATEGORIES else {})})
     meta = {
         "name": "dd_live default kit",
         "version": __version__,
@@ -193,13 +197,16 @@ def build_kit(out_dir: Path, *, force: bool = True) -> Path:
 
 
 def listing(folder: Path | None = None) -> tuple[list[str], Any]:
-    """One line per sample of a kit (the default kit if None; a kit's kit.json adds levels and centroid) or of
-    a sample folder: category, duration (s), key; and the library read."""
+    """One line per sample of a kit (the default kit if None, the research kit if ``research``; a kit's kit.json
+    adds levels and centroid) or of a sample folder: category, duration (s), key; and the library read."""
     from .samples import default_kit_dir, load_kit, load_library
 
     meta: dict[str, dict] = {}
+    research = folder is not None and str(folder) == RESEARCH_KIT and not folder.exists()
+    if research:
+        folder = None
     if folder is None or (folder / "kit.json").is_file():
-        lib = load_kit(folder)
+        lib = load_kit(folder, research=research)
         meta = {e["file"]: e for e in json.loads(((folder or default_kit_dir()) / "kit.json").read_text())["samples"]}
     else:
         lib = load_library([folder])

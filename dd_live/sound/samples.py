@@ -21,7 +21,7 @@ import numpy as np
 
 from .. import SAMPLE_RATE
 from ..errors import InputError, SampleError
-from .categories import guess_category
+from .categories import RESEARCH_KIT, guess_category
 
 MAX_SECONDS = 10.0
 """Longer files are not one-shots (loops, songs) and are skipped."""
@@ -317,8 +317,9 @@ def default_kit_dir() -> Path:
     return Path(platformdirs.user_data_dir("dd_live")) / f"kit-{__version__}"
 
 
-def load_kit(kit_dir: Path | None = None) -> SampleLibrary:
-    """Load a kit described by kit.json (the default kit when ``kit_dir`` is None).
+def load_kit(kit_dir: Path | None = None, *, research: bool = False) -> SampleLibrary:
+    """Load a kit described by kit.json (the default kit when ``kit_dir`` is None): a performer's, or with
+    ``research`` also the samples marked ``research_only`` (see :mod:`dd_live.sound.kit`).
 
     The default kit is synthesized on first use if it is not on disk.
     """
@@ -336,6 +337,8 @@ def load_kit(kit_dir: Path | None = None) -> SampleLibrary:
         raise InputError(f"{kit_dir}: no readable kit.json ({err})") from err
     items, skipped = [], []
     for e in entries:
+        if e.get("research_only") and not research:
+            continue
         path = kit_dir / e["file"]
         try:
             items.append((e["file"], path, load_file(path), e["category"]))
@@ -345,12 +348,16 @@ def load_kit(kit_dir: Path | None = None) -> SampleLibrary:
 
 
 def load_library(folders: Sequence[str | os.PathLike[str]] | None = None, *, use_cache: bool = True) -> SampleLibrary:
-    """The default kit if ``folders`` is empty, else every usable sample in the folders.
+    """The default kit if ``folders`` is empty, the research kit for ``["research"]``
+    (:data:`dd_live.sound.kit.RESEARCH_KIT`; a folder of that name is ``./research``), else every usable
+    sample in the folders.
 
     Keys of user samples are ``<folder name>/<relative path>``; a folder given twice counts once.
     """
     if not folders:
         return load_kit()
+    if [os.fspath(f) for f in folders] == [RESEARCH_KIT]:
+        return load_kit(research=True)
     scans: list[tuple[Path, Scan]] = []
     for folder in folders:
         root = Path(folder).expanduser().resolve()
@@ -364,6 +371,12 @@ def load_library(folders: Sequence[str | os.PathLike[str]] | None = None, *, use
         base += scan.blob.size
     flat = scans[0][1].blob if len(scans) == 1 else np.concatenate([scan.blob for _, scan in scans])
     return SampleLibrary(infos, flat, skipped)
+
+
+def kit_folders(given: Sequence[str | os.PathLike[str]]) -> list[str]:
+    """Sample folders as a session stores them: each resolved to an absolute path, the research kit's name
+    (:data:`dd_live.sound.categories.RESEARCH_KIT`) kept as it is."""
+    return [f if f == RESEARCH_KIT else str(Path(f).expanduser().resolve()) for f in map(os.fspath, given)]
 
 
 def open_library(folders: Sequence[str | os.PathLike[str]] | None = None, *, tracks: int = 1,

@@ -58,7 +58,8 @@ def test_raters_judge_audio_not_file_names(kit, tmp_path):
         assert rater.taste(c) == rater.taste(Candidate(c.pattern, renamed, c.audio, c.score))
 
 
-def test_groove_rater_likes_a_house_beat_more(kit):
+def test_groove_rater_likes_a_house_beat_more(research_kit):
+    kit = research_kit
     kick = next(s for s in kit.samples if sound_of(s.path).kick_like and sound_of(s.path).duration < 1.0)
     hat = next(s for s in kit.samples if s.category == "hat_closed" and sound_of(s.path).bright_short)
     harsh = next(s for s in kit.samples if s.category == "harsh")

@@ -141,10 +141,10 @@ def test_served_loops_stay_novel_and_the_pool_grows_when_it_runs_out(small_lib):
     near[np.arange(len(rests)), rests[:, 0], rests[:, 1]] = True       # the best loop and one more hit each
     pool.add(near, np.repeat(pool.idx[best][None], len(rests), 0))
     control = copy.deepcopy(pool)
-    plain = [PoolSearch(control, seed=4, top=0, per=0, recent=5, novelty=0).next(critic, draw=False)
+    plain = [PoolSearch(control, seed=4, top=0, per=0, recent=5, novelty=0, set_share=1.0).next(critic, draw=False)
              for _ in range(4)]
     assert min((f.hits != g.hits).sum() for f, g in zip(plain, plain[1:])) <= 2   # without the rule: near-repeats
-    search = PoolSearch(pool, seed=4, top=0, per=0, recent=5, novelty=6)
+    search = PoolSearch(pool, seed=4, top=0, per=0, recent=5, novelty=6, set_share=1.0)
     served = [search.next(critic, draw=False) for _ in range(30)]  # more than the pool's loops
     assert len({pool.key(f.hits, f.idx) for f in served}) == 30
     for i, f in enumerate(served):
@@ -197,3 +197,68 @@ def test_protocol_phase1_can_lean(kit):
     assert rep["policy"] == "lean" and len(rep["phase1_likes"]) == 4
     with pytest.raises(ValueError, match="policy"):
         run_protocol(lambda c: True, ratings=1, per_model=1, library=kit, policy="greedy")
+
+
+def test_a_new_session_leans_on_the_drum_prior_and_a_disliked_lineage_gives_way():
+    """The lineage choice: with nothing rated the prior's loops about seven times in eight; after the prior's
+    loops were disliked again and again and the free ones liked, mostly free ones."""
+    from dd_live.learn.policy import choose_lineage
+
+    rng = np.random.default_rng(0)
+    new = np.mean([choose_lineage(rng) for _ in range(4000)])
+    assert 0.08 < new < 0.25
+    hated = np.mean([choose_lineage(rng, {False: (1, 14), True: (4, 3)}) for _ in range(4000)])
+    assert hated > 0.9
+    loved = np.mean([choose_lineage(rng, {False: (12, 3), True: (1, 6)}) for _ in range(4000)])
+    assert loved < 0.02
+
+
+def test_the_prior_lineage_mutates_as_a_drummer_and_the_free_one_as_deepdrummer(kit):
+    from dd_live.learn.pool import LoopPool
+    from dd_live.learn.sampler import Scorer
+    from dd_live.loops.prior import KEEP_ROLES, layout, load_prior
+
+    pool = LoopPool(kit, Scorer(kit, Critic().eval()), rng=np.random.default_rng(3), start=200,
+                    prior=load_prior())
+    pool.prime()
+    assert 0.65 < (~pool.free).mean() < 0.95
+    ours, theirs = np.flatnonzero(~pool.free), np.flatnonzero(pool.free)
+    for _ in range(6):                                  # six generations of each lineage
+        ours = pool.mutate(np.repeat(ours[:20], 2))
+        theirs = pool.mutate(np.repeat(theirs[:20], 2))
+    assert not pool.free[ours].any() and pool.free[theirs].all()
+    roles = layout(4)
+    for t, role in enumerate(roles):
+        members = kit.role_pools[role][0]
+        assert np.isin(pool.idx[ours, t], members).all()          # sounds stay in their roles
+        if role in KEEP_ROLES:
+            assert pool.hits[ours, t].any(axis=1).all()           # kick, snare and hats keep playing
+    kicks = kit.role_pools["low"][0]
+    assert np.isin(pool.idx[theirs, 0], kicks).mean() < 0.6      # DeepDrummer's draw any sound anywhere
+
+
+def test_sounds_stay_varied(kit):
+    """No set of sounds in more than a fifth of the last 40 loops, no loop all of one category (unless locked)."""
+    from dd_live.learn.pool import LoopPool
+    from dd_live.learn.sampler import Scorer
+    from dd_live.loops.pattern import Constraints
+
+    pool = LoopPool(kit, Scorer(kit, Critic().eval()), rng=np.random.default_rng(4), start=64)
+    pool.prime()
+    kicks = kit.in_category("kick")[:4]
+    hats = kit.in_category("hat_closed")
+    rows = np.arange(8)
+    pool.idx[rows] = kicks                                   # eight loops of four kicks: one category
+    assert not pool.varied(8, rows).any()
+    base = (pool.hits[0], pool.idx[0])
+    pool.reset(Constraints(lock_sample=(True,) * 4, lock_row=(False,) * 4), template=base)
+    pool.prime()
+    assert pool.varied(8).all()                                # locked by the performer: allowed
+    pool.reset(Constraints(), template=None)
+    pool.prime()
+    same = np.array([kicks[0], kit.in_category("snare")[0], hats[0], hats[1]])
+    pool.idx[:3] = same
+    pool.hits[:3] = True
+    for k in range(8):                                        # the set served 8 times of the last 40
+        pool.recent_sets.append(np.sort(same))
+    assert not pool.varied(8, np.arange(3)).any() and pool.varied(9, np.arange(3)).all()

@@ -16,7 +16,7 @@ from dd_live.loops.pattern import Pattern
 from dd_live.song.arrange import arrange, grid_for
 from dd_live.song.make import make_song, spearman
 from dd_live.song.read import read_song
-from dd_live.song.taste import Taste, open_taste
+from dd_live.song.taste import NO_SESSION, Taste, open_taste
 
 from .checks import PARTS, check_song, make_midi as _song
 
@@ -67,6 +67,21 @@ def test_a_song_of_many_meters_and_tempos(tmp_path, taste):
     assert summary["spearman_density_intensity"] > 0.5
     # one kit for the whole song
     assert len({tuple(t["sample"] for t in p["tracks"]) for p in doc["loops"].values()}) == 1
+
+
+def _check_drummers_kit(doc: dict, library) -> None:
+    """The song's drums are a drum kit: a kick, a snare or clap and a hat or cymbal that play somewhere, each
+    sound on a GM note of its own family (none lent), and the taste says where it came from."""
+    from dd_live.loops.gm import GM_FAMILY_OF_NOTE, family_of
+
+    sounds = [library.samples[library.index(k)] for k in doc["kit"]]
+    playing = {t for p in doc["loops"].values() for t, row in enumerate(p["tracks"]) if any(row["velocities"])}
+    cats = {sounds[t].category for t in playing}
+    assert "kick" in cats and cats & {"snare", "clap"} and cats & {"hat_closed", "hat_open", "ride", "crash"}, \
+        (doc["song"], [s.category for s in sounds])
+    assert doc["note_loans"] == []
+    assert all(GM_FAMILY_OF_NOTE[n] == family_of(s.category) for n, s in zip(doc["notes"], sounds)), doc["song"]
+    assert "drum prior" in doc["taste"]
 
 
 def _hits_per_bar(doc: dict) -> list[int]:
@@ -203,15 +218,17 @@ def test_spearman():
 
 @pytest.mark.simutrans
 def test_every_simutrans_song(tmp_path, taste):
-    """Every song: files right (checks.check_song), fills before >= 80% of boundaries, density following the
-    song's intensity (Spearman per song, printed; the mean must be clearly positive)."""
+    """Every song: files right (checks.check_song), a drummer's kit (a kick, a snare or clap and a hat or
+    cymbal that play, each sound on a GM note of its own family), fills before >= 80% of boundaries, density
+    following the song's intensity (Spearman per song, printed; the mean must be clearly positive)."""
     songs = sorted(SIMUTRANS.glob("*.mid"))
     assert len(songs) >= 50
     rows = []
     for src in songs:
         taste.forget()    # each song its own best-mode loops, as a fresh run would
         s = make_song(src, tmp_path / src.stem, taste=taste)
-        check_song(src, tmp_path / src.stem)
+        doc = check_song(src, tmp_path / src.stem)
+        _check_drummers_kit(doc, taste.library)
         rows.append(s)
     fills = sum(r["fills_before_boundaries"] for r in rows) / sum(r["boundaries"] for r in rows)
     rhos = [r["spearman_density_intensity"] for r in rows if r["spearman_density_intensity"] is not None]
@@ -257,7 +274,9 @@ def test_a_song_on_a_third_party_kit(tmp_path, capsys):
     sonic = {safe_name(p.stem) for p in Path("/usr/share/sonic-pi/samples").glob("*.flac")}
     played = {f.name.split("_", 1)[1][:-len(".wav")] for f in (tmp_path / "o" / "samples").iterdir()}
     assert played and played <= sonic
-    assert json.loads(capsys.readouterr().out)["taste"] == "a new session's critic"
+    out = capsys.readouterr()
+    assert json.loads(out.out)["taste"] == NO_SESSION
+    assert f"dd-live song: drums for {src} in the taste of {NO_SESSION}" in out.err.splitlines()   # whose taste
 
 
 def test_a_session_searching_each_loops_feel_carries_its_accents_and_push(tmp_path, kit):

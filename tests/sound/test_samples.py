@@ -122,6 +122,11 @@ def test_guess_category(name, category):
 
 
 def test_default_kit_loads_with_categories():
+    """The default kit is a performer's; the research kit (--samples research) adds the unpleasant sounds."""
     lib = samples_mod.load_kit()
-    assert len(lib) >= 120 and not lib.skipped
-    assert {"kick", "snare", "hat_closed", "harsh"} <= set(lib.categories.tolist())
+    assert len(lib) >= 100 and not lib.skipped
+    assert {"kick", "snare", "hat_closed", "tom", "perc"} <= set(lib.categories.tolist())
+    assert not {"harsh", "zap"} & set(lib.categories.tolist())
+    research = samples_mod.load_library(["research"])
+    assert set(research.categories.tolist()) == set(lib.categories.tolist()) | {"harsh", "zap"}
+    assert set(lib.keys(range(len(lib)))) < set(research.keys(range(len(research))))
