@@ -55,25 +55,6 @@ def default_threads() -> int:
     return max(1, (os.cpu_count() or 2) // 2)
 
 
-def session_samples(given: list[str], stored: dict, folder: Path) -> list[str]:
-    """The sample folders a session is served with (resolved): the ones it was made with. Another kit on an
-    existing session is refused: its rated loops, critic and exports belong to the kit they were made with."""
-    for f in given:
-        if "\0" in f:
-            raise InputError(f"bad sample folder {f!r}: a path cannot hold a NUL character")
-    from ..sound.samples import kit_folders
-
-    wanted = kit_folders(given)
-    if "samples" not in stored:          # a new session
-        return wanted
-    have = list(stored["samples"])
-    if given and wanted != have:
-        kit = ", ".join(have) if have else "the built-in kit"
-        raise InputError(f"session {folder.name} was made with {kit}; start a new session for other samples "
-                         f"(dd-live serve --session NEW_NAME --samples ...)")
-    return have
-
-
 def check_init(init: str) -> None:
     """Fail early (before a session folder exists) on an ``init`` that cannot start a critic."""
     if init in ("pretrained", "random"):
@@ -167,7 +148,7 @@ class Daemon(Commands, Takes, Sync):
         from ..song.drum_parts import performer_prior
         from ..sound.samples import open_library
         from .config import web_port
-        from .folders import check_folder, is_session, resolve
+        from .folders import check_folder, is_session, resolve, session_samples
         from .session import Session
 
         folder = resolve(config["session"])

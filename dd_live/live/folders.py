@@ -1,5 +1,5 @@
-"""Where sessions live: the sessions folder, session names and folders, and the sessions there are
-(``dd-live sessions``). A session's contents are :mod:`dd_live.live.session`'s."""
+"""Where sessions live: the sessions folder, session names and folders, the sessions there are
+(``dd-live sessions``), and which sample folders a session is served with. A session's contents are :mod:`dd_live.live.session`'s."""
 
 from __future__ import annotations
 
@@ -138,3 +138,22 @@ def sessions_table(rows: list[dict[str, Any]], root: Path | None = None) -> str:
             lines.append(f"{r['name']:<24} {r['ratings']:>7} {r['likes']:>5} {r['dislikes']:>8} "
                          f"{r['candidates']:>6}  {r['folder']}")
     return "\n".join(lines)
+
+
+def session_samples(given: list[str], stored: dict, folder: Path) -> list[str]:
+    """The sample folders a session is served with (resolved): the ones it was made with. Another kit on an
+    existing session is refused: its rated loops, critic and exports belong to the kit they were made with."""
+    from ..sound.samples import kit_folders
+
+    for f in given:
+        if "\0" in f:
+            raise InputError(f"bad sample folder {f!r}: a path cannot hold a NUL character")
+    wanted = kit_folders(given)
+    if "samples" not in stored:          # a new session
+        return wanted
+    have = list(stored["samples"])
+    if given and wanted != have:
+        kit = ", ".join(have) if have else "the built-in kit"
+        raise InputError(f"session {folder.name} was made with {kit}; start a new session for other samples "
+                         f"(dd-live serve --session NEW_NAME --samples ...)")
+    return have

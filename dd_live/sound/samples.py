@@ -15,6 +15,7 @@ import json
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -67,26 +68,18 @@ class SampleLibrary:
         self.offsets = np.array([s.offset for s in self.samples], dtype=np.int64)
         self.lengths = np.array([s.length for s in self.samples], dtype=np.int64)
         self.categories = np.array([s.category for s in self.samples])
-        self._roles: np.ndarray | None = None
-        self._pools: dict | None = None
 
-    @property
+    @cached_property
     def roles(self) -> np.ndarray:
         """Each sample's role in a drum loop (:mod:`dd_live.sound.roles`), found once."""
-        if self._roles is None:
-            from .roles import roles_of
+        from .roles import roles_of
+        return roles_of(self)
 
-            self._roles = roles_of(self)
-        return self._roles
-
-    @property
+    @cached_property
     def role_pools(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Per role, the samples a track of that role draws from and their probabilities (found once)."""
-        if self._pools is None:
-            from .roles import role_pools
-
-            self._pools = role_pools(self)
-        return self._pools
+        from .roles import role_pools
+        return role_pools(self)
 
     def __len__(self) -> int:
         return len(self.samples)
