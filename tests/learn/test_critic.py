@@ -93,13 +93,27 @@ def test_head_learning_fits_only_the_output_layer_and_separates_held_out_toy_dat
     torch.testing.assert_close(fresh.critic.output().weight, critic.output().weight)
 
 
-def test_head_learning_with_one_class_gives_the_smoothed_like_rate(rng):
-    x, _ = _toy(rng, 3)
-    t = Trainer(Critic(precision="fp32"), TrainConfig(learn="head"))
-    for xi in x:
-        t.add(xi, True)
-    t.train()
-    np.testing.assert_allclose(t.critic.score(x).numpy(), 4 / 5, rtol=1e-5)    # (3 + 1) / (3 + 2)
+def test_head_learning_from_dislikes_alone_pushes_down_what_they_share(rng):
+    """Only dislikes, of loops that share something (the toy's stripes) the reference loops mostly lack: the
+    critic scores loops like them below the rest, and below the base like rate; with only likes, above it.
+    (Standardised over the rated loops alone, or with a free bias, dislikes alone would teach nothing.)"""
+    from dd_live.learn.trainer import BASE_RATE
+
+    x, y = _toy(rng, 80)
+    striped, plain = x[torch.from_numpy(y)], x[torch.from_numpy(~y)]
+    reference = plain[:30]                                  # loops as the policy draws them: mostly no stripes
+    for label in (False, True):
+        torch.manual_seed(0)
+        t = Trainer(Critic(precision="fp32"), TrainConfig(learn="head"))
+        t.set_reference([reference])
+        for xi in striped[:6]:
+            t.add(xi, label)
+        t.train()
+        like_them, others = t.critic.score(striped[6:]).numpy(), t.critic.score(plain[30:]).numpy()
+        if label:
+            assert like_them.mean() > max(others.mean(), BASE_RATE) + 0.1
+        else:
+            assert like_them.mean() < min(others.mean(), BASE_RATE) - 0.1
 
 
 def test_learn_setting_resolves_and_is_checked():

@@ -66,7 +66,8 @@ def _play_bar(c, frame, human: Human, beats: int, bar_s: float) -> None:
 
 
 def test_automatic_takes_move_the_feel_towards_a_swinging_human_without_take_messages(daemon, tmp_path):
-    d, c = daemon(tmp_path / "s", settings=LiveSettings(bpm=240.0))     # a bar is 1 s
+    # a bar is 1 s; DeepDrummer's busy loops (prior=None): off-beat sixteenths for the swing to pull
+    d, c = daemon(tmp_path / "s", settings=LiveSettings(bpm=240.0), prior=None)
     cid = c.wait("/dd/candidate", 30)[0]
     cells = c.wait("/dd/grid", 10, where=lambda a: a[0] == cid)[1:]
     notes = c.wait("/dd/notes", 10, where=lambda a: a[0] == cid)[1:]

@@ -197,7 +197,8 @@ def test_a_human_on_midi_in_pulls_the_drums_off_beats_late(jack, daemon):
 
     from dd_live.lab.human import Human
 
-    d, c = daemon(threads=1, seed=2, midi_out="virtual", midi_in="virtual", hello=False)
+    # DeepDrummer's busy loops (prior=None): off-beat sixteenths for the human's swing to pull
+    d, c = daemon(threads=1, seed=2, midi_out="virtual", midi_in="virtual", hello=False, prior=None)
     player = d.outputs[0]
     clock = "jack" if "frame-stamped" in player.where else "perf"
     human = subprocess.Popen([sys.executable, "-c", _HUMAN, clock], stdin=subprocess.PIPE, stdout=subprocess.PIPE,

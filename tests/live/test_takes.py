@@ -20,7 +20,9 @@ def _errors(c: Client, seconds: float = 0.5) -> list[list]:
 
 
 def test_a_swinging_human_over_osc_pulls_the_drums_off_beats_late(daemon, tmp_path):
-    d, c = daemon(tmp_path / "s")
+    # DeepDrummer's busy loops (prior=None): off-beat sixteenths for the swing to pull (a drummer's loop from
+    # the drum prior may have none)
+    d, c = daemon(tmp_path / "s", prior=None)
     c.wait("/dd/candidate", 30)
     takes = play_takes_osc(c, Human(swing=SWING, pull=0.3, jitter_ms=4.0, latency_ms=12.0, seed=0), takes=3, bars=4)
     frame = takes[0]["frame"]
