@@ -162,11 +162,14 @@ class LoopPool:
         return out
 
     def sound_sets(self, rows: np.ndarray | None = None) -> np.ndarray:
-        """The set of sounds each loop plays: its playing tracks' sample indices sorted, -1 for a silent track
-        (int64, (loops, tracks))."""
+        """The set of sounds each loop plays: its playing tracks' sample indices sorted, each once, -1 for a
+        silent track or a sound played twice (int64, (loops, tracks))."""
         hits = self.hits if rows is None else self.hits[rows]
         idx = self.idx if rows is None else self.idx[rows]
-        return np.sort(np.where(hits.any(axis=2), idx, -1), axis=1)
+        s = np.sort(np.where(hits.any(axis=2), idx, -1), axis=1)
+        twice = np.zeros(s.shape, dtype=bool)
+        twice[:, 1:] = s[:, 1:] == s[:, :-1]
+        return np.sort(np.where(twice, -1, s), axis=1)
 
     def varied(self, most: int, rows: np.ndarray | None = None) -> np.ndarray:
         """Which pooled loops (or ``rows``) keep the sounds varied: their set of sounds was served fewer than

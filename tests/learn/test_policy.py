@@ -262,3 +262,10 @@ def test_sounds_stay_varied(kit):
     for k in range(8):                                        # the set served 8 times of the last 40
         pool.recent_sets.append(np.sort(same))
     assert not pool.varied(8, np.arange(3)).any() and pool.varied(9, np.arange(3)).all()
+    # one sound on two tracks is still the same set of sounds
+    a, b = pool.sound_sets(np.array([0]))[0], None
+    pool.idx[3] = [same[0], same[1], same[2], same[2]]
+    pool.idx[4] = [same[0], same[1], same[1], same[2]]
+    pool.hits[3:5] = True
+    b, c = pool.sound_sets(np.array([3, 4]))
+    assert (b == c).all() and set(b.tolist()) == {-1, *same[:3].tolist()} and not (a == b).all()
