@@ -38,10 +38,10 @@ EMBED_BATCH = 64        # loops rendered and embedded at once (a bar each: 64 ta
 
 
 def sound_kinds(library) -> np.ndarray:
-    """Each sample's kind of sound, as the policy counts likes by kind: its category, or for a sample whose
-    name says nothing, ``other:`` and its role (:mod:`dd_live.sound.roles`)."""
-    return np.array([s.category if s.category != "other" else f"other:{r}"
-                     for s, r in zip(library.samples, library.roles)])
+    """Each sample's kind of sound, as the policy tallies dislikes by kind (:func:`dd_live.sound.roles.kinds_of`)."""
+    from ..sound.roles import kinds_of
+
+    return kinds_of(library)
 
 
 def density_range(density: float = DENSITY) -> tuple[float, float]:
@@ -66,7 +66,9 @@ class LoopPool:
         if start < 1 or capacity < start:
             raise ValueError("a pool needs at least one loop to start with, and room for them")
         self.library, self.scorer, self.rng = library, scorer, rng
-        self._codes = np.unique(library.categories, return_inverse=True)[1].reshape(-1)   # category per sample
+        # category per sample for the one-category rule; a sample whose name says nothing is its own
+        self._codes = np.where(library.categories == "other", -1 - np.arange(len(library)),
+                               np.unique(library.categories, return_inverse=True)[1].reshape(-1))
         self.kinds, kind_codes = np.unique(sound_kinds(library), return_inverse=True)
         self._kind_codes = kind_codes.reshape(-1)          # the kind of sound each sample is (see sound_kinds)
         self.feel, self.template_genes, self.prior = feel, template_genes, prior

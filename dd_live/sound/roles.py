@@ -65,12 +65,18 @@ def roles_of(library) -> np.ndarray:
                      for i, s in enumerate(library.samples)], dtype="<U8")
 
 
+def kinds_of(library) -> np.ndarray:
+    """Each sample's kind of sound: its category, or for a sample whose name says nothing ``other:`` and its
+    role (what colour draws each alike, and what the policy tallies dislikes by)."""
+    return np.array([s.category if s.category != "other" else f"other:{r}"
+                     for s, r in zip(library.samples, library.roles)])
+
+
 def role_pools(library) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Per role, (sample indices, probabilities) a track of that role draws its sound from. A role with no
     sample of its own draws like colour; colour draws every non-kick sample, each category weighted alike.
     :attr:`SampleLibrary.role_pools` keeps it."""
-    roles = library.roles
-    cats = np.array([s.category if s.category != "other" else f"other:{r}" for s, r in zip(library.samples, roles)])
+    roles, cats = library.roles, kinds_of(library)
     every = np.arange(len(library))
     colour = every[roles != "low"] if (roles != "low").any() else every
     per_cat = {c: int((cats[colour] == c).sum()) for c in set(cats[colour].tolist())}

@@ -269,3 +269,14 @@ def test_sounds_stay_varied(kit):
     pool.hits[3:5] = True
     b, c = pool.sound_sets(np.array([3, 4]))
     assert (b == c).all() and set(b.tolist()) == {-1, *same[:3].tolist()} and not (a == b).all()
+
+
+def test_an_unnamed_folder_is_not_one_category(make_library):
+    """Samples whose names say nothing are all 'other': that is no category, so their loops stay allowed."""
+    from dd_live.learn.pool import LoopPool
+    from dd_live.learn.sampler import Scorer
+
+    lib = make_library([3000, 9000, 800, 20000, 5000, 7000], ["other"] * 6)
+    pool = LoopPool(lib, Scorer(lib, Critic().eval()), rng=np.random.default_rng(2), start=32)
+    pool.prime()
+    assert pool.varied(8).all()
