@@ -140,13 +140,16 @@ class Trainer:
         self._noise: torch.Tensor | None = None
         self._noise_round = -1
         self._reference: torch.Tensor | None = None    # learn="head": embeddings of the reference loops
+        self._reference_feats: Callable | None = None   # ... or what makes their MFCCs, until the first fit
 
     def set_reference(self, feats) -> None:
         """The reference loops the head's inputs are standardised over: their MFCCs, in batches (an iterable of
-        (batch, 60, frames) tensors), embedded now and kept as embeddings (the features never change in
-        ``learn="head"``)."""
-        with torch.no_grad():
-            self._reference = torch.cat([self.critic.embed(f) for f in feats])
+        (batch, 60, frames) tensors, or a callable giving one, called at the first fit, off a daemon's start),
+        embedded and kept as embeddings (the features never change in ``learn="head"``)."""
+        self._reference, self._reference_feats = None, feats if callable(feats) else None
+        if not callable(feats):
+            with torch.no_grad():
+                self._reference = torch.cat([self.critic.embed(f) for f in feats])
 
     def _adam(self) -> torch.optim.Adam:
         """Adam with the configured rate and decay; the fused CPU kernel where torch has one (4x faster step)."""
@@ -258,6 +261,8 @@ class Trainer:
                 self._embedded[i] = e
         emb = torch.stack(self._embedded)
         y = torch.tensor(self.labels, dtype=torch.float32)
+        if self._reference_feats is not None:
+            self.set_reference(self._reference_feats())
         ref = emb if self._reference is None else self._reference
         mean, std = ref.mean(0), ref.std(0, unbiased=False).clamp(min=1e-3)
         x = (emb - mean) / std

@@ -87,9 +87,9 @@ class TrainerWorker(Worker):
 
         from ..learn.trainer import reference_features
 
-        if self.trainer.config.learn == "head":
-            self.trainer.set_reference(reference_features(self.library, lambda a: self.mfcc(torch.from_numpy(a)),
-                                                          prior=self.prior))
+        if self.trainer.config.learn == "head":   # made at the first fit, on the trainer's thread
+            self.trainer.set_reference(lambda: reference_features(
+                self.library, lambda a: self.mfcc(torch.from_numpy(a)), prior=self.prior))
         self.trainer.clear()
         for cid, like in self.dataset:
             audio = reference_audio(self.session, self.library, cid)
