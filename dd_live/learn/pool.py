@@ -250,7 +250,7 @@ class LoopPool:
             hits[silenced] = src_hits[silenced]
         genes = self.genes[sources]
         if self.feel:
-            hits, idx, genes = feel_genes.mix(self.hits[sources], self.idx[sources], genes, (hits, idx), self.rng,
+            hits, idx, genes = feel_genes.mix(src_hits, src_idx, genes, (hits, idx), self.rng,
                                               locked=self.constraints.rows_locked(self.tracks),
                                               fixed_swing=getattr(self.scorer, "swing", None) is not None)
         return self.add(hits, idx, genes, free)

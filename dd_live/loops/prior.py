@@ -151,19 +151,24 @@ class GridPrior:
     velocity: np.ndarray
 
 
+def _owner(positions: int, steps: int) -> np.ndarray:
+    """The step each of a bar's ``positions`` goes to: the nearest (circularly)."""
+    return np.floor(np.arange(positions) * steps / positions + 0.5).astype(int) % steps
+
+
 def _gather(p: np.ndarray, steps: int) -> np.ndarray:
     """Probabilities (..., positions) at RESOLUTION a beat onto ``steps`` steps of the same bar: each position
     goes to its nearest step (circularly), a step plays if any of its positions does."""
-    positions = p.shape[-1]
-    owner = np.floor(np.arange(positions) * steps / positions + 0.5).astype(int) % steps
+    owner = _owner(p.shape[-1], steps)
     miss = np.zeros(p.shape[:-1] + (steps,))
     np.add.at(miss, (..., owner), np.log1p(-np.clip(p, 0.0, 0.999)))   # type: ignore[index]
     return 1.0 - np.exp(miss)
 
 
 def _gather_mean(v: np.ndarray, weight: np.ndarray, steps: int) -> np.ndarray:
-    positions = v.shape[-1]
-    owner = np.floor(np.arange(positions) * steps / positions + 0.5).astype(int) % steps
+    """Mean values (..., positions) onto ``steps`` steps, each position weighted by ``weight`` (its hit
+    probability): what a step plays at when it plays."""
+    owner = _owner(v.shape[-1], steps)
     num, den = np.zeros(v.shape[:-1] + (steps,)), np.zeros(v.shape[:-1] + (steps,))
     np.add.at(num, (..., owner), v * weight)   # type: ignore[index]
     np.add.at(den, (..., owner), weight)       # type: ignore[index]
