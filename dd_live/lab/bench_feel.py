@@ -1,6 +1,7 @@
 """``dd-live bench feel``: does the drums' timing follow a human playing along? Simulated humans, over OSC.
 
-Starts ``dd-live serve`` on a fresh session and, against its current loop, plays takes of 4 bars through
+Starts ``dd-live serve`` on a fresh session and, against a loop that plays off-beat sixteenths (the bench skips
+with /dd/next until one does: a prior's loop of eighths gives a swinging human nothing to swing), plays takes of 4 bars through
 /dd/onset (each onset with its beat, as a front end's onset detector would send it): a human swinging the
 off-beat sixteenths a third of a step late, pulled 30% towards the drums, 4 ms jitter, 12 ms latency, for
 three takes per seed; then, after /dd/feel/reset, a straight human. Reports, per take, the drums' mean
@@ -32,11 +33,29 @@ def _morph(seed: int) -> dict:
             "step7_offset": round(float(layer[6]), 3), "step7_wanted": round(want[6], 3)}
 
 
+def _offbeat_loop(client, *, tries: int = 40) -> int:
+    """Skip (/dd/next) until the current loop plays an odd sixteenth; returns how many loops were skipped."""
+    for skipped in range(tries):
+        client.drain(0.1)
+        client.send("/dd/hello")
+        cid = client.wait("/dd/candidate", 30)[0]
+        cells = client.wait("/dd/grid", 30, where=lambda a: a[0] == cid)[1:]
+        names = client.wait("/dd/samples", 30, where=lambda a: a[0] == cid)[1:]
+        hits = np.asarray(cells, dtype=np.int64).reshape(len(names), -1) > 0
+        if hits.shape[1] % 2 == 0 and hits[:, 1::2].any():
+            return skipped
+        client.drop("/dd/candidate")
+        client.send("/dd/next", 1)
+        client.wait("/dd/candidate", 30, where=lambda a, c=cid: a[0] != c)
+    raise TimeoutError(f"no loop with off-beat sixteenths in {tries} loops")
+
+
 def bench_feel(*, seeds: int = 3, threads: int | None = 2) -> dict:
     swing, straight, answer_ms = [], [], []
     t_start = time.monotonic()
     with bench_daemon("feel", threads=threads) as (proc, client):
         wait_answering(client, proc)
+        skipped = _offbeat_loop(client)
         for seed in range(seeds):
             for human, out in ((Human(swing=SWING, seed=seed), swing), (Human(swing=0.0, seed=seed), straight)):
                 client.drop("/dd/notes")
@@ -58,7 +77,7 @@ def bench_feel(*, seeds: int = 3, threads: int | None = 2) -> dict:
                             "largest": round(max(float(np.max(np.abs(t["layer"]))) for t in takes), 3),
                             "gap_ms": [round(float(t["take"][2]), 1) for t in takes]})
     third = [s["off_beat"][2] / SWING for s in swing]
-    return {"benchmark": "feel", "seeds": seeds, "human_swing_steps": round(SWING, 3),
+    return {"benchmark": "feel", "seeds": seeds, "human_swing_steps": round(SWING, 3), "loops_skipped": skipped,
             "swing_take3_share_min": round(min(third), 3), "swing_take3_share_mean": round(float(np.mean(third)), 3),
             "swing_rises_every_take": all(np.all(np.diff([0.0] + s["off_beat"]) > 0) for s in swing),
             "swing_gap_shrinks_every_take": all(np.all(np.diff(s["gap_ms"]) < 0) for s in swing),
