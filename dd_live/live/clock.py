@@ -9,13 +9,22 @@ BREAK of a tick, three times running on the same side and further each time, is 
 ticks, a new tempo takes them ever further away): the line then starts again from those three, so a new tempo is
 followed within a beat.
 
+No input breaks it: a line whose tempo is outside BPM_RANGE (ticks sharing one frame, a burst, a clock running
+backwards) is not used; the last good tempo is held instead, through the newest tick, so the drums play on at it.
+A tick more than JUMP ticks off the line (a gap, a burst, lost ticks) starts the line again from that tick at the
+held tempo. Both distances grow with the scatter of the ticks about their line (up to SPREAD_MAX_S), so a port
+that stamps every tick of a JACK cycle alike (several ticks a cycle above 200 bpm) is not taken for tempo
+changes. What was ignored is counted and said at most once every REPORT_S (one log line).
+
 Units: ticks (24 a quarter note), seconds on the clock of the stamps (the player's clock).
 """
 
 from __future__ import annotations
 
+import logging
+import math
 import threading
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 
 import numpy as np
@@ -27,6 +36,14 @@ BREAK = 0.08                 # off the line by this share of a tick, three times
 MIN_FIT = 3                  # ticks before a tempo is known
 TEMPO_STEP = 0.1             # a tempo this far (bpm) from the one last reported is reported ("tempo") ...
 TEMPO_EVERY = TICKS_PER_BEAT  # ... at most once a beat
+
+BPM_RANGE = (1.0, 1000.0)    # tempos a line may say (bpm); outside it the last good tempo is held
+SLOPE_RANGE = (60.0 / (TICKS_PER_BEAT * BPM_RANGE[1]), 60.0 / (TICKS_PER_BEAT * BPM_RANGE[0]))  # s per tick
+JUMP = TICKS_PER_BEAT / 2    # a tick this far off the line (ticks) starts it again
+SPREAD_MAX_S = 0.05         # the most scatter (RMS, s) the ticks' stamps are allowed (a 4096-frame JACK cycle's)
+REPORT_S = 1.0               # what was ignored is said at most this often (s, on the stamps' clock)
+
+log = logging.getLogger("dd_live.midi")
 
 TICK, START, CONTINUE, STOP, SPP = 0xF8, 0xFA, 0xFB, 0xFC, 0xF2
 REALTIME = (TICK, START, CONTINUE, STOP)
@@ -48,6 +65,12 @@ class ClockFollower:
         self._miss = 0.0                     # how far off the last tick was (ticks)
         self.ticks = 0                       # ticks heard while running (for the status)
         self._told: tuple[float, int] | None = None   # (tempo last reported, self.ticks then)
+        self._spread = 0.0                   # RMS scatter of the ticks about the last sane line (s)
+        self._good: float | None = None      # the last sane line's slope (s per tick): held when the line is not
+        self.ignored: Counter[str] = Counter()   # what was ignored since it was last said
+        self.ignored_total = 0
+        self._said: float | None = None      # when it was last said (stamp)
+        self._latest = -math.inf             # the latest stamp seen
 
     # ------------------------------------------------------------ input
 
@@ -55,6 +78,9 @@ class ClockFollower:
         """One message: its status byte, the time it arrived (s) and any data bytes (SPP's two)."""
         kind = None
         with self._lock:
+            if not math.isfinite(at):
+                self._ignore("messages with no usable time", self._latest)
+                return
             if status == TICK:
                 if self.running:
                     self._tick(at)
@@ -68,16 +94,20 @@ class ClockFollower:
             elif status == STOP:
                 if self.running:
                     self.running, kind = False, "stop"
-            elif status == SPP and len(data) >= 2:
-                self.position = (int(data[0]) & 0x7F | (int(data[1]) & 0x7F) << 7) * TICKS_PER_SPP
-                kind = "position"
-                self._reset()
+            elif status == SPP:
+                if len(data) >= 2:
+                    self.position = (int(data[0]) & 0x7F | (int(data[1]) & 0x7F) << 7) * TICKS_PER_SPP
+                    kind = "position"
+                    self._reset()
+                else:
+                    self._ignore("song positions without their two bytes", at)
+            self._report(at)
         if kind is not None and self.on_change is not None:
             self.on_change(kind)
 
     def _tempo_news(self) -> str | None:
         """"tempo" when the line's tempo has moved TEMPO_STEP from the last reported, at most once a beat."""
-        if self._line is None or len(self._fit) < TICKS_PER_BEAT // 2 or self._line[1] <= 0:
+        if self._line is None or len(self._fit) < TICKS_PER_BEAT // 2:
             return None
         bpm = 60.0 / (TICKS_PER_BEAT * self._line[1])
         told = self._told
@@ -85,6 +115,21 @@ class ClockFollower:
             self._told = (bpm, self.ticks)
             return "tempo"
         return None
+
+    def _ignore(self, what: str, at: float, n: int = 1) -> None:
+        self.ignored[what] += n
+        self.ignored_total += n
+        self._report(at)
+
+    def _report(self, at: float) -> None:
+        """Say what was ignored, at most once every REPORT_S."""
+        self._latest = max(self._latest, at)    # stamps that go back do not make the report come sooner
+        if not self.ignored or (self._said is not None and self._latest - self._said < REPORT_S):
+            return
+        self._said = self._latest
+        log.warning("MIDI clock: ignored %s; holding %s", ", ".join(f"{n} {what}" for what, n in self.ignored.items()),
+                    "no tempo yet" if self._good is None else f"{60.0 / (TICKS_PER_BEAT * self._good):.1f} bpm")
+        self.ignored.clear()
 
     def _reset(self) -> None:
         self._fit.clear()
@@ -95,9 +140,18 @@ class ClockFollower:
         self.position += 1
         self.ticks += 1
         line = self._line
-        if line is not None and len(self._fit) >= MIN_FIT:
-            miss = (at - (line[0] + line[1] * pos)) / line[1]       # in ticks
-            side = 1 if miss > BREAK else -1 if miss < -BREAK else 0
+        if line is not None:
+            miss = (at - (line[0] + line[1] * pos)) / line[1]       # in ticks (the slope is never 0)
+            scatter = self._spread / line[1]                        # in ticks
+            if abs(miss) > max(JUMP, 4 * scatter):                                    # a gap, a burst, lost ticks: start again
+                self._ignore("jumps in the clock", at)
+                self._fit.clear()
+                self._off = 0
+                self._fit.append((pos, at))
+                self._refit(at)
+                return
+            limit = max(BREAK, 2 * scatter)
+            side = 1 if miss > limit else -1 if miss < -limit else 0
             # a new tempo puts the ticks ever further off the line; jitter scatters them: only misses on one
             # side that grow each time count
             growing = side and self._off and (self._off > 0) == (side > 0) and abs(miss) > self._miss
@@ -109,18 +163,35 @@ class ClockFollower:
                 self._fit.extend(keep)
                 self._off = 0
         self._fit.append((pos, at))
-        self._line = _line(self._fit)
+        self._refit(at)
+
+    def _refit(self, at: float) -> None:
+        """The line through the window's ticks if its tempo is sane, else the held tempo through the newest."""
+        line = _line(self._fit) if len(self._fit) >= MIN_FIT else None
+        if line is not None and not SLOPE_RANGE[0] <= line[1] <= SLOPE_RANGE[1]:
+            self._ignore("ticks at an impossible tempo", at)
+            line = None
+        if line is not None:
+            self._good = line[1]
+            if len(self._fit) >= 8:
+                p, t = np.array(self._fit, dtype=np.float64).T
+                self._spread = min(float(np.sqrt(np.mean((t - line[0] - line[1] * p) ** 2))), SPREAD_MAX_S)
+        elif self._good is not None and self._fit:
+            pos, when = self._fit[-1]
+            line = (when - self._good * pos, self._good)
+        self._line = line
 
     # ------------------------------------------------------------ questions
 
     def line(self) -> tuple[float, float] | None:
-        """(a, b) with time = a + b * position (s, ticks), or None until MIN_FIT ticks have been heard."""
+        """(a, b) with time = a + b * position (s, ticks), b within SLOPE_RANGE; None until MIN_FIT ticks at a sane
+        tempo have been heard (after a Start, Continue or position, the tempo held from before counts)."""
         with self._lock:
-            return self._line if len(self._fit) >= MIN_FIT else None
+            return self._line
 
     def bpm(self) -> float | None:
         line = self.line()
-        return None if line is None or line[1] <= 0 else 60.0 / (TICKS_PER_BEAT * line[1])
+        return None if line is None else 60.0 / (TICKS_PER_BEAT * line[1])
 
     def time_of(self, position: float) -> float | None:
         """When the song reaches ``position`` (ticks), by the line; None while unknown."""
@@ -130,7 +201,7 @@ class ClockFollower:
     def position_at(self, at: float) -> float | None:
         """The song position (ticks, fractional) at time ``at``, by the line; None while unknown."""
         line = self.line()
-        return None if line is None or line[1] <= 0 else (at - line[0]) / line[1]
+        return None if line is None else (at - line[0]) / line[1]
 
 
 def _line(points) -> tuple[float, float] | None:

@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 from .clock import REALTIME, SPP, ClockFollower
 from .rtmidi_in import RtmidiReader
-from .worker import Worker
+from .worker import RateLog, Worker, one_line
 
 log = logging.getLogger("dd_live.midi")
 
@@ -44,6 +44,7 @@ class ClockInput(Worker):
         self._poller: RtmidiReader | None = None
         self.where = ""
         self.heard = 0
+        self._bad = RateLog(log)
 
     def start(self) -> None:
         if self.frames_now is not None:
@@ -90,7 +91,10 @@ class ClockInput(Worker):
                         # each 32-bit frame to the one nearest ``now``
                         back = (now - frame) & 0xFFFFFFFF
                         unwrapped = now - back if back < 1 << 31 else now + ((1 << 32) - back)
-                        self.follower.feed(data[0], unwrapped / rate, data[1:3])
+                        try:  # one bad message must not end the clock
+                            self.follower.feed(data[0], unwrapped / rate, data[1:3])
+                        except Exception as err:
+                            self._bad.warning("MIDI clock: a message could not be handled: %s", one_line(err))
             self._stop.wait(CLOCK_POLL_S)
 
     def close(self) -> None:

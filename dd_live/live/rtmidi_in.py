@@ -21,7 +21,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from .worker import Worker
+from .worker import RateLog, Worker, one_line
 
 log = logging.getLogger("dd_live.midi")
 
@@ -41,6 +41,7 @@ class RtmidiReader(Worker):
         self.port, self.handle, self.clock = port, handle, clock
         self._sum = 0.0                    # rtmidi's deltas so far (s)
         self._anchor = float("inf")        # min(collected - sum): where rtmidi's time is on ``clock``
+        self._bad = RateLog(log)
 
     def stamp(self, delta: float, collected: float) -> float:
         """The time (s, on ``clock``) of a message that came ``delta`` s after the one before and was collected
@@ -61,8 +62,8 @@ class RtmidiReader(Worker):
             n += 1
             try:
                 self.handle(msg, t)
-            except Exception:  # one bad message must not end the input
-                log.exception("%s: a message could not be handled", self.name)
+            except Exception as err:  # one bad message must not end the input
+                self._bad.warning("%s: a message could not be handled (%s): %s", self.name, msg, one_line(err))
             got = get()
         return n
 

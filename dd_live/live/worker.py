@@ -6,10 +6,38 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 log = logging.getLogger("dd_live.workers")
+
+
+class RateLog:
+    """A warning said at most once every ``every`` seconds, with how many were held back since: for a part that
+    meets the same bad input thousands of times a second (one line, never a traceback per message)."""
+
+    def __init__(self, logger: logging.Logger, every: float = 1.0) -> None:
+        self.logger, self.every = logger, every
+        self._last = -float("inf")
+        self._held = 0
+        self._lock = threading.Lock()
+
+    def warning(self, msg: str, *args) -> bool:
+        """Log ``msg % args`` unless one was logged less than ``every`` s ago; True if it was logged."""
+        now = time.monotonic()
+        with self._lock:
+            if now - self._last < self.every:
+                self._held += 1
+                return False
+            held, self._held, self._last = self._held, 0, now
+        self.logger.warning(msg + (f" (and {held} more like it)" if held else ""), *args)
+        return True
+
+
+def one_line(err: BaseException) -> str:
+    """An error as one line: its message's first line, or its type's name."""
+    return (str(err).strip().splitlines() or [type(err).__name__])[0]
 
 
 class Gate:
@@ -98,8 +126,7 @@ def failure(workers) -> str | None:
     for w in workers:
         err = w.error
         if err is not None:
-            first = (str(err).strip().splitlines() or [type(err).__name__])[0]
-            return f"{w.name} failed: {first}"
+            return f"{w.name} failed: {one_line(err)}"
         if not w.is_alive():
             return f"{w.name} stopped by itself"
     return None
