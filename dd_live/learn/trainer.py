@@ -329,7 +329,7 @@ class Trainer:
 
     def save(self, path: Path, *, extra: dict | None = None) -> Path:
         """Write weights, optimiser, the initial weights, counters and ``extra`` (plain data) atomically."""
-        from ..sound.audio import atomic_path
+        from ..sound.audio import atomic_path, write_error
 
         state = {
             "version": CHECKPOINT_VERSION,
@@ -341,7 +341,10 @@ class Trainer:
             "extra": extra or {},
         }
         with atomic_path(Path(path), force=True) as tmp:
-            torch.save(state, tmp)
+            try:
+                torch.save(state, tmp)
+            except RuntimeError as err:  # torch's "PytorchStreamWriter failed writing file" on a full disk
+                raise write_error(Path(path), err) from err
         return Path(path)
 
     def load(self, path: Path) -> dict:

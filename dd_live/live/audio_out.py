@@ -249,6 +249,12 @@ class AudioPlayer:
                 log.debug("closing the audio stream failed", exc_info=True)
             (log.warning if self.late_blocks else log.info)(self.report())
 
+    def revive(self) -> None:
+        """Open the stream again after it stopped by itself (the supervisor's call); the loop and the transport's
+        state are kept. BackendError if no device opens."""
+        self.stop()
+        self.start()
+
     def join(self, timeout: float | None = None) -> None:
         """Nothing to join: PortAudio owns the callback thread, stopped in stop()."""
 

@@ -18,6 +18,7 @@ from typing import Any
 from ..errors import DDLiveError, ExportError, InputError
 from ..loops.record import Loop
 from .replies import WEB
+from .worker import one_line
 from .osc import OSCError
 from .sounds import UnknownLoop
 
@@ -90,7 +91,11 @@ class Commands:
         self.trainer_worker.sync()
         if cur is not None and cid == cur.id:
             self._advance()
-        self.session.keep_sample_files(rows, self.library, self._hashes)
+        try:
+            self.session.keep_sample_files(rows, self.library, self._hashes)
+        except OSError as err:  # the rating stands; a start writes the sounds it misses
+            self.error("io", f"loop {cid}'s rating stands; the next start keeps its sounds, which cannot be written "
+                             f"now: {one_line(err)}")
 
     def _cmd_next(self, sender) -> None:
         self._advance()

@@ -43,6 +43,7 @@ from .loop import LiveSettings, grid_settings
 from .osc import Command, OSCError
 from .osc_server import OSCServer
 from .replies import Replies
+from .supervisor import Supervisor
 from .takes import AutoTakes, Takes
 from .trainer_worker import TrainerWorker
 from .worker import Gate, failure
@@ -113,7 +114,8 @@ class Daemon(Commands, Takes, Sync):
         self.gate = Gate()
         self.trainer_worker = TrainerWorker(self.trainer, session, library, gate=self.gate, publish=self._on_trained,
                                             version=self.version, trained=trained,
-                                            on_idle=lambda: self.generator.wake(), prior=self.prior)
+                                            on_idle=lambda: self.generator.wake(), prior=self.prior,
+                                            on_error=self._worker_error)
         self.trainer_worker.load_features()
         self._hashes: dict[int, str] = {}      # sha256 of library samples by index (the generator fills it)
         self.generator = GeneratorWorker(library, session, copy.deepcopy(self.trainer.critic).eval(), gate=self.gate,
@@ -122,7 +124,7 @@ class Daemon(Commands, Takes, Sync):
                                          on_ready=self._announce, on_retempo=self._on_retempo,
                                          current=lambda: self.current, hold_off=self.trainer_worker.busy.is_set,
                                          hashes=self._hashes, pooled=self.trainer.config.learn == "head",
-                                         prior=self.prior)
+                                         prior=self.prior, on_error=self._worker_error)
         self._handlers = self.handlers()
         check_handlers(self._handlers, protocol.inbound().values())  # a mismatch fails here, not at a click
         self.server = server or OSCServer(host, osc_port, self._on_datagram)
@@ -138,6 +140,7 @@ class Daemon(Commands, Takes, Sync):
         self.current: Loop | None = None
         self._lock = threading.RLock()
         self.stopped = threading.Event()
+        self.supervisor = Supervisor(lambda: self.workers, self._tell_part)   # started last by start()
 
     @classmethod
     def open(cls, config: dict[str, Any], aliases: dict[str, str] | None = None) -> Daemon:
@@ -203,8 +206,9 @@ class Daemon(Commands, Takes, Sync):
 
     @property
     def workers(self) -> list:
-        """Everything running that supervision watches: OSC, trainer, generator, the outputs and inputs."""
-        return [self.server, self.trainer_worker, self.generator, self.autotakes, self.songs, *self.outputs,
+        """Everything running that the supervisor watches (see :mod:`.supervisor` for what each part's death does),
+        the supervisor first (it is stopped first, so it revives nothing that is being stopped)."""
+        return [self.supervisor, self.server, self.trainer_worker, self.generator, self.autotakes, self.songs, *self.outputs,
                 *self.inputs, *([self.web] if self.web is not None else [])]
 
     def start(self) -> None:
@@ -250,13 +254,28 @@ class Daemon(Commands, Takes, Sync):
         self.generator.request()       # the first candidate is announced as soon as it exists
         self.autotakes.start()
         self.songs.start()
+        self.supervisor.start()
 
     def failure(self) -> str | None:
-        """One line naming the first worker that died (or ended by itself), or None while all run."""
-        return None if self.stopped.is_set() else failure(self.workers)
+        """One line naming the core part that died (see :mod:`.supervisor`), or None while the show goes on."""
+        if self.stopped.is_set():
+            return None
+        return self.supervisor.fatal or failure([self.supervisor])
+
+    def _worker_error(self, code: str, message: str) -> None:
+        """A worker's trouble it recovers from (a write error), for every front end; logged by the worker."""
+        self.replies.error(code, message, logged=True)
+
+    def _tell_part(self, name: str, state: str, message: str) -> None:
+        """The supervisor's news of a part, for every front end (its thread)."""
+        if state == "failed":
+            self.replies.error("part", message, logged=True)
+        self.send("/dd/part", name, state, message)
 
     def stop(self) -> None:
         self.stopped.set()
+        self.supervisor.stop()
+        self.supervisor.join(2.0)
         for worker in self.workers:
             worker.stop()
 

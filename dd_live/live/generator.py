@@ -19,7 +19,9 @@ from ..sound.audio import write_wav
 from ..loops.record import Loop
 from .loop import LiveSettings, collect_loop_files, write_candidate_files
 from .sounds import sound_hash
-from .worker import Gate, Worker
+from .worker import Gate, Worker, one_line
+
+IO_RETRY_S = (1.0, 16.0)   # the first and the longest wait before writing loops again after a write error (s)
 
 log = logging.getLogger("dd_live.workers")
 
@@ -48,14 +50,17 @@ class GeneratorWorker(Worker):
                  on_retempo: Callable[[Loop], None] = lambda loop: None,
                  current: Callable[[], Loop | None] = lambda: None,
                  hold_off: Callable[[], bool] = lambda: False, hashes: dict[int, str] | None = None,
-                 pooled: bool = True, prior=None) -> None:
-        """``hashes``: sha256 of library samples by index, shared with whoever keeps rated loops' sounds.
+                 pooled: bool = True, prior=None, on_error: Callable[[str, str], None] = lambda code, msg: None) -> None:
+        """``on_error(code, message)``: tell the front ends (a loop that cannot be written: "io").
+        ``hashes``: sha256 of library samples by index, shared with whoever keeps rated loops' sounds.
         ``prior``: the :class:`dd_live.loops.prior.DrumPrior` new loops are drawn from (None: DeepDrummer's).
         ``pooled``: the critics' features never change (``learn="head"``), so lean and best mode choose
         from a pool of embedded loops (:class:`dd_live.learn.policy.PoolSearch`); otherwise both run best
         mode's search over the chains."""
         super().__init__()
         from ..learn.pool import sound_kinds
+
+        self.on_error = on_error
         from ..learn.sampler import BestSearch, Chains, Scorer
 
         self.library, self.session, self.gate, self.rng, self.prior = library, session, gate, rng, prior
@@ -167,6 +172,22 @@ class GeneratorWorker(Worker):
         return sum(1 for x in takeable if x.version == self.version) < self.queue_size
 
     def _run(self) -> None:
+        """The loop below, kept going through write errors (a full disk, a folder gone): each is told once
+        (/dd/error io) and the work tried again after IO_RETRY_S, doubling while it keeps failing."""
+        wait, made = IO_RETRY_S[0], -1
+        while not self._stop.is_set():
+            try:
+                self._work()
+                return
+            except OSError as err:
+                wait = IO_RETRY_S[0] if self._made != made else min(wait * 2, IO_RETRY_S[1])
+                made = self._made
+                msg = f"new loops cannot be written: {one_line(err)}; trying again in {wait:g} s"
+                log.error("%s", msg)
+                self.on_error("io", msg)
+                self._stop.wait(wait)
+
+    def _work(self) -> None:
         while True:
             with self._cond:
                 while not self._stop.is_set() and not self._needs_work():

@@ -76,6 +76,11 @@ class MidiInput:
     def stop(self) -> None:
         self.close()
 
+    def revive(self) -> None:
+        """Open the port again (the supervisor's call after the reader died); BackendError if it cannot."""
+        self.close()
+        self.start()
+
     def join(self, timeout: float | None = None) -> None:
         if self._reader is not None:
             self._reader.join(timeout)

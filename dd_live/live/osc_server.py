@@ -55,7 +55,8 @@ class OSCServer(Worker):
         except (OSError, ValueError, OverflowError) as err:  # ValueError: a NUL in the host
             sock.close()
             why = getattr(err, "strerror", None) or err
-            raise InputError(f"cannot listen for OSC on {self.host!r}:{self.port}: {why}") from err
+            hint = " (another dd-live serve? choose a port with --osc-port PORT)" if isinstance(err, OSError) else ""
+            raise InputError(f"cannot listen for OSC on {self.host!r}:{self.port}: {why}{hint}") from err
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
         sock.setblocking(False)
         self._bell = socket.socketpair()

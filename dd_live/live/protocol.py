@@ -33,6 +33,8 @@ ERROR_CODES = {
     "state": "the command cannot be done now (nothing to rate, nothing to undo, ...)",
     "io": "a file could not be written",
     "backend": "MIDI or audio output is not available",
+    "part": "a part of the daemon (MIDI, audio, the host's clock, the web page, takes, songs) failed; it is being "
+            "restarted and the drums play on",
     "flood": "too many bad packets: further errors to this client are suppressed for a moment",
     "evicted": "more clients said /dd/hello than the daemon serves: this one, heard from least recently, "
                "gets no more replies until it says /dd/hello again",
@@ -232,6 +234,9 @@ ADDRESSES: tuple[Address, ...] = (
     Address("/dd/song/done", "out", (Arg("song", "s", "the song's file name"),
                                      Arg("dir", "s", "the folder its drums were written to, absolute path")),
             "A song's drums are written (see /dd/song)."),
+    Address("/dd/part", "out", (Arg("part", "s", "the part's thread name (dd-midi, dd-audio, dd-clock, dd-web, ...)"),
+                                Arg("state", "s", "failed or restarted"), Arg("message", "s", "one line")),
+            "A part of the daemon failed (also sent as /dd/error part) or is running again after a restart."),
     Address("/dd/error", "out", (Arg("code", "s", "one of: " + ", ".join(ERROR_CODES)), Arg("message", "s", "one line")),
             "Something sent to the daemon was refused; the daemon keeps serving."),
 )

@@ -72,11 +72,12 @@ class Replies:
             self.send("/dd/error", "evicted", f"more than {self.max_clients} clients said /dd/hello; this one gets no "
                       "more replies until it says /dd/hello again", to=[old])
 
-    def error(self, code: str, message: str, sender: Target | None = None) -> None:
+    def error(self, code: str, message: str, sender: Target | None = None, *, logged: bool = False) -> None:
         """``/dd/error code message`` to every target and the sender, at most 10 a second per sender (bursts
-        of 20); the first suppressed one is replaced by a ``flood`` error saying so."""
+        of 20); the first suppressed one is replaced by a ``flood`` error saying so. ``logged``: the caller has
+        logged it already."""
         key = sender or "local"
-        if self._log_errors.allow("log"):
+        if not logged and self._log_errors.allow("log"):
             log.warning("%s from %s: %s", code, sender, message)
         targets = self.targets()
         if sender is not None and sender not in targets:

@@ -194,14 +194,25 @@ class Session(SessionSounds):
 
         def __enter__(self) -> sqlite3.Connection:
             self.s._lock.acquire()
-            self.s._db.execute("BEGIN IMMEDIATE")
+            try:
+                self.s._db.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as err:
+                self.s._lock.release()
+                raise OSError(5, f"the session database could not be written: {err}") from err
+            except BaseException:
+                self.s._lock.release()
+                raise
             return self.s._db
 
         def __exit__(self, kind, value, tb) -> None:
             try:
                 self.s._db.execute("ROLLBACK" if kind else "COMMIT")
+            except sqlite3.OperationalError as err:   # the commit itself failed: a full disk, an I/O error
+                raise OSError(5, f"the session database could not be written: {err}") from err
             finally:
                 self.s._lock.release()
+            if isinstance(value, sqlite3.OperationalError):   # rolled back: nothing of it was kept
+                raise OSError(5, f"the session database could not be written: {value}") from value
 
     def _tx(self) -> Session._Tx:
         return Session._Tx(self)

@@ -74,7 +74,7 @@ class SessionSounds:
         import soundfile as sf
 
         from .. import SAMPLE_RATE
-        from ..sound.audio import atomic_path
+        from ..sound.audio import atomic_path, write_error
 
         written = 0
         for _, _, key, digest, _ in rows:
@@ -86,7 +86,10 @@ class SessionSounds:
                 continue  # the folder's file changed since: that sound is not to be had any more
             audio = np.ascontiguousarray(library.audio(i), dtype=np.float32)
             with atomic_path(path, force=True) as tmp:  # float WAV, unclipped: the exact audio
-                sf.write(str(tmp), audio, SAMPLE_RATE, subtype="FLOAT", format="WAV")
+                try:
+                    sf.write(str(tmp), audio, SAMPLE_RATE, subtype="FLOAT", format="WAV")
+                except (sf.LibsndfileError, RuntimeError) as err:
+                    raise write_error(path, err) from err
             written += 1
         return written
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 import numpy as np
 
 from .loop import reference_audio
-from .worker import Gate, Worker
+from .worker import Gate, RateLog, Worker, one_line
 
 log = logging.getLogger("dd_live.workers")
 
@@ -44,14 +44,16 @@ class TrainerWorker(Worker):
 
     def __init__(self, trainer, session, library, *, gate: Gate, publish: Callable, mfcc=None,
                  version: int = 0, trained: list[tuple[int, bool]] | None = None,
-                 on_idle: Callable[[], None] = lambda: None, prior=None) -> None:
-        """``prior``: the drum prior the generator draws from, whose loops the head's inputs are standardised
+                 on_idle: Callable[[], None] = lambda: None, prior=None,
+                 on_error: Callable[[str, str], None] = lambda code, msg: None) -> None:
+        """``on_error(code, message)``: tell the front ends (a checkpoint that cannot be saved: "io"). ``prior``: the drum prior the generator draws from, whose loops the head's inputs are standardised
         over (:func:`dd_live.learn.trainer.reference_features`)."""
         super().__init__()
         from ..learn.features import MFCC
 
         self.trainer, self.session, self.library, self.prior = trainer, session, library, prior
-        self.gate, self.publish = gate, publish
+        self.gate, self.publish, self.on_error = gate, publish, on_error
+        self._save_failed = RateLog(log, every=60.0)
         self.mfcc = mfcc or MFCC()
         self.version = version
         self.dataset: list[tuple[int, bool]] = list(trained or [])  # what trainer.feats holds, in order
@@ -223,8 +225,13 @@ class TrainerWorker(Worker):
         self._unheard = False
         self._published_at = time.monotonic()
         self.version += 1
-        self.trainer.save(self.session.latest_checkpoint,
-                          extra={"version": self.version, "ratings": [[c, bool(v)] for c, v in self.dataset]})
+        try:  # a cache of what the ratings teach: learning goes on without it (a restart replays the ratings)
+            self.trainer.save(self.session.latest_checkpoint,
+                              extra={"version": self.version, "ratings": [[c, bool(v)] for c, v in self.dataset]})
+        except OSError as err:
+            msg = f"the critic's checkpoint cannot be saved ({one_line(err)}); learning goes on, the ratings are kept"
+            if self._save_failed.warning("%s", msg):
+                self.on_error("io", msg)
         frozen = copy.deepcopy(self.trainer.critic).eval()
         self.last_published = frozen  # what latest.pt holds
         self.publish(frozen, self.version, len(self.dataset), float(loss))

@@ -36,8 +36,10 @@ class RateLog:
 
 
 def one_line(err: BaseException) -> str:
-    """An error as one line: its message's first line, or its type's name."""
-    return (str(err).strip().splitlines() or [type(err).__name__])[0]
+    """An error as one line: an OSError's own words (no errno, no repr of its path), else its message's first
+    line, or its type's name."""
+    text = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+    return (text.strip().splitlines() or [type(err).__name__])[0]
 
 
 class Gate:
@@ -99,9 +101,19 @@ class Worker:
     def _main(self) -> None:
         try:
             self._run()
-        except BaseException as err:  # recorded for the daemon; the thread ends
+        except BaseException as err:  # recorded for the supervisor, which says it in one line; the thread ends
             self.error = err
-            log.exception("%s stopped", self.name)
+            log.debug("%s stopped", self.name, exc_info=True)
+
+    def revive(self) -> None:
+        """Run again after the thread died (the supervisor's call): a new thread on the same resources. A part
+        whose resources die with its thread opens them again first."""
+        if self.is_alive():
+            return
+        self.error = None
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._main, name=self.name, daemon=True)
+        self._thread.start()
 
     def _run(self) -> None:  # pragma: no cover - abstract
         raise NotImplementedError

@@ -202,8 +202,28 @@ def write_wav(path: Path, audio: np.ndarray, *, bits: int = 16, force: bool = Fa
     import soundfile as sf
 
     with atomic_path(path, force=force) as tmp:
-        sf.write(str(tmp), np.clip(y, -1.0, 1.0), SAMPLE_RATE, subtype=WAV_SUBTYPES[bits], format="WAV")
+        try:
+            sf.write(str(tmp), np.clip(y, -1.0, 1.0), SAMPLE_RATE, subtype=WAV_SUBTYPES[bits], format="WAV")
+        except (sf.LibsndfileError, RuntimeError) as err:  # libsndfile's "System error." on a full disk
+            raise write_error(Path(path), err) from err
     return Path(path)
+
+
+def write_error(path: Path, err: BaseException) -> OSError:
+    """A foreign library's failure to write ``path`` (libsndfile, torch.save) as the OSError it is, with the free
+    space named when the disk is (nearly) full."""
+    try:
+        free = shutil.disk_usage(path.parent if path.parent.exists() else ".").free
+    except OSError:
+        free = None
+    full = free is not None and free < FULL_BELOW
+    why = "no space left on the device" if full else (str(err).strip().splitlines() or [type(err).__name__])[0]
+    out = OSError(28 if full else 5, f"cannot write {path.name}: {why}")
+    out.filename = str(path)
+    return out
+
+
+FULL_BELOW = 1 << 20   # free bytes under which a failed write is put down to a full disk
 
 
 def write_bytes(path: Path, data: bytes, *, force: bool = False) -> Path:

@@ -73,8 +73,8 @@ def bind(host: str, port: int) -> socket.socket:
     try:
         sock = socket.create_server((host, port), family=family, backlog=64)
     except (OSError, ValueError, OverflowError) as err:
-        raise InputError(f"cannot serve the web page on {host!r}:{port}: "
-                         f"{getattr(err, 'strerror', None) or err}") from err
+        raise InputError(f"cannot serve the web page on {host!r}:{port}: {getattr(err, 'strerror', None) or err} "
+                         "(another dd-live serve? choose a port with --web PORT, or --no-web)") from err
     sock.setblocking(False)
     return sock
 
@@ -132,6 +132,20 @@ class WebServer(Worker):
         if not self.loopback:
             log.warning("the web page is served on %s:%d: anyone who can reach it and has the token can control "
                         "dd_live", self.host, self.port)
+
+    def revive(self) -> None:
+        """Serve again on the same port after the web thread died (the supervisor's call); pages reconnect."""
+        if self.is_alive():
+            return
+        old, self._sock = self._sock, None
+        if old is not None:
+            old.close()
+        self._conns.clear()
+        self._ready.clear()
+        self._sock = bind(self.host, self.port)
+        super().revive()
+        if not self._ready.wait(10) or self.error is not None:
+            raise InputError(f"the web server did not start again: {self.error or 'no answer in 10 s'}")
 
     def _run(self) -> None:
         asyncio.run(self._serve())

@@ -92,7 +92,28 @@ def test_the_daemon_shows_each_loop_to_every_output_and_computes_its_notes_once(
     assert not any(o.playing for o in outs)
 
 
-def test_a_dead_output_stops_the_daemon_with_a_one_line_reason(tmp_path, kit, monkeypatch):
+def test_a_dead_output_is_told_to_the_front_ends_and_revived_while_the_daemon_serves_on(daemon, monkeypatch):
+    out = FakeOutput()
+    revived = []
+
+    def revive() -> None:
+        revived.append(1)
+        out.error = None
+
+    out.revive = revive
+    monkeypatch.setattr("dd_live.live.outputs.open_outputs", lambda **kw: [out])
+    d, c = daemon()
+    c.wait("/dd/candidate", 30)
+    out.error = RuntimeError("the port went away\nsecond line")
+    code, message = c.wait("/dd/error", 10)
+    assert code == "part" and message == "dd-fake failed: the port went away; restarting it"
+    assert c.wait("/dd/part", 10, where=lambda a: a[1] == "restarted") == ["dd-fake", "restarted", "dd-fake is running again"]
+    assert revived == [1] and d.failure() is None and not d.stopped.is_set()
+    c.send("/dd/status")
+    c.wait("/dd/status", 10)
+
+
+def test_a_dead_core_part_stops_the_daemon_with_a_one_line_reason(tmp_path, kit, monkeypatch):
     import os
     import signal
     import threading
@@ -107,13 +128,13 @@ def test_a_dead_output_stops_the_daemon_with_a_one_line_reason(tmp_path, kit, mo
     handler = signal.getsignal(signal.SIGINT)
 
     def fail() -> None:
-        out.error = RuntimeError("the port went away\nsecond line")
+        d.generator.error = RuntimeError("the disk went away\nsecond line")
 
     threading.Timer(1.0, fail).start()
     guard = threading.Timer(30.0, os.kill, args=(os.getpid(), signal.SIGTERM))  # a supervision that misses it
     guard.start()
     try:
-        with pytest.raises(DDLiveError, match=r"^dd-fake failed: the port went away$"):
+        with pytest.raises(DDLiveError, match=r"^dd-generator failed: the disk went away$"):
             d.serve_forever(poll_s=0.05)
     finally:
         guard.cancel()

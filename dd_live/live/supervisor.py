@@ -1,0 +1,119 @@
+"""The one owner of the daemon's parts' lives (thread ``dd-supervisor``): a policy per part, so the show goes on.
+
+A core part (OSC, the trainer, the generator) that dies ends the daemon with one line: without them nothing can be
+rated or proposed, and the session store they write is safer closed. Any other part (MIDI out and in, audio out,
+the host's clock, Link, the web page, automatic takes, songs) that dies is logged once with its cause, told to the
+front ends (``/dd/error part`` and ``/dd/part``) and revived (:meth:`dd_live.live.worker.Worker.revive`: a new
+thread on the same port, or the port opened again) after a backoff that doubles from BACKOFF_S[0] to
+BACKOFF_S[-1]; a part that then runs SETTLED_S starts its backoff again. Meanwhile the rest plays on: a MIDI
+player following a host whose clock input died keeps the held tempo (:class:`dd_live.live.clock.ClockFollower`
+extrapolates its line), so the drums keep playing at the last tempo until the clock is back.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .worker import Worker, one_line
+
+log = logging.getLogger("dd_live.daemon")
+
+#: every part by thread name: (what a performer calls it, whether its death ends the daemon)
+PARTS: dict[str, tuple[str, bool]] = {
+    "dd-osc": ("OSC", True),
+    "dd-trainer": ("the trainer", True),
+    "dd-generator": ("the loop generator", True),
+    "dd-supervisor": ("the supervisor", True),
+    "dd-midi": ("MIDI out", False),
+    "dd-audio": ("audio out", False),
+    "dd-midi-in": ("MIDI in", False),
+    "dd-clock": ("the host's MIDI clock in", False),
+    "dd-link": ("Ableton Link", False),
+    "dd-web": ("the web page", False),
+    "dd-takes": ("automatic takes", False),
+    "dd-song": ("song mode", False),
+}
+BACKOFF_S = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0)   # waits before each revival of a part that keeps dying (s)
+SETTLED_S = 30.0                                      # a part running this long after a revival starts afresh
+POLL_S = 0.1                                          # how often the parts are looked at (s)
+
+
+def words(part) -> str:
+    """A part's name as a performer says it."""
+    return PARTS.get(part.name, (part.name, False))[0]
+
+
+def is_core(part) -> bool:
+    """Whether ``part``'s death ends the daemon (unknown parts are not core)."""
+    return PARTS.get(part.name, (part.name, False))[1]
+
+
+@dataclass
+class _Watch:
+    down_since: float | None = None   # when it was found dead (None: running)
+    next_try: float = 0.0             # when to revive it next
+    fails: int = 0                    # deaths since it last settled
+    back_at: float = 0.0              # when it was last revived
+
+
+class Supervisor(Worker):
+    """Looks at ``parts()`` every POLL_S: ``fatal`` is set (one line) when a core part dies; others are revived.
+    ``tell(name, state, message)`` reaches the front ends (state "failed", "restarted"). ``check`` runs one look
+    (tests call it with their own ``now``)."""
+
+    name = "dd-supervisor"
+
+    def __init__(self, parts: Callable[[], list], tell: Callable[[str, str, str], None], *,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self.parts, self.tell, self.clock = parts, tell, clock
+        self.fatal: str | None = None
+        self.revivals = 0
+        self._watch: dict[int, _Watch] = {}
+
+    def _run(self) -> None:
+        while not self._stop.wait(POLL_S):
+            self.check(self.clock())
+
+    def check(self, now: float) -> None:
+        for part in self.parts():
+            if part is self or self._stop.is_set():
+                continue
+            w = self._watch.setdefault(id(part), _Watch())
+            err = part.error
+            if err is None and part.is_alive():
+                if w.fails and w.down_since is None and now - w.back_at > SETTLED_S:
+                    w.fails = 0
+                continue
+            cause = one_line(err) if err is not None else "stopped by itself"
+            if is_core(part):
+                if self.fatal is None:
+                    self.fatal = f"{part.name} failed: {cause}" if err is not None else f"{part.name} {cause}"
+                continue
+            if w.down_since is None:
+                w.down_since = now
+                w.next_try = now + BACKOFF_S[min(w.fails, len(BACKOFF_S) - 1)]
+                log.error("%s failed: %s; restarting it in %.1f s", words(part), cause, w.next_try - now)
+                self._tell(part.name, "failed", f"{words(part)} failed: {cause}; restarting it")
+            elif now >= w.next_try:
+                w.fails += 1
+                try:
+                    part.revive()
+                except Exception as err2:
+                    w.next_try = now + BACKOFF_S[min(w.fails, len(BACKOFF_S) - 1)]
+                    log.warning("%s could not restart: %s; trying again in %.1f s", words(part), one_line(err2),
+                                w.next_try - now)
+                    continue
+                w.down_since, w.back_at = None, now
+                self.revivals += 1
+                log.warning("%s is running again", words(part))
+                self._tell(part.name, "restarted", f"{words(part)} is running again")
+
+    def _tell(self, name: str, state: str, message: str) -> None:
+        try:
+            self.tell(name, state, message)
+        except Exception as err:  # telling must not stop the looking
+            log.debug("could not tell the front ends: %s", err)

@@ -1,0 +1,185 @@
+"""The supervisor's policy, offline (its own ``now``), then each non-core part broken in turn in a serving daemon on
+a JACK server while the loop plays on MIDI out."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from dd_live.live.supervisor import BACKOFF_S, SETTLED_S, Supervisor
+
+
+class Part:
+    def __init__(self, name: str, *, revive_fails: int = 0) -> None:
+        self.name, self.error, self.alive, self.revive_fails, self.revivals = name, None, True, revive_fails, 0
+
+    def is_alive(self) -> bool:
+        return self.alive
+
+    def die(self, why: str = "boom") -> None:
+        self.error, self.alive = RuntimeError(why), False
+
+    def revive(self) -> None:
+        if self.revive_fails:
+            self.revive_fails -= 1
+            raise OSError("the port is still gone")
+        self.revivals += 1
+        self.error, self.alive = None, True
+
+
+def _supervisor(parts):
+    told = []
+    return Supervisor(lambda: parts, lambda *a: told.append(a)), told
+
+
+def test_a_non_core_part_is_told_and_revived_after_a_backoff_that_doubles_and_settles():
+    midi = Part("dd-midi")
+    sup, told = _supervisor([midi])
+    midi.die("port went away")
+    sup.check(0.0)
+    assert told == [("dd-midi", "failed", "MIDI out failed: port went away; restarting it")] and midi.revivals == 0
+    sup.check(BACKOFF_S[0] - 0.01)
+    assert midi.revivals == 0
+    sup.check(BACKOFF_S[0])
+    assert midi.revivals == 1 and told[-1] == ("dd-midi", "restarted", "MIDI out is running again")
+    midi.die()                                     # dies again at once: the next wait is longer
+    sup.check(1.0)
+    sup.check(1.0 + BACKOFF_S[0])
+    assert midi.revivals == 1
+    sup.check(1.0 + BACKOFF_S[1])
+    assert midi.revivals == 2
+    t = 1.0 + BACKOFF_S[1] + SETTLED_S + 1          # it ran long enough: the backoff starts afresh
+    sup.check(t)
+    midi.die()
+    sup.check(t)
+    sup.check(t + BACKOFF_S[0])
+    assert midi.revivals == 3 and sup.fatal is None and sup.revivals == 3
+
+
+def test_a_revival_that_fails_is_tried_again_later_and_never_ends_the_daemon():
+    clock = Part("dd-clock", revive_fails=3)
+    sup, told = _supervisor([clock])
+    clock.die()
+    now = 0.0
+    sup.check(now)
+    waits = []
+    while clock.revivals == 0 and now < 200:
+        before = sup._watch[id(clock)].next_try
+        now = before
+        sup.check(now)
+        waits.append(before)
+    assert clock.revivals == 1 and sup.fatal is None
+    assert [b - a for a, b in zip(waits, waits[1:])] == list(BACKOFF_S[1:4])
+    assert [s for _, s, _ in told] == ["failed", "restarted"]
+
+
+@pytest.mark.parametrize("name", ["dd-osc", "dd-trainer", "dd-generator"])
+def test_a_core_part_that_dies_is_the_daemons_end_in_one_line(name):
+    core, web = Part(name), Part("dd-web")
+    sup, told = _supervisor([core, web])
+    sup.check(0.0)
+    assert sup.fatal is None
+    core.die("disk I/O error\nmore")
+    sup.check(0.1)
+    assert sup.fatal == f"{name} failed: disk I/O error" and core.revivals == 0 and told == []
+
+
+# ---------------------------------------------------------------- a serving daemon
+
+
+def _break(part) -> None:
+    """Kill the part's thread as a bug would: it ends, with an error recorded."""
+    part.stop()
+    part.join(5.0)
+    part.error = RuntimeError("broken by the test")
+
+
+@pytest.mark.jack
+def test_breaking_each_part_of_a_serving_daemon_the_loop_plays_on_and_each_part_is_back(jack, daemon):
+    from dd_live.lab.harness import jack_connect
+    from dd_live.live.midi_jack import JackMidiReader
+
+    d, c = daemon(threads=1, seed=2, midi_out="virtual", web_port=0)
+    reader = JackMidiReader("reader")
+    try:
+        assert jack_connect("dd_live:dd_live", "reader:in")
+        c.wait("/dd/candidate", 30)
+        c.send("/dd/play")
+
+        def note_ons(seconds: float) -> list[float]:
+            got, end = [], time.monotonic() + seconds
+            while time.monotonic() < end:
+                got += [frame / reader.rate for frame, data in reader.read() if data[0] & 0xF0 == 0x90 and data[2]]
+                time.sleep(0.01)
+            return got
+
+        assert note_ons(4.0), "no notes before anything was broken"
+        player = d.outputs[0]
+        parts = [d.songs, d.autotakes, d.web, player]
+        for part in parts:
+            c.drain()
+            _break(part)
+            code, message = c.wait("/dd/error", 10, where=lambda a: a[0] == "part")
+            assert message.endswith("failed: broken by the test; restarting it")
+            name = c.wait("/dd/part", 10, where=lambda a: a[1] == "restarted")[0]
+            assert name == part.name and part.is_alive() and part.error is None
+            # a bar at 120 bpm is 2 s: notes within it (the player itself is back within its first backoff)
+            assert note_ons(2.5), f"no notes for a bar after {part.name} was broken"
+            assert d.failure() is None
+        # MIDI out's port failing for real: one send raises, the thread dies of it and is revived
+        hook = "_send_at" if player._send_at is not None else "send"     # JACK's stamped port, or rtmidi's
+        real = getattr(player, hook)
+        calls = []
+
+        def flaky(*args):
+            if not calls:
+                calls.append(args)
+                raise OSError("the MIDI port hiccuped")
+            return real(*args)
+
+        setattr(player, hook, flaky)
+        c.wait("/dd/part", 15, where=lambda a: a[0] == "dd-midi" and a[1] == "restarted")
+        assert note_ons(2.5) and d.failure() is None
+        # the web page is served again on its port
+        import urllib.request
+
+        with urllib.request.urlopen(f"http://127.0.0.1:{d.web.port}/", timeout=5) as r:
+            assert r.status in (200, 401, 403)
+    finally:
+        reader.close()
+
+
+def test_a_full_disk_is_told_as_io_the_daemon_answers_throughout_and_goes_on_when_space_returns(daemon, monkeypatch):
+    import errno
+
+    import soundfile as sf
+
+    from dd_live.live import generator
+
+    d, c = daemon(threads=1)
+    cid = c.wait("/dd/candidate", 30)[0]
+    monkeypatch.setattr(generator, "IO_RETRY_S", (0.2, 0.4))
+    full = {"on": True}
+    real = sf.write
+
+    def write(*args, **kw):
+        if full["on"]:
+            raise sf.LibsndfileError(errno.ENOSPC, "System error.")   # what libsndfile says on a full disk
+        return real(*args, **kw)
+
+    monkeypatch.setattr(sf, "write", write)
+    c.drain()
+    c.send("/dd/rate", cid, 1)                      # the rating goes into the database, which still has room
+    code, message = c.wait("/dd/error", 30, where=lambda a: a[0] == "io" and "rating stands" in a[1])
+    assert message.startswith(f"loop {cid}'s rating stands; the next start keeps its sounds") and "\n" not in message
+    code, message = c.wait("/dd/error", 30, where=lambda a: a[0] == "io" and a[1].startswith("new loops"))
+    assert message.startswith("new loops cannot be written: cannot write ") and "\n" not in message
+    for _ in range(3):                               # every command answered meanwhile
+        c.send("/dd/status")
+        c.wait("/dd/status", 10)
+    assert d.session.ratings() == [(cid, True)] and d.failure() is None
+    full["on"] = False                               # space returns: loops come by themselves
+    c.send("/dd/next", 1)
+    assert c.wait("/dd/candidate", 30, where=lambda a: a[0] != cid)[0] != cid
+    assert d.failure() is None
