@@ -251,20 +251,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("bench", help="measure speed", description="Benchmarks (figures for README; not tests).")
     b.add_argument("what", choices=("render", "load", "critic", "protocol", "live", "lean", "feel", "pretrain", "song",
-                                        "web", "prior"),
+                                        "web", "prior", "hostile"),
                    help="render: batched one-bar renders; load: a 2,000-file library; critic: evaluations per "
                         "second and training time; protocol: one simulated user through the whole protocol; live: the "
                         "daemon's click latencies, MIDI timing, audio dropouts, idle CPU and memory; lean: a built-in rater clicks "
                         "80 times through dd-live serve: the like rate of the loops it heard; feel: simulated humans play along over OSC; pretrain: dd-live pretrain; "
                         "song: song mode on a 4-minute song and the longest simutrans song; web: the page in headless "
                         "chromium, click to next grid on screen; prior: building the drum prior, then a new "
-                        "session's first 20 loops with each rater and a performer who only dislikes hats")
+                        "session's first 20 loops with each rater and a performer who only dislikes hats; hostile: dd-live song on "
+                        "--files hostile MIDI files (default 100), one process each")
     b.add_argument("--json", action="store_true", help="print one JSON line")
     b.add_argument("--feel", action="store_true", help="critic, live: loops with a feel of their own (velocities, "
                                                       "push, swing)")
     b.add_argument("--seconds", type=float, default=3.0, help="measure for at least this long (render, critic)")
     b.add_argument("--batch", type=int, default=None, help="bars per call (render 256, critic 64)")
-    b.add_argument("--files", type=int, default=2000, help="files in the library (load)")
+    b.add_argument("--files", type=int, default=None, help="files in the library (load; 2000) or hostile songs "
+                                                           "(hostile; 100)")
     b.add_argument("--threads", type=int, default=2, help="torch threads where torch is used")
     b.add_argument("--learn", default="auto", choices=("auto", "head", "budget"),
                    help="how the critic learns (protocol, live); see dd-live evaluate --help")

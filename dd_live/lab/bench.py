@@ -199,17 +199,17 @@ def bench_pretrain(*, samples: list[str] | None = None, threads: int = 2) -> dic
             "holdout_loss": pre.report["holdout_loss"][-1], "threads": threads, **_machine()}
 
 
-def run(what: str, *, seconds: float = 3.0, batch: int | None = None, files: int = 2000, threads: int = 2,
+def run(what: str, *, seconds: float = 3.0, batch: int | None = None, files: int | None = None, threads: int = 2,
         learn: str = "auto", rater: str = "groove", seed: int = 0, samples: list[str] | None = None,
         feel: bool = False, screenshot: str | None = None) -> dict:
     from ..errors import InputError
 
-    if (batch is not None and batch < 1) or files < 1 or threads < 1 or not seconds > 0:
+    if (batch is not None and batch < 1) or (files is not None and files < 1) or threads < 1 or not seconds > 0:
         raise InputError("--batch, --files and --threads must be at least 1 and --seconds positive")
     if what == "render":
         return bench_render(seconds=seconds, batch=batch or 256, threads=threads)
     if what == "load":
-        return bench_load(files=files)
+        return bench_load(files=files or 2000)
     if what == "critic":
         return bench_critic(seconds=seconds, batch=batch or 64, threads=threads, feel=feel)
     if what == "protocol":
@@ -238,6 +238,10 @@ def run(what: str, *, seconds: float = 3.0, batch: int | None = None, files: int
         return bench_lean(rater=rater, threads=threads, seed=seed)
     if what == "prior":
         return bench_prior(samples=samples, seed=seed)
+    if what == "hostile":
+        from .hostile_songs import bench_hostile
+
+        return bench_hostile(files=files or 100, seed=seed, threads=threads)
     raise ValueError(what)
 
 

@@ -5,7 +5,9 @@ it to :class:`SongWorker` (thread ``dd-song``), which arranges one song at a tim
 critic the daemon serves with, its kit, swing and feel layer), waiting its turn for the cores behind the
 generator and the trainer (the daemon's gate, low priority, one batch of critic work at a time). Files go only
 into the session's own ``songs/<name>/`` folder, as exports go into ``exports/``; a song asked for again
-replaces its folder. Done: ``/dd/song/done song dir``; refused or failed: ``/dd/error``.
+replaces its folder. Done: ``/dd/song/done song dir``; refused or failed: ``/dd/error``. A job has MAX_SONG_JOB_S
+and ends at the next bar when the daemon stops (songs are bounded in notes, bars and length by
+:mod:`dd_live.song.read` before anything is arranged).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from .worker import Worker
 log = logging.getLogger("dd_live.daemon")
 
 MAX_SONG_BYTES = 16 * 1024 * 1024
+MAX_SONG_JOB_S = 300.0          # a song job still arranging after this long is ended (s)
 SONG_SUFFIXES = (".mid", ".midi", ".smf", ".kar")
 
 
@@ -83,15 +86,25 @@ class SongWorker(Worker):
             self._song(*job)
 
     def _song(self, path: Path, out: Path, sender) -> None:
+        import time
+
         from ..song.make import make_song
         from ..song.taste import taste_from
 
         d = self.daemon
+        deadline = time.monotonic() + MAX_SONG_JOB_S
+
+        def check() -> None:
+            if self._stop.is_set():
+                raise DDLiveError("the daemon is stopping")
+            if time.monotonic() > deadline:
+                raise DDLiveError(f"still arranging after {MAX_SONG_JOB_S:.0f} s: ended")
+
         try:
             critic = copy.deepcopy(d.published_critic).eval()
             taste = taste_from(d.library, critic, d.settings, d.settings.feel, seed=d.seed, threads=d.threads,
                                source=f"session {d.session.name}", gate=d.gate, prior=d.prior)
-            summary = make_song(path, out, taste=taste, force=True)
+            summary = make_song(path, out, taste=taste, force=True, check=check)
         except DDLiveError as err:
             d.error("args", f"song {path.name}: {err}", sender)
             return

@@ -250,8 +250,9 @@ def _fill(p: Pattern, tracks: np.ndarray, kick: np.ndarray, region: int, rng: np
     return replace(p, hits=hits, velocities=np.clip(vel, 1, 127), offsets=off, extra={})
 
 
-def arrange(song: Song, taste, *, progress=None) -> Arrangement:
-    """The drum track for ``song`` in ``taste`` (:class:`dd_live.song.taste.Taste`). ``progress(done, total)``
+def arrange(song: Song, taste, *, progress=None, check=None) -> Arrangement:
+    """The drum track for ``song`` in ``taste`` (:class:`dd_live.song.taste.Taste`). ``check()`` is called before
+    each bar (it raises to end the job: a time limit, a cancel). ``progress(done, total)``
     is called after each section."""
     if not song.bars:
         raise InputError(f"{song.path.name}: the song has no bars (no notes and no length)")
@@ -278,6 +279,8 @@ def arrange(song: Song, taste, *, progress=None) -> Arrangement:
         seen[sec.label] = occurrence + 1
         nxt = sections[k + 1] if k + 1 < len(sections) else None
         for i in range(sec.start, sec.end):
+            if check is not None:
+                check()
             bar = song.bars[i]
             steps, beats = grids[i]
             step_ticks = bar.full_ticks / steps

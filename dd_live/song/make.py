@@ -75,9 +75,10 @@ def summarize(arr: Arrangement, events: np.ndarray) -> dict:
 def make_song(path: Path | str, out: Path | str, *, session: str | None = None, samples: Sequence[str] | None = None,
               seed: int = 0, force: bool = False, threads: int = 2,
               progress: Callable[[int, int], None] | None = None, taste=None,
-              on_start: Callable[[object], None] | None = None) -> dict:
+              on_start: Callable[[object], None] | None = None, check: Callable[[], None] | None = None) -> dict:
     """Read ``path``, arrange it (in ``taste``, else that of ``session`` or a new session's critic) and write
-    the files into ``out``; ``on_start(taste)`` once the song is read and the taste open. Returns the summary,
+    the files into ``out``; ``on_start(taste)`` once the song is read and the taste open; ``check()`` before each
+    bar is arranged and before the files are written (it raises to end the job). Returns the summary,
     with the seconds each stage took."""
     from .taste import open_taste
     from .write import check_out, write_song
@@ -90,8 +91,10 @@ def make_song(path: Path | str, out: Path | str, *, session: str | None = None, 
     if on_start is not None:
         on_start(taste)
     t1 = time.perf_counter()
-    arr = arrange(song, taste, progress=progress)
+    arr = arrange(song, taste, progress=progress, check=check)
     events = arr.events()
+    if check is not None:
+        check()
     t2 = time.perf_counter()
     summary = summarize(arr, events)
     write_song(Path(out), arr, taste.library, summary, force=force, events=events)

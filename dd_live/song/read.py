@@ -4,7 +4,11 @@ Any resolution and either file type (0 or 1). Every tempo and time-signature cha
 time signature is 4/4; a time-signature change that falls inside a bar ends that bar there (a pickup bar,
 an odd bar before a change), so bars never cross a change. A meta event mido cannot decode (a key
 signature with an impossible mode, as in two of Debian's simutrans songs) is kept as raw bytes and the
-song is read with one warning, never refused.
+song is read with one warning, never refused. A tempo of 0 and a time signature that makes a bar of no ticks
+(a numerator of 0, a denominator of 2^255) are dropped with a warning (the one before goes on).
+
+Songs are bounded before anything large is made: at most MAX_NOTES notes, MAX_BARS bars and MAX_SECONDS
+seconds (drums.wav is 16-bit mono: 159 MB for the longest); anything longer is one line (InputError).
 
 Units: ticks of the file's resolution, seconds through the tempo map, beats of the time signature's
 denominator (a 6/8 bar has 6 beats of an eighth each).
@@ -29,6 +33,9 @@ log = logging.getLogger("dd_live.song")
 DRUM_CHANNEL = 9                 # MIDI channel 10, counted from 0
 DEFAULT_TEMPO = 500_000          # microseconds per quarter note: 120 bpm, MIDI's default
 BASS_BELOW = 48                  # notes under C3 count as the bass register
+MAX_NOTES = 60_000               # notes of all parts (Debian's 53 simutrans songs: at most 11,634)
+MAX_BARS = 3_000                 # bars (those songs: at most 300)
+MAX_SECONDS = 1_800.0            # the song's length through its tempo map (s; those songs: at most 5 minutes)
 _PATCH_LOCK = threading.Lock()   # reading patches one of mido's module globals for the duration
 
 
@@ -114,14 +121,20 @@ def read_song(path: Path | str) -> Song:
         raise InputError(f"{path}: not a readable MIDI file ({type(err).__name__}: {err})") from None
     if midi.type == 2:
         raise InputError(f"{path}: a type 2 MIDI file (independent sequences) is not a song")
+    if midi.type not in (0, 1):
+        raise InputError(f"{path}: not a readable MIDI file (its header says format {midi.type}; 0 and 1 are songs)")
+    if midi.type == 0 and len(midi.tracks) > 1:
+        warnings.append(f"a type 0 header with {len(midi.tracks)} tracks: read as type 1")
+        midi.type = 1
     tpb = int(midi.ticks_per_beat)
     if tpb <= 0:
         raise InputError(f"{path}: SMPTE time division is not supported (ticks per beat {tpb})")
     for w in warnings:
         log.warning("%s: %s", path.name, w)
-    tempos, meters, notes = _events(midi)
+    tempos, meters, notes = _events(midi, warnings, name=str(path))
     end = int(notes["end"].max()) if notes.size else 0
     end = max(end, _last_tick(midi))
+    _check_size(path, meters, tempos, tpb, end)
     bars = _bars(meters, tempos, tpb, end)
     return Song(path, midi, tpb, tempos, meters, bars, notes, warnings)
 
@@ -151,21 +164,56 @@ def _lenient_meta(warnings: list[str]) -> Iterator[None]:
             midifiles.build_meta_message = original
 
 
-def _events(midi) -> tuple[list[tuple[int, int]], list[tuple[int, int, int]], np.ndarray]:
+def _check_size(path: Path, meters, tempos, tpb: int, end: int) -> None:
+    """InputError (one line) for a song longer than MAX_SECONDS or MAX_BARS, counted without making its bars."""
+    seconds = float(_seconds(np.array([end], dtype=np.float64), tempos, tpb)[0])
+    if seconds > MAX_SECONDS:
+        raise InputError(f"{path}: the song lasts {seconds / 60:.0f} minutes; song mode writes drums for songs of "
+                         f"at most {MAX_SECONDS / 60:.0f} minutes")
+    bars = 0
+    for k, (start, num, den) in enumerate(meters):
+        stop = meters[k + 1][0] if k + 1 < len(meters) else max(end, start)
+        bars += -(-(stop - start) // _bar_ticks(num, den, tpb))
+    if bars > MAX_BARS:
+        raise InputError(f"{path}: the song has {bars} bars; song mode writes drums for songs of at most {MAX_BARS}")
+
+
+def _bar_ticks(num: int, den: int, tpb: int) -> int:
+    """Ticks in a bar of ``num``/``den`` (0 for a meter that makes no bar)."""
+    return int(round(num * tpb * 4 / den)) if num > 0 and den > 0 else 0
+
+
+def _events(midi, warnings: list[str], *, name: str = "") -> tuple[list[tuple[int, int]], list[tuple[int, int, int]], np.ndarray]:
+    """Tempo map, meters and notes; InputError past MAX_NOTES; a tempo of 0 or a meter with bars of no ticks is
+    dropped with one warning."""
+    tpb = int(midi.ticks_per_beat)
+    dropped: set[str] = set()
     tempos: dict[int, int] = {}
     meters: dict[int, tuple[int, int]] = {}
     rows = []
+    notes = 0
     for ti, track in enumerate(midi.tracks):
         tick = 0
         sounding: dict[tuple[int, int], list[tuple[int, int]]] = {}
         for msg in track:
             tick += msg.time
             if msg.type == "set_tempo":
-                tempos[tick] = int(msg.tempo)            # a later one at the same tick wins
+                if msg.tempo > 0:
+                    tempos[tick] = int(msg.tempo)        # a later one at the same tick wins
+                else:
+                    dropped.add("a tempo of 0")
             elif msg.type == "time_signature":
-                meters[tick] = (int(msg.numerator), int(msg.denominator))
+                if _bar_ticks(int(msg.numerator), int(msg.denominator), tpb) > 0:
+                    meters[tick] = (int(msg.numerator), int(msg.denominator))
+                else:
+                    den = msg.denominator if msg.denominator < 1 << 16 else f"2^{msg.denominator.bit_length() - 1}"
+                    dropped.add(f"a time signature of {msg.numerator}/{den} (a bar of no ticks)")
             elif msg.type == "note_on" and msg.velocity > 0:
                 sounding.setdefault((msg.channel, msg.note), []).append((tick, msg.velocity))
+                notes += 1
+                if notes > MAX_NOTES:
+                    raise InputError(f"{name}: more than {MAX_NOTES} notes; song mode writes drums for songs of at "
+                                     "most that many")
             elif msg.type in ("note_off", "note_on"):
                 started = sounding.get((msg.channel, msg.note))
                 if started:
@@ -173,14 +221,17 @@ def _events(midi) -> tuple[list[tuple[int, int]], list[tuple[int, int, int]], np
                     rows.append((t0, tick, msg.channel, msg.note, vel, ti))
         for (channel, pitch), left in sounding.items():  # never ended: they last to the track's end
             rows += [(t0, tick, channel, pitch, vel, ti) for t0, vel in left]
-    notes = np.array(sorted(rows), dtype=NOTE_DTYPE) if rows else np.zeros(0, dtype=NOTE_DTYPE)
+    for what in sorted(dropped):
+        warnings.append(f"{what} is not playable: dropped, the one before goes on")
+        log.warning("%s: %s", name, warnings[-1])
+    table = np.array(sorted(rows), dtype=NOTE_DTYPE) if rows else np.zeros(0, dtype=NOTE_DTYPE)
     tempo_list = sorted(tempos.items())
     if not tempo_list or tempo_list[0][0] > 0:
         tempo_list.insert(0, (0, DEFAULT_TEMPO))
     meter_list = sorted((t, n, d) for t, (n, d) in meters.items())
     if not meter_list or meter_list[0][0] > 0:
         meter_list.insert(0, (0, 4, 4))
-    return tempo_list, meter_list, notes
+    return tempo_list, meter_list, table
 
 
 def _last_tick(midi) -> int:
@@ -200,9 +251,7 @@ def _bars(meters: list[tuple[int, int, int]], tempos: list[tuple[int, int]], tpb
     bars: list[Bar] = []
     tempo_ticks = [t for t, _ in tempos]
     for k, (start, num, den) in enumerate(meters):
-        if den <= 0 or num <= 0:
-            continue
-        full = int(round(num * tpb * 4 / den))
+        full = _bar_ticks(num, den, tpb)
         stop = meters[k + 1][0] if k + 1 < len(meters) else None
         tick = start
         while (stop is None and tick < end) or (stop is not None and tick < stop):

@@ -75,6 +75,23 @@ def test_osc_song_refuses_bad_paths_in_one_line_and_keeps_serving(daemon, tmp_pa
     c.wait("/dd/candidate", 30)
 
 
+def test_an_osc_song_past_its_time_limit_ends_in_one_line_and_the_next_is_arranged(daemon, tmp_path, monkeypatch):
+    from dd_live.live import song_worker
+
+    d, c = daemon(tmp_path / "s")
+    c.wait("/dd/candidate", 30)
+    src = make_midi(tmp_path / "long.mid", PARTS[:2])
+    monkeypatch.setattr(song_worker, "MAX_SONG_JOB_S", 0.0)
+    c.drain(0.05)
+    c.send("/dd/song", str(src))
+    code, message = c.wait("/dd/error", 60)
+    assert code == "args" and message == "song long.mid: still arranging after 0 s: ended"
+    assert not (tmp_path / "s" / "songs" / "long" / "arrangement.json").exists()
+    monkeypatch.setattr(song_worker, "MAX_SONG_JOB_S", 300.0)
+    c.send("/dd/song", str(src))
+    assert c.wait("/dd/song/done", 120)[0] == "long.mid"
+
+
 def test_cli_song_with_a_session_uses_its_critic_kit_and_swing(daemon, tmp_path, kit, capsys):
     d, c = _liked_session(daemon, tmp_path / "s")
     stop_daemon(d, c)
