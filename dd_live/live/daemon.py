@@ -46,7 +46,7 @@ from .replies import Replies
 from .supervisor import Supervisor
 from .takes import AutoTakes, Takes
 from .trainer_worker import TrainerWorker
-from .worker import Gate, failure
+from .worker import Gate, failure, one_line
 
 log = logging.getLogger("dd_live.daemon")
 
@@ -358,7 +358,7 @@ class Daemon(Commands, Takes, Sync):
             except DDLiveError as err:
                 self.error("state", str(err), sender)
             except OSError as err:
-                self.error("io", f"{cmd.address}: {err}", sender)
+                self.error("io", f"{cmd.address}: {one_line(err)}", sender)
 
     def execute(self, cmd: Command, sender: tuple[str, int] | None = None) -> None:
         """Run one validated command (the OSC thread, or a test)."""

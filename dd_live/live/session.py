@@ -26,6 +26,7 @@ import sqlite3
 import threading
 import time
 from dataclasses import asdict, dataclass, fields
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -232,10 +233,23 @@ class Session(SessionSounds):
         return self.folder.name
 
     def candidate_dir(self, cid: int) -> Path:
-        return self.folder / "candidates" / str(int(cid))
+        return self.confined(self.folder / "candidates" / str(int(cid)))
 
     def export_dir(self, cid: int) -> Path:
-        return self.folder / "exports" / str(int(cid))
+        return self.confined(self.folder / "exports" / str(int(cid)))
+
+    def confined(self, path: Path) -> Path:
+        """``path`` (a folder or file of this session) if, links followed, it stays inside the session's real
+        folder; PermissionError (an OSError, which every thread carries on past) otherwise (a link at exports/<id>, candidates/<id> or songs/<name> must not let a
+        page read, or an export or a song write, anywhere else)."""
+        if not path.resolve().is_relative_to(self.real_folder):
+            raise PermissionError(13, f"{path.relative_to(self.folder)} leads out of the session folder (a link?): "
+                                      "refused")
+        return path
+
+    @cached_property
+    def real_folder(self) -> Path:
+        return self.folder.resolve()
 
     @property
     def initial_checkpoint(self) -> Path:

@@ -65,7 +65,11 @@ class SongWorker(Worker):
 
     def submit(self, path: Path, sender) -> Path:
         """Queue ``path``; returns the folder it will be written to. OSCError("state") while one is busy."""
-        out = self.daemon.session.folder / "songs" / safe_name(path.stem, fallback="song")
+        session = self.daemon.session
+        try:
+            out = session.confined(session.folder / "songs" / safe_name(path.stem, fallback="song"))
+        except OSError as err:
+            raise OSCError("args", err.strerror or str(err)) from None
         try:
             self._jobs.put_nowait((path, out, sender))
         except queue.Full:

@@ -229,13 +229,14 @@ class WebServer(Worker):
 
     def _session_file(self, connection, r):
         session = self.daemon.session
+        folders = {"loop": "candidates", "export": "exports", "zip": "exports"}
+        folder = session.folder / folders[r.kind] / str(int(r.cid)) if r.kind in folders else None
         if r.kind == "loop":
-            return self._file(connection, inside(session.candidate_dir(r.cid), r.name))
+            return self._file(connection, inside(folder, r.name, session.folder))
         if r.kind == "export":
-            return self._file(connection, inside(session.export_dir(r.cid), r.name), download=True)
+            return self._file(connection, inside(folder, r.name, session.folder), download=True)
         if r.kind == "zip":
-            folder = session.export_dir(r.cid)
-            files = export_files(folder) if folder.is_dir() else []
+            files = export_files(folder, session.folder) if folder.is_dir() else []
             if not files:
                 raise Refused(404, f"no export of candidate {r.cid} (export it first)")
             buf = io.BytesIO()
@@ -257,8 +258,9 @@ class WebServer(Worker):
             return self._body(connection, json.dumps(body).encode(), ".json")
         folder = session.folder / "exports"      # r.kind == "exports"
         rows = []
-        if folder.is_dir():
-            for sub in sorted((p for p in folder.iterdir() if p.is_dir() and p.name.isdigit()), key=lambda p: int(p.name)):
+        if folder.is_dir() and folder.resolve().is_relative_to(session.real_folder):
+            subs = (p for p in folder.iterdir() if p.is_dir() and not p.is_symlink() and p.name.isdigit())
+            for sub in sorted(subs, key=lambda p: int(p.name)):
                 names = sorted(p.name for p in sub.iterdir() if p.is_file() and not p.is_symlink())
                 rows.append({"id": int(sub.name), "files": names})
         return self._body(connection, json.dumps({"exports": rows}).encode(), ".json")

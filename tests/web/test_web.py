@@ -137,6 +137,47 @@ def test_a_symlink_in_a_candidates_folder_leading_out_is_not_followed(web_daemon
     assert status == 404 and b"SQLite" not in body
 
 
+def test_a_linked_folder_inside_a_session_leads_nowhere_for_the_page_an_export_or_a_song(web_daemon, tmp_path):
+    import mido
+
+    from dd_live.lab.oscclient import Client
+
+    d, base = web_daemon()
+    c, cid = _hello(base)
+    c.close()
+    outside = tmp_path / "outside"
+    (outside / "sub").mkdir(parents=True)
+    (outside / "secret.wav").write_bytes(b"RIFF TOPSECRET")
+    (outside / "sub" / "kit.sfz").write_text("TOPSECRET")
+    exports = d.session.folder / "exports"
+    exports.mkdir(exist_ok=True)
+    os.symlink(outside, exports / "7")                       # a folder link, not a file link
+    os.symlink(outside, d.session.folder / "candidates" / "99999")
+    for path in ("/exports/7/secret.wav", "/exports/7.zip", "/loops/99999/secret.wav"):
+        status, body, _ = _raw_get(base, f"{path}?token={TOKEN}")
+        assert status == 404 and b"TOPSECRET" not in body, (path, status)
+    status, body, _ = _raw_get(base, f"/api/exports?token={TOKEN}")
+    assert status == 200 and b"secret" not in body and b"kit.sfz" not in body
+    # writes: an export into exports/<id> and a song into songs/<name> that are links
+    osc = Client(d.port)
+    osc.send("/dd/hello")
+    os.symlink(outside, exports / str(cid))
+    osc.send("/dd/export/loop", cid)
+    code, message = osc.wait("/dd/error", 30)
+    assert code == "io" and message.startswith(f"/dd/export/loop: exports/{cid} leads out of the session folder")
+    (d.session.folder / "songs").mkdir(exist_ok=True)
+    os.symlink(outside, d.session.folder / "songs" / "tune")
+    src = tmp_path / "tune.mid"
+    song = mido.MidiFile()
+    song.tracks.append(mido.MidiTrack([mido.Message("note_on", note=60, velocity=90), mido.Message("note_off", note=60, time=960)]))
+    song.save(str(src))
+    osc.send("/dd/song", str(src))
+    code, message = osc.wait("/dd/error", 30)
+    assert code == "args" and message.startswith("songs/tune leads out of the session folder")
+    assert sorted(p.name for p in outside.rglob("*")) == ["kit.sfz", "secret.wav", "sub"]
+    osc.close()
+
+
 def test_routes_name_only_the_shapes_the_page_uses():
     assert route("/loops/12/loop_97.5.wav?token=a").cid == 12 and route("/loops/3/preview_120.wav").name
     assert route("/exports/3.zip?token=a").kind == "zip"
