@@ -4,6 +4,7 @@ critic's 120 bpm bar, and the clean-up of old candidates (the loop record is :mo
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 import time
 from dataclasses import dataclass, replace
@@ -92,8 +93,37 @@ def bpm_tag(bpm: float) -> str:
 def write_candidate_files(folder: Path, pattern: Pattern, library, bpm: float, pitches: list[int],
                           feel: tuple[float, ...] = ()) -> tuple[dict[str, Path], np.ndarray]:
     """A candidate's loop_<bpm>.wav, preview_<bpm>.wav and loop_<bpm>.mid (one bar) in ``folder``, played
-    with the feel layer ``feel`` (offset per step); returns the paths and the bar at ``bpm``."""
-    return write_loop_files(folder, apply(pattern, feel), library, bpm=bpm, pitches=pitches, suffix=f"_{bpm_tag(bpm)}")
+    with the feel layer ``feel`` (offset per step); returns the paths and the bar at ``bpm``. Files of tempos
+    before the last KEEP_TEMPOS are removed (a front end may still be loading the one before)."""
+    out = write_loop_files(folder, apply(pattern, feel), library, bpm=bpm, pitches=pitches, suffix=f"_{bpm_tag(bpm)}")
+    prune_tempos(folder, keep=KEEP_TEMPOS)
+    return out
+
+
+KEEP_TEMPOS = 2   # tempos whose files a candidate's folder keeps (the newest written)
+_TEMPO_FILE = re.compile(r"^(?:loop|preview)_([0-9.]+)\.(?:wav|mid)$")
+
+
+def prune_tempos(folder: Path, *, keep: int = KEEP_TEMPOS) -> int:
+    """Remove the loop files of all but the ``keep`` tempos written last in ``folder``; returns files removed."""
+    by_tag: dict[str, list[Path]] = {}
+    for f in folder.iterdir():
+        m = _TEMPO_FILE.match(f.name)
+        if m is not None:
+            by_tag.setdefault(m.group(1), []).append(f)
+
+    def newest(files: list[Path]) -> float:
+        try:
+            return max(f.stat().st_mtime_ns for f in files)
+        except OSError:
+            return 0.0
+
+    removed = 0
+    for tag in sorted(by_tag, key=lambda t: newest(by_tag[t]), reverse=True)[keep:]:
+        for f in by_tag[tag]:
+            f.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 def reference_audio(session, library, cid: int) -> np.ndarray:

@@ -183,3 +183,16 @@ def test_a_full_disk_is_told_as_io_the_daemon_answers_throughout_and_goes_on_whe
     c.send("/dd/next", 1)
     assert c.wait("/dd/candidate", 30, where=lambda a: a[0] != cid)[0] != cid
     assert d.failure() is None
+
+
+def test_tempo_changes_leave_files_of_two_tempos_in_a_candidates_folder(daemon):
+    d, c = daemon(threads=1)
+    cid = c.wait("/dd/candidate", 30)[0]
+    folder = d.session.candidate_dir(cid)
+    for bpm in (90, 95, 100, 105, 110, 115, 121):
+        c.drain()
+        c.send("/dd/set/tempo", float(bpm))
+        c.wait("/dd/candidate", 30, where=lambda a, b=bpm: a[0] == cid and a[2] == b)
+    tags = {p.stem.split("_", 1)[1] for p in folder.glob("loop_*.wav")} | {p.stem.split("_", 1)[1] for p in folder.glob("preview_*.wav")}
+    assert tags == {"115", "121"}
+    assert {p.name for p in folder.glob("loop_*.mid")} == {"loop_115.mid", "loop_121.mid"}
