@@ -88,7 +88,7 @@ def cmd_serve(a: argparse.Namespace) -> int:
     s = config.merge(file_settings, {key: getattr(a, key) for key, _, _ in OPTIONS})
     daemon = Daemon.open(s, aliases)
     frozen = settle_heap()
-    logging.getLogger("dd_live.daemon").info("start-up's %d objects frozen out of the collector's full passes", frozen)
+    logging.getLogger("dd_live.daemon").debug("start-up's %d objects frozen out of the collector's full passes", frozen)
 
     def started() -> None:
         likes, dislikes = daemon.session.counts()

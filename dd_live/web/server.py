@@ -33,11 +33,28 @@ from ..errors import InputError
 from ..live import protocol
 from ..live.osc import OSCError
 from ..live.replies import WEB
-from ..live.worker import Worker
+from ..live.worker import Worker, one_line
 from .access import (LOOP_FILE, STATIC, TYPES, Refused, check_origin, check_token, export_files, inside, route,
                      user_token)
 
 log = logging.getLogger("dd_live.web")
+
+
+class _OneLine(logging.Filter):
+    """The websockets library's records as one line each (a bare connect-and-close logged a 30-line traceback)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info:
+            err = record.exc_info[1]
+            record.msg, record.args = f"{record.getMessage()}: {one_line(err) if err else ''}".rstrip(": "), None
+            record.exc_info = record.exc_text = None
+        return True
+
+
+#: the websockets server's own log: warnings and up, one line each (no line per page fetch)
+WS_LOG = logging.getLogger("dd_live.web.websockets")
+WS_LOG.setLevel(logging.WARNING)
+WS_LOG.addFilter(_OneLine())
 
 MAX_MESSAGE = 64 * 1024      # bytes: a longer WebSocket message closes its connection (1009), as the library does
 OUT_QUEUE = 1024             # replies waiting for one slow page, at most
@@ -157,6 +174,7 @@ class WebServer(Worker):
         self._stopped = asyncio.Event()
         try:
             async with serve(self._connection, sock=self._sock, process_request=self._http, max_size=MAX_MESSAGE,
+                             logger=WS_LOG,
                              max_queue=16, server_header=f"dd_live/{__version__}", ping_interval=20):
                 self._ready.set()
                 await self._stopped.wait()

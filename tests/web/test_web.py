@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import time
 from pathlib import Path
 
 import numpy as np
@@ -358,3 +359,21 @@ def test_serve_prints_the_pages_address_and_the_web_setting_is_checked(tmp_path)
     for bad in ("yes", -1, 70000, 1.5):
         with pytest.raises(InputError, match="web must be"):
             config.merge(dict(config.DEFAULTS), {"web": bad})
+
+
+def test_page_fetches_log_nothing_at_info_and_a_bare_connect_and_close_is_at_most_one_line(web_daemon, caplog):
+    import logging
+
+    d, base = web_daemon()
+    host, port = base.removeprefix("http://").split(":")
+    with caplog.at_level(logging.DEBUG):
+        for _ in range(3):
+            assert get(base + "/")[0] == 200
+        for _ in range(20):
+            socket.create_connection((host, int(port)), timeout=5).close()
+        socket.create_connection((host, int(port)), timeout=5).sendall(b"GET / HTTP/1.1\r\n")   # cut short
+        time.sleep(0.5)
+    web = [r for r in caplog.records if r.name.startswith(("dd_live.web", "websockets"))]
+    assert not [r for r in web if r.levelno >= logging.INFO and "rejected" in r.getMessage()]
+    assert all(r.exc_info is None and "\n" not in r.getMessage() for r in web)
+    assert "Traceback" not in caplog.text
