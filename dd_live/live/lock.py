@@ -18,33 +18,43 @@ class SessionLock:
     """An OS file lock on ``folder/lock``, held for a daemon's life (fcntl.flock, or msvcrt on Windows).
 
     The kernel releases it when the process dies, so a killed daemon's lock is simply taken over.
-    The file holds the holder's PID, for the message a second daemon prints.
+    The file holds the holder's PID, for the message a second daemon prints. The session folder itself is
+    locked too (where the system can lock a folder), so deleting the lock file lets no second daemon in.
     """
 
     def __init__(self, folder: Path) -> None:
         self.path = Path(folder) / LOCK_NAME
         self._fd: int | None = None
+        self._dir_fd: int | None = None
 
     def acquire(self) -> SessionLock:
         try:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as err:
             raise InputError(f"cannot open {self.path}: {err.strerror or err}") from err
+        dir_fd = _open_dir(self.path.parent)
         try:
             _lock_fd(fd)
+            if dir_fd is not None:
+                _lock_fd(dir_fd)
         except OSError:
             holder = _read_pid(fd)
             os.close(fd)
+            if dir_fd is not None:
+                os.close(dir_fd)
             who = f"PID {holder}" if holder else "another process"
             raise SessionBusy(f"session {self.path.parent} is in use by {who}; stop that dd-live first, "
                               "or use another --session") from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        self._fd = fd
+        self._fd, self._dir_fd = fd, dir_fd
         return self
 
     def release(self) -> None:
         """Idempotent."""
+        dir_fd, self._dir_fd = self._dir_fd, None
+        if dir_fd is not None:
+            os.close(dir_fd)
         fd, self._fd = self._fd, None
         if fd is not None:
             try:
@@ -63,16 +73,32 @@ class SessionLock:
         try:
             fd = os.open(path, os.O_RDWR)
         except OSError:
-            return None
+            fd = None
+        dir_fd = _open_dir(Path(folder))
         try:
-            _lock_fd(fd)
-        except OSError:
-            return _read_pid(fd) or -1
-        else:
-            _unlock_fd(fd)
+            for f in (fd, dir_fd):
+                if f is None:
+                    continue
+                try:
+                    _lock_fd(f)
+                except OSError:
+                    return (_read_pid(fd) if fd is not None else None) or -1
+                _unlock_fd(f)
             return None
         finally:
-            os.close(fd)
+            for f in (fd, dir_fd):
+                if f is not None:
+                    os.close(f)
+
+
+def _open_dir(folder: Path) -> int | None:
+    """A descriptor of ``folder`` to lock, or None where folders cannot be opened (Windows)."""
+    if os.name == "nt":  # pragma: no cover - Windows
+        return None
+    try:
+        return os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return None
 
 
 def _read_pid(fd: int) -> int | None:

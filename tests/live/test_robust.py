@@ -72,6 +72,18 @@ def test_a_session_is_served_by_one_process_and_a_dead_holders_lock_is_taken_ove
     assert SessionLock.holder(folder) is None
 
 
+def test_deleting_the_lock_file_lets_no_second_daemon_serve_the_session(tmp_path):
+    folder = tmp_path / "s"
+    first = Session(folder, lock=True)
+    (folder / "lock").unlink()                    # the folder itself is locked too
+    with pytest.raises(SessionBusy, match="is in use by"):
+        Session(folder, create=False, lock=True)
+    assert SessionLock.holder(folder) is not None
+    first.close()
+    assert SessionLock.holder(folder) is None
+    Session(folder, create=False, lock=True).close()
+
+
 # ---------------------------------------------------------------- damaged database
 
 def _corrupt_pages(db: Path, first: float, last: float) -> None:
