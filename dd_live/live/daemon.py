@@ -1,16 +1,13 @@
 """The live daemon (``dd-live serve``): OSC commands in, candidates, ratings and files out.
 
-Workers (each a :class:`dd_live.live.worker.Worker`, held in ``Daemon.workers``, started,
-supervised, stopped and joined by :class:`Daemon`):
+Workers (each a :class:`dd_live.live.worker.Worker`, held in ``Daemon.workers``, started, stopped and joined by
+:class:`Daemon`, watched by :mod:`dd_live.live.supervisor`, which revives any but the core three):
 
 * OSC I/O (:class:`dd_live.live.osc_server.OSCServer`): parses, validates and runs commands
   (:mod:`dd_live.live.commands`), and sends every reply, whichever thread made it.
-* trainer and generator (:mod:`dd_live.live.trainer_worker`, :mod:`dd_live.live.generator`): torch
-  work, one at a time.
-* the outputs (:mod:`dd_live.live.outputs`): the MIDI player thread and PortAudio's stream, both
-  optional.
-* automatic takes (:class:`dd_live.live.takes.AutoTakes`): ends a take and starts the next every N bars
-  (/dd/set/autotake), idle while off.
+* trainer and generator (:mod:`dd_live.live.trainer_worker`, :mod:`dd_live.live.generator`): torch work, one at a time.
+* the outputs (:mod:`dd_live.live.outputs`): the MIDI player thread and PortAudio's stream, both optional.
+* automatic takes (:class:`dd_live.live.takes.AutoTakes`): a take every N bars (/dd/set/autotake), idle while off.
 * songs (:class:`dd_live.live.song_worker.SongWorker`): /dd/song's whole-song drum tracks, one at a time.
 
 Every reply goes to each client that sent /dd/hello and to the reply port on 127.0.0.1
@@ -43,7 +40,7 @@ from .loop import LiveSettings, grid_settings
 from .osc import Command, OSCError
 from .osc_server import OSCServer
 from .replies import Replies
-from .supervisor import Supervisor
+from .supervisor import Supervisor, front_ends
 from .takes import AutoTakes, Takes
 from .trainer_worker import TrainerWorker
 from .worker import Gate, failure, one_line
@@ -140,7 +137,7 @@ class Daemon(Commands, Takes, Sync):
         self.current: Loop | None = None
         self._lock = threading.RLock()
         self.stopped = threading.Event()
-        self.supervisor = Supervisor(lambda: self.workers, self._tell_part)   # started last by start()
+        self.supervisor = Supervisor(lambda: self.workers, front_ends(self.replies))   # started last by start()
 
     @classmethod
     def open(cls, config: dict[str, Any], aliases: dict[str, str] | None = None) -> Daemon:
@@ -206,8 +203,7 @@ class Daemon(Commands, Takes, Sync):
 
     @property
     def workers(self) -> list:
-        """Everything running that the supervisor watches (see :mod:`.supervisor` for what each part's death does),
-        the supervisor first (it is stopped first, so it revives nothing that is being stopped)."""
+        """Every part the supervisor watches, the supervisor first (stopped first: it revives nothing being stopped)."""
         return [self.supervisor, self.server, self.trainer_worker, self.generator, self.autotakes, self.songs, *self.outputs,
                 *self.inputs, *([self.web] if self.web is not None else [])]
 
@@ -262,20 +258,11 @@ class Daemon(Commands, Takes, Sync):
             return None
         return self.supervisor.fatal or failure([self.supervisor])
 
-    def _worker_error(self, code: str, message: str) -> None:
-        """A worker's trouble it recovers from (a write error), for every front end; logged by the worker."""
+    def _worker_error(self, code: str, message: str) -> None:   # trouble a worker recovers from (it logged it)
         self.replies.error(code, message, logged=True)
-
-    def _tell_part(self, name: str, state: str, message: str) -> None:
-        """The supervisor's news of a part, for every front end (its thread)."""
-        if state == "failed":
-            self.replies.error("part", message, logged=True)
-        self.send("/dd/part", name, state, message)
 
     def stop(self) -> None:
         self.stopped.set()
-        self.supervisor.stop()
-        self.supervisor.join(2.0)
         for worker in self.workers:
             worker.stop()
 

@@ -13,6 +13,7 @@ extrapolates its line), so the drums keep playing at the last tempo until the cl
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -51,6 +52,18 @@ def is_core(part) -> bool:
     return PARTS.get(part.name, (part.name, False))[1]
 
 
+def front_ends(replies) -> Callable[[str, str, str], None]:
+    """The supervisor's ``tell`` for a daemon's :class:`dd_live.live.replies.Replies`: ``/dd/error part`` when a
+    part failed (logged already), and ``/dd/part`` always."""
+
+    def tell(name: str, state: str, message: str) -> None:
+        if state == "failed":
+            replies.error("part", message, logged=True)
+        replies.send("/dd/part", name, state, message)
+
+    return tell
+
+
 @dataclass
 class _Watch:
     down_since: float | None = None   # when it was found dead (None: running)
@@ -77,6 +90,12 @@ class Supervisor(Worker):
     def _run(self) -> None:
         while not self._stop.wait(POLL_S):
             self.check(self.clock())
+
+    def stop(self) -> None:
+        """Stop looking, and wait for a look in progress to end, so nothing is revived once the parts stop."""
+        super().stop()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self.join(2.0)
 
     def check(self, now: float) -> None:
         for part in self.parts():

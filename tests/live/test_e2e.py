@@ -239,7 +239,7 @@ def test_signals_stop_the_daemon_cleanly_even_in_a_burst(tmp_path, burst):
     # until the process is gone covers its whole shutdown, so the second is hit every run, not by luck.
     from dd_live.lab.oscclient import free_udp_port
 
-    proc = serve(tmp_path / "s", free_udp_port(), free_udp_port())
+    proc = serve(tmp_path / "s", free_udp_port(), free_udp_port(), extra=["--verbose"])   # the frozen count is DEBUG
     try:
         start = wait_serving(proc)
         k, until = 0, time.monotonic() + 15
