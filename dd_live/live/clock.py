@@ -167,15 +167,15 @@ class ClockFollower:
 
     def _refit(self, at: float) -> None:
         """The line through the window's ticks if its tempo is sane, else the held tempo through the newest."""
-        line = _line(self._fit) if len(self._fit) >= MIN_FIT else None
+        fit = _line(self._fit) if len(self._fit) >= MIN_FIT else None
+        line = None if fit is None else fit[:2]
         if line is not None and not SLOPE_RANGE[0] <= line[1] <= SLOPE_RANGE[1]:
             self._ignore("ticks at an impossible tempo", at)
             line = None
         if line is not None:
             self._good = line[1]
             if len(self._fit) >= 8:
-                p, t = np.array(self._fit, dtype=np.float64).T
-                self._spread = min(float(np.sqrt(np.mean((t - line[0] - line[1] * p) ** 2))), SPREAD_MAX_S)
+                self._spread = min(fit[2], SPREAD_MAX_S)
         elif self._good is not None and self._fit:
             pos, when = self._fit[-1]
             line = (when - self._good * pos, self._good)
@@ -204,14 +204,15 @@ class ClockFollower:
         return None if line is None else (at - line[0]) / line[1]
 
 
-def _line(points) -> tuple[float, float] | None:
+def _line(points) -> tuple[float, float, float] | None:
+    """Least squares through (position, time) points: (a, b, RMS of the times about the line), or None."""
     if len(points) < 2:
         return None
-    p = np.array([q for q, _ in points], dtype=np.float64)
-    t = np.array([s for _, s in points], dtype=np.float64)
+    p, t = np.array(points, dtype=np.float64).T
     pm, tm = p.mean(), t.mean()
     var = ((p - pm) ** 2).sum()
     if var <= 0:
         return None
     b = float(((p - pm) * (t - tm)).sum() / var)
-    return float(tm - b * pm), b
+    a = float(tm - b * pm)
+    return a, b, float(np.sqrt(np.mean((t - a - b * p) ** 2)))
