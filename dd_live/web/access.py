@@ -125,13 +125,11 @@ def check_origin(origin: str | None, host: str | None, *, loopback: bool) -> Non
         raise Refused(403, f"a WebSocket from another page ({origin[:60]!r}) is refused")
 
 
-def inside(folder: Path, name: str, root: Path) -> Path:
-    """``folder/name`` if it is a regular file whose real path stays in ``folder``'s and in ``root``'s (the
-    session's) real paths; Refused (404) otherwise (missing, a folder, or a link, of the file or of the folder,
-    leading out)."""
+def inside(folder: Path, name: str) -> Path:
+    """``folder/name`` if it is a regular file whose real path stays in ``folder``'s real path; Refused (404)
+    otherwise (missing, a folder, or a symlink leading out). The folder itself is confined to its session by
+    :meth:`dd_live.live.session.Session.confined`."""
     base = folder.resolve()
-    if not base.is_relative_to(root.resolve()):
-        raise Refused(404, f"no file {name!r}")
     path = (folder / name)
     try:
         real = path.resolve(strict=True)
@@ -142,12 +140,9 @@ def inside(folder: Path, name: str, root: Path) -> Path:
     return real
 
 
-def export_files(folder: Path, root: Path) -> list[tuple[Path, str]]:
-    """Every regular file under an export ``folder`` that stays inside it and inside ``root`` (the session), with
-    its name in a zip."""
+def export_files(folder: Path) -> list[tuple[Path, str]]:
+    """Every regular file under an export ``folder`` that stays inside it, with its name in a zip."""
     base = folder.resolve()
-    if not base.is_relative_to(root.resolve()):
-        return []
     out = []
     for path in sorted(folder.rglob("*")):
         if path.is_symlink() or not path.is_file():

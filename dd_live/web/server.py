@@ -29,11 +29,11 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..errors import InputError
+from ..errors import InputError, one_line
 from ..live import protocol
 from ..live.osc import OSCError
 from ..live.replies import WEB
-from ..live.worker import Worker, one_line
+from ..live.worker import Worker
 from .access import (LOOP_FILE, STATIC, TYPES, Refused, check_origin, check_token, export_files, inside, route,
                      user_token)
 
@@ -247,14 +247,18 @@ class WebServer(Worker):
 
     def _session_file(self, connection, r):
         session = self.daemon.session
-        folders = {"loop": "candidates", "export": "exports", "zip": "exports"}
-        folder = session.folder / folders[r.kind] / str(int(r.cid)) if r.kind in folders else None
+        dirs = {"loop": session.candidate_dir, "export": session.export_dir, "zip": session.export_dir}
+        if r.kind in dirs:
+            try:                              # a link leading out of the session is not followed
+                folder = dirs[r.kind](r.cid)
+            except OSError:
+                raise Refused(404, f"no file {r.name or r.cid!r}") from None
         if r.kind == "loop":
-            return self._file(connection, inside(folder, r.name, session.folder))
+            return self._file(connection, inside(folder, r.name))
         if r.kind == "export":
-            return self._file(connection, inside(folder, r.name, session.folder), download=True)
+            return self._file(connection, inside(folder, r.name), download=True)
         if r.kind == "zip":
-            files = export_files(folder, session.folder) if folder.is_dir() else []
+            files = export_files(folder) if folder.is_dir() else []
             if not files:
                 raise Refused(404, f"no export of candidate {r.cid} (export it first)")
             buf = io.BytesIO()
@@ -274,9 +278,12 @@ class WebServer(Worker):
         if r.kind == "ratings":                  # the session's ratings in the order given, for the like-rate plot
             body = {"ratings": [[cid, int(like)] for cid, like in session.ratings()]}
             return self._body(connection, json.dumps(body).encode(), ".json")
-        folder = session.folder / "exports"      # r.kind == "exports"
-        rows = []
-        if folder.is_dir() and folder.resolve().is_relative_to(session.real_folder):
+        rows = []                                # r.kind == "exports"
+        try:
+            folder = session.confined(session.folder / "exports")
+        except OSError:                          # a link leading out: nothing of it is listed
+            folder = None
+        if folder is not None and folder.is_dir():
             subs = (p for p in folder.iterdir() if p.is_dir() and not p.is_symlink() and p.name.isdigit())
             for sub in sorted(subs, key=lambda p: int(p.name)):
                 names = sorted(p.name for p in sub.iterdir() if p.is_file() and not p.is_symlink())
