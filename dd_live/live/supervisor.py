@@ -18,7 +18,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .worker import Worker, one_line
+from ..errors import one_line
+from .worker import Worker
 
 log = logging.getLogger("dd_live.daemon")
 
@@ -42,14 +43,9 @@ SETTLED_S = 30.0                                      # a part running this long
 POLL_S = 0.1                                          # how often the parts are looked at (s)
 
 
-def words(part) -> str:
-    """A part's name as a performer says it."""
-    return PARTS.get(part.name, (part.name, False))[0]
-
-
-def is_core(part) -> bool:
-    """Whether ``part``'s death ends the daemon (unknown parts are not core)."""
-    return PARTS.get(part.name, (part.name, False))[1]
+def policy(part) -> tuple[str, bool]:
+    """A part's name as a performer says it, and whether its death ends the daemon (unknown parts: not core)."""
+    return PARTS.get(part.name, (part.name, False))
 
 
 def front_ends(replies) -> Callable[[str, str, str], None]:
@@ -108,28 +104,29 @@ class Supervisor(Worker):
                     w.fails = 0
                 continue
             cause = one_line(err) if err is not None else "stopped by itself"
-            if is_core(part):
+            said, core = policy(part)
+            if core:
                 if self.fatal is None:
                     self.fatal = f"{part.name} failed: {cause}" if err is not None else f"{part.name} {cause}"
                 continue
             if w.down_since is None:
                 w.down_since = now
                 w.next_try = now + BACKOFF_S[min(w.fails, len(BACKOFF_S) - 1)]
-                log.error("%s failed: %s; restarting it in %.1f s", words(part), cause, w.next_try - now)
-                self._tell(part.name, "failed", f"{words(part)} failed: {cause}; restarting it")
+                log.error("%s failed: %s; restarting it in %.1f s", said, cause, w.next_try - now)
+                self._tell(part.name, "failed", f"{said} failed: {cause}; restarting it")
             elif now >= w.next_try:
                 w.fails += 1
                 try:
                     part.revive()
                 except Exception as err2:
                     w.next_try = now + BACKOFF_S[min(w.fails, len(BACKOFF_S) - 1)]
-                    log.warning("%s could not restart: %s; trying again in %.1f s", words(part), one_line(err2),
+                    log.warning("%s could not restart: %s; trying again in %.1f s", said, one_line(err2),
                                 w.next_try - now)
                     continue
                 w.down_since, w.back_at = None, now
                 self.revivals += 1
-                log.warning("%s is running again", words(part))
-                self._tell(part.name, "restarted", f"{words(part)} is running again")
+                log.warning("%s is running again", said)
+                self._tell(part.name, "restarted", f"{said} is running again")
 
     def _tell(self, name: str, state: str, message: str) -> None:
         try:
