@@ -25,3 +25,10 @@ class ExportError(InputError):
 
 class BackendError(DDLiveError):
     """An optional backend (torch, rtmidi, PortAudio) is missing or failed."""
+
+
+def one_line(err: BaseException) -> str:
+    """An error as one line: an OSError's own words (no errno, no repr of its path), else its message's first
+    line, or its type's name."""
+    text = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+    return (text.strip().splitlines() or [type(err).__name__])[0]

@@ -19,9 +19,10 @@ import logging
 import threading
 from collections.abc import Callable
 
+from ..errors import one_line
 from .clock import REALTIME, SPP, ClockFollower
 from .rtmidi_in import RtmidiReader
-from .worker import RateLog, Worker, one_line
+from .worker import RateLog, Worker
 
 log = logging.getLogger("dd_live.midi")
 

@@ -15,10 +15,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import Any
 
-from ..errors import DDLiveError, ExportError, InputError
+from ..errors import DDLiveError, ExportError, InputError, one_line
 from ..loops.record import Loop
 from .replies import WEB
-from .worker import one_line
 from .osc import OSCError
 from .sounds import UnknownLoop
 

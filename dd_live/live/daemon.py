@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from . import osc, protocol
-from ..errors import DDLiveError, InputError
+from ..errors import DDLiveError, InputError, one_line
 from ..loops.record import Loop
 from .commands import Commands, check_handlers
 from .generator import GeneratorWorker
@@ -43,7 +43,7 @@ from .replies import Replies
 from .supervisor import Supervisor, front_ends
 from .takes import AutoTakes, Takes
 from .trainer_worker import TrainerWorker
-from .worker import Gate, failure, one_line
+from .worker import Gate, failure
 
 log = logging.getLogger("dd_live.daemon")
 

@@ -12,6 +12,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from ..errors import one_line
 from ..groove.genes import of_pattern, pattern_fields
 from ..loops.export import note_map
 from ..loops.pattern import Constraints
@@ -19,7 +20,7 @@ from ..sound.audio import write_wav
 from ..loops.record import Loop
 from .loop import LiveSettings, collect_loop_files, write_candidate_files
 from .sounds import sound_hash
-from .worker import Gate, Worker, one_line
+from .worker import Gate, Worker
 
 IO_RETRY_S = (1.0, 16.0)   # the first and the longest wait before writing loops again after a write error (s)
 

@@ -21,7 +21,8 @@ import logging
 import time
 from collections.abc import Callable
 
-from .worker import RateLog, Worker, one_line
+from ..errors import one_line
+from .worker import RateLog, Worker
 
 log = logging.getLogger("dd_live.midi")
 

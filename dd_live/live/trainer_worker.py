@@ -15,8 +15,9 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ..errors import one_line
 from .loop import reference_audio
-from .worker import Gate, RateLog, Worker, one_line
+from .worker import Gate, RateLog, Worker
 
 log = logging.getLogger("dd_live.workers")
 

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+from ..errors import one_line
+from .osc import RateLimiter
 
 log = logging.getLogger("dd_live.workers")
 
@@ -18,28 +20,20 @@ class RateLog:
     meets the same bad input thousands of times a second (one line, never a traceback per message)."""
 
     def __init__(self, logger: logging.Logger, every: float = 1.0) -> None:
-        self.logger, self.every = logger, every
-        self._last = -float("inf")
+        self.logger = logger
+        self._limit = RateLimiter(rate=1.0 / every, burst=1)   # one token, back after ``every`` s
         self._held = 0
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()                          # the limiter is not thread-safe by itself
 
     def warning(self, msg: str, *args) -> bool:
         """Log ``msg % args`` unless one was logged less than ``every`` s ago; True if it was logged."""
-        now = time.monotonic()
         with self._lock:
-            if now - self._last < self.every:
+            if not self._limit.allow(None):
                 self._held += 1
                 return False
-            held, self._held, self._last = self._held, 0, now
+            held, self._held = self._held, 0
         self.logger.warning(msg + (f" (and {held} more like it)" if held else ""), *args)
         return True
-
-
-def one_line(err: BaseException) -> str:
-    """An error as one line: an OSError's own words (no errno, no repr of its path), else its message's first
-    line, or its type's name."""
-    text = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
-    return (text.strip().splitlines() or [type(err).__name__])[0]
 
 
 class Gate:

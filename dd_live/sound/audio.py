@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import SAMPLE_RATE
-from ..errors import ExportError, InputError
+from ..errors import ExportError, InputError, one_line
 
 WAV_SUBTYPES = {16: "PCM_16", 24: "PCM_24", 32: "FLOAT"}
 
@@ -217,7 +217,7 @@ def write_error(path: Path, err: BaseException) -> OSError:
     except OSError:
         free = None
     full = free is not None and free < FULL_BELOW
-    why = "no space left on the device" if full else (str(err).strip().splitlines() or [type(err).__name__])[0]
+    why = "no space left on the device" if full else one_line(err)
     out = OSError(28 if full else 5, f"cannot write {path.name}: {why}")
     out.filename = str(path)
     return out
