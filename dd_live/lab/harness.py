@@ -179,25 +179,40 @@ def jack_connect(source: str, dest: str, env: dict[str, str] | None = None, *, t
     return False
 
 
-ATTEMPTS = 3               # measure_again: runs at most
+ATTEMPTS = 4               # measure_again: runs at most
+PAUSE_S = 3.0              # measure_again: rest between runs, so a burst of load on a shared machine can pass
 
 
-def measure_again(run: Callable[[int], tuple[int, Callable[[], None]]], attempts: int = ATTEMPTS) -> None:
-    """For timing tests on a JACK server: ``run(attempt)`` -> (late, check) measures, then ``check()`` judges
+def measure_again(run: Callable[[int], tuple[int, Callable[[int], None]]], attempts: int = ATTEMPTS) -> None:
+    """For timing tests on a JACK server: ``run(attempt)`` -> (late, check) measures, then ``check(allow)`` judges
     (AssertionError). ``late``: messages JACK wrote after their frame, a witness's queued ahead (its clients
     missed cycles: the machine did not run them in time; see :func:`jack_witness`) or the player's own
-    (``written_late``: those too, or handed over after their time by a thread the machine held up). A judgement
-    that fails while the machine lost time so is not one of dd_live: measured again, ``attempts`` times at most,
-    each said on stdout."""
+    (``written_late``: those too, or handed over after their time by a thread the machine held up).
+
+    Every run is judged strictly first (``check(0)``). One that fails while the machine lost time is measured
+    again, ``attempts`` times at most, each said on stdout; when every run lost time, the last is judged with
+    ``check(late)``: it forgives at most as many bad messages as JACK wrote late, within :func:`forgiven`'s cap, so
+    a part that plays wrong fails however busy the machine."""
     for attempt in range(attempts):
         late, check = run(attempt)
         try:
-            check()
+            check(0)
             return
         except AssertionError:
-            if late == 0 or attempt == attempts - 1:
+            if late == 0:
                 raise
+            if attempt == attempts - 1:
+                print(f"attempt {attempt + 1}: JACK wrote {late} messages after their frame: judged forgiving those")
+                check(late)
+                return
             print(f"attempt {attempt + 1}: JACK wrote {late} messages after their frame (a busy machine): again")
+            time.sleep(PAUSE_S)
+
+
+def forgiven(allow: int, total: int, *, share: float = 0.01, cap: float = 0.05) -> int:
+    """How many of ``total`` judged messages may be off: ``share`` of them always (a p99 judgement), and up to
+    ``allow`` more (messages JACK wrote late, see :func:`measure_again`) within ``cap`` of them."""
+    return max(int(total * share), min(allow, int(total * cap)))
 
 
 def jack_witness(seconds: float):

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from dd_live.lab.clockhost import ClockHost
-from dd_live.lab.harness import jack_connect, jack_witness, measure_again, stop_daemon
+from dd_live.lab.harness import forgiven, jack_connect, jack_witness, measure_again, stop_daemon
 from dd_live.live.clock import START, STOP, TICK, TICKS_PER_BEAT
 
 pytestmark = pytest.mark.jack
@@ -78,10 +78,10 @@ def _clock_in_run(daemon, folder):
         reader.close()
         host.close()
     print(json.dumps({"host_late": late, "dropped_late": dropped}))
-    return late, lambda: _judge_clock_in(host, loop, bpms, got, change, stop, resume, end)
+    return late, lambda allow: _judge_clock_in(host, loop, bpms, got, change, stop, resume, end, allow)
 
 
-def _judge_clock_in(host, loop, bpms, got, change, stop, resume, end):
+def _judge_clock_in(host, loop, bpms, got, change, stop, resume, end, allow):
     pattern, pitches = loop
     assert bpms[0] == pytest.approx(123.0, abs=0.1) and bpms[1] == pytest.approx(97.0, abs=0.1), bpms
     nearest = host.nearest                               # the host's sixteenth nearest in time: (step, time)
@@ -107,7 +107,7 @@ def _judge_clock_in(host, loop, bpms, got, change, stop, resume, end):
                       "all_notes_off_ms": round((offs[0] - stop) * 1000, 2) if offs else None}))
     bad = [(round(t - change, 3), round(t - stop, 3), round(t - resume, 3), round((t - nearest(t)[1]) * 1000, 2), m)
            for t, m in ons if abs(t - nearest(t)[1]) > 0.002]     # (s from the change, stop, resume; ms off)
-    assert np.percentile(errors, 99) <= 0.002, f"p99 {np.percentile(errors, 99) * 1000:.2f} ms; off: {bad[:12]}"
+    assert (errors > 0.002).sum() <= forgiven(allow, len(errors)), f"{len(bad)} off by > 2 ms: {bad[:12]}"
     assert not wrong, f"notes at steps the loop does not play there: {wrong[:5]}"
     assert offs and offs[0] - stop <= 0.010, f"All Notes Off {(offs[0] - stop) * 1000 if offs else None} ms after Stop"
     after = [t for t, _ in ons if t >= resume]
@@ -147,10 +147,10 @@ def _clock_out_run(daemon, folder):
         reader.close()
         if witness is not None:
             witness.close()
-    return late, lambda: _judge_clock_out(got)
+    return late, lambda allow: _judge_clock_out(got, allow)
 
 
-def _judge_clock_out(got):
+def _judge_clock_out(got, allow):
     kinds = [m[0] for _, m in got]
     assert START in kinds and STOP in kinds and kinds.index(START) < kinds.index(TICK) < kinds.index(STOP)
     ticks = np.array([t for t, m in got if m[0] == TICK])
@@ -160,7 +160,8 @@ def _judge_clock_out(got):
     off = np.abs(ticks - ticks[0] - k * period)
     # each tick on the session tempo's grid, at its frame (a player thread held up past its 0.2 s lookahead on a
     # loaded machine writes late); a JACK cycle the reader missed under load loses its tick, not the grid
-    assert np.percentile(off, 99) < 0.0001 and off.max() < 0.005, (np.percentile(off, 99), off.max())
+    bad = int((off >= 0.0001).sum())
+    assert bad <= forgiven(allow, len(ticks)) and off.max() < 0.005, (bad, len(ticks), allow, off.max())
     assert len(ticks) >= 0.95 * (k[-1] + 1)
     ons = [t for t, m in got if m[0] == 0x99 and m[2] > 0]
     assert ons and np.abs(ticks - ons[0]).min() < 0.0001          # notes and ticks share one grid
