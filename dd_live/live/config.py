@@ -113,12 +113,13 @@ def load(path: Path | None = None) -> tuple[dict[str, Any], dict[str, str]]:
 
     An explicitly named file that is missing, or any bad key or value, is an InputError.
     """
-    explicit = path is not None
+    from_env = path is None and bool(os.environ.get("DD_LIVE_CONFIG"))
+    explicit = path is not None or from_env
     path = Path(path) if path is not None else default_path()
     settings = dict(DEFAULTS)
     if not path.is_file():
         if explicit:
-            raise InputError(f"config file {path} not found")
+            raise InputError(f"config file {path}{' (DD_LIVE_CONFIG)' if from_env else ''} not found")
         return settings, {}
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))

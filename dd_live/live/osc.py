@@ -89,6 +89,10 @@ def _walk(data: bytes, out: list, depth: int) -> None:
     if not data.startswith(b"/"):
         out.append(OSCError("parse", f"not an OSC message or bundle (starts with {data[:8]!r})"))
         return
+    bad = _type_tags_error(data)
+    if bad:
+        out.append(OSCError("parse", bad))
+        return
     from pythonosc import osc_message
 
     try:
@@ -96,6 +100,30 @@ def _walk(data: bytes, out: list, depth: int) -> None:
         out.append((msg.address, list(msg.params)))
     except Exception as err:  # python-osc raises ParseError, and IndexError/struct.error on truncation
         out.append(OSCError("parse", f"not an OSC message ({type(err).__name__}: {str(err)[:80]})"))
+
+
+#: the OSC 1.0 and 1.1 type tags python-osc reads (anything else it would skip with a warning)
+_TAGS = frozenset(b"ifsbhtdcrmTFNIS[]")
+
+
+def _type_tags_error(data: bytes) -> str:
+    """Why a message's type tag string is unusable ('' if it is fine): missing (an address alone: OSC 1.0's
+    old senders; every front end here sends one), a tag outside OSC 1.0/1.1, or arrays nested deeper than
+    :data:`_MAX_DEPTH` or unbalanced."""
+    end = data.find(b"\0")
+    start = (end // 4 + 1) * 4 if end >= 0 else len(data)
+    if start >= len(data) or data[start:start + 1] != b",":
+        return f"{data[:end if end >= 0 else 40][:60].decode('latin-1')!r}: no type tag string (',' and one letter per argument)"
+    stop = data.find(b"\0", start)
+    tags = data[start + 1:stop if stop >= 0 else len(data)]
+    depth = 0
+    for t in tags:
+        if t not in _TAGS:
+            return f"unknown OSC type tag {chr(t)!r}"
+        depth += (t == 0x5B) - (t == 0x5D)             # [ and ]
+        if depth > _MAX_DEPTH or depth < 0:
+            return f"type tags: arrays nested deeper than {_MAX_DEPTH} or unbalanced"
+    return "" if depth == 0 else "type tags: an array is not closed"
 
 
 def parse(data: bytes) -> list[tuple[str, list[Any]]]:
@@ -125,16 +153,16 @@ def encode(address: str, *args: Any) -> bytes:
 
 
 _TYPE_OK: dict[str, Callable[[Any], bool]] = {
-    "i": _is_int,
+    "i": lambda v: _is_int(v) and protocol.INT32[0] <= v <= protocol.INT32[1],   # OSC's i; an h (int64) that fits
     "f": _is_number,
     "n": _is_number,
     "s": lambda v: isinstance(v, str),
 }
-_TYPE_NAME = {"i": "an int", "f": "a float", "n": "a number", "s": "a string"}
+_TYPE_NAME = {"i": "a 32-bit int", "f": "a float", "n": "a number", "s": "a string"}
 
 
 def _integral(v: Any) -> Any:
-    """Integral floats (a controller's 1.0) count as ints for 'i' arguments other than ids."""
+    """Integral floats (a controller's 1.0) count as ints for 'i' arguments (not for ids: Arg.exact)."""
     return int(v) if isinstance(v, float) and math.isfinite(v) and v.is_integer() else v
 
 
@@ -148,6 +176,8 @@ def resolve_aliases(aliases: Mapping[str, str]) -> dict[str, protocol.Address]:
             raise InputError(f"alias {address!r}: unknown command {command!r} (one of {', '.join(by_command)})")
         if not isinstance(address, str) or not address.startswith("/"):
             raise InputError(f"alias {address!r}: an OSC address must start with /")
+        if address in protocol.inbound():
+            raise InputError(f"alias {address!r}: that address is dd_live's own; choose another for {command!r}")
         out[address] = by_command[command]
     return out
 
@@ -220,18 +250,21 @@ class Dispatcher:
             raise OSCError("args", f"{address}: expected {want} arguments ({entry.signature()}), got {len(args)}")
         values: dict[str, Any] = {}
         for spec, v in zip(entry.args, args):
-            if spec.type == "i":
+            if spec.type == "i" and not spec.exact:
                 v = _integral(v)
             if not _TYPE_OK[spec.type](v):
                 raise OSCError("args", f"{address}: {spec.name} must be {_TYPE_NAME[spec.type]}, got {_show(v)}")
             if not spec.accepts(v):  # the range lives on the table's Arg
                 raise OSCError("args", f"{address}: {spec.name} must be {spec.expect()}, got {_show(v)}")
-            values[spec.name] = v
+            values[spec.name] = spec.clamp(v)
         return Command(entry.command, values, address)
 
 
 def _show(v: Any) -> str:
-    text = repr(v)
+    try:
+        text = repr(v)
+    except RecursionError:                              # a value nested too deep to print
+        text = f"a {type(v).__name__} nested too deep"
     return text if len(text) <= 40 else text[:37] + "..."
 
 

@@ -13,6 +13,7 @@ release) does nothing; no value, or a value > 0.5, acts.
 from __future__ import annotations
 
 import json
+import struct
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,6 +47,18 @@ MAX_CLIENTS = 32
 KEEP_FILES_S = 600
 
 
+#: the values of OSC's i (int32)
+INT32 = (-(2 ** 31), 2 ** 31 - 1)
+
+
+def _f32(x: float) -> float:
+    """``x`` rounded to float32, as OSC's f carries it (out of float32's range: as it is)."""
+    try:
+        return struct.unpack("f", struct.pack("f", x))[0]
+    except OverflowError:
+        return x
+
+
 @dataclass(frozen=True)
 class Arg:
     """One argument: its type, what it means, and the values it takes (``lo``-``hi`` inclusive, or one of
@@ -59,12 +72,27 @@ class Arg:
     hi: float | None = None
     choices: tuple = ()
     what: str = ""       # how a good value is said in an error, if not from lo/hi/choices
+    exact: bool = False  # i: a float never counts, however whole (ids); otherwise a controller's 1.0 is 1
 
     def accepts(self, value: Any) -> bool:
-        """True if ``value`` (already of the right type) is in range."""
+        """True if ``value`` (already of the right type) is in range. A float that float32 holds exactly (as OSC's
+        f delivers it) is compared at float32 precision, so a range's ends sent as float32 (0.98 arrives as
+        0.98000002) are in it; :meth:`clamp` then makes them the ends."""
         if self.choices and value not in self.choices:
             return False
+        if isinstance(value, float) and _f32(value) == value:
+            return ((self.lo is None or _f32(value) >= _f32(self.lo))
+                    and (self.hi is None or _f32(value) <= _f32(self.hi)))
         return (self.lo is None or value >= self.lo) and (self.hi is None or value <= self.hi)
+
+    def clamp(self, value: Any) -> Any:
+        """An accepted value inside the range exactly (a float32 end becomes the end itself)."""
+        if isinstance(value, float) and not self.choices:
+            if self.lo is not None and value < self.lo:
+                return float(self.lo)
+            if self.hi is not None and value > self.hi:
+                return float(self.hi)
+        return value
 
     def values(self) -> str:
         """The values it takes, in words ("20-300", "explore or best", "from 1"); empty if any."""
@@ -98,7 +126,7 @@ class Address:
         return " ".join([self.address] + parts)
 
 
-_ID = Arg("id", "i", "candidate id", lo=1, what="a candidate id from 1")
+_ID = Arg("id", "i", "candidate id", lo=1, what="a candidate id from 1", exact=True)
 _VALUE = Arg("value", "n", "button value, int or float: <= 0.5 is a release and does nothing", optional=True)
 
 ADDRESSES: tuple[Address, ...] = (

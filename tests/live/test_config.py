@@ -23,3 +23,14 @@ def test_config_file_settings_aliases_and_errors(tmp_path):
             config.load(f)
     with pytest.raises(InputError, match="not found"):
         config.load(tmp_path / "missing.toml")
+
+
+def test_a_wrong_dd_live_config_path_and_an_alias_for_dd_lives_own_address_are_errors(tmp_path, monkeypatch):
+    monkeypatch.setenv("DD_LIVE_CONFIG", str(tmp_path / "nowhere.toml"))
+    with pytest.raises(InputError, match="nowhere.toml .DD_LIVE_CONFIG. not found"):
+        config.load()
+    monkeypatch.delenv("DD_LIVE_CONFIG")
+    f = tmp_path / "c.toml"
+    f.write_text('[aliases]\n"/dd/like" = "dislike"\n')
+    with pytest.raises(InputError, match="'/dd/like': that address is dd_live's own"):
+        config.load(f)

@@ -115,7 +115,8 @@ def test_button_semantics():
     assert d.commands(dgram("/dd/export", 1))[0].args == {}
     # ids are named by /dd/rate and /dd/export/loop
     assert d.commands(dgram("/dd/rate", 12, 1)) == [osc.Command("rate", {"id": 12, "label": 1}, "/dd/rate")]
-    assert d.commands(dgram("/dd/rate", 12.0, 0.0))[0].args == {"id": 12, "label": 0.0}
+    assert d.commands(dgram("/dd/rate", 12, 0.0))[0].args == {"id": 12, "label": 0.0}
+    assert isinstance(d.commands(dgram("/dd/rate", 12.0, 0.0))[0], OSCError)   # float32 cannot carry every id
     assert d.commands(dgram("/dd/export/loop", 7))[0].args == {"id": 7}
     assert d.commands(dgram("/dd/next", 0.2)) == [None]
     assert d.commands(dgram("/dd/next", 1))[0].name == "next"
@@ -180,6 +181,56 @@ def test_bundles_are_flattened():
     for a in ("/dd/next", "/dd/status"):
         b.add_content(OscMessageBuilder(a).build())
     assert [c.name for c in Dispatcher().commands(b.build().dgram)] == ["next", "status"]
+
+
+def _raw(address, tags, payload=b""):
+    def pad(b):
+        b += b"\0"
+        return b + b"\0" * (-len(b) % 4)
+    return pad(address) + (pad(tags) if tags is not None else b"") + payload
+
+
+@pytest.mark.parametrize("data, fragment", [
+    (_raw(b"/dd/like", None), "no type tag string"),                       # an address alone
+    (_raw(b"/dd/like", b",x", b"\0\0\0\1"), "unknown OSC type tag 'x'"),
+    (_raw(b"/dd/status", b"," + b"[" * 5000 + b"]" * 5000), "nested deeper"),
+    (_raw(b"/dd/status", b",[[i]", b"\0\0\0\1"), "not closed"),
+    (_raw(b"/dd/status", b",]", b""), "unbalanced"),
+])
+def test_messages_whose_type_tags_are_missing_unknown_or_nested_too_deep_are_refused(data, fragment):
+    err = refused(data)
+    assert err.code == "parse" and fragment in str(err) and "\n" not in str(err)
+
+
+def test_a_value_too_deep_to_print_is_refused_in_one_line():
+    err = refused(_raw(b"/dd/set/tempo", b"," + b"[" * 8 + b"f" + b"]" * 8, struct.pack(">f", 3.0)))
+    assert "bpm must be a number" in str(err)
+    deep: list = []
+    for _ in range(5000):
+        deep = [deep]
+    assert "nested too deep" in osc._show(deep)
+
+
+@pytest.mark.parametrize("tags, payload", [
+    (b",di", struct.pack(">d", 1e19) + struct.pack(">i", 1)),               # an id past 2^63 as a double
+    (b",hi", struct.pack(">q", 2 ** 62) + struct.pack(">i", 1)),            # an int64 past int32
+    (b",fi", struct.pack(">f", 3.0) + struct.pack(">i", 1)),                # a float is never an id
+])
+def test_ids_are_32_bit_ints_never_floats_or_huge(tags, payload):
+    err = refused(_raw(b"/dd/rate", tags, payload))
+    assert err.code == "args" and "id must be a 32-bit int" in str(err)
+    assert isinstance(Dispatcher().verdict("/dd/rate", [10 ** 30, 1]), OSCError)
+    ok = Dispatcher().commands(_raw(b"/dd/rate", b",hi", struct.pack(">q", 5) + struct.pack(">i", 1)))[0]
+    assert ok.args["id"] == 5
+
+
+def test_a_ranges_ends_sent_as_float32_are_in_range_and_arrive_as_the_ends():
+    for value in (0.98, 0.02):
+        cmd = Dispatcher().commands(_raw(b"/dd/set/density", b",f", struct.pack(">f", value)))[0]
+        assert not isinstance(cmd, OSCError), cmd
+        assert cmd.args["p"] == value                                       # exactly the end, not 0.98000002
+    assert "0.02-0.98" in str(refused(_raw(b"/dd/set/density", b",f", struct.pack(">f", 0.981))))
+    assert protocol.arg("set_density", "p").accepts(0.9800001) is False    # a double just past: refused
 
 
 def test_nan_float_parses_but_is_refused():
