@@ -339,7 +339,7 @@
                         "",
                         "int"
                     ],
-                    "text": "Export"
+                    "text": "Redo"
                 }
             },
             {
@@ -354,7 +354,7 @@
                         90,
                         22
                     ],
-                    "text": "/dd/export",
+                    "text": "/dd/redo",
                     "outlettype": [
                         ""
                     ]
@@ -363,6 +363,51 @@
             {
                 "box": {
                     "id": "obj-16",
+                    "maxclass": "textbutton",
+                    "numinlets": 1,
+                    "numoutlets": 3,
+                    "patching_rect": [
+                        570,
+                        20,
+                        80,
+                        26
+                    ],
+                    "presentation": 1,
+                    "presentation_rect": [
+                        380,
+                        10,
+                        68,
+                        26
+                    ],
+                    "outlettype": [
+                        "",
+                        "",
+                        "int"
+                    ],
+                    "text": "Export"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-17",
+                    "maxclass": "message",
+                    "numinlets": 2,
+                    "numoutlets": 1,
+                    "patching_rect": [
+                        570,
+                        60,
+                        90,
+                        22
+                    ],
+                    "text": "/dd/export",
+                    "outlettype": [
+                        ""
+                    ]
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-18",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -380,7 +425,7 @@
             },
             {
                 "box": {
-                    "id": "obj-17",
+                    "id": "obj-19",
                     "maxclass": "newobj",
                     "numinlets": 14,
                     "numoutlets": 14,
@@ -411,7 +456,7 @@
             },
             {
                 "box": {
-                    "id": "obj-18",
+                    "id": "obj-20",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 9,
@@ -437,7 +482,7 @@
             },
             {
                 "box": {
-                    "id": "obj-19",
+                    "id": "obj-21",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -455,7 +500,7 @@
             },
             {
                 "box": {
-                    "id": "obj-20",
+                    "id": "obj-22",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -473,7 +518,7 @@
             },
             {
                 "box": {
-                    "id": "obj-21",
+                    "id": "obj-23",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -491,7 +536,7 @@
             },
             {
                 "box": {
-                    "id": "obj-22",
+                    "id": "obj-24",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -509,7 +554,7 @@
             },
             {
                 "box": {
-                    "id": "obj-23",
+                    "id": "obj-25",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -527,7 +572,7 @@
             },
             {
                 "box": {
-                    "id": "obj-24",
+                    "id": "obj-26",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -545,7 +590,7 @@
             },
             {
                 "box": {
-                    "id": "obj-25",
+                    "id": "obj-27",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -563,7 +608,7 @@
             },
             {
                 "box": {
-                    "id": "obj-26",
+                    "id": "obj-28",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -581,7 +626,7 @@
             },
             {
                 "box": {
-                    "id": "obj-27",
+                    "id": "obj-29",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -599,7 +644,7 @@
             },
             {
                 "box": {
-                    "id": "obj-28",
+                    "id": "obj-30",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -617,7 +662,7 @@
             },
             {
                 "box": {
-                    "id": "obj-29",
+                    "id": "obj-31",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -635,7 +680,7 @@
             },
             {
                 "box": {
-                    "id": "obj-30",
+                    "id": "obj-32",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -653,7 +698,7 @@
             },
             {
                 "box": {
-                    "id": "obj-31",
+                    "id": "obj-33",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -671,7 +716,7 @@
             },
             {
                 "box": {
-                    "id": "obj-32",
+                    "id": "obj-34",
                     "maxclass": "matrixctrl",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -698,7 +743,7 @@
             },
             {
                 "box": {
-                    "id": "obj-33",
+                    "id": "obj-35",
                     "maxclass": "comment",
                     "numinlets": 1,
                     "numoutlets": 0,
@@ -720,7 +765,7 @@
             },
             {
                 "box": {
-                    "id": "obj-34",
+                    "id": "obj-36",
                     "maxclass": "comment",
                     "numinlets": 1,
                     "numoutlets": 0,
@@ -742,7 +787,7 @@
             },
             {
                 "box": {
-                    "id": "obj-35",
+                    "id": "obj-37",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 3,
@@ -762,7 +807,7 @@
             },
             {
                 "box": {
-                    "id": "obj-36",
+                    "id": "obj-38",
                     "maxclass": "flonum",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -788,7 +833,7 @@
             },
             {
                 "box": {
-                    "id": "obj-37",
+                    "id": "obj-39",
                     "maxclass": "flonum",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -814,7 +859,7 @@
             },
             {
                 "box": {
-                    "id": "obj-38",
+                    "id": "obj-40",
                     "maxclass": "comment",
                     "numinlets": 1,
                     "numoutlets": 0,
@@ -836,7 +881,7 @@
             },
             {
                 "box": {
-                    "id": "obj-39",
+                    "id": "obj-41",
                     "maxclass": "comment",
                     "numinlets": 1,
                     "numoutlets": 0,
@@ -858,7 +903,7 @@
             },
             {
                 "box": {
-                    "id": "obj-40",
+                    "id": "obj-42",
                     "maxclass": "toggle",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -882,7 +927,7 @@
             },
             {
                 "box": {
-                    "id": "obj-41",
+                    "id": "obj-43",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -900,7 +945,7 @@
             },
             {
                 "box": {
-                    "id": "obj-42",
+                    "id": "obj-44",
                     "maxclass": "comment",
                     "numinlets": 1,
                     "numoutlets": 0,
@@ -922,7 +967,7 @@
             },
             {
                 "box": {
-                    "id": "obj-43",
+                    "id": "obj-45",
                     "maxclass": "textbutton",
                     "numinlets": 1,
                     "numoutlets": 3,
@@ -949,7 +994,7 @@
             },
             {
                 "box": {
-                    "id": "obj-44",
+                    "id": "obj-46",
                     "maxclass": "message",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -967,7 +1012,7 @@
             },
             {
                 "box": {
-                    "id": "obj-45",
+                    "id": "obj-47",
                     "maxclass": "flonum",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -995,7 +1040,7 @@
             },
             {
                 "box": {
-                    "id": "obj-46",
+                    "id": "obj-48",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -1013,7 +1058,7 @@
             },
             {
                 "box": {
-                    "id": "obj-47",
+                    "id": "obj-49",
                     "maxclass": "comment",
                     "numinlets": 1,
                     "numoutlets": 0,
@@ -1035,7 +1080,7 @@
             },
             {
                 "box": {
-                    "id": "obj-48",
+                    "id": "obj-50",
                     "maxclass": "number",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -1062,7 +1107,7 @@
             },
             {
                 "box": {
-                    "id": "obj-49",
+                    "id": "obj-51",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -1080,7 +1125,7 @@
             },
             {
                 "box": {
-                    "id": "obj-50",
+                    "id": "obj-52",
                     "maxclass": "comment",
                     "numinlets": 1,
                     "numoutlets": 0,
@@ -1102,7 +1147,7 @@
             },
             {
                 "box": {
-                    "id": "obj-51",
+                    "id": "obj-53",
                     "maxclass": "number",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -1129,7 +1174,7 @@
             },
             {
                 "box": {
-                    "id": "obj-52",
+                    "id": "obj-54",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -1147,7 +1192,7 @@
             },
             {
                 "box": {
-                    "id": "obj-53",
+                    "id": "obj-55",
                     "maxclass": "comment",
                     "numinlets": 1,
                     "numoutlets": 0,
@@ -1169,7 +1214,7 @@
             },
             {
                 "box": {
-                    "id": "obj-54",
+                    "id": "obj-56",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 4,
@@ -1190,10 +1235,10 @@
             },
             {
                 "box": {
-                    "id": "obj-55",
+                    "id": "obj-57",
                     "maxclass": "newobj",
-                    "numinlets": 6,
-                    "numoutlets": 6,
+                    "numinlets": 7,
+                    "numoutlets": 7,
                     "patching_rect": [
                         940,
                         150,
@@ -1206,14 +1251,15 @@
                         "",
                         "",
                         "",
+                        "",
                         ""
                     ],
-                    "text": "sel 108 100 110 117 101"
+                    "text": "sel 108 100 110 117 114 101"
                 }
             },
             {
                 "box": {
-                    "id": "obj-56",
+                    "id": "obj-58",
                     "maxclass": "comment",
                     "numinlets": 1,
                     "numoutlets": 0,
@@ -1230,12 +1276,12 @@
                         500,
                         20
                     ],
-                    "text": "keys: l like, d dislike, n next, u undo, e export"
+                    "text": "keys: l like, d dislike, n next, u undo, r redo, e export"
                 }
             },
             {
                 "box": {
-                    "id": "obj-57",
+                    "id": "obj-59",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -1254,7 +1300,7 @@
             },
             {
                 "box": {
-                    "id": "obj-58",
+                    "id": "obj-60",
                     "maxclass": "message",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -1272,7 +1318,7 @@
             },
             {
                 "box": {
-                    "id": "obj-59",
+                    "id": "obj-61",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -1291,7 +1337,7 @@
             },
             {
                 "box": {
-                    "id": "obj-60",
+                    "id": "obj-62",
                     "maxclass": "message",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -1309,7 +1355,7 @@
             },
             {
                 "box": {
-                    "id": "obj-61",
+                    "id": "obj-63",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -1327,7 +1373,7 @@
             },
             {
                 "box": {
-                    "id": "obj-62",
+                    "id": "obj-64",
                     "maxclass": "newobj",
                     "numinlets": 3,
                     "numoutlets": 2,
@@ -1346,7 +1392,7 @@
             },
             {
                 "box": {
-                    "id": "obj-63",
+                    "id": "obj-65",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -1364,7 +1410,7 @@
             },
             {
                 "box": {
-                    "id": "obj-64",
+                    "id": "obj-66",
                     "maxclass": "newobj",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -1382,7 +1428,7 @@
             },
             {
                 "box": {
-                    "id": "obj-65",
+                    "id": "obj-67",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -1401,7 +1447,7 @@
             },
             {
                 "box": {
-                    "id": "obj-66",
+                    "id": "obj-68",
                     "maxclass": "message",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -1419,7 +1465,7 @@
             },
             {
                 "box": {
-                    "id": "obj-67",
+                    "id": "obj-69",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -1437,7 +1483,7 @@
             },
             {
                 "box": {
-                    "id": "obj-68",
+                    "id": "obj-70",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -1455,7 +1501,7 @@
             },
             {
                 "box": {
-                    "id": "obj-69",
+                    "id": "obj-71",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -1473,7 +1519,7 @@
             },
             {
                 "box": {
-                    "id": "obj-70",
+                    "id": "obj-72",
                     "maxclass": "newobj",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -1491,7 +1537,7 @@
             },
             {
                 "box": {
-                    "id": "obj-71",
+                    "id": "obj-73",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -1509,7 +1555,7 @@
             },
             {
                 "box": {
-                    "id": "obj-72",
+                    "id": "obj-74",
                     "maxclass": "newobj",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -1527,7 +1573,7 @@
             },
             {
                 "box": {
-                    "id": "obj-73",
+                    "id": "obj-75",
                     "maxclass": "ezdac~",
                     "numinlets": 2,
                     "numoutlets": 0,
@@ -1539,7 +1585,7 @@
                     ],
                     "presentation": 1,
                     "presentation_rect": [
-                        455,
+                        700,
                         8,
                         45,
                         45
@@ -1764,6 +1810,19 @@
                         0
                     ],
                     "destination": [
+                        "obj-5",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-18",
+                        0
+                    ],
+                    "destination": [
                         "obj-19",
                         0
                     ],
@@ -1777,7 +1836,7 @@
                         0
                     ],
                     "destination": [
-                        "obj-18",
+                        "obj-21",
                         0
                     ],
                     "order": 0
@@ -1786,11 +1845,24 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-17",
+                        "obj-21",
+                        0
+                    ],
+                    "destination": [
+                        "obj-20",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-19",
                         1
                     ],
                     "destination": [
-                        "obj-20",
+                        "obj-22",
                         0
                     ],
                     "order": 0
@@ -1799,11 +1871,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-20",
+                        "obj-22",
                         0
                     ],
                     "destination": [
-                        "obj-18",
+                        "obj-20",
                         0
                     ],
                     "order": 0
@@ -1812,11 +1884,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-17",
+                        "obj-19",
                         2
                     ],
                     "destination": [
-                        "obj-21",
+                        "obj-23",
                         0
                     ],
                     "order": 0
@@ -1825,11 +1897,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-21",
+                        "obj-23",
                         0
                     ],
                     "destination": [
-                        "obj-18",
+                        "obj-20",
                         0
                     ],
                     "order": 0
@@ -1838,11 +1910,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-17",
+                        "obj-19",
                         3
                     ],
                     "destination": [
-                        "obj-22",
+                        "obj-24",
                         0
                     ],
                     "order": 0
@@ -1851,11 +1923,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-22",
+                        "obj-24",
                         0
                     ],
                     "destination": [
-                        "obj-18",
+                        "obj-20",
                         0
                     ],
                     "order": 0
@@ -1864,11 +1936,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-17",
+                        "obj-19",
                         4
                     ],
                     "destination": [
-                        "obj-23",
+                        "obj-25",
                         0
                     ],
                     "order": 0
@@ -1877,11 +1949,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-23",
+                        "obj-25",
                         0
                     ],
                     "destination": [
-                        "obj-18",
+                        "obj-20",
                         0
                     ],
                     "order": 0
@@ -1890,11 +1962,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-17",
+                        "obj-19",
                         5
                     ],
                     "destination": [
-                        "obj-24",
+                        "obj-26",
                         0
                     ],
                     "order": 0
@@ -1903,11 +1975,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-24",
+                        "obj-26",
                         0
                     ],
                     "destination": [
-                        "obj-18",
+                        "obj-20",
                         0
                     ],
                     "order": 0
@@ -1916,11 +1988,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-17",
+                        "obj-19",
                         6
                     ],
                     "destination": [
-                        "obj-25",
+                        "obj-27",
                         0
                     ],
                     "order": 0
@@ -1929,11 +2001,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-25",
+                        "obj-27",
                         0
                     ],
                     "destination": [
-                        "obj-18",
+                        "obj-20",
                         0
                     ],
                     "order": 0
@@ -1942,11 +2014,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-17",
+                        "obj-19",
                         7
                     ],
                     "destination": [
-                        "obj-26",
+                        "obj-28",
                         0
                     ],
                     "order": 0
@@ -1955,11 +2027,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-26",
+                        "obj-28",
                         0
                     ],
                     "destination": [
-                        "obj-18",
+                        "obj-20",
                         0
                     ],
                     "order": 0
@@ -1968,11 +2040,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-17",
+                        "obj-19",
                         8
                     ],
                     "destination": [
-                        "obj-27",
+                        "obj-29",
                         0
                     ],
                     "order": 0
@@ -1981,11 +2053,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-27",
+                        "obj-29",
                         0
                     ],
                     "destination": [
-                        "obj-18",
+                        "obj-20",
                         0
                     ],
                     "order": 0
@@ -1994,11 +2066,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-17",
+                        "obj-19",
                         9
                     ],
                     "destination": [
-                        "obj-28",
+                        "obj-30",
                         0
                     ],
                     "order": 0
@@ -2007,11 +2079,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-28",
+                        "obj-30",
                         0
                     ],
                     "destination": [
-                        "obj-18",
+                        "obj-20",
                         0
                     ],
                     "order": 0
@@ -2020,11 +2092,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-17",
+                        "obj-19",
                         10
                     ],
                     "destination": [
-                        "obj-29",
+                        "obj-31",
                         0
                     ],
                     "order": 0
@@ -2033,11 +2105,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-29",
+                        "obj-31",
                         0
                     ],
                     "destination": [
-                        "obj-18",
+                        "obj-20",
                         0
                     ],
                     "order": 0
@@ -2046,60 +2118,8 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-17",
+                        "obj-19",
                         11
-                    ],
-                    "destination": [
-                        "obj-30",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-30",
-                        0
-                    ],
-                    "destination": [
-                        "obj-18",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-17",
-                        12
-                    ],
-                    "destination": [
-                        "obj-31",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-31",
-                        0
-                    ],
-                    "destination": [
-                        "obj-18",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-18",
-                        2
                     ],
                     "destination": [
                         "obj-32",
@@ -2111,8 +2131,21 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-18",
-                        3
+                        "obj-32",
+                        0
+                    ],
+                    "destination": [
+                        "obj-20",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-19",
+                        12
                     ],
                     "destination": [
                         "obj-33",
@@ -2124,8 +2157,21 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-18",
-                        4
+                        "obj-33",
+                        0
+                    ],
+                    "destination": [
+                        "obj-20",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-20",
+                        2
                     ],
                     "destination": [
                         "obj-34",
@@ -2137,8 +2183,8 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-17",
-                        0
+                        "obj-20",
+                        3
                     ],
                     "destination": [
                         "obj-35",
@@ -2150,8 +2196,8 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-35",
-                        1
+                        "obj-20",
+                        4
                     ],
                     "destination": [
                         "obj-36",
@@ -2163,8 +2209,8 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-35",
-                        2
+                        "obj-19",
+                        0
                     ],
                     "destination": [
                         "obj-37",
@@ -2176,7 +2222,33 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-18",
+                        "obj-37",
+                        1
+                    ],
+                    "destination": [
+                        "obj-38",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-37",
+                        2
+                    ],
+                    "destination": [
+                        "obj-39",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-20",
                         8
                     ],
                     "destination": [
@@ -2189,24 +2261,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-40",
+                        "obj-42",
                         0
                     ],
                     "destination": [
-                        "obj-41",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-41",
-                        0
-                    ],
-                    "destination": [
-                        "obj-18",
+                        "obj-43",
                         0
                     ],
                     "order": 0
@@ -2219,20 +2278,7 @@
                         0
                     ],
                     "destination": [
-                        "obj-44",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-44",
-                        0
-                    ],
-                    "destination": [
-                        "obj-5",
+                        "obj-20",
                         0
                     ],
                     "order": 0
@@ -2267,11 +2313,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-48",
+                        "obj-47",
                         0
                     ],
                     "destination": [
-                        "obj-49",
+                        "obj-48",
                         0
                     ],
                     "order": 0
@@ -2280,11 +2326,24 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-49",
+                        "obj-48",
                         0
                     ],
                     "destination": [
                         "obj-5",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-50",
+                        0
+                    ],
+                    "destination": [
+                        "obj-51",
                         0
                     ],
                     "order": 0
@@ -2297,7 +2356,7 @@
                         0
                     ],
                     "destination": [
-                        "obj-52",
+                        "obj-5",
                         0
                     ],
                     "order": 0
@@ -2306,11 +2365,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-52",
+                        "obj-53",
                         0
                     ],
                     "destination": [
-                        "obj-5",
+                        "obj-54",
                         0
                     ],
                     "order": 0
@@ -2323,7 +2382,7 @@
                         0
                     ],
                     "destination": [
-                        "obj-55",
+                        "obj-5",
                         0
                     ],
                     "order": 0
@@ -2332,7 +2391,20 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-55",
+                        "obj-56",
+                        0
+                    ],
+                    "destination": [
+                        "obj-57",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-57",
                         0
                     ],
                     "destination": [
@@ -2345,7 +2417,7 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-55",
+                        "obj-57",
                         1
                     ],
                     "destination": [
@@ -2358,7 +2430,7 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-55",
+                        "obj-57",
                         2
                     ],
                     "destination": [
@@ -2371,7 +2443,7 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-55",
+                        "obj-57",
                         3
                     ],
                     "destination": [
@@ -2384,7 +2456,7 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-55",
+                        "obj-57",
                         4
                     ],
                     "destination": [
@@ -2397,11 +2469,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-18",
+                        "obj-57",
                         5
                     ],
                     "destination": [
-                        "obj-57",
+                        "obj-17",
                         0
                     ],
                     "order": 0
@@ -2410,11 +2482,24 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-57",
+                        "obj-20",
+                        5
+                    ],
+                    "destination": [
+                        "obj-59",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-59",
                         1
                     ],
                     "destination": [
-                        "obj-58",
+                        "obj-60",
                         0
                     ],
                     "order": 0
@@ -2423,11 +2508,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-58",
+                        "obj-60",
                         0
                     ],
                     "destination": [
-                        "obj-18",
+                        "obj-20",
                         0
                     ],
                     "order": 0
@@ -2436,37 +2521,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-18",
+                        "obj-20",
                         6
                     ],
                     "destination": [
-                        "obj-59",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-59",
-                        1
-                    ],
-                    "destination": [
-                        "obj-60",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-60",
-                        0
-                    ],
-                    "destination": [
-                        "obj-18",
+                        "obj-61",
                         0
                     ],
                     "order": 0
@@ -2476,36 +2535,23 @@
                 "patchline": {
                     "source": [
                         "obj-61",
-                        0
-                    ],
-                    "destination": [
-                        "obj-62",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-18",
-                        7
-                    ],
-                    "destination": [
-                        "obj-62",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-62",
                         1
                     ],
                     "destination": [
-                        "obj-63",
+                        "obj-62",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-62",
+                        0
+                    ],
+                    "destination": [
+                        "obj-20",
                         0
                     ],
                     "order": 0
@@ -2527,8 +2573,21 @@
             {
                 "patchline": {
                     "source": [
+                        "obj-20",
+                        7
+                    ],
+                    "destination": [
                         "obj-64",
                         0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-64",
+                        1
                     ],
                     "destination": [
                         "obj-65",
@@ -2557,7 +2616,7 @@
                         0
                     ],
                     "destination": [
-                        "obj-18",
+                        "obj-67",
                         0
                     ],
                     "order": 0
@@ -2583,7 +2642,7 @@
                         0
                     ],
                     "destination": [
-                        "obj-69",
+                        "obj-20",
                         0
                     ],
                     "order": 0
@@ -2605,49 +2664,36 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-62",
+                        "obj-70",
+                        0
+                    ],
+                    "destination": [
+                        "obj-71",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-71",
+                        0
+                    ],
+                    "destination": [
+                        "obj-72",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-64",
                         1
                     ],
                     "destination": [
-                        "obj-70",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-70",
-                        0
-                    ],
-                    "destination": [
-                        "obj-71",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-71",
-                        0
-                    ],
-                    "destination": [
-                        "obj-18",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-62",
-                        0
-                    ],
-                    "destination": [
                         "obj-72",
                         0
                     ],
@@ -2670,11 +2716,50 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-72",
+                        "obj-73",
                         0
                     ],
                     "destination": [
-                        "obj-73",
+                        "obj-20",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-64",
+                        0
+                    ],
+                    "destination": [
+                        "obj-74",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-74",
+                        0
+                    ],
+                    "destination": [
+                        "obj-75",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-74",
+                        0
+                    ],
+                    "destination": [
+                        "obj-75",
                         1
                     ],
                     "order": 1

@@ -46,7 +46,7 @@ class Commands:
         """Each inbound command of the OSC table and the method that runs it."""
         return {
             "hello": self._cmd_hello, "like": self._cmd_like, "dislike": self._cmd_dislike, "rate": self._cmd_rate,
-            "next": self._cmd_next, "undo": self._cmd_undo, "export": self._cmd_export,
+            "next": self._cmd_next, "undo": self._cmd_undo, "redo": self._cmd_redo, "export": self._cmd_export,
             "export_loop": self._cmd_export_loop, "status": self._cmd_status, "set_tempo": self._cmd_set_tempo,
             "set_mode": self._cmd_set_mode, "set_fotf": self._cmd_set_fotf,
             "set_temperature": self._cmd_set_temperature, "set_density": self._cmd_set_density,
@@ -107,7 +107,10 @@ class Commands:
             self.generator.request()
 
     def _cmd_undo(self, sender) -> None:
-        cid = self.session.undo()
+        try:
+            cid = self.session.undo()
+        except InputError as err:            # UNDO_DEPTH undos in a row
+            raise OSCError("state", str(err)) from None
         if cid is None:
             raise OSCError("state", "nothing to undo: no ratings")
         self.trainer_worker.sync()
@@ -115,6 +118,18 @@ class Commands:
         loop = self._loop_from_session(cid)
         if loop is not None:
             self._announce(loop)
+
+    def _cmd_redo(self, sender) -> None:
+        back = self.session.redo()
+        if back is None:
+            raise OSCError("state", "nothing to redo: no rating was undone")
+        cid, like = back
+        likes, dislikes = self.session.counts()
+        self.send("/dd/rated", cid, "like" if like else "dislike", likes, dislikes)
+        self.trainer_worker.sync()
+        cur = self.current
+        if cur is not None and cur.id == cid:     # the loop undo brought back is rated again: on to the next
+            self._advance()
 
     def _loop_from_session(self, cid: int) -> Loop | None:
         """Candidate ``cid`` rebuilt from the database and its files (rendered again where missing)."""

@@ -43,6 +43,10 @@ ERROR_CODES = {
 
 #: replies go to at most this many clients that said /dd/hello (the least recently heard is evicted)
 MAX_CLIENTS = 32
+#: the front ends' keyboard shortcuts (the page and the Max patch): button command -> key
+KEYS = {"like": "l", "dislike": "d", "next": "n", "undo": "u", "redo": "r", "export": "e"}
+#: /dd/undo takes back at most this many ratings in a row (a new rating, or a /dd/redo, lets it go further)
+UNDO_DEPTH = 16
 #: a candidate's files stay on disk at least this long (s) after it was last announced
 KEEP_FILES_S = 600
 
@@ -142,7 +146,11 @@ ADDRESSES: tuple[Address, ...] = (
             "Rate candidate `id` (rating it again replaces its label); if it is the current one the next follows.",
             "rate"),
     Address("/dd/next", "in", (_VALUE,), "Skip to the next candidate without rating.", "next", True),
-    Address("/dd/undo", "in", (_VALUE,), "Remove the last rating; the critic retrains from the remaining ones.", "undo", True),
+    Address("/dd/undo", "in", (_VALUE,),
+            f"Take back the last rating (at most {UNDO_DEPTH} in a row); the critic retrains from the remaining ones, and the "
+            "loop is announced again.", "undo", True),
+    Address("/dd/redo", "in", (_VALUE,),
+            "Bring back the rating undone last (answered with /dd/rated); the critic retrains with it.", "redo", True),
     Address("/dd/export", "in", (_VALUE,),
             "Export the candidate announced last as MIDI, WAV and SFZ into the session's exports folder.",
             "export", True),

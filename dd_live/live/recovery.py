@@ -1,4 +1,4 @@
-"""Reading what is left of a damaged session database (see :meth:`dd_live.live.session.Session._recover`),
+"""Reading what is left of a damaged session database and rebuilding it (:func:`rebuild`),
 and restoring a session's critic from its checkpoints, past a damaged one (:func:`restore_trainer`)."""
 
 from __future__ import annotations
@@ -8,9 +8,11 @@ import logging
 import os
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+
+from ..errors import InputError
 
 log = logging.getLogger("dd_live.daemon")
 
@@ -21,6 +23,37 @@ def damaged(err: sqlite3.DatabaseError) -> bool:
     if code is not None:
         return code & 0xFF in (11, 26)
     return not isinstance(err, sqlite3.OperationalError)
+
+
+def rebuild(db: Path, folder: Path, why: BaseException, *, connect: Callable[[Path], sqlite3.Connection], schema: str,
+            tables: Sequence[str], columns: Sequence[str]) -> sqlite3.Connection:
+    """Move the damaged database ``db`` aside and copy everything readable into a fresh one made by ``connect``
+    and ``schema`` (see :func:`salvage` for ``tables`` and ``columns``); InputError if nothing could be read.
+    The caller holds the session's lock."""
+    aside = db.with_name(f"{db.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+    for suffix in ("", "-wal", "-shm"):
+        if Path(f"{db}{suffix}").exists():
+            os.replace(f"{db}{suffix}", f"{aside}{suffix}")
+    rows, readable = salvage(aside, folder, tables, columns)
+    if not readable:  # left where it was, so that `dd-live sessions` still shows it
+        for suffix in ("", "-wal", "-shm"):
+            if Path(f"{aside}{suffix}").exists():
+                os.replace(f"{aside}{suffix}", f"{db}{suffix}")
+        raise InputError(f"{db} is damaged and nothing in it could be read ({why}); start a new session")
+    conn = connect(db)
+    conn.executescript(schema)
+    known = {r[0] for r in rows["candidates"]}
+    lost = [r for r in rows["ratings"] if r[0] not in known]
+    rows["ratings"] = [r for r in rows["ratings"] if r[0] in known]
+    conn.execute("BEGIN IMMEDIATE")
+    for table in tables:
+        for r in rows[table]:
+            conn.execute(f"INSERT OR IGNORE INTO {table} VALUES ({', '.join('?' * len(r))})", r)
+    conn.execute("COMMIT")
+    log.warning("%s was damaged (%s): recovered %d candidates and %d ratings into a fresh file%s; the damaged "
+                "one is kept as %s", db, why, len(rows["candidates"]), len(rows["ratings"]),
+                f" ({len(lost)} ratings of lost candidates dropped)" if lost else "", aside.name)
+    return conn
 
 
 def salvage(db: Path, folder: Path, tables: Sequence[str],

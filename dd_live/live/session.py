@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sqlite3
 import threading
 import time
@@ -33,13 +32,14 @@ from typing import Any
 from ..errors import InputError
 from .folders import DB_NAME, check_folder
 from .lock import SessionLock
-from .recovery import damaged, salvage
+from .protocol import UNDO_DEPTH
+from .recovery import damaged, rebuild
 from .sounds import SessionSounds
 
 log = logging.getLogger("dd_live.session")
 
 SCHEMA_VERSION = 1
-TABLES = ("meta", "settings", "candidates", "ratings", "loop_samples", "feel")
+TABLES = ("meta", "settings", "candidates", "ratings", "loop_samples", "feel", "undone")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -60,6 +60,14 @@ CREATE TABLE IF NOT EXISTS ratings(
     seq INTEGER NOT NULL,       -- order of first rating (kept when a label is replaced)
     touched INTEGER NOT NULL,   -- order of the latest rating action (what undo removes)
     time REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS undone(  -- ratings taken back by undo, kept for redo (the last row comes back first)
+    candidate_id INTEGER NOT NULL,
+    label INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    touched INTEGER NOT NULL,
+    time REAL NOT NULL,
+    undone INTEGER PRIMARY KEY   -- order of the undos
 );
 CREATE TABLE IF NOT EXISTS loop_samples(  -- the exact sounds of each rated loop, kept in samples/
     candidate_id INTEGER NOT NULL,
@@ -159,30 +167,8 @@ class Session(SessionSounds):
             self._file_lock.acquire()
             took_lock = True
         try:
-            aside = db.with_name(f"{DB_NAME}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
-            for suffix in ("", "-wal", "-shm"):
-                if Path(f"{db}{suffix}").exists():
-                    os.replace(f"{db}{suffix}", f"{aside}{suffix}")
-            rows, readable = salvage(aside, self.folder, TABLES, [f.name for f in fields(CandidateRow)])
-            if not readable:  # left where it was, so that `dd-live sessions` still shows it
-                for suffix in ("", "-wal", "-shm"):
-                    if Path(f"{aside}{suffix}").exists():
-                        os.replace(f"{aside}{suffix}", f"{db}{suffix}")
-                raise InputError(f"{db} is damaged and nothing in it could be read ({why}); start a new session")
-            conn = self._connect(db)
-            conn.executescript(_SCHEMA)
-            known = {r[0] for r in rows["candidates"]}
-            lost = [r for r in rows["ratings"] if r[0] not in known]
-            rows["ratings"] = [r for r in rows["ratings"] if r[0] in known]
-            conn.execute("BEGIN IMMEDIATE")
-            for table in TABLES:
-                for r in rows[table]:
-                    conn.execute(f"INSERT OR IGNORE INTO {table} VALUES ({', '.join('?' * len(r))})", r)
-            conn.execute("COMMIT")
-            log.warning("%s was damaged (%s): recovered %d candidates and %d ratings into a fresh file%s; the damaged "
-                        "one is kept as %s", db, why, len(rows["candidates"]), len(rows["ratings"]),
-                        f" ({len(lost)} ratings of lost candidates dropped)" if lost else "", aside.name)
-            return conn
+            return rebuild(db, self.folder, why, connect=self._connect, schema=_SCHEMA, tables=TABLES,
+                           columns=[f.name for f in fields(CandidateRow)])
         finally:
             if took_lock:
                 self._file_lock.release()
@@ -307,19 +293,56 @@ class Session(SessionSounds):
             c.executemany("INSERT OR REPLACE INTO loop_samples VALUES (?, ?, ?, ?, ?)", list(samples))
             touched = c.execute("SELECT COALESCE(MAX(touched), 0) + 1 FROM ratings").fetchone()[0]
             old = c.execute("SELECT seq FROM ratings WHERE candidate_id=?", (int(cid),)).fetchone()
-            seq = old[0] if old else c.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM ratings").fetchone()[0]
+            seq = old[0] if old else c.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM (SELECT seq FROM ratings "
+                                               "UNION ALL SELECT seq FROM undone)").fetchone()[0]
             c.execute("INSERT OR REPLACE INTO ratings VALUES (?, ?, ?, ?, ?)",
                       (int(cid), int(bool(like)), seq, touched, time.time()))
+            self._set_undo_run(c, 0)
             return self._counts(c)
 
     def undo(self) -> int | None:
-        """Remove the most recently given (or replaced) rating; returns its candidate id (None if there are none)."""
+        """Take back the most recently given (or replaced) rating, kept for :meth:`redo`; returns its candidate id
+        (None if there are none). InputError after :data:`UNDO_DEPTH` undos in a row: a storm of undos cannot
+        empty a session."""
         with self._tx() as c:
-            row = c.execute("SELECT candidate_id FROM ratings ORDER BY touched DESC LIMIT 1").fetchone()
+            row = c.execute("SELECT * FROM ratings ORDER BY touched DESC LIMIT 1").fetchone()
             if row is None:
                 return None
+            run = self._undo_run(c) + 1
+            if run > UNDO_DEPTH:
+                raise InputError(f"undo goes back {UNDO_DEPTH} ratings in a row at most; /dd/redo brings them back")
+            self._set_undo_run(c, run)
+            c.execute("INSERT INTO undone(candidate_id, label, seq, touched, time) VALUES (?, ?, ?, ?, ?)", row)
             c.execute("DELETE FROM ratings WHERE candidate_id=?", (row[0],))
             return int(row[0])
+
+    def redo(self) -> tuple[int, bool] | None:
+        """Bring back the rating undone last (its place in the order kept), unless its loop was rated again
+        since; returns (candidate id, like), None if nothing is left to redo."""
+        with self._tx() as c:
+            while True:
+                row = c.execute("SELECT candidate_id, label, seq, time, undone FROM undone "
+                                "ORDER BY undone DESC LIMIT 1").fetchone()
+                if row is None:
+                    return None
+                cid, label, seq, when, key = row
+                c.execute("DELETE FROM undone WHERE undone=?", (key,))
+                if c.execute("SELECT 1 FROM ratings WHERE candidate_id=?", (cid,)).fetchone() is None:
+                    break                                # a loop rated again since keeps its newer rating
+            touched = c.execute("SELECT COALESCE(MAX(touched), 0) + 1 FROM ratings").fetchone()[0]
+            c.execute("INSERT INTO ratings VALUES (?, ?, ?, ?, ?)", (cid, label, seq, touched, when))
+            self._set_undo_run(c, max(0, self._undo_run(c) - 1))
+            return int(cid), bool(label)
+
+    @staticmethod
+    def _undo_run(c: sqlite3.Connection) -> int:
+        """Undos in a row so far (a rating starts again from 0, a redo gives one back)."""
+        row = c.execute("SELECT value FROM meta WHERE key='undo_run'").fetchone()
+        return int(row[0]) if row else 0
+
+    @staticmethod
+    def _set_undo_run(c: sqlite3.Connection, run: int) -> None:
+        c.execute("INSERT OR REPLACE INTO meta VALUES ('undo_run', ?)", (str(int(run)),))
 
     def ratings(self) -> list[tuple[int, bool]]:
         """(candidate id, like) in the order they were first given (a replaced label keeps its place)."""

@@ -39,8 +39,9 @@ from ..errors import BackendError
 JS = "dd_live.js"
 DEVICE_TYPE = "midi_effect"
 AMXD_MTIME = 3_850_070_400  # 2026-01-01 00:00 UTC in Max's 1904 epoch: a fixed date keeps builds byte-identical
-BUTTONS = (("Like", "/dd/like", "l"), ("Dislike", "/dd/dislike", "d"), ("Next", "/dd/next", "n"),
-           ("Undo", "/dd/undo", "u"), ("Export", "/dd/export", "e"))
+#: the patch's buttons (label, address, key), in the table's order, one per key of protocol.KEYS
+BUTTONS = tuple((a.command.title(), a.address, protocol.KEYS[a.command]) for a in protocol.inbound().values()
+                if a.command in protocol.KEYS)
 #: replies the patches handle, and the dd_live.js function each one calls
 REPLIES = (("/dd/candidate", "candidate"), ("/dd/shape", "shape"), ("/dd/grid", "grid"), ("/dd/samples", "samples"),
            ("/dd/notes", "notes"), ("/dd/rated", "rated"), ("/dd/status", "status"),
@@ -203,7 +204,7 @@ def _standalone(py2max) -> Any:
     s.line(key, sel)
     for i, (_, address, _) in enumerate(BUTTONS):
         s.line(sel, b[address], outlet=i)
-    keys = s.comment("keys: l like, d dislike, n next, u undo, e export", 940, 190, 320)
+    keys = s.comment("keys: " + ", ".join(f"{k} {label.lower()}" for label, _, k in BUTTONS), 940, 190, 320)
     s.show(keys, (10, GRID_Y + 16 * TRACKS + 30, 500, 20))
     # audition: two buffers, the next loop loaded into the idle one, swapped when groove~ wraps
     for i, name in enumerate(("ddA", "ddB")):
@@ -242,7 +243,7 @@ def _standalone(py2max) -> Any:
     s.line(groove, gain)
     s.line(gain, dac)
     s.line(gain, dac, inlet=1)
-    s.show(dac, (455, 8, 45, 45))
+    s.show(dac, (700, 8, 45, 45))
     return p
 
 
@@ -310,7 +311,7 @@ def _device(py2max) -> Any:
     m = s.msg("capture", 940, 280, 70)
     s.line(cap, m)
     s.line(m, js)
-    s.show(cap, (380, 10, 80, 26))
+    s.show(cap, (10 + 74 * len(BUTTONS), 10, 80, 26))
     return p
 
 

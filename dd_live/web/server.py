@@ -59,7 +59,7 @@ WS_LOG.addFilter(_OneLine())
 MAX_MESSAGE = 64 * 1024      # bytes: a longer WebSocket message closes its connection (1009), as the library does
 OUT_QUEUE = 1024             # replies waiting for one slow page, at most
 RUN_TIMEOUT_S = 10.0         # how long a page's message may wait for the OSC thread to run it
-KEYS = {"like": "l", "dislike": "d", "next": "n", "undo": "u", "export": "e", "play": " "}   # the page's keys
+KEYS = {**protocol.KEYS, "play": " "}   # the page's keys: the front ends' own, and space plays
 
 
 def page_protocol() -> dict:

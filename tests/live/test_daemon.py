@@ -9,6 +9,7 @@ import pytest
 
 from dd_live.lab.harness import stop_daemon
 from dd_live.lab.oscclient import Client
+from dd_live.live import osc
 from dd_live.loops.pattern import Pattern
 
 
@@ -209,6 +210,36 @@ def test_undo_removes_the_last_rating_and_retrains(live):
     trained = c.wait("/dd/trained", 60, where=lambda a: a[0] > v and a[1] == len(ratings) - 1)
     assert trained[1] == len(ratings) - 1
     assert d.trainer_worker.dataset == ratings[:-1]
+
+
+def test_a_bundle_of_300_undos_is_stopped_and_redo_brings_the_ratings_back(live):
+    from dd_live.live.protocol import UNDO_DEPTH
+
+    d, c = live
+    c.drain()
+    c.send("/dd/next")
+    for _ in range(UNDO_DEPTH + 4):
+        _candidate(c)
+        c.send("/dd/like")
+        c.wait("/dd/rated")
+    before = d.session.ratings()
+    undo = osc.encode("/dd/undo")
+    c.send_raw(b"#bundle\0" + b"\0" * 7 + b"\1" + b"".join(len(undo).to_bytes(4, "big") + undo for _ in range(300)))
+    err = c.wait("/dd/error", 10, where=lambda a: "in a row at most" in a[1])
+    assert err[0] == "state"
+    c.send("/dd/status")
+    c.wait("/dd/status", 10, where=lambda a: a[0] == len(before) - UNDO_DEPTH)
+    assert d.session.ratings() == before[:-UNDO_DEPTH]
+    c.drain(0.3)
+    c.send("/dd/redo")
+    rated = c.wait("/dd/rated", 10)
+    assert rated[0] == before[-UNDO_DEPTH][0] and rated[1] == "like" and rated[2] == len(before) - UNDO_DEPTH + 1
+    for _ in range(UNDO_DEPTH - 1):
+        c.send("/dd/redo")
+        c.wait("/dd/rated", 10)
+    assert d.session.ratings() == before
+    c.send("/dd/redo")
+    assert "nothing to redo" in c.wait("/dd/error", 10)[1]
 
 
 def test_export_writes_into_the_session_only(live):

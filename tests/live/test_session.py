@@ -13,6 +13,39 @@ def _cand(s: Session, cid: int) -> None:
     s.add_candidate(cid, "{}", 0.5, 0, 0, 120.0, "explore")
 
 
+def test_a_storm_of_undos_takes_back_at_most_undo_depth_and_redo_brings_every_one_back(tmp_path):
+    from dd_live.live.protocol import UNDO_DEPTH
+
+    s = Session(tmp_path / "a")
+    n = UNDO_DEPTH + 10
+    for cid in range(1, n + 1):
+        _cand(s, cid)
+        s.rate(cid, cid % 3 == 0)
+    before = s.ratings()
+    for k in range(UNDO_DEPTH):
+        assert s.undo() == n - k                     # newest first
+    with pytest.raises(InputError, match=f"{UNDO_DEPTH} ratings in a row at most"):
+        s.undo()
+    assert s.ratings() == before[:n - UNDO_DEPTH]    # the storm stopped there
+    assert s.redo() == (n - UNDO_DEPTH + 1, (n - UNDO_DEPTH + 1) % 3 == 0)   # the last undone comes back first
+    assert s.undo() == n - UNDO_DEPTH + 1            # a redo gives one undo back, no more
+    with pytest.raises(InputError):
+        s.undo()
+    s.rate(n - 1, True)                              # rated again since its undo: redo leaves the new label
+    s.close()
+    s = Session(tmp_path / "a", create=False)        # undone ratings are kept across a restart
+    while s.redo() is not None:
+        pass
+    after = dict(s.ratings())
+    assert after == {**dict(before), n - 1: True}
+    # each rating back in its first place; the one given anew after its undo is the newest
+    assert [c for c, _ in s.ratings()] == [c for c, _ in before if c != n - 1] + [n - 1]
+    assert s.undo() == n and s.redo() == (n, n % 3 == 0)          # the latest redone is the latest touched
+    for _ in range(UNDO_DEPTH):                                    # a rating since the storm: a full depth again
+        s.undo()
+    s.close()
+
+
 def test_session_ratings_relabel_undo_and_reopen(tmp_path):
     s = Session(tmp_path / "a")
     for cid in (1, 2, 3):

@@ -34,6 +34,16 @@ def test_lint_has_no_errors(path):
     assert len(patcher._boxes) > 40 and len(patcher._lines) > 40
 
 
+@pytest.mark.parametrize("path", PATCHES, ids=lambda p: p.name)
+def test_no_two_controls_the_performer_sees_overlap(path):
+    shown = [(b.get("text", b.get("maxclass")), b["presentation_rect"]) for b in _boxes(path).values()
+             if b.get("presentation") and "presentation_rect" in b]
+    assert len(shown) > 10
+    for i, (a, (ax, ay, aw, ah)) in enumerate(shown):
+        for b, (bx, by, bw, bh) in shown[i + 1:]:
+            assert ax + aw <= bx or bx + bw <= ax or ay + ah <= by or by + bh <= ay, f"{a!r} overlaps {b!r}"
+
+
 def test_amxd_is_a_midi_effect_holding_the_same_kind_of_patch():
     from py2max.m4l import unpack_amxd
 
