@@ -57,9 +57,13 @@ class Commands:
             "set_autotake": self._cmd_set_autotake, "song": self._cmd_song, "set_latency": self._cmd_set_latency,
         }
 
-    def _cmd_hello(self, sender, reply_port: int | None = None) -> None:
+    def _cmd_hello(self, sender, reply_port: int | None = None, cookie: int | None = None) -> None:
         if sender is not None:   # a browser's connection is its own target: it has no reply port
-            self.replies.hello(sender if sender[0] == WEB else (sender[0], reply_port or sender[1]))
+            target = sender if sender[0] == WEB else (sender[0], reply_port or sender[1])
+            if not self.replies.trusted(target) and cookie != self.replies.cookie(sender[0]):
+                self.replies.send("/dd/cookie", self.replies.cookie(sender[0]), to=[sender])   # about a hello's size
+                return
+            self.replies.hello(target)
         self._status()
         cur = self.current
         if cur is not None:

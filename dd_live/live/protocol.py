@@ -136,8 +136,12 @@ _VALUE = Arg("value", "n", "button value, int or float: <= 0.5 is a release and 
 ADDRESSES: tuple[Address, ...] = (
     # ---------------------------------------------------------------- in
     Address("/dd/hello", "in", (Arg("reply_port", "i", "UDP port to send replies to (default: the sender's port)", True, lo=1, hi=65535,
-                                  what="a UDP port 1-65535"),),
-            "Register the sender for replies; answered with /dd/status and the current candidate.", "hello"),
+                                  what="a UDP port 1-65535"),
+                                Arg("cookie", "i", "from /dd/cookie: a sender on another machine repeats it", True,
+                                    exact=True)),
+            "Register the sender for replies; answered with /dd/status and the current candidate. A sender on "
+            "another machine is first answered with /dd/cookie only, and registered when it says /dd/hello again "
+            "with that cookie (so a forged /dd/hello cannot aim replies at someone else).", "hello"),
     Address("/dd/like", "in", (_VALUE,),
             "Like the candidate announced last; the next candidate follows at once.", "like", True),
     Address("/dd/dislike", "in", (_VALUE,),
@@ -236,6 +240,8 @@ ADDRESSES: tuple[Address, ...] = (
     Address("/dd/trained", "out", (Arg("version", "i", "critic version"), Arg("ratings", "i", "ratings it was trained on"),
                                    Arg("loss", "f", "mean training loss of the last round")),
             "A newly trained critic now chooses the candidates."),
+    Address("/dd/cookie", "out", (Arg("cookie", "i", "the number to send back: /dd/hello reply_port cookie"),),
+            "Answer to /dd/hello from another machine (about the size of the hello): say /dd/hello again with it."),
     Address("/dd/status", "out", (Arg("ratings", "i", "ratings stored"), Arg("likes", "i", ""), Arg("dislikes", "i", ""),
                                   Arg("version", "i", "critic version"), Arg("queue", "i", "candidates ready")),
             "Answer to /dd/status and /dd/hello, and sent after undo."),

@@ -1,11 +1,17 @@
 """Who hears the daemon, and how it answers: the clients that said /dd/hello, the reply port, and the
 rate-limited ``/dd/error`` replies (with ``flood`` said once when a sender's errors start being
-suppressed). Every reply leaves through the OSC worker's socket (:meth:`OSCServer.send`), whichever
+suppressed). A sender on another machine is answered only once it has shown that it receives replies
+(:meth:`Replies.cookie`), so that a forged sender address cannot turn small datagrams into large replies
+aimed at someone else. Every reply leaves through the OSC worker's socket (:meth:`OSCServer.send`), whichever
 thread produced it."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import ipaddress
 import logging
+import os
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -32,6 +38,25 @@ class Replies:
         self._log_errors = osc.RateLimiter(rate=2, burst=10)
         #: ``web(address, args, targets)`` delivers a reply to browser connections (set by the web server)
         self.web: Callable[[str, tuple, list[Target]], None] | None = None
+        self._secret = os.urandom(16)              # /dd/cookie: a sender on another machine proves it hears us
+
+    def cookie(self, host: str) -> int:
+        """The number a sender at ``host`` must send back with /dd/hello (int32, from a secret of this run)."""
+        digest = hmac.new(self._secret, host.encode("utf-8", "replace"), hashlib.sha256).digest()
+        return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+
+    def trusted(self, sender: Target | None) -> bool:
+        """Whether replies may go to ``sender`` unasked: this machine (a loopback address cannot be forged from
+        outside), a browser connection, or a client that said /dd/hello with its cookie."""
+        if sender is None or sender[0] == WEB:
+            return True
+        with self._lock:
+            if sender in self.clients:
+                return True
+        try:
+            return ipaddress.ip_address(sender[0].split("%")[0]).is_loopback
+        except ValueError:
+            return False
 
     def targets(self) -> list[Target]:
         """The reply port on 127.0.0.1, then each client."""
@@ -80,7 +105,7 @@ class Replies:
         if not logged and self._log_errors.allow("log"):
             log.warning("%s from %s: %s", code, sender, message)
         targets = self.targets()
-        if sender is not None and sender not in targets:
+        if sender is not None and sender not in targets and self.trusted(sender):   # no error to a forged sender
             targets.append(sender)
         with self._lock:
             if self._errors.allow(key):

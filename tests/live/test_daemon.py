@@ -242,6 +242,28 @@ def test_a_bundle_of_300_undos_is_stopped_and_redo_brings_the_ratings_back(live)
     assert "nothing to redo" in c.wait("/dd/error", 10)[1]
 
 
+def test_a_sender_on_another_machine_gets_a_cookie_the_size_of_its_hello_and_nothing_more(live, monkeypatch):
+    d, c = live
+    sent: list[tuple[bytes, tuple]] = []
+    monkeypatch.setattr(d.server, "send", lambda data, to: sent.append((data, to)))
+    far = ("192.0.2.7", 5000)                        # TEST-NET-1: never a real machine
+    hello = osc.encode("/dd/hello", 9000)
+    d._on_datagram(hello, far)
+    to_far = [(data, to) for data, to in sent if to[0] == far[0]]
+    assert len(to_far) == 1 and to_far[0][1] == far and len(to_far[0][0]) <= 1.25 * len(hello)
+    address, args = osc.parse(to_far[0][0])[0]
+    assert address == "/dd/cookie" and (far[0], 9000) not in d.replies.clients
+    d._on_datagram(osc.encode("/dd/like", 1), far)   # commands act, but nothing is aimed at the unproven sender
+    d._on_datagram(osc.encode("/dd/nope"), far)
+    d._on_datagram(osc.encode("/dd/hello", 9000, args[0] ^ 1), far)      # a wrong cookie: another cookie, no more
+    assert [osc.parse(data)[0][0] for data, to in sent if to[0] == far[0]] == ["/dd/cookie", "/dd/cookie"]
+    d._on_datagram(osc.encode("/dd/hello", 9000, args[0]), far)          # the right one: registered, answered
+    assert (far[0], 9000) in d.replies.clients
+    assert "/dd/status" in {osc.parse(data)[0][0] for data, to in sent if to == (far[0], 9000)}
+    local = ("127.0.0.1", c.port)                    # this machine needs no cookie
+    assert d.replies.trusted(local) and not d.replies.trusted(("192.0.2.8", 1))
+
+
 def test_export_writes_into_the_session_only(live):
     d, c = live
     c.drain()
