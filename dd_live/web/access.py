@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import hmac
+import logging
 import os
 import re
 import secrets
@@ -23,7 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from ..errors import InputError
+from ..errors import InputError, one_line
+
+log = logging.getLogger("dd_live.web")
 
 STATIC_DIR = Path(__file__).with_name("static")
 #: the page's files by URL path (read once: nothing added later is served)
@@ -64,21 +67,35 @@ class Route:
 
 
 def user_token(root: Path) -> str:
-    """The token kept in ``root`` (made, owner-only, on first use)."""
+    """The token kept in ``root`` (made, owner-only, on first use). A token file that is a link, belongs to
+    another user, or that others may read is not used: a new token replaces it (said in one log line)."""
     path = Path(root) / TOKEN_FILE
     try:
-        text = path.read_text(encoding="ascii").strip()
-        if re.fullmatch(r"[A-Za-z0-9_-]{22,64}", text):
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        try:
+            st = os.fstat(fd)
+            text = os.read(fd, 128).decode("ascii").strip()
+        finally:
+            os.close(fd)
+        if st.st_uid != os.getuid() or st.st_mode & 0o077:
+            log.warning("%s belongs to another user or others may read it: a new token replaces it (open the "
+                        "address printed below)", path)
+        elif re.fullmatch(r"[A-Za-z0-9_-]{22,64}", text):
             return text
-    except (OSError, UnicodeDecodeError):
+    except FileNotFoundError:
         pass
+    except (OSError, UnicodeDecodeError) as err:   # a link (ELOOP), unreadable, not text
+        log.warning("%s cannot be used (%s): a new token replaces it", path, one_line(err))
     token = secrets.token_urlsafe(24)
+    tmp = path.with_name(f"{TOKEN_FILE}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         with os.fdopen(fd, "w", encoding="ascii") as f:
             f.write(token + "\n")
+        os.replace(tmp, path)                      # replaces a link or a foreign file, never writes through it
     except OSError as err:
+        tmp.unlink(missing_ok=True)
         raise InputError(f"cannot keep the web page's token in {path}: {err.strerror or err}") from err
     return token
 
@@ -112,6 +129,14 @@ def check_token(given: str, token: str) -> None:
     """Refused (403) unless ``given`` is the token (compared in constant time)."""
     if not given or not hmac.compare_digest(given.encode(), token.encode()):
         raise Refused(403, "wrong or missing token: open the address dd-live serve printed")
+
+
+def one_header(headers, name: str) -> str | None:
+    """The value of header ``name`` (None if absent); Refused (400) if a request repeats it."""
+    values = headers.get_all(name)
+    if len(values) > 1:
+        raise Refused(400, f"a request with {len(values)} {name} headers is refused")
+    return values[0] if values else None
 
 
 def check_origin(origin: str | None, host: str | None, *, loopback: bool) -> None:

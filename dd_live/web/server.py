@@ -4,9 +4,9 @@ asyncio server on an event loop of its own.
 A browser's message is JSON text, ``{"address": "/dd/like", "args": []}``: the address table's own addresses and
 arguments. It is checked by the daemon's :class:`dd_live.live.osc.Dispatcher` (:meth:`~Dispatcher.verdict`) and
 run on the OSC thread (:meth:`dd_live.live.osc_server.OSCServer.call`) by the same code as a datagram, the refusals
-answered with ``/dd/error`` (rate-limited per connection, as per OSC sender). Each connection waits for its
-message to be run before reading the next, so a flood from one page is slowed by TCP, never queued without
-bound, and nothing it sends can overtake a click. Replies reach the connections that said /dd/hello through
+answered with ``/dd/error`` (rate-limited per connection, as per OSC sender). A connection's messages are read
+as they come and refused at once or queued (at most PAGE_BACKLOG; beyond, refused) to run in order, so a page's
+close is seen at once and its backlog dropped after CLOSE_GRACE_S. Replies reach the connections that said /dd/hello through
 :class:`dd_live.live.replies.Replies` (targets ``("ws", n)``) as JSON of the same shape; ``/dd/candidate`` also
 carries the URLs of its files. Each connection has a bounded queue of replies; a page too slow to read them
 loses the oldest ones' successors (counted), never the daemon's time.
@@ -27,6 +27,7 @@ import threading
 import zipfile
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from .. import __version__
 from ..errors import InputError, one_line
@@ -34,8 +35,8 @@ from ..live import protocol
 from ..live.osc import OSCError
 from ..live.replies import WEB
 from ..live.worker import Worker
-from .access import (LOOP_FILE, STATIC, TYPES, Refused, check_origin, check_token, export_files, inside, route,
-                     user_token)
+from .access import (LOOP_FILE, STATIC, TYPES, Refused, check_origin, check_token, export_files, inside, one_header,
+                     route, user_token)
 
 log = logging.getLogger("dd_live.web")
 
@@ -59,6 +60,8 @@ WS_LOG.addFilter(_OneLine())
 MAX_MESSAGE = 64 * 1024      # bytes: a longer WebSocket message closes its connection (1009), as the library does
 OUT_QUEUE = 1024             # replies waiting for one slow page, at most
 RUN_TIMEOUT_S = 10.0         # how long a page's message may wait for the OSC thread to run it
+PAGE_BACKLOG = 256           # a page's commands waiting for the OSC thread, at most (further ones are refused)
+CLOSE_GRACE_S = 0.5          # a closed page's commands still run this long; the rest of its backlog is dropped
 KEYS = {**protocol.KEYS, "play": " "}   # the page's keys: the front ends' own, and space plays
 
 
@@ -100,7 +103,9 @@ class _Connection:
     def __init__(self, ws, number: int) -> None:
         self.ws, self.number = ws, number
         self.queue: asyncio.Queue[str] = asyncio.Queue(maxsize=OUT_QUEUE)
+        self.pending: asyncio.Queue = asyncio.Queue(maxsize=PAGE_BACKLOG)   # its commands waiting to run
         self.dropped = 0
+        self.refused = 0
 
 
 class WebServer(Worker):
@@ -125,7 +130,7 @@ class WebServer(Worker):
         self._conns: dict[int, _Connection] = {}
         self._count = 0
         self.dropped = 0             # replies a slow page did not take
-        self.messages = 0            # browser messages run
+        self.messages = 0            # browser messages handled (run or refused)
 
     @property
     def url(self) -> str:
@@ -228,7 +233,8 @@ class WebServer(Worker):
         try:
             r = route(request.path)
             if r.kind == "ws":
-                check_origin(request.headers.get("Origin"), request.headers.get("Host"), loopback=self.loopback)
+                check_origin(one_header(request.headers, "Origin"), one_header(request.headers, "Host"),
+                             loopback=self.loopback)
                 check_token(r.token, self.token)
                 if len(self._conns) >= protocol.MAX_CLIENTS:
                     raise Refused(503, f"more than {protocol.MAX_CLIENTS} pages are open")
@@ -241,8 +247,9 @@ class WebServer(Worker):
             return self._session_file(connection, r)
         except Refused as err:
             return self._body(connection, f"{err}\n".encode(), ".txt", status=err.status)
-        except Exception as err:  # a failure here answers 500 and the server goes on
-            log.exception("web request %r failed", request.path[:80])
+        except Exception as err:  # a failure here answers 500 and the server goes on (the token never logged)
+            log.error("web request %r failed: %s", urlsplit(request.path).path[:80], one_line(err))
+            log.debug("the failure in full", exc_info=True)
             return self._body(connection, f"internal error: {type(err).__name__}\n".encode(), ".txt", status=500)
 
     def _session_file(self, connection, r):
@@ -317,43 +324,68 @@ class WebServer(Worker):
         self._conns[conn.number] = conn
         key = (WEB, conn.number)
         writer = asyncio.create_task(self._write(conn))
+        runner = asyncio.create_task(self._run_pending(conn, key))
         try:
-            async for message in ws:
-                await self._receive(message, key)
+            async for message in ws:          # read as fast as they come, so that a page's close is seen at once
+                self._receive(message, conn, key)
         except Exception as err:  # a connection that breaks ends; the server goes on
             log.debug("web page %d: %s", conn.number, err)
         finally:
             writer.cancel()
             self._conns.pop(conn.number, None)
             self.daemon.replies.bye(key)
+            try:                              # a person's last click still counts; a closed page's backlog does not
+                await asyncio.wait_for(conn.pending.join(), CLOSE_GRACE_S)
+            except TimeoutError:
+                log.info("web page %d closed: %d commands it sent were not run", conn.number, conn.pending.qsize())
+            runner.cancel()
 
     async def _write(self, conn: _Connection) -> None:
         while True:
             text = await conn.queue.get()
             await conn.ws.send(text)
 
-    async def _receive(self, message: str | bytes, key: tuple[str, int]) -> None:
-        verdicts = [self.verdict(message)]
-        loop = asyncio.get_running_loop()
-        done = loop.create_future()
-
-        def run() -> None:               # the OSC thread
-            try:
-                self.daemon.run_commands(verdicts, key)
-                self.messages += 1
-            finally:
-                try:
-                    loop.call_soon_threadsafe(lambda: done.done() or done.set_result(None))
-                except RuntimeError:     # the web thread's loop is gone (shutting down)
-                    pass
-
-        if not self.daemon.server.call(run):
-            self.daemon.replies.error("state", "the daemon is not taking commands now (stopping, or busy)", key)
+    def _receive(self, message: str | bytes, conn: _Connection, key: tuple[str, int]) -> None:
+        """One browser message: refused here (the web thread), or queued for the OSC thread."""
+        verdict = self.verdict(message)
+        self.messages += 1
+        if verdict is None or isinstance(verdict, OSCError):   # a release, or refused: nothing for the OSC thread
+            if verdict is not None:
+                self.daemon.replies.error(verdict.code, str(verdict), key)
             return
-        try:                             # a call queued as the OSC thread stops is never run: do not wait forever
-            await asyncio.wait_for(done, RUN_TIMEOUT_S)
-        except TimeoutError:
-            log.warning("web page %d: a command was not run within %.0f s", key[1], RUN_TIMEOUT_S)
+        try:
+            conn.pending.put_nowait(verdict)
+        except asyncio.QueueFull:             # a script or a stuck key: more than the daemon can run
+            conn.refused += 1
+            if conn.refused % 1000 == 1:
+                self.daemon.replies.error("flood", f"{PAGE_BACKLOG} commands from this page are waiting to run: "
+                                                   "further ones are refused", key)
+
+    async def _run_pending(self, conn: _Connection, key: tuple[str, int]) -> None:
+        """Run a page's commands one after the other on the OSC thread, where datagrams are handled."""
+        loop = asyncio.get_running_loop()
+        while True:
+            verdict, done = await conn.pending.get(), loop.create_future()
+
+            def run(verdict=verdict, done=done) -> None:      # the OSC thread
+                try:
+                    self.daemon.run_commands([verdict], key)
+                finally:
+                    try:
+                        loop.call_soon_threadsafe(lambda: done.done() or done.set_result(None))
+                    except RuntimeError:     # the web thread's loop is gone (shutting down)
+                        pass
+            try:
+                if not self.daemon.server.call(run):
+                    self.daemon.replies.error("state", "the daemon is not taking commands now (stopping, or busy)",
+                                              key)
+                    continue
+                try:                             # a call queued as the OSC thread stops is never run: do not wait
+                    await asyncio.wait_for(done, RUN_TIMEOUT_S)
+                except TimeoutError:
+                    log.warning("web page %d: a command was not run within %.0f s", key[1], RUN_TIMEOUT_S)
+            finally:
+                conn.pending.task_done()
 
     def verdict(self, message: str | bytes):
         """A browser message as the dispatcher sees it: a Command, None (a button's release) or an OSCError."""

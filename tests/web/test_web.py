@@ -377,3 +377,64 @@ def test_page_fetches_log_nothing_at_info_and_a_bare_connect_and_close_is_at_mos
     assert not [r for r in web if r.levelno >= logging.INFO and "rejected" in r.getMessage()]
     assert all(r.exc_info is None and "\n" not in r.getMessage() for r in web)
     assert "Traceback" not in caplog.text
+
+
+def test_repeated_host_or_origin_headers_are_400_and_the_token_is_never_logged(web_daemon, caplog):
+    import logging
+
+    d, base = web_daemon()
+    host, port = base.removeprefix("http://").split(":")
+    for extra in ("Host: 127.0.0.1\r\n", "Origin: http://a.example\r\nOrigin: http://b.example\r\n"):
+        request = (f"GET /ws?token={TOKEN} HTTP/1.1\r\nHost: {host}:{port}\r\n{extra}Upgrade: websocket\r\n"
+                   "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                   "Sec-WebSocket-Version: 13\r\n\r\n")
+        with caplog.at_level(logging.DEBUG), socket.create_connection((host, int(port)), timeout=5) as s:
+            s.sendall(request.encode())
+            answer = s.recv(4096).decode("latin-1")
+        assert answer.startswith("HTTP/1.1 400"), answer[:200]
+        assert "headers is refused" in answer
+    assert TOKEN not in caplog.text and d.web.is_alive()
+
+
+def test_a_closed_pages_backlog_is_dropped_and_a_persons_clicks_all_count(web_daemon):
+    from dd_live.web.server import CLOSE_GRACE_S, PAGE_BACKLOG
+
+    d, base = web_daemon()
+    c, _ = _hello(base)
+    for _ in range(3):                                        # a person's clicks all count
+        c.send("/dd/like")
+        c.wait("/dd/rated", 10)
+    assert not [m for m in c.drain(0.2) if m["address"] == "/dd/error"]
+    touched = lambda: d.session._query("SELECT COALESCE(MAX(touched), 0) FROM ratings")[0][0]   # noqa: E731
+    before = touched()
+    flood = json.dumps({"address": "/dd/like", "args": []})
+    for _ in range(5000):                                     # a script, or a key held down: then the page closes
+        c.ws.send(flood)
+    c.close()
+    time.sleep(CLOSE_GRACE_S + 1.0)
+    after_close = touched()
+    time.sleep(3.0)
+    assert touched() == after_close                           # nothing of its backlog runs after the grace
+    assert after_close - before <= PAGE_BACKLOG + 50          # what ran while it was open, and its grace
+    assert d.failure() is None
+
+
+def test_a_token_file_others_may_read_own_or_that_is_a_link_is_replaced_never_written_through(tmp_path, caplog):
+    from dd_live.web.access import TOKEN_FILE, user_token
+
+    path = tmp_path / TOKEN_FILE
+    first = user_token(tmp_path)
+    assert path.stat().st_mode & 0o777 == 0o600 and user_token(tmp_path) == first      # kept across restarts
+    os.chmod(path, 0o644)                                            # world-readable: anyone could read it
+    second = user_token(tmp_path)
+    assert second != first and path.stat().st_mode & 0o777 == 0o600 and "others may read" in caplog.text
+    if os.getuid() == 0:                                             # another user's file (root can make one)
+        os.chown(path, 65534, 65534)
+        third = user_token(tmp_path)
+        assert third != second and path.stat().st_uid == 0
+    target = tmp_path / "elsewhere"
+    target.write_text("x" * 30 + "\n")
+    path.unlink()
+    path.symlink_to(target)                                          # a planted link: not read, not written through
+    fourth = user_token(tmp_path)
+    assert fourth != "x" * 30 and not path.is_symlink() and target.read_text() == "x" * 30 + "\n"
