@@ -191,8 +191,8 @@ def measure_again(run: Callable[[int], tuple[int, Callable[[int], None]]], attem
 
     Every run is judged strictly first (``check(0)``). One that fails while the machine lost time is measured
     again, ``attempts`` times at most, each said on stdout; when every run lost time, the last is judged with
-    ``check(late)``: it forgives at most as many bad messages as JACK wrote late, within :func:`forgiven`'s cap, so
-    a part that plays wrong fails however busy the machine."""
+    ``check(late)``: it may set aside up to ``late`` messages that JACK wrote after their frame, which it tells
+    by :func:`at_cycle_start`; every other message must still be on time."""
     for attempt in range(attempts):
         late, check = run(attempt)
         try:
@@ -202,17 +202,22 @@ def measure_again(run: Callable[[int], tuple[int, Callable[[int], None]]], attem
             if late == 0:
                 raise
             if attempt == attempts - 1:
-                print(f"attempt {attempt + 1}: JACK wrote {late} messages after their frame: judged forgiving those")
+                print(f"attempt {attempt + 1}: JACK wrote {late} messages after their frame: judged without those")
                 check(late)
                 return
             print(f"attempt {attempt + 1}: JACK wrote {late} messages after their frame (a busy machine): again")
             time.sleep(PAUSE_S)
 
 
-def forgiven(allow: int, total: int, *, share: float = 0.01, cap: float = 0.05) -> int:
-    """How many of ``total`` judged messages may be off: ``share`` of them always (a p99 judgement), and up to
-    ``allow`` more (messages JACK wrote late, see :func:`measure_again`) within ``cap`` of them."""
-    return max(int(total * share), min(allow, int(total * cap)))
+def at_cycle_start(times, rate: float):
+    """For each time (s, a JACK reader's frame / ``rate``), whether it is the first frame of a JACK cycle: where
+    JACK writes a message whose frame had passed (its client missed the cycle, or got it late). A message on
+    time lands there once in JACK_PERIOD; a late one always: so a message late *and* at a cycle start was
+    written late, and one late elsewhere was scheduled late."""
+    import numpy as np
+
+    frames = np.round(np.asarray(times, dtype=float) * rate).astype(np.int64)
+    return frames % JACK_PERIOD == 0
 
 
 def jack_witness(seconds: float):

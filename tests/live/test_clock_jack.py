@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from dd_live.lab.clockhost import ClockHost
-from dd_live.lab.harness import forgiven, jack_connect, jack_witness, measure_again, stop_daemon
+from dd_live import SAMPLE_RATE as RATE   # the JACK servers' rate (see harness.jack_server)
+from dd_live.lab.harness import at_cycle_start, jack_connect, jack_witness, measure_again, stop_daemon
 from dd_live.live.clock import START, STOP, TICK, TICKS_PER_BEAT
 
 pytestmark = pytest.mark.jack
@@ -107,7 +108,9 @@ def _judge_clock_in(host, loop, bpms, got, change, stop, resume, end, allow):
                       "all_notes_off_ms": round((offs[0] - stop) * 1000, 2) if offs else None}))
     bad = [(round(t - change, 3), round(t - stop, 3), round(t - resume, 3), round((t - nearest(t)[1]) * 1000, 2), m)
            for t, m in ons if abs(t - nearest(t)[1]) > 0.002]     # (s from the change, stop, resume; ms off)
-    assert (errors > 0.002).sum() <= forgiven(allow, len(errors)), f"{len(bad)} off by > 2 ms: {bad[:12]}"
+    # p99 within 2 ms; where the host's own clock was written late (allow: its count), up to 5% more
+    assert (errors > 0.002).sum() <= max(len(errors) // 100, min(allow, len(errors) // 20)), \
+        f"{len(bad)} off by > 2 ms: {bad[:12]}"
     assert not wrong, f"notes at steps the loop does not play there: {wrong[:5]}"
     assert offs and offs[0] - stop <= 0.010, f"All Notes Off {(offs[0] - stop) * 1000 if offs else None} ms after Stop"
     after = [t for t, _ in ons if t >= resume]
@@ -157,11 +160,15 @@ def _judge_clock_out(got, allow):
     assert len(ticks) >= 96
     period = 60.0 / 120.0 / TICKS_PER_BEAT
     k = np.round((ticks - ticks[0]) / period)
-    off = np.abs(ticks - ticks[0] - k * period)
-    # each tick on the session tempo's grid, at its frame (a player thread held up past its 0.2 s lookahead on a
-    # loaded machine writes late); a JACK cycle the reader missed under load loses its tick, not the grid
-    bad = int((off >= 0.0001).sum())
-    assert bad <= forgiven(allow, len(ticks)) and off.max() < 0.005, (bad, len(ticks), allow, off.max())
+    edge = at_cycle_start(ticks, RATE)
+    base = np.median((ticks - k * period)[~edge])            # the grid's origin, from ticks that cannot be late
+    err = ticks - base - k * period
+    # each tick on the session tempo's grid, at its frame; a JACK cycle the reader missed under load loses its
+    # tick, not the grid. On a machine that held JACK up (allow > 0), ticks JACK wrote late are set aside
+    written_late = edge & (err >= 0.0001) if allow else np.zeros(len(ticks), bool)
+    judged = np.abs(err[~written_late])
+    assert written_late.sum() <= allow and (judged >= 0.0001).sum() <= len(ticks) // 100 and judged.max() < 0.005, \
+        (int(written_late.sum()), allow, int((judged >= 0.0001).sum()), len(ticks), judged.max())
     assert len(ticks) >= 0.95 * (k[-1] + 1)
     ons = [t for t, m in got if m[0] == 0x99 and m[2] > 0]
     assert ons and np.abs(ticks - ons[0]).min() < 0.0001          # notes and ticks share one grid

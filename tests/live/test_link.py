@@ -85,16 +85,20 @@ def test_the_follower_reads_tempo_bar_phase_start_stop_and_jumps():
     assert seen == ["start", "tempo", "position", "stop"] and not f.running
 
 
-def _play_on_link(notes: list, *, seconds: float, latency: float = 0.0, beat0: float = 0.0):
+def _play_on_link(notes: list, *, seconds: float, latency: float = 0.0, beat0: float = 0.0, stamped: bool = True):
     """A MIDI player following a fake Link session at 150 bpm (whose clock is the player's) for ``seconds``:
-    (the session, [(time sent, message)])."""
+    (the session, [(time, message)]). ``stamped``: a port that takes each message with its time (as JACK's),
+    the times those it was given; otherwise a port that sends at once, the times it was called (when the
+    player's thread woke: on a busy machine, later)."""
     from dd_live.live.midi_out import MidiPlayer
 
     link = FakeLink(150.0, time.perf_counter)
     link.beat0 = beat0
     f = LinkFollower(session=link, quantum=4)
     sent: list[tuple[float, list[int]]] = []
-    p = MidiPlayer(lambda m: sent.append((time.perf_counter(), m)), beats=4, bpm=150.0, follower=f, latency=latency)
+    stamp = {"send_at": lambda m, at: sent.append((at, m)), "lookahead": 0.25} if stamped else {}
+    p = MidiPlayer(lambda m: sent.append((time.perf_counter(), m)), beats=4, bpm=150.0, follower=f, latency=latency,
+                   **stamp)
     p.show(type("L", (), {"notes": notes, "bpm": 150.0, "pattern": type("P", (), {"beats": 4})()})())
     link.playing = True
     f.start()
@@ -107,25 +111,28 @@ def _play_on_link(notes: list, *, seconds: float, latency: float = 0.0, beat0: f
     return link, sent
 
 
-def _check_beats(link, sent, want: dict[int, float], latency: float = 0.0) -> None:
+def _check_beats(link, sent, want: dict[int, float], latency: float = 0.0, tolerance: float = 1e-4) -> None:
     ons = [(t, m) for t, m in sent if m[0] == 0x99]
     assert len(ons) >= 3
     for t, m in ons:
         beat = (link.beat0 + (t - latency - link.t0) * 150.0 / 60.0) % 4
         w = want[m[1]]
-        assert min(abs(beat - w), abs(beat - 4 - w)) * 60 / 150 < 0.003, (beat, m)
+        assert min(abs(beat - w), abs(beat - 4 - w)) * 60 / 150 < tolerance, (beat, m)
 
 
-def test_the_midi_player_follows_link_bar_lines():
+@pytest.mark.parametrize("stamped", [True, False], ids=["stamped", "sent-on-waking"])
+def test_the_midi_player_follows_link_bar_lines(stamped):
     """Each note at the time of its beat on Link's timeline (whose phase is the session's: beat 1.37 at its
-    start), bar lines on multiples of the quantum."""
-    link, sent = _play_on_link([Note(0.0, 36, 100), Note(2.0, 38, 100)], seconds=3.5, beat0=1.37)
-    _check_beats(link, sent, {36: 0.0, 38: 2.0})
+    start), bar lines on multiples of the quantum: to 0.1 ms given to a stamping port; sent on waking, within
+    25 ms (a beat is 400 ms: a note on the wrong beat or phase is far outside; a busy machine's late wake-up is
+    not, and timing itself is measured by the JACK tests and bench live)."""
+    link, sent = _play_on_link([Note(0.0, 36, 100), Note(2.0, 38, 100)], seconds=3.5, beat0=1.37, stamped=stamped)
+    _check_beats(link, sent, {36: 0.0, 38: 2.0}, tolerance=1e-4 if stamped else 0.025)
 
 
 def test_latency_shifts_every_note_of_a_followed_player():
     """The same player 40 ms late (--latency 40): every note 40 ms after its beat on the timeline."""
-    link, sent = _play_on_link([Note(0.0, 36, 100), Note(1.0, 38, 100)], seconds=2.5, latency=0.04)
+    link, sent = _play_on_link([Note(0.0, 36, 100), Note(1.0, 38, 100)], seconds=3.5, latency=0.04)
     _check_beats(link, sent, {36: 0.0, 38: 1.0}, latency=0.04)
 
 
