@@ -106,8 +106,19 @@ def list_sessions(root: Path | None = None) -> list[dict[str, Any]]:
     out = []
     if not root.is_dir():
         return out
-    for folder in sorted(p for p in root.iterdir() if (p / DB_NAME).is_file()):
+    try:
+        folders = sorted(p for p in root.iterdir() if not p.name.startswith("."))
+    except OSError as err:
+        raise InputError(f"cannot list the sessions in {root}: {err.strerror or err}") from None
+    for folder in folders:
         entry: dict[str, Any] = {"name": folder.name, "folder": str(folder)}
+        try:
+            if not (folder / DB_NAME).is_file():
+                continue
+        except OSError as err:                 # a folder this user may not look into: said, not a failure
+            if folder.is_dir():
+                out.append({**entry, "error": f"unreadable ({err.strerror or err})"})
+            continue
         holder = SessionLock.holder(folder)
         if holder:
             entry["in_use_by"] = holder
@@ -133,11 +144,13 @@ def sessions_table(rows: list[dict[str, Any]], root: Path | None = None) -> str:
         return f"no sessions in {root or sessions_root()}"
     lines = [f"{'session':<24} {'ratings':>7} {'likes':>5} {'dislikes':>8} {'loops':>6}  folder"]
     for r in rows:
+        holder = r.get("in_use_by")
+        in_use = "" if not holder else f"  (in use by {'a daemon' if holder < 0 else f'process {holder}'})"
         if "error" in r:
-            lines.append(f"{r['name']:<24} unreadable: {r['error']}")
+            lines.append(f"{r['name']:<24} {r['error']}{in_use}")
         else:
             lines.append(f"{r['name']:<24} {r['ratings']:>7} {r['likes']:>5} {r['dislikes']:>8} "
-                         f"{r['candidates']:>6}  {r['folder']}")
+                         f"{r['candidates']:>6}  {r['folder']}{in_use}")
     return "\n".join(lines)
 
 

@@ -156,9 +156,18 @@ _TYPE_OK: dict[str, Callable[[Any], bool]] = {
     "i": lambda v: _is_int(v) and protocol.INT32[0] <= v <= protocol.INT32[1],   # OSC's i; an h (int64) that fits
     "f": _is_number,
     "n": _is_number,
-    "s": lambda v: isinstance(v, str),
+    "s": lambda v: isinstance(v, str) and _utf8(v),
 }
-_TYPE_NAME = {"i": "a 32-bit int", "f": "a float", "n": "a number", "s": "a string"}
+
+
+def _utf8(text: str) -> bool:
+    """Whether ``text`` has a UTF-8 form (a JSON string may carry a lone surrogate, which no file name can)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+_TYPE_NAME = {"i": "a 32-bit int", "f": "a float", "n": "a number", "s": "a string of Unicode text"}
 
 
 def _integral(v: Any) -> Any:

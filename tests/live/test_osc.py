@@ -233,6 +233,11 @@ def test_a_ranges_ends_sent_as_float32_are_in_range_and_arrive_as_the_ends():
     assert protocol.arg("set_density", "p").accepts(0.9800001) is False    # a double just past: refused
 
 
+def test_a_string_with_a_lone_surrogate_from_a_page_is_refused_in_one_line():
+    err = Dispatcher().verdict("/dd/song", ["/tmp/\ud800.mid"])          # JSON's "\ud800": no file can be named so
+    assert isinstance(err, OSCError) and err.code == "args" and "Unicode text" in str(err)
+
+
 def test_nan_float_parses_but_is_refused():
     data = b"/dd/set/tempo\0\0\0,f\0\0" + struct.pack(">f", math.nan)
     assert "number" in str(refused(data))

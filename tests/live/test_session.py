@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from dd_live.errors import InputError
@@ -103,3 +105,35 @@ def test_last_is_the_newest_session_and_every_session_says_how_to_come_back(tmp_
     assert resume_command(root / "a-new", root=root) == "dd-live serve --session a-new"
     odd = tmp_path / "my gigs" / "x"
     assert resume_command(odd, root=root) == f"dd-live serve --session '{odd.resolve()}'"
+
+
+def test_a_folder_nobody_may_read_is_listed_as_such_and_a_session_in_use_is_marked(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from dd_live.live.folders import sessions_table
+
+    for name in ("a", "b"):
+        s = Session(tmp_path / name)
+        _cand(s, 1)
+        s.rate(1, True)
+        s.close()
+    (tmp_path / "locked").mkdir()
+    real = Path.is_file
+
+    def is_file(path):                 # what a folder of another user (mode 700) gives: root reads everything here
+        if path.parent.name == "locked":
+            raise PermissionError(13, "Permission denied")
+        return real(path)
+
+    monkeypatch.setattr(Path, "is_file", is_file)
+    busy = Session(tmp_path / "b", create=False, lock=True)
+    try:
+        rows = {r["name"]: r for r in list_sessions(tmp_path)}
+        table = sessions_table(list(rows.values()), tmp_path)
+    finally:
+        busy.close()
+    assert rows["a"]["ratings"] == 1 and "in_use_by" not in rows["a"]
+    assert rows["b"]["in_use_by"] == os.getpid() and rows["locked"]["error"] == "unreadable (Permission denied)"
+    lines = {line.split()[0]: line for line in table.splitlines()[1:]}
+    assert f"(in use by process {os.getpid()})" in lines["b"] and "in use" not in lines["a"]
+    assert "unreadable (Permission denied)" in lines["locked"]
