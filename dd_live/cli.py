@@ -100,7 +100,11 @@ def cmd_evaluate(a: argparse.Namespace) -> int:
         raise InputError("need at least one seed, one rating and one loop per model")
     if a.best_temperature is not None and not 0 < a.best_temperature <= 100:
         raise InputError(f"--best-temperature must be in (0, 100], got {a.best_temperature}")
-    load_rater(a.rater, seeds[0])  # fail early on a bad rater
+    load_rater(a.rater, seeds[0])  # fail early on a bad rater, or a plot that could not be drawn
+    if a.plot:
+        from .lab.plot import require_pyplot
+
+        require_pyplot()
     lib = _library(a.samples, 4)
     prior = _prior(a.prior)
     reports = []

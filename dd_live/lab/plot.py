@@ -11,7 +11,8 @@ import numpy as np
 from ..errors import BackendError
 
 
-def _pyplot():
+def require_pyplot():
+    """matplotlib's pyplot (Agg); BackendError in one line without it (call before the work a plot ends)."""
     try:
         import matplotlib
 
@@ -26,7 +27,7 @@ def plot_song(doc: dict, path: Path) -> Path:
     """A song's arrangement (``arrangement.json`` as a dict): per bar the other parts' intensity (line) and the
     drums' hits per quarter note (bars: fills, endings and lead-ins marked), sections shaded and labelled,
     crashes ticked."""
-    plt = _pyplot()
+    plt = require_pyplot()
     from ..sound.audio import atomic_path
 
     bars = doc["bars"]
@@ -74,7 +75,7 @@ def plot_song(doc: dict, path: Path) -> Path:
 def plot_reports(reports: Sequence[dict], path: Path, *, title: str = "", window: int = 20) -> Path:
     """Phase I like rate (running mean over ``window`` ratings) per run and on average, the raters' P(like) of
     the loops served where they give it, and Phase II's thetas."""
-    plt = _pyplot()
+    plt = require_pyplot()
     from ..sound.audio import atomic_path
     from .evaluate import running_rate
 

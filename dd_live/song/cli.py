@@ -62,6 +62,10 @@ def cmd_song(a: argparse.Namespace) -> int:
         raise InputError(f"--threads must be 1-64, got {a.threads}")
     if a.session is not None and a.samples:
         raise InputError("--samples and --session do not go together: a session keeps its own kit")
+    if a.plot:                       # before the work, not after it: a rerun would need --force
+        from ..lab.plot import require_pyplot
+
+        require_pyplot()
     def started(taste) -> None:
         print(f"dd-live song: drums for {a.song} in the taste of {taste.source}", file=sys.stderr, flush=True)
 

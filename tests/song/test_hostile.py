@@ -72,3 +72,18 @@ def test_hostile_files_made_from_a_seed_each_end_in_one_line(tmp_path, capsys, m
         assert rc in (0, 2) and written(out) < MAX_WRITTEN, (path.name, rc, err)
         codes.append(rc)
     assert 0 in codes and 2 in codes
+
+
+@pytest.mark.parametrize("command", ["song", "evaluate"])
+def test_a_plot_without_matplotlib_is_refused_before_any_work(tmp_path, capsys, monkeypatch, command):
+    import sys
+
+    f = tmp_path / "x.mid"
+    f.write_bytes(smf([_notes(np.random.default_rng(0), 8)]))
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    args = (["song", str(f), "--out", str(tmp_path / "out"), "--threads", "1"] if command == "song" else
+            ["evaluate", "--rater", "dd_live.raters:GrooveRater", "--seeds", "0", "--ratings", "2"])
+    rc = main([*args, "--plot", str(tmp_path / "p.png")])
+    err = capsys.readouterr().err
+    assert rc != 0 and "pip install 'dd_live[plot]'" in err and "Traceback" not in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "out").exists()                   # nothing written: the rerun needs no --force
