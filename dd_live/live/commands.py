@@ -199,12 +199,15 @@ class Commands:
                   float(s.adapt), *[int(x) for x in s.locks])
 
     def _update(self, **changes: Any) -> None:
-        with self._lock:
-            self.settings = replace(self.settings, **changes)
-            settings = self.settings
-        self.session.save_settings({"live": settings.to_dict()})
-        self.generator.set_settings(settings)
-        self._send_settings()
+        """Change settings (from the OSC, clock, Link or take threads): each update stored, given to the
+        generator and told whole before the next begins, so an older snapshot never overwrites a newer one."""
+        with self._publish:
+            with self._lock:
+                self.settings = replace(self.settings, **changes)
+                settings = self.settings
+            self.session.save_settings({"live": settings.to_dict()})
+            self.generator.set_settings(settings)
+            self._send_settings()
 
     def _cmd_set_tempo(self, sender, bpm: float) -> None:
         self._update(bpm=float(bpm))  # the current loop, rendered at the new tempo, is shown to the outputs again

@@ -135,7 +135,7 @@ class Daemon(Commands, Takes, Sync):
         self.web, self.web_port, self.web_token, self._web_socket = None, web_port, web_token, web_socket  # start()
         self.published_critic = self.generator.critic   # the latest critic the trainer published (frozen)
         self.current: Loop | None = None
-        self._lock = threading.RLock()
+        self._lock, self._publish = threading.RLock(), threading.Lock()   # _publish: one settings update at a time
         self.stopped = threading.Event()
         self.supervisor = Supervisor(lambda: self.workers, front_ends(self.replies))   # started last by start()
 

@@ -264,6 +264,47 @@ def test_a_sender_on_another_machine_gets_a_cookie_the_size_of_its_hello_and_not
     assert d.replies.trusted(local) and not d.replies.trusted(("192.0.2.8", 1))
 
 
+def test_settings_updated_from_four_threads_end_as_the_last_update_everywhere(live, monkeypatch):
+    """The OSC, clock, Link and take threads all change settings: whichever update is applied last is what the
+    session stores and the generator plays, never an older snapshot saved after it."""
+    import threading
+
+    d, c = live
+    save = d.session.save_settings
+    holding, later_done = threading.Event(), threading.Event()
+
+    def save_held_once(values):            # the first update's save stalls (a slow disk) while another goes by
+        if threading.current_thread().name == "first" and not holding.is_set():
+            holding.set()
+            later_done.wait(1.0)
+        save(values)
+
+    monkeypatch.setattr(d.session, "save_settings", save_held_once)
+    first = threading.Thread(target=d._update, kwargs={"bpm": 101.0}, name="first")
+    first.start()
+    assert holding.wait(5)
+    second = threading.Thread(target=lambda: (d._update(density=0.3), later_done.set()))
+    second.start()
+    first.join()
+    second.join()
+    assert (d.settings.bpm, d.settings.density) == (101.0, 0.3)
+    assert d.session.settings()["live"] == d.settings.to_dict()     # not the first update's older snapshot
+
+    fields = {"bpm": lambda k: 90.0 + k, "density": lambda k: 0.2 + k / 100, "latency": lambda k: float(k),
+              "adapt": lambda k: 0.1 + k / 100}
+    monkeypatch.setattr(d.session, "save_settings", save)
+    threads = [threading.Thread(target=lambda n=name: [d._update(**{n: fields[n](k)}) for k in range(40)])
+               for name in fields]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    final = d.settings
+    assert (final.bpm, final.density, final.latency, final.adapt) == tuple(f(39) for f in fields.values())
+    assert d.session.settings()["live"] == final.to_dict()
+    assert d.generator._pending_settings in (final, None) and d.generator._bpm == final.bpm
+
+
 def test_export_writes_into_the_session_only(live):
     d, c = live
     c.drain()
