@@ -189,10 +189,18 @@ def cmd_sessions(a: argparse.Namespace) -> int:
 
 
 def cmd_export(a: argparse.Namespace) -> int:
-    from .live.folders import resolve
+    import os
+
+    from .live.folders import DB_NAME, resolve
     from .live.session import Session
 
-    session = Session(resolve(a.session), create=False)
+    folder = resolve(a.session)
+    try:
+        session = Session(folder, create=False)
+    except InputError:
+        if os.access(folder, os.W_OK) and os.access(folder / DB_NAME, os.W_OK):
+            raise
+        session = Session(folder, create=False, readonly=True)   # a read-only disk, or another user's session
     try:
         folders = session.settings().get("samples") or []
         done = session.export_rated(Path(a.out), lambda: _library(folders or None, 1), liked=a.liked, bpm=a.bpm,

@@ -25,6 +25,24 @@ def damaged(err: sqlite3.DatabaseError) -> bool:
     return not isinstance(err, sqlite3.OperationalError)
 
 
+def read_only(db: Path) -> sqlite3.Connection:
+    """``db`` opened for reading only, on a disk or in a folder this process may not write: read-only where
+    SQLite can share it (a WAL index beside it, or one it may make), else as an immutable file. InputError in
+    one line if neither reads it."""
+    from urllib.parse import quote
+
+    last: Exception | None = None
+    for flags in ("mode=ro", "mode=ro&immutable=1"):
+        try:
+            conn = sqlite3.connect(f"file:{quote(str(db))}?{flags}", uri=True, check_same_thread=False,
+                                   isolation_level=None, timeout=10)
+            conn.execute("SELECT COUNT(*) FROM candidates").fetchone()
+            return conn
+        except sqlite3.Error as err:
+            last = err
+    raise InputError(f"cannot read session database {db}: {last}")
+
+
 def rebuild(db: Path, folder: Path, why: BaseException, *, connect: Callable[[Path], sqlite3.Connection], schema: str,
             tables: Sequence[str], columns: Sequence[str]) -> sqlite3.Connection:
     """Move the damaged database ``db`` aside and copy everything readable into a fresh one made by ``connect``

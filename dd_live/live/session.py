@@ -33,7 +33,7 @@ from ..errors import InputError
 from .folders import DB_NAME, check_folder
 from .lock import SessionLock
 from .protocol import UNDO_DEPTH
-from .recovery import damaged, rebuild
+from .recovery import damaged, read_only, rebuild
 from .sounds import SessionSounds
 
 log = logging.getLogger("dd_live.session")
@@ -102,9 +102,10 @@ class CandidateRow:
 class Session(SessionSounds):
     """One session folder and its database."""
 
-    def __init__(self, folder: Path, *, create: bool = True, lock: bool = False) -> None:
+    def __init__(self, folder: Path, *, create: bool = True, lock: bool = False, readonly: bool = False) -> None:
         """Open (``create``: or make) the session in ``folder``; ``lock``: hold its lock until close()
-        (SessionBusy if another process holds it). A damaged database is recovered (see :meth:`_recover`)."""
+        (SessionBusy if another process holds it). A damaged database is recovered (see :meth:`_recover`).
+        ``readonly``: only read it (a session on a read-only disk or of another user: export, list)."""
         self.folder = Path(folder)
         db = self.folder / DB_NAME
         if not db.exists() and not create:
@@ -113,6 +114,13 @@ class Session(SessionSounds):
             check_folder(self.folder)
         self._file_lock = SessionLock(self.folder)
         self._lock = threading.Lock()
+        if readonly:
+            self._db = read_only(db)
+            row = self._query("SELECT value FROM meta WHERE key='schema'")
+            if not row or int(row[0][0]) != SCHEMA_VERSION:
+                raise InputError(f"session {self.folder} has schema {row[0][0] if row else None}; this dd_live "
+                                 f"reads {SCHEMA_VERSION}")
+            return
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             if lock:

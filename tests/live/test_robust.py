@@ -438,3 +438,34 @@ def test_a_missing_or_damaged_kept_sound_falls_back_to_the_sample_folders(tmp_pa
     victim.unlink()                                                      # missing
     assert s.loop_library(1) is None
     s.close()
+
+
+def test_a_session_on_a_read_only_disk_exports_its_liked_loops(tmp_path, kit, daemon):
+    """``dd-live export`` of a session on a read-only mount (a backup, another user's disk): run in a mount
+    namespace of its own (unshare -m, root) where the session folder is bound read-only."""
+    import shutil
+
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        pytest.skip("a read-only mount needs root and unshare")
+    folder = tmp_path / "s"
+    d, c = daemon(folder, kit, lock=True)
+    try:
+        liked = []
+        cid = c.wait("/dd/candidate", 30)[0]
+        for _ in range(2):
+            c.send("/dd/rate", cid, 1)
+            c.wait("/dd/rated")
+            liked.append(cid)
+            cid = c.wait("/dd/candidate", 30, where=lambda a: a[0] not in liked)[0]
+    finally:
+        stop_daemon(d, c)
+    out = tmp_path / "out"
+    script = (f"mount --bind {folder} {folder} && mount -o remount,ro,bind {folder} && touch {folder}/x 2>/dev/null "
+              f"&& exit 9; {sys.executable} -c 'import sys; from dd_live.cli import main; sys.exit(main(sys.argv[1:]))' "
+              f"export {folder} --liked --out {out}")
+    run = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True, timeout=120)
+    if run.returncode == 9 or "mount:" in run.stderr:
+        pytest.skip(f"no read-only bind mount here: {run.stderr.strip()[:100]}")
+    assert run.returncode == 0, run.stderr
+    assert f"exported {len(liked)} loops" in run.stdout and "Traceback" not in run.stderr
+    assert all((out / f"{cid:05d}_liked" / "loop.wav").is_file() for cid in liked)
