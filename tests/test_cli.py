@@ -180,3 +180,20 @@ def test_bench_critic_prints_one_json_line():
     assert r.returncode == 0, r.stderr
     result = json.loads(r.stdout)
     assert result["evals_per_s"] > 0 and result["train_s"] > 0 and set(result["ms_per_eval"]) == {"render", "features", "critic"}
+
+
+def test_c_stderr_sums_up_c_library_noise_and_lets_everything_else_through(capfd, caplog):
+    import logging
+    import os
+
+    from dd_live.errors import c_stderr
+
+    with caplog.at_level(logging.DEBUG), c_stderr("MIDI out") as quiet:
+        os.write(2, b"ALSA lib seq_hw.c:466:(snd_seq_hw_open) open /dev/snd/seq failed\n")
+        os.write(2, b"Cannot connect to server socket err = No such file or directory\n")
+        os.write(2, b"dd-live 10:00:00 WARNING dd_live.web: another thread's line\n")
+    err = capfd.readouterr().err
+    assert err == "dd-live 10:00:00 WARNING dd_live.web: another thread's line\n"
+    assert quiet.systems == {"ALSA", "JACK"} and "MIDI out: JACK said it is not running here" in caplog.text
+    os.write(2, b"after\n")                                   # stderr is stderr again
+    assert capfd.readouterr().err == "after\n"

@@ -17,7 +17,7 @@ from collections.abc import Callable
 import numpy as np
 
 from .. import SAMPLE_RATE
-from ..errors import BackendError
+from ..errors import BackendError, c_stderr
 from .clock import TICKS_PER_BEAT
 
 log = logging.getLogger("dd_live.audio")
@@ -182,18 +182,19 @@ class AudioPlayer:
         self.state.seek_to = (position % ticks) / ticks
 
     def start(self) -> None:
-        try:
-            import sounddevice as sd
-        except (ImportError, OSError) as err:
-            raise BackendError(f"audio out needs PortAudio ({err}); on Debian: apt install libportaudio2, "
-                               "or run with --no-audio") from err
-        try:
-            self._stream = sd.OutputStream(samplerate=SAMPLE_RATE, channels=self.channels, dtype="float32",
-                                           blocksize=self.blocksize, device=self.device, callback=self._callback)
-            self._stream.start()
-        except Exception as err:  # sd.PortAudioError, ValueError for a bad device
-            self._stream = None
-            raise BackendError(f"cannot open an audio output ({err}); run with --no-audio to silence this") from err
+        with c_stderr("audio out"):      # PortAudio probing ALSA and JACK: the BackendError says what is missing
+            try:
+                import sounddevice as sd
+            except (ImportError, OSError) as err:
+                raise BackendError(f"audio out needs PortAudio ({err}); on Debian: apt install libportaudio2, "
+                                   "or run with --no-audio") from err
+            try:
+                self._stream = sd.OutputStream(samplerate=SAMPLE_RATE, channels=self.channels, dtype="float32",
+                                               blocksize=self.blocksize, device=self.device, callback=self._callback)
+                self._stream.start()
+            except Exception as err:  # sd.PortAudioError, ValueError for a bad device
+                self._stream = None
+                raise BackendError(f"cannot open an audio output ({err}); run with --no-audio to silence this") from err
         try:
             info = sd.query_devices(self._stream.device)
             api = sd.query_hostapis(info["hostapi"])["name"]

@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
-from ..errors import BackendError
+from ..errors import BackendError, c_stderr
 from .worker import Worker
 from ..loops.export import DRUM_CHANNEL as CHANNEL
 from ..loops.export import NOTE_BEATS, Note
@@ -97,23 +97,36 @@ def open_rtmidi(spec: str, *, direction: str, name: str):
     kind = rtmidi.MidiOut if direction == "out" else rtmidi.MidiIn
     problems = []
     for a in apis:
-        try:
-            port = kind(rtapi=a, name=name)
-            if spec == "virtual":
-                port.open_virtual_port(name)
-                return port, f"virtual port {name!r} ({rtmidi.get_api_display_name(port.get_current_api())})"
-            names = port.get_ports()
-            match = [i for i, n in enumerate(names) if spec.lower() in n.lower()]
-            if not match:
-                raise BackendError(f"no MIDI {direction}put port matching {spec!r} (ports: {', '.join(names) or 'none'})")
-            port.open_port(match[0])
-            return port, f"port {names[match[0]]!r}"
-        except BackendError:
-            raise
-        except Exception as err:  # rtmidi.SystemError, InvalidPortError, ... differ by version
-            problems.append(f"{rtmidi.get_api_display_name(a)}: {err}")
+        with c_stderr(f"MIDI {direction}"):      # libasound's and libjack's complaints: the BackendError says it
+            found = _try_rtmidi(kind, a, name, spec, direction, problems)
+        if found is not None:
+            return found
     raise BackendError(f"no usable MIDI system for MIDI {direction} (" + "; ".join(problems) + "); on Linux load "
                        f"snd-seq or start a JACK server (jackd -d dummy), or run with --midi-{direction} none")
+
+
+def _try_rtmidi(kind, a, name: str, spec: str, direction: str, problems: list[str]):
+    """One rtmidi API's port for ``spec``: (port, description), or None with why in ``problems``."""
+    import rtmidi
+
+    port = None
+    try:
+        port = kind(rtapi=a, name=name)
+        if spec == "virtual":
+            port.open_virtual_port(name)
+            return port, f"virtual port {name!r} ({rtmidi.get_api_display_name(port.get_current_api())})"
+        names = port.get_ports()
+        match = [i for i, n in enumerate(names) if spec.lower() in n.lower()]
+        if not match:
+            raise BackendError(f"no MIDI {direction}put port matching {spec!r} (ports: {', '.join(names) or 'none'})")
+        port.open_port(match[0])
+        return port, f"port {names[match[0]]!r}"
+    except BackendError:
+        raise
+    except Exception as err:  # rtmidi.SystemError, InvalidPortError, ... differ by version
+        problems.append(f"{rtmidi.get_api_display_name(a)}: {err}")
+        del port                  # a failed client is closed here, inside c_stderr (libjack speaks as it goes)
+        return None
 
 
 def close_rtmidi(port, what: str) -> None:

@@ -8,6 +8,7 @@ import re
 import shlex
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -281,3 +282,24 @@ def test_a_stopped_session_says_how_to_resume_and_last_resumes_it(tmp_path):
     finally:
         proc.send_signal(signal.SIGINT)
         assert proc.wait(30) == 0
+
+
+def test_a_plain_start_without_jack_or_alsa_prints_only_dd_lives_own_lines(tmp_path):
+    """No JACK server and no ALSA sequencer (this machine's state, and a laptop's with both off): libasound and
+    libjack, called by rtmidi and PortAudio, print a dozen lines of their own; dd-live says it in one line per
+    part that is off."""
+    env = {**os.environ, "JACK_DEFAULT_SERVER": "dd-no-such-server", "JACK_NO_START_SERVER": "1"}
+    env.pop("DD_LIVE_MIDI_API", None)
+    cmd = [sys.executable, "-m", "dd_live.cli", "serve", "--session", str(tmp_path / "s"), "--osc-port",
+           str(free_udp_port()), "--reply-port", str(free_udp_port()), "--no-web", "--threads", "1"]
+    proc = subprocess.Popen(cmd, env={**env, "PYTHONUNBUFFERED": "1"}, stderr=subprocess.PIPE, text=True)
+    try:
+        start = wait_serving(proc)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(30) == 0
+        said = start + proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    lines = [line for line in said.splitlines() if line.strip()]
+    assert lines and all(line.startswith("dd-live") for line in lines), "\n".join(lines)
