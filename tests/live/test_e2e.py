@@ -260,19 +260,23 @@ def test_signals_stop_the_daemon_cleanly_even_in_a_burst(tmp_path, burst):
             proc.kill()
 
 
-def test_a_stopped_session_says_how_to_resume_and_last_resumes_it(tmp_path):
-    """The start and stop lines print the command that serves this session again; --session last serves the
-    newest one (sessions live in the tests' own $DD_LIVE_SESSIONS)."""
-    proc = serve("gig-7", free_udp_port(), free_udp_port())
+def _serve_and_stop(proc: subprocess.Popen) -> str:
+    """What a ``dd-live serve`` subprocess printed on stderr from its start to its exit (Ctrl-C once serving)."""
     try:
         start = wait_serving(proc)
         time.sleep(0.5)
         proc.send_signal(signal.SIGINT)
         assert proc.wait(30) == 0
-        said = start + proc.stderr.read()
+        return start + proc.stderr.read()
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_a_stopped_session_says_how_to_resume_and_last_resumes_it(tmp_path):
+    """The start and stop lines print the command that serves this session again; --session last serves the
+    newest one (sessions live in the tests' own $DD_LIVE_SESSIONS)."""
+    said = _serve_and_stop(serve("gig-7", free_udp_port(), free_udp_port()))
     assert "come back to this session with: dd-live serve --session gig-7" in said, said[-2000:]
     assert "stopped; resume with: dd-live serve --session gig-7 (or --session last)" in said, said[-2000:]
     proc = serve("last", free_udp_port(), free_udp_port())
@@ -292,14 +296,7 @@ def test_a_plain_start_without_jack_or_alsa_prints_only_dd_lives_own_lines(tmp_p
     env.pop("DD_LIVE_MIDI_API", None)
     cmd = [sys.executable, "-m", "dd_live.cli", "serve", "--session", str(tmp_path / "s"), "--osc-port",
            str(free_udp_port()), "--reply-port", str(free_udp_port()), "--no-web", "--threads", "1"]
-    proc = subprocess.Popen(cmd, env={**env, "PYTHONUNBUFFERED": "1"}, stderr=subprocess.PIPE, text=True)
-    try:
-        start = wait_serving(proc)
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(30) == 0
-        said = start + proc.stderr.read()
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    said = _serve_and_stop(subprocess.Popen(cmd, env={**env, "PYTHONUNBUFFERED": "1"}, stderr=subprocess.PIPE,
+                                            text=True))
     lines = [line for line in said.splitlines() if line.strip()]
     assert lines and all(line.startswith("dd-live") for line in lines), "\n".join(lines)
