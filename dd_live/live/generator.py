@@ -18,7 +18,7 @@ from ..loops.export import note_map
 from ..loops.pattern import Constraints
 from ..sound.audio import write_wav
 from ..loops.record import Loop
-from .loop import LiveSettings, collect_loop_files, write_candidate_files
+from .loop import LiveSettings, collect_loop_files, keep_within_budget, write_candidate_files
 from .sounds import sound_hash
 from .worker import Gate, Worker
 
@@ -377,3 +377,4 @@ class GeneratorWorker(Worker):
         if cur is not None:
             keep.add(cur.id)
         collect_loop_files(self.session, keep=keep, newest=self._next_id - 1)
+        keep_within_budget(self.session, keep=keep)

@@ -23,6 +23,8 @@ from ..loops.render import render_reference
 log = logging.getLogger("dd_live.workers")
 
 KEEP_FILES = 32         # unrated candidates' folders kept behind the newest id
+#: bytes the candidates' audio may take on disk (a candidate's is about 1.3 MB): beyond, the oldest goes first
+CANDIDATE_BUDGET = 256 * 2 ** 20
 
 
 @dataclass(frozen=True)
@@ -169,3 +171,43 @@ def collect_loop_files(session, *, keep: set[int], newest: int, now: float | Non
         shutil.rmtree(d, ignore_errors=True)
         gone.append(cid)
     return sorted(gone)
+
+
+def keep_within_budget(session, *, keep: set[int], budget: int | None = None) -> list[int]:
+    """Keep the candidates' folders within ``budget`` bytes (down to nine tenths of it once over), oldest first
+    (by when they were last made or announced): an unrated candidate's folder goes whole, a rated one's audio
+    only (its row, candidate.json and MIDI stay; the audio is rendered again from its pattern and kept sounds
+    when asked for). Candidates in ``keep`` (playing, ready) stay. Returns the ids thinned."""
+    budget = CANDIDATE_BUDGET if budget is None else budget
+    entries, total = [], 0
+    for d in (session.folder / "candidates").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            files = [(f, f.stat().st_size) for f in d.iterdir()]
+            entries.append((d.stat().st_mtime, int(d.name), d, files))
+        except OSError:
+            continue
+        total += sum(size for _, size in files)
+    if total <= budget:
+        return []
+    rated = {cid for cid, _ in session.ratings()}
+    thinned = []
+    for _, cid, d, files in sorted(entries):
+        if total <= budget * 0.9:
+            break
+        if cid in keep:
+            continue
+        if cid in rated:
+            gone = [(f, size) for f, size in files if f.suffix == ".wav"]
+            for f, _ in gone:
+                f.unlink(missing_ok=True)
+        else:
+            gone = files
+            shutil.rmtree(d, ignore_errors=True)
+        if gone:
+            total -= sum(size for _, size in gone)
+            thinned.append(cid)
+    if thinned:
+        log.info("candidates' files over %d MB: %d oldest thinned", budget >> 20, len(thinned))
+    return thinned

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -303,6 +304,34 @@ def test_settings_updated_from_four_threads_end_as_the_last_update_everywhere(li
     assert (final.bpm, final.density, final.latency, final.adapt) == tuple(f(39) for f in fields.values())
     assert d.session.settings()["live"] == final.to_dict()
     assert d.generator._pending_settings in (final, None) and d.generator._bpm == final.bpm
+
+
+def test_a_flood_of_ratings_keeps_the_candidates_within_their_budget_and_undo_renders_a_thinned_loop(
+        daemon, tmp_path, monkeypatch):
+    from dd_live.live import loop as loop_module
+
+    monkeypatch.setattr(loop_module, "CANDIDATE_BUDGET", 8 * 2 ** 20)       # about six candidates' audio
+    d, c = daemon(tmp_path / "s")
+    try:
+        c.send("/dd/next")
+        for _ in range(48):
+            c.wait("/dd/candidate", 30)
+            c.send("/dd/like")
+            c.wait("/dd/rated", 10)
+        time.sleep(0.5)
+        d.generator._collect()                                   # what the generator does every 16 loops made
+        size = sum(f.stat().st_size for f in (tmp_path / "s" / "candidates").rglob("*") if f.is_file())
+        assert size <= 8 * 2 ** 20 + 48 * 8192, size
+        thinned = [cid for cid, _ in d.session.ratings() if not (d.session.candidate_dir(cid) / "critic.wav").exists()]
+        assert thinned                                           # rated loops' audio went, oldest first
+        while d.session.ratings()[-1][0] != thinned[-1]:         # undo back to a thinned loop: announced again,
+            c.send("/dd/undo")                                   # its files rendered again
+            c.wait("/dd/status", 10)
+        c.send("/dd/undo")
+        again = c.wait("/dd/candidate", 30, where=lambda a: a[0] == thinned[-1])
+        assert Path(again[3]).is_file() and d.failure() is None
+    finally:
+        stop_daemon(d, c)
 
 
 def test_export_writes_into_the_session_only(live):

@@ -137,3 +137,31 @@ def test_a_folder_nobody_may_read_is_listed_as_such_and_a_session_in_use_is_mark
     lines = {line.split()[0]: line for line in table.splitlines()[1:]}
     assert f"(in use by process {os.getpid()})" in lines["b"] and "in use" not in lines["a"]
     assert "unreadable (Permission denied)" in lines["locked"]
+
+
+def test_candidates_files_are_kept_within_a_budget_oldest_first_rated_ones_keeping_their_rows(tmp_path):
+    from dd_live.live.loop import keep_within_budget
+
+    s = Session(tmp_path / "a")
+    mb = 2 ** 20
+    for cid in range(1, 21):                                  # 20 candidates of 1 MB + a MIDI file, made in order
+        _cand(s, cid)
+        d = s.candidate_dir(cid)
+        (d / "loop_120.wav").write_bytes(b"\0" * (mb // 2))
+        (d / "critic.wav").write_bytes(b"\0" * (mb // 2))
+        (d / "loop_120.mid").write_bytes(b"MThd")
+        os.utime(d, (1000.0 + cid, 1000.0 + cid))
+    for cid in (2, 4, 6):
+        s.rate(cid, True)
+    assert keep_within_budget(s, keep=set(), budget=30 * mb) == []          # under budget: nothing touched
+    thinned = keep_within_budget(s, keep={1, 3}, budget=10 * mb)
+    size = sum(f.stat().st_size for f in (s.folder / "candidates").rglob("*") if f.is_file())
+    assert size <= 9 * mb + 20 * 4096
+    assert thinned == sorted(thinned) and 1 not in thinned and 3 not in thinned   # oldest first; kept ones stay
+    for cid in (2, 4, 6):                                      # rated: audio gone, row, json and MIDI kept
+        d = s.candidate_dir(cid)
+        assert (d / "candidate.json").is_file() and (d / "loop_120.mid").is_file() and not (d / "critic.wav").exists()
+        assert s.candidate(cid) is not None
+    assert not s.candidate_dir(5).exists() and s.candidate_dir(20).is_dir()   # unrated: the folder goes whole
+    assert (s.candidate_dir(1) / "critic.wav").is_file()
+    s.close()
