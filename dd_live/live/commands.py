@@ -87,7 +87,11 @@ class Commands:
         try:  # which sounds the loop plays is stored with the rating, so it can be replayed and exported
             # whatever happens to the sample folders later; their files are written once the next loop is out
             rows = self.session.sample_rows(cid, self.library, self._hashes)
-            likes, dislikes = self.session.rate(cid, like, rows)
+            try:
+                likes, dislikes = self.session.rate(cid, like, rows)
+            except OSError:                  # a full disk: loops made ahead give way to the rating, once
+                self.generator.make_room()
+                likes, dislikes = self.session.rate(cid, like, rows)
         except InputError:
             raise OSCError("unknown-id", f"no candidate {cid}") from None
         self.send("/dd/rated", cid, "like" if like else "dislike", likes, dislikes)

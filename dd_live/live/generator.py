@@ -183,6 +183,7 @@ class GeneratorWorker(Worker):
             except OSError as err:
                 wait = IO_RETRY_S[0] if self._made != made else min(wait * 2, IO_RETRY_S[1])
                 made = self._made
+                self.make_room()
                 msg = f"new loops cannot be written: {one_line(err)}; trying again in {wait:g} s"
                 log.error("%s", msg)
                 self.on_error("io", msg)
@@ -369,6 +370,14 @@ class GeneratorWorker(Worker):
     def _template_genes(cur: Loop | None):
         """The feel locked tracks keep: the current loop's, on the genes' lattices."""
         return None if cur is None else of_pattern(cur.pattern)
+
+    def make_room(self) -> None:
+        """After a write failed (a full disk): thin the oldest candidates' files, so that ratings and the critic's
+        checkpoint have room first (see :func:`keep_within_budget`). Any thread."""
+        try:
+            self._collect()
+        except OSError as err:
+            log.debug("making room failed: %s", err)
 
     def _collect(self) -> None:
         with self._cond:

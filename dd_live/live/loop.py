@@ -25,6 +25,8 @@ log = logging.getLogger("dd_live.workers")
 KEEP_FILES = 32         # unrated candidates' folders kept behind the newest id
 #: bytes the candidates' audio may take on disk (a candidate's is about 1.3 MB): beyond, the oldest goes first
 CANDIDATE_BUDGET = 256 * 2 ** 20
+#: bytes kept free on the session's disk for what matters more than loops ahead: ratings, the critic's checkpoint
+DISK_RESERVE = 16 * 2 ** 20
 
 
 @dataclass(frozen=True)
@@ -174,11 +176,16 @@ def collect_loop_files(session, *, keep: set[int], newest: int, now: float | Non
 
 
 def keep_within_budget(session, *, keep: set[int], budget: int | None = None) -> list[int]:
-    """Keep the candidates' folders within ``budget`` bytes (down to nine tenths of it once over), oldest first
-    (by when they were last made or announced): an unrated candidate's folder goes whole, a rated one's audio
-    only (its row, candidate.json and MIDI stay; the audio is rendered again from its pattern and kept sounds
-    when asked for). Candidates in ``keep`` (playing, ready) stay. Returns the ids thinned."""
+    """Keep the candidates' folders within ``budget`` bytes (CANDIDATE_BUDGET), and within what leaves
+    DISK_RESERVE free on the session's disk (down to nine tenths of it once over), oldest first (by when they
+    were last made or announced): an unrated candidate's folder goes whole, a rated one's audio only (its row,
+    candidate.json and MIDI stay; the audio is rendered again from its pattern and kept sounds when asked for).
+    Candidates in ``keep`` (playing, ready) stay. Returns the ids thinned."""
     budget = CANDIDATE_BUDGET if budget is None else budget
+    try:
+        free = shutil.disk_usage(session.folder).free
+    except OSError:
+        free = DISK_RESERVE
     entries, total = [], 0
     for d in (session.folder / "candidates").iterdir():
         if not d.name.isdigit():
@@ -189,6 +196,7 @@ def keep_within_budget(session, *, keep: set[int], budget: int | None = None) ->
         except OSError:
             continue
         total += sum(size for _, size in files)
+    budget = max(0, min(budget, total + free - DISK_RESERVE))   # a disk filling up makes the budget smaller
     if total <= budget:
         return []
     rated = {cid for cid, _ in session.ratings()}
@@ -209,5 +217,6 @@ def keep_within_budget(session, *, keep: set[int], budget: int | None = None) ->
             total -= sum(size for _, size in gone)
             thinned.append(cid)
     if thinned:
-        log.info("candidates' files over %d MB: %d oldest thinned", budget >> 20, len(thinned))
+        log.info("candidates' files over %d MB (%d MB free on the disk): %d oldest thinned", budget >> 20,
+                 free >> 20, len(thinned))
     return thinned

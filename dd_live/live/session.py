@@ -203,6 +203,11 @@ class Session(SessionSounds):
             try:
                 self.s._db.execute("ROLLBACK" if kind else "COMMIT")
             except sqlite3.OperationalError as err:   # the commit itself failed: a full disk, an I/O error
+                if self.s._db.in_transaction:          # undone now, or the next commit would carry it
+                    try:
+                        self.s._db.execute("ROLLBACK")
+                    except sqlite3.Error:
+                        pass
                 raise OSError(5, f"the session database could not be written: {err}") from err
             finally:
                 self.s._lock.release()

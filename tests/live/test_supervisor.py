@@ -3,7 +3,9 @@ a JACK server while the loop plays on MIDI out."""
 
 from __future__ import annotations
 
+import os
 import time
+from pathlib import Path
 
 import pytest
 
@@ -196,3 +198,95 @@ def test_tempo_changes_leave_files_of_two_tempos_in_a_candidates_folder(daemon):
     tags = {p.stem.split("_", 1)[1] for p in folder.glob("loop_*.wav")} | {p.stem.split("_", 1)[1] for p in folder.glob("preview_*.wav")}
     assert tags == {"115", "121"}
     assert {p.name for p in folder.glob("loop_*.mid")} == {"loop_115.mid", "loop_121.mid"}
+
+
+def test_a_real_25_mb_disk_filling_up_under_a_serving_daemon(tmp_path):
+    """``dd-live serve`` with its session on a 25 MB tmpfs (a mount namespace of its own: unshare -m, root),
+    nearly full at the start: ratings go on until the disk is full and past it; every command is answered
+    (/dd/rated, or /dd/error io), the daemon never exits, every acknowledged rating is in the database, and once
+    space is freed new loops come by themselves."""
+    import json
+    import shutil
+    import subprocess
+    import sys
+
+    from dd_live.lab.harness import end_process, wait_serving
+    from dd_live.lab.oscclient import Client, free_udp_port
+
+    if os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("nsenter"):
+        pytest.skip("a disk of its own needs root, unshare and nsenter")
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    port, reply = free_udp_port(), free_udp_port()
+    script = (f"mount -t tmpfs -o size=25m tmpfs {disk} || exit 9; head -c {13 * 2 ** 20} /dev/zero > {disk}/filler; "
+              f"exec {sys.executable} -m dd_live.cli serve --session {disk}/s --osc-port {port} --reply-port {reply} "
+              "--no-web --no-audio --midi-out none --midi-in none --threads 1")
+    proc = subprocess.Popen(["unshare", "-m", "sh", "-c", script], stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    c = Client(port)
+    try:
+        try:
+            wait_serving(proc)
+        except RuntimeError:
+            if proc.poll() == 9:
+                pytest.skip("no tmpfs mount here")
+            raise
+        inside = Path(f"/proc/{proc.pid}/root{disk}")          # the tmpfs as the daemon sees it
+        c.send("/dd/hello")
+        c.wait("/dd/status", 30)
+        c.wait("/dd/candidate", 60)                              # a performer rates what they heard
+        acknowledged: dict[int, bool] = {}
+        errors: dict[str, int] = {}
+        after_full: list[bool] = []                              # for each rating acknowledged: was the disk full
+
+        def answer() -> None:                                    # /dd/rated or /dd/error io: one of them comes
+            end = time.monotonic() + 15
+            while time.monotonic() < end:
+                for i, (_, address, args) in enumerate(c.inbox):
+                    if address == "/dd/error" and not args[1].startswith(("/dd/like", "/dd/dislike", "nothing")):
+                        del c.inbox[i]                           # a notice to all (new loops, the critic's file)
+                        errors["notices"] = errors.get("notices", 0) + 1
+                        break
+                    if address in ("/dd/rated", "/dd/error"):
+                        del c.inbox[i]
+                        if address == "/dd/rated":
+                            acknowledged[int(args[0])] = args[1] == "like"
+                            after_full.append(bool(errors.get("notices")))
+                        else:
+                            errors[args[0]] = errors.get(args[0], 0) + 1
+                        return
+                else:
+                    c._pump(0.1)
+            os.set_blocking(proc.stderr.fileno(), False)
+            raise AssertionError(f"a rating got no answer in 15 s: {[m[1:] for m in c.inbox][-8:]}; the daemon "
+                                 f"said: {(proc.stderr.read() or '')[-3000:]}")
+
+        for k in range(40):                                      # the disk fills on the way
+            c.send("/dd/like" if k % 3 else "/dd/dislike")
+            answer()
+            c.send("/dd/status")
+            c.wait("/dd/status", 15)                            # the daemon answers, disk full or not
+            assert proc.poll() is None
+            time.sleep(0.3)                                      # a performer's pace
+        assert errors.get("notices"), errors                      # the disk filled, and it was said
+        assert sum(after_full) >= 10 and not errors.get("io"), (after_full, errors)   # ratings went on past it
+        read = ("import json, sqlite3, sys; db = sqlite3.connect(sys.argv[1], timeout=10); "
+                "print(json.dumps(db.execute('SELECT candidate_id, label FROM ratings').fetchall()))")
+        out = subprocess.run(["nsenter", "-t", str(proc.pid), "-m", sys.executable, "-c", read,
+                              f"{disk}/s/session.sqlite"], capture_output=True, text=True, timeout=60)
+        stored = dict(json.loads(out.stdout)) if out.returncode == 0 else pytest.fail(out.stderr)
+        wrong = {cid: (like, stored.get(cid)) for cid, like in acknowledged.items() if stored.get(cid) != int(like)}
+        assert not wrong, (wrong, errors)
+        print(json.dumps({"loops_rated": len(acknowledged), "errors": errors, "stored": len(stored), "acknowledged_after_full": sum(after_full),
+                          "free_bytes": shutil.disk_usage(inside).free}))
+        (inside / "filler").unlink()                             # space returns: the daemon goes on by itself
+        seen = set(acknowledged)
+        c.drain(0.2)
+        c.send("/dd/next", 1)
+        fresh = c.wait("/dd/candidate", 60, where=lambda a: a[0] not in seen)[0]
+        c.send("/dd/rate", fresh, 1)
+        assert c.wait("/dd/rated", 15, where=lambda a: a[0] == fresh)
+        assert proc.poll() is None
+    finally:
+        c.close()
+        end_process(proc, 30)
