@@ -108,7 +108,7 @@ class SongWorker(Worker):
             critic = copy.deepcopy(d.published_critic).eval()
             taste = taste_from(d.library, critic, d.settings, d.settings.feel, seed=d.seed, threads=d.threads,
                                source=f"session {d.session.name}", gate=d.gate, prior=d.prior)
-            summary = make_song(path, out, taste=taste, force=True, check=check)
+            summary = make_song(path, out, taste=taste, force=True, check=check, whole=True)
         except DDLiveError as err:
             d.error("args", f"song {path.name}: {err}", sender)
             return

@@ -75,10 +75,12 @@ def summarize(arr: Arrangement, events: np.ndarray) -> dict:
 def make_song(path: Path | str, out: Path | str, *, session: str | None = None, samples: Sequence[str] | None = None,
               seed: int = 0, force: bool = False, threads: int = 2,
               progress: Callable[[int, int], None] | None = None, taste=None,
-              on_start: Callable[[object], None] | None = None, check: Callable[[], None] | None = None) -> dict:
+              on_start: Callable[[object], None] | None = None, check: Callable[[], None] | None = None,
+              whole: bool = False) -> dict:
     """Read ``path``, arrange it (in ``taste``, else that of ``session`` or a new session's critic) and write
     the files into ``out``; ``on_start(taste)`` once the song is read and the taste open; ``check()`` before each
-    bar is arranged and before the files are written (it raises to end the job). Returns the summary,
+    bar is arranged and before the files are written (it raises to end the job); ``whole``: ``out`` is dd_live's
+    own folder, replaced as one (see :func:`dd_live.sound.audio.staged_folder`). Returns the summary,
     with the seconds each stage took."""
     from .taste import open_taste
     from .write import check_out, write_song
@@ -97,7 +99,7 @@ def make_song(path: Path | str, out: Path | str, *, session: str | None = None, 
         check()
     t2 = time.perf_counter()
     summary = summarize(arr, events)
-    write_song(Path(out), arr, taste.library, summary, force=force, events=events)
+    write_song(Path(out), arr, taste.library, summary, force=force, events=events, whole=whole)
     t3 = time.perf_counter()
     summary["timing_s"] = {"read_and_load": round(t1 - t0, 3), "arrange": round(t2 - t1, 3),
                            "write": round(t3 - t2, 3), "total": round(t3 - t0, 3)}

@@ -165,8 +165,9 @@ def check_out(out_dir: Path, *, force: bool) -> None:
 
 
 def write_song(out_dir: Path, arr: Arrangement, library, summary: dict, *, force: bool = False,
-               events: np.ndarray | None = None) -> dict[str, Path]:
-    """Write the song's files into ``out_dir`` (all or nothing); ExportError if any exists and not ``force``."""
+               events: np.ndarray | None = None, whole: bool = False) -> dict[str, Path]:
+    """Write the song's files into ``out_dir`` (all or nothing); ExportError if any exists and not ``force``.
+    ``whole``: ``out_dir`` is dd_live's own (a session's songs/<name>), replaced as one folder."""
     out_dir = Path(out_dir)
     check_out(out_dir, force=force)
     events = arr.events() if events is None else events
@@ -174,7 +175,7 @@ def write_song(out_dir: Path, arr: Arrangement, library, summary: dict, *, force
     notes = list(kit.notes)
     idx = library.indices(arr.kit).tolist()
     sample_files = [f"{t + 1:02d}_{safe_name(Path(library.samples[i].key).stem)}.wav" for t, i in enumerate(idx)]
-    with staged_folder(out_dir, last="arrangement.json") as stage:
+    with staged_folder(out_dir, last="arrangement.json", whole=whole) as stage:
         song_midi(arr, events, notes).save(str(stage / "song.mid"))
         drums_midi(arr, events, notes).save(str(stage / "drums.mid"))
         audio = render_song(arr, events, library, limit=False)

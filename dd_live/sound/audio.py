@@ -173,11 +173,13 @@ def clean_temp(folder: Path, *, recursive: bool = True, any_pid: bool = False) -
 
 
 @contextlib.contextmanager
-def staged_folder(path: Path, *, last: str = "pattern.json") -> Iterator[Path]:
-    """Yield an empty folder beside ``path`` to write a set of files into; when the block succeeds each
-    file is moved into ``path`` (a rename), the ones named ``last`` last, so a folder holding
-    one is complete. A failure or a kill leaves ``path`` as it was (a killed writer's staging folder is
-    removed by the next staged_folder or :func:`clean_temp` beside it)."""
+def staged_folder(path: Path, *, last: str = "pattern.json", whole: bool = False) -> Iterator[Path]:
+    """Yield an empty folder beside ``path`` to write a set of files into; when the block succeeds they go into
+    ``path``. ``whole`` (a folder only dd_live writes): the staged folder takes ``path``'s place in one rename
+    (exchanged where the system can, so a kill leaves the old folder or the new one, never a mix). Otherwise
+    each file is moved in, the old ``last`` file removed first and the new one moved in last, so a folder
+    holding one holds one run's files. A failure or a kill in the block leaves ``path`` as it was (a killed
+    writer's staging folder is removed by the next staged_folder or :func:`clean_temp` beside it)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     clean_temp(path.parent, recursive=False)
@@ -185,13 +187,35 @@ def staged_folder(path: Path, *, last: str = "pattern.json") -> Iterator[Path]:
     stage.mkdir()
     try:
         yield stage
+        if whole and _swap(stage, path):
+            return
+        (path / last).unlink(missing_ok=True)            # the old run's mark goes before any new file comes in
         files = sorted((p for p in stage.rglob("*") if p.is_file()), key=lambda p: (p.name == last, str(p)))
         for f in files:
             target = path / f.relative_to(stage)
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(f, target)
     finally:
-        shutil.rmtree(stage, ignore_errors=True)
+        shutil.rmtree(stage, ignore_errors=True)      # after an exchange: the old folder
+
+
+def _swap(stage: Path, path: Path) -> bool:
+    """Put folder ``stage`` in ``path``'s place in one step: a rename where ``path`` is absent, else Linux's
+    renameat2(RENAME_EXCHANGE) (``stage`` then holds the old folder). False where neither can be done."""
+    if not path.exists():
+        try:
+            os.rename(stage, path)
+            return True
+        except OSError:
+            return False
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is None or not path.is_dir() or path.is_symlink():
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    return renameat2(at_fdcwd, os.fsencode(stage), at_fdcwd, os.fsencode(path), rename_exchange) == 0
 
 
 def write_wav(path: Path, audio: np.ndarray, *, bits: int = 16, force: bool = False) -> Path:
