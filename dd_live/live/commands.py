@@ -54,7 +54,8 @@ class Commands:
             "take_start": self._cmd_take_start, "onset": self._cmd_onset, "take_end": self._cmd_take_end,
             "feel": self._cmd_feel, "feel_reset": self._cmd_feel_reset, "feel_undo": self._cmd_feel_undo,
             "set_adapt": self._cmd_set_adapt, "set_feel": self._cmd_set_feel, "set_swing": self._cmd_set_swing,
-            "set_autotake": self._cmd_set_autotake, "song": self._cmd_song, "set_latency": self._cmd_set_latency,
+            "set_autotake": self._cmd_set_autotake, "song": self._cmd_song, "song_cancel": self._cmd_song_cancel,
+            "set_latency": self._cmd_set_latency,
         }
 
     def _cmd_hello(self, sender, reply_port: int | None = None, cookie: int | None = None) -> None:
@@ -186,6 +187,10 @@ class Commands:
         from .song_worker import check_song_path
 
         self.songs.submit(check_song_path(path), sender)
+
+    def _cmd_song_cancel(self, sender) -> None:
+        if not self.songs.cancel():
+            raise OSCError("state", "no song is being arranged")
 
     def _cmd_status(self, sender) -> None:
         self._status()

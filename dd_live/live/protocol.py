@@ -164,6 +164,9 @@ ADDRESSES: tuple[Address, ...] = (
             "Write drums for the whole song in this session's taste into the session's songs folder: song.mid "
             "(its drums replaced), drums.mid, drums.wav, kit.sfz and arrangement.json; answered with "
             "/dd/song/done, or /dd/error.", "song"),
+    Address("/dd/song/cancel", "in", (_VALUE,),
+            "Stop arranging the song in progress, and one waiting (within a bar's work); their folders stay as "
+            "they were. Each is answered with /dd/error state 'cancelled'.", "song_cancel", True),
     Address("/dd/status", "in", (), "Ask for /dd/status.", "status"),
     Address("/dd/set/tempo", "in", (Arg("bpm", "n", "tempo in beats per minute", lo=TEMPO_RANGE[0], hi=TEMPO_RANGE[1]),),
             "Set the session tempo (loops, previews and MIDI follow; the critic always hears 120 bpm).", "set_tempo"),

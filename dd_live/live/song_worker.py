@@ -5,8 +5,8 @@ it to :class:`SongWorker` (thread ``dd-song``), which arranges one song at a tim
 critic the daemon serves with, its kit, swing and feel layer), waiting its turn for the cores behind the
 generator and the trainer (the daemon's gate, low priority, one batch of critic work at a time). Files go only
 into the session's own ``songs/<name>/`` folder, as exports go into ``exports/``; a song asked for again
-replaces its folder. Done: ``/dd/song/done song dir``; refused or failed: ``/dd/error``. A job has MAX_SONG_JOB_S
-and ends at the next bar when the daemon stops (songs are bounded in notes, bars and length by
+replaces its folder in one step. Done: ``/dd/song/done song dir``; refused or failed: ``/dd/error``. A job has
+MAX_SONG_JOB_S, and ends at the next bar when ``/dd/song/cancel`` asks or the daemon stops (songs are bounded in notes, bars and length by
 :mod:`dd_live.song.read` before anything is arranged).
 """
 
@@ -16,6 +16,7 @@ import copy
 import logging
 import os
 import queue
+import threading
 from pathlib import Path
 
 from ..errors import DDLiveError
@@ -53,6 +54,10 @@ def check_song_path(text: str) -> Path:
     return real
 
 
+class Cancelled(DDLiveError):
+    """A song job ended by /dd/song/cancel."""
+
+
 class SongWorker(Worker):
     """One song at a time; one more may wait, a third asked for meanwhile is refused."""
 
@@ -62,6 +67,10 @@ class SongWorker(Worker):
         super().__init__()
         self.daemon = daemon
         self._jobs: queue.Queue = queue.Queue(maxsize=1)
+        self._lock = threading.Lock()
+        self._submitted = 0             # jobs submitted so far: each job's number
+        self._cancelled = 0             # jobs numbered below this are cancelled
+        self._running: int | None = None   # the number of the job being arranged
 
     def submit(self, path: Path, sender) -> Path:
         """Queue ``path``; returns the folder it will be written to. OSCError("state") while one is busy."""
@@ -70,11 +79,22 @@ class SongWorker(Worker):
             out = session.confined(session.folder / "songs" / safe_name(path.stem, fallback="song"))
         except OSError as err:
             raise OSCError("args", err.strerror or str(err)) from None
-        try:
-            self._jobs.put_nowait((path, out, sender))
-        except queue.Full:
-            raise OSCError("state", "songs are being arranged; ask again when /dd/song/done arrives") from None
+        with self._lock:
+            try:
+                self._jobs.put_nowait((self._submitted, path, out, sender))
+            except queue.Full:
+                raise OSCError("state", "songs are being arranged; ask again when /dd/song/done arrives, or "
+                                        "/dd/song/cancel") from None
+            self._submitted += 1
         return out
+
+    def cancel(self) -> bool:
+        """Cancel the song being arranged and the one waiting (any thread); False if there was none. A job
+        cancelled ends at its next check (a bar's work) with /dd/error state 'cancelled'; its folder stays."""
+        with self._lock:
+            busy = self._running is not None or not self._jobs.empty()
+            self._cancelled = self._submitted
+        return busy
 
     def _wake(self) -> None:
         try:
@@ -87,9 +107,15 @@ class SongWorker(Worker):
             job = self._jobs.get()
             if job is None:
                 continue
-            self._song(*job)
+            with self._lock:
+                self._running = job[0]
+            try:
+                self._song(*job)
+            finally:
+                with self._lock:
+                    self._running = None
 
-    def _song(self, path: Path, out: Path, sender) -> None:
+    def _song(self, number: int, path: Path, out: Path, sender) -> None:
         import time
 
         from ..song.make import make_song
@@ -101,14 +127,20 @@ class SongWorker(Worker):
         def check() -> None:
             if self._stop.is_set():
                 raise DDLiveError("the daemon is stopping")
+            if number < self._cancelled:
+                raise Cancelled("cancelled")
             if time.monotonic() > deadline:
                 raise DDLiveError(f"still arranging after {MAX_SONG_JOB_S:.0f} s: ended")
 
         try:
+            check()                                   # cancelled while it waited
             critic = copy.deepcopy(d.published_critic).eval()
             taste = taste_from(d.library, critic, d.settings, d.settings.feel, seed=d.seed, threads=d.threads,
                                source=f"session {d.session.name}", gate=d.gate, prior=d.prior)
             summary = make_song(path, out, taste=taste, force=True, check=check, whole=True)
+        except Cancelled:
+            d.error("state", f"song {path.name}: cancelled; its folder is as it was", sender)
+            return
         except DDLiveError as err:
             d.error("args", f"song {path.name}: {err}", sender)
             return

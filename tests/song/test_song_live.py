@@ -129,3 +129,45 @@ def test_cli_song_errors_are_one_line(tmp_path, capsys):
     out, err = capsys.readouterr()
     assert "wrote song.mid" in out and "sections arranged" in err
     assert (tmp_path / "o.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_osc_song_cancel_stops_the_song_in_progress_and_the_waiting_one_leaving_the_folder_as_it_was(
+        daemon, tmp_path, monkeypatch):
+    import time
+
+    from dd_live.song import make
+
+    d, c = daemon(tmp_path / "s")
+    c.wait("/dd/candidate", 30)
+    c.drain(0.05)
+    c.send("/dd/song/cancel")
+    assert c.wait("/dd/error", 10) == ["state", "no song is being arranged"]
+    src = make_midi(tmp_path / "tune.mid", PARTS[:2])
+    c.send("/dd/song", str(src))
+    c.wait("/dd/song/done", 120)
+    done = (tmp_path / "s" / "songs" / "tune" / "arrangement.json").read_bytes()
+    arrange, started = make.arrange, []
+
+    def slow_arrange(song, taste, *, progress=None, check=None):   # a long song: many bars, a check before each
+        started.append(time.monotonic())
+        for _ in range(2000):
+            check()
+            time.sleep(0.01)
+        return arrange(song, taste, progress=progress, check=check)
+
+    monkeypatch.setattr(make, "arrange", slow_arrange)
+    c.send("/dd/song", str(src))
+    while not started:
+        time.sleep(0.01)
+    c.send("/dd/song", str(src))                                    # one more waits its turn
+    c.send("/dd/status")
+    c.wait("/dd/status", 10)                                        # (taken in by then)
+    c.send("/dd/song/cancel")
+    told = [c.wait("/dd/error", 10, where=lambda a: "cancelled" in a[1]) for _ in range(2)]
+    assert all(t == ["state", "song tune.mid: cancelled; its folder is as it was"] for t in told)
+    assert time.monotonic() - started[0] < 5 and len(started) == 1   # the waiting one never began
+    assert (tmp_path / "s" / "songs" / "tune" / "arrangement.json").read_bytes() == done
+    monkeypatch.setattr(make, "arrange", arrange)
+    c.send("/dd/song", str(src))                                    # a song asked for after a cancel is arranged
+    assert c.wait("/dd/song/done", 120)[0] == "tune.mid"
+    assert d.failure() is None
