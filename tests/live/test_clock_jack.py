@@ -199,3 +199,65 @@ def test_midi_clock_in_through_rtmidi_follows_the_host(jack, daemon, tmp_path):
     finally:
         stop_daemon(d, c)
         host.close()
+
+
+def test_an_abused_clock_never_stops_the_daemon_and_the_sane_clock_after_it_is_followed(jack, daemon, tmp_path,
+                                                                                        caplog):
+    """Through ``serve --sync midi`` on JACK: a Start with 300 ticks on one frame, 300 bpm ticks stamped by
+    2048-frame cycles, 2,000 Song Position Pointers anywhere, a 2 s gap and Continue without Start. The daemon
+    answers /dd/status throughout, its clock reader never fails, and then a sane 97 bpm clock's sixteenths carry
+    the notes (its first bar aside, while the follower takes the new tempo)."""
+    from dd_live.lab.clockhost import ClockHost
+    from dd_live.live.clock import CONTINUE, SPP
+    from dd_live.live.midi_jack import JackMidiReader
+
+    rng = np.random.default_rng(3)
+    host = ClockHost()
+    d, c = daemon(tmp_path / "s", threads=1, seed=2, midi_out="virtual", hello=True, sync="midi",
+                  clock_in=host.port.name, prior=None)          # DeepDrummer's busy loops: many notes to place
+    reader = JackMidiReader("reader")
+    try:
+        assert jack_connect("dd_live:dd_live", "reader:in")
+        c.wait("/dd/candidate", 30)
+        now = host.port.clock()
+        reader._t0, reader._c0 = time.monotonic(), now
+        t = now + 0.3
+        host.at(START, t)
+        for _ in range(300):                                    # a burst: every tick on one frame
+            host.at(TICK, t + 0.001)
+        t += 0.3
+        period, cycle = 60.0 / 300.0 / TICKS_PER_BEAT, 2048 / RATE
+        for k in range(TICKS_PER_BEAT * 8):                     # 300 bpm, stamped per 2048-frame cycle
+            host.at(TICK, t + np.floor(k * period / cycle) * cycle)
+        t += 8 * 60.0 / 300.0 + 0.1
+        for k in range(2000):                                   # SPPs anywhere
+            host.at(SPP, t + k * 1e-4, [int(rng.integers(0, 128)), int(rng.integers(0, 128))])
+        t += 2.5                                                # a gap, then Continue without a Start
+        host.at(CONTINUE, t)
+        host.play(t + 0.01, 123.0, 2)
+        t += 1.5
+        host.ticks.clear()
+        host.start(t)                                           # the sane clock
+        sane = t + 0.01
+        end = host.play(sane, 97.0, 16)
+        host.stop(end)
+        told = []
+        while host.port.clock() < end + 0.3:                    # answered throughout
+            told += [args for a, args in c.drain(0.05) if a == "/dd/part"]
+            c.send("/dd/status")
+            c.wait("/dd/status", 5)
+            time.sleep(0.2)
+        got = _collect(reader, end + 0.5)
+        # the clock reader never failed (not even to be revived by the supervisor)
+        assert d.failure() is None and d.supervisor.revivals == 0 and not told, told
+        assert all(i.is_alive() and i.error is None for i in d.inputs)
+        assert "could not be handled" not in caplog.text          # no message made the follower raise either
+    finally:
+        stop_daemon(d, c)
+        reader.close()
+        host.close()
+    bar = 4 * 60.0 / 97.0
+    ons = [t for t, m in got if m[0] == 0x99 and m[2] > 0 and sane + bar <= t < end]
+    assert len(ons) > 20
+    errors = np.array([abs(t - host.nearest(t)[1]) for t in ons])
+    assert np.median(errors) < 0.001 and np.mean(errors < 0.002) >= 0.9, np.percentile(errors, [50, 90, 99])
