@@ -31,6 +31,7 @@ class Died(Exception):
 class Chaos:
     def __init__(self, folder: Path, tmp: Path, seed: int) -> None:
         self.folder, self.tmp = folder, tmp
+        (tmp / "none.toml").write_text("")             # an empty config file: the defaults, whatever the user has
         self.rng = np.random.default_rng(seed)
         self.port = free_udp_port()
         self.client = Client(self.port)
@@ -234,8 +235,11 @@ class Chaos:
                 self.command()
                 time.sleep(float(self.rng.uniform(0.0, 0.05)))  # a performer's pace, roughly
             except Died:
-                self.proc.wait()
+                code = self.proc.wait()
                 self.killer.cancel()
+                if code != -signal.SIGKILL:                # it ended by itself: a failure, not one of our kills
+                    raise AssertionError(f"the daemon exited with {code}: "
+                                         + (self.tmp / "serve.log").read_text()[-3000:]) from None
                 self.start()
                 ready = False
         kills_before_end = self.stats["kills"]

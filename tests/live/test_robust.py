@@ -151,6 +151,7 @@ def test_a_non_empty_folder_that_is_not_a_session_is_refused(tmp_path):
 def cli_env(tmp_path, monkeypatch):
     root = tmp_path / "sessions"
     monkeypatch.setenv("DD_LIVE_SESSIONS", str(root))
+    (tmp_path / "no-config.toml").write_text("")      # an empty config file: the defaults
     monkeypatch.setenv("DD_LIVE_CONFIG", str(tmp_path / "no-config.toml"))
     return root
 
