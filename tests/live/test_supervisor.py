@@ -290,3 +290,24 @@ def test_a_real_25_mb_disk_filling_up_under_a_serving_daemon(tmp_path):
     finally:
         c.close()
         end_process(proc, 30)
+
+
+def test_a_start_on_a_full_disk_says_so_in_one_line(tmp_path):
+    """``dd-live serve`` whose sessions folder is on a full disk (a 4 MB tmpfs, filled; unshare -m, root)."""
+    import shutil
+    import subprocess
+    import sys
+
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        pytest.skip("a disk of its own needs root and unshare")
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    script = (f"mount -t tmpfs -o size=4m tmpfs {disk} || exit 9; head -c {5 * 2 ** 20} /dev/zero > {disk}/filler "
+              f"2>/dev/null; exec {sys.executable} -m dd_live.cli serve --session {disk}/gig --no-web --no-audio "
+              "--midi-out none --midi-in none --threads 1")
+    run = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True, timeout=120)
+    if run.returncode == 9:
+        pytest.skip("no tmpfs mount here")
+    lines = run.stderr.strip().splitlines()
+    assert run.returncode != 0 and len(lines) == 1 and "Traceback" not in run.stderr, run.stderr
+    assert "No space left on device" in lines[0] or "no space left" in lines[0], lines
