@@ -160,7 +160,7 @@ def cmd_bench(a: argparse.Namespace) -> int:
 
 
 def cmd_protocol(a: argparse.Namespace) -> int:
-    from .live import protocol
+    from .osc import protocol
 
     if a.markdown:
         sys.stdout.write(protocol.markdown())
@@ -181,7 +181,7 @@ def cmd_patches(a: argparse.Namespace) -> int:
 
 
 def cmd_sessions(a: argparse.Namespace) -> int:
-    from .live.folders import list_sessions, sessions_table
+    from .session.folders import list_sessions, sessions_table
 
     rows = list_sessions(Path(a.root) if a.root else None)
     print(json.dumps(rows) if a.json else sessions_table(rows, Path(a.root) if a.root else None))
@@ -191,8 +191,8 @@ def cmd_sessions(a: argparse.Namespace) -> int:
 def cmd_export(a: argparse.Namespace) -> int:
     import os
 
-    from .live.folders import DB_NAME, resolve
-    from .live.session import Session
+    from .session.folders import DB_NAME, resolve
+    from .session.session import Session
 
     folder = resolve(a.session)
     try:

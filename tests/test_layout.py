@@ -46,7 +46,7 @@ def test_no_module_is_over_400_lines():
 def test_no_import_cycles_at_module_level():
     mods = _modules()
     graph = {n: _top_level_imports(n, p, set(mods)) for n, p in mods.items()}
-    assert graph["dd_live.live.daemon"] >= {"dd_live.live.commands", "dd_live.live.osc"}  # the parser sees edges
+    assert graph["dd_live.live.daemon"] >= {"dd_live.live.commands", "dd_live.osc.osc"}  # the parser sees edges
     state: dict[str, int] = {}
 
     def visit(n: str, trail: list[str]) -> None:

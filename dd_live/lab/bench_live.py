@@ -9,7 +9,7 @@ installed, a JACK dummy server with a 64-frame period for MIDI out), then:
    says a critic trained on it is out, by /dd/next until a candidate from such
    a critic arrives: click -> that candidate (s), and click -> /dd/trained (s);
 3. MIDI timing: note-ons received by a JACK MIDI input during 1-2, at the frames
-   they sounded (:class:`dd_live.live.midi_jack.JackMidiReader`), compared
+   they sounded (:class:`dd_live.ports.midi_jack.JackMidiReader`), compared
    with the 16th-note grid at 120 bpm (constant latency removed);
 4. once training has come to rest (no /dd/trained for 5 s; how long that took
    after the last click is ``training_settles_s``), 30 s with nobody clicking
@@ -47,7 +47,7 @@ def _midi_reader(env: dict):
     """A frame-stamping JACK MIDI reader on dd_live's port, drained by a thread: (reader, events, stop), or None."""
     import threading
 
-    from ..live.midi_jack import JackMidiReader, available
+    from ..ports.midi_jack import JackMidiReader, available
 
     os.environ.update({k: env[k] for k in ("JACK_DEFAULT_SERVER", "JACK_NO_AUDIO_RESERVATION")})
     if not available():
@@ -76,7 +76,7 @@ def _grid_errors_ms(times: list[float], step: float) -> np.ndarray:
 def bench_live(*, clicks: int = 30, trained_clicks: int = 10, idle_s: float = 30.0, threads: int | None = None,
                seed: int = 0, learn: str = "auto", feel: bool = False) -> dict:
     """``feel``: loops with a feel of their own (/dd/set/feel 1) and a swing of 0.2 (/dd/set/swing). Their notes
-    are off the 16th grid on purpose, so MIDI timing is then not measured here (tests/live/test_midi_jack.py
+    are off the 16th grid on purpose, so MIDI timing is then not measured here (tests/ports/test_midi_jack.py
     times felt loops against grid + swing + offsets + feel)."""
     with jack_server("ddbench") as jack:
         result = _bench(jack, clicks=clicks, trained_clicks=trained_clicks, idle_s=idle_s, threads=threads,
@@ -90,7 +90,7 @@ def external_clock(jack: dict, *, threads: int | None, learn: str) -> dict:
     """MIDI out following a host's MIDI clock (``serve --sync midi``): a JACK clock host (:mod:`.clockhost`) plays
     Start, 16 beats at 120 bpm and 8 at 100, then Stop, every message at its frame; dd_live's note-ons against the
     host's sixteenths (the first beat after Start and after the tempo change aside), and the tempo it reports."""
-    from ..live.midi_jack import JackMidiReader, available
+    from ..ports.midi_jack import JackMidiReader, available
     from .clockhost import ClockHost, grid_errors
 
     env = {**os.environ, **jack}
@@ -147,8 +147,8 @@ def _bench(jack: dict | None, *, clicks: int, trained_clicks: int, idle_s: float
 
 def audio_report(log_text: str) -> dict:
     """The audio output's blocks, late blocks (dropouts) and longest wait between callbacks (ms), as the daemon
-    logged them when it stopped (:func:`dd_live.live.audio_out.read_report`), or a note saying it did not play."""
-    from ..live.audio_out import read_report
+    logged them when it stopped (:func:`dd_live.ports.audio_out.read_report`), or a note saying it did not play."""
+    from ..ports.audio_out import read_report
 
     return read_report(log_text) or {"audio_note": "audio out did not play (no JACK, or PortAudio could not open it)"}
 
@@ -238,7 +238,7 @@ def _measure(client, proc, jack, env, clicks, trained_clicks, idle_s, rng, resul
         # 3. MIDI timing
         if midi is not None and result["feel"]:
             result.update({"midi_error_ms_p99": None, "midi_note": "loops with a feel are off the 16th grid on "
-                           "purpose: tests/live/test_midi_jack.py times their notes against grid + swing + "
+                           "purpose: tests/ports/test_midi_jack.py times their notes against grid + swing + "
                            "offsets + feel"})
         elif midi is not None:
             reading.set()

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..live.clock import CONTINUE, SPP, START, STOP, TICK, TICKS_PER_BEAT
+from ..ports.clock import CONTINUE, SPP, START, STOP, TICK, TICKS_PER_BEAT
 
 
 class ClockHost:
     def __init__(self, name: str = "host") -> None:
-        from ..live.midi_jack import JackMidiPort
+        from ..ports.midi_jack import JackMidiPort
 
         self.port = JackMidiPort(name, "out")
         self.ticks: list[tuple[int, float]] = []

@@ -23,7 +23,7 @@ def start_daemon(folder: Path, library, *, lock: bool = False, hello: bool = Tru
     and a :class:`Client` that said /dd/hello (unless ``hello`` is False). ``kw`` go to the Daemon (defaults:
     reply port 1, i.e. replies only to clients, two torch threads, seed 3). Stop both with :func:`stop_daemon`."""
     from ..live.daemon import Daemon
-    from ..live.session import Session
+    from ..session.session import Session
 
     kw = {"osc_port": 0, "reply_port": 1, "threads": 2, "seed": 3, **kw}
     daemon = Daemon(Session(folder, lock=lock), library, **kw)
@@ -224,7 +224,7 @@ def jack_witness(seconds: float):
     """A JACK MIDI port (connected nowhere) with a message queued every 5 ms for ``seconds`` from 0.1 s on (so it
     watches a run that starts right after it; queueing 4,000 takes some 25 ms): its ``late`` counts the ones JACK
     wrote after their frame. Close it when done."""
-    from ..live.midi_jack import JackMidiPort
+    from ..ports.midi_jack import JackMidiPort
 
     port = JackMidiPort("witness", "out")
     t = port.clock() + 0.1

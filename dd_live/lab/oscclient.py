@@ -8,8 +8,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ..live.osc import encode, parse
-from ..live.osc_server import MAX_DATAGRAM
+from ..osc.osc import encode, parse
+from ..osc.osc_server import MAX_DATAGRAM
 
 
 def free_udp_port(host: str = "127.0.0.1") -> int:

@@ -1,2 +1,3 @@
-"""Live: the daemon behind ``dd-live serve``: the OSC table and its I/O, sessions, config, the trainer
-and generator threads, MIDI and audio out."""
+"""Live: the daemon behind ``dd-live serve`` and its threads: commands, the trainer and generator workers,
+takes, sync, songs, the supervisor, config and the serve CLI (OSC in :mod:`dd_live.osc`, ports in
+:mod:`dd_live.ports`, sessions in :mod:`dd_live.session`)."""

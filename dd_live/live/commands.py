@@ -17,9 +17,9 @@ from typing import Any
 
 from ..errors import DDLiveError, ExportError, InputError, one_line
 from ..loops.record import Loop
-from .replies import WEB
-from .osc import OSCError
-from .sounds import UnknownLoop
+from ..osc.replies import WEB
+from ..osc.osc import OSCError
+from ..session.sounds import UnknownLoop
 
 log = logging.getLogger("dd_live.daemon")
 

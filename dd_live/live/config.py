@@ -24,7 +24,7 @@ from typing import Any
 
 import tomllib
 
-from . import protocol
+from ..osc import protocol
 from ..errors import InputError
 
 DEFAULTS: dict[str, Any] = {
@@ -135,7 +135,7 @@ def load(path: Path | None = None) -> tuple[dict[str, Any], dict[str, str]]:
         if not ok(value):
             raise InputError(f"config file {path}: {key} must be {what}, got {value!r}")
         settings[key] = value
-    from .osc import resolve_aliases
+    from ..osc.osc import resolve_aliases
 
     try:  # checked here, so that the message names the file, by the dispatcher's own check
         resolve_aliases(aliases)

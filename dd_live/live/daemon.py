@@ -3,15 +3,15 @@
 Workers (each a :class:`dd_live.live.worker.Worker`, held in ``Daemon.workers``, started, stopped and joined by
 :class:`Daemon`, watched by :mod:`dd_live.live.supervisor`, which revives any but the core three):
 
-* OSC I/O (:class:`dd_live.live.osc_server.OSCServer`): parses, validates and runs commands
+* OSC I/O (:class:`dd_live.osc.osc_server.OSCServer`): parses, validates and runs commands
   (:mod:`dd_live.live.commands`), and sends every reply, whichever thread made it.
 * trainer and generator (:mod:`dd_live.live.trainer_worker`, :mod:`dd_live.live.generator`): torch work, one at a time.
-* the outputs (:mod:`dd_live.live.outputs`): the MIDI player thread and PortAudio's stream, both optional.
+* the outputs (:mod:`dd_live.ports.outputs`): the MIDI player thread and PortAudio's stream, both optional.
 * automatic takes (:class:`dd_live.live.takes.AutoTakes`): a take every N bars (/dd/set/autotake), idle while off.
 * songs (:class:`dd_live.live.song_worker.SongWorker`): /dd/song's whole-song drum tracks, one at a time.
 
 Every reply goes to each client that sent /dd/hello and to the reply port on 127.0.0.1
-(:mod:`dd_live.live.replies`). Errors also go to the sender, rate-limited.
+(:mod:`dd_live.osc.replies`). Errors also go to the sender, rate-limited.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from . import osc, protocol
+from ..osc import osc, protocol
 from ..errors import DDLiveError, InputError, one_line
 from ..loops.record import Loop
 from .commands import Commands, check_handlers
@@ -37,9 +37,9 @@ from .generator import GeneratorWorker
 from .song_worker import SongWorker
 from .sync import Sync
 from .loop import LiveSettings, grid_settings
-from .osc import Command, OSCError
-from .osc_server import OSCServer
-from .replies import Replies
+from ..osc.osc import Command, OSCError
+from ..osc.osc_server import OSCServer
+from ..osc.replies import Replies
 from .supervisor import Supervisor, front_ends
 from .takes import AutoTakes, Takes
 from .trainer_worker import TrainerWorker
@@ -84,7 +84,7 @@ class Daemon(Commands, Takes, Sync):
         uniform draws)."""
         from ..learn.critic import configure_threads
         from ..loops.render import prefer_kernel
-        from .recovery import restore_trainer
+        from ..session.recovery import restore_trainer
 
         prefer_kernel("numpy")  # small batches: numba's speed is not worth its memory here ($DD_LIVE_MIX overrides)
         self.session, self.library, self.host = session, library, host
@@ -128,8 +128,8 @@ class Daemon(Commands, Takes, Sync):
         self.server.on_datagram = self._on_datagram
         self.replies = Replies(self.server, reply_port)
         self.midi_spec, self.audio_wanted, self.midi_in_spec = midi_out, audio, midi_in
-        self.outputs: list = []                # started by start(): see dd_live.live.outputs
-        self.inputs: list = []                 # MIDI in (dd_live.live.midi_in), started by start()
+        self.outputs: list = []                # started by start(): see dd_live.ports.outputs
+        self.inputs: list = []                 # MIDI in (dd_live.ports.midi_in), started by start()
         self.autotakes = AutoTakes(self)       # takes every N bars (/dd/set/autotake), idle while off
         self.songs = SongWorker(self)          # /dd/song: whole songs' drums, one at a time
         self.web, self.web_port, self.web_token, self._web_socket = None, web_port, web_token, web_socket  # start()
@@ -148,8 +148,8 @@ class Daemon(Commands, Takes, Sync):
         from ..song.drum_parts import performer_prior
         from ..sound.samples import open_library
         from .config import web_port
-        from .folders import check_folder, is_session, resolve, session_samples
-        from .session import Session
+        from ..session.folders import check_folder, is_session, resolve, session_samples
+        from ..session.session import Session
 
         folder = resolve(config["session"])
         check_folder(folder)
@@ -209,7 +209,7 @@ class Daemon(Commands, Takes, Sync):
 
     def start(self) -> None:
         from ..sound.audio import clean_temp
-        from .outputs import open_outputs
+        from ..ports.outputs import open_outputs
 
         removed = clean_temp(self.session.folder, any_pid=True)  # the session is ours (locked): all of it is stale
         if removed:
@@ -234,7 +234,7 @@ class Daemon(Commands, Takes, Sync):
         self._sync_start()
         if self.midi_in_spec != "none":
             from ..errors import BackendError
-            from .midi_in import MidiInput
+            from ..ports.midi_in import MidiInput
 
             port = MidiInput(self.midi_in_spec, self.onset_at)
             try:
@@ -330,7 +330,7 @@ class Daemon(Commands, Takes, Sync):
 
     def run_commands(self, commands: list[Command | None | OSCError], sender: tuple[str, int]) -> None:
         """Run the dispatcher's verdicts on one message or datagram from ``sender`` (the OSC thread: datagrams,
-        and a browser's messages handed over by :meth:`dd_live.live.osc_server.OSCServer.call`); each refusal is an
+        and a browser's messages handed over by :meth:`dd_live.osc.osc_server.OSCServer.call`); each refusal is an
         error reply."""
         for cmd in commands:
             if cmd is None:

@@ -19,7 +19,7 @@ from ..loops.pattern import Constraints
 from ..sound.audio import write_wav
 from ..loops.record import Loop
 from .loop import LiveSettings, collect_loop_files, keep_within_budget, write_candidate_files
-from .sounds import sound_hash
+from ..session.sounds import sound_hash
 from .worker import Gate, Worker
 
 IO_RETRY_S = (1.0, 16.0)   # the first and the longest wait before writing loops again after a write error (s)

@@ -153,7 +153,7 @@ def collect_loop_files(session, *, keep: set[int], newest: int, now: float | Non
     were neither made nor announced (the daemon touches a folder when it announces it) in the last
     protocol.KEEP_FILES_S seconds, so a front end still loading one finds it. Rated candidates, those
     in ``keep`` and their database rows stay. Returns the ids deleted."""
-    from .protocol import KEEP_FILES_S
+    from ..osc.protocol import KEEP_FILES_S
 
     now = time.time() if now is None else now
     rated = {cid for cid, _ in session.ratings()}

@@ -80,7 +80,7 @@ def cmd_serve(a: argparse.Namespace) -> int:
 
     from . import config
     from .daemon import Daemon
-    from .folders import resume_command
+    from ..session.folders import resume_command
 
     logging.basicConfig(level=logging.DEBUG if a.verbose else logging.INFO,
                         format="dd-live %(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")

@@ -6,7 +6,7 @@ the host's clock, Link, the web page, automatic takes, songs) that dies is logge
 front ends (``/dd/error part`` and ``/dd/part``) and revived (:meth:`dd_live.live.worker.Worker.revive`: a new
 thread on the same port, or the port opened again) after a backoff that doubles from BACKOFF_S[0] to
 BACKOFF_S[-1]; a part that then runs SETTLED_S starts its backoff again. Meanwhile the rest plays on: a MIDI
-player following a host whose clock input died keeps the held tempo (:class:`dd_live.live.clock.ClockFollower`
+player following a host whose clock input died keeps the held tempo (:class:`dd_live.ports.clock.ClockFollower`
 extrapolates its line), so the drums keep playing at the last tempo until the clock is back.
 """
 
@@ -49,7 +49,7 @@ def policy(part) -> tuple[str, bool]:
 
 
 def front_ends(replies) -> Callable[[str, str, str], None]:
-    """The supervisor's ``tell`` for a daemon's :class:`dd_live.live.replies.Replies`: ``/dd/error part`` when a
+    """The supervisor's ``tell`` for a daemon's :class:`dd_live.osc.replies.Replies`: ``/dd/error part`` when a
     part failed (logged already), and ``/dd/part`` always."""
 
     def tell(name: str, state: str, message: str) -> None:

@@ -25,11 +25,11 @@ class Sync:
             log.warning("--clock-out is ignored with --sync %s: dd_live follows, it is not the master", sync)
         self.follower = None
         if sync == "midi":
-            from .clock import ClockFollower
+            from ..ports.clock import ClockFollower
 
             self.follower = ClockFollower(on_change=self._on_transport)
         elif sync == "link":
-            from .link import LinkFollower
+            from ..ports.link import LinkFollower
 
             self.follower = LinkFollower(on_change=self._on_transport, bpm=self.settings.bpm,
                                          quantum=self.settings.beats)
@@ -45,7 +45,7 @@ class Sync:
             self.inputs.append(self.follower)
             log.info("following Ableton Link (quantum %d beats)", self.follower.quantum)
             return
-        from .clock_in import ClockInput
+        from ..ports.clock_in import ClockInput
 
         frames = getattr(player, "frames_now", None)
         port = ClockInput(self.clock_in_spec, self.follower, frames_now=frames,

@@ -1,7 +1,7 @@
 """The daemon's feel commands: takes of a human playing along, and the feel layer they teach the drums
 (a mixin of :class:`dd_live.live.daemon.Daemon`, beside :mod:`dd_live.live.commands`).
 
-Onsets arrive on the OSC thread (/dd/onset) and on the MIDI input's callback thread (:mod:`dd_live.live.midi_in`,
+Onsets arrive on the OSC thread (/dd/onset) and on the MIDI input's callback thread (:mod:`dd_live.ports.midi_in`,
 through :meth:`Takes.onset_at`); both go through :meth:`Takes.onset`, which only appends to the take under a lock. Ending a take matches and fits
 it (numpy, a few hundred onsets at most), stores the new layer in the session and hands it to the generator,
 which renders the playing and ready loops again with it, as after a tempo change.
@@ -19,7 +19,7 @@ import numpy as np
 from ..errors import InputError
 from ..groove.adapt import adapt
 from ..groove.feel import Take, flat
-from .osc import OSCError
+from ..osc.osc import OSCError
 from .worker import Worker
 
 log = logging.getLogger("dd_live.daemon")

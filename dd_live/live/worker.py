@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from ..errors import one_line
-from .osc import RateLimiter
+from ..osc.osc import RateLimiter
 
 log = logging.getLogger("dd_live.workers")
 

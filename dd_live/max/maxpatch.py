@@ -3,7 +3,7 @@
 ``dd-live patches`` writes them into ``max_patches/`` with a copy of
 ``dd_live/max/dd_live.js``, the [js] they load (its logic is tested under node),
 and SVG pictures of each (patching view and presentation) for the README. Every OSC address and port in them comes from
-:mod:`dd_live.live.protocol`, so they cannot drift from the daemon; the tests lint
+:mod:`dd_live.osc.protocol`, so they cannot drift from the daemon; the tests lint
 them with py2max and compare them with a fresh build.
 
 Both patches: Like, Dislike, Next, Undo and Export buttons, the current pattern
@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import TEMPO_RANGE
-from ..live import protocol
+from ..osc import protocol
 from ..sound.audio import write_bytes
 from ..errors import BackendError
 

@@ -96,8 +96,8 @@ def open_taste(*, session: str | None, samples: Sequence[str] | None, seed: int,
     settings, layer, critic, source = LiveSettings(), (), None, NO_SESSION
     folders = list(samples) if samples else None
     if session is not None:
-        from ..live.folders import resolve
-        from ..live.session import Session
+        from ..session.folders import resolve
+        from ..session.session import Session
 
         folder = resolve(session)
         s = Session(folder, create=False)

@@ -153,7 +153,7 @@ def check_origin(origin: str | None, host: str | None, *, loopback: bool) -> Non
 def inside(folder: Path, name: str) -> Path:
     """``folder/name`` if it is a regular file whose real path stays in ``folder``'s real path; Refused (404)
     otherwise (missing, a folder, or a symlink leading out). The folder itself is confined to its session by
-    :meth:`dd_live.live.session.Session.confined`."""
+    :meth:`dd_live.session.session.Session.confined`."""
     base = folder.resolve()
     path = (folder / name)
     try:

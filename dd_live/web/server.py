@@ -2,12 +2,12 @@
 asyncio server on an event loop of its own.
 
 A browser's message is JSON text, ``{"address": "/dd/like", "args": []}``: the address table's own addresses and
-arguments. It is checked by the daemon's :class:`dd_live.live.osc.Dispatcher` (:meth:`~Dispatcher.verdict`) and
-run on the OSC thread (:meth:`dd_live.live.osc_server.OSCServer.call`) by the same code as a datagram, the refusals
+arguments. It is checked by the daemon's :class:`dd_live.osc.osc.Dispatcher` (:meth:`~Dispatcher.verdict`) and
+run on the OSC thread (:meth:`dd_live.osc.osc_server.OSCServer.call`) by the same code as a datagram, the refusals
 answered with ``/dd/error`` (rate-limited per connection, as per OSC sender). A connection's messages are read
 as they come and refused at once or queued (at most PAGE_BACKLOG; beyond, refused) to run in order, so a page's
 close is seen at once and its backlog dropped after CLOSE_GRACE_S. Replies reach the connections that said /dd/hello through
-:class:`dd_live.live.replies.Replies` (targets ``("ws", n)``) as JSON of the same shape; ``/dd/candidate`` also
+:class:`dd_live.osc.replies.Replies` (targets ``("ws", n)``) as JSON of the same shape; ``/dd/candidate`` also
 carries the URLs of its files. Each connection has a bounded queue of replies; a page too slow to read them
 loses the oldest ones' successors (counted), never the daemon's time.
 
@@ -31,9 +31,9 @@ from urllib.parse import urlsplit
 
 from .. import __version__
 from ..errors import InputError, one_line
-from ..live import protocol
-from ..live.osc import OSCError
-from ..live.replies import WEB
+from ..osc import protocol
+from ..osc.osc import OSCError
+from ..osc.replies import WEB
 from ..live.worker import Worker
 from .access import (LOOP_FILE, STATIC, TYPES, Refused, check_origin, check_token, export_files, inside, one_header,
                      route, user_token)
@@ -118,7 +118,7 @@ class WebServer(Worker):
                  sock: socket.socket | None = None) -> None:
         """``sock``: a socket already bound by :func:`bind` (else start() binds one)."""
         super().__init__()
-        from ..live.folders import sessions_root
+        from ..session.folders import sessions_root
 
         self.daemon, self.host, self.port = daemon, host, int(port)
         self.token = token or user_token(sessions_root())
@@ -274,7 +274,7 @@ class WebServer(Worker):
                     z.write(real, f"dd_live-{r.cid}/{name}")
             return self._body(connection, buf.getvalue(), ".zip", download=f"dd_live-{r.cid}.zip")
         if r.kind == "sessions":
-            from ..live.folders import list_sessions, sessions_root
+            from ..session.folders import list_sessions, sessions_root
 
             rows = list_sessions(sessions_root())
             if not any(Path(row["folder"]) == session.folder for row in rows):   # a session served from a path

@@ -10,7 +10,7 @@ import pytest
 
 from dd_live.lab.harness import stop_daemon
 from dd_live.lab.oscclient import Client
-from dd_live.live import osc
+from dd_live.osc import osc
 from dd_live.loops.pattern import Pattern
 
 
@@ -112,7 +112,7 @@ def test_export_loop_names_a_candidate_by_id(live):
 def test_every_bad_bundle_element_gets_a_parse_error(live):
     import struct
 
-    from dd_live.live.osc import encode
+    from dd_live.osc.osc import encode
 
     d, c = live
     c.drain()
@@ -151,7 +151,7 @@ def test_a_flood_of_bad_packets_says_flood_once_then_quiets(tmp_path, daemon):
 
 
 def test_the_client_evicted_at_the_cap_is_told(tmp_path, daemon):
-    from dd_live.live.protocol import MAX_CLIENTS
+    from dd_live.osc.protocol import MAX_CLIENTS
 
     d, c = daemon(tmp_path / "cap")
     others = [Client(d.port) for _ in range(MAX_CLIENTS)]
@@ -214,7 +214,7 @@ def test_undo_removes_the_last_rating_and_retrains(live):
 
 
 def test_a_bundle_of_300_undos_is_stopped_and_redo_brings_the_ratings_back(live):
-    from dd_live.live.protocol import UNDO_DEPTH
+    from dd_live.osc.protocol import UNDO_DEPTH
 
     d, c = live
     c.drain()

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dd_live.live import osc
+from dd_live.osc import osc
 from dd_live.lab.harness import serve, wait_serving
 from dd_live.lab.oscclient import free_udp_port
 
@@ -98,7 +98,7 @@ def test_oscsend_ratings_survive_kill_9_and_the_critic_is_restored(tmp_path):
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
 
-        from dd_live.live.session import Session
+        from dd_live.session.session import Session
 
         s = Session(session, create=False)
         stored = dict(s.ratings())
@@ -144,7 +144,7 @@ def test_fuzz_10000_datagrams_each_bad_one_answered_no_acknowledged_rating_lost(
     acknowledged is in the session with its label, and the daemon still answers and rates."""
     import logging
 
-    from dd_live.live import protocol
+    from dd_live.osc import protocol
 
     caplog.set_level(logging.ERROR)
     d, c = daemon(threads=1, seed=5, reply_port=free_udp_port())

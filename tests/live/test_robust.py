@@ -18,10 +18,10 @@ from dd_live.errors import InputError
 from dd_live.lab.oscclient import free_udp_port
 from dd_live.loops.pattern import random_pattern
 from dd_live.sound.samples import load_library
-from dd_live.live.lock import SessionBusy, SessionLock
-from dd_live.live.folders import list_sessions
+from dd_live.session.lock import SessionBusy, SessionLock
+from dd_live.session.folders import list_sessions
 from dd_live.lab.harness import stop_daemon
-from dd_live.live.session import Session
+from dd_live.session.session import Session
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,7 +48,7 @@ def test_a_session_is_served_by_one_process_and_a_dead_holders_lock_is_taken_ove
     folder = tmp_path / "s"
     Session(folder).close()
     holder = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time; from dd_live.live.session import Session; "
+        "import sys, time; from dd_live.session.session import Session; "
         f"s = Session({str(folder)!r}, create=False, lock=True); print('held', flush=True); time.sleep(60)")],
         stdout=subprocess.PIPE, text=True)
     try:
@@ -140,7 +140,7 @@ def test_a_non_empty_folder_that_is_not_a_session_is_refused(tmp_path):
         Session(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.txt"]
     with pytest.raises(InputError, match="NUL"):
-        from dd_live.live.folders import resolve
+        from dd_live.session.folders import resolve
 
         resolve("a/b\0c")
 
@@ -268,7 +268,7 @@ def test_pretrain_writes_into_the_user_data_dir_never_the_installed_package(tmp_
 
 
 def test_unrated_loop_files_stay_while_a_front_end_may_still_load_them(tmp_path):
-    from dd_live.live.protocol import KEEP_FILES_S
+    from dd_live.osc.protocol import KEEP_FILES_S
     from dd_live.live.loop import KEEP_FILES, collect_loop_files
 
     s = Session(tmp_path / "s")

@@ -100,7 +100,7 @@ def _break(part) -> None:
 @pytest.mark.jack
 def test_breaking_each_part_of_a_serving_daemon_the_loop_plays_on_and_each_part_is_back(jack, daemon):
     from dd_live.lab.harness import jack_connect
-    from dd_live.live.midi_jack import JackMidiReader
+    from dd_live.ports.midi_jack import JackMidiReader
 
     d, c = daemon(threads=1, seed=2, midi_out="virtual", web_port=0)
     reader = JackMidiReader("reader")

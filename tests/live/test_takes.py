@@ -98,7 +98,7 @@ def test_rate_zero_keeps_the_feel_and_bad_takes_get_one_line_errors(daemon, tmp_
 
 
 def test_midi_in_note_ons_become_onsets_chords_merge_and_errors_stay_out_of_its_thread():
-    from dd_live.live.midi_in import MERGE_S, MidiInput
+    from dd_live.ports.midi_in import MERGE_S, MidiInput
 
     got: list[float] = []
     mi = MidiInput("virtual", lambda t: got.append(t) or len(got) < 3)

@@ -8,7 +8,7 @@ import threading
 import numpy as np
 import pytest
 
-from dd_live.live.session import Session
+from dd_live.session.session import Session
 from dd_live.live.worker import Gate
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from dd_live.live import protocol
+from dd_live.osc import protocol
 
 py2max = pytest.importorskip("py2max")
 
@@ -157,7 +157,7 @@ def _toml_blocks(text: str) -> list[str]:
 
 def test_controller_doc_configs_load_and_their_buttons_act_on_press_only(tmp_path):
     from dd_live.live import config
-    from dd_live.live.osc import Dispatcher, encode
+    from dd_live.osc.osc import Dispatcher, encode
 
     doc = (ROOT / "docs" / "controllers.md").read_text()
     blocks = _toml_blocks(doc)

@@ -29,7 +29,7 @@ def _hello(base: str) -> tuple[WsClient, int]:
 
 
 def test_the_page_and_its_table_are_served_and_the_table_is_protocol_py(web_daemon):
-    from dd_live.live import protocol
+    from dd_live.osc import protocol
 
     d, base = web_daemon()
     status, body, headers = get(base + "/")
@@ -314,7 +314,7 @@ def test_the_page_names_only_the_tables_commands_and_replies():
     """One table, every front end: each command the page sends and each reply it reads is in protocol.py."""
     import re
 
-    from dd_live.live import protocol
+    from dd_live.osc import protocol
     from dd_live.web.access import STATIC_DIR
     from dd_live.web.server import KEYS
 

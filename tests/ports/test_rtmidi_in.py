@@ -7,7 +7,7 @@ import threading
 
 import numpy as np
 
-from dd_live.live.rtmidi_in import RtmidiReader
+from dd_live.ports.rtmidi_in import RtmidiReader
 
 
 def test_stamps_are_rtmidis_times_whatever_the_delay_in_collecting_them(rng):
@@ -55,7 +55,7 @@ def test_the_thread_hands_every_message_in_order_and_survives_a_bad_one():
 
 
 def test_a_quiet_input_is_polled_less_often():
-    from dd_live.live.rtmidi_in import IDLE_AFTER_S, IDLE_POLL_S, POLL_S
+    from dd_live.ports.rtmidi_in import IDLE_AFTER_S, IDLE_POLL_S, POLL_S
 
     assert RtmidiReader.poll_interval(0.0) == POLL_S and RtmidiReader.poll_interval(IDLE_AFTER_S / 2) == POLL_S
     assert RtmidiReader.poll_interval(IDLE_AFTER_S) == IDLE_POLL_S > 5 * POLL_S
@@ -64,7 +64,7 @@ def test_a_quiet_input_is_polled_less_often():
 def test_the_thread_polls_a_quiet_port_at_the_idle_interval(monkeypatch):
     import time
 
-    from dd_live.live import rtmidi_in
+    from dd_live.ports import rtmidi_in
 
     monkeypatch.setattr(rtmidi_in, "IDLE_AFTER_S", 0.0)             # quiet from the start
     polls = []

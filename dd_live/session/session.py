@@ -32,7 +32,7 @@ from typing import Any
 from ..errors import InputError
 from .folders import DB_NAME, check_folder
 from .lock import SessionLock
-from .protocol import UNDO_DEPTH
+from ..osc.protocol import UNDO_DEPTH
 from .recovery import damaged, read_only, rebuild
 from .sounds import SessionSounds
 

@@ -15,7 +15,7 @@ import pytest
 from dd_live.lab.clockhost import ClockHost
 from dd_live import SAMPLE_RATE as RATE   # the JACK servers' rate (see harness.jack_server)
 from dd_live.lab.harness import at_cycle_start, jack_connect, jack_witness, measure_again, stop_daemon
-from dd_live.live.clock import START, STOP, TICK, TICKS_PER_BEAT
+from dd_live.ports.clock import START, STOP, TICK, TICKS_PER_BEAT
 
 pytestmark = pytest.mark.jack
 
@@ -38,7 +38,7 @@ def test_midi_clock_in_places_every_note_on_the_hosts_grid(jack, daemon, tmp_pat
 
 
 def _clock_in_run(daemon, folder):
-    from dd_live.live.midi_jack import JackMidiReader
+    from dd_live.ports.midi_jack import JackMidiReader
 
     host = ClockHost()
     d, c = daemon(folder, threads=1, seed=2, midi_out="virtual", hello=True, sync="midi",
@@ -126,7 +126,7 @@ def test_clock_out_sends_start_ticks_on_the_notes_grid_and_stop(jack, daemon, tm
 
 
 def _clock_out_run(daemon, folder):
-    from dd_live.live.midi_jack import JackMidiReader
+    from dd_live.ports.midi_jack import JackMidiReader
 
     d, c = daemon(folder, threads=1, seed=2, midi_out="virtual", clock_out=True)
     reader = JackMidiReader("reader")
@@ -208,8 +208,8 @@ def test_an_abused_clock_never_stops_the_daemon_and_the_sane_clock_after_it_is_f
     answers /dd/status throughout, its clock reader never fails, and then a sane 97 bpm clock's sixteenths carry
     the notes (its first bar aside, while the follower takes the new tempo)."""
     from dd_live.lab.clockhost import ClockHost
-    from dd_live.live.clock import CONTINUE, SPP
-    from dd_live.live.midi_jack import JackMidiReader
+    from dd_live.ports.clock import CONTINUE, SPP
+    from dd_live.ports.midi_jack import JackMidiReader
 
     rng = np.random.default_rng(3)
     host = ClockHost()

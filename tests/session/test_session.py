@@ -7,8 +7,8 @@ import os
 import pytest
 
 from dd_live.errors import InputError
-from dd_live.live.folders import check_name, list_sessions, resolve
-from dd_live.live.session import Session
+from dd_live.session.folders import check_name, list_sessions, resolve
+from dd_live.session.session import Session
 
 
 def _cand(s: Session, cid: int) -> None:
@@ -16,7 +16,7 @@ def _cand(s: Session, cid: int) -> None:
 
 
 def test_a_storm_of_undos_takes_back_at_most_undo_depth_and_redo_brings_every_one_back(tmp_path):
-    from dd_live.live.protocol import UNDO_DEPTH
+    from dd_live.osc.protocol import UNDO_DEPTH
 
     s = Session(tmp_path / "a")
     n = UNDO_DEPTH + 10
@@ -88,7 +88,7 @@ def test_session_specs_with_a_slash_are_folders(tmp_path):
 def test_last_is_the_newest_session_and_every_session_says_how_to_come_back(tmp_path):
     import os
 
-    from dd_live.live.folders import newest, resume_command
+    from dd_live.session.folders import newest, resume_command
 
     root = tmp_path / "r"
     with pytest.raises(InputError, match="no sessions in"):
@@ -110,7 +110,7 @@ def test_last_is_the_newest_session_and_every_session_says_how_to_come_back(tmp_
 def test_a_folder_nobody_may_read_is_listed_as_such_and_a_session_in_use_is_marked(tmp_path, monkeypatch):
     from pathlib import Path
 
-    from dd_live.live.folders import sessions_table
+    from dd_live.session.folders import sessions_table
 
     for name in ("a", "b"):
         s = Session(tmp_path / name)

@@ -1,6 +1,6 @@
 """The sounds a session keeps: the exact audio of every rated loop's samples, content-addressed in
 ``samples/<sha256>.wav``, so rated loops replay and export whatever happens to the sample folders.
-A mixin of :class:`dd_live.live.session.Session` (it uses the session's database and folder)."""
+A mixin of :class:`dd_live.session.session.Session` (it uses the session's database and folder)."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dd_live.live.clock import CONTINUE, SPP, START, STOP, TICK, TICKS_PER_BEAT, ClockFollower
+from dd_live.ports.clock import CONTINUE, SPP, START, STOP, TICK, TICKS_PER_BEAT, ClockFollower
 
 
 def _ticks(f: ClockFollower, t0: float, bpm: float, n: int, rng, jitter: float = 0.0002) -> float:
@@ -39,7 +39,7 @@ def test_a_tempo_change_is_followed_within_a_beat(rng):
     # without the break the two-beat line would still say about 110
     g = ClockFollower(fit_ticks=48)
     g.feed(START, 0.0)
-    import dd_live.live.clock as clock
+    import dd_live.ports.clock as clock
     old, clock.BREAK = clock.BREAK, 1e9
     try:
         t = _ticks(g, 0.0, 123.0, 96, np.random.default_rng(1))
@@ -98,7 +98,7 @@ def test_set_latency_over_osc_is_kept_in_the_session_and_range_checked(daemon, t
 
 def test_audio_out_follows_the_hosts_transport_and_place_in_the_bar(rng):
     """Without a sound card: the audio player's loop starts, stops and resumes where the host is in its bar."""
-    from dd_live.live.audio_out import AudioPlayer
+    from dd_live.ports.audio_out import AudioPlayer
 
     now = [0.0]
     f = ClockFollower()
@@ -144,7 +144,7 @@ def test_a_hosts_tempo_becomes_the_session_tempo(daemon, tmp_path, rng):
 def test_audio_out_stays_on_the_hosts_clock_while_the_sound_card_drifts(follow):
     """A sound card 500 ppm fast for 60 s of 512-frame blocks: kept on the host's clock the loop is never more
     than DRIFT_S (and a sample) off the host's bar position; left alone it drifts 30 ms."""
-    from dd_live.live.audio_out import DRIFT_S, LoopState
+    from dd_live.ports.audio_out import DRIFT_S, LoopState
 
     sr, bpm = 44100, 120.0
     b = 60.0 / bpm / TICKS_PER_BEAT                              # s per tick

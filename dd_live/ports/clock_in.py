@@ -1,11 +1,11 @@
 """MIDI clock in (``serve --sync midi``, issue 17): the host's clock, Start, Stop, Continue and Song Position
-Pointer, stamped on the MIDI player's clock and handed to a :class:`dd_live.live.clock.ClockFollower`.
+Pointer, stamped on the MIDI player's clock and handed to a :class:`dd_live.ports.clock.ClockFollower`.
 
 On JACK (``DD_LIVE_MIDI_API=jack``, where the frame-stamped MIDI out runs) the messages come through
 ``jack_midi.c``'s reader, each with the frame it arrived at, into a port "dd_live_clock:in"; a thread
 (``dd-clock``) collects them every CLOCK_POLL_S and puts them on the player's clock (JACK frames, unwrapped
 against it). Elsewhere python-rtmidi's input (timing messages switched on: rtmidi drops them by default),
-emptied by the same thread every CLOCK_POLL_S through a :class:`dd_live.live.rtmidi_in.RtmidiReader`, which puts
+emptied by the same thread every CLOCK_POLL_S through a :class:`dd_live.ports.rtmidi_in.RtmidiReader`, which puts
 rtmidi's own times on time.perf_counter, the clock the rtmidi player runs on (never a callback on rtmidi's
 thread: on JACK that is the server's process thread, which a callback waiting for the GIL would hold up, and the
 host's clock with it). ``--clock-in NAME``: a port
@@ -22,7 +22,7 @@ from collections.abc import Callable
 from ..errors import one_line
 from .clock import REALTIME, SPP, ClockFollower
 from .rtmidi_in import RtmidiReader
-from .worker import RateLog, Worker
+from ..live.worker import RateLog, Worker
 
 log = logging.getLogger("dd_live.midi")
 

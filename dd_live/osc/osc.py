@@ -1,7 +1,7 @@
 """OSC in and out: datagrams -> validated commands, replies -> datagrams, and the UDP thread.
 
 Pure logic (:func:`parse`, :func:`encode`, :class:`Dispatcher`, :class:`RateLimiter`), unit-tested with raw
-datagrams; the socket thread (:class:`dd_live.live.osc_server.OSCServer`) only moves bytes.
+datagrams; the socket thread (:class:`dd_live.osc.osc_server.OSCServer`) only moves bytes.
 Unlike python-osc's servers, nothing is dropped silently: every datagram or bundle
 element that cannot be turned into a command becomes an :class:`OSCError`, which the
 daemon turns into a ``/dd/error`` reply.

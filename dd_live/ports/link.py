@@ -1,7 +1,7 @@
 """Ableton Link (``serve --sync link``, issue 17), through the optional extra ``pip install 'dd_live[link]'``
 (LinkPython-extern, import name ``link``; its bundled Link is GPLv2+ and is never vendored here).
 
-:class:`LinkFollower` answers what :class:`dd_live.live.clock.ClockFollower` answers (running, the line from
+:class:`LinkFollower` answers what :class:`dd_live.ports.clock.ClockFollower` answers (running, the line from
 song position in MIDI ticks to time, the tempo), so the MIDI player follows either the same way. A thread
 (``dd-link``) reads the Link session every POLL_S: its tempo, the beat at the current Link time for a quantum of
 one bar (so bar lines agree with every peer's) and, with start/stop sync, whether it plays; Link's clock is put
@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 from ..errors import InputError
 from .clock import TEMPO_STEP, TICKS_PER_BEAT
-from .worker import Worker
+from ..live.worker import Worker
 
 POLL_S = 0.002
 JUMP_TICKS = 1.0            # the timeline moved by more than this (ticks) between two reads: a jump

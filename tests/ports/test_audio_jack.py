@@ -13,7 +13,7 @@ import pytest
 from dd_live.lab.bench_live import audio_report
 from dd_live.lab.harness import Client, end_process, serve, wait_answering, wait_serving
 from dd_live.lab.oscclient import free_udp_port
-from dd_live.live.audio_out import AudioPlayer
+from dd_live.ports.audio_out import AudioPlayer
 
 
 def test_the_callback_counts_blocks_and_late_ones_and_the_bench_reads_the_report():

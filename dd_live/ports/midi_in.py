@@ -1,7 +1,7 @@
 """Live MIDI in: a human's notes as onsets for the running take (rolypoly~'s listening, by MIDI).
 
 python-rtmidi, opened lazily: a virtual input named "dd_live in" or an existing port by name, on the same
-API choice as MIDI out ($DD_LIVE_MIDI_API), read by a :class:`dd_live.live.rtmidi_in.RtmidiReader` thread (not a
+API choice as MIDI out ($DD_LIVE_MIDI_API), read by a :class:`dd_live.ports.rtmidi_in.RtmidiReader` thread (not a
 callback on rtmidi's thread, which on JACK is the server's). It does one thing per note-on: stamps it with
 rtmidi's own time on time.perf_counter (the MIDI player moves it onto its own clock) and hands it to
 ``on_onset`` (the daemon's :meth:`dd_live.live.takes.Takes.onset_at`), which appends it to the take if one runs. Notes

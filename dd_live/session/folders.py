@@ -1,6 +1,6 @@
 """Where sessions live: the sessions folder, session names and folders, the sessions there are
 (``dd-live sessions``), and which sample folders a session is served with. A session's contents are
-:mod:`dd_live.live.session`'s."""
+:mod:`dd_live.session.session`'s."""
 
 from __future__ import annotations
 

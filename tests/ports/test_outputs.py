@@ -7,7 +7,7 @@ from contextlib import contextmanager
 import numpy as np
 import pytest
 
-from dd_live.live.audio_out import LoopState
+from dd_live.ports.audio_out import LoopState
 
 
 def test_loop_state_switches_only_at_the_bar_line():
@@ -73,7 +73,7 @@ def test_the_daemon_shows_each_loop_to_every_output_and_computes_its_notes_once(
     real = record.notes_of
     monkeypatch.setattr(record, "notes_of", lambda *a: calls.append(1) or real(*a))
     outs = [FakeOutput(), FakeOutput()]
-    monkeypatch.setattr("dd_live.live.outputs.open_outputs", lambda **kw: outs)
+    monkeypatch.setattr("dd_live.ports.outputs.open_outputs", lambda **kw: outs)
     d, c = daemon()
     cid = c.wait("/dd/candidate", 30)[0]
     notes = c.wait("/dd/notes", 10, where=lambda a: a[0] == cid)[1:]
@@ -101,7 +101,7 @@ def test_a_dead_output_is_told_to_the_front_ends_and_revived_while_the_daemon_se
         out.error = None
 
     out.revive = revive
-    monkeypatch.setattr("dd_live.live.outputs.open_outputs", lambda **kw: [out])
+    monkeypatch.setattr("dd_live.ports.outputs.open_outputs", lambda **kw: [out])
     d, c = daemon()
     c.wait("/dd/candidate", 30)
     out.error = RuntimeError("the port went away\nsecond line")
@@ -120,10 +120,10 @@ def test_a_dead_core_part_stops_the_daemon_with_a_one_line_reason(tmp_path, kit,
 
     from dd_live.errors import DDLiveError
     from dd_live.live.daemon import Daemon
-    from dd_live.live.session import Session
+    from dd_live.session.session import Session
 
     out = FakeOutput()
-    monkeypatch.setattr("dd_live.live.outputs.open_outputs", lambda **kw: [out])
+    monkeypatch.setattr("dd_live.ports.outputs.open_outputs", lambda **kw: [out])
     d = Daemon(Session(tmp_path / "s"), kit, osc_port=0, reply_port=1, threads=1, seed=3)
     handler = signal.getsignal(signal.SIGINT)
 
@@ -147,7 +147,7 @@ def test_a_midi_player_whose_port_fails_is_named_by_supervision():
 
     from types import SimpleNamespace
 
-    from dd_live.live.midi_out import MidiPlayer
+    from dd_live.ports.midi_out import MidiPlayer
     from dd_live.live.worker import failure
     from dd_live.loops.export import Note
 
@@ -170,8 +170,8 @@ def test_replies_from_any_thread_leave_through_the_osc_thread():
     import socket
     import threading
 
-    from dd_live.live.osc import encode
-    from dd_live.live.osc_server import OSCServer
+    from dd_live.osc.osc import encode
+    from dd_live.osc.osc_server import OSCServer
 
     server = OSCServer("127.0.0.1", 0, lambda data, sender: None)
     senders = []
@@ -218,7 +218,7 @@ def test_a_frame_stamping_port_gets_each_message_ahead_with_its_exact_time_and_a
     import threading
     import time
 
-    from dd_live.live.midi_out import MidiPlayer
+    from dd_live.ports.midi_out import MidiPlayer
 
     got, cancels, lock = [], [], threading.Lock()
 
@@ -249,7 +249,7 @@ def test_a_note_on_whose_time_passed_while_the_player_was_held_up_is_dropped_not
     import threading
     import time
 
-    from dd_live.live.midi_out import LATE_S, MidiPlayer
+    from dd_live.ports.midi_out import LATE_S, MidiPlayer
 
     stamped = MidiPlayer(lambda m: None, send_at=lambda m, at: None, lookahead=0.2)
     now = stamped.clock()

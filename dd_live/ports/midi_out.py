@@ -8,7 +8,7 @@ the next bar line; stop and exit send note-offs and All Notes Off (CC 123).
 The port is python-rtmidi's, opened lazily (:func:`open_port`): a virtual
 output named "dd_live" (CoreMIDI, ALSA or JACK) or an existing port by name.
 $DD_LIVE_MIDI_API picks the rtmidi API (alsa, jack, coremidi, winmm). With
-``jack``, the port is :mod:`dd_live.live.midi_jack`'s instead where its C writer
+``jack``, the port is :mod:`dd_live.ports.midi_jack`'s instead where its C writer
 builds: the player then runs on JACK's frame clock and hands each message over
 :data:`LOOKAHEAD_S` ahead, stamped with the frame it must sound at. With a follower (``serve --sync midi|link``)
 the bars are the host's instead (:mod:`.clock_sync`); ``latency`` shifts every note.
@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from ..errors import BackendError, c_stderr
-from .worker import Worker
+from ..live.worker import Worker
 from ..loops.export import DRUM_CHANNEL as CHANNEL
 from ..loops.export import NOTE_BEATS, Note
 
@@ -164,7 +164,7 @@ class MidiPlayer(Worker):
         """``where``: the port, in words (for the log). A port that stamps messages with their time gives
         ``send_at(msg, at)`` (``at`` on ``clock``), ``cancel()`` (forget what is queued) and how far ahead
         (``lookahead``, s) it wants them; ``send`` then still sends at once. ``follower``: a
-        :class:`dd_live.live.clock.ClockFollower` whose host clock places the bars (its stamps on ``clock``;
+        :class:`dd_live.ports.clock.ClockFollower` whose host clock places the bars (its stamps on ``clock``;
         None: the loop's own tempo). ``latency`` (s): every note this much later (earlier if negative).
         ``clock_out``: on its own tempo, also send MIDI clock (24 ticks a quarter note), Start at the first bar
         line and Stop on a halt, for a DAW or sampler to follow."""

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from dd_live.live import osc, protocol
+from dd_live.osc import osc, protocol
 from dd_live.cli import main
-from dd_live.live.osc import Dispatcher, OSCError
+from dd_live.osc.osc import Dispatcher, OSCError
 
 ROOT = Path(__file__).resolve().parents[2]
 

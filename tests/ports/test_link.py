@@ -11,8 +11,8 @@ import time
 import pytest
 
 from dd_live.errors import InputError
-from dd_live.live.clock import TICKS_PER_BEAT
-from dd_live.live.link import LinkFollower
+from dd_live.ports.clock import TICKS_PER_BEAT
+from dd_live.ports.link import LinkFollower
 from dd_live.loops.export import Note
 
 
@@ -90,7 +90,7 @@ def _play_on_link(notes: list, *, seconds: float, latency: float = 0.0, beat0: f
     (the session, [(time, message)]). ``stamped``: a port that takes each message with its time (as JACK's),
     the times those it was given; otherwise a port that sends at once, the times it was called (when the
     player's thread woke: on a busy machine, later)."""
-    from dd_live.live.midi_out import MidiPlayer
+    from dd_live.ports.midi_out import MidiPlayer
 
     link = FakeLink(150.0, time.perf_counter)
     link.beat0 = beat0

@@ -1,5 +1,5 @@
 """MIDI out against a real MIDI system: a JACK server with the dummy driver, dd_live's port connected to a
-JACK MIDI reader that stamps every event with its frame (:class:`dd_live.live.midi_jack.JackMidiReader`)."""
+JACK MIDI reader that stamps every event with its frame (:class:`dd_live.ports.midi_jack.JackMidiReader`)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ import pytest
 from dd_live import SAMPLE_RATE as RATE   # the JACK servers' rate (see harness.jack_server)
 from dd_live.lab.harness import at_cycle_start, jack_connect, jack_witness, measure_again, stop_daemon
 from dd_live.loops.export import Note, notes_of
-from dd_live.live.midi_out import bar_timeline
+from dd_live.ports.midi_out import bar_timeline
 
 
 def _reader():
-    from dd_live.live.midi_jack import JackMidiReader
+    from dd_live.ports.midi_jack import JackMidiReader
 
     reader = JackMidiReader("reader")
     assert jack_connect("dd_live:dd_live", "reader:in"), "could not connect dd_live:dd_live to reader:in"
@@ -174,7 +174,7 @@ _HUMAN = """
 import json, sys, time
 import rtmidi
 if sys.argv[1] == "jack":
-    from dd_live.live.midi_jack import JackMidiPort
+    from dd_live.ports.midi_jack import JackMidiPort
     clock = JackMidiPort("humanclock", "clock").clock
 else:
     clock = time.perf_counter
@@ -257,7 +257,7 @@ def test_a_human_on_midi_in_pulls_the_drums_off_beats_late(jack, daemon):
 
 @pytest.mark.jack
 def test_a_closed_jack_port_is_safe_to_call_from_a_thread_still_finishing(jack):
-    from dd_live.live.midi_jack import JackMidiPort
+    from dd_live.ports.midi_jack import JackMidiPort
 
     port = JackMidiPort("closing", "out")
     now = port.clock()

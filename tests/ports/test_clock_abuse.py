@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dd_live.live.clock import (CONTINUE, SLOPE_RANGE, SPP, START, STOP, TICK, TICKS_PER_BEAT, ClockFollower)
+from dd_live.ports.clock import CONTINUE, SLOPE_RANGE, SPP, START, STOP, TICK, TICKS_PER_BEAT, ClockFollower
 
 RATE, PERIOD = 44100, 2048
 

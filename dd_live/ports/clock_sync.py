@@ -1,5 +1,5 @@
 """The MIDI player on a host's clock (``serve --sync midi``, issue 17): the player thread's loop when it follows a
-:class:`dd_live.live.clock.ClockFollower` instead of its own tempo.
+:class:`dd_live.ports.clock.ClockFollower` instead of its own tempo.
 
 Bars are the host's: a loop of B beats takes B x 24 ticks of the song position and starts on a multiple of that,
 so it changes on the host's bar lines and resumes mid-bar after Continue or a Song Position Pointer at the step
@@ -21,7 +21,7 @@ POLL_S = 0.002          # how often a player waiting for the host's clock looks 
 
 
 def run_synced(p) -> None:
-    """The player thread (``p``: a :class:`dd_live.live.midi_out.MidiPlayer` with a follower) until it stops."""
+    """The player thread (``p``: a :class:`dd_live.ports.midi_out.MidiPlayer` with a follower) until it stops."""
     f = p.follower
     while not p._stop.is_set():
         count = p._transport
