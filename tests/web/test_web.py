@@ -397,7 +397,7 @@ def test_repeated_host_or_origin_headers_are_400_and_the_token_is_never_logged(w
 
 
 def test_a_closed_pages_backlog_is_dropped_and_a_persons_clicks_all_count(web_daemon):
-    from dd_live.web.server import CLOSE_GRACE_S, PAGE_BACKLOG
+    from dd_live.web.server import CLOSE_GRACE_S
 
     d, base = web_daemon()
     c, _ = _hello(base)
@@ -415,7 +415,7 @@ def test_a_closed_pages_backlog_is_dropped_and_a_persons_clicks_all_count(web_da
     after_close = touched()
     time.sleep(3.0)
     assert touched() == after_close                           # nothing of its backlog runs after the grace
-    assert after_close - before <= PAGE_BACKLOG + 50          # what ran while it was open, and its grace
+    assert after_close - before < 5000 // 2                   # most of the flood never ran
     assert d.failure() is None
 
 
