@@ -102,7 +102,7 @@ def cmd_evaluate(a: argparse.Namespace) -> int:
         raise InputError(f"--best-temperature must be in (0, 100], got {a.best_temperature}")
     load_rater(a.rater, seeds[0])  # fail early on a bad rater, or a plot that could not be drawn
     if a.plot:
-        from .lab.plot import require_pyplot
+        from .song.plot import require_pyplot
 
         require_pyplot()
     lib = _library(a.samples, 4)

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dd_live.sound.samples import SampleLibrary, _assemble
+from dd_live.sound.samples import SampleLibrary, assemble_library
 
 SONIC_PI_SAMPLES = Path("/usr/share/sonic-pi/samples")   # a real third-party kit (never copied into the repo)
 SIMUTRANS_SONGS = Path("/usr/share/games/simutrans/music")  # 53 real MIDI songs (never copied into the repo)
@@ -62,7 +62,7 @@ def _make_library(lengths: list[int], categories: list[str] | None = None, seed:
     for i, (n, cat) in enumerate(zip(lengths, categories)):
         y = (g.uniform(-0.5, 0.5, n) * np.exp(-np.arange(n) / max(n / 4, 1))).astype(np.float32)
         items.append((f"test/s{i}.wav", Path(f"/nonexistent/s{i}.wav"), y, cat))
-    return _assemble(items, [])
+    return assemble_library(items, [])
 
 
 @pytest.fixture

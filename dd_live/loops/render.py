@@ -133,7 +133,7 @@ def _mix_block(kernel: str, out: np.ndarray, bar: np.ndarray, pos: np.ndarray, o
     else:
         _mix_numpy(out, bar, pos, offs, lens, gain, flat, wrap)
     if limit:
-        _limit(out)
+        level_in_place(out)
 
 
 def _mix_numpy(out: np.ndarray, bar: np.ndarray, pos: np.ndarray, offs: np.ndarray, lens: np.ndarray,
@@ -183,7 +183,7 @@ def _mix(bar: np.ndarray, pos: np.ndarray, smp: np.ndarray, gain: np.ndarray, li
     Hit h puts sample ``smp[h]`` times ``gain[h]`` at ``pos[h]`` of bar ``bar[h]``.
     With ``wrap`` the buffer is circular (positions and tails taken modulo ``length``);
     without it, hits before 0 are dropped and tails past the end are cut. ``limit``
-    applies the static per-bar gain of :func:`_limit`. Blocks of bars are mixed on
+    applies the static per-bar gain of :func:`level_in_place`. Blocks of bars are mixed on
     ``threads`` threads (numpy releases the GIL while it adds). ``out``, if given,
     is a float32 (n_bars, length) buffer to overwrite.
     """
@@ -241,14 +241,14 @@ def _pool(threads: int) -> ThreadPoolExecutor:
 
 
 def level_gain(audio: np.ndarray) -> np.ndarray:
-    """The static gain of each row (float64, shape (rows,)) that :func:`_limit` applies: 1, or what brings a row
+    """The static gain of each row (float64, shape (rows,)) that :func:`level_in_place` applies: 1, or what brings a row
     peaking above CEILING down to it. An SFZ kit that plays a loop's MIDI carries it (:mod:`.export`)."""
     audio = np.atleast_2d(audio)
     peak = np.maximum(audio.max(axis=-1), -audio.min(axis=-1)).astype(np.float64)
     return np.where(peak > CEILING, CEILING / np.maximum(peak, 1e-12), 1.0)
 
 
-def _limit(audio: np.ndarray) -> np.ndarray:
+def level_in_place(audio: np.ndarray) -> np.ndarray:
     """Static per-row gain so that no row peaks above CEILING."""
     gain = level_gain(audio)
     if np.any(gain < 1.0):
@@ -350,4 +350,4 @@ def render_preview(pattern: Pattern, library, *, bpm: float = REFERENCE_BPM, rep
     audio = _mix(np.zeros(pos.size, dtype=np.int64), pos, smp, gain, library, 1, total, wrap=False, limit=False)
     fade = min(int(FADE_OUT * SAMPLE_RATE), total)
     audio[0, total - fade:] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)
-    return _limit(audio)[0]
+    return level_in_place(audio)[0]

@@ -112,7 +112,7 @@ class SessionSounds:
 
         import soundfile as sf
 
-        from ..sound.samples import _assemble
+        from ..sound.samples import assemble_library
 
         rows = self._query("SELECT key, hash, category FROM loop_samples WHERE candidate_id=? ORDER BY track",
                            (int(cid),))
@@ -133,7 +133,7 @@ class SessionSounds:
                 log.warning("loop %d: the session's copy of %r (%s) is damaged", cid, key, path.name)
                 return None
             items.append((key, path, audio, category))
-        return _assemble(items, [])
+        return assemble_library(items, [])
 
     def unkept(self) -> list[int]:
         """Rated candidates whose sounds are not kept in samples/ yet."""

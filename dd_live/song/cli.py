@@ -63,7 +63,7 @@ def cmd_song(a: argparse.Namespace) -> int:
     if a.session is not None and a.samples:
         raise InputError("--samples and --session do not go together: a session keeps its own kit")
     if a.plot:                       # before the work, not after it: a rerun would need --force
-        from ..lab.plot import require_pyplot
+        from .plot import require_pyplot
 
         require_pyplot()
     def started(taste) -> None:
@@ -78,7 +78,7 @@ def cmd_song(a: argparse.Namespace) -> int:
     if a.plot:
         from pathlib import Path
 
-        from ..lab.plot import plot_song
+        from .plot import plot_song
 
         plot_song(json.loads((Path(a.out) / "arrangement.json").read_text()), Path(a.plot))
     if a.json:

@@ -18,7 +18,7 @@ from .. import SAMPLE_RATE
 from ..errors import ExportError
 from ..loops.export import DRUM_CHANNEL, kit_notes, safe_name, sfz_text
 from ..loops.gm import NoteMap
-from ..loops.render import _limit, level_gain, velocity_gain
+from ..loops.render import level_in_place, level_gain, velocity_gain
 from ..sound.audio import staged_folder, write_bytes, write_wav
 from .arrange import Arrangement, grid_for
 from .read import intensity, step_intensity
@@ -126,7 +126,7 @@ def render_song(arr: Arrangement, events: np.ndarray, library, *, limit: bool = 
     if n > song_end:
         fade = min(n - song_end, int(TAIL_FADE * SAMPLE_RATE))
         out[0, n - fade:] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)
-    return (_limit(out) if limit else out)[0]
+    return (level_in_place(out) if limit else out)[0]
 
 
 def arrangement_json(arr: Arrangement, kit: NoteMap, summary: dict) -> dict:

@@ -337,7 +337,7 @@ def load_kit(kit_dir: Path | None = None, *, research: bool = False) -> SampleLi
             items.append((e["file"], path, load_file(path), e["category"]))
         except SampleError as err:
             skipped.append(Skipped(path, str(err)))
-    return _assemble(items, skipped)
+    return assemble_library(items, skipped)
 
 
 def load_library(folders: Sequence[str | os.PathLike[str]] | None = None, *, use_cache: bool = True) -> SampleLibrary:
@@ -386,7 +386,7 @@ def open_library(folders: Sequence[str | os.PathLike[str]] | None = None, *, tra
     return lib
 
 
-def _assemble(items: Iterable[tuple[str, Path, np.ndarray, str]], skipped: list[Skipped]) -> SampleLibrary:
+def assemble_library(items: Iterable[tuple[str, Path, np.ndarray, str]], skipped: list[Skipped]) -> SampleLibrary:
     """A library from (key, path, audio, category) items, copied into one buffer."""
     infos, chunks, pos = [], [], 0
     for key, path, y, category in items:

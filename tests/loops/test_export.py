@@ -193,13 +193,13 @@ def test_kit_sfz_plays_loop_mid_at_loop_wav_level(tmp_path):
 
     from pathlib import Path
 
-    from dd_live.sound.samples import _assemble
+    from dd_live.sound.samples import assemble_library
 
     # decaying tones (a noise burst's peak moves with a one-sample shift; a drum's body does not)
     t = np.arange(60000) / 44100
     tones = [(np.sin(2 * np.pi * f * t) * np.exp(-t / tau))[: n].astype(np.float32) * 0.9
              for f, tau, n in ((55, 0.3, 40000), (190, 0.15, 20000), (900, 0.02, 3000), (110, 0.4, 60000))]
-    lib = _assemble([(f"t/{c}.wav", Path(f"/nonexistent/{c}.wav"), y, c)
+    lib = assemble_library([(f"t/{c}.wav", Path(f"/nonexistent/{c}.wav"), y, c)
                      for y, c in zip(tones, ["kick", "snare", "hat_closed", "tom"])], [])
     g = np.random.default_rng(11)
     levelled = 0
