@@ -68,3 +68,72 @@ def test_import_dd_live_imports_no_heavy_or_hardware_library():
             "print([m for m in ('torch', 'rtmidi', 'sounddevice', 'mido', 'soundfile') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def _all_imports(name: str, path: Path) -> list[tuple[str, int]]:
+    """Every dd_live module or name ``name`` imports, inside functions too: (dotted target, line)."""
+    package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+    out = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(anchor + ([base] if base else []))
+            out += [(f"{base}.{a.name}", node.lineno) for a in node.names]
+        elif isinstance(node, ast.Import):
+            out += [(a.name, node.lineno) for a in node.names]
+    return [(t, line) for t, line in out if t.startswith("dd_live.")]
+
+
+def _wing(dotted: str) -> str | None:
+    """The subpackage (wing) a dotted dd_live name belongs to; None for the top-level modules."""
+    part = dotted.split(".")[1]
+    return part if (PACKAGE / part).is_dir() else None
+
+
+def test_no_cycle_between_wings_counting_imports_inside_functions():
+    edges: dict[str, set[str]] = {}
+    where: dict[tuple[str, str], str] = {}
+    for name, path in _modules().items():
+        wing = _wing(name) if name.count(".") else None
+        for target, line in _all_imports(name, path):
+            other = _wing(target)
+            if wing and other and other != wing:
+                edges.setdefault(wing, set()).add(other)
+                where.setdefault((wing, other), f"{path.relative_to(PACKAGE.parent)}:{line}")
+    assert edges.get("live", set()) >= {"osc", "ports", "session"}      # the walk sees the edges
+
+    def reaches(start: str, goal: str) -> bool:
+        seen, todo = set(), [start]
+        while todo:
+            for nxt in edges.get(todo.pop(), ()):
+                if nxt == goal:
+                    return True
+                if nxt not in seen:
+                    seen.add(nxt)
+                    todo.append(nxt)
+        return False
+
+    cycles = [(a, b, where[(a, b)]) for a in edges for b in edges[a] if reaches(b, a)]
+    assert cycles == [], cycles
+
+
+def test_no_private_name_is_imported_across_wings():
+    found = []
+    for name, path in _modules().items():
+        wing = _wing(name) if name.count(".") else None
+        for target, line in _all_imports(name, path):
+            last = target.rsplit(".", 1)[1]
+            if last.startswith("_") and not last.startswith("__") and _wing(target) != wing:
+                found.append(f"{path.relative_to(PACKAGE.parent)}:{line} {target}")
+    assert found == []
+
+
+def test_no_wing_holds_more_than_a_fifth_of_the_packages_lines():
+    lines: dict[str, int] = {}
+    for name, path in _modules().items():
+        key = (_wing(name) if name.count(".") else None) or "(top)"
+        lines[key] = lines.get(key, 0) + len(path.read_text().splitlines())
+    total = sum(lines.values())
+    assert {k: round(v / total, 3) for k, v in lines.items() if v > 0.2 * total} == {}

@@ -22,7 +22,7 @@ from .harness import bench_daemon, wait_answering
 
 def bench_lean(*, rater: str = "groove", clicks: int = 80, listen_s: float = 1.0, seed: int = 0,
                threads: int | None = 2) -> dict:
-    from ..loops.record import Loop
+    from ..groove.record import Loop
     from ..sound.samples import load_library
     from .raters import RATERS
 

@@ -54,7 +54,7 @@ def bench_song(*, threads: int = 2, seed: int = 0) -> dict:
     t0 = time.perf_counter()
     from ..learn.critic import configure_threads
     from ..learn.pretrain import starting_critic
-    from ..live.loop import LiveSettings
+    from ..session.settings import LiveSettings
     from ..song.make import make_song
     from ..song.read import read_song
     from ..song.taste import TRACKS, taste_from

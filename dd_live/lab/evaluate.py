@@ -22,7 +22,7 @@ import numpy as np
 
 from . import POLICIES
 from ..errors import InputError
-from ..loops.record import Loop
+from ..groove.record import Loop
 from ..learn.sampler import BEST_MAX_STEPS, BEST_PATIENCE
 
 

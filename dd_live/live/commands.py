@@ -16,7 +16,7 @@ from dataclasses import replace
 from typing import Any
 
 from ..errors import DDLiveError, ExportError, InputError, one_line
-from ..loops.record import Loop
+from ..groove.record import Loop
 from ..osc.replies import WEB
 from ..osc.osc import OSCError
 from ..session.sounds import UnknownLoop

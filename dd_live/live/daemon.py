@@ -1,6 +1,6 @@
 """The live daemon (``dd-live serve``): OSC commands in, candidates, ratings and files out.
 
-Workers (each a :class:`dd_live.live.worker.Worker`, held in ``Daemon.workers``, started, stopped and joined by
+Workers (each a :class:`dd_live.worker.Worker`, held in ``Daemon.workers``, started, stopped and joined by
 :class:`Daemon`, watched by :mod:`dd_live.live.supervisor`, which revives any but the core three):
 
 * OSC I/O (:class:`dd_live.osc.osc_server.OSCServer`): parses, validates and runs commands
@@ -31,19 +31,19 @@ import numpy as np
 
 from ..osc import osc, protocol
 from ..errors import DDLiveError, InputError, one_line
-from ..loops.record import Loop
+from ..groove.record import Loop
 from .commands import Commands, check_handlers
 from .generator import GeneratorWorker
 from .song_worker import SongWorker
 from .sync import Sync
-from .loop import LiveSettings, grid_settings
+from ..session.settings import LiveSettings, grid_settings
 from ..osc.osc import Command, OSCError
 from ..osc.osc_server import OSCServer
 from ..osc.replies import Replies
 from .supervisor import Supervisor, front_ends
 from .takes import AutoTakes, Takes
 from .trainer_worker import TrainerWorker
-from .worker import Gate, failure
+from ..worker import Gate, failure
 
 log = logging.getLogger("dd_live.daemon")
 

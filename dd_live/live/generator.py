@@ -17,10 +17,11 @@ from ..groove.genes import of_pattern, pattern_fields
 from ..loops.export import note_map
 from ..loops.pattern import Constraints
 from ..sound.audio import write_wav
-from ..loops.record import Loop
-from .loop import LiveSettings, collect_loop_files, keep_within_budget, write_candidate_files
+from ..groove.record import Loop
+from ..session.settings import LiveSettings
+from .loop import collect_loop_files, keep_within_budget, write_candidate_files
 from ..session.sounds import sound_hash
-from .worker import Gate, Worker
+from ..worker import Gate, Worker
 
 IO_RETRY_S = (1.0, 16.0)   # the first and the longest wait before writing loops again after a write error (s)
 

@@ -1,5 +1,6 @@
-"""Loops as the daemon handles them: the performer's live settings, where a candidate's files go, the
-critic's 120 bpm bar, and the clean-up of old candidates (the loop record is :mod:`dd_live.loops.record`)."""
+"""Loops as the daemon handles them: where a candidate's files go, the critic's 120 bpm bar, and the clean-up of
+old candidates (the loop record is :mod:`dd_live.groove.record`; the performer's settings
+:mod:`dd_live.session.settings`)."""
 
 from __future__ import annotations
 
@@ -7,17 +8,14 @@ import logging
 import re
 import shutil
 import time
-from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from .. import SAMPLE_RATE
-from ..errors import InputError
-from ..groove.adapt import DEFAULT_RATE
 from ..groove.feel import apply
 from ..loops.export import write_loop_files
-from ..loops.pattern import Constraints, Pattern
+from ..loops.pattern import Pattern
 from ..loops.render import render_reference
 
 log = logging.getLogger("dd_live.workers")
@@ -27,67 +25,6 @@ KEEP_FILES = 32         # unrated candidates' folders kept behind the newest id
 CANDIDATE_BUDGET = 256 * 2 ** 20
 #: bytes kept free on the session's disk for what matters more than loops ahead: ratings, the critic's checkpoint
 DISK_RESERVE = 16 * 2 ** 20
-
-
-@dataclass(frozen=True)
-class LiveSettings:
-    """What the performer can change while playing (all from OSC)."""
-
-    bpm: float = 120.0
-    mode: str = "lean"             # lean | best | explore (the /dd/set/mode choices)
-    fotf: bool = False
-    temperature: float = 1.0
-    density: float = 0.5
-    locks: tuple[bool, ...] = (False, False, False, False)
-    adapt: float = DEFAULT_RATE    # share of the gap to the human closed per take (0: the feel stays)
-    autotake: int = 0              # a take ends and the next starts every this many bars (0: by hand)
-    groove: bool = False           # loops with their own feel (accents, ghosts, push, swing) searched for
-    swing: float | None = None     # every loop's swing (fractions of a step); None: each loop's own
-    feel: tuple[float, ...] = ()   # the feel layer (offset per step); kept in the session's feel table
-    latency: float = 0.0           # ms MIDI out plays later (earlier if negative): /dd/set/latency, --latency
-    steps: int = 16                # the grid: steps per bar and beats per bar (serve --steps/--beats; kept
-    beats: int = 4                 # with the session, not changed while serving)
-
-    @property
-    def steps_per_beat(self) -> int:
-        return self.steps // self.beats
-
-    def constraints(self) -> Constraints:
-        return Constraints(fotf=self.fotf, lock_sample=self.locks, lock_row=self.locks)
-
-    def to_dict(self) -> dict:
-        return {"bpm": self.bpm, "mode": self.mode, "fotf": self.fotf, "temperature": self.temperature,
-                "density": self.density, "locks": list(self.locks), "adapt": self.adapt, "groove": self.groove,
-                "swing": self.swing, "steps": self.steps, "beats": self.beats, "autotake": self.autotake,
-                "latency": self.latency}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> LiveSettings:
-        base = cls()
-        return cls(bpm=float(d.get("bpm", base.bpm)), mode=str(d.get("mode", base.mode)),
-                   fotf=bool(d.get("fotf", base.fotf)), temperature=float(d.get("temperature", base.temperature)),
-                   density=float(d.get("density", base.density)),
-                   locks=tuple(bool(x) for x in d.get("locks", base.locks)),
-                   adapt=float(d.get("adapt", base.adapt)), groove=bool(d.get("groove", base.groove)),
-                   swing=None if d.get("swing") is None else float(d["swing"]),
-                   steps=int(d.get("steps", base.steps)), beats=int(d.get("beats", base.beats)),
-                   autotake=int(d.get("autotake", base.autotake)), latency=float(d.get("latency", base.latency)))
-
-
-def grid_settings(live: LiveSettings, config: dict) -> LiveSettings:
-    """``live`` (a session's stored settings) with ``dd-live serve``'s tempo, grid and latency (``bpm``,
-    ``steps``, ``beats``, ``latency`` in ``config``; None keeps the session's). A grid whose steps do not divide into its beats is an
-    InputError; a fixed swing the new grid cannot play (odd steps per beat) goes back to each loop's own."""
-    changes = {k: config.get(k) for k in ("bpm", "steps", "beats", "latency") if config.get(k) is not None}
-    live = replace(live, **changes)
-    if live.steps % live.beats:
-        raise InputError(f"a grid of {live.steps} steps does not divide into {live.beats} beats "
-                         "(--steps 12 goes with 3, 4 or 6 beats, 16 with 4, 24 with 3, 4 or 6)")
-    if live.swing is not None and live.steps_per_beat % 2:
-        log.warning("the session's swing %.3g is dropped: %d steps per beat have no odd steps to swing",
-                    live.swing, live.steps_per_beat)
-        live = replace(live, swing=None)
-    return live
 
 
 def bpm_tag(bpm: float) -> str:

@@ -22,7 +22,7 @@ from pathlib import Path
 from ..errors import DDLiveError
 from ..loops.export import safe_name
 from ..osc.osc import OSCError
-from .worker import Worker
+from ..worker import Worker
 
 log = logging.getLogger("dd_live.daemon")
 

@@ -3,7 +3,7 @@
 A core part (OSC, the trainer, the generator) that dies ends the daemon with one line: without them nothing can be
 rated or proposed, and the session store they write is safer closed. Any other part (MIDI out and in, audio out,
 the host's clock, Link, the web page, automatic takes, songs) that dies is logged once with its cause, told to the
-front ends (``/dd/error part`` and ``/dd/part``) and revived (:meth:`dd_live.live.worker.Worker.revive`: a new
+front ends (``/dd/error part`` and ``/dd/part``) and revived (:meth:`dd_live.worker.Worker.revive`: a new
 thread on the same port, or the port opened again) after a backoff that doubles from BACKOFF_S[0] to
 BACKOFF_S[-1]; a part that then runs SETTLED_S starts its backoff again. Meanwhile the rest plays on: a MIDI
 player following a host whose clock input died keeps the held tempo (:class:`dd_live.ports.clock.ClockFollower`
@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..errors import one_line
-from .worker import Worker
+from ..worker import Worker
 
 log = logging.getLogger("dd_live.daemon")
 

@@ -20,7 +20,7 @@ from ..errors import InputError
 from ..groove.adapt import adapt
 from ..groove.feel import Take, flat
 from ..osc.osc import OSCError
-from .worker import Worker
+from ..worker import Worker
 
 log = logging.getLogger("dd_live.daemon")
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import one_line
 from .loop import reference_audio
-from .worker import Gate, RateLog, Worker
+from ..worker import Gate, RateLog, Worker
 
 log = logging.getLogger("dd_live.workers")
 

@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable
 
 from ..errors import InputError
-from ..live.worker import Worker
+from ..worker import Worker
 
 log = logging.getLogger("dd_live.osc")
 

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from ..errors import one_line
 from .clock import REALTIME, SPP, ClockFollower
 from .rtmidi_in import RtmidiReader
-from ..live.worker import RateLog, Worker
+from ..worker import RateLog, Worker
 
 log = logging.getLogger("dd_live.midi")
 

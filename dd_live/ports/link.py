@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 from ..errors import InputError
 from .clock import TEMPO_STEP, TICKS_PER_BEAT
-from ..live.worker import Worker
+from ..worker import Worker
 
 POLL_S = 0.002
 JUMP_TICKS = 1.0            # the timeline moved by more than this (ticks) between two reads: a jump

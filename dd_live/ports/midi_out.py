@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from ..errors import BackendError, c_stderr
-from ..live.worker import Worker
+from ..worker import Worker
 from ..loops.export import DRUM_CHANNEL as CHANNEL
 from ..loops.export import NOTE_BEATS, Note
 
@@ -196,7 +196,7 @@ class MidiPlayer(Worker):
     # ------------------------------------------------------------ control (any thread)
 
     def show(self, loop) -> None:
-        """Play ``loop`` (a :class:`dd_live.loops.record.Loop`: its notes at its tempo) from the next bar line."""
+        """Play ``loop`` (a :class:`dd_live.groove.record.Loop`: its notes at its tempo) from the next bar line."""
         with self._lock:
             self._pending = (list(loop.notes), float(loop.bpm), int(loop.pattern.beats))
         self._bell.set()

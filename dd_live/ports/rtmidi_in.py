@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 
 from ..errors import one_line
-from ..live.worker import RateLog, Worker
+from ..worker import RateLog, Worker
 
 log = logging.getLogger("dd_live.midi")
 

@@ -89,7 +89,7 @@ def open_taste(*, session: str | None, samples: Sequence[str] | None, seed: int,
     own must match (a session keeps its kit)."""
     from ..learn.critic import configure_threads
     from ..learn.pretrain import starting_critic
-    from ..live.loop import LiveSettings
+    from ..session.settings import LiveSettings
     from ..sound.samples import open_library
 
     configure_threads(threads)
@@ -125,8 +125,8 @@ def open_taste(*, session: str | None, samples: Sequence[str] | None, seed: int,
 
 def taste_from(library, critic, settings, feel: Sequence[float] = (), *, seed: int, threads: int = 2,
                source: str = "the live session's critic", gate=None, prior="shipped") -> Taste:
-    """A Taste over ``library`` scored by ``critic`` with a session's :class:`~dd_live.live.loop.LiveSettings`
-    and feel layer; with ``gate`` (the daemon's :class:`~dd_live.live.worker.Gate`) every batch of critic work
+    """A Taste over ``library`` scored by ``critic`` with a session's :class:`~dd_live.session.settings.LiveSettings`
+    and feel layer; with ``gate`` (the daemon's :class:`~dd_live.worker.Gate`) every batch of critic work
     waits its turn behind the daemon's own, low priority. The search starts from ``prior`` (a
     :class:`~dd_live.loops.prior.DrumPrior`; "shipped": dd_live's)."""
     import contextlib

@@ -34,7 +34,7 @@ from ..errors import InputError, one_line
 from ..osc import protocol
 from ..osc.osc import OSCError
 from ..osc.replies import WEB
-from ..live.worker import Worker
+from ..worker import Worker
 from .access import (LOOP_FILE, STATIC, TYPES, Refused, check_origin, check_token, export_files, inside, one_header,
                      route, user_token)
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from dd_live.lab.human import Human, frame_from_notes
-from dd_live.live.loop import LiveSettings
+from dd_live.session.settings import LiveSettings
 from dd_live.live.takes import AutoTakes
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from dd_live.session.session import Session
-from dd_live.live.worker import Gate
+from dd_live.worker import Gate
 
 
 def test_gate_lets_the_generator_in_between_training_chunks():
@@ -53,7 +53,7 @@ def test_generator_holds_off_while_a_new_critic_is_coming(small_lib, tmp_path):
 
     from dd_live.learn.critic import Critic
     from dd_live.live.generator import GeneratorWorker
-    from dd_live.live.loop import LiveSettings
+    from dd_live.session.settings import LiveSettings
 
     training = threading.Event()
     session = Session(tmp_path / "s")

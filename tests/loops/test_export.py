@@ -172,7 +172,7 @@ def test_a_candidates_files_and_its_export_come_from_one_writer(kit, rng, tmp_pa
 def test_the_one_loop_record_is_the_raters_candidate(kit, rng):
     from dd_live.lab.evaluate import Candidate
     from dd_live.loops.pattern import random_arrays
-    from dd_live.loops.record import Loop
+    from dd_live.groove.record import Loop
 
     hits, idx = random_arrays(kit, rng, 1)
     audio = rng.normal(0, 0.1, 88200).astype(np.float32)

@@ -99,7 +99,7 @@ def test_midi_out_plays_grid_swing_offsets_and_the_feel_layer_to_the_frame(jack,
 def _feel_run(daemon, folder):
     from dd_live.groove.adapt import FEEL_LIMIT
     from dd_live.lab.human import Human, play_takes_osc
-    from dd_live.live.loop import LiveSettings
+    from dd_live.session.settings import LiveSettings
 
     bpm, beats = 240.0, 4
     d, c = daemon(folder, threads=1, seed=4, midi_out="virtual", settings=LiveSettings(bpm=bpm, groove=True, swing=0.2))

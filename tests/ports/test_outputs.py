@@ -67,7 +67,7 @@ class FakeOutput:
 
 
 def test_the_daemon_shows_each_loop_to_every_output_and_computes_its_notes_once(daemon, monkeypatch):
-    from dd_live.loops import record
+    from dd_live.groove import record
 
     calls = []
     real = record.notes_of
@@ -148,7 +148,7 @@ def test_a_midi_player_whose_port_fails_is_named_by_supervision():
     from types import SimpleNamespace
 
     from dd_live.ports.midi_out import MidiPlayer
-    from dd_live.live.worker import failure
+    from dd_live.worker import failure
     from dd_live.loops.export import Note
 
     def send(msg):

@@ -283,7 +283,7 @@ def test_a_session_searching_each_loops_feel_carries_its_accents_and_push(tmp_pa
     """With the session's own-feel search on (/dd/set/feel 1), the loops' searched velocities, push and swing
     play in the song (not velocity 100 on the grid)."""
     from dd_live.learn.pretrain import starting_critic
-    from dd_live.live.loop import LiveSettings
+    from dd_live.session.settings import LiveSettings
     from dd_live.song.taste import taste_from
 
     critic = starting_critic("pretrained", library=kit, seed=0, flat=False)

@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 
 from .. import SAMPLE_RATE
-from .export import Note, notes_of
-from .pattern import Pattern, from_arrays
-from .render import REFERENCE_BPM
+from ..loops.export import Note, notes_of
+from ..loops.pattern import Pattern, from_arrays
+from ..loops.render import REFERENCE_BPM
 
 
 @dataclass(eq=False)
@@ -67,7 +67,7 @@ class Loop:
     @property
     def played(self) -> Pattern:
         """The pattern as it sounds: the feel layer added to its offsets (the pattern itself if none)."""
-        from ..groove.feel import apply
+        from .feel import apply
 
         return apply(self.pattern, self.feel)
 
@@ -88,7 +88,7 @@ class Loop:
         feel = self.feel if feel is None else feel
         cached = self.cache.get("frame")
         if cached is None or cached[0] != feel:
-            from ..groove.feel import Frame, apply
+            from .feel import Frame, apply
 
             cached = (feel, Frame.of(apply(self.pattern, feel)))
             self.cache["frame"] = cached

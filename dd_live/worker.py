@@ -9,8 +9,8 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from ..errors import one_line
-from ..osc.osc import RateLimiter
+from .errors import one_line
+from .osc.osc import RateLimiter
 
 log = logging.getLogger("dd_live.workers")
 
