@@ -1,5 +1,5 @@
 /* jack_midi.c -- a JACK MIDI output whose process callback writes each message at the frame it is
- * stamped with, and a JACK MIDI input that records each event with its frame. Part of dd_live (dd_live/live/midi_jack.py compiles it on first use and loads it with
+ * stamped with, and a JACK MIDI input that records each event with its frame. Part of dd_live (dd_live/ports/midi_jack.py compiles it on first use and loads it with
  * ctypes; libjack is loaded by the caller with RTLD_GLOBAL, so this file needs no JACK headers: the few
  * declarations below are JACK's stable C API).
  *
