@@ -252,6 +252,7 @@ print(ok, min(rounds))
         ok, faults = r.stdout.split()
         assert ok == "True"
         got[mode] = int(faults)
-    assert got["default"] > 2_000, got  # activations mapped afresh and faulted in on every call
-    # after warm-up the kept blocks serve every call (0 faults, busy machine or not, measured 12 times)
-    assert got["keep"] * 20 < got["default"], got
+    # after warm-up the kept blocks serve every call (0 faults, busy machine or not, measured 12 times); glibc's
+    # defaults mostly fault the activations in afresh on every call (1,700-2,900 here), though its dynamic
+    # threshold sometimes keeps them too (0 in one CI run): the setting must never be worse, and near nothing
+    assert got["keep"] <= 50 and got["keep"] * 20 <= max(got["default"], 50), got
