@@ -23,9 +23,10 @@ from .checks import PARTS, check_song, make_midi as _song
 SIMUTRANS = Path("/usr/share/games/simutrans/music")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def taste():
-    """A new session's critic over the built-in kit (its loops are the critic's prior: that is its taste)."""
+    """A new session's critic over the built-in kit (its loops are the critic's prior: that is its taste); one
+    per test, so that what a test finds does not depend on which tests drew from its generator before it."""
     return open_taste(session=None, samples=None, seed=0, threads=2)
 
 
