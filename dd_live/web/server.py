@@ -104,8 +104,7 @@ class _Connection:
         self.ws, self.number = ws, number
         self.queue: asyncio.Queue[str] = asyncio.Queue(maxsize=OUT_QUEUE)
         self.pending: asyncio.Queue = asyncio.Queue(maxsize=PAGE_BACKLOG)   # its commands waiting to run
-        self.dropped = 0
-        self.refused = 0
+        self.dropped = self.refused = 0      # replies a slow page did not take; its commands refused as a flood
 
 
 class WebServer(Worker):
@@ -338,7 +337,8 @@ class WebServer(Worker):
                 await asyncio.wait_for(conn.pending.join(), CLOSE_GRACE_S)
             except TimeoutError:
                 log.info("web page %d closed: %d commands it sent were not run", conn.number, conn.pending.qsize())
-            runner.cancel()
+            finally:                          # (also when the server itself is stopping)
+                runner.cancel()
 
     async def _write(self, conn: _Connection) -> None:
         while True:
