@@ -23,9 +23,17 @@ SAMPLE_RATE = 44100
 TEMPO_RANGE = (20.0, 300.0)
 """Tempos dd_live renders, plays and accepts from a performer (bpm, inclusive)."""
 
+MAX_TRACKS = 16
+"""The most tracks (sounds) a loop has."""
+
+THREAD_RANGE = (1, 256)
+"""The torch threads a command may be given (``--threads``, config key ``threads``; inclusive)."""
+
 __all__ = [
+    "MAX_TRACKS",
     "SAMPLE_RATE",
     "TEMPO_RANGE",
+    "THREAD_RANGE",
     "BackendError",
     "DDLiveError",
     "ExportError",

@@ -24,8 +24,9 @@ from typing import Any
 
 import tomllib
 
-from ..osc import protocol
+from .. import THREAD_RANGE
 from ..errors import InputError
+from ..osc import protocol
 
 DEFAULTS: dict[str, Any] = {
     "session": None,
@@ -78,8 +79,9 @@ _CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "midi_out": (lambda v: _text(v), "'virtual', 'none' or a port name"),
     "midi_in": (lambda v: _text(v), "'virtual', 'none' or a port name"),
     "audio": (lambda v: isinstance(v, bool), "true or false"),
-    "threads": (lambda v: v is None or isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 256,
-                "a thread count from 1"),
+    "threads": (lambda v: v is None or isinstance(v, int) and not isinstance(v, bool)
+                and THREAD_RANGE[0] <= v <= THREAD_RANGE[1],
+                f"a thread count {THREAD_RANGE[0]}-{THREAD_RANGE[1]}"),
     "init": (lambda v: _text(v), "'pretrained', 'random' or a file from dd-live pretrain"),
     "learn": (lambda v: v in ("auto", "head", "budget"), "'auto', 'head' or 'budget'"),
     "sync": (lambda v: v in SYNCS, "'internal', 'midi' or 'link'"),

@@ -22,12 +22,12 @@ from typing import Any
 
 import numpy as np
 
+from .. import MAX_TRACKS
 from ..errors import PatternError
 
 SCHEMA = "dd_live.pattern"
 SCHEMA_VERSION = 1
 DEFAULT_VELOCITY = 100
-MAX_TRACKS = 16
 MAX_STEPS = 64
 DENSITY = 0.5
 P_TOGGLE = 0.05

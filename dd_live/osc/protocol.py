@@ -17,7 +17,7 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import TEMPO_RANGE
+from .. import MAX_TRACKS, TEMPO_RANGE
 
 OSC_PORT = 7710
 REPLY_PORT = 7711
@@ -190,7 +190,7 @@ ADDRESSES: tuple[Address, ...] = (
             "Swing every loop that follows by this amount (the critic hears it too); -1 gives each loop its own "
             "again (searched with /dd/set/feel 1, none without). Needs an even number of steps per beat.",
             "set_swing"),
-    Address("/dd/set/lock", "in", (Arg("track", "i", "track number", lo=1, hi=64, what="a track number from 1"),
+    Address("/dd/set/lock", "in", (Arg("track", "i", "track number", lo=1, hi=MAX_TRACKS, what=f"a track number 1-{MAX_TRACKS}"),
                                   Arg("on", "n", "switch", choices=(0, 1))),
             "Lock a track: keep its sample and row from the current candidate in the loops that follow.", "set_lock"),
     Address("/dd/take/start", "in", (_VALUE,),

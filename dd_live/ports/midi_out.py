@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 
 from ..errors import BackendError, c_stderr
 from ..worker import Worker
+from .clock import TICKS_PER_BEAT
 from ..loops.export import DRUM_CHANNEL as CHANNEL
 from ..loops.export import NOTE_BEATS, Note
 
@@ -311,8 +312,8 @@ class MidiPlayer(Worker):
         events = bar_timeline(self._notes, self._bpm, self._beats)
         if not self.clock_out:
             return events
-        tick = 60.0 / self._bpm / 24
-        ticks = [(k * tick, [0xF8]) for k in range(self._beats * 24)]
+        tick = 60.0 / self._bpm / TICKS_PER_BEAT
+        ticks = [(k * tick, [0xF8]) for k in range(self._beats * TICKS_PER_BEAT)]
         return sorted(events + ticks, key=lambda e: (e[0], len(e[1]) == 3))   # a tick before notes at its time
 
     def _run(self) -> None:

@@ -6,6 +6,8 @@ import argparse
 import json
 import sys
 
+from .. import THREAD_RANGE
+
 
 def add_parser(sub) -> None:
     s = sub.add_parser("song", help="write a drum track for a whole MIDI song",
@@ -58,8 +60,8 @@ def cmd_song(a: argparse.Namespace) -> int:
 
     if a.seed < 0:
         raise InputError(f"--seed must be 0 or more, got {a.seed}")
-    if not 1 <= a.threads <= 64:
-        raise InputError(f"--threads must be 1-64, got {a.threads}")
+    if not THREAD_RANGE[0] <= a.threads <= THREAD_RANGE[1]:
+        raise InputError(f"--threads must be {THREAD_RANGE[0]}-{THREAD_RANGE[1]}, got {a.threads}")
     if a.session is not None and a.samples:
         raise InputError("--samples and --session do not go together: a session keeps its own kit")
     if a.plot:                       # before the work, not after it: a rerun would need --force

@@ -27,10 +27,10 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
+from ..loops.export import DRUM_CHANNEL
 
 log = logging.getLogger("dd_live.song")
 
-DRUM_CHANNEL = 9                 # MIDI channel 10, counted from 0
 DEFAULT_TEMPO = 500_000          # microseconds per quarter note: 120 bpm, MIDI's default
 BASS_BELOW = 48                  # notes under C3 count as the bass register
 MAX_NOTES = 60_000               # notes of all parts (Debian's 53 simutrans songs: at most 11,634)
