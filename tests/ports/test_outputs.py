@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from contextlib import contextmanager
 
 import numpy as np
@@ -53,6 +54,9 @@ class FakeOutput:
     def play(self) -> None:
         self.playing = True
 
+    def phase(self) -> None:
+        return None                                  # where it is in the bar: unknown
+
     def halt(self) -> None:
         self.playing = False
 
@@ -77,6 +81,9 @@ def test_the_daemon_shows_each_loop_to_every_output_and_computes_its_notes_once(
     d, c = daemon()
     cid = c.wait("/dd/candidate", 30)[0]
     notes = c.wait("/dd/notes", 10, where=lambda a: a[0] == cid)[1:]
+    end = time.monotonic() + 10                      # the announcing thread shows it to the outputs right after
+    while not all(o.shown for o in outs) and time.monotonic() < end:
+        time.sleep(0.01)
     assert [o.shown[-1].id for o in outs] == [cid, cid] and outs[0].shown[-1] is outs[1].shown[-1]
     loop = outs[0].shown[-1]
     assert notes == [x for n in loop.notes for x in (n.pitch, pytest.approx(n.beat), n.velocity)]
