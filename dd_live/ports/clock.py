@@ -49,7 +49,29 @@ TICK, START, CONTINUE, STOP, SPP = 0xF8, 0xFA, 0xFB, 0xFC, 0xF2
 REALTIME = (TICK, START, CONTINUE, STOP)
 
 
-class ClockFollower:
+class OnTheLine:
+    """What a follower of a host's clock answers from its line (``line()``: (a, b) with time = a + b * position,
+    s and ticks; None while unknown): the MIDI clock's :class:`ClockFollower` and Link's ``LinkFollower``."""
+
+    def line(self) -> tuple[float, float] | None:
+        raise NotImplementedError
+
+    def bpm(self) -> float | None:
+        line = self.line()
+        return None if line is None else 60.0 / (TICKS_PER_BEAT * line[1])
+
+    def time_of(self, position: float) -> float | None:
+        """When the song reaches ``position`` (ticks), by the line; None while unknown."""
+        line = self.line()
+        return None if line is None else line[0] + line[1] * position
+
+    def position_at(self, at: float) -> float | None:
+        """The song position (ticks, fractional) at time ``at``, by the line; None while unknown."""
+        line = self.line()
+        return None if line is None else (at - line[0]) / line[1]
+
+
+class ClockFollower(OnTheLine):
     """The host's transport as its clock messages say. ``feed`` from the input's thread; the rest from any.
     ``on_change(kind)`` is called (on the feeding thread) with "start", "continue", "stop", "position" or
     "tempo" (the tempo moved TEMPO_STEP bpm from the one last reported; at most once a beat)."""
@@ -188,20 +210,6 @@ class ClockFollower:
         tempo have been heard (after a Start, Continue or position, the tempo held from before counts)."""
         with self._lock:
             return self._line
-
-    def bpm(self) -> float | None:
-        line = self.line()
-        return None if line is None else 60.0 / (TICKS_PER_BEAT * line[1])
-
-    def time_of(self, position: float) -> float | None:
-        """When the song reaches ``position`` (ticks), by the line; None while unknown."""
-        line = self.line()
-        return None if line is None else line[0] + line[1] * position
-
-    def position_at(self, at: float) -> float | None:
-        """The song position (ticks, fractional) at time ``at``, by the line; None while unknown."""
-        line = self.line()
-        return None if line is None else (at - line[0]) / line[1]
 
 
 def _line(points) -> tuple[float, float, float] | None:

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 
 from ..errors import InputError
-from .clock import TEMPO_STEP, TICKS_PER_BEAT
+from .clock import TEMPO_STEP, TICKS_PER_BEAT, OnTheLine
 from ..worker import Worker
 
 POLL_S = 0.002
@@ -36,7 +36,7 @@ def _binding():
     return link
 
 
-class LinkFollower(Worker):
+class LinkFollower(Worker, OnTheLine):
     """A Link session followed as a clock. ``session``: an object with the binding's API (``link.Link``), made
     from the extra when None. ``clock``: the player's clock (s), set before :meth:`start`."""
 
@@ -99,18 +99,6 @@ class LinkFollower(Worker):
     def line(self) -> tuple[float, float] | None:
         with self._lock:
             return self._line
-
-    def bpm(self) -> float | None:
-        line = self.line()
-        return None if line is None else 60.0 / (TICKS_PER_BEAT * line[1])
-
-    def time_of(self, position: float) -> float | None:
-        line = self.line()
-        return None if line is None else line[0] + line[1] * position
-
-    def position_at(self, at: float) -> float | None:
-        line = self.line()
-        return None if line is None else (at - line[0]) / line[1]
 
     def close(self) -> None:
         """Stop polling and leave the session; idempotent."""
