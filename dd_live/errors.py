@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 
 class DDLiveError(Exception):
     """Root of every error dd_live raises on purpose."""
@@ -38,7 +40,7 @@ def one_line(err: BaseException) -> str:
 #: log line per system instead (libasound's "ALSA lib ...", libjack's client messages)
 C_NOISE = (("ALSA lib ", "ALSA"), ("Cannot connect to server", "JACK"), ("jack server is not running", "JACK"),
            ("JackShm", "JACK"), ("Cannot open ", "JACK"), ("Jack: ", "JACK"))
-_C_STDERR = __import__("threading").Lock()
+_C_STDERR = threading.Lock()
 
 
 class c_stderr:

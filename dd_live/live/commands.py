@@ -61,8 +61,9 @@ class Commands:
     def _cmd_hello(self, sender, reply_port: int | None = None, cookie: int | None = None) -> None:
         if sender is not None:   # a browser's connection is its own target: it has no reply port
             target = sender if sender[0] == WEB else (sender[0], reply_port or sender[1])
-            if not self.replies.trusted(target) and cookie != self.replies.cookie(sender[0]):
-                self.replies.send("/dd/cookie", self.replies.cookie(sender[0]), to=[sender])   # about a hello's size
+            expected = self.replies.cookie(sender[0])
+            if not self.replies.trusted(target) and cookie != expected:
+                self.replies.send("/dd/cookie", expected, to=[sender])   # about a hello's size
                 return
             self.replies.hello(target)
         self._status()
