@@ -202,9 +202,11 @@ def cmd_export(a: argparse.Namespace) -> int:
             raise
         session = Session(folder, create=False, readonly=True)   # a read-only disk, or another user's session
     try:
-        folders = session.settings().get("samples") or []
+        stored = session.settings()
+        folders = stored.get("samples") or []
+        gm = a.gm if a.gm is not None else bool(stored.get("live", {}).get("gm", False))
         done = session.export_rated(Path(a.out), lambda: _library(folders or None, 1), liked=a.liked, bpm=a.bpm,
-                                    force=a.force)
+                                    gm=gm, force=a.force)
     finally:
         session.close()
     if not done.asked:
@@ -363,6 +365,8 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--liked", action="store_true", help="only liked loops")
     ex.add_argument("--out", required=True, metavar="DIR", help="folder to write into (one subfolder per loop)")
     ex.add_argument("--bpm", type=float, help="tempo (default: each loop's)")
+    ex.add_argument("--gm", action=argparse.BooleanOptionalAction, default=None, help="General MIDI drum notes by "
+                    "each sound's family; --no-gm: Drum Rack pads 36 + track (default: as the session serves)")
     ex.add_argument("--force", action="store_true", help="overwrite earlier exports")
     ex.set_defaults(func=cmd_export)
     return p

@@ -157,7 +157,8 @@ class Commands:
             log.info("candidate %d has another grid (%d steps, %d beats) than the daemon serves: not announced again",
                      cid, pattern.steps, pattern.beats)
             return None
-        bpm, pitches = self.settings.bpm, list(self.generator.notes)
+        bpm = self.settings.bpm
+        pitches = self.generator.pitches(self.library.indices(pattern.samples), self.settings)
         loop = Loop.from_pattern(pattern, self.library, reference_audio(self.session, self.library, cid), row.score,
                                  origin=row.mode, id=cid, version=row.version, trained_on=row.trained_on, bpm=bpm,
                                  pitches=pitches, feel=self.settings.feel)
@@ -175,9 +176,10 @@ class Commands:
 
     def _export(self, cid: int) -> None:
         out = self.session.export_dir(cid)
-        if not self.session.export_is_current(cid, out):
+        if not self.session.export_is_current(cid, out, bpm=self.settings.bpm, gm=self.settings.gm):
             try:
-                self.session.export_loop(cid, out, self.library, bpm=self.settings.bpm, force=True)
+                self.session.export_loop(cid, out, self.library, bpm=self.settings.bpm, gm=self.settings.gm,
+                                         force=True)
             except UnknownLoop:
                 raise OSCError("unknown-id", f"no candidate {cid}") from None
             except ExportError as err:

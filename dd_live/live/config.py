@@ -48,6 +48,8 @@ DEFAULTS: dict[str, Any] = {
     "clock_in": "virtual",  # with sync midi: the MIDI clock's port ("virtual": one of ours, "dd_live clock")
     "clock_out": False,    # with sync internal: MIDI out also sends MIDI clock, Start and Stop
     "latency": None,       # ms MIDI out plays later (earlier if negative); None: the session's (0 for a new one)
+    "gm": None,            # MIDI notes by General MIDI family (true) or Drum Rack pads 36 + track (false); None: the
+                           # session's (pads for a new one)
     "web": True,           # the browser front end: true (port 7712), false, or a TCP port (0: any free one)
 }
 
@@ -91,6 +93,7 @@ _CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
             "true, false or a TCP port 0-65535"),
     "latency": (lambda v: v is None or isinstance(v, (int, float)) and not isinstance(v, bool) and _LATENCY.accepts(v),
                 f"milliseconds {_LATENCY.expect()}"),
+    "gm": (lambda v: v is None or isinstance(v, bool), "true or false"),
 }
 
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import one_line
 from ..groove.genes import of_pattern, pattern_fields
-from ..loops.export import note_map
+from ..loops.export import kit_notes
 from ..loops.pattern import Constraints
 from ..sound.audio import write_wav
 from ..groove.record import Loop
@@ -98,7 +98,11 @@ class GeneratorWorker(Worker):
         self.pooled = pooled
         self._pool = None                      # made on first use (learn/policy.PoolSearch)
         self._stale = False                    # the chains' scores are not self.critic's (a newer critic)
-        self.notes = note_map(["other"] * tracks)
+
+    def pitches(self, idx, settings: LiveSettings) -> list[int]:
+        """Each track's MIDI note for a loop of library samples ``idx`` (one per track): Drum Rack pads 36 +
+        track, or with ``settings.gm`` a General MIDI note of each sound's family (:func:`kit_notes`)."""
+        return list(kit_notes(self.library, [int(i) for i in idx], gm=settings.gm).notes)
 
     # ------------------------------------------------------------ called from other threads
 
@@ -317,9 +321,9 @@ class GeneratorWorker(Worker):
         loop = Loop.from_arrays(found.hits, found.idx, self.library, reference, found.score, groove=groove,
                                 origin=settings.mode,
                                 id=cid, version=self.version, trained_on=self.trained_on, bpm=settings.bpm,
-                                pitches=list(self.notes), epoch=epoch, feel=settings.feel)
+                                pitches=self.pitches(found.idx, settings), epoch=epoch, feel=settings.feel)
         write_wav(folder / "critic.wav", loop.audio, bits=32, force=True)
-        loop.files, loop.playback = write_candidate_files(folder, loop.pattern, self.library, settings.bpm, self.notes,
+        loop.files, loop.playback = write_candidate_files(folder, loop.pattern, self.library, settings.bpm, loop.pitches,
                                                           settings.feel)
         self.session.add_candidate(cid, loop.pattern.to_json(), found.score, self.version, self.trained_on,
                                    settings.bpm, settings.mode)

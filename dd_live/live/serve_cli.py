@@ -48,6 +48,10 @@ OPTIONS: tuple[tuple[str, tuple[str, ...], dict[str, Any]], ...] = (
                                      "MIDI out also sends MIDI clock, Start and Stop (with --sync internal)"}),
     ("latency", ("--latency",), {"type": float, "metavar": "MS", "help": "MIDI out this many ms later (earlier if "
                                  "negative), for your interface (default: the session's, 0 for a new one)"}),
+    ("gm", ("--gm",), {"action": argparse.BooleanOptionalAction, "default": None,
+                       "help": "MIDI out, /dd/notes and exports on General MIDI drum notes by each sound's family "
+                               "(kick 36, snare 38, hats 42/44/46 ...), for a GM kit; --no-gm: Drum Rack pads "
+                               "36 + track (default: the session's, pads for a new one)"}),
     ("web", ("--web",), {"type": int, "nargs": "?", "const": True, "metavar": "PORT",
                          "help": "serve the browser page and its WebSocket on this port (default: on, 7712; the "
                                  "address with its token is printed at start)"}),

@@ -30,7 +30,7 @@ from ..sound.audio import atomic_path, staged_folder, write_bytes, write_wav
 from ..errors import ExportError, InputError
 from .pattern import Pattern
 from .. import SAMPLE_RATE
-from .gm import NoteMap, gm_map, pitch_hz
+from .gm import NoteMap, gm_category, gm_map, pitch_hz
 from .render import MIX_GAIN, REFERENCE_BPM, check_repeats, level_gain, render_loops, render_preview
 
 PPQ = 480
@@ -54,10 +54,14 @@ def note_map(categories: Sequence[str], *, gm: bool = False, pitches: Sequence[f
 
 def kit_notes(library, indices: Sequence[int], *, gm: bool) -> NoteMap:
     """The note map of a kit (library sample ``indices``, one per track): rack pads, or GM by family with the
-    toms ordered by their measured pitch."""
-    categories = [library.samples[i].category for i in indices]
+    toms ordered by their measured pitch (a sample whose name says nothing by the role its sound plays:
+    :func:`dd_live.loops.gm.gm_category`)."""
     if not gm:
-        return NoteMap(tuple(note_map(categories)))
+        return NoteMap(tuple(note_map([""] * len(indices))))
+    categories = [library.samples[i].category for i in indices]
+    if "other" in categories:
+        roles = library.roles
+        categories = [gm_category(c, str(roles[i])) for c, i in zip(categories, indices)]
     pitches = [pitch_hz(library.audio(i), SAMPLE_RATE) if c == "tom" else 0.0 for c, i in zip(categories, indices)]
     return gm_map(categories, pitches=pitches)
 
@@ -115,16 +119,20 @@ def safe_name(text: str, *, fallback: str = "sample") -> str:
     return name or fallback
 
 
-def sfz_text(sample_files: Sequence[str], notes: Sequence[int], *, level: float = 1.0,
+#: how an export's notes were chosen (``gm``), as kit.sfz's first line says
+NOTE_MAPS = {False: "Drum Rack pads 36 + track", True: "General MIDI notes by family"}
+
+
+def sfz_text(sample_files: Sequence[str], notes: Sequence[int], *, level: float = 1.0, gm: bool = False,
              remarks: Sequence[str] = ()) -> str:
     """An SFZ instrument mapping each note to its one-shot sample file (paths relative to the .sfz), at the
     renderer's mix gain times ``level``, the static gain its audio was levelled by (:func:`.render.level_gain`),
-    so the kit playing the MIDI peaks where the rendered audio does. ``remarks``: comment lines (notes lent by
-    another GM family)."""
+    so the kit playing the MIDI peaks where the rendered audio does. ``gm``: which note map ``notes`` follow
+    (:data:`NOTE_MAPS`, named in the first line). ``remarks``: comment lines (notes lent by another GM family)."""
     if not 0.0 < level <= 1.0:
         raise InputError(f"an SFZ kit's level must be a gain in (0, 1], got {level}")
     gain_db = 20 * np.log10(MIX_GAIN * level)
-    lines = ["// dd_live kit: plays the MIDI with the sounds and level of the rendered audio"]
+    lines = [f"// dd_live kit: plays the MIDI with the sounds and level of the rendered audio; notes: {NOTE_MAPS[gm]}"]
     lines += [f"// {r}" for r in remarks]
     lines += [
         "<control>",
@@ -197,5 +205,21 @@ def export_pattern(out_dir: Path, pattern: Pattern, library, *, bpm: float = REF
         for f, i in zip(sample_files, indices):
             write_wav(stage / "samples" / f, library.audio(i), bits=24)
         level = float(level_gain(render_loops([pattern], library, bpm=bpm, limit=False))[0])
-        write_bytes(stage / "kit.sfz", sfz_text(sample_files, notes, level=level, remarks=kit.remarks()).encode())
+        write_bytes(stage / "kit.sfz", sfz_text(sample_files, notes, level=level, gm=gm,
+                                                     remarks=kit.remarks()).encode())
     return {name: out_dir / name for name in EXPORT_FILES}
+
+
+def made_as(out_dir: Path) -> tuple[float, bool] | None:
+    """The tempo (bpm) and note map (``gm``) the export in ``out_dir`` was written with, from its loop.mid and
+    kit.sfz (the tempo to 0.01 bpm); None where either is missing or unreadable."""
+    import mido
+
+    try:
+        first = (Path(out_dir) / "kit.sfz").read_text(encoding="utf-8", errors="replace").partition("\n")[0]
+        tempos = [m.tempo for m in mido.MidiFile(str(Path(out_dir) / "loop.mid")).tracks[0] if m.type == "set_tempo"]
+    except (OSError, ValueError, EOFError, IndexError):
+        return None
+    if not tempos or not first.startswith("// dd_live kit"):
+        return None
+    return round(float(mido.tempo2bpm(tempos[0])), 2), first.endswith(NOTE_MAPS[True])   # a tempo in whole µs

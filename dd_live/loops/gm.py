@@ -56,6 +56,19 @@ _TOM_SPREAD = {1: (45,), 2: (45, 48), 3: (43, 47, 50), 4: (41, 45, 48, 50), 5: (
 GM_FAMILY_OF_NOTE: dict[int, str] = {n: f for f, notes in FAMILIES.items() for n in notes}
 
 
+# A sample whose name says nothing (category ``other``) is placed by its role in a drum loop
+# (:mod:`dd_live.sound.roles`, found from its sound): a low thump plays on a kick's note, a noisy mid-band hit
+# on a snare's, a short bright hiss on a closed hat's; colour stays on percussion notes.
+CATEGORY_OF_ROLE: dict[str, str] = {"low": "kick", "backbeat": "snare", "time": "hat_closed"}
+
+
+def gm_category(category: str, role: str | None = None) -> str:
+    """The category a sound's GM note is chosen by: its own, or for ``other`` the one its ``role`` stands for."""
+    if category == "other" and role is not None:
+        return CATEGORY_OF_ROLE.get(role, category)
+    return category
+
+
 def family_of(category: str) -> str:
     """The GM family of a sample category (unknown categories are percussion)."""
     return CATEGORY_NOTES.get(category, CATEGORY_NOTES["other"])[0]

@@ -225,7 +225,7 @@ ADDRESSES: tuple[Address, ...] = (
     Address("/dd/candidate", "out", (
         Arg("id", "i", "candidate id"), Arg("score", "f", "critic score P(like), 0-1"), Arg("bpm", "f", "tempo of the files"),
         Arg("loop_wav", "s", "one-bar seamless loop, absolute path"), Arg("preview_wav", "s", "4 bars + 1 s tail"),
-        Arg("midi_file", "s", "one-bar MIDI file, channel 10, notes 36 + track"), Arg("trained_on", "i", "ratings the critic that chose it was trained on")),
+        Arg("midi_file", "s", "one-bar MIDI file, channel 10, notes 36 + track (GM notes by family with serve --gm)"), Arg("trained_on", "i", "ratings the critic that chose it was trained on")),
         "A new current candidate. Its files are on disk before this is sent."),
     Address("/dd/shape", "out", (Arg("tracks", "i", "tracks (rows)"), Arg("steps", "i", "steps per bar (columns)"),
                                  Arg("beats", "i", "beats per bar")),
@@ -236,7 +236,8 @@ ADDRESSES: tuple[Address, ...] = (
             "The candidate's samples."),
     Address("/dd/notes", "out", (Arg("id", "i", "candidate id"),
                                  Arg("notes", "*", "(pitch i, start in beats f, velocity i) per hit, in time order")),
-            "The candidate's notes for building a one-bar clip (pitches 36 + track)."),
+            "The candidate's notes for building a one-bar clip (pitches 36 + track: Drum Rack pads; with serve --gm, "
+            "a General MIDI note of each sound's family)."),
     Address("/dd/rated", "out", (Arg("id", "i", "candidate id"), Arg("label", "s", "like or dislike"),
                                  Arg("likes", "i", "likes stored"), Arg("dislikes", "i", "dislikes stored")),
             "A rating is committed to the session database."),

@@ -32,6 +32,7 @@ class LiveSettings:
     latency: float = 0.0           # ms MIDI out plays later (earlier if negative): /dd/set/latency, --latency
     steps: int = 16                # the grid: steps per bar and beats per bar (serve --steps/--beats; kept
     beats: int = 4                 # with the session, not changed while serving)
+    gm: bool = False               # notes by General MIDI family, not Drum Rack pads 36 + track (serve --gm)
 
     @property
     def steps_per_beat(self) -> int:
@@ -44,7 +45,7 @@ class LiveSettings:
         return {"bpm": self.bpm, "mode": self.mode, "fotf": self.fotf, "temperature": self.temperature,
                 "density": self.density, "locks": list(self.locks), "adapt": self.adapt, "groove": self.groove,
                 "swing": self.swing, "steps": self.steps, "beats": self.beats, "autotake": self.autotake,
-                "latency": self.latency}
+                "latency": self.latency, "gm": self.gm}
 
     @classmethod
     def from_dict(cls, d: dict) -> LiveSettings:
@@ -56,14 +57,15 @@ class LiveSettings:
                    adapt=float(d.get("adapt", base.adapt)), groove=bool(d.get("groove", base.groove)),
                    swing=None if d.get("swing") is None else float(d["swing"]),
                    steps=int(d.get("steps", base.steps)), beats=int(d.get("beats", base.beats)),
-                   autotake=int(d.get("autotake", base.autotake)), latency=float(d.get("latency", base.latency)))
+                   autotake=int(d.get("autotake", base.autotake)), latency=float(d.get("latency", base.latency)),
+                   gm=bool(d.get("gm", base.gm)))
 
 
 def grid_settings(live: LiveSettings, config: dict) -> LiveSettings:
-    """``live`` (a session's stored settings) with ``dd-live serve``'s tempo, grid and latency (``bpm``,
-    ``steps``, ``beats``, ``latency`` in ``config``; None keeps the session's). A grid whose steps do not divide into its beats is an
+    """``live`` (a session's stored settings) with ``dd-live serve``'s tempo, grid, latency and note map (``bpm``,
+    ``steps``, ``beats``, ``latency``, ``gm`` in ``config``; None keeps the session's). A grid whose steps do not divide into its beats is an
     InputError; a fixed swing the new grid cannot play (odd steps per beat) goes back to each loop's own."""
-    changes = {k: config.get(k) for k in ("bpm", "steps", "beats", "latency") if config.get(k) is not None}
+    changes = {k: config.get(k) for k in ("bpm", "steps", "beats", "latency", "gm") if config.get(k) is not None}
     live = replace(live, **changes)
     if live.steps % live.beats:
         raise InputError(f"a grid of {live.steps} steps does not divide into {live.beats} beats "

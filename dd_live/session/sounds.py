@@ -153,17 +153,25 @@ class SessionSounds:
         row = self.candidate(cid) if row is None else row
         return None if row is None else apply(Pattern.from_json(row.pattern), self.feel())
 
-    def export_is_current(self, cid: int, out: Path) -> bool:
+    def export_is_current(self, cid: int, out: Path, *, bpm: float | None = None, gm: bool = False) -> bool:
         """Whether ``out`` holds a complete export of loop ``cid`` as it plays now (its pattern.json, written
-        last, equal to the played pattern: a feel changed since makes it stale)."""
-        done, played = Path(out) / "pattern.json", self.played_pattern(cid)
-        return played is not None and done.is_file() and done.read_text().strip() == played.to_json()
+        last, equal to the played pattern: a feel changed since makes it stale), at ``bpm`` (default: the
+        loop's) and with the note map ``gm`` asks for."""
+        from ..loops.export import made_as
 
-    def export_loop(self, cid: int, out: Path, library, *, bpm: float | None = None, force: bool = False) -> Path:
+        done, played, row = Path(out) / "pattern.json", self.played_pattern(cid), self.candidate(cid)
+        if played is None or row is None or not done.is_file() or done.read_text().strip() != played.to_json():
+            return False
+        made = made_as(out)
+        return made is not None and abs(made[0] - (bpm or row.bpm)) < 0.01 and made[1] == gm
+
+    def export_loop(self, cid: int, out: Path, library, *, bpm: float | None = None, gm: bool = False,
+                    force: bool = False) -> Path:
         """Write loop ``cid``'s export (loop.wav, preview.wav, pattern.json, loop.mid, kit.sfz, samples/) into
         ``out`` as it plays now (the session's feel layer in its offsets), with the loop's kept sounds, else
         ``library`` (the session's sample folders, or a function loading them, called only then), at ``bpm``
-        (default: the loop's). UnknownLoop for an unknown loop; ExportError if a sound is in neither."""
+        (default: the loop's), its notes Drum Rack pads or with ``gm`` General MIDI notes by family. UnknownLoop
+        for an unknown loop; ExportError if a sound is in neither."""
         from ..errors import ExportError
         from ..loops.export import export_pattern
 
@@ -177,10 +185,10 @@ class SessionSounds:
         missing = [k for k in pattern.samples if source is None or k not in source]
         if missing:
             raise ExportError(f"loop {cid}: sample {missing[0]!r} is in neither the session nor its sample folders")
-        export_pattern(out, pattern, source, bpm=bpm or row.bpm, force=force)
+        export_pattern(out, pattern, source, bpm=bpm or row.bpm, gm=gm, force=force)
         return out
 
-    def export_rated(self, out: Path, library, *, liked: bool = False, bpm: float | None = None,
+    def export_rated(self, out: Path, library, *, liked: bool = False, bpm: float | None = None, gm: bool = False,
                      force: bool = False) -> ExportReport:
         """Export every rated (or liked) loop into ``out/<id>_<liked|disliked>``; loops exported there before
         (same pattern.json) are skipped unless ``force``, so a rerun adds only new ones. ``library`` as in
@@ -199,11 +207,11 @@ class SessionSounds:
 
         for cid in ids:
             target = out / f"{cid:05d}_{'liked' if rated[cid] else 'disliked'}"
-            if not force and self.export_is_current(cid, target):
+            if not force and self.export_is_current(cid, target, bpm=bpm, gm=gm):
                 report.already += 1
                 continue
             try:
-                self.export_loop(cid, target, folders, bpm=bpm, force=force)
+                self.export_loop(cid, target, folders, bpm=bpm, gm=gm, force=force)
             except ExportError as err:
                 report.failed.append(str(err))
                 continue

@@ -468,3 +468,53 @@ def test_lean_mode_serves_loops_searched_under_posterior_draws(live):
         served.append(cid)
     assert {d.session.candidate(x).mode for x in served} == {"lean"}
     assert d.generator._pool is not None and len(d.generator._pool.pool) > 256   # the pool search made them
+
+
+def test_gm_notes_reach_the_clip_the_files_and_the_export_and_stay_with_the_session(daemon, tmp_path):
+    """serve --gm: /dd/notes (Max for Live clips), the candidate's loop.mid and /dd/export play each sound on
+    a General MIDI note of its family; without it Drum Rack pads 36 + track. An export made at another tempo
+    or note map is written again, not handed back stale. The choice is kept with the session."""
+    from dd_live.lab.harness import stop_daemon
+    from dd_live.loops.export import kit_notes, made_as
+    from dd_live.loops.gm import GM_FAMILY_OF_NOTE, family_of
+    from dd_live.session.session import Session
+    from dd_live.session.settings import LiveSettings, grid_settings
+
+    def shown(d, c):
+        cand = _candidate(c)
+        cid = cand[0]
+        notes = c.wait("/dd/notes", where=lambda a: a[0] == cid)[1:]
+        p = Pattern.from_json(d.session.candidate(cid).pattern)
+        played = {t for t in range(p.hits.shape[0]) if p.hits[t].any()}
+        mid = mido.MidiFile(cand[5])
+        in_file = {m.note for m in mid.tracks[1] if m.type == "note_on" and m.velocity}
+        return cid, p, played, set(notes[0::3]), in_file
+
+    import mido
+
+    d, c = daemon(tmp_path / "gm", settings=LiveSettings(gm=True))
+    cid, p, played, pitches, in_file = shown(d, c)
+    idx = d.library.indices(p.samples)
+    gm = kit_notes(d.library, idx, gm=True).notes
+    assert pitches == in_file == {gm[t] for t in played}
+    for t in played:
+        assert GM_FAMILY_OF_NOTE[gm[t]] == family_of(d.library.samples[idx[t]].category)
+    c.send("/dd/export/loop", cid)
+    out = Path(c.wait("/dd/exported")[1])
+    assert made_as(out) == (120.0, True)
+    c.send("/dd/set/tempo", 100.0)
+    assert _candidate(c, where=lambda a: a[2] == 100.0)[0] == cid
+    c.send("/dd/export/loop", cid)
+    assert Path(c.wait("/dd/exported")[1]) == out
+    assert made_as(out)[1] is True and abs(made_as(out)[0] - 100.0) < 0.01, "the export at 120 bpm was handed back"
+    stop_daemon(d, c)
+    stored = Session(tmp_path / "gm", create=False)
+    try:
+        live = LiveSettings.from_dict(stored.settings()["live"])
+    finally:
+        stored.close()
+    assert grid_settings(live, {"gm": None}).gm is True and grid_settings(live, {"gm": False}).gm is False
+
+    d, c = daemon(tmp_path / "pads")
+    cid, p, played, pitches, in_file = shown(d, c)
+    assert pitches == in_file == {36 + t for t in played}

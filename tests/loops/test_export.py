@@ -217,3 +217,41 @@ def test_kit_sfz_plays_loop_mid_at_loop_wav_level(tmp_path):
         assert abs(ratio_db) < 0.5, (k, ratio_db)
         levelled += "volume=-6.021" not in (out / "kit.sfz").read_text()
     assert levelled >= 2        # the busy loops were turned down, and the kit with them
+
+
+def test_an_unnamed_sound_gets_the_gm_note_of_the_role_its_sound_plays(kit, tmp_path):
+    """Files named x00.wav ...: with --gm a kick-like sound goes on a kick note, a clap on a snare-family
+    note, a closed hat on a hat note, by their sound (the roles), not on GM percussion notes."""
+    import shutil
+
+    from dd_live.loops.export import kit_notes
+    from dd_live.loops.gm import GM_FAMILY_OF_NOTE
+    from dd_live.sound.samples import load_library
+
+    want = {}
+    for cat, family in (("kick", "kick"), ("clap", "snare"), ("hat_closed", "hat"), ("bell", "perc")):
+        i = int(kit.in_category(cat)[0])
+        name = tmp_path / "unnamed" / f"x{len(want):02d}.wav"
+        name.parent.mkdir(exist_ok=True)
+        shutil.copy(kit.samples[i].path, name)
+        want[name.stem] = family
+    lib = load_library([tmp_path / "unnamed"])
+    assert set(lib.categories) == {"other"}
+    idx = list(range(len(lib)))
+    notes = kit_notes(lib, idx, gm=True).notes
+    assert {lib.samples[i].path.stem: GM_FAMILY_OF_NOTE[n] for i, n in zip(idx, notes)} == want
+    assert kit_notes(lib, idx, gm=False).notes == (36, 37, 38, 39)
+
+
+def test_an_export_is_current_only_at_its_tempo_and_note_map(small_lib, rng, tmp_path):
+    """made_as reads back the tempo and the note map an export was written with (loop.mid, kit.sfz)."""
+    from dd_live.loops.export import NOTE_MAPS, made_as
+
+    p = _pattern(small_lib, rng)
+    export_pattern(tmp_path / "a", p, small_lib, bpm=97.3)
+    export_pattern(tmp_path / "b", p, small_lib, bpm=120, gm=True)
+    assert made_as(tmp_path / "a")[1] is False and abs(made_as(tmp_path / "a")[0] - 97.3) < 0.01
+    assert made_as(tmp_path / "b") == (120.0, True)
+    assert (tmp_path / "b" / "kit.sfz").read_text().partition("\n")[0].endswith(NOTE_MAPS[True])
+    (tmp_path / "b" / "loop.mid").write_bytes(b"MThd garbage")
+    assert made_as(tmp_path / "b") is None and made_as(tmp_path / "missing") is None

@@ -165,3 +165,31 @@ def test_candidates_files_are_kept_within_a_budget_oldest_first_rated_ones_keepi
     assert not s.candidate_dir(5).exists() and s.candidate_dir(20).is_dir()   # unrated: the folder goes whole
     assert (s.candidate_dir(1) / "critic.wav").is_file()
     s.close()
+
+
+def test_export_takes_the_sessions_note_map_unless_told_and_rewrites_an_export_of_another(tmp_path, kit, capsys):
+    """dd-live export: Drum Rack pads for a session served without --gm, GM notes by family for one served
+    with it; --gm/--no-gm override; an export there already with the other note map is not counted as done:
+    it is refused in one line, and written again with --force."""
+    import numpy as np
+
+    from dd_live.cli import main
+    from dd_live.loops.export import made_as
+    from dd_live.loops.pattern import random_pattern
+
+    rng = np.random.default_rng(1)
+    s = Session(tmp_path / "s")
+    for cid in (1, 2):
+        s.add_candidate(cid, random_pattern(kit, rng).to_json(), 0.5, 0, 0, 110.0, "lean")
+        s.rate(cid, True)
+    s.save_settings({"live": {"gm": True}})
+    s.close()
+    out = tmp_path / "out"
+    assert main(["export", str(tmp_path / "s"), "--out", str(out)]) == 0
+    assert {made_as(f) for f in out.iterdir()} == {(110.0, True)}
+    assert main(["export", str(tmp_path / "s"), "--out", str(out)]) == 0
+    assert "2 were there already" in capsys.readouterr().out
+    assert main(["export", str(tmp_path / "s"), "--out", str(out), "--no-gm"]) == 1
+    assert "refusing to overwrite an export (use --force)" in capsys.readouterr().err
+    assert main(["export", str(tmp_path / "s"), "--out", str(out), "--no-gm", "--force"]) == 0
+    assert {made_as(f) for f in out.iterdir()} == {(110.0, False)}
