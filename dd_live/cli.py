@@ -147,7 +147,7 @@ def cmd_pretrain(a: argparse.Namespace) -> int:
 
 
 def cmd_bench(a: argparse.Namespace) -> int:
-    from .lab import bench
+    from .bench import cli as bench
 
     result = bench.run(a.what, seconds=a.seconds, batch=a.batch, files=a.files, threads=a.threads, learn=a.learn,
                        rater=a.rater, seed=a.seed, samples=a.samples, feel=a.feel, screenshot=a.screenshot)

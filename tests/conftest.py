@@ -103,9 +103,9 @@ def sonic_pi_kit() -> SampleLibrary:
 @pytest.fixture
 def daemon(tmp_path, kit):
     """``daemon(folder=None, **kw) -> (Daemon, Client)``: a started daemon (see
-    :func:`dd_live.lab.harness.start_daemon`) on a session of its own; every one still running is
+    :func:`dd_live.testing.harness.start_daemon`) on a session of its own; every one still running is
     stopped when the test ends (a test may stop one itself with ``harness.stop_daemon``)."""
-    from dd_live.lab.harness import start_daemon, stop_daemon
+    from dd_live.testing.harness import start_daemon, stop_daemon
 
     started = []
 
@@ -123,7 +123,7 @@ def daemon(tmp_path, kit):
 @pytest.fixture
 def jack(monkeypatch):
     """A JACK dummy server of this test's own, selected for rtmidi (DD_LIVE_MIDI_API=jack) in this process."""
-    from dd_live.lab.harness import jack_server
+    from dd_live.testing.harness import jack_server
 
     with jack_server("ddtest") as env:
         assert env is not None, "the jack marker's check lets no test in without jackd"

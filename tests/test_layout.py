@@ -137,3 +137,17 @@ def test_no_wing_holds_more_than_a_fifth_of_the_packages_lines():
         lines[key] = lines.get(key, 0) + len(path.read_text().splitlines())
     total = sum(lines.values())
     assert {k: round(v / total, 3) for k, v in lines.items() if v > 0.2 * total} == {}
+
+
+def test_the_product_imports_neither_the_test_harness_nor_the_benchmarks():
+    """dd_live/testing is for tests and benchmarks, dd_live/bench for ``dd-live bench`` (the CLI's one way in)."""
+    found = []
+    for name, path in _modules().items():
+        wing = _wing(name) if name.count(".") else None
+        for target, line in _all_imports(name, path):
+            other = _wing(target)
+            if other == "testing" and wing not in ("testing", "bench") or \
+                    other == "bench" and wing != "bench" and name != "dd_live.cli":
+                found.append(f"{path.relative_to(PACKAGE.parent)}:{line} {target}")
+    assert found == []
+    assert any(_wing(t) == "bench" for t, _ in _all_imports("dd_live.cli", PACKAGE / "cli.py"))   # it sees them

@@ -9,7 +9,7 @@ import pytest
 from dd_live.errors import InputError
 from dd_live.groove.adapt import FEEL_LIMIT, adapt, fit_take, match, rolypoly_targets
 from dd_live.groove.feel import Frame, Take, apply, flat, layer_for
-from dd_live.lab.human import Human, run_takes
+from dd_live.testing.human import Human, run_takes
 from dd_live.loops.pattern import Pattern
 
 SWING = 1 / 3   # the human's off-beat sixteenths, late by a third of a step

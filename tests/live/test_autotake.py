@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dd_live.lab.human import Human, frame_from_notes
+from dd_live.testing.human import Human, frame_from_notes
 from dd_live.session.settings import LiveSettings
 from dd_live.live.takes import AutoTakes
 

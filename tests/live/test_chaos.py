@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from dd_live.cli import main
-from dd_live.lab.harness import serve
-from dd_live.lab.oscclient import Client, free_udp_port
+from dd_live.testing.harness import serve
+from dd_live.testing.oscclient import Client, free_udp_port
 
 
 class Died(Exception):

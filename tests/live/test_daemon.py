@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dd_live.lab.harness import stop_daemon
-from dd_live.lab.oscclient import Client
+from dd_live.testing.harness import stop_daemon
+from dd_live.testing.oscclient import Client
 from dd_live.osc import osc
 from dd_live.loops.pattern import Pattern
 
@@ -474,7 +474,7 @@ def test_gm_notes_reach_the_clip_the_files_and_the_export_and_stay_with_the_sess
     """serve --gm: /dd/notes (Max for Live clips), the candidate's loop.mid and /dd/export play each sound on
     a General MIDI note of its family; without it Drum Rack pads 36 + track. An export made at another tempo
     or note map is written again, not handed back stale. The choice is kept with the session."""
-    from dd_live.lab.harness import stop_daemon
+    from dd_live.testing.harness import stop_daemon
     from dd_live.loops.export import kit_notes, made_as
     from dd_live.loops.gm import GM_FAMILY_OF_NOTE, family_of
     from dd_live.session.session import Session

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 from dd_live.osc import osc
-from dd_live.lab.harness import serve, wait_serving
-from dd_live.lab.oscclient import free_udp_port
+from dd_live.testing.harness import serve, wait_serving
+from dd_live.testing.oscclient import free_udp_port
 
 
 class Dump:
@@ -238,7 +238,7 @@ def test_signals_stop_the_daemon_cleanly_even_in_a_burst(tmp_path, burst):
     # handler held it (a deadlock; the handler now only appends to a list), and a signal landing after
     # serve_forever put the default handlers back, which killed the exiting process (-15). Sending
     # until the process is gone covers its whole shutdown, so the second is hit every run, not by luck.
-    from dd_live.lab.oscclient import free_udp_port
+    from dd_live.testing.oscclient import free_udp_port
 
     proc = serve(tmp_path / "s", free_udp_port(), free_udp_port(), extra=["--verbose"])   # the frozen count is DEBUG
     try:

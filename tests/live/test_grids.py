@@ -8,7 +8,7 @@ import pytest
 import soundfile as sf
 
 from dd_live.errors import InputError
-from dd_live.lab.harness import stop_daemon
+from dd_live.testing.harness import stop_daemon
 from dd_live.session.settings import LiveSettings, grid_settings
 from dd_live.loops.pattern import Pattern
 from dd_live.loops.render import bar_length, render_reference

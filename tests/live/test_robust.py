@@ -15,12 +15,12 @@ import pytest
 
 from dd_live.cli import main
 from dd_live.errors import InputError
-from dd_live.lab.oscclient import free_udp_port
+from dd_live.testing.oscclient import free_udp_port
 from dd_live.loops.pattern import random_pattern
 from dd_live.sound.samples import load_library
 from dd_live.session.lock import SessionBusy, SessionLock
 from dd_live.session.folders import list_sessions
-from dd_live.lab.harness import stop_daemon
+from dd_live.testing.harness import stop_daemon
 from dd_live.session.session import Session
 
 ROOT = Path(__file__).resolve().parents[2]

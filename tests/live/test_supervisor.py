@@ -99,7 +99,7 @@ def _break(part) -> None:
 
 @pytest.mark.jack
 def test_breaking_each_part_of_a_serving_daemon_the_loop_plays_on_and_each_part_is_back(jack, daemon):
-    from dd_live.lab.harness import jack_connect
+    from dd_live.testing.harness import jack_connect
     from dd_live.ports.midi_jack import JackMidiReader
 
     d, c = daemon(threads=1, seed=2, midi_out="virtual", web_port=0)
@@ -210,8 +210,8 @@ def test_a_real_25_mb_disk_filling_up_under_a_serving_daemon(tmp_path):
     import subprocess
     import sys
 
-    from dd_live.lab.harness import end_process, wait_serving
-    from dd_live.lab.oscclient import Client, free_udp_port
+    from dd_live.testing.harness import end_process, wait_serving
+    from dd_live.testing.oscclient import Client, free_udp_port
 
     if os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("nsenter"):
         pytest.skip("a disk of its own needs root, unshare and nsenter")

@@ -8,9 +8,9 @@ import json
 import numpy as np
 import pytest
 
-from dd_live.lab.harness import stop_daemon
-from dd_live.lab.human import Human, play_takes_osc
-from dd_live.lab.oscclient import Client
+from dd_live.testing.harness import stop_daemon
+from dd_live.testing.human import Human, play_takes_osc
+from dd_live.testing.oscclient import Client
 
 SWING = 1 / 3
 

@@ -185,10 +185,10 @@ def test_the_one_loop_record_is_the_raters_candidate(kit, rng):
 
 
 def test_kit_sfz_plays_loop_mid_at_loop_wav_level(tmp_path):
-    """loop.mid played through kit.sfz by an SFZ player of its own (dd_live.lab.sfzplay) peaks within 0.5 dB
+    """loop.mid played through kit.sfz by an SFZ player of its own (dd_live.testing.sfzplay) peaks within 0.5 dB
     of loop.wav once the loop is playing (bars 2-4, where tails ring over as in the looped bar): quiet loops and
     busy ones that the renderer turned down so as not to clip."""
-    from dd_live.lab.sfzplay import play_midi, read_sfz
+    from dd_live.testing.sfzplay import play_midi, read_sfz
     from dd_live.loops.render import bar_length
 
     from pathlib import Path

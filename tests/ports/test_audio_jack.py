@@ -10,9 +10,9 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from dd_live.lab.bench_live import audio_report
-from dd_live.lab.harness import Client, end_process, serve, wait_answering, wait_serving
-from dd_live.lab.oscclient import free_udp_port
+from dd_live.bench.live import audio_report
+from dd_live.testing.harness import Client, end_process, serve, wait_answering, wait_serving
+from dd_live.testing.oscclient import free_udp_port
 from dd_live.ports.audio_out import AudioPlayer
 
 

@@ -12,9 +12,9 @@ import time
 import numpy as np
 import pytest
 
-from dd_live.lab.clockhost import ClockHost
+from dd_live.testing.clockhost import ClockHost
 from dd_live import SAMPLE_RATE as RATE   # the JACK servers' rate (see harness.jack_server)
-from dd_live.lab.harness import at_cycle_start, jack_connect, jack_witness, measure_again, stop_daemon
+from dd_live.testing.harness import at_cycle_start, jack_connect, jack_witness, measure_again, stop_daemon
 from dd_live.ports.clock import START, STOP, TICK, TICKS_PER_BEAT
 
 pytestmark = pytest.mark.jack
@@ -207,7 +207,7 @@ def test_an_abused_clock_never_stops_the_daemon_and_the_sane_clock_after_it_is_f
     2048-frame cycles, 2,000 Song Position Pointers anywhere, a 2 s gap and Continue without Start. The daemon
     answers /dd/status throughout, its clock reader never fails, and then a sane 97 bpm clock's sixteenths carry
     the notes (its first bar aside, while the follower takes the new tempo)."""
-    from dd_live.lab.clockhost import ClockHost
+    from dd_live.testing.clockhost import ClockHost
     from dd_live.ports.clock import CONTINUE, SPP
     from dd_live.ports.midi_jack import JackMidiReader
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from dd_live import SAMPLE_RATE as RATE   # the JACK servers' rate (see harness.jack_server)
-from dd_live.lab.harness import at_cycle_start, jack_connect, jack_witness, measure_again, stop_daemon
+from dd_live.testing.harness import at_cycle_start, jack_connect, jack_witness, measure_again, stop_daemon
 from dd_live.loops.export import Note, notes_of
 from dd_live.ports.midi_out import bar_timeline
 
@@ -98,7 +98,7 @@ def test_midi_out_plays_grid_swing_offsets_and_the_feel_layer_to_the_frame(jack,
 
 def _feel_run(daemon, folder):
     from dd_live.groove.adapt import FEEL_LIMIT
-    from dd_live.lab.human import Human, play_takes_osc
+    from dd_live.testing.human import Human, play_takes_osc
     from dd_live.session.settings import LiveSettings
 
     bpm, beats = 240.0, 4
@@ -205,7 +205,7 @@ def test_a_human_on_midi_in_pulls_the_drums_off_beats_late(jack, daemon):
 
     import numpy as np
 
-    from dd_live.lab.human import Human
+    from dd_live.testing.human import Human
 
     # DeepDrummer's busy loops (prior=None): off-beat sixteenths for the human's swing to pull
     d, c = daemon(threads=1, seed=2, midi_out="virtual", midi_in="virtual", hello=False, prior=None)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from dd_live.errors import InputError
-from dd_live.lab.oscclient import free_udp_port
+from dd_live.testing.oscclient import free_udp_port
 from dd_live.loops.prior import RESOLUTION
 from dd_live.song.drum_parts import folder_bars, performer_prior
 from dd_live.sound.roles import ROLES

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from dd_live.cli import main
-from dd_live.lab.hostile_songs import MAX_WRITTEN, _notes, _vlq, make_files, smf, written
+from dd_live.bench.hostile import MAX_WRITTEN, _notes, _vlq, make_files, smf, written
 from dd_live.song import read
 
 ISSUE_FILE = bytes.fromhex("4d546864000000060001000100604d54726b0000001400ff580401ff180800903c6460803c0000ff2f00")

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from dd_live.lab.sfzplay import play_midi, read_sfz
+from dd_live.testing.sfzplay import play_midi, read_sfz
 from dd_live.loops.pattern import Pattern
 from dd_live.song.arrange import arrange, grid_for
 from dd_live.song.make import make_song, spearman

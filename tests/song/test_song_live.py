@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from dd_live.cli import main
-from dd_live.lab.harness import stop_daemon
+from dd_live.testing.harness import stop_daemon
 from dd_live.learn.critic import Critic
 from dd_live.learn.sampler import Scorer
 from dd_live.learn.trainer import TrainConfig, Trainer

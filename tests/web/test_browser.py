@@ -16,14 +16,14 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def chrome():
-    from dd_live.lab.browser import browser
+    from dd_live.testing.browser import browser
 
     with browser() as b:
         yield b
 
 
 def _open(chrome, base: str, token: str = TOKEN):
-    from dd_live.lab.browser import new_page
+    from dd_live.testing.browser import new_page
 
     return new_page(chrome, f"{base}/?token={token}")
 
@@ -31,7 +31,7 @@ def _open(chrome, base: str, token: str = TOKEN):
 @pytest.fixture
 def shown(chrome, web_daemon):
     """(daemon, page, the candidate id the page shows first): a daemon serving its page, open in chromium."""
-    from dd_live.lab.browser import next_grid
+    from dd_live.testing.browser import next_grid
 
     d, base = web_daemon()
     page = _open(chrome, base)
@@ -42,7 +42,7 @@ def shown(chrome, web_daemon):
 
 
 def test_the_page_shows_the_grid_and_a_like_is_stored_and_the_next_grid_follows(shown):
-    from dd_live.lab.browser import next_grid
+    from dd_live.testing.browser import next_grid
 
     d, page, cid = shown
     assert cid == d.current.id
@@ -66,7 +66,7 @@ def test_the_page_shows_the_grid_and_a_like_is_stored_and_the_next_grid_follows(
 
 
 def test_keys_rate_skip_and_undo(shown):
-    from dd_live.lab.browser import next_grid
+    from dd_live.testing.browser import next_grid
 
     d, page, cid = shown
     page.keyboard.press("d")
@@ -84,7 +84,7 @@ def test_keys_rate_skip_and_undo(shown):
 
 
 def test_the_like_rate_plot_is_the_sessions_after_a_reload_and_an_undo(shown):
-    from dd_live.lab.browser import next_grid
+    from dd_live.testing.browser import next_grid
 
     d, page, cid = shown
     for key in "lld":
@@ -103,7 +103,7 @@ def test_the_like_rate_plot_is_the_sessions_after_a_reload_and_an_undo(shown):
 
 
 def test_the_loop_wav_becomes_one_bar_of_audio_and_the_next_starts_at_its_end(shown):
-    from dd_live.lab.browser import next_grid
+    from dd_live.testing.browser import next_grid
 
     d, page, cid = shown
     page.wait_for_function(f"dd.audio.loaded === {cid}", timeout=30_000)
@@ -140,8 +140,8 @@ def test_settings_in_the_page_reach_the_daemon_and_its_errors_show(shown):
 
 
 def test_a_restarted_daemon_is_found_again(chrome, web_daemon, daemon, tmp_path):
-    from dd_live.lab.browser import next_grid
-    from dd_live.lab.harness import stop_daemon
+    from dd_live.testing.browser import next_grid
+    from dd_live.testing.harness import stop_daemon
 
     d, base = web_daemon()
     page = _open(chrome, base)
@@ -173,7 +173,7 @@ def test_a_wrong_token_is_refused(chrome, web_daemon):
 
 
 def test_bench_web_measures_click_to_grid_in_the_browser(chrome, tmp_path):
-    from dd_live.lab.bench_web import bench_web
+    from dd_live.bench.web import bench_web
 
     shot = tmp_path / "page.png"
     r = bench_web(threads=1, clicks=4, gap=0.2, screenshot=str(shot), chrome=chrome)

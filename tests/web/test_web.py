@@ -141,7 +141,7 @@ def test_a_symlink_in_a_candidates_folder_leading_out_is_not_followed(web_daemon
 def test_a_linked_folder_inside_a_session_leads_nowhere_for_the_page_an_export_or_a_song(web_daemon, tmp_path):
     import mido
 
-    from dd_live.lab.oscclient import Client
+    from dd_live.testing.oscclient import Client
 
     d, base = web_daemon()
     c, cid = _hello(base)
@@ -339,8 +339,8 @@ def test_serve_prints_the_pages_address_and_the_web_setting_is_checked(tmp_path)
     import time
 
     from dd_live.errors import InputError
-    from dd_live.lab.harness import end_process, serve
-    from dd_live.lab.oscclient import free_udp_port
+    from dd_live.testing.harness import end_process, serve
+    from dd_live.testing.oscclient import free_udp_port
     from dd_live.live import config
     from dd_live.web.access import TOKEN_FILE
 

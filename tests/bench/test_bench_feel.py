@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from dd_live.errors import DDLiveError
-from dd_live.lab.bench_feel import bench_feel
-from dd_live.lab.harness import bench_daemon, wait_answering
+from dd_live.bench.feel import bench_feel
+from dd_live.testing.harness import bench_daemon, wait_answering
 
 
 def test_bench_feel_reports_what_the_simulated_humans_taught_the_daemon():

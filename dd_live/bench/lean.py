@@ -16,15 +16,15 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from .evaluate import late_phase1
-from .harness import bench_daemon, wait_answering
+from ..lab.evaluate import late_phase1
+from ..testing.harness import bench_daemon, wait_answering
 
 
 def bench_lean(*, rater: str = "groove", clicks: int = 80, listen_s: float = 1.0, seed: int = 0,
                threads: int | None = 2) -> dict:
     from ..groove.record import Loop
     from ..sound.samples import load_library
-    from .raters import RATERS
+    from ..lab.raters import RATERS
 
     if rater not in RATERS:
         raise InputError(f"--rater for bench lean must be one of {', '.join(RATERS)}, got {rater!r}")

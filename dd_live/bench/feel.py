@@ -7,7 +7,7 @@ off-beat sixteenths a third of a step late, pulled 30% towards the drums, 4 ms j
 three takes per seed; then, after /dd/feel/reset, a straight human. Reports, per take, the drums' mean
 off-beat offset (steps and as a share of the human's swing), the largest on-beat offset, the mean gap heard,
 and how long /dd/take/end took to answer with /dd/feel. The paper's morph (x . . x . . x . towards three
-equal notes, at the paper's morphing rate, /dd/set/adapt 1) runs without the daemon (:func:`dd_live.lab.human.run_takes`): it needs a loop of that shape.
+equal notes, at the paper's morphing rate, /dd/set/adapt 1) runs without the daemon (:func:`dd_live.testing.human.run_takes`): it needs a loop of that shape.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import time
 import numpy as np
 
 from ..loops.pattern import Pattern
-from .harness import bench_daemon, wait_answering
-from .human import Human, play_takes_osc, run_takes
+from ..testing.harness import bench_daemon, wait_answering
+from ..testing.human import Human, play_takes_osc, run_takes
 
 SWING = 1 / 3
 

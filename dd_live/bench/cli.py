@@ -7,8 +7,8 @@
 * ``critic``: evaluations per second (render + MFCC + critic, batched) and the
   time of one rating's training budget (40 minibatches of 16).
 * ``protocol``: one simulated user through DeepDrummer's whole protocol.
-* ``live``: the daemon from outside (see :mod:`dd_live.lab.bench_live`).
-* ``song``: song mode on a 4-minute song and the longest simutrans song (see :mod:`dd_live.lab.bench_song`).
+* ``live``: the daemon from outside (see :mod:`dd_live.bench.live`).
+* ``song``: song mode on a 4-minute song and the longest simutrans song (see :mod:`dd_live.bench.song`).
 """
 
 from __future__ import annotations
@@ -177,8 +177,8 @@ def bench_critic(*, seconds: float = 3.0, batch: int = 64, threads: int = 2, see
 
 def bench_protocol(*, seed: int = 0, threads: int = 2, learn: str = "auto") -> dict:
     """One simulated user (GrooveRater) through the whole protocol: 80 ratings + 2 x 30."""
-    from .evaluate import run_protocol
-    from .raters import GrooveRater
+    from ..lab.evaluate import run_protocol
+    from ..lab.raters import GrooveRater
 
     report = run_protocol(GrooveRater(seed), seed=seed, threads=threads, learn=learn)
     return {"benchmark": "protocol", "wall_s": round(report["wall_s"], 1), "train_s_mean": round(report["train_s_mean"], 3),
@@ -215,31 +215,31 @@ def run(what: str, *, seconds: float = 3.0, batch: int | None = None, files: int
     if what == "protocol":
         return bench_protocol(threads=threads, learn=learn)
     if what == "live":
-        from .bench_live import bench_live
+        from .live import bench_live
 
         return bench_live(threads=threads, learn=learn, feel=feel)
     if what == "pretrain":
         return bench_pretrain(samples=samples, threads=threads)
     if what == "feel":
-        from .bench_feel import bench_feel
+        from .feel import bench_feel
 
         return bench_feel(threads=threads)
     if what == "web":
-        from .bench_web import bench_web
+        from .web import bench_web
 
         return bench_web(threads=threads, screenshot=screenshot)
     if what == "song":
-        from .bench_song import bench_song
+        from .song import bench_song
 
         return bench_song(threads=threads, seed=seed)
     if what == "lean":
-        from .bench_lean import bench_lean
+        from .lean import bench_lean
 
         return bench_lean(rater=rater, threads=threads, seed=seed)
     if what == "prior":
         return bench_prior(samples=samples, seed=seed)
     if what == "hostile":
-        from .hostile_songs import bench_hostile
+        from .hostile import bench_hostile
 
         return bench_hostile(files=files or 100, seed=seed, threads=threads)
     raise ValueError(what)
@@ -250,8 +250,8 @@ def bench_prior(*, samples: list[str] | None = None, seed: int = 0, seeds: int =
     on the kit (default: the built-in one) each built-in rater through the first loops of ``seeds`` new
     sessions from seed ``seed`` (P(like), drum-kit share), and a performer who only dislikes hats."""
     from ..sound.samples import open_library
-    from .drum_sources import build
-    from .first_minutes import dislikes_only, first_loops
+    from ..lab.drum_sources import build
+    from ..lab.first_minutes import dislikes_only, first_loops
 
     doc, build_s, _ = build(seed=seed)
     lib = open_library(samples, tracks=4)

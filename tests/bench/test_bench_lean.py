@@ -6,7 +6,7 @@ import pytest
 
 from dd_live.errors import InputError
 from dd_live.lab import raters
-from dd_live.lab.bench_lean import bench_lean
+from dd_live.bench.lean import bench_lean
 
 
 def test_bench_lean_judges_the_loops_the_daemon_served(monkeypatch):

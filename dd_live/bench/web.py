@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .browser import browser, new_page, next_grid
-from .harness import bench_daemon, wait_answering
+from ..testing.browser import browser, new_page, next_grid
+from ..testing.harness import bench_daemon, wait_answering
 
 
 def free_tcp_port(host: str = "127.0.0.1") -> int:

@@ -79,7 +79,7 @@ def hostile(kind: str, rng, real: list[Path]) -> bytes:
 
 def make_files(folder: Path, n: int, *, seed: int = 0, real: list[Path] | None = None) -> list[Path]:
     """``n`` hostile files in ``folder``, the kinds in turn."""
-    from .drum_sources import SIMUTRANS
+    from ..lab.drum_sources import SIMUTRANS
 
     real = sorted(SIMUTRANS.glob("*.mid")) if real is None else real
     kinds = KINDS if real else KINDS[:-2]

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .harness import bench_daemon, jack_connect, jack_server, wait_answering
+from ..testing.harness import bench_daemon, jack_connect, jack_server, wait_answering
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -91,7 +91,7 @@ def external_clock(jack: dict, *, threads: int | None, learn: str) -> dict:
     Start, 16 beats at 120 bpm and 8 at 100, then Stop, every message at its frame; dd_live's note-ons against the
     host's sixteenths (the first beat after Start and after the tempo change aside), and the tempo it reports."""
     from ..ports.midi_jack import JackMidiReader, available
-    from .clockhost import ClockHost, grid_errors
+    from ..testing.clockhost import ClockHost, grid_errors
 
     env = {**os.environ, **jack}
     os.environ.update({k: jack[k] for k in ("JACK_DEFAULT_SERVER", "JACK_NO_AUDIO_RESERVATION")})
