@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
+from .bench import BENCHES
 from .lab import POLICIES
 from .errors import DDLiveError, InputError
 
@@ -147,9 +148,9 @@ def cmd_pretrain(a: argparse.Namespace) -> int:
 
 
 def cmd_bench(a: argparse.Namespace) -> int:
-    from .bench import cli as bench
+    from .bench import run
 
-    result = bench.run(a.what, seconds=a.seconds, batch=a.batch, files=a.files, threads=a.threads, learn=a.learn,
+    result = run(a.what, seconds=a.seconds, batch=a.batch, files=a.files, threads=a.threads, learn=a.learn,
                        rater=a.rater, seed=a.seed, samples=a.samples, feel=a.feel, screenshot=a.screenshot)
     if a.json:
         print(json.dumps(result))
@@ -264,8 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
     kc.set_defaults(func=cmd_kit_check)
 
     b = sub.add_parser("bench", help="measure speed", description="Benchmarks (figures for README; not tests).")
-    b.add_argument("what", choices=("render", "load", "critic", "protocol", "live", "lean", "feel", "pretrain", "song",
-                                        "web", "prior", "hostile"),
+    b.add_argument("what", choices=BENCHES,
                    help="render: batched one-bar renders; load: a 2,000-file library; critic: evaluations per "
                         "second and training time; protocol: one simulated user through the whole protocol; live: the "
                         "daemon's click latencies, MIDI timing, audio dropouts, idle CPU and memory; lean: a built-in rater clicks "

@@ -199,52 +199,6 @@ def bench_pretrain(*, samples: list[str] | None = None, threads: int = 2) -> dic
             "holdout_loss": pre.report["holdout_loss"][-1], "threads": threads, **_machine()}
 
 
-def run(what: str, *, seconds: float = 3.0, batch: int | None = None, files: int | None = None, threads: int = 2,
-        learn: str = "auto", rater: str = "groove", seed: int = 0, samples: list[str] | None = None,
-        feel: bool = False, screenshot: str | None = None) -> dict:
-    from ..errors import InputError
-
-    if (batch is not None and batch < 1) or (files is not None and files < 1) or threads < 1 or not seconds > 0:
-        raise InputError("--batch, --files and --threads must be at least 1 and --seconds positive")
-    if what == "render":
-        return bench_render(seconds=seconds, batch=batch or 256, threads=threads)
-    if what == "load":
-        return bench_load(files=files or 2000)
-    if what == "critic":
-        return bench_critic(seconds=seconds, batch=batch or 64, threads=threads, feel=feel)
-    if what == "protocol":
-        return bench_protocol(threads=threads, learn=learn)
-    if what == "live":
-        from .live import bench_live
-
-        return bench_live(threads=threads, learn=learn, feel=feel)
-    if what == "pretrain":
-        return bench_pretrain(samples=samples, threads=threads)
-    if what == "feel":
-        from .feel import bench_feel
-
-        return bench_feel(threads=threads)
-    if what == "web":
-        from .web import bench_web
-
-        return bench_web(threads=threads, screenshot=screenshot)
-    if what == "song":
-        from .song import bench_song
-
-        return bench_song(threads=threads, seed=seed)
-    if what == "lean":
-        from .lean import bench_lean
-
-        return bench_lean(rater=rater, threads=threads, seed=seed)
-    if what == "prior":
-        return bench_prior(samples=samples, seed=seed)
-    if what == "hostile":
-        from .hostile import bench_hostile
-
-        return bench_hostile(files=files or 100, seed=seed, threads=threads)
-    raise ValueError(what)
-
-
 def bench_prior(*, samples: list[str] | None = None, seed: int = 0, seeds: int = 3) -> dict:
     """The drum prior: the seconds to build it from Debian's simutrans-data and mma (not written anywhere), then
     on the kit (default: the built-in one) each built-in rater through the first loops of ``seeds`` new
