@@ -253,7 +253,7 @@ def test_sections_found_in_mma_songs(tmp_path):
 
 
 def test_bench_song_times_a_four_minute_song(monkeypatch):
-    from dd_live.lab import bench_song
+    from dd_live.bench import song as bench_song
 
     monkeypatch.setattr(bench_song, "SIMUTRANS", Path("/nonexistent"))
     r = bench_song.bench_song(threads=1)
