@@ -40,23 +40,23 @@ def check_handlers(handlers: dict[str, Callable[..., None]], table: Iterable) ->
 
 class Commands:
     """The command handlers of :class:`dd_live.live.daemon.Daemon` (a mixin: they use its session,
-    library, generator, trainer worker, replies and outputs)."""
+    library, generator, trainer worker, replies and outputs); the take and feel commands are its
+    :class:`dd_live.live.takes.TakeService`'s, the clock's its :class:`dd_live.live.sync.ClockService`'s."""
 
     def handlers(self) -> dict[str, Callable[..., None]]:
-        """Each inbound command of the OSC table and the method that runs it."""
-        return {
+        """Each inbound command of the OSC table and the method that runs it: the daemon's own, then its
+        services' (:attr:`takes`, :attr:`clock`)."""
+        own = {
             "hello": self._cmd_hello, "like": self._cmd_like, "dislike": self._cmd_dislike, "rate": self._cmd_rate,
             "next": self._cmd_next, "undo": self._cmd_undo, "redo": self._cmd_redo, "export": self._cmd_export,
             "export_loop": self._cmd_export_loop, "status": self._cmd_status, "set_tempo": self._cmd_set_tempo,
             "set_mode": self._cmd_set_mode, "set_fotf": self._cmd_set_fotf,
             "set_temperature": self._cmd_set_temperature, "set_density": self._cmd_set_density,
             "set_lock": self._cmd_set_lock, "play": self._cmd_play, "stop": self._cmd_stop,
-            "take_start": self._cmd_take_start, "onset": self._cmd_onset, "take_end": self._cmd_take_end,
-            "feel": self._cmd_feel, "feel_reset": self._cmd_feel_reset, "feel_undo": self._cmd_feel_undo,
-            "set_adapt": self._cmd_set_adapt, "set_feel": self._cmd_set_feel, "set_swing": self._cmd_set_swing,
-            "set_autotake": self._cmd_set_autotake, "song": self._cmd_song, "song_cancel": self._cmd_song_cancel,
-            "set_latency": self._cmd_set_latency,
+            "set_feel": self._cmd_set_feel, "set_swing": self._cmd_set_swing,
+            "song": self._cmd_song, "song_cancel": self._cmd_song_cancel,
         }
+        return {**own, **self.takes.handlers(), **self.clock.handlers()}
 
     def _cmd_hello(self, sender, reply_port: int | None = None, cookie: int | None = None) -> None:
         if sender is not None:   # a browser's connection is its own target: it has no reply port
@@ -201,7 +201,7 @@ class Commands:
     def _status(self) -> None:
         likes, dislikes = self.session.counts()
         self.send("/dd/status", likes + dislikes, likes, dislikes, self.version, self.generator.ready_count())
-        self._send_sync()
+        self.clock.send_sync()
         self._send_settings()
 
     def _send_settings(self) -> None:
@@ -210,7 +210,7 @@ class Commands:
                   int(s.groove), -1.0 if s.swing is None else float(s.swing), float(s.latency), int(s.autotake),
                   float(s.adapt), *[int(x) for x in s.locks])
 
-    def _update(self, **changes: Any) -> None:
+    def update(self, **changes: Any) -> None:
         """Change settings (from the OSC, clock, Link or take threads): each update stored, given to the
         generator and told whole before the next begins, so an older snapshot never overwrites a newer one."""
         with self._publish:
@@ -222,31 +222,31 @@ class Commands:
             self._send_settings()
 
     def _cmd_set_tempo(self, sender, bpm: float) -> None:
-        self._update(bpm=float(bpm))  # the current loop, rendered at the new tempo, is shown to the outputs again
+        self.update(bpm=float(bpm))  # the current loop, rendered at the new tempo, is shown to the outputs again
 
     def _cmd_set_mode(self, sender, mode: str) -> None:
-        self._update(mode=mode)
+        self.update(mode=mode)
 
     def _cmd_set_fotf(self, sender, on: float) -> None:
-        self._update(fotf=bool(on))
+        self.update(fotf=bool(on))
 
     def _cmd_set_temperature(self, sender, s: float) -> None:
-        self._update(temperature=float(s))
+        self.update(temperature=float(s))
 
     def _cmd_set_density(self, sender, p: float) -> None:
-        self._update(density=float(p))
+        self.update(density=float(p))
 
     def _cmd_set_feel(self, sender, on: float) -> None:
-        self._update(groove=bool(on))
+        self.update(groove=bool(on))
 
     def _cmd_set_swing(self, sender, amount: float) -> None:
         if amount < 0:
-            self._update(swing=None)
+            self.update(swing=None)
             return
         if self.settings.steps_per_beat % 2:
             raise OSCError("args", f"/dd/set/swing: a grid of {self.settings.steps_per_beat} steps per beat has no "
                                    "odd steps to swing (use an even number of steps per beat)")
-        self._update(swing=float(amount))
+        self.update(swing=float(amount))
 
     def _cmd_set_lock(self, sender, track: int, on: float) -> None:
         tracks = len(self.settings.locks)
@@ -256,7 +256,7 @@ class Commands:
             raise OSCError("state", "nothing to lock yet: no candidate has been announced")
         locks = list(self.settings.locks)
         locks[track - 1] = bool(on)
-        self._update(locks=tuple(locks))
+        self.update(locks=tuple(locks))
 
     def _cmd_play(self, sender) -> None:
         if not self.outputs:

@@ -35,13 +35,13 @@ from ..groove.record import Loop
 from .commands import Commands, check_handlers
 from .generator import GeneratorWorker
 from .song_worker import SongWorker
-from .sync import Sync
+from .sync import ClockService
 from ..session.settings import LiveSettings, grid_settings
 from ..osc.osc import Command, OSCError
 from ..osc.osc_server import OSCServer
 from ..osc.replies import Replies
 from .supervisor import Supervisor, front_ends
-from .takes import AutoTakes, Takes
+from .takes import TakeService
 from .trainer_worker import TrainerWorker
 from ..worker import Gate, failure
 
@@ -64,9 +64,10 @@ def check_init(init: str) -> None:
     load(Path(init))
 
 
-class Daemon(Commands, Takes, Sync):
-    """One live session served over OSC. ``start()`` binds and starts the workers; ``stop()``/``join()`` end
-    them; :meth:`serve_forever` does all three around the signal loop; :meth:`open` makes one from settings."""
+class Daemon(Commands):
+    """One live session served over OSC, with its services :attr:`takes` (:mod:`.takes`) and :attr:`clock` (:mod:`.sync`).
+    ``start()`` binds and starts the workers; ``stop()``/``join()`` end them; :meth:`serve_forever` does all
+    three around the signal loop; :meth:`open` makes one from settings."""
 
     def __init__(self, session, library, *, settings: LiveSettings | None = None, host: str = "127.0.0.1",
                  osc_port: int = protocol.OSC_PORT, reply_port: int = protocol.REPLY_PORT,
@@ -101,8 +102,10 @@ class Daemon(Commands, Takes, Sync):
         self.settings = settings or LiveSettings.from_dict(stored.get("live", {}))
         feel = session.feel()  # the feel layer lives in its own table (with its history, for undo)
         self.settings = replace(self.settings, feel=tuple(feel) if feel and any(feel) else ())
-        self._takes_init()
-        self._sync_init(sync, clock_in, clock_out)
+        self.takes = TakeService(session=session, settings=lambda: self.settings, current=lambda: self.current,
+                                 outputs=lambda: self.outputs, update=self.update, send=self.send)
+        self.clock = ClockService(sync, clock_in, clock_out, settings=lambda: self.settings,
+                                  outputs=lambda: self.outputs, update=self.update, send=self.send)
         # How a session's critic starts and learns is stored with it, so that a critic rebuilt after a
         # damaged checkpoint starts and learns as it did.
         init, learn = stored.get("init", init), stored.get("learn", learn)
@@ -130,7 +133,6 @@ class Daemon(Commands, Takes, Sync):
         self.midi_spec, self.audio_wanted, self.midi_in_spec = midi_out, audio, midi_in
         self.outputs: list = []                # started by start(): see dd_live.ports.outputs
         self.inputs: list = []                 # MIDI in (dd_live.ports.midi_in), started by start()
-        self.autotakes = AutoTakes(self)       # takes every N bars (/dd/set/autotake), idle while off
         self.songs = SongWorker(self)          # /dd/song: whole songs' drums, one at a time
         self.web, self.web_port, self.web_token, self._web_socket = None, web_port, web_token, web_socket  # start()
         self.published_critic = self.generator.critic   # the latest critic the trainer published (frozen)
@@ -204,8 +206,8 @@ class Daemon(Commands, Takes, Sync):
     @property
     def workers(self) -> list:
         """Every part the supervisor watches, the supervisor first (stopped first: it revives nothing being stopped)."""
-        return [self.supervisor, self.server, self.trainer_worker, self.generator, self.autotakes, self.songs, *self.outputs,
-                *self.inputs, *([self.web] if self.web is not None else [])]
+        return [self.supervisor, self.server, self.trainer_worker, self.generator, self.takes.autotakes, self.songs,
+                *self.outputs, *self.inputs, *([self.web] if self.web is not None else [])]
 
     def start(self) -> None:
         from ..sound.audio import clean_temp
@@ -229,14 +231,14 @@ class Daemon(Commands, Takes, Sync):
             log.warning("listening on %s:%d: OSC has no authentication; anyone who can reach this address can "
                         "control dd_live", self.host, self.server.port)
         self.outputs = open_outputs(midi=self.midi_spec, audio=self.audio_wanted, bpm=self.settings.bpm,
-                                    follower=self.follower, latency=self.settings.latency / 1000.0,
-                                    clock_out=self.clock_out)
-        self._sync_start()
+                                    follower=self.clock.follower, latency=self.settings.latency / 1000.0,
+                                    clock_out=self.clock.clock_out)
+        self.inputs += self.clock.start()
         if self.midi_in_spec != "none":
             from ..errors import BackendError
             from ..ports.midi_in import MidiInput
 
-            port = MidiInput(self.midi_in_spec, self.onset_at)
+            port = MidiInput(self.midi_in_spec, self.takes.onset_at)
             try:
                 port.start()
             except BackendError as err:
@@ -248,7 +250,7 @@ class Daemon(Commands, Takes, Sync):
         self.trainer_worker.sync()     # ratings stored but not yet trained on (after a crash)
         self.generator.start()
         self.generator.request()       # the first candidate is announced as soon as it exists
-        self.autotakes.start()
+        self.takes.autotakes.start()
         self.songs.start()
         self.supervisor.start()
 
@@ -272,9 +274,8 @@ class Daemon(Commands, Takes, Sync):
         for port in [*self.outputs, *self.inputs]:
             port.close()
 
-    def serve_forever(
-        self, *, on_start: Callable[[], None] | None = None, poll_s: float = 0.2, restore_signals: bool = True
-    ) -> None:
+    def serve_forever(self, *, on_start: Callable[[], None] | None = None, poll_s: float = 0.2,
+                      restore_signals: bool = True) -> None:
         """start(); wait for SIGINT or SIGTERM or a worker's death; stop(), join() and close the session.
         DDLiveError (one line) if a worker died. SIGUSR1 prints every thread's stack (for bug reports).
         ``restore_signals=False`` ignores SIGINT/SIGTERM from then on, for a process that is about to exit:

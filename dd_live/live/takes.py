@@ -1,8 +1,10 @@
-"""The daemon's feel commands: takes of a human playing along, and the feel layer they teach the drums
-(a mixin of :class:`dd_live.live.daemon.Daemon`, beside :mod:`dd_live.live.commands`).
+"""Takes of a human playing along, and the feel layer they teach the drums: :class:`TakeService`, a service the
+daemon holds (its take and feel commands, and onsets), built with what it needs of the daemon, and
+:class:`AutoTakes`, its worker for takes every N bars.
 
 Onsets arrive on the OSC thread (/dd/onset) and on the MIDI input's callback thread (:mod:`dd_live.ports.midi_in`,
-through :meth:`Takes.onset_at`); both go through :meth:`Takes.onset`, which only appends to the take under a lock. Ending a take matches and fits
+through :meth:`TakeService.onset_at`); both go through :meth:`TakeService.onset`, which only appends to the take
+under a lock. Ending a take matches and fits
 it (numpy, a few hundred onsets at most), stores the new layer in the session and hands it to the generator,
 which renders the playing and ready loops again with it, as after a tempo change.
 """
@@ -13,6 +15,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -27,12 +30,33 @@ log = logging.getLogger("dd_live.daemon")
 MAX_ONSETS = 4096       # onsets one take keeps (about 64 bars of sixteenths); later ones are refused
 
 
-class Takes:
-    """Take and feel handlers; the daemon calls :meth:`_takes_init` in its constructor."""
+class TakeService:
+    """The take and feel commands and the onsets of a human playing along. ``session``: where the feel layer
+    and its history are kept; ``settings`` and ``current``: the daemon's settings and playing loop, now;
+    ``outputs``: its outputs, now (their phase places an onset); ``update``: changes the daemon's settings
+    (:meth:`dd_live.live.daemon.Daemon.update`); ``send``: a reply to every client."""
 
-    def _takes_init(self) -> None:
+    def __init__(self, *, session, settings: Callable[[], Any], current: Callable[[], Any],
+                 outputs: Callable[[], list], update: Callable[..., None], send: Callable[..., None]) -> None:
+        self.session, self._settings, self._current, self._outputs = session, settings, current, outputs
+        self._update, self.send = update, send
         self._take: Take | None = None
         self._take_lock = threading.Lock()
+        self.autotakes = AutoTakes(self)       # takes every N bars (/dd/set/autotake), idle while off
+
+    @property
+    def settings(self):
+        return self._settings()
+
+    @property
+    def current(self):
+        return self._current()
+
+    def handlers(self) -> dict[str, Callable[..., None]]:
+        """The inbound commands of the OSC table this service runs, and their methods."""
+        return {"take_start": self._cmd_take_start, "onset": self._cmd_onset, "take_end": self._cmd_take_end,
+                "feel": self._cmd_feel, "feel_reset": self._cmd_feel_reset, "feel_undo": self._cmd_feel_undo,
+                "set_adapt": self._cmd_set_adapt, "set_autotake": self._cmd_set_autotake}
 
     # ------------------------------------------------------------ onsets (OSC thread, MIDI-in thread)
 
@@ -44,7 +68,7 @@ class Takes:
             raise OSCError("state", "no loop to play along with yet")
         beats = cur.pattern.beats
         if beat is None:
-            phase = self._phase()
+            phase = self.phase()
             if phase is None:
                 raise OSCError("state", "nothing is playing: /dd/play first, or send /dd/onset with the beat")
             beat = phase * beats
@@ -65,7 +89,7 @@ class Takes:
         with self._take_lock:
             if self._take is None:
                 return False
-        phase = self._phase(t)
+        phase = self.phase(t)
         if phase is None:
             return False
         try:
@@ -74,10 +98,10 @@ class Takes:
             return False
         return True
 
-    def _phase(self, at: float | None = None) -> float | None:
+    def phase(self, at: float | None = None) -> float | None:
         """Share of the bar the playing outputs have played (0-1) now, or at clock time ``at``, from the first
         output that knows."""
-        for out in self.outputs:
+        for out in self._outputs():
             phase = getattr(out, "phase", lambda at=None: None)(at)
             if phase is not None:
                 return phase
@@ -185,9 +209,10 @@ class AutoTakes(Worker):
     name = "dd-takes"
     IDLE_S = 0.25       # how often it looks at the setting while off, and the longest it sleeps
 
-    def __init__(self, daemon, *, clock: Callable[[], float] = time.perf_counter) -> None:
+    def __init__(self, takes, *, clock: Callable[[], float] = time.perf_counter) -> None:
+        """``takes``: what it ends and begins (a :class:`TakeService`: its settings, phase, begin_take, end_take)."""
         super().__init__()
-        self.daemon, self.clock = daemon, clock
+        self.takes, self.clock = takes, clock
         self._bell = threading.Event()
         self.due: float | None = None          # clock time (s) the running automatic take ends; None: off
 
@@ -204,7 +229,7 @@ class AutoTakes(Worker):
 
     def tick(self) -> float:
         """Do what is due now; returns the seconds until something may next be due."""
-        s = self.daemon.settings
+        s = self.takes.settings
         if not s.autotake:
             self.due = None
             return self.IDLE_S
@@ -212,11 +237,11 @@ class AutoTakes(Worker):
         bar = s.beats * 60.0 / s.bpm
         length = s.autotake * bar
         if self.due is None:           # just switched on: the first take runs to the bar line ``bars`` ahead
-            phase = self.daemon._phase() or 0.0     # the outputs' phase now, by their own clock
+            phase = self.takes.phase() or 0.0      # the outputs' phase now, by their own clock
             self.due = now - phase * bar + length
-            self.daemon.begin_take()
+            self.takes.begin_take()
         elif now >= self.due:
-            self.daemon.end_take(auto=True)
+            self.takes.end_take(auto=True)
             while self.due <= now:     # after a stall, the next whole take (never several at once)
                 self.due += length
         return min(max(self.due - self.clock(), 0.0), self.IDLE_S)

@@ -15,13 +15,13 @@ from dd_live.live.takes import AutoTakes
 
 
 @dataclass
-class FakeDaemon:
+class FakeTakes:
     settings: LiveSettings
-    phase: float | None = None
+    playing: float | None = None      # the outputs' phase
     calls: list = field(default_factory=list)
 
-    def _phase(self, at=None):
-        return self.phase
+    def phase(self, at=None):
+        return self.playing
 
     def begin_take(self):
         self.calls.append("begin")
@@ -33,7 +33,7 @@ class FakeDaemon:
 
 def test_takes_end_on_the_bar_lines_n_bars_apart_counted_from_the_playing_bar_and_a_stall_skips_ahead():
     now = [100.0]
-    d = FakeDaemon(LiveSettings(bpm=120.0, autotake=2), phase=0.25)    # a 2 s bar, a quarter played
+    d = FakeTakes(LiveSettings(bpm=120.0, autotake=2), playing=0.25)    # a 2 s bar, a quarter played
     auto = AutoTakes(d, clock=lambda: now[0])
     wait = auto.tick()
     assert d.calls == ["begin"] and auto.due == 100.0 - 0.5 + 4.0     # two bars from the bar line played
@@ -49,7 +49,7 @@ def test_takes_end_on_the_bar_lines_n_bars_apart_counted_from_the_playing_bar_an
     assert d.calls == ["begin", "end", "end"] and auto.due == 119.5      # still on the bar grid, one end only
     d.settings = LiveSettings(autotake=0)
     assert auto.tick() == AutoTakes.IDLE_S and auto.due is None
-    d.settings, d.phase = LiveSettings(bpm=60.0, beats=3, autotake=1), None   # nothing plays: from now
+    d.settings, d.playing = LiveSettings(bpm=60.0, beats=3, autotake=1), None   # nothing plays: from now
     now[0] = 200.0
     auto.tick()
     assert d.calls[-1] == "begin" and auto.due == 203.0
@@ -74,7 +74,7 @@ def test_automatic_takes_move_the_feel_towards_a_swinging_human_without_take_mes
     human = Human(swing=1 / 3, pull=0.3, jitter_ms=2.0, latency_ms=0.0, seed=1)
     c.send("/dd/set/autotake", 1)
     deadline = time.monotonic() + 5
-    while d.autotakes.due is None and time.monotonic() < deadline:   # the first take has started
+    while d.takes.autotakes.due is None and time.monotonic() < deadline:   # the first take has started
         time.sleep(0.01)
     layers = []
     end = time.monotonic() + 20
@@ -108,7 +108,7 @@ def test_with_automatic_takes_on_a_take_ended_by_hand_is_followed_by_the_next_at
     d, c = daemon(tmp_path / "s", settings=LiveSettings(bpm=60.0, autotake=8))   # long takes: none ends here
     c.wait("/dd/candidate", 30)
     deadline = time.monotonic() + 5
-    while d.autotakes.due is None and time.monotonic() < deadline:
+    while d.takes.autotakes.due is None and time.monotonic() < deadline:
         time.sleep(0.02)
     c.drain(0.1)
     c.send("/dd/take/end")                    # nothing played yet: not used, but the next take runs

@@ -281,10 +281,10 @@ def test_settings_updated_from_four_threads_end_as_the_last_update_everywhere(li
         save(values)
 
     monkeypatch.setattr(d.session, "save_settings", save_held_once)
-    first = threading.Thread(target=d._update, kwargs={"bpm": 101.0}, name="first")
+    first = threading.Thread(target=d.update, kwargs={"bpm": 101.0}, name="first")
     first.start()
     assert holding.wait(5)
-    second = threading.Thread(target=lambda: (d._update(density=0.3), later_done.set()))
+    second = threading.Thread(target=lambda: (d.update(density=0.3), later_done.set()))
     second.start()
     first.join()
     second.join()
@@ -294,7 +294,7 @@ def test_settings_updated_from_four_threads_end_as_the_last_update_everywhere(li
     fields = {"bpm": lambda k: 90.0 + k, "density": lambda k: 0.2 + k / 100, "latency": lambda k: float(k),
               "adapt": lambda k: 0.1 + k / 100}
     monkeypatch.setattr(d.session, "save_settings", save)
-    threads = [threading.Thread(target=lambda n=name: [d._update(**{n: fields[n](k)}) for k in range(40)])
+    threads = [threading.Thread(target=lambda n=name: [d.update(**{n: fields[n](k)}) for k in range(40)])
                for name in fields]
     for t in threads:
         t.start()

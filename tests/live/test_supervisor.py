@@ -118,7 +118,7 @@ def test_breaking_each_part_of_a_serving_daemon_the_loop_plays_on_and_each_part_
 
         assert note_ons(4.0), "no notes before anything was broken"
         player = d.outputs[0]
-        parts = [d.songs, d.autotakes, d.web, player]
+        parts = [d.songs, d.takes.autotakes, d.web, player]
         for part in parts:
             c.drain()
             _break(part)

@@ -117,11 +117,11 @@ def test_midi_in_note_ons_become_onsets_chords_merge_and_errors_stay_out_of_its_
 def test_onsets_from_midi_in_outside_a_take_or_while_nothing_plays_are_dropped_quietly(daemon, tmp_path):
     d, c = daemon(tmp_path / "s")
     c.wait("/dd/candidate", 30)
-    assert d.onset_at(0.0) is False               # no take
+    assert d.takes.onset_at(0.0) is False               # no take
     c.send("/dd/take/start")
     c.send("/dd/status")
     c.wait("/dd/status", 10)
-    assert d.onset_at(0.0) is False               # a take, but no output playing: no phase to place it
+    assert d.takes.onset_at(0.0) is False               # a take, but no output playing: no phase to place it
     assert not _errors(c, 0.3)
 
 

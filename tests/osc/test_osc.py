@@ -54,8 +54,14 @@ def test_protocol_json_has_defaults_and_every_required_address(capsys):
 def test_every_inbound_address_has_a_handler_taking_its_arguments_checked_at_start():
     from dd_live.errors import DDLiveError
     from dd_live.live.daemon import Daemon, check_handlers
+    from dd_live.live.sync import ClockService
+    from dd_live.live.takes import TakeService
 
-    handlers = object.__new__(Daemon).handlers()          # bound methods, no daemon started
+    d = object.__new__(Daemon)                             # bound methods, no daemon started
+    none = lambda *a, **k: None  # noqa: E731
+    d.takes = TakeService(session=None, settings=none, current=none, outputs=list, update=none, send=none)
+    d.clock = ClockService("internal", "virtual", settings=none, outputs=list, update=none, send=none)
+    handlers = d.handlers()
     check_handlers(handlers, protocol.inbound().values())  # the real table and handlers agree
     table = protocol.inbound().values()
     renamed = dict(handlers, set_tempo=lambda sender, tempo: None)          # an argument renamed

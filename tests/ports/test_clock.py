@@ -132,8 +132,8 @@ def test_a_hosts_tempo_becomes_the_session_tempo(daemon, tmp_path, rng):
     d, c = daemon(tmp_path / "s", sync="midi")
     c.wait("/dd/candidate", 30)
     c.drain(0.05)
-    d.follower.feed(START, 0.0)
-    _ticks(d.follower, 0.01, 97.0, 4 * TICKS_PER_BEAT, rng)
+    d.clock.follower.feed(START, 0.0)
+    _ticks(d.clock.follower, 0.01, 97.0, 4 * TICKS_PER_BEAT, rng)
     assert d.settings.bpm == pytest.approx(97.0, abs=0.1) and d.session.settings()["live"]["bpm"] == d.settings.bpm
     syncs = [a for addr, a in c.drain(0.3) if addr == "/dd/sync"]
     assert 1 <= len(syncs) <= 4 and syncs[0][0] == "midi" and syncs[-1][1] == pytest.approx(97.0, abs=0.05)

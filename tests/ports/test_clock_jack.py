@@ -190,12 +190,12 @@ def test_midi_clock_in_through_rtmidi_follows_the_host(jack, daemon, tmp_path):
             time.sleep(0.01)
         # stamped on arrival in rtmidi's callback (Python may hold it up): measured 119.67-120.0 here, against
         # 0.0002 bpm off through the frame-stamped reader above
-        assert d.follower.running and d.follower.bpm() == pytest.approx(120.0, abs=1.0)
+        assert d.clock.follower.running and d.clock.follower.bpm() == pytest.approx(120.0, abs=1.0)
         while host.port.clock() < end + 0.2:
             time.sleep(0.01)
         # rtmidi's JACK input queue (lock-free, without barriers) lost or doubled a tick in 2 of 12 runs here,
         # while the frame-stamped reader on the same host lost none: the count is rtmidi's, Stop is ours
-        assert not d.follower.running and abs(d.follower.position - 8 * TICKS_PER_BEAT) <= 2
+        assert not d.clock.follower.running and abs(d.clock.follower.position - 8 * TICKS_PER_BEAT) <= 2
     finally:
         stop_daemon(d, c)
         host.close()
