@@ -161,9 +161,9 @@ class Commands:
         pitches = self.generator.pitches(self.library.indices(pattern.samples), self.settings)
         loop = Loop.from_pattern(pattern, self.library, reference_audio(self.session, self.library, cid), row.score,
                                  origin=row.mode, id=cid, version=row.version, trained_on=row.trained_on, bpm=bpm,
-                                 pitches=pitches, feel=self.settings.feel)
+                                 pitches=pitches, feel=self.settings.feel_layer)
         loop.files, loop.playback = write_candidate_files(self.session.candidate_dir(cid), pattern, self.library,
-                                                          bpm, pitches, self.settings.feel)
+                                                          bpm, pitches, self.settings.feel_layer)
         return loop
 
     def _cmd_export(self, sender) -> None:
@@ -207,7 +207,7 @@ class Commands:
     def _send_settings(self) -> None:
         s = self.settings
         self.send("/dd/settings", float(s.bpm), s.mode, int(s.fotf), float(s.temperature), float(s.density),
-                  int(s.groove), -1.0 if s.swing is None else float(s.swing), float(s.latency), int(s.autotake),
+                  int(s.own_feel), -1.0 if s.swing is None else float(s.swing), float(s.latency), int(s.autotake),
                   float(s.adapt), *[int(x) for x in s.locks])
 
     def update(self, **changes: Any) -> None:
@@ -237,7 +237,7 @@ class Commands:
         self.update(density=float(p))
 
     def _cmd_set_feel(self, sender, on: float) -> None:
-        self.update(groove=bool(on))
+        self.update(own_feel=bool(on))
 
     def _cmd_set_swing(self, sender, amount: float) -> None:
         if amount < 0:

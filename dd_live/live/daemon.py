@@ -101,7 +101,7 @@ class Daemon(Commands):
         self.seed = int(stored.get("seed", seed if seed is not None else np.random.SeedSequence().entropy % 2**31))
         self.settings = settings or LiveSettings.from_dict(stored.get("live", {}))
         feel = session.feel()  # the feel layer lives in its own table (with its history, for undo)
-        self.settings = replace(self.settings, feel=tuple(feel) if feel and any(feel) else ())
+        self.settings = replace(self.settings, feel_layer=tuple(feel) if feel and any(feel) else ())
         self.takes = TakeService(session=session, settings=lambda: self.settings, current=lambda: self.current,
                                  outputs=lambda: self.outputs, update=self.update, send=self.send)
         self.clock = ClockService(sync, clock_in, clock_out, settings=lambda: self.settings,

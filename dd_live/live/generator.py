@@ -32,7 +32,7 @@ QUEUE_SIZE = 3          # ready candidates kept ahead of clicks
 
 def _shape(s: LiveSettings) -> tuple:
     """The settings that change which patterns are made (all but the tempo, the feel and the adapt rate)."""
-    return (s.fotf, s.locks, s.density, s.temperature, s.mode, s.groove, s.swing)
+    return (s.fotf, s.locks, s.density, s.temperature, s.mode, s.own_feel, s.swing)
 
 
 class GeneratorWorker(Worker):
@@ -81,7 +81,7 @@ class GeneratorWorker(Worker):
         self._pending_settings: LiveSettings | None = None
         self._wanted = False
         self._epoch = 0
-        self._bpm, self._feel = settings.bpm, settings.feel
+        self._bpm, self._feel = settings.bpm, settings.feel_layer
         self._made = 0
         self._made_version = -1                # the critic version of the latest candidate made
         self._next_id = session.next_id()
@@ -92,7 +92,7 @@ class GeneratorWorker(Worker):
         with gate.hold(high=True):
             self.chains = Chains(library, self.scorer, n=chains, rng=rng, tracks=tracks, steps=settings.steps,
                                  beats=settings.beats,
-                                 density=settings.density, temperature=settings.temperature, feel=settings.groove,
+                                 density=settings.density, temperature=settings.temperature, feel=settings.own_feel,
                                  prior=prior)
         self._best = BestSearch(self.chains)
         self.pooled = pooled
@@ -120,7 +120,7 @@ class GeneratorWorker(Worker):
                 self._epoch += 1
                 self._ready.clear()
             # take() skips loops at another tempo or feel until they are re-rendered
-            self._bpm, self._feel = settings.bpm, settings.feel
+            self._bpm, self._feel = settings.bpm, settings.feel_layer
             self._pending_settings = settings
             self._cond.notify_all()
 
@@ -259,26 +259,26 @@ class GeneratorWorker(Worker):
             constraints = Constraints(fotf=new.fotf, lock_sample=locks, lock_row=locks)
             with self.gate.hold(high=True):
                 self.scorer.swing = new.swing
-                if new.groove != old.groove:
-                    self.chains.set_feel(new.groove)
+                if new.own_feel != old.own_feel:
+                    self.chains.set_feel(new.own_feel)
                 self.chains.constrain(constraints, template, self._template_genes(cur))
                 if self._pool is not None:
                     pool = self._pool.pool
-                    if (new.fotf, new.locks, new.groove, new.swing) != (old.fotf, old.locks, old.groove, old.swing):
-                        pool.feel, pool.template_genes = new.groove, self._template_genes(cur)
+                    if (new.fotf, new.locks, new.own_feel, new.swing) != (old.fotf, old.locks, old.own_feel, old.swing):
+                        pool.feel, pool.template_genes = new.own_feel, self._template_genes(cur)
                         pool.reset(constraints, density=new.density, template=template)
                     pool.density = new.density
             self._stale = False  # constrain rescores the chains with self.critic
-        if (new.bpm, new.feel) != (old.bpm, old.feel):
+        if (new.bpm, new.feel_layer) != (old.bpm, old.feel_layer):
             with self._cond:
                 ready = list(self._ready)
             for loop in ready:
-                self._retempo(loop, new.bpm, new.feel)
+                self._retempo(loop, new.bpm, new.feel_layer)
                 with self._cond:
                     self._cond.notify_all()
             cur = self.current()
             if cur is not None:
-                self.on_retempo(self._retempo(replace(cur, cache={}), new.bpm, new.feel))
+                self.on_retempo(self._retempo(replace(cur, cache={}), new.bpm, new.feel_layer))
 
     def _retempo(self, loop: Loop, bpm: float, feel: tuple[float, ...]) -> Loop:
         """Render ``loop``'s files again at ``bpm`` with the feel layer ``feel``."""
@@ -321,10 +321,10 @@ class GeneratorWorker(Worker):
         loop = Loop.from_arrays(found.hits, found.idx, self.library, reference, found.score, groove=groove,
                                 origin=settings.mode,
                                 id=cid, version=self.version, trained_on=self.trained_on, bpm=settings.bpm,
-                                pitches=self.pitches(found.idx, settings), epoch=epoch, feel=settings.feel)
+                                pitches=self.pitches(found.idx, settings), epoch=epoch, feel=settings.feel_layer)
         write_wav(folder / "critic.wav", loop.audio, bits=32, force=True)
         loop.files, loop.playback = write_candidate_files(folder, loop.pattern, self.library, settings.bpm, loop.pitches,
-                                                          settings.feel)
+                                                          settings.feel_layer)
         self.session.add_candidate(cid, loop.pattern.to_json(), found.score, self.version, self.trained_on,
                                    settings.bpm, settings.mode)
         for i in found.idx:  # hashed here, so that rating it costs the click no hashing
@@ -367,7 +367,7 @@ class GeneratorWorker(Worker):
             pool = LoopPool(self.library, self.scorer, rng=self.rng, tracks=len(s.locks), steps=s.steps, beats=s.beats,
                             density=s.density,
                             constraints=Constraints(fotf=s.fotf, lock_sample=locks, lock_row=locks), template=template,
-                            feel=s.groove, template_genes=self._template_genes(cur), prior=self.prior)
+                            feel=s.own_feel, template_genes=self._template_genes(cur), prior=self.prior)
             self._pool = PoolSearch(pool, seed=int(self.rng.integers(2**31)))
         return self._pool
 

@@ -135,7 +135,7 @@ class SongWorker(Worker):
         try:
             check()                                   # cancelled while it waited
             critic = copy.deepcopy(d.published_critic).eval()
-            taste = taste_from(d.library, critic, d.settings, d.settings.feel, seed=d.seed, threads=d.threads,
+            taste = taste_from(d.library, critic, d.settings, d.settings.feel_layer, seed=d.seed, threads=d.threads,
                                source=f"session {d.session.name}", gate=d.gate, prior=d.prior)
             summary = make_song(path, out, taste=taste, force=True, check=check, whole=True)
         except Cancelled:

@@ -81,7 +81,7 @@ class TakeService:
                 raise OSCError("state", f"the take already holds {MAX_ONSETS} onsets: end it with /dd/take/end")
             # the feel the daemon plays from now on: a loop announced before a take's change is still being
             # rendered again with it for a few ms, and onsets belong to the drums as they now play
-            self._take.add(cur.frame(self.settings.feel), float(beat) * cur.pattern.steps / beats)
+            self._take.add(cur.frame(self.settings.feel_layer), float(beat) * cur.pattern.steps / beats)
 
     def onset_at(self, t: float) -> bool:
         """An onset at time ``t`` (s, time.perf_counter) from MIDI in's thread; whether the running take kept it
@@ -190,13 +190,13 @@ class TakeService:
         return self.settings.steps, self.settings.steps_per_beat
 
     def _layer(self) -> np.ndarray:
-        feel = self.settings.feel
+        feel = self.settings.feel_layer
         return np.asarray(feel, dtype=np.float64) if feel else flat(self._grid()[0])
 
     def _play_feel(self, layer: np.ndarray) -> None:
         """Make ``layer`` the one the drums play with and say so."""
         layer = np.asarray(layer, dtype=np.float64)
-        self._update(feel=tuple(float(x) for x in layer) if np.any(layer) else ())
+        self._update(feel_layer=tuple(float(x) for x in layer) if np.any(layer) else ())
         self.send("/dd/feel", *[float(x) for x in layer])
 
 

@@ -26,9 +26,9 @@ class LiveSettings:
     locks: tuple[bool, ...] = (False, False, False, False)
     adapt: float = DEFAULT_RATE    # share of the gap to the human closed per take (0: the feel stays)
     autotake: int = 0              # a take ends and the next starts every this many bars (0: by hand)
-    groove: bool = False           # loops with their own feel (accents, ghosts, push, swing) searched for
+    own_feel: bool = False         # loops with a feel of their own (accents, ghosts, push, swing): /dd/set/feel
     swing: float | None = None     # every loop's swing (fractions of a step); None: each loop's own
-    feel: tuple[float, ...] = ()   # the feel layer (offset per step); kept in the session's feel table
+    feel_layer: tuple[float, ...] = ()   # the feel layer takes teach (offset per step): the session's feel table
     latency: float = 0.0           # ms MIDI out plays later (earlier if negative): /dd/set/latency, --latency
     steps: int = 16                # the grid: steps per bar and beats per bar (serve --steps/--beats; kept
     beats: int = 4                 # with the session, not changed while serving)
@@ -43,7 +43,7 @@ class LiveSettings:
 
     def to_dict(self) -> dict:
         return {"bpm": self.bpm, "mode": self.mode, "fotf": self.fotf, "temperature": self.temperature,
-                "density": self.density, "locks": list(self.locks), "adapt": self.adapt, "groove": self.groove,
+                "density": self.density, "locks": list(self.locks), "adapt": self.adapt, "own_feel": self.own_feel,
                 "swing": self.swing, "steps": self.steps, "beats": self.beats, "autotake": self.autotake,
                 "latency": self.latency, "gm": self.gm}
 
@@ -54,7 +54,8 @@ class LiveSettings:
                    fotf=bool(d.get("fotf", base.fotf)), temperature=float(d.get("temperature", base.temperature)),
                    density=float(d.get("density", base.density)),
                    locks=tuple(bool(x) for x in d.get("locks", base.locks)),
-                   adapt=float(d.get("adapt", base.adapt)), groove=bool(d.get("groove", base.groove)),
+                   adapt=float(d.get("adapt", base.adapt)),
+                   own_feel=bool(d.get("own_feel", d.get("groove", base.own_feel))),   # "groove": sessions before
                    swing=None if d.get("swing") is None else float(d["swing"]),
                    steps=int(d.get("steps", base.steps)), beats=int(d.get("beats", base.beats)),
                    autotake=int(d.get("autotake", base.autotake)), latency=float(d.get("latency", base.latency)),

@@ -159,9 +159,9 @@ def taste_from(library, critic, settings, feel: Sequence[float] = (), *, seed: i
 
     def make_chains(steps: int, beats: int, constraints: Constraints):
         return Chains(library, _Held(), n=CHAINS, rng=rng, tracks=TRACKS, steps=steps, beats=beats,
-                      density=settings.density, constraints=constraints, feel=settings.groove, prior=prior)
+                      density=settings.density, constraints=constraints, feel=settings.own_feel, prior=prior)
 
-    return Taste(library, score, rng, TRACKS, settings.swing, tuple(feel), settings.groove, settings.fotf, source,
+    return Taste(library, score, rng, TRACKS, settings.swing, tuple(feel), settings.own_feel, settings.fotf, source,
                  make_chains)
 
 

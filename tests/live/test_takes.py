@@ -59,14 +59,14 @@ def test_undo_reset_and_restart_keep_the_layer_history(daemon, tmp_path):
     assert np.allclose(c.wait("/dd/feel", 10), first, atol=1e-6)
     c.send("/dd/feel/reset")
     assert not np.any(c.wait("/dd/feel", 10))
-    assert d.settings.feel == () and not _errors(c, 0.2)
+    assert d.settings.feel_layer == () and not _errors(c, 0.2)
     c.send("/dd/feel/undo")                       # a reset is undoable
     assert np.allclose(c.wait("/dd/feel", 10), first, atol=1e-6)
     stop_daemon(d, c)
     d2, c2 = daemon(tmp_path / "s")              # a restart plays the same feel
     c2.send("/dd/feel")
     assert np.allclose(c2.wait("/dd/feel", 10), first, atol=1e-6)
-    assert np.allclose(d2.settings.feel, first, atol=1e-6)
+    assert np.allclose(d2.settings.feel_layer, first, atol=1e-6)
     c2.send("/dd/feel/undo")
     assert not np.any(c2.wait("/dd/feel", 10))
     c2.send("/dd/feel/undo")
@@ -145,7 +145,7 @@ def test_set_feel_serves_loops_with_accents_ghosts_push_and_swing_and_off_serves
     c.wait("/dd/candidate", 30)
     c.send("/dd/set/feel", 1)
     felt = _patterns(d, c, 6)
-    assert d.settings.groove and d.session.settings()["live"]["groove"] is True
+    assert d.settings.own_feel and d.session.settings()["live"]["own_feel"] is True
     assert all(len(set(p.velocities[p.hits].tolist())) > 1 for p in felt)     # accents and ghosts
     assert sum(p.swing > 0 for p in felt) >= 2 and sum(bool(np.any(p.offsets)) for p in felt) >= 2
     c.send("/dd/set/mode", "explore")            # DeepDrummer's chains search the feel too

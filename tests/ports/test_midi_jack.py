@@ -102,13 +102,13 @@ def _feel_run(daemon, folder):
     from dd_live.session.settings import LiveSettings
 
     bpm, beats = 240.0, 4
-    d, c = daemon(folder, threads=1, seed=4, midi_out="virtual", settings=LiveSettings(bpm=bpm, groove=True, swing=0.2))
+    d, c = daemon(folder, threads=1, seed=4, midi_out="virtual", settings=LiveSettings(bpm=bpm, own_feel=True, swing=0.2))
     witness = None
     try:
         c.wait("/dd/candidate", 30)
         play_takes_osc(c, Human(swing=1 / 3, seed=5), takes=1, bars=2, bpm=bpm)   # a feel layer of its own
         cid = d.current.id
-        layer = np.asarray(d.settings.feel)
+        layer = np.asarray(d.settings.feel_layer)
         p = d.current.pattern
         assert p.swing == 0.2 and np.any(layer) and len(set(p.velocities[p.hits].tolist())) > 1
         c.drain(0.1)
@@ -227,7 +227,7 @@ def test_a_human_on_midi_in_pulls_the_drums_off_beats_late(jack, daemon):
         simulated = Human(swing=1 / 3, pull=0.3, jitter_ms=4.0, latency_ms=12.0, seed=0)
         layers, gaps = [], []
         for _ in range(3):
-            frame = d.current.frame(d.settings.feel)
+            frame = d.current.frame(d.settings.feel_layer)
             start = player.clock() - player.phase() * bar + 2 * bar   # a bar line at least a bar away
             c.send("/dd/take/start")
             times = sorted(start + k * bar + p * bar / frame.steps

@@ -193,3 +193,15 @@ def test_export_takes_the_sessions_note_map_unless_told_and_rewrites_an_export_o
     assert "refusing to overwrite an export (use --force)" in capsys.readouterr().err
     assert main(["export", str(tmp_path / "s"), "--out", str(out), "--no-gm", "--force"]) == 0
     assert {made_as(f) for f in out.iterdir()} == {(110.0, False)}
+
+
+def test_settings_keep_loops_own_feel_apart_from_the_feel_layer_and_read_older_sessions():
+    """/dd/set/feel's switch is own_feel, the layer takes teach is feel_layer (kept in its own table); a session
+    stored before the names parted says "groove" for the switch."""
+    from dd_live.session.settings import LiveSettings
+
+    assert LiveSettings.from_dict({"groove": True}).own_feel is True
+    s = LiveSettings(own_feel=True, feel_layer=(0.1,) * 16)
+    d = s.to_dict()
+    assert d["own_feel"] is True and "groove" not in d and "feel_layer" not in d
+    assert LiveSettings.from_dict(d).own_feel is True and LiveSettings.from_dict(d).feel_layer == ()

@@ -288,7 +288,7 @@ def test_a_session_searching_each_loops_feel_carries_its_accents_and_push(tmp_pa
     from dd_live.song.taste import taste_from
 
     critic = starting_critic("pretrained", library=kit, seed=0, flat=False)
-    taste = taste_from(kit, critic, LiveSettings(groove=True), seed=0, threads=1)
+    taste = taste_from(kit, critic, LiveSettings(own_feel=True), seed=0, threads=1)
     src = _song(tmp_path / "s.mid", PARTS[:2])
     make_song(src, tmp_path / "o", taste=taste)
     doc = check_song(src, tmp_path / "o")
