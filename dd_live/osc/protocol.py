@@ -305,7 +305,25 @@ def inbound() -> dict[str, Address]:
 
 
 def outbound() -> dict[str, Address]:
-    return {a.address: a for a in ADDRESSES if a.direction == "out"}
+    return dict(_OUTBOUND)
+
+
+_OUTBOUND: dict[str, Address] = {a.address: a for a in ADDRESSES if a.direction == "out"}
+
+
+def named(address: str, args: tuple | list) -> dict[str, Any]:
+    """A reply's arguments by their names in the table (a ``*`` argument takes the rest, as a list); an argument
+    the table does not name (none should be: the tests check every reply) keeps its place as ``"argN"``."""
+    entry = _OUTBOUND.get(address)
+    out: dict[str, Any] = {}
+    for i, a in enumerate(entry.args if entry is not None else ()):
+        if a.type == "*":
+            out[a.name] = list(args[i:])
+            return out
+        if i < len(args):
+            out[a.name] = args[i]
+    out.update({f"arg{i}": v for i, v in enumerate(args) if entry is None or i >= len(entry.args)})
+    return out
 
 
 def as_dict() -> dict:

@@ -77,13 +77,13 @@ def _finite(value: Any) -> Any:
 
 
 def to_json(address: str, args: tuple) -> str:
-    """A reply as the page reads it; /dd/candidate with its files' URLs."""
-    msg: dict[str, Any] = {"address": address, "args": [_finite(a) for a in args]}
-    if address == "/dd/candidate" and len(args) >= 6:
-        cid = int(args[0])
-        msg["files"] = {kind: f"/loops/{cid}/{Path(str(args[i])).name}"
-                        for kind, i in (("loop_wav", 3), ("preview_wav", 4), ("midi_file", 5))
-                        if LOOP_FILE.match(Path(str(args[i])).name)}
+    """A reply as the page reads it: arguments by name (:func:`protocol.named`); /dd/candidate's files' URLs."""
+    named = protocol.named(address, [_finite(a) for a in args])
+    msg: dict[str, Any] = {"address": address, "args": named}
+    if address == "/dd/candidate":
+        msg["files"] = {kind: f"/loops/{int(named['id'])}/{Path(str(named[kind])).name}"
+                        for kind in ("loop_wav", "preview_wav", "midi_file")
+                        if kind in named and LOOP_FILE.match(Path(str(named[kind])).name)}
     return json.dumps(msg, default=str)
 
 

@@ -25,7 +25,7 @@ def _hello(base: str) -> tuple[WsClient, int]:
     """A connection that said /dd/hello, and the candidate it was shown."""
     c = _ws(base)
     c.send("/dd/hello")
-    return c, c.wait("/dd/candidate", 60)["args"][0]
+    return c, c.wait("/dd/candidate", 60)["args"]["id"]
 
 
 def test_the_page_and_its_table_are_served_and_the_table_is_protocol_py(web_daemon):
@@ -48,24 +48,24 @@ def test_commands_go_through_the_dispatcher_and_replies_come_back_as_json(web_da
     try:
         c.send("/dd/hello")
         status = c.wait("/dd/status")
-        assert len(status["args"]) == 5
+        assert set(status["args"]) == {"ratings", "likes", "dislikes", "version", "queue"}   # by name
         settings = c.wait("/dd/settings")
-        assert settings["args"][0] == pytest.approx(d.settings.bpm) and settings["args"][1] == d.settings.mode
+        assert settings["args"]["bpm"] == pytest.approx(d.settings.bpm) and settings["args"]["mode"] == d.settings.mode
         cand = c.wait("/dd/candidate", 60)
-        cid = cand["args"][0]
-        assert cand["files"]["loop_wav"] == f"/loops/{cid}/{Path(cand['args'][3]).name}"
+        cid = cand["args"]["id"]
+        assert cand["files"]["loop_wav"] == f"/loops/{cid}/{Path(cand['args']['loop_wav']).name}"
         grid = c.wait("/dd/grid")
-        assert grid["args"][0] == cid and len(grid["args"]) == 1 + 4 * 16
+        assert grid["args"]["id"] == cid and len(grid["args"]["cells"]) == 4 * 16
         c.send("/dd/like")
         rated = c.wait("/dd/rated", 10)
-        assert rated["args"][:2] == [cid, "like"]
+        assert (rated["args"]["id"], rated["args"]["label"]) == (cid, "like")
         assert d.session.counts() == (1, 0)                       # stored in the session's SQLite
-        c.wait("/dd/candidate", 30, where=lambda m: m["args"][0] != cid)
+        c.wait("/dd/candidate", 30, where=lambda m: m["args"]["id"] != cid)
         c.send("/dd/set/tempo", 999)                              # the table's range, from the dispatcher
         err = c.wait("/dd/error")
-        assert err["args"][0] == "args" and "bpm" in err["args"][1]
+        assert err["args"]["code"] == "args" and "bpm" in err["args"]["message"]
         c.send("/dd/set/tempo", 97.5)
-        assert c.wait("/dd/settings", where=lambda m: m["args"][0] == 97.5)
+        assert c.wait("/dd/settings", where=lambda m: m["args"]["bpm"] == 97.5)
         assert d.settings.bpm == 97.5
     finally:
         c.close()
@@ -196,7 +196,7 @@ def test_an_export_downloads_as_a_zip_with_the_kit(web_daemon):
     c, cid = _hello(base)
     try:
         c.send("/dd/export")
-        assert c.wait("/dd/exported", 30)["args"][0] == cid
+        assert c.wait("/dd/exported", 30)["args"]["id"] == cid
     finally:
         c.close()
     listing = json.loads(get(base + f"/api/exports?token={TOKEN}")[1])
@@ -217,10 +217,10 @@ def test_the_sessions_ratings_are_listed_in_the_order_given_for_the_plot(web_dae
     try:
         c.send("/dd/like")
         c.wait("/dd/rated")
-        second = c.wait("/dd/candidate", 60, where=lambda m: m["args"][0] != first)["args"][0]
+        second = c.wait("/dd/candidate", 60, where=lambda m: m["args"]["id"] != first)["args"]["id"]
         c.send("/dd/dislike")
         c.wait("/dd/rated")
-        third = c.wait("/dd/candidate", 60, where=lambda m: m["args"][0] not in (first, second))["args"][0]
+        third = c.wait("/dd/candidate", 60, where=lambda m: m["args"]["id"] not in (first, second))["args"]["id"]
         c.send("/dd/rate", first, 0)                               # rated again: it keeps its place
         c.wait("/dd/rated")
         c.send("/dd/like")
@@ -228,7 +228,7 @@ def test_the_sessions_ratings_are_listed_in_the_order_given_for_the_plot(web_dae
         url = base + f"/api/ratings?token={TOKEN}"
         assert json.loads(get(url)[1]) == {"ratings": [[first, 0], [second, 0], [third, 1]]}
         c.send("/dd/undo")                                         # the last given goes
-        c.wait("/dd/status", where=lambda m: m["args"][0] == 2)
+        c.wait("/dd/status", where=lambda m: m["args"]["ratings"] == 2)
         assert json.loads(get(url)[1]) == {"ratings": [[first, 0], [second, 0]]}
     finally:
         c.close()
@@ -267,13 +267,13 @@ def test_ten_thousand_malformed_messages_leave_the_daemon_serving_and_lose_no_ra
     c, cid = _hello(base)
     try:
         c.send("/dd/like")
-        assert c.wait("/dd/rated", 10)["args"][0] == cid
+        assert c.wait("/dd/rated", 10)["args"]["id"] == cid
         bad = _malformed(rng, 10_000)
         liked, last = [], cid
         for i, m in enumerate(bad):
             c.ws.send(m)
             if i % 2500 == 1250:                                   # ratings in the middle of the flood
-                last = c.wait("/dd/candidate", 60, where=lambda m, last=last: m["args"][0] != last)["args"][0]
+                last = c.wait("/dd/candidate", 60, where=lambda m, last=last: m["args"]["id"] != last)["args"]["id"]
                 c.send("/dd/dislike")
                 liked.append(last)
         c.got = [m for m in c.got if m["address"] != "/dd/status"]   # the hello's
@@ -283,19 +283,19 @@ def test_ten_thousand_malformed_messages_leave_the_daemon_serving_and_lose_no_ra
     finally:
         c.close()
     assert d.failure() is None and d.web.is_alive()
-    assert status["args"][0] == 1 + len(set(liked)) == sum(d.session.counts()) == 5   # every rating stored
+    assert status["args"]["ratings"] == 1 + len(set(liked)) == sum(d.session.counts()) == 5   # every rating stored
     assert d.web.messages >= 10_000                                 # each one went through the dispatcher
     fresh = _ws(base)                                               # and a new page is served as before
     try:
         fresh.send("/dd/hello")
-        assert fresh.wait("/dd/status")["args"][0] == status["args"][0]
+        assert fresh.wait("/dd/status")["args"]["ratings"] == status["args"]["ratings"]
     finally:
         fresh.close()
     # the bad ones were answered, in one line each, as many as the per-page limit lets through, then 'flood'
     from dd_live.osc.protocol import ERROR_CODES
 
-    assert len(errors) >= 20 and {m["args"][0] for m in errors} <= set(ERROR_CODES), errors[:5]
-    assert any(m["args"][0] == "flood" for m in errors) and all("\n" not in m["args"][1] for m in errors)
+    assert len(errors) >= 20 and {m["args"]["code"] for m in errors} <= set(ERROR_CODES), errors[:5]
+    assert any(m["args"]["code"] == "flood" for m in errors) and all("\n" not in m["args"]["message"] for m in errors)
 
 
 def test_a_message_too_long_closes_only_its_own_connection(web_daemon):
@@ -331,6 +331,29 @@ def test_the_page_names_only_the_tables_commands_and_replies():
     read = set(re.findall(r'"(/dd/[a-z/]+)": \(', js))
     assert "/dd/grid" in read and read <= set(protocol.outbound()), read - set(protocol.outbound())
     assert set(KEYS) - {"play"} <= set(protocol.COMMANDS)
+    # replies are read by the table's argument names: each name a handler (or showSettings) takes is one
+    table = protocol.outbound()
+    taken = re.findall(r'"(/dd/[a-z/]+)": \(\{ ([a-z_, ]+) \}', js)
+    taken += [("/dd/settings", m) for m in re.findall(r"function showSettings\(\{ ([a-z_, ]+) \}\)", js)]
+    assert len(taken) >= 10
+    for address, names in taken:
+        wrong = set(names.replace(" ", "").split(",")) - {a.name for a in table[address].args}
+        assert not wrong, (address, wrong)
+
+
+def test_replies_are_named_by_the_table():
+    """protocol.named: each reply's arguments under the table's names, a ``*`` argument as the list of the rest;
+    what the table does not name keeps its place (never dropped)."""
+    from dd_live.osc import protocol
+
+    assert protocol.named("/dd/grid", [7, 0, 100, 0]) == {"id": 7, "cells": [0, 100, 0]}
+    assert protocol.named("/dd/feel", []) == {"offsets": []}
+    assert protocol.named("/dd/rated", [3, "like", 1, 0]) == {"id": 3, "label": "like", "likes": 1, "dislikes": 0}
+    assert protocol.named("/dd/exported", [3, "/x", "extra"]) == {"id": 3, "dir": "/x", "arg2": "extra"}
+    assert protocol.named("/dd/unknown", [1]) == {"arg0": 1}
+    for address, entry in protocol.outbound().items():
+        args = [{"i": 1, "f": 0.5, "s": "x", "*": 2, "n": 1}[a.type] for a in entry.args]
+        assert list(protocol.named(address, args)) == [a.name for a in entry.args], address
 
 
 def test_serve_prints_the_pages_address_and_the_web_setting_is_checked(tmp_path):

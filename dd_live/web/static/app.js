@@ -1,5 +1,6 @@
 // dd_live's page: the address table comes from /protocol.json (the daemon's protocol.py), commands go out and
-// replies come in over one WebSocket as {"address": ..., "args": [...]}; the loop plays through Web Audio.
+// replies come in over one WebSocket as {"address": ..., "args": {name: value, ...}} (the table's argument names);
+// the loop plays through Web Audio.
 "use strict";
 
 const token = new URLSearchParams(location.search).get("token") || "";
@@ -81,14 +82,14 @@ function connect() {
 // ---------------------------------------------------------------- replies
 
 const handlers = {
-  "/dd/candidate": ([id, score, bpm], msg) => {
+  "/dd/candidate": ({ id, score, bpm }, msg) => {
     dd.candidate = { id, score, bpm, files: msg.files || {} };
     $("cid").textContent = id;
     $("score").textContent = score === null ? "-" : score.toFixed(2);
     loadLoop(id, dd.candidate.files.loop_wav, bpm);
   },
-  "/dd/shape": ([tracks, steps, beats]) => { dd.shape = { tracks, steps, beats }; },
-  "/dd/grid": ([id, ...cells]) => {
+  "/dd/shape": ({ tracks, steps, beats }) => { dd.shape = { tracks, steps, beats }; },
+  "/dd/grid": ({ id, cells }) => {
     dd.grid = { id, cells };
     drawGrid();
     if (dd.pending !== null && id !== dd.pending.from) {
@@ -98,8 +99,8 @@ const handlers = {
       requestAnimationFrame(() => dd.latencies.push({ dom, frame: performance.now() - t }));
     }
   },
-  "/dd/samples": ([id, ...names]) => { dd.samples = names; drawGrid(); },
-  "/dd/status": ([ratings, likes, dislikes, version, queue]) => {
+  "/dd/samples": ({ names }) => { dd.samples = names; drawGrid(); },
+  "/dd/status": ({ ratings, likes, dislikes, version, queue }) => {
     loadRatings();             // sent on (re)connect and after an undo: the plot is drawn from the session's list
     $("ratings").textContent = ratings;
     $("likes").textContent = likes;
@@ -107,7 +108,7 @@ const handlers = {
     $("version").textContent = version;
     $("queue").textContent = queue;
   },
-  "/dd/rated": ([id, label, likes, dislikes]) => {
+  "/dd/rated": ({ id, label, likes, dislikes }) => {
     const like = label === "like" ? 1 : 0;
     const given = dd.ratings.find((r) => r[0] === id);  // a rating replaced keeps its place, as in the database
     if (given) given[1] = like; else dd.ratings.push([id, like]);
@@ -117,14 +118,14 @@ const handlers = {
     $("ratings").textContent = likes + dislikes;
     drawPlot();
   },
-  "/dd/trained": ([version]) => { $("version").textContent = version; },
+  "/dd/trained": ({ version }) => { $("version").textContent = version; },
   "/dd/settings": (args) => showSettings(args),
-  "/dd/sync": ([source, bpm, phase, running]) => {
+  "/dd/sync": ({ source, bpm, running }) => {
     $("sync").textContent = source === "internal" ? "" : `${source} clock ${bpm ? bpm.toFixed(1) : "?"} bpm ${running ? "running" : "stopped"}`;
   },
   "/dd/exported": () => loadLists(),
-  "/dd/song/done": ([song, dir]) => say(`song drums written: ${song} -> ${dir}`),
-  "/dd/error": ([code, message]) => {
+  "/dd/song/done": ({ song, dir }) => say(`song drums written: ${song} -> ${dir}`),
+  "/dd/error": ({ code, message }) => {
     dd.errors.push([code, message]);
     say(`${code}: ${message}`);
   },
@@ -132,7 +133,7 @@ const handlers = {
 
 function handle(msg) {
   const fn = handlers[msg.address];
-  if (fn) fn(msg.args || [], msg);
+  if (fn) fn(msg.args || {}, msg);
 }
 
 // ---------------------------------------------------------------- the grid and the plot
@@ -201,7 +202,7 @@ function drawPlot() {
 
 // ---------------------------------------------------------------- settings
 
-function showSettings([bpm, mode, fotf, temperature, density, feel, swing, latency, autotake, adapt, ...locks]) {
+function showSettings({ bpm, mode, fotf, temperature, density, feel, swing, latency, autotake, adapt, locks }) {
   dd.settings = { bpm, mode, fotf, temperature, density, feel, swing, latency, autotake, adapt, locks };
   const set = (id, value) => { if (document.activeElement !== $(id)) $(id).value = value; };
   set("bpm", bpm.toFixed(1));
