@@ -160,3 +160,14 @@ def merge(settings: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]
             raise InputError(f"--{key.replace('_', '-')} must be {what}, got {value!r}")
         out[key] = value
     return out
+
+
+def check_init(init: str) -> None:
+    """Fail early (before a session folder exists) on an ``init`` that cannot start a critic."""
+    if init in ("pretrained", "random"):
+        return
+    if "\0" in init:
+        raise InputError(f"--init {init!r}: a path cannot hold a NUL character")
+    from ..learn.pretrain import load
+
+    load(Path(init))

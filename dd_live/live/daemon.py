@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from ..osc import osc, protocol
-from ..errors import DDLiveError, InputError, one_line
+from ..errors import DDLiveError, one_line
 from ..groove.record import Loop
 from .commands import Commands, check_handlers
 from .generator import GeneratorWorker
@@ -51,17 +51,6 @@ log = logging.getLogger("dd_live.daemon")
 def default_threads() -> int:
     """Half the cores, at least one: dd_live shares the machine with a DAW."""
     return max(1, (os.cpu_count() or 2) // 2)
-
-
-def check_init(init: str) -> None:
-    """Fail early (before a session folder exists) on an ``init`` that cannot start a critic."""
-    if init in ("pretrained", "random"):
-        return
-    if "\0" in init:
-        raise InputError(f"--init {init!r}: a path cannot hold a NUL character")
-    from ..learn.pretrain import load
-
-    load(Path(init))
 
 
 class Daemon(Commands):
@@ -149,7 +138,7 @@ class Daemon(Commands):
         again, not removed)."""
         from ..song.drum_parts import performer_prior
         from ..sound.samples import open_library
-        from .config import web_port
+        from .config import check_init, web_port
         from ..session.folders import check_folder, is_session, resolve, session_samples
         from ..session.session import Session
 
@@ -269,10 +258,13 @@ class Daemon(Commands):
             worker.stop()
 
     def join(self, timeout: float = 5.0) -> None:
+        from ..loops.render import close_pools
+
         for worker in self.workers:
             worker.join(timeout)
         for port in [*self.outputs, *self.inputs]:
             port.close()
+        close_pools()      # the render threads, once every worker that rendered has ended
 
     def serve_forever(self, *, on_start: Callable[[], None] | None = None, poll_s: float = 0.2,
                       restore_signals: bool = True) -> None:

@@ -215,7 +215,8 @@ def _mix(bar: np.ndarray, pos: np.ndarray, smp: np.ndarray, gain: np.ndarray, li
     return out
 
 
-_POOLS: dict[int, ThreadPoolExecutor] = {}
+_POOLS: dict[int, ThreadPoolExecutor] = {}    # the render threads, by count (made on first use; close_pools)
+_POOLS_LOCK = threading.Lock()
 _LOCAL = threading.local()
 
 
@@ -235,9 +236,22 @@ def _scratch(size: int) -> np.ndarray:
 def _pool(threads: int) -> ThreadPoolExecutor:
     from concurrent.futures import ThreadPoolExecutor
 
-    if threads not in _POOLS:
-        _POOLS[threads] = ThreadPoolExecutor(threads, thread_name_prefix="dd-render")
-    return _POOLS[threads]
+    with _POOLS_LOCK:
+        if threads not in _POOLS:
+            _POOLS[threads] = ThreadPoolExecutor(threads, thread_name_prefix="dd-render")
+        return _POOLS[threads]
+
+
+def close_pools() -> int:
+    """Shut the render threads down, waiting for what they are mixing; returns how many pools there were. Their
+    owner calls it when its renders are over (the daemon's join, after its workers); a later render makes a
+    pool again. Idempotent."""
+    with _POOLS_LOCK:
+        pools = list(_POOLS.values())
+        _POOLS.clear()
+    for pool in pools:
+        pool.shutdown(wait=True)
+    return len(pools)
 
 
 def level_gain(audio: np.ndarray) -> np.ndarray:
