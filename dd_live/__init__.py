@@ -6,6 +6,8 @@ rtmidi nor PortAudio: the hardware and learning modules are imported lazily.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from .errors import (
     BackendError,
     DDLiveError,
@@ -26,10 +28,21 @@ TEMPO_RANGE = (20.0, 300.0)
 MAX_TRACKS = 16
 """The most tracks (sounds) a loop has."""
 
+
+class Grid(NamedTuple):
+    tracks: int     # sounds (rows)
+    steps: int      # steps per bar (columns)
+    beats: int      # beats per bar
+
+
+GRID = Grid(tracks=4, steps=16, beats=4)
+"""DeepDrummer's grid, a new session's and every default's: 4 sounds, 16 steps, 4 beats (a bar of 4/4)."""
+
 THREAD_RANGE = (1, 256)
 """The torch threads a command may be given (``--threads``, config key ``threads``; inclusive)."""
 
 __all__ = [
+    "GRID",
     "MAX_TRACKS",
     "SAMPLE_RATE",
     "TEMPO_RANGE",

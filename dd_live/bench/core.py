@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import SAMPLE_RATE
+from .. import GRID, SAMPLE_RATE
 
 
 def _machine() -> dict:
@@ -191,7 +191,7 @@ def bench_pretrain(*, samples: list[str] | None = None, threads: int = 2) -> dic
     from ..learn.pretrain import PretrainConfig, pretrain
     from ..sound.samples import open_library
 
-    lib = open_library(samples, tracks=4)
+    lib = open_library(samples, tracks=GRID.tracks)
     config = PretrainConfig()
     pre = pretrain(lib, config, threads=threads)
     return {"benchmark": "pretrain", "samples": len(lib), "loops": config.loops, "epochs": config.epochs,
@@ -208,7 +208,7 @@ def bench_prior(*, samples: list[str] | None = None, seed: int = 0, seeds: int =
     from ..lab.first_minutes import dislikes_only, first_loops
 
     doc, build_s, _ = build(seed=seed)
-    lib = open_library(samples, tracks=4)
+    lib = open_library(samples, tracks=GRID.tracks)
     first = first_loops(lib, seeds=range(seed, seed + seeds))
     hats = [dislikes_only(lib, seed=s) for s in range(seed, seed + seeds)]
     return {"build_s": round(build_s, 2), "bars": sum(s.get("bars", 0) for s in doc["sources"]),

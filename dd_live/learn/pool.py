@@ -31,6 +31,7 @@ import torch
 from ..groove import genes as feel_genes
 from ..loops.pattern import DENSITY, Constraints, propose_arrays, random_arrays
 from ..loops.prior import KEEP_ROLES, layout
+from .. import GRID
 
 POOL_START = 256        # prior loops a new pool starts with
 POOL_CAPACITY = 16384   # loops kept; beyond it the least promising are dropped (see LoopPool.trim)
@@ -56,8 +57,8 @@ class LoopPool:
     ``scorer``: a :class:`dd_live.learn.sampler.Scorer` whose first critic gives the features.
     """
 
-    def __init__(self, library, scorer, *, rng: np.random.Generator, tracks: int = 4, steps: int = 16,
-                 beats: int = 4, density: float = DENSITY, constraints: Constraints = Constraints(),
+    def __init__(self, library, scorer, *, rng: np.random.Generator, tracks: int = GRID.tracks, steps: int = GRID.steps,
+                 beats: int = GRID.beats, density: float = DENSITY, constraints: Constraints = Constraints(),
                  template: tuple[np.ndarray, np.ndarray] | None = None, start: int = POOL_START,
                  capacity: int = POOL_CAPACITY, feel: bool = False, template_genes=None, prior=None) -> None:
         """``template``: the loop locked tracks are copied from (hits, sample indices), ``template_genes`` its feel

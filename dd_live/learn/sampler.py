@@ -36,6 +36,7 @@ from ..errors import PatternError
 from .features import MFCC
 from ..loops.pattern import DENSITY, Constraints, apply_fotf, propose_arrays, random_arrays
 from ..loops.render import reference_bpm, render_arrays
+from .. import GRID
 
 FLOOR = 1e-6  # scores are clamped here so that f'/f stays finite
 BEST_THRESHOLD = 0.95
@@ -51,7 +52,8 @@ class Scorer:
     The critic list can be swapped with :meth:`set_critics` between calls.
     """
 
-    def __init__(self, library, critics, *, threads: int = 1, beats: int = 4, swing: float | None = None) -> None:
+    def __init__(self, library, critics, *, threads: int = 1, beats: int = GRID.beats,
+                 swing: float | None = None) -> None:
         """``beats``: the loops' beats per bar (their bar is heard in 2 s, :func:`reference_bpm`); ``swing``: a
         swing (fractions of a step) every loop is heard with instead of its own (None: its own)."""
         self.library = library
@@ -113,8 +115,8 @@ class Chains:
     too (:mod:`dd_live.groove.genes`: half the proposals a symmetric feel move instead of DeepDrummer's, so
     the explore distribution is still f times the density prior)."""
 
-    def __init__(self, library, scorer: Scorer, *, n: int = 16, rng: np.random.Generator, tracks: int = 4,
-                 steps: int = 16, beats: int = 4, density: float = DENSITY,
+    def __init__(self, library, scorer: Scorer, *, n: int = 16, rng: np.random.Generator, tracks: int = GRID.tracks,
+                 steps: int = GRID.steps, beats: int = GRID.beats, density: float = DENSITY,
                  constraints: Constraints = Constraints(), temperature: float = 1.0, feel: bool = False,
                  prior=None) -> None:
         """``prior``: a :class:`dd_live.loops.prior.DrumPrior` the chains start from (None: DeepDrummer's random

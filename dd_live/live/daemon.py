@@ -44,6 +44,7 @@ from .supervisor import Supervisor, front_ends
 from .takes import TakeService
 from .trainer_worker import TrainerWorker
 from ..worker import Gate, failure
+from .. import GRID
 
 log = logging.getLogger("dd_live.daemon")
 
@@ -151,7 +152,7 @@ class Daemon(Commands):
         try:
             stored = session.settings() if session is not None else {}
             folders = session_samples(config["samples"], stored, folder)
-            library = open_library(folders or None, tracks=4)
+            library = open_library(folders or None, tracks=GRID.tracks)
             prior = performer_prior(config.get("patterns") or [])
             if session is None:
                 check_init(config["init"])

@@ -11,15 +11,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..osc.protocol import OSC_PORT, REPLY_PORT, WEB_PORT
 from .config import BEATS, STEPS
 
 #: (setting, flags, argparse keywords): every setting of config.DEFAULTS has one
 OPTIONS: tuple[tuple[str, tuple[str, ...], dict[str, Any]], ...] = (
     ("session", ("--session",), {"metavar": "NAME|DIR|last", "help": "resume or create this session; last: the "
                                                                      "newest one (default: a new session)"}),
-    ("osc_port", ("--osc-port",), {"type": int, "help": "UDP port to listen on (default 7710)"}),
+    ("osc_port", ("--osc-port",), {"type": int, "help": f"UDP port to listen on (default {OSC_PORT})"}),
     ("reply_port", ("--reply-port",), {"type": int, "help": "UDP port on 127.0.0.1 that always gets replies "
-                                                           "(default 7711)"}),
+                                                           f"(default {REPLY_PORT})"}),
     ("host", ("--host",), {"help": "address to listen on (default 127.0.0.1; OSC has no authentication)"}),
     ("samples", ("--samples",), {"action": "append", "metavar": "DIR", "help": "sample folder (repeatable; default: "
                                                                                "the session's, else the built-in kit)"}),
@@ -53,7 +54,7 @@ OPTIONS: tuple[tuple[str, tuple[str, ...], dict[str, Any]], ...] = (
                                "(kick 36, snare 38, hats 42/44/46 ...), for a GM kit; --no-gm: Drum Rack pads "
                                "36 + track (default: the session's, pads for a new one)"}),
     ("web", ("--web",), {"type": int, "nargs": "?", "const": True, "metavar": "PORT",
-                         "help": "serve the browser page and its WebSocket on this port (default: on, 7712; the "
+                         "help": f"serve the browser page and its WebSocket on this port (default: on, {WEB_PORT}; the "
                                  "address with its token is printed at start)"}),
     ("threads", ("--threads",), {"type": int, "help": "torch threads (default: half the cores)"}),
     ("init", ("--init",), {"metavar": "pretrained|random|FILE", "help": "a new session's critic: the shipped "

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import MAX_TRACKS
+from .. import GRID, MAX_TRACKS
 from ..errors import PatternError
 
 SCHEMA = "dd_live.pattern"
@@ -71,7 +71,7 @@ class Pattern:
     velocities: np.ndarray | None = None
     offsets: np.ndarray | None = None
     swing: float = 0.0
-    beats: int = 4
+    beats: int = GRID.beats
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -240,7 +240,8 @@ def apply_fotf(hits: np.ndarray, beats: int) -> None:
     hits[..., 0, :: hits.shape[-1] // beats] = True
 
 
-def random_arrays(library: Any, rng: np.random.Generator, n: int, *, tracks: int = 4, steps: int = 16, beats: int = 4,
+def random_arrays(library: Any, rng: np.random.Generator, n: int, *, tracks: int = GRID.tracks,
+                  steps: int = GRID.steps, beats: int = GRID.beats,
                   density: float | np.ndarray = DENSITY, constraints: Constraints = Constraints(),
                   base: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``n`` random patterns as (hits (n, tracks, steps) bool, sample indices (n, tracks)).
@@ -265,7 +266,7 @@ def random_arrays(library: Any, rng: np.random.Generator, n: int, *, tracks: int
 
 
 def propose_arrays(hits: np.ndarray, idx: np.ndarray, library: Any, rng: np.random.Generator, *,
-                   beats: int = 4, p_toggle: float = P_TOGGLE, p_sample: float = P_SAMPLE,
+                   beats: int = GRID.beats, p_toggle: float = P_TOGGLE, p_sample: float = P_SAMPLE,
                    constraints: Constraints = Constraints(), free: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """DeepDrummer's symmetric proposal for a batch: toggle cells with ``p_toggle``, redraw samples with ``p_sample``
     (from each track's role's samples where ``constraints.roles`` says, any sample with probability ``free``).
@@ -285,7 +286,7 @@ def propose_arrays(hits: np.ndarray, idx: np.ndarray, library: Any, rng: np.rand
     return new_hits, new_idx
 
 
-def from_arrays(hits: np.ndarray, idx: np.ndarray, library: Any, *, beats: int = 4, swing: float = 0.0,
+def from_arrays(hits: np.ndarray, idx: np.ndarray, library: Any, *, beats: int = GRID.beats, swing: float = 0.0,
                 velocity: int = DEFAULT_VELOCITY, velocities: np.ndarray | None = None,
                 offsets: np.ndarray | None = None) -> Pattern:
     """One Pattern from a single (hits, sample indices) pair; ``velocities`` and ``offsets`` (steps) per cell, or
@@ -295,7 +296,8 @@ def from_arrays(hits: np.ndarray, idx: np.ndarray, library: Any, *, beats: int =
                    offsets=offsets, swing=swing, beats=beats)
 
 
-def random_pattern(library: Any, rng: np.random.Generator, *, tracks: int = 4, steps: int = 16, beats: int = 4,
+def random_pattern(library: Any, rng: np.random.Generator, *, tracks: int = GRID.tracks, steps: int = GRID.steps,
+                   beats: int = GRID.beats,
                    density: float = DENSITY, swing: float = 0.0, constraints: Constraints = Constraints(),
                    base: Pattern | None = None) -> Pattern:
     """A random pattern (DeepDrummer's generator), keeping ``base``'s locked tracks."""

@@ -31,6 +31,7 @@ import numpy as np
 from ..errors import InputError
 from ..sound.roles import ROLES
 from .pattern import DENSITY, Constraints, apply_fotf, random_arrays
+from .. import GRID
 
 SCHEMA = "dd_live.drum_prior"
 SCHEMA_VERSION = 1
@@ -264,7 +265,8 @@ class DrumPrior:
             self._cache[key] = GridPrior(w, _gather(p, steps), _gather_mean(v, p, steps))
         return self._cache[key]
 
-    def draw(self, library, rng: np.random.Generator, n: int, *, tracks: int = 4, steps: int = 16, beats: int = 4,
+    def draw(self, library, rng: np.random.Generator, n: int, *, tracks: int = GRID.tracks, steps: int = GRID.steps,
+             beats: int = GRID.beats,
              density: float = DENSITY, free_density: float | np.ndarray | None = None,
              constraints: Constraints = Constraints(), base: tuple[np.ndarray, np.ndarray] | None = None,
              free: float = FREE_SHARE, spread: float = SPREAD) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -38,9 +38,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .. import SAMPLE_RATE, TEMPO_RANGE
+from .. import GRID, SAMPLE_RATE, TEMPO_RANGE
 from ..errors import BackendError, InputError
-from .pattern import Pattern
+from .pattern import DEFAULT_VELOCITY, Pattern
 
 if TYPE_CHECKING:
     from concurrent.futures import ThreadPoolExecutor
@@ -100,17 +100,17 @@ def _check_bpm(bpm: float) -> float:
     return bpm
 
 
-def bar_length(bpm: float, beats: int = 4) -> int:
+def bar_length(bpm: float, beats: int = GRID.beats) -> int:
     """Length of one bar in samples at ``bpm``."""
     return int(np.floor(beats * 60.0 / _check_bpm(bpm) * SAMPLE_RATE + 0.5))
 
 
-def step_samples(bpm: float, steps: int, beats: int = 4) -> float:
+def step_samples(bpm: float, steps: int, beats: int = GRID.beats) -> float:
     """Length of one step in samples (not rounded)."""
     return beats * 60.0 / _check_bpm(bpm) * SAMPLE_RATE / steps
 
 
-def onsets(step_times: np.ndarray, steps: int, bpm: float, beats: int = 4) -> np.ndarray:
+def onsets(step_times: np.ndarray, steps: int, bpm: float, beats: int = GRID.beats) -> np.ndarray:
     """Onsets in samples (int64) of cells at ``step_times`` (in steps from the bar line)."""
     return np.floor(np.asarray(step_times, dtype=np.float64) * step_samples(bpm, steps, beats) + 0.5).astype(np.int64)
 
@@ -271,13 +271,13 @@ def level_in_place(audio: np.ndarray) -> np.ndarray:
 
 
 def render_arrays(hits: np.ndarray, sample_idx: np.ndarray, library, *, bpm: float = REFERENCE_BPM,
-                  beats: int = 4, velocities: np.ndarray | None = None, step_times: np.ndarray | None = None,
+                  beats: int = GRID.beats, velocities: np.ndarray | None = None, step_times: np.ndarray | None = None,
                   swing: np.ndarray | float = 0.0, threads: int = 1, out: np.ndarray | None = None,
                   limit: bool = True) -> np.ndarray:
     """Render a batch of one-bar loops from arrays.
 
     hits: bool (B, tracks, steps); sample_idx: int (B, tracks) into ``library``;
-    velocities: (B, tracks, steps) 1-127 (default 100); step_times: cell times in
+    velocities: (B, tracks, steps) 1-127 (default :data:`.pattern.DEFAULT_VELOCITY`); step_times: cell times in
     steps (B, tracks, steps), default the grid with ``swing`` (scalar or (B,)) on
     odd steps. ``threads``: mixing threads. ``out``: a float32 (B, bar samples)
     buffer to render into (reusing one saves the OS's page faults on fresh memory).
@@ -293,7 +293,7 @@ def render_arrays(hits: np.ndarray, sample_idx: np.ndarray, library, *, bpm: flo
         step_times = grid[None, None, :] + sw[:, None, None] * (grid % 2 == 1)[None, None, :]
         step_times = np.broadcast_to(step_times, hits.shape)
     b, t, s = np.nonzero(hits)
-    vel = np.full(b.shape, 100.0) if velocities is None else np.asarray(velocities)[b, t, s]
+    vel = np.full(b.shape, float(DEFAULT_VELOCITY)) if velocities is None else np.asarray(velocities)[b, t, s]
     pos = onsets(np.asarray(step_times)[b, t, s], steps, bpm, beats)
     smp = np.asarray(sample_idx)[b, t]
     return _mix(b, pos, smp, velocity_gain(vel), library, n, bar_length(bpm, beats), wrap=True, limit=limit,
@@ -325,7 +325,7 @@ def render_loops(patterns: Sequence[Pattern], library, *, bpm: float = REFERENCE
                          velocities=a["velocities"], step_times=a["step_times"], limit=limit)
 
 
-def reference_bpm(beats: int = 4) -> float:
+def reference_bpm(beats: int = GRID.beats) -> float:
     """The tempo the critic hears a bar of ``beats`` beats at: one bar in the time of a 4/4 bar at
     :data:`REFERENCE_BPM` (2 s), so every grid fits the critic's fixed input (3 beats at 90 bpm, 6 at 180)."""
     return REFERENCE_BPM * beats / 4

@@ -27,6 +27,7 @@ from ..worker import Worker
 from .clock import TICKS_PER_BEAT
 from ..loops.export import DRUM_CHANNEL as CHANNEL
 from ..loops.export import NOTE_BEATS, Note
+from .. import GRID
 
 log = logging.getLogger("dd_live.midi")
 
@@ -157,7 +158,7 @@ class MidiPlayer(Worker):
 
     name = "dd-midi"
 
-    def __init__(self, send: Callable[[list[int]], None], *, beats: int = 4, bpm: float = 120.0,
+    def __init__(self, send: Callable[[list[int]], None], *, beats: int = GRID.beats, bpm: float = 120.0,
                  clock: Callable[[], float] = time.perf_counter, close_port: Callable[[], None] | None = None,
                  where: str = "", send_at: Callable[[list[int], float], None] | None = None,
                  cancel: Callable[[], None] | None = None, lookahead: float = 0.0, follower=None,

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from ..errors import InputError
 from ..groove.adapt import DEFAULT_RATE
 from ..loops.pattern import Constraints
+from .. import GRID
 
 log = logging.getLogger("dd_live.session")
 
@@ -23,15 +24,15 @@ class LiveSettings:
     fotf: bool = False
     temperature: float = 1.0
     density: float = 0.5
-    locks: tuple[bool, ...] = (False, False, False, False)
+    locks: tuple[bool, ...] = (False,) * GRID.tracks   # one per track: its sound and row kept
     adapt: float = DEFAULT_RATE    # share of the gap to the human closed per take (0: the feel stays)
     autotake: int = 0              # a take ends and the next starts every this many bars (0: by hand)
     own_feel: bool = False         # loops with a feel of their own (accents, ghosts, push, swing): /dd/set/feel
     swing: float | None = None     # every loop's swing (fractions of a step); None: each loop's own
     feel_layer: tuple[float, ...] = ()   # the feel layer takes teach (offset per step): the session's feel table
     latency: float = 0.0           # ms MIDI out plays later (earlier if negative): /dd/set/latency, --latency
-    steps: int = 16                # the grid: steps per bar and beats per bar (serve --steps/--beats; kept
-    beats: int = 4                 # with the session, not changed while serving)
+    steps: int = GRID.steps        # the grid: steps per bar and beats per bar (serve --steps/--beats; kept
+    beats: int = GRID.beats        # with the session, not changed while serving)
     gm: bool = False               # notes by General MIDI family, not Drum Rack pads 36 + track (serve --gm)
 
     @property

@@ -15,13 +15,14 @@ import numpy as np
 
 from ..errors import InputError
 from ..loops.pattern import Constraints, Pattern, from_arrays
+from .. import GRID
 
 log = logging.getLogger("dd_live.song")
 
 CHAINS = 16            # chains of each grid's best-mode search
 SEARCH_STEPS = 24      # its bound (steps) and patience: a song needs a handful of loops, not a live stream
 SEARCH_PATIENCE = 6
-TRACKS = 4             # a new session's tracks (a session's own loops decide its number)
+TRACKS = GRID.tracks   # a new session's tracks (a session's own loops decide its number)
 NO_SESSION = ("dd_live's drum prior, no performer's taste yet (--session NAME: a session's critic, kit, swing and "
               "feel choose the drums)")
 

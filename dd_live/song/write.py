@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import SAMPLE_RATE
 from ..errors import ExportError
-from ..loops.export import DRUM_CHANNEL, kit_notes, safe_name, sfz_text
+from ..loops.export import DRUM_CHANNEL, NOTE_BEATS, kit_notes, safe_name, sfz_text
 from ..loops.gm import NoteMap
 from ..loops.render import level_in_place, level_gain, velocity_gain
 from ..sound.audio import staged_folder, write_bytes, write_wav
@@ -26,7 +26,6 @@ from .read import intensity, step_intensity
 SONG_FILES = ("song.mid", "drums.mid", "drums.wav", "kit.sfz", "arrangement.json")
 SCHEMA = "dd_live.song"
 SCHEMA_VERSION = 1
-NOTE_LENGTH = 1 / 8      # quarter notes (a 32nd)
 TAIL_FADE = 0.25         # s: a tail cut one bar after the song's end fades out over this
 
 
@@ -39,7 +38,7 @@ def _drum_messages(arr: Arrangement, events: np.ndarray, notes: list[int]) -> li
     """(tick, order, message): note-offs sort before note-ons at the same tick."""
     import mido
 
-    length = max(1, int(round(arr.song.ticks_per_beat * NOTE_LENGTH)))
+    length = max(1, int(round(arr.song.ticks_per_beat * NOTE_BEATS)))
     out = []
     for tick, track, vel in zip(np.floor(events["tick"] + 0.5).astype(np.int64), events["track"], events["velocity"]):
         n = notes[int(track)]

@@ -14,6 +14,7 @@ import numpy as np
 from ..groove.adapt import DEFAULT_RATE, adapt, circular
 from ..groove.feel import Frame, Take, apply, flat
 from ..loops.pattern import Pattern
+from .. import GRID
 
 
 @dataclass
@@ -65,7 +66,7 @@ def run_takes(human: Human, pattern: Pattern, *, takes: int = 3, bars: int = 4, 
     return out
 
 
-def frame_from_notes(cells: list[int], notes: list, *, tracks: int, beats: int = 4) -> Frame:
+def frame_from_notes(cells: list[int], notes: list, *, tracks: int, beats: int = GRID.beats) -> Frame:
     """The drums as a front end hears them: /dd/grid's cells (which steps play) and /dd/notes' (pitch, beat,
     velocity) triples (where they sound). Each note belongs to the nearest grid step that plays."""
     hits = np.asarray(cells, dtype=np.int64).reshape(tracks, -1) > 0
@@ -78,7 +79,7 @@ def frame_from_notes(cells: list[int], notes: list, *, tracks: int, beats: int =
     return Frame(steps, steps // beats, cols.astype(np.int64), times)
 
 
-def play_takes_osc(client, human: Human, *, takes: int = 3, bars: int = 4, bpm: float = 120.0, beats: int = 4,
+def play_takes_osc(client, human: Human, *, takes: int = 3, bars: int = 4, bpm: float = 120.0, beats: int = GRID.beats,
                    timeout: float = 30.0) -> list[dict]:
     """Play ``takes`` takes of ``bars`` bars along with a running daemon's current loop, over OSC only: the
     loop read back from /dd/grid and /dd/notes, each onset sent as /dd/onset with its beat, the take ended with

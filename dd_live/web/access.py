@@ -25,6 +25,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from ..errors import InputError, one_line
+from ..osc import protocol
 
 log = logging.getLogger("dd_live.web")
 
@@ -40,7 +41,7 @@ TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=u
 #: dd_live.live.loop.write_candidate_files), nothing else (not critic.wav, not candidate.json)
 LOOP_FILE = re.compile(r"^(loop|preview)(_[0-9]{1,3}(\.[0-9]{1,3})?)?\.(wav|mid)$")
 TOKEN_FILE = ".web-token"
-LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]", "::1")
+LOOPBACK_NAMES = (*protocol.LOOPBACK, "[::1]")   # the Host header's names of this machine (IPv6 in brackets)
 
 _LOOP = re.compile(r"^/loops/([1-9][0-9]{0,9})/([a-z0-9_.]+)$")
 _EXPORT = re.compile(r"^/exports/([1-9][0-9]{0,9})/([A-Za-z0-9_][A-Za-z0-9_.-]{0,99})$")
