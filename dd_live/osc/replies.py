@@ -13,6 +13,7 @@ import ipaddress
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -29,13 +30,15 @@ WEB = "ws"
 class Replies:
     """The reply targets of one daemon and the senders of its replies (any thread)."""
 
-    def __init__(self, server: OSCServer, reply_port: int, *, max_clients: int = protocol.MAX_CLIENTS) -> None:
+    def __init__(self, server: OSCServer, reply_port: int, *, max_clients: int = protocol.MAX_CLIENTS,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        """``clock``: what the error rate is counted on (s; a test's own)."""
         self.server, self.reply_port, self.max_clients = server, reply_port, max_clients
         self.clients: dict[Target, None] = {}      # in the order they last said /dd/hello
         self._lock = threading.Lock()
-        self._errors = osc.RateLimiter(rate=10, burst=20)
+        self._errors = osc.RateLimiter(rate=10, burst=20, clock=clock)
         self._flooded: set = set()                 # senders told 'flood' whose errors are being suppressed
-        self._log_errors = osc.RateLimiter(rate=2, burst=10)
+        self._log_errors = osc.RateLimiter(rate=2, burst=10, clock=clock)
         #: ``web(address, args, targets)`` delivers a reply to browser connections (set by the web server)
         self.web: Callable[[str, tuple, list[Target]], None] | None = None
         self._secret = os.urandom(16)              # /dd/cookie: a sender on another machine proves it hears us
