@@ -28,31 +28,6 @@ from .. import THREAD_RANGE
 from ..errors import InputError
 from ..osc import protocol
 
-DEFAULTS: dict[str, Any] = {
-    "session": None,
-    "osc_port": protocol.OSC_PORT,
-    "reply_port": protocol.REPLY_PORT,
-    "host": "127.0.0.1",
-    "samples": [],
-    "patterns": [],       # folders of drum MIDI files that shape the drum prior (dd_live.loops.prior)
-    "bpm": None,          # None: the session's tempo (120 for a new session)
-    "steps": None,        # the grid's steps per bar; None: the session's (16 for a new session)
-    "beats": None,        # ... and beats per bar; None: the session's (4)
-    "midi_out": "virtual",
-    "midi_in": "virtual",  # onsets of a human playing along (takes): "virtual", "none" or a port name
-    "audio": True,
-    "threads": None,      # None: half the cores (at least 1)
-    "init": "pretrained",  # a new session's critic: pretrained | random | a file from dd-live pretrain
-    "learn": "auto",       # how a new session's critic learns: auto | head | budget
-    "sync": "internal",    # the clock MIDI out follows: internal | midi (a host's MIDI clock) | link
-    "clock_in": "virtual",  # with sync midi: the MIDI clock's port ("virtual": one of ours, "dd_live clock")
-    "clock_out": False,    # with sync internal: MIDI out also sends MIDI clock, Start and Stop
-    "latency": None,       # ms MIDI out plays later (earlier if negative); None: the session's (0 for a new one)
-    "gm": None,            # MIDI notes by General MIDI family (true) or Drum Rack pads 36 + track (false); None: the
-                           # session's (pads for a new one)
-    "web": True,           # the browser front end: true (port 7712), false, or a TCP port (0: any free one)
-}
-
 #: the grids ``serve`` offers: steps per bar, beats per bar (the steps must divide into the beats)
 STEPS, BEATS = (12, 16, 24), (3, 4, 6)
 
@@ -60,41 +35,60 @@ _PORT = protocol.arg("hello", "reply_port")
 _TEMPO = protocol.arg("set_tempo", "bpm")
 _LATENCY = protocol.arg("set_latency", "ms")
 SYNCS = ("internal", "midi", "link")
-_port = (lambda v: isinstance(v, int) and not isinstance(v, bool) and _PORT.accepts(v), _PORT.expect())
 
 
 def _text(v: Any) -> bool:
     """A non-empty string an OS call can take (no NUL)."""
     return isinstance(v, str) and v != "" and "\0" not in v
 
-_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
-    "session": (lambda v: v is None or _text(v), "a session name or folder"),
-    "osc_port": _port,
-    "reply_port": _port,
-    "host": (lambda v: _text(v), "a host name or address"),
-    "samples": (lambda v: isinstance(v, list) and all(_text(x) for x in v), "a list of folders"),
-    "patterns": (lambda v: isinstance(v, list) and all(_text(x) for x in v), "a list of folders"),
-    "bpm": (lambda v: v is None or isinstance(v, (int, float)) and not isinstance(v, bool) and _TEMPO.accepts(v),
-            f"a tempo {_TEMPO.expect()}"),
-    "steps": (lambda v: v is None or v in STEPS and isinstance(v, int), " or ".join(map(str, STEPS)) + " steps"),
-    "beats": (lambda v: v is None or v in BEATS and isinstance(v, int), " or ".join(map(str, BEATS)) + " beats"),
-    "midi_out": (lambda v: _text(v), "'virtual', 'none' or a port name"),
-    "midi_in": (lambda v: _text(v), "'virtual', 'none' or a port name"),
-    "audio": (lambda v: isinstance(v, bool), "true or false"),
-    "threads": (lambda v: v is None or isinstance(v, int) and not isinstance(v, bool)
-                and THREAD_RANGE[0] <= v <= THREAD_RANGE[1],
-                f"a thread count {THREAD_RANGE[0]}-{THREAD_RANGE[1]}"),
-    "init": (lambda v: _text(v), "'pretrained', 'random' or a file from dd-live pretrain"),
-    "learn": (lambda v: v in ("auto", "head", "budget"), "'auto', 'head' or 'budget'"),
-    "sync": (lambda v: v in SYNCS, "'internal', 'midi' or 'link'"),
-    "clock_in": (lambda v: _text(v), "'virtual' or a MIDI port name"),
-    "clock_out": (lambda v: isinstance(v, bool), "true or false"),
-    "web": (lambda v: isinstance(v, bool) or isinstance(v, int) and 0 <= v <= 65535,
-            "true, false or a TCP port 0-65535"),
-    "latency": (lambda v: v is None or isinstance(v, (int, float)) and not isinstance(v, bool) and _LATENCY.accepts(v),
-                f"milliseconds {_LATENCY.expect()}"),
-    "gm": (lambda v: v is None or isinstance(v, bool), "true or false"),
+
+def _number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _port(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and _PORT.accepts(v)
+
+
+def _folders(v: Any) -> bool:
+    return isinstance(v, list) and all(_text(x) for x in v)
+
+
+#: every setting: (its default, the check a file's or the command line's value must pass, what it must be)
+SETTINGS: dict[str, tuple[Any, Callable[[Any], bool], str]] = {
+    "session": (None, lambda v: v is None or _text(v), "a session name or folder"),
+    "osc_port": (protocol.OSC_PORT, _port, _PORT.expect()),
+    "reply_port": (protocol.REPLY_PORT, _port, _PORT.expect()),
+    "host": ("127.0.0.1", _text, "a host name or address"),
+    "samples": ([], _folders, "a list of folders"),
+    "patterns": ([], _folders, "a list of folders"),   # drum MIDI files that shape the drum prior (loops.prior)
+    # None: the session's tempo, grid, latency and note map (a new session: 120 bpm, 16 steps in 4 beats, 0 ms,
+    # Drum Rack pads)
+    "bpm": (None, lambda v: v is None or _number(v) and _TEMPO.accepts(v), f"a tempo {_TEMPO.expect()}"),
+    "steps": (None, lambda v: v is None or v in STEPS and isinstance(v, int), " or ".join(map(str, STEPS)) + " steps"),
+    "beats": (None, lambda v: v is None or v in BEATS and isinstance(v, int), " or ".join(map(str, BEATS)) + " beats"),
+    "latency": (None, lambda v: v is None or _number(v) and _LATENCY.accepts(v), f"milliseconds {_LATENCY.expect()}"),
+    "gm": (None, lambda v: v is None or isinstance(v, bool), "true or false"),   # notes by GM family, not pads
+    "midi_out": ("virtual", _text, "'virtual', 'none' or a port name"),
+    "midi_in": ("virtual", _text, "'virtual', 'none' or a port name"),   # a human's onsets, for takes
+    "audio": (True, lambda v: isinstance(v, bool), "true or false"),
+    "threads": (None, lambda v: v is None or isinstance(v, int) and not isinstance(v, bool)   # None: half the cores
+                and THREAD_RANGE[0] <= v <= THREAD_RANGE[1], f"a thread count {THREAD_RANGE[0]}-{THREAD_RANGE[1]}"),
+    "init": ("pretrained", _text, "'pretrained', 'random' or a file from dd-live pretrain"),   # a new session's
+    "learn": ("auto", lambda v: v in ("auto", "head", "budget"), "'auto', 'head' or 'budget'"),
+    "sync": ("internal", lambda v: v in SYNCS, "'internal', 'midi' or 'link'"),   # the clock MIDI out follows
+    "clock_in": ("virtual", _text, "'virtual' or a MIDI port name"),      # with sync midi: the clock's port
+    "clock_out": (False, lambda v: isinstance(v, bool), "true or false"),  # with sync internal: MIDI clock out
+    "web": (True, lambda v: isinstance(v, bool) or isinstance(v, int) and 0 <= v <= 65535,
+            "true, false or a TCP port 0-65535"),   # the browser page: on (port 7712), off, or this port (0: any)
 }
+DEFAULTS: dict[str, Any] = {key: default for key, (default, _, _) in SETTINGS.items()}
+
+
+def _check(key: str, value: Any) -> str | None:
+    """What ``value`` of setting ``key`` must be, if it is not (None if it is)."""
+    _, ok, what = SETTINGS[key]
+    return None if ok(value) else what
 
 
 def web_port(value: bool | int) -> int | None:
@@ -134,10 +128,10 @@ def load(path: Path | None = None) -> tuple[dict[str, Any], dict[str, str]]:
     if not isinstance(aliases, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in aliases.items()):
         raise InputError(f"config file {path}: [aliases] must map OSC addresses to command names")
     for key, value in data.items():
-        if key not in _CHECKS:
-            raise InputError(f"config file {path}: unknown setting {key!r} (known: {', '.join(_CHECKS)})")
-        ok, what = _CHECKS[key]
-        if not ok(value):
+        if key not in SETTINGS:
+            raise InputError(f"config file {path}: unknown setting {key!r} (known: {', '.join(SETTINGS)})")
+        what = _check(key, value)
+        if what is not None:
             raise InputError(f"config file {path}: {key} must be {what}, got {value!r}")
         settings[key] = value
     from ..osc.osc import resolve_aliases
@@ -155,8 +149,8 @@ def merge(settings: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]
     for key, value in overrides.items():
         if value is None:
             continue
-        ok, what = _CHECKS[key]
-        if not ok(value):
+        what = _check(key, value)
+        if what is not None:
             raise InputError(f"--{key.replace('_', '-')} must be {what}, got {value!r}")
         out[key] = value
     return out

@@ -34,3 +34,16 @@ def test_a_wrong_dd_live_config_path_and_an_alias_for_dd_lives_own_address_are_e
     f.write_text('[aliases]\n"/dd/like" = "dislike"\n')
     with pytest.raises(InputError, match="'/dd/like': that address is dd_live's own"):
         config.load(f)
+
+
+def test_every_setting_has_one_default_that_passes_its_own_check_and_one_serve_option():
+    """One table of settings (config.SETTINGS): its defaults are values the file may hold, and dd-live serve has
+    one option per setting, no more."""
+    from dd_live.live.serve_cli import OPTIONS
+
+    for key, (default, ok, what) in config.SETTINGS.items():
+        assert ok(default), (key, default, what)
+    assert config.DEFAULTS == {k: d for k, (d, _, _) in config.SETTINGS.items()}
+    assert sorted(key for key, _, _ in OPTIONS) == sorted(config.SETTINGS)
+    with pytest.raises(InputError, match="gm must be true or false"):
+        config.merge(dict(config.DEFAULTS), {"gm": "yes"})
