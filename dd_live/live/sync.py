@@ -1,7 +1,8 @@
-"""Which clock the drums follow (:class:`ClockService`, a service the daemon holds): their own tempo (``--sync internal``), a host's
-MIDI clock (``--sync midi``: :mod:`.clock`, :mod:`.clock_in`, :mod:`.clock_sync`) or Ableton Link (``--sync
-link``: :mod:`.link`); the latency shift of MIDI out (``--latency``, ``/dd/set/latency``); and ``/dd/sync``,
-where the clock is, sent on ``/dd/status`` and whenever a followed host starts, stops, continues or moves.
+"""Which clock the drums follow (:class:`ClockService`, a service the daemon holds): their own tempo (``--sync
+internal``), a host's MIDI clock (``--sync midi``: :mod:`dd_live.ports.clock`, :mod:`dd_live.ports.clock_in`,
+:mod:`dd_live.ports.clock_sync`) or Ableton Link (``--sync link``: :mod:`dd_live.ports.link`); the latency shift
+of MIDI out (``--latency``, ``/dd/set/latency``); and ``/dd/sync``, where the clock is, sent on ``/dd/status``
+and whenever a followed host starts, stops, continues or moves.
 """
 
 from __future__ import annotations

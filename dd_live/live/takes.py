@@ -4,9 +4,9 @@ daemon holds (its take and feel commands, and onsets), built with what it needs 
 
 Onsets arrive on the OSC thread (/dd/onset) and on the MIDI input's callback thread (:mod:`dd_live.ports.midi_in`,
 through :meth:`TakeService.onset_at`); both go through :meth:`TakeService.onset`, which only appends to the take
-under a lock. Ending a take matches and fits
-it (numpy, a few hundred onsets at most), stores the new layer in the session and hands it to the generator,
-which renders the playing and ready loops again with it, as after a tempo change.
+under a lock. Ending a take matches and fits it (numpy, a few hundred onsets at most), stores the new layer in
+the session and hands it to the generator, which renders the playing and ready loops again with it, as after a
+tempo change.
 """
 
 from __future__ import annotations
