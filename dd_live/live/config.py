@@ -80,7 +80,7 @@ SETTINGS: dict[str, tuple[Any, Callable[[Any], bool], str]] = {
     "clock_in": ("virtual", _text, "'virtual' or a MIDI port name"),      # with sync midi: the clock's port
     "clock_out": (False, lambda v: isinstance(v, bool), "true or false"),  # with sync internal: MIDI clock out
     "web": (True, lambda v: isinstance(v, bool) or isinstance(v, int) and 0 <= v <= 65535,
-            "true, false or a TCP port 0-65535"),   # the browser page: on (port 7712), off, or this port (0: any)
+            "true, false or a TCP port 0-65535"),   # the browser page: on (protocol.WEB_PORT), off, or a port (0: any)
 }
 DEFAULTS: dict[str, Any] = {key: default for key, (default, _, _) in SETTINGS.items()}
 
