@@ -194,6 +194,7 @@ def cmd_export(a: argparse.Namespace) -> int:
 
     from .session.folders import DB_NAME, resolve
     from .session.session import Session
+    from .session.settings import LiveSettings
 
     folder = resolve(a.session)
     try:
@@ -204,10 +205,9 @@ def cmd_export(a: argparse.Namespace) -> int:
         session = Session(folder, create=False, readonly=True)   # a read-only disk, or another user's session
     try:
         stored = session.settings()
-        folders = stored.get("samples") or []
-        gm = a.gm if a.gm is not None else bool(stored.get("live", {}).get("gm", False))
-        done = session.export_rated(Path(a.out), lambda: _library(folders or None, 1), liked=a.liked, bpm=a.bpm,
-                                    gm=gm, force=a.force)
+        gm = a.gm if a.gm is not None else LiveSettings.from_dict(stored.get("live", {})).gm
+        done = session.export_rated(Path(a.out), lambda: _library(stored.get("samples") or None, 1), liked=a.liked,
+                                    bpm=a.bpm, gm=gm, force=a.force)
     finally:
         session.close()
     if not done.asked:

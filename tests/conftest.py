@@ -84,6 +84,28 @@ def kit() -> SampleLibrary:
     return load_library(None)
 
 
+@pytest.fixture
+def unnamed_kit(kit, tmp_path):
+    """``unnamed_kit({category: count})`` -> (library, {file stem: category}): that many of the default kit's
+    sounds of each category copied as x00.wav, x01.wav ... into a folder of their own, so no name says what
+    they are."""
+    from dd_live.sound.samples import load_library
+
+    def make(counts: dict[str, int]) -> tuple[SampleLibrary, dict[str, str]]:
+        folder, picks = tmp_path / "unnamed", {}
+        folder.mkdir(exist_ok=True)
+        for cat, n in counts.items():
+            for i in kit.in_category(cat)[:n]:
+                name = folder / f"x{len(picks):02d}.wav"
+                shutil.copy(kit.samples[int(i)].path, name)
+                picks[name.stem] = cat
+        lib = load_library([folder])
+        assert set(lib.categories) == {"other"}
+        return lib, picks
+
+    return make
+
+
 @pytest.fixture(scope="session")
 def research_kit() -> SampleLibrary:
     """The research kit: the default kit and its deliberately unpleasant sounds (read-only)."""

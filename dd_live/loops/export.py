@@ -56,9 +56,9 @@ def kit_notes(library, indices: Sequence[int], *, gm: bool) -> NoteMap:
     """The note map of a kit (library sample ``indices``, one per track): rack pads, or GM by family with the
     toms ordered by their measured pitch (a sample whose name says nothing by the role its sound plays:
     :func:`dd_live.loops.gm.gm_category`)."""
-    if not gm:
-        return NoteMap(tuple(note_map([""] * len(indices))))
     categories = [library.samples[i].category for i in indices]
+    if not gm:
+        return NoteMap(tuple(note_map(categories)))
     if "other" in categories:
         roles = library.roles
         categories = [gm_category(c, str(roles[i])) for c, i in zip(categories, indices)]

@@ -159,8 +159,9 @@ class SessionSounds:
         loop's) and with the note map ``gm`` asks for."""
         from ..loops.export import made_as
 
-        done, played, row = Path(out) / "pattern.json", self.played_pattern(cid), self.candidate(cid)
-        if played is None or row is None or not done.is_file() or done.read_text().strip() != played.to_json():
+        done, row = Path(out) / "pattern.json", self.candidate(cid)
+        played = self.played_pattern(cid, row)
+        if played is None or not done.is_file() or done.read_text().strip() != played.to_json():
             return False
         made = made_as(out)
         return made is not None and abs(made[0] - (bpm or row.bpm)) < 0.01 and made[1] == gm

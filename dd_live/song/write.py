@@ -182,7 +182,8 @@ def write_song(out_dir: Path, arr: Arrangement, library, summary: dict, *, force
         write_wav(stage / "drums.wav", audio * np.float32(level), bits=16)
         for f, i in zip(sample_files, idx):
             write_wav(stage / "samples" / f, library.audio(i), bits=24)
-        write_bytes(stage / "kit.sfz", sfz_text(sample_files, notes, level=level, gm=True, remarks=kit.remarks()).encode())
+        write_bytes(stage / "kit.sfz",
+                    sfz_text(sample_files, notes, level=level, gm=True, remarks=kit.remarks()).encode())
         doc = arrangement_json(arr, kit, summary)
         write_bytes(stage / "arrangement.json", (json.dumps(doc, indent=1) + "\n").encode())
     return {name: out_dir / name for name in SONG_FILES}

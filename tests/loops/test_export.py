@@ -219,27 +219,18 @@ def test_kit_sfz_plays_loop_mid_at_loop_wav_level(tmp_path):
     assert levelled >= 2        # the busy loops were turned down, and the kit with them
 
 
-def test_an_unnamed_sound_gets_the_gm_note_of_the_role_its_sound_plays(kit, tmp_path):
+def test_an_unnamed_sound_gets_the_gm_note_of_the_role_its_sound_plays(unnamed_kit):
     """Files named x00.wav ...: with --gm a kick-like sound goes on a kick note, a clap on a snare-family
     note, a closed hat on a hat note, by their sound (the roles), not on GM percussion notes."""
-    import shutil
-
     from dd_live.loops.export import kit_notes
     from dd_live.loops.gm import GM_FAMILY_OF_NOTE
-    from dd_live.sound.samples import load_library
 
-    want = {}
-    for cat, family in (("kick", "kick"), ("clap", "snare"), ("hat_closed", "hat"), ("bell", "perc")):
-        i = int(kit.in_category(cat)[0])
-        name = tmp_path / "unnamed" / f"x{len(want):02d}.wav"
-        name.parent.mkdir(exist_ok=True)
-        shutil.copy(kit.samples[i].path, name)
-        want[name.stem] = family
-    lib = load_library([tmp_path / "unnamed"])
-    assert set(lib.categories) == {"other"}
+    lib, picks = unnamed_kit({"kick": 1, "clap": 1, "hat_closed": 1, "bell": 1})
+    family = {"kick": "kick", "clap": "snare", "hat_closed": "hat", "bell": "perc"}
     idx = list(range(len(lib)))
     notes = kit_notes(lib, idx, gm=True).notes
-    assert {lib.samples[i].path.stem: GM_FAMILY_OF_NOTE[n] for i, n in zip(idx, notes)} == want
+    assert {lib.samples[i].path.stem: GM_FAMILY_OF_NOTE[n] for i, n in zip(idx, notes)} == \
+        {stem: family[cat] for stem, cat in picks.items()}
     assert kit_notes(lib, idx, gm=False).notes == (36, 37, 38, 39)
 
 

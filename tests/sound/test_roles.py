@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import shutil
-
 import numpy as np
 import pytest
 
 from dd_live.sound.roles import ROLES, role_of_category, role_of_sound
-from dd_live.sound.samples import load_library
 
 CORE = ("kick", "snare", "clap", "hat_closed")   # the categories whose role the sound must give away
 
@@ -35,17 +32,9 @@ def test_another_makers_drums_are_placed_by_their_sound(sonic_pi_kit):
     assert total >= 15 and ok / total >= 0.65, (ok, total)
 
 
-def test_an_unnamed_folder_gets_roles_from_its_sounds(kit, tmp_path):
+def test_an_unnamed_folder_gets_roles_from_its_sounds(unnamed_kit):
     """Files named x01.wav ...: no name to go by, yet kicks play low and hats keep time."""
-    picks = {}
-    for cat in ("kick", "hat_closed", "clap", "tom"):
-        for i in kit.in_category(cat)[:3]:
-            name = tmp_path / "unnamed" / f"x{len(picks):02d}.wav"
-            name.parent.mkdir(exist_ok=True)
-            shutil.copy(kit.samples[i].path, name)
-            picks[name.stem] = cat
-    lib = load_library([tmp_path / "unnamed"])
-    assert set(lib.categories) == {"other"}
+    lib, picks = unnamed_kit({"kick": 3, "hat_closed": 3, "clap": 3, "tom": 3})
     roles = dict(zip([s.path.stem for s in lib.samples], lib.roles))
     assert all(roles[k] == "low" for k, c in picks.items() if c == "kick")
     assert all(roles[k] == "time" for k, c in picks.items() if c == "hat_closed")
