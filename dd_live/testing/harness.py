@@ -123,6 +123,21 @@ def jack_server(prefix: str = "dd") -> Iterator[dict[str, str] | None]:
         end_process(proc, 10)
 
 
+def _wait_quiet(log_path: Path, proc: subprocess.Popen, before: int, *, quiet_s: float = 0.5,
+                most_s: float = 10.0) -> None:
+    """Wait until the daemon's log has grown past ``before`` bytes and then not grown for ``quiet_s`` seconds (its
+    stacks all written), the daemon has ended, or ``most_s`` seconds have passed: a busy machine may take longer
+    than any fixed pause to schedule it."""
+    size, since, start = before, time.monotonic(), time.monotonic()
+    while time.monotonic() - start < most_s and proc.poll() is None:
+        now = log_path.stat().st_size
+        if now != size:
+            size, since = now, time.monotonic()
+        elif size > before and time.monotonic() - since >= quiet_s:
+            return
+        time.sleep(0.05)
+
+
 @contextmanager
 def bench_daemon(bench: str, *, midi_out: str = "none", threads: int | None = 2, extra: Sequence[str] = (),
                  env: dict[str, str] | None = None) -> Iterator[tuple[subprocess.Popen, Client]]:
@@ -147,10 +162,12 @@ def bench_daemon(bench: str, *, midi_out: str = "none", threads: int | None = 2,
         yield proc, client
     except (TimeoutError, RuntimeError) as err:
         if proc.poll() is None and hasattr(signal, "SIGUSR1"):
+            log.flush()
+            before = log_path.stat().st_size
             proc.send_signal(signal.SIGUSR1)  # the daemon prints its threads' stacks
-            time.sleep(0.5)
+            _wait_quiet(log_path, proc, before)
         log.flush()
-        raise DDLiveError(f"bench {bench}: {err}; the daemon's log ends:\n{log_path.read_text()[-4000:]}") from None
+        raise DDLiveError(f"bench {bench}: {err}; the daemon's log ends:\n{log_path.read_text()[-8000:]}") from None
     finally:
         end_process(proc, 15)
         log.close()

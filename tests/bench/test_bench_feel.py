@@ -24,4 +24,4 @@ def test_a_bench_that_fails_says_which_with_the_daemons_log():
             wait_answering(client, proc)
             raise TimeoutError("no answer")
     assert proc.poll() is not None
-    assert "most recent call first" in str(err.value) and "dd_live/live/" in str(err.value)  # its threads' stacks
+    assert "most recent call first" in str(err.value) and "dd_live/" in str(err.value)  # its threads' stacks
