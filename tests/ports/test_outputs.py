@@ -221,41 +221,46 @@ def _playing(player, notes: list, bpm: float):
         player.close()
 
 
-def test_a_frame_stamping_port_gets_each_message_ahead_with_its_exact_time_and_a_halt_cancels_the_rest():
-    import threading
-    import time
+def _offline_player(notes: list, bpm: float, **kw):
+    """A MidiPlayer on virtual time (:class:`dd_live.testing.offline.Offline`) showing and playing a one-bar loop of
+    ``notes`` (beats, pitch, velocity); run its loop with ``player._run()`` in the test's thread."""
+    from types import SimpleNamespace
 
+    from dd_live.loops.export import Note
     from dd_live.ports.midi_out import MidiPlayer
+    from dd_live.testing.offline import Offline
 
-    got, cancels, lock = [], [], threading.Lock()
+    off = Offline()
+    player = MidiPlayer(kw.pop("send", lambda m: None), bpm=bpm, clock=off.now, **kw)
+    player._bell = off.bell()
+    player.show(SimpleNamespace(notes=[Note(*n) for n in notes], bpm=bpm, pattern=SimpleNamespace(beats=4)))
+    player.play()
+    return player, off
 
-    def send_at(msg, at):
-        with lock:
-            got.append((time.perf_counter(), at, list(msg)))
 
-    sent_now = []
-    player = MidiPlayer(sent_now.append, bpm=240.0, send_at=send_at, cancel=lambda: cancels.append(1),
-                        lookahead=0.2)
-    with _playing(player, [(0.0, 36, 100), (1.5, 37, 90), (3.75, 38, 80)], 240.0):
-        time.sleep(2.3)
-        player.halt()
-        time.sleep(0.2)
+def test_a_frame_stamping_port_gets_each_message_ahead_with_its_exact_time_and_a_halt_cancels_the_rest():
+    got, cancels, sent_now = [], [], []
+    player, off = _offline_player([(0.0, 36, 100), (1.5, 37, 90), (3.75, 38, 80)], 240.0, send=sent_now.append,
+                                  send_at=lambda msg, at: got.append((off.t, at, list(msg))),
+                                  cancel=lambda: cancels.append(off.t), lookahead=0.2)
+    off.at(2.3, player.halt)
+    off.at(2.5, player._stop.set)
+    player._run()
     ons = [(t, at, m) for t, at, m in got if m[0] == 0x99]
-    assert len(ons) >= 6
+    assert len(ons) == 7                                   # two bars and a beat, then the halt
     ahead = [at - t for t, at, _ in got]
-    assert min(ahead) > 0.1 and max(ahead) < 0.25          # handed over about 0.2 s before they sound
+    assert min(ahead) > 0.199 and max(ahead) < 0.2005     # handed over 0.2 s before they sound
     t0 = ons[0][1]
-    rel = [round((at - t0) / 0.25, 9) for _, at, _ in ons[:6]]
-    assert rel == [0.0, 1.5, 3.75, 4.0, 5.5, 7.75]        # bar after bar, exactly (no drift from wake-ups)
-    assert cancels and any(m[:2] == [0xB9, 123] for m in sent_now)   # halt: queued notes forgotten, all off now
+    rel = [round((at - t0) / 0.25, 9) for _, at, _ in ons]
+    assert rel == [0.0, 1.5, 3.75, 4.0, 5.5, 7.75, 8.0]   # bar after bar, exactly (no drift from wake-ups)
+    assert max(at for _, at, _ in got) <= 2.3 + 0.2 + 1e-3        # nothing queued beyond the halt's lookahead
+    assert cancels and abs(cancels[0] - 2.3) < 1e-3                # halt: queued notes forgotten at once ...
+    assert any(m[:2] == [0xB9, 123] for m in sent_now)              # ... and all notes off now
 
 
 def test_a_note_on_whose_time_passed_while_the_player_was_held_up_is_dropped_not_played_late():
     """A player thread that wakes after a note's time (a stalled machine) drops the note-on (counted) instead
     of handing it over late; note-offs and clock ticks always go; a port that sends at once has LATE_S of slack."""
-    import threading
-    import time
-
     from dd_live.ports.midi_out import LATE_S, MidiPlayer
 
     stamped = MidiPlayer(lambda m: None, send_at=lambda m, at: None, lookahead=0.2)
@@ -269,19 +274,16 @@ def test_a_note_on_whose_time_passed_while_the_player_was_held_up_is_dropped_not
     assert at_once.too_late([0x99, 36, 100], at_once.clock() - 2 * LATE_S)
 
     # the whole thread: its clock jumps 0.5 s while it waits for the second note (a stall), which is dropped
-    got, lock, jump = [], threading.Lock(), [0.0]
-
-    def clock():
-        return time.perf_counter() + jump[0]
+    got = []
 
     def send_at(msg, at):
-        with lock:
-            got.append((at, list(msg)))
-            if msg[:2] == [0x99, 36] and jump[0] == 0.0:
-                jump[0] = 0.5                                        # after the first note: the stall
+        got.append((at, list(msg)))
+        if msg[:2] == [0x99, 36] and len(got) == 1:
+            off.t += 0.5                                               # after the first note: the stall
 
-    player = MidiPlayer(lambda m: None, bpm=120.0, clock=clock, send_at=send_at, lookahead=0.2)
-    with _playing(player, [(0.0, 36, 100), (0.5, 37, 90), (3.0, 38, 80)], 120.0):
-        time.sleep(1.5)
+    player, off = _offline_player([(0.0, 36, 100), (0.5, 37, 90), (3.0, 38, 80)], 120.0, send_at=send_at,
+                                  lookahead=0.2)
+    off.at(2.0, player._stop.set)
+    player._run()
     ons = [(at, m) for at, m in got if m[0] == 0x99 and m[2] > 0]
     assert [m[1] for _, m in ons[:2]] == [36, 38] and player.dropped_late == 1, (ons, player.dropped_late)

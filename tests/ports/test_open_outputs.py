@@ -1,0 +1,73 @@
+"""Opening the daemon's outputs (dd_live.ports.outputs.open_outputs): what was asked for, started; one that cannot
+open left out with one warning; audio out on MIDI out's clock when both play."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import pytest
+
+from dd_live.errors import BackendError
+from dd_live.ports import audio_out, midi_out
+from dd_live.ports.outputs import MIDI_SWITCH_INTERVAL_S, open_outputs
+
+
+class FakeMidi:
+    def __init__(self, port, **kw):
+        self.port, self.kw, self.started, self.where = port, kw, False, f"fake {port}"
+
+    def clock(self):
+        return 42.0
+
+    def start(self):
+        self.started = True
+
+
+class FakeAudio:
+    fail = False
+
+    def __init__(self, **kw):
+        self.kw, self.started, self.where = kw, False, "fake audio"
+
+    def start(self):
+        if self.fail:
+            raise BackendError("no PortAudio device")
+        self.started = True
+
+
+@pytest.fixture
+def fakes(monkeypatch):
+    monkeypatch.setattr(midi_out, "open_player", lambda port, **kw: FakeMidi(port, **kw))
+    monkeypatch.setattr(audio_out, "AudioPlayer", FakeAudio)
+    monkeypatch.setattr(FakeAudio, "fail", False)
+    before = sys.getswitchinterval()
+    yield monkeypatch
+    sys.setswitchinterval(before)
+
+
+def test_both_outputs_open_started_and_audio_keeps_midis_clock(fakes):
+    follower = object()
+    midi, audio = open_outputs(midi="virtual", audio=True, bpm=97.0, follower=follower, latency=0.01, clock_out=True)
+    assert midi.started and audio.started and midi.port == "virtual"
+    assert midi.kw == {"bpm": 97.0, "follower": follower, "latency": 0.01, "clock_out": True}
+    assert audio.kw["follower"] is follower and audio.kw["clock"]() == 42.0        # one clock for both
+    assert sys.getswitchinterval() == pytest.approx(MIDI_SWITCH_INTERVAL_S)
+
+
+def test_nothing_asked_nothing_opened_and_audio_alone_on_its_own_clock(fakes):
+    assert open_outputs(midi="none", audio=False, bpm=120.0) == []
+    (audio,) = open_outputs(midi="none", audio=True, bpm=120.0)
+    assert "clock" not in audio.kw
+
+
+def test_an_output_that_cannot_open_is_left_out_with_one_warning(fakes, caplog):
+    def broken(port, **kw):
+        raise BackendError("no MIDI system")
+
+    fakes.setattr(midi_out, "open_player", broken)
+    fakes.setattr(FakeAudio, "fail", True)
+    with caplog.at_level(logging.WARNING, logger="dd_live.daemon"):
+        assert open_outputs(midi="virtual", audio=True, bpm=120.0) == []
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines == ["MIDI out is off: no MIDI system", "audio out is off: no PortAudio device"]
