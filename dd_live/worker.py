@@ -1,6 +1,6 @@
-"""What the daemon's threads share: :class:`Worker` (start / stop / join, and the error a thread
-died of) and :class:`Gate`, which lets one of the trainer and the generator run torch code at a
-time, the generator first, so neither oversubscribes the cores the user granted (``--threads``)."""
+"""What the daemon's parts share: one lifecycle (:class:`Part`; :class:`Worker` is it for a thread of ours) and
+:class:`Gate`, which lets one of the trainer and the generator run torch code at a time, the generator first, so
+neither oversubscribes the cores the user granted (``--threads``)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Protocol, runtime_checkable
 
 from .errors import one_line
 from .osc.osc import RateLimiter
@@ -78,8 +79,34 @@ class Gate:
         self.acquire(high=False)
 
 
+@runtime_checkable
+class Part(Protocol):
+    """One lifecycle for every part the daemon owns (threads, ports, streams), whoever runs its thread:
+
+    - ``start()``: open what it needs and begin; BackendError or InputError in one line if it cannot.
+    - ``stop()``: ask it to end; returns at once, never blocks; idempotent.
+    - ``join(timeout)``: wait (up to ``timeout`` s) for it to have ended.
+    - ``close()``: stop, join and release its port, socket or stream; idempotent, and safe on a part that never
+      started or that failed.
+    - ``revive()``: run again after it died (the supervisor's call); BackendError if it cannot.
+    - ``error`` and ``is_alive()``: what the supervisor watches (the error it died of; whether it runs).
+    """
+
+    name: str
+
+    @property
+    def error(self) -> BaseException | None: ...
+    def is_alive(self) -> bool: ...
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+    def join(self, timeout: float | None = None) -> None: ...
+    def close(self) -> None: ...
+    def revive(self) -> None: ...
+
+
 class Worker:
-    """start/stop/join around a ``_run`` method."""
+    """:class:`Part` around a ``_run`` method on a thread of its own; a subclass with a port or socket releases it
+    in ``_release`` (called once the thread has ended, by :meth:`close`)."""
 
     name = "dd-worker"
 
@@ -125,6 +152,16 @@ class Worker:
 
     def is_alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
+
+    def close(self, timeout: float = 2.0) -> None:
+        """Stop, join (up to ``timeout`` s; not from its own thread) and release what it holds; idempotent."""
+        self.stop()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self.join(timeout)
+        self._release()
+
+    def _release(self) -> None:
+        """Release the port or socket this part holds (idempotent); nothing by default."""
 
 
 def failure(workers) -> str | None:

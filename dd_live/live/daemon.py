@@ -263,8 +263,8 @@ class Daemon(Commands):
 
         for worker in self.workers:
             worker.join(timeout)
-        for port in [*self.outputs, *self.inputs]:
-            port.close()
+        for part in self.workers:
+            part.close()   # sockets, ports and streams released (every Part's close is idempotent)
         close_pools()      # the render threads, once every worker that rendered has ended
 
     def serve_forever(self, *, on_start: Callable[[], None] | None = None, poll_s: float = 0.2,

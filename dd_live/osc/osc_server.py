@@ -167,10 +167,10 @@ class OSCServer(Worker):
     def join(self, timeout: float | None = None) -> None:
         super().join(timeout)
         if not self.is_alive():
-            self.close()
+            self._release()
 
-    def close(self) -> None:
-        """Close the sockets (idempotent); for a server that was bound but never started."""
+    def _release(self) -> None:
+        """Close the sockets (idempotent)."""
         sock, bell, self._sock, self._bell = self._sock, self._bell, None, None
         for s in ([sock] if sock else []) + list(bell or ()):
             s.close()

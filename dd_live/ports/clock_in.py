@@ -16,7 +16,6 @@ a port of our own called "dd_live clock" for the host to connect to.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 
 from ..errors import one_line
@@ -98,11 +97,8 @@ class ClockInput(Worker):
                             self._bad.warning("MIDI clock: a message could not be handled: %s", one_line(err))
             self._stop.wait(CLOCK_POLL_S)
 
-    def close(self) -> None:
-        """Stop reading and release the port; idempotent."""
-        self.stop()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self.join(2.0)
+    def _release(self) -> None:
+        """Release the port; idempotent."""
         self._poller = None
         reader, self._reader = self._reader, None
         if reader is not None:

@@ -100,11 +100,8 @@ class LinkFollower(Worker, OnTheLine):
         with self._lock:
             return self._line
 
-    def close(self) -> None:
-        """Stop polling and leave the session; idempotent."""
-        self.stop()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self.join(2.0)
+    def _release(self) -> None:
+        """Leave the session; idempotent."""
         try:
             self.link.enabled = False
         except Exception:  # the binding may be gone at exit

@@ -243,10 +243,8 @@ class MidiPlayer(Worker):
         """Every note from now ``seconds`` later (earlier if negative)."""
         self.latency = float(seconds)
 
-    def close(self, timeout: float = 2.0) -> None:
-        """Stop the thread (all notes off) and release the port; idempotent."""
-        self.stop()
-        self.join(timeout)
+    def _release(self) -> None:
+        """Release the port (the thread sent all notes off as it ended); idempotent."""
         close, self._close_port = self._close_port, None
         if close is not None:
             close()

@@ -194,10 +194,10 @@ class WebServer(Worker):
             except RuntimeError:  # the loop has just closed
                 pass
 
-    def join(self, timeout: float | None = None) -> None:
-        super().join(timeout)
-        if not self.is_alive() and self._sock is not None:
-            self._sock.close()
+    def _release(self) -> None:
+        sock, self._sock = self._sock, None
+        if sock is not None:
+            sock.close()
 
     # ------------------------------------------------------------ replies (any thread)
 

@@ -163,3 +163,23 @@ def test_a_head_learning_trainer_fits_once_per_change_and_owes_nothing(tmp_path,
         assert published == [2, 2] and worker.trainer.labels == [True, True]
     finally:
         session.close()
+
+
+def test_every_part_of_a_daemon_has_one_lifecycle_and_its_close_releases_and_can_be_repeated(daemon):
+    """Every part the daemon owns is a Part; after stop and join each has ended, its sockets and ports are
+    released, and closing again (a second Ctrl-C, a supervisor racing the exit) is harmless."""
+    from dd_live.testing.harness import stop_daemon
+    from dd_live.worker import Part
+
+    d, c = daemon(web_port=0)
+    assert c.wait("/dd/status") is not None
+    parts = d.workers
+    assert len(parts) >= 7 and all(isinstance(p, Part) for p in parts), [p for p in parts if not isinstance(p, Part)]
+    assert {p.name for p in parts} >= {"dd-supervisor", "dd-osc", "dd-trainer", "dd-generator", "dd-web", "dd-song"}
+    stop_daemon(d, c)
+    assert not any(p.is_alive() for p in parts)
+    assert d.server._sock is None and d.web._sock is None               # released by the daemon's join
+    for p in parts:
+        p.close()
+        p.close()
+    assert all(p.error is None for p in parts)
