@@ -269,9 +269,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="render: batched one-bar renders; load: a 2,000-file library; critic: evaluations per "
                         "second and training time; protocol: one simulated user through the whole protocol; live: the "
                         "daemon's click latencies, MIDI timing, audio dropouts, idle CPU and memory; lean: a built-in rater clicks "
-                        "80 times through dd-live serve: the like rate of the loops it heard; feel: simulated humans play along over OSC; pretrain: dd-live pretrain; "
-                        "song: song mode on a 4-minute song and the longest simutrans song; web: the page in headless "
-                        "chromium, click to next grid on screen; prior: building the drum prior, then a new "
+                        "80 times through dd-live serve: the like rate of the loops it heard; feel: simulated humans play along over OSC; playalong: takes over a song teach each section "
+                        "its feel; pretrain: dd-live pretrain; "
+                        "song: song mode on a 4-minute song and the longest simutrans song; web: the page in headless chromium, click to next grid on screen; prior: building the drum prior, then a new "
                         "session's first 20 loops with each rater and a performer who only dislikes hats; hostile: dd-live song on "
                         "--files hostile MIDI files (default 100), one process each")
     b.add_argument("--json", action="store_true", help="print one JSON line")

@@ -1,5 +1,5 @@
-"""The figures behind ``dd-live bench``: render, load, critic, protocol, live, lean, feel, pretrain, song, web,
-prior and hostile (:data:`BENCHES`), each measured on this machine and printed or written as JSON, never judged
+"""The figures behind ``dd-live bench``: render, load, critic, protocol, live, lean, feel, playalong, pretrain,
+song, web, prior and hostile (:data:`BENCHES`), each measured on this machine and printed or written as JSON, never judged
 by a timed test. Importing this package imports none of them."""
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ BENCHES: dict[str, Callable[[SimpleNamespace], dict]] = {
     "live": lambda o: _later("live", "bench_live")(threads=o.threads, learn=o.learn, feel=o.feel),
     "lean": lambda o: _later("lean", "bench_lean")(rater=o.rater, threads=o.threads, seed=o.seed),
     "feel": lambda o: _later("feel", "bench_feel")(threads=o.threads),
+    "playalong": lambda o: _later("playalong", "bench_playalong")(seed=o.seed),
     "pretrain": lambda o: _later("core", "bench_pretrain")(samples=o.samples, threads=o.threads),
     "song": lambda o: _later("song", "bench_song")(threads=o.threads, seed=o.seed),
     "web": lambda o: _later("web", "bench_web")(threads=o.threads, screenshot=o.screenshot),

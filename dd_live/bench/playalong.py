@@ -1,0 +1,80 @@
+"""``dd-live bench playalong``: a simulated human's takes over a whole song teach the drums its feel
+(:mod:`dd_live.groove.timing`), measured against what the human meant, for several seeds.
+
+The song (:func:`dd_live.testing.songhuman.demo_song`): 32 bars of 4/4 at 120 bpm, verse / chorus / verse /
+bridge / chorus, kick, snare and sixteenth hats. The human plays with 5 ms jitter, pulled 30% towards the
+drums, laid back 25 ms in the verses, 10 ms on top in the choruses, swinging the bridge's off-beat sixteenths by
+a third of a step. Figures after 3 takes, one run per seed: each section's mean drum offset against the human's
+(ms), the bridge's swing (steps), a straight human's largest section mean and mean |offset| (steps), the half
+of each verse nobody played along with against the half they did, rolypoly~'s morph of x..x..x into triplets,
+and the seconds one take's learning takes.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from . import core
+
+SECTIONS_MS = {"verse": 25.0, "chorus": -10.0}
+BRIDGE_SWING = 1 / 3
+
+
+def _run(human, score, seed):
+    from ..testing.songhuman import run_song_takes
+
+    t0 = time.perf_counter()
+    feel, reports = run_song_takes(human, score, seed=seed)
+    return feel, reports, (time.perf_counter() - t0) / len(reports)
+
+
+def bench_playalong(*, seeds: int = 3, seed: int = 0) -> dict:
+    from ..testing.songhuman import SongHuman, demo_song, first_half_of, morph_song, triplets
+
+    score = demo_song()
+    label = np.array(score.labels)[score.section]
+    off16 = np.isclose(score.step_in_bar() % 2, 1.0)
+    step_ms = float(score.step_s[0] * 1e3)
+    runs, take_s = [], []
+    for s in range(seed, seed + seeds):
+        feel, reports, per = _run(SongHuman(offsets_ms=SECTIONS_MS, swing={"bridge": BRIDGE_SWING}, seed=s), score, s)
+        take_s.append(per)
+        bridge = label == "bridge"
+        sec = feel.section_offsets_ms()
+        straight, _, per = _run(SongHuman(seed=s + 100), score, s)
+        take_s.append(per)
+        gen, _, per = _run(SongHuman(offsets_ms=SECTIONS_MS, plays=first_half_of("verse"), seed=s), score, s)
+        take_s.append(per)
+        first = first_half_of("verse", others=False)(score)
+        verse = label == "verse"
+        m = morph_song()
+        morph, _, per = _run(SongHuman(intend=triplets, seed=s), m, s)
+        take_s.append(per)
+        runs.append({
+            "seed": s,
+            "section_ms": {k: round(sec[k], 2) for k in SECTIONS_MS},
+            "section_error": {k: round(abs(sec[k] - v) / abs(v), 3) for k, v in SECTIONS_MS.items()},
+            "bridge_swing": round(float(feel.offsets[bridge & off16].mean() - feel.offsets[bridge & ~off16].mean()), 4),
+            "gaps_ms_by_take": [r.mean_abs_gap_ms for r in reports],
+            "straight_largest_section": round(max(abs(v) for v in straight.section_offsets_ms().values()) / step_ms, 4),
+            "straight_mean_abs": round(float(np.mean(np.abs(straight.offsets))), 4),
+            "straight_p95_abs": round(float(np.percentile(np.abs(straight.offsets), 95)), 4),
+            "verse_heard_ms": round(float(np.mean(gen.offsets[verse & first])) * step_ms, 2),
+            "verse_unheard_ms": round(float(np.mean(gen.offsets[verse & ~first])) * step_ms, 2),
+            "morph": [round(float(morph.offsets[triplets(m) == t].mean()), 4) for t in (0.0, -1 / 3, -2 / 3)],
+        })
+    worst = lambda key, f: max(f(r) for r in runs)      # noqa: E731
+    return {"benchmark": "playalong", "song": "32 bars 4/4 at 120 bpm, verse/chorus/verse/bridge/chorus",
+            "human": {"jitter_ms": 5.0, "pull": 0.3, "sections_ms": SECTIONS_MS, "bridge_swing": BRIDGE_SWING},
+            "takes": 3, "runs": runs,
+            "section_error_max": worst("e", lambda r: max(r["section_error"].values())),
+            "bridge_swing_error_max": round(worst("s", lambda r: abs(r["bridge_swing"] - BRIDGE_SWING)), 4),
+            "straight_largest_section_max": worst("l", lambda r: r["straight_largest_section"]),
+            "straight_mean_abs_max": worst("m", lambda r: r["straight_mean_abs"]),
+            "unheard_error_max": round(worst("u", lambda r: abs(r["verse_unheard_ms"] - r["verse_heard_ms"])
+                                             / abs(r["verse_heard_ms"])), 3),
+            "morph_error_max": round(worst("t", lambda r: max(abs(a - b) for a, b in
+                                                               zip(r["morph"], (0.0, -1 / 3, -2 / 3)))), 4),
+            "take_learn_s_median": round(float(np.median(take_s)), 3), **core._machine()}
