@@ -8,7 +8,8 @@ position, re-read just before it is handed over (LOOKAHEAD_S ahead on a frame-st
 time has already passed is dropped rather than played late (the first notes after Start, before the line is
 known, or a note the player thread woke for too late on a busy machine), and note-offs are always sent. When
 the host stops, moves, or the daemon halts, everything handed over ahead is cancelled and all notes are
-switched off at once.
+switched off at once. A song (:meth:`dd_live.ports.midi_out.MidiPlayer.cue`) plays the bar the host is in: its song
+position counted in bars of the player's meter, nothing past the song's end.
 """
 
 from __future__ import annotations
@@ -39,17 +40,17 @@ def _play(p, f, count: int) -> None:
     """Play bars from where the host is until its transport changes (``count`` no longer current), a halt or
     a stop."""
     ahead = p.lookahead
-    p._swap()
     pos = f.position_at(p.clock() + ahead)
     if pos is None:
         return
     ticks = p._beats * TICKS_PER_BEAT
     bar_pos = math.floor(pos / ticks) * ticks
+    p._swap(int(bar_pos // ticks) if p._cue is not None else None)   # a song: the bar the host is in
     while p._playing and f.running and count == p._transport and not p._stop.is_set():
         line = f.line()
         if line is None:
             return
-        p._bar = (line[0] + line[1] * bar_pos + p.latency, ticks * line[1])
+        p._line(line[0] + line[1] * bar_pos + p.latency, ticks * line[1])
         for beat, msg in _timeline(p):
             target = bar_pos + beat * TICKS_PER_BEAT
             at = f.time_of(target)
@@ -70,7 +71,7 @@ def _play(p, f, count: int) -> None:
             if end is None or not p._wait_until(end + p.latency - ahead, count):
                 return
             bar_pos += ticks
-            p._swap()                         # a new loop starts on the host's bar line
+            p._swap(int(bar_pos // ticks) if p._cue is not None else None)   # a new loop on the host's bar line
             ticks = p._beats * TICKS_PER_BEAT
             continue
         return

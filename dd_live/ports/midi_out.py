@@ -191,6 +191,9 @@ class MidiPlayer(Worker):
         self._bell = threading.Event()   # rung by every control call and by stop()
         self._sounding: set[int] = set()
         self._bar: tuple[float, float] | None = None   # (clock time of the playing bar's line, its length in s)
+        self._cue = None                 # a song playing instead of the loop (cue()), and the loop to go back to
+        self._cue_bar: int | None = None
+        self._after: tuple | None = None
         self.sent = 0
         self.dropped_late = 0            # note-ons whose time had passed when the thread could hand them over
         self.written_late: Callable[[], int] = lambda: 0   # a stamping port's messages written after their frame
@@ -198,9 +201,25 @@ class MidiPlayer(Worker):
     # ------------------------------------------------------------ control (any thread)
 
     def show(self, loop) -> None:
-        """Play ``loop`` (a :class:`dd_live.groove.record.Loop`: its notes at its tempo) from the next bar line."""
+        """Play ``loop`` (a :class:`dd_live.groove.record.Loop`: its notes at its tempo) from the next bar line, or
+        once a song playing (:meth:`cue`) is stopped."""
         with self._lock:
-            self._pending = (list(loop.notes), float(loop.bpm), int(loop.pattern.beats))
+            bar = (list(loop.notes), float(loop.bpm), int(loop.pattern.beats))
+            if self._cue is not None:
+                self._after = bar
+            else:
+                self._pending = bar
+        self._bell.set()
+
+    def cue(self, song) -> None:
+        """Play ``song`` (a :class:`dd_live.ports.song_cue.SongCue`) from the next bar line instead of the loop;
+        None: back to the loop at the next bar line."""
+        with self._lock:
+            if song is not None and self._cue is None:
+                self._after = self._pending or (self._notes, self._bpm, self._beats)
+            elif song is None and self._cue is not None:
+                self._pending, self._after = self._after, None
+            self._cue = song
         self._bell.set()
 
     def play(self) -> None:
@@ -259,11 +278,23 @@ class MidiPlayer(Worker):
         self._sounding.clear()
         self.send([0xB0 | CHANNEL, 123, 0])
 
-    def _swap(self) -> None:
+    def _swap(self, bar: int | None = None) -> None:
+        """At a bar line: the song's next bar (``bar``: the host's bar number), or the loop shown last."""
         with self._lock:
-            if self._pending is not None:
+            if self._cue is not None:
+                got = self._cue.take(bar)
+                self._cue_bar = None if got is None else got[0]
+                self._notes, self._bpm, self._beats = (got[1:] if got else ([], self._bpm, self._beats))
+            elif self._pending is not None:
                 self._notes, self._bpm, self._beats = self._pending
                 self._pending = None
+
+    def _line(self, at: float, length: float) -> None:
+        """The playing bar began at clock time ``at`` and lasts ``length`` s."""
+        self._bar = (at, length)
+        cue, k = self._cue, self._cue_bar
+        if cue is not None and k is not None:
+            cue.line(k, at, length)
 
     def _wait_until(self, deadline: float, transport: int | None = None) -> bool:
         """Sleep until ``deadline`` (interruptible by stop/halt, and by the host's transport when ``transport``
@@ -340,7 +371,7 @@ class MidiPlayer(Worker):
                 while self._playing and not self._stop.is_set():
                     self._swap()
                     bar = self._beats * 60.0 / self._bpm
-                    self._bar = (bar_start, bar)
+                    self._line(bar_start, bar)
                     for t, msg in self._bar_events():
                         at = bar_start + t + self.latency
                         if not self._wait_until(at - ahead):
