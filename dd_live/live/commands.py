@@ -45,7 +45,7 @@ class Commands:
 
     def handlers(self) -> dict[str, Callable[..., None]]:
         """Each inbound command of the OSC table and the method that runs it: the daemon's own, then its
-        services' (:attr:`takes`, :attr:`clock`)."""
+        services' (:attr:`takes`, :attr:`clock`, :attr:`song_play`)."""
         own = {
             "hello": self._cmd_hello, "like": self._cmd_like, "dislike": self._cmd_dislike, "rate": self._cmd_rate,
             "next": self._cmd_next, "undo": self._cmd_undo, "redo": self._cmd_redo, "export": self._cmd_export,
@@ -56,7 +56,7 @@ class Commands:
             "set_feel": self._cmd_set_feel, "set_swing": self._cmd_set_swing,
             "song": self._cmd_song, "song_cancel": self._cmd_song_cancel,
         }
-        return {**own, **self.takes.handlers(), **self.clock.handlers()}
+        return {**own, **self.takes.handlers(), **self.clock.handlers(), **self.song_play.handlers()}
 
     def _cmd_hello(self, sender, reply_port: int | None = None, cookie: int | None = None) -> None:
         if sender is not None:   # a browser's connection is its own target: it has no reply port

@@ -8,7 +8,8 @@ Workers (each a :class:`dd_live.worker.Worker`, held in ``Daemon.workers``, star
 * trainer and generator (:mod:`dd_live.live.trainer_worker`, :mod:`dd_live.live.generator`): torch work, one at a time.
 * the outputs (:mod:`dd_live.ports.outputs`): the MIDI player thread and PortAudio's stream, both optional.
 * automatic takes (:class:`dd_live.live.takes.AutoTakes`): a take every N bars (/dd/set/autotake), idle while off.
-* songs (:class:`dd_live.live.song_worker.SongWorker`): /dd/song's whole-song drum tracks, one at a time.
+* songs (:class:`dd_live.live.song_worker.SongWorker`): /dd/song's whole-song drum tracks, one at a time, and
+  :class:`dd_live.live.song_play.SongPlay`: /dd/song/play, a song's drums live and takes over them.
 
 Every reply goes to each client that sent /dd/hello and to the reply port on 127.0.0.1
 (:mod:`dd_live.osc.replies`). Errors also go to the sender, rate-limited.
@@ -34,6 +35,7 @@ from ..errors import DDLiveError, one_line
 from ..groove.record import Loop
 from .commands import Commands, check_handlers
 from .generator import GeneratorWorker
+from .song_play import SongPlay
 from .song_worker import SongWorker
 from .sync import ClockService
 from ..session.settings import LiveSettings, grid_settings
@@ -115,8 +117,6 @@ class Daemon(Commands):
                                          current=lambda: self.current, hold_off=self.trainer_worker.busy.is_set,
                                          hashes=self._hashes, pooled=self.trainer.config.learn == "head",
                                          prior=self.prior, on_error=self._worker_error)
-        self._handlers = self.handlers()
-        check_handlers(self._handlers, protocol.inbound().values())  # a mismatch fails here, not at a click
         self.server = server or OSCServer(host, osc_port, self._on_datagram)
         self.server.on_datagram = self._on_datagram
         self.replies = Replies(self.server, reply_port)
@@ -124,6 +124,11 @@ class Daemon(Commands):
         self.outputs: list = []                # started by start(): see dd_live.ports.outputs
         self.inputs: list = []                 # MIDI in (dd_live.ports.midi_in), started by start()
         self.songs = SongWorker(self)          # /dd/song: whole songs' drums, one at a time
+        self.song_play = SongPlay(session=session, songs=self.songs, outputs=lambda: self.outputs, send=self.send,
+                                  error=self.error, gate=self.gate, layer=lambda: self.settings.feel_layer, seed=self.seed)
+        self.takes.song = lambda: self.song_play if self.song_play.playing is not None else None
+        self._handlers = self.handlers()
+        check_handlers(self._handlers, protocol.inbound().values())  # a mismatch fails here, not at a click
         self.web, self.web_port, self.web_token, self._web_socket = None, web_port, web_token, web_socket  # start()
         self.published_critic = self.generator.critic   # the latest critic the trainer published (frozen)
         self.current: Loop | None = None
@@ -197,7 +202,7 @@ class Daemon(Commands):
     def workers(self) -> list:
         """Every part the supervisor watches, the supervisor first (stopped first: it revives nothing being stopped)."""
         return [self.supervisor, self.server, self.trainer_worker, self.generator, self.takes.autotakes, self.songs,
-                *self.outputs, *self.inputs, *([self.web] if self.web is not None else [])]
+                self.song_play, *self.outputs, *self.inputs, *([self.web] if self.web is not None else [])]
 
     def start(self) -> None:
         from ..sound.audio import clean_temp
@@ -242,6 +247,7 @@ class Daemon(Commands):
         self.generator.request()       # the first candidate is announced as soon as it exists
         self.takes.autotakes.start()
         self.songs.start()
+        self.song_play.start()
         self.supervisor.start()
 
     def failure(self) -> str | None:

@@ -72,8 +72,9 @@ class SongWorker(Worker):
         self._cancelled = 0             # jobs numbered below this are cancelled
         self._running: int | None = None   # the number of the job being arranged
 
-    def submit(self, path: Path, sender) -> Path:
-        """Queue ``path``; returns the folder it will be written to. OSCError("state") while one is busy."""
+    def submit(self, path: Path, sender, *, then=None) -> Path:
+        """Queue ``path``; returns the folder it will be written to. OSCError("state") while one is busy.
+        ``then(folder)`` runs on this thread once the song is written (a song asked to play)."""
         session = self.daemon.session
         try:
             out = session.confined(session.folder / "songs" / safe_name(path.stem, fallback="song"))
@@ -81,7 +82,7 @@ class SongWorker(Worker):
             raise OSCError("args", err.strerror or str(err)) from None
         with self._lock:
             try:
-                self._jobs.put_nowait((self._submitted, path, out, sender))
+                self._jobs.put_nowait((self._submitted, path, out, sender, then))
             except queue.Full:
                 raise OSCError("state", "songs are being arranged; ask again when /dd/song/done arrives, or "
                                         "/dd/song/cancel") from None
@@ -115,7 +116,7 @@ class SongWorker(Worker):
                 with self._lock:
                     self._running = None
 
-    def _song(self, number: int, path: Path, out: Path, sender) -> None:
+    def _song(self, number: int, path: Path, out: Path, sender, then=None) -> None:
         import time
 
         from ..song.make import make_song
@@ -153,3 +154,8 @@ class SongWorker(Worker):
             return
         log.info("song %s: %d bars, %d sections, written to %s", path.name, summary["bars"], summary["sections"], out)
         d.send("/dd/song/done", path.name, str(out.resolve()))
+        if then is not None:
+            try:
+                then(out)
+            except OSCError as err:
+                d.error(err.code, str(err), sender)

@@ -37,6 +37,7 @@ PARTS: dict[str, tuple[str, bool]] = {
     "dd-web": ("the web page", False),
     "dd-takes": ("automatic takes", False),
     "dd-song": ("song mode", False),
+    "dd-song-play": ("the song player", False),
 }
 BACKOFF_S = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0)   # waits before each revival of a part that keeps dying (s)
 SETTLED_S = 30.0                                      # a part running this long after a revival starts afresh

@@ -42,6 +42,7 @@ class TakeService:
         self._update, self.send = update, send
         self._take: Take | None = None
         self._take_lock = threading.Lock()
+        self.song: Callable[[], Any] = lambda: None   # the song player while a song plays: takes are over the song
         self.autotakes = AutoTakes(self)       # takes every N bars (/dd/set/autotake), idle while off
 
     @property
@@ -63,6 +64,11 @@ class TakeService:
     def onset(self, beat: float | None = None) -> None:
         """Record one onset of the human at ``beat`` (beats from the bar line of the playing loop; None: now,
         by the outputs' clock). OSCError if no take runs, nothing plays or the beat is outside the bar."""
+        song = self.song()
+        if song is not None:
+            if not song.onset(beat):
+                raise OSCError("state", "no take over the song is running: send /dd/take/start first")
+            return
         cur = self.current
         if cur is None:
             raise OSCError("state", "no loop to play along with yet")
@@ -86,6 +92,10 @@ class TakeService:
     def onset_at(self, t: float) -> bool:
         """An onset at time ``t`` (s, time.perf_counter) from MIDI in's thread; whether the running take kept it
         (no take, or nothing playing: dropped, without an error)."""
+        song = self.song()
+        if song is not None:
+            player = song.midi()
+            return player is not None and song.onset(at=player.clock_of(t))
         with self._take_lock:
             if self._take is None:
                 return False
@@ -121,13 +131,20 @@ class TakeService:
 
     def begin_take(self) -> None:
         """Start a take (a running one is dropped)."""
+        song = self.song()
+        if song is not None:
+            return song.begin_take()
         with self._take_lock:
             self._take = Take()
 
     def end_take(self, *, auto: bool = False) -> bool:
         """End the running take: fit it, move the feel layer, store it, say so (/dd/take, /dd/feel); with auto
         takes on (or ``auto``) the next take starts at once. False if no take ran. A take that cannot be used
-        (too few onsets matched) is an OSCError, or with ``auto`` only a debug line: the human did not play."""
+        (too few onsets matched) is an OSCError, or with ``auto`` only a debug line: the human did not play.
+        While a song plays the take is over the song, learned on the song player's thread."""
+        song = self.song()
+        if song is not None:
+            return song.end_take(again=auto or bool(self.settings.autotake))
         with self._take_lock:
             take, self._take = self._take, None
             if auto or self.settings.autotake:

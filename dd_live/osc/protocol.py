@@ -167,6 +167,14 @@ ADDRESSES: tuple[Address, ...] = (
     Address("/dd/song/cancel", "in", (_VALUE,),
             "Stop arranging the song in progress, and one waiting (within a bar's work); their folders stay as "
             "they were. Each is answered with /dd/error state 'cancelled'.", "song_cancel", True),
+    Address("/dd/song/play", "in", (Arg("path", "s", "a MIDI song (.mid) on the daemon's machine, absolute path"),
+                                    Arg("bar", "i", "the bar to start from (0: the first)", True, lo=0, hi=9999)),
+            "Play the song's drums in this session's taste on MIDI out from the next bar line (written first, as "
+            "/dd/song does, if not yet), from `bar`, round again at the end; following the host's clock, the bar "
+            "the host is in. Takes while it plays teach the song's timing (/dd/song/feel). Answered with "
+            "/dd/song/playing, or /dd/error.", "song_play"),
+    Address("/dd/song/stop", "in", (_VALUE,), "Back to the loop at the next bar line (answered with /dd/song/stopped).",
+            "song_stop", True),
     Address("/dd/status", "in", (), "Ask for /dd/status.", "status"),
     Address("/dd/set/tempo", "in", (Arg("bpm", "n", "tempo in beats per minute", lo=TEMPO_RANGE[0], hi=TEMPO_RANGE[1]),),
             "Set the session tempo (loops, previews and MIDI follow; the critic always hears 120 bpm).", "set_tempo"),
@@ -280,6 +288,13 @@ ADDRESSES: tuple[Address, ...] = (
     Address("/dd/song/done", "out", (Arg("song", "s", "the song's file name"),
                                      Arg("dir", "s", "the folder its drums were written to, absolute path")),
             "A song's drums are written (see /dd/song)."),
+    Address("/dd/song/playing", "out", (Arg("song", "s", "the song's file name"), Arg("bar", "i", "the bar it starts from"),
+                                        Arg("bars", "i", "the song's bars")),
+            "A song's drums play from the next bar line (see /dd/song/play)."),
+    Address("/dd/song/stopped", "out", (Arg("song", "s", "the song's file name"),), "The loop plays again from the next bar line."),
+    Address("/dd/song/feel", "out", (Arg("song", "s", "the song's file name"),
+                                     Arg("sections", "*", "(label s, the drums' mean offset in ms f) per section label")),
+            "What a take over the song taught: each section's timing (after /dd/take)."),
     Address("/dd/part", "out", (Arg("part", "s", "the part's thread name (dd-midi, dd-audio, dd-clock, dd-web, ...)"),
                                 Arg("state", "s", "failed or restarted"), Arg("message", "s", "one line")),
             "A part of the daemon failed (also sent as /dd/error part) or is running again after a restart."),

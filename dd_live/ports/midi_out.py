@@ -246,6 +246,10 @@ class MidiPlayer(Worker):
         now = self.clock() if at is None else at + self._offset
         return ((now - bar[0]) / bar[1]) % 1.0
 
+    def clock_of(self, t: float) -> float:
+        """Time ``t`` (s, time.perf_counter: MIDI in's stamps) on this player's clock."""
+        return t + self._offset
+
     def _wake(self) -> None:
         self._bell.set()
 

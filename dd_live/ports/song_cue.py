@@ -47,6 +47,11 @@ class SongCue:
             self._next = k + 1
             return (k, *self._bars[k])
 
+    def beats(self, k: int) -> int:
+        """Bar ``k``'s beats."""
+        with self._lock:
+            return int(self._bars[k][2])
+
     def replace(self, bars: Sequence[tuple[list, float, int]]) -> None:
         """New notes for the same bars (after a take taught the drums): from each bar's next line."""
         with self._lock:

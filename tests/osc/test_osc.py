@@ -54,6 +54,7 @@ def test_protocol_json_has_defaults_and_every_required_address(capsys):
 def test_every_inbound_address_has_a_handler_taking_its_arguments_checked_at_start():
     from dd_live.errors import DDLiveError
     from dd_live.live.daemon import Daemon, check_handlers
+    from dd_live.live.song_play import SongPlay
     from dd_live.live.sync import ClockService
     from dd_live.live.takes import TakeService
 
@@ -61,6 +62,7 @@ def test_every_inbound_address_has_a_handler_taking_its_arguments_checked_at_sta
     none = lambda *a, **k: None  # noqa: E731
     d.takes = TakeService(session=None, settings=none, current=none, outputs=list, update=none, send=none)
     d.clock = ClockService("internal", "virtual", settings=none, outputs=list, update=none, send=none)
+    d.song_play = SongPlay(session=None, songs=None, outputs=list, send=none, error=none, gate=None, layer=none)
     handlers = d.handlers()
     check_handlers(handlers, protocol.inbound().values())  # the real table and handlers agree
     table = protocol.inbound().values()

@@ -125,6 +125,13 @@ const handlers = {
   },
   "/dd/exported": () => loadLists(),
   "/dd/song/done": ({ song, dir }) => say(`song drums written: ${song} -> ${dir}`),
+  "/dd/song/playing": ({ song, bar, bars }) => say(`playing ${song} from bar ${bar} of ${bars}`),
+  "/dd/song/stopped": ({ song }) => say(`${song} stopped: the loop plays again`),
+  "/dd/song/feel": ({ song, sections }) => {
+    const parts = [];
+    for (let i = 0; i + 1 < sections.length; i += 2) parts.push(`${sections[i]} ${sections[i + 1].toFixed(1)} ms`);
+    say(`${song} after the take: ${parts.join(", ")}`);
+  },
   "/dd/error": ({ code, message }) => {
     dd.errors.push([code, message]);
     say(`${code}: ${message}`);

@@ -1,0 +1,325 @@
+"""Playing a song's drums live, and takes over the song (``/dd/song/play path [bar]``, ``/dd/song/stop``).
+
+The drums are the ones song mode writes for the song in this session's taste (``songs/<name>/``: drums.mid
+and arrangement.json); a song not written yet is arranged first (the ``dd-song`` worker), then played. They
+play on MIDI out from the bar asked for, round again at the song's end, on the session's own clock at the
+song's tempo map, or following the host's clock (the bar the host is in: :mod:`dd_live.ports.clock_sync`).
+While a song plays, takes (/dd/take/start, /dd/onset, MIDI in, /dd/take/end, automatic takes) are takes over
+the song: each onset is placed in its bar, and at the take's end the song's timing model
+(:class:`dd_live.groove.timing.SongFeel`, started from the session's loop feel layer) learns from it; the
+drums play with what it learned from the next bar line, it is kept in ``songs/<name>/timing.pt`` (a song
+played again starts from there), and /dd/song/feel says each section's offset.
+
+Thread ``dd-song-play`` loads songs and learns takes (torch, through the daemon's gate at low priority), so
+the OSC thread never waits on either. Audio out keeps silent while a song plays (its drums are MIDI only).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import DDLiveError, InputError
+from ..loops.export import safe_name
+from ..osc.osc import OSCError
+from ..worker import Worker
+
+log = logging.getLogger("dd_live.daemon")
+
+FEEL_FILE = "timing.pt"
+MAX_SONG_ONSETS = 65536      # onsets one take over a song keeps
+
+
+@dataclass
+class Playing:
+    """A song being played: its name and folder, score, timing model, each note's row, and the cue."""
+
+    name: str
+    folder: Path
+    score: Any                # dd_live.groove.score.Score
+    feel: Any                 # dd_live.groove.timing.SongFeel
+    notes: np.ndarray         # structured: row, pitch, velocity (one per drum note of drums.mid)
+    bar_s: np.ndarray         # each bar's start and length (s), song time
+    cue: Any                  # dd_live.ports.song_cue.SongCue
+
+
+class SongPlay(Worker):
+    """The service behind the song play commands (built by the daemon with what it needs: the session, its
+    song worker, its outputs, replies and gate, the loop feel layer now)."""
+
+    name = "dd-song-play"
+
+    def __init__(self, *, session, songs, outputs, send, error, gate, layer, seed: int = 0) -> None:
+        super().__init__()
+        self.session, self.songs, self._outputs, self.send, self.tell = session, songs, outputs, send, error
+        self.gate, self._layer, self.seed = gate, layer, seed
+        self.playing: Playing | None = None
+        self._jobs: queue.Queue = queue.Queue(maxsize=4)
+        self._onsets: list[tuple[int, float]] | None = None      # (bar, share of it) of a take over the song
+        self._take_lock = threading.Lock()
+
+    def handlers(self) -> dict:
+        return {"song_play": self._cmd_song_play, "song_stop": self._cmd_song_stop}
+
+    # ------------------------------------------------------------ commands (OSC thread)
+
+    def _cmd_song_play(self, sender, path: str, bar: int = 0) -> None:
+        from .song_worker import check_song_path
+
+        real = check_song_path(path)
+        folder = self.session.folder / "songs" / safe_name(real.stem, fallback="song")
+        if not self.midi():
+            raise OSCError("state", "no MIDI out to play the song on: serve with --midi-out")
+        if _written(folder, real):
+            self._queue(("load", real, folder, int(bar), sender))
+        else:                  # arranged first, then played
+            self.songs.submit(real, sender, then=lambda out: self._queue(("load", real, out, int(bar), sender)))
+
+    def _cmd_song_stop(self, sender) -> None:
+        if self.playing is None:
+            raise OSCError("state", "no song is playing")
+        self.stop_song()
+
+    def stop_song(self) -> None:
+        """Back to the loop at the next bar line (any thread)."""
+        playing, self.playing = self.playing, None
+        with self._take_lock:
+            self._onsets = None
+        player = self.midi()
+        for out in self._outputs():
+            if hasattr(out, "cue"):
+                out.cue(None)
+            elif playing is not None and player is not None and player.playing:
+                out.play()          # audio out plays the loop again (unless the transport is stopped)
+        if playing is not None:
+            self.send("/dd/song/stopped", playing.name)
+
+    # ------------------------------------------------------------ takes over the song (OSC, MIDI-in threads)
+
+    def begin_take(self) -> None:
+        with self._take_lock:
+            self._onsets = []
+
+    def onset(self, beat: float | None = None, *, at: float | None = None) -> bool:
+        """An onset of the human: now, or at player clock time ``at``, or at ``beat`` of the bar playing now.
+        False if no take over the song runs or nothing has played yet."""
+        player = self.midi()
+        playing = self.playing
+        if player is None or playing is None:
+            return False
+        place = playing.cue.place(player.clock() if at is None else at)
+        if place is None:
+            return False
+        k, share = place
+        if beat is not None:
+            beats = playing.cue.beats(k)
+            if not 0.0 <= beat < beats:
+                raise OSCError("args", f"/dd/onset: beat must be 0 to under {beats} (the bar's beats), got {beat:g}")
+            share = beat / beats
+        with self._take_lock:
+            if self._onsets is None:
+                return False
+            if len(self._onsets) >= MAX_SONG_ONSETS:
+                raise OSCError("state", f"the take already holds {MAX_SONG_ONSETS} onsets: end it with /dd/take/end")
+            self._onsets.append((k, share))
+        return True
+
+    def end_take(self, *, again: bool) -> bool:
+        """End the take over the song and learn from it on this service's thread; ``again``: the next take
+        starts at once. False if none ran."""
+        with self._take_lock:
+            onsets, self._onsets = self._onsets, ([] if again else None)
+        if onsets is None:
+            return False
+        self._queue(("learn", self.playing, onsets))
+        return True
+
+    # ------------------------------------------------------------ the dd-song-play thread
+
+    def _queue(self, job) -> None:
+        try:
+            self._jobs.put_nowait(job)
+        except queue.Full:
+            raise OSCError("state", "the song player is busy; ask again in a moment") from None
+
+    def _wake(self) -> None:
+        try:
+            self._jobs.put_nowait(None)
+        except queue.Full:
+            pass
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            job = self._jobs.get()
+            if job is None:
+                continue
+            try:
+                (self._load if job[0] == "load" else self._learn)(*job[1:])
+            except (DDLiveError, OSError, ValueError) as err:
+                self.tell("io" if isinstance(err, OSError) else "args", f"song: {err}".splitlines()[0], None)
+            except Exception as err:  # a bug must not end the thread: say so, keep serving
+                log.exception("song play failed")
+                self.tell("io", f"song play failed: {type(err).__name__}: {err}".splitlines()[0], None)
+
+    def _load(self, real: Path, folder: Path, bar: int, sender) -> None:
+        from ..groove.timing import SongFeel
+        from ..ports.song_cue import SongCue
+
+        score, notes, bar_s = read_written(folder)
+        with self.gate.hold(high=False):
+            feel = SongFeel(score, layer=self._layer(), seed=self.seed)
+            _restore(feel, folder / FEEL_FILE)
+        if not 0 <= bar < len(bar_s):
+            raise InputError(f"{real.name} has {len(bar_s)} bars: bar {bar} is not one of them (from 0)")
+        cue = SongCue(real.name, cue_bars(score, notes, feel), start=bar)
+        self.playing = Playing(real.name, folder, score, feel, notes, bar_s, cue)
+        for out in self._outputs():
+            if hasattr(out, "cue"):
+                out.cue(cue)
+                out.play()          # the transport runs (following a host: armed, the host's transport decides)
+            else:
+                out.halt()          # audio out: silent while the song plays on MIDI out
+        log.info("song %s: playing from bar %d of %d", real.name, bar, len(bar_s))
+        self.send("/dd/song/playing", real.name, bar, len(bar_s))
+
+    def _learn(self, playing: Playing | None, onsets: list[tuple[int, float]]) -> None:
+        if playing is None or playing is not self.playing:
+            return
+        if not onsets:
+            self.tell("state", "take not used: no onsets during the song", None)
+            return
+        k = np.array([o[0] for o in onsets], dtype=np.int64)
+        share = np.array([o[1] for o in onsets])
+        song_s = playing.bar_s[k, 0] + share * playing.bar_s[k, 1]
+        with self.gate.hold(high=False):
+            report = playing.feel.take(song_s)
+        playing.cue.replace(cue_bars(playing.score, playing.notes, playing.feel))
+        _save(playing.feel, playing.folder / FEEL_FILE)
+        sections = report.section_offsets_ms
+        log.info("song %s take %d: %d onsets, %d matched, gap %.1f ms; sections %s", playing.name, playing.feel.takes,
+                 report.onsets, report.matched_onsets, report.mean_abs_gap_ms, sections)
+        self.send("/dd/take", report.onsets, report.matched_onsets, float(np.nan_to_num(report.mean_abs_gap_ms)),
+                  float(np.nan_to_num(report.mean_abs_gap_ms)), playing.feel.takes)
+        self.send("/dd/song/feel", playing.name, *[x for label, ms in sections.items() for x in (label, float(ms))])
+
+    def midi(self):
+        """The MIDI player among the outputs (None without MIDI out)."""
+        return next((o for o in self._outputs() if hasattr(o, "cue")), None)
+
+
+def _written(folder: Path, song: Path) -> bool:
+    """Whether song mode's drums for ``song`` are in ``folder`` and newer than the song file."""
+    files = [folder / "arrangement.json", folder / "drums.mid"]
+    try:
+        return all(f.is_file() and f.stat().st_mtime >= song.stat().st_mtime for f in files)
+    except OSError:
+        return False
+
+
+def read_written(folder: Path):
+    """The score of the drums song mode wrote in ``folder``, each drum note's row, pitch and velocity, and each
+    bar's start and length (s). InputError in one line if the files are not song mode's."""
+    import mido
+
+    from ..groove.score import Score
+    from ..loops.gm import role_of_note
+    from ..song.arrange import grid_for
+
+    try:
+        doc = json.loads((folder / "arrangement.json").read_text())
+        mid = mido.MidiFile(str(folder / "drums.mid"))
+        bars = doc["bars"]
+        tpb = int(doc["ticks_per_beat"])
+    except (OSError, ValueError, KeyError, EOFError) as err:
+        raise InputError(f"{folder.name}: not a song this session wrote ({err})") from None
+    rows, unit, bar_s = [], [], []
+    for b in bars:
+        num, den = (int(x) for x in b["time_signature"].split("/"))
+        steps, beats = grid_for(num, den)
+        full = num * tpb * 4 / den
+        unit.append(full / beats)
+        bpm = float(b["bpm"]) * tpb / unit[-1]
+        rows.append((float(b["start_s"]), beats, steps // beats, bpm))
+        bar_s.append((float(b["start_s"]), (b["end_tick"] - b["start_tick"]) / unit[-1] * 60.0 / bpm))
+    starts = np.array([b["start_tick"] for b in bars], dtype=np.float64)
+    hits, notes = [], []
+    tick = 0
+    for msg in mido.merge_tracks(mid.tracks):
+        tick += msg.time
+        if msg.type == "note_on" and msg.velocity > 0 and msg.channel == 9:
+            k = max(int(np.searchsorted(starts, tick, side="right")) - 1, 0)
+            beat = min((tick - starts[k]) / unit[k], rows[k][1] - 1e-6)
+            hits.append((k, beat, role_of_note(msg.note), msg.velocity))
+            notes.append((k, beat, msg.note, msg.velocity))
+    if not hits:
+        raise InputError(f"{folder.name}: its drums.mid has no drum notes")
+    sections = [(s["start"], s["end"], s["label"]) for s in doc["sections"]]
+    score = Score.of(hits, rows, sections)
+    key = {(int(b), round(float(t) / 1e-6)): i for i, (b, t) in enumerate(zip(score.bar, score.beat))}
+    table = np.array([(key[(k, round(beat / 1e-6))], p, v) for k, beat, p, v in notes],
+                     dtype=[("row", np.int64), ("pitch", np.int64), ("velocity", np.int64)])
+    return score, table, np.array(bar_s)
+
+
+def cue_bars(score, notes: np.ndarray, feel) -> list[tuple[list, float, int]]:
+    """The song's bars for the player with the feel's offsets and velocities: per bar (notes, bpm, beats); a note
+    pushed before its bar line plays at the end of the bar before."""
+    from ..ports.midi_out import Note
+
+    n_bars = int(score.bar.max()) + 1
+    first = {int(b): i for i, b in reversed(list(enumerate(score.bar)))}
+    shape = []
+    for k in range(n_bars):   # each bar's bpm and beats: from its first hit, else the one before
+        i = first.get(k)
+        shape.append(shape[-1] if i is None and shape else
+                     ((float(score.bpm[i]), int(score.beats_in_bar[i])) if i is not None else (120.0, 4)))
+    out: list[list] = [[] for _ in range(n_bars)]
+    for row, pitch, vel in notes.tolist():
+        k = int(score.bar[row])
+        beat = float(score.beat[row]) + float(feel.offsets[row]) / int(score.steps_per_beat[row])
+        velocity = int(np.clip(round(vel * float(feel.velocity[row])), 1, 127))
+        if beat < 0 and k > 0:
+            k -= 1
+            beat = shape[k][1] + beat * shape[k][0] / shape[k + 1][0]
+        out[k].append(Note(max(beat, 0.0), int(pitch), velocity))
+    return [(sorted(ns, key=lambda n: n.beat), bpm, beats) for ns, (bpm, beats) in zip(out, shape)]
+
+
+def _save(feel, path: Path) -> None:
+    import torch
+
+    from ..sound.audio import atomic_path
+
+    state = {"gru": feel.net.gru.state_dict(), "head": feel.net.head.state_dict(), "target": feel.target,
+             "vel_target": feel.vel_target, "last_gap": feel.last_gap, "takes": feel.takes, "rows": len(feel.score)}
+    with atomic_path(path, force=True) as tmp:
+        torch.save(state, tmp)
+
+
+def _restore(feel, path: Path) -> None:
+    """What earlier takes over this song taught (if the file is there and fits the song as written now)."""
+    import torch
+
+    from ..groove.score import features
+
+    if not path.is_file():
+        return
+    try:
+        state = torch.load(path, weights_only=False)
+        if state["rows"] != len(feel.score):
+            raise ValueError("the song was written again since")
+        feel.net.gru.load_state_dict(state["gru"])
+        feel.net.head.load_state_dict(state["head"])
+        feel.target, feel.vel_target, feel.last_gap = state["target"], state["vel_target"], state["last_gap"]
+        feel.takes = int(state["takes"])
+    except Exception as err:   # an old or damaged file: the song starts from the loop feel again
+        log.warning("%s not used (%s): the song starts from the loop feel", path, str(err).splitlines()[0])
+        return
+    feel.offsets, feel.velocity = feel.net.predict(features(feel.score, feel.last_gap))
