@@ -5,6 +5,7 @@ neither oversubscribes the cores the user granted (``--threads``)."""
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -162,6 +163,29 @@ class Worker:
 
     def _release(self) -> None:
         """Release the port or socket this part holds (idempotent); nothing by default."""
+
+
+class QueueWorker(Worker):
+    """A :class:`Worker` running jobs one at a time, in order, from a queue of at most ``size`` (``_job``)."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self._jobs: queue.Queue = queue.Queue(maxsize=size)
+
+    def _wake(self) -> None:
+        try:
+            self._jobs.put_nowait(None)
+        except queue.Full:   # a job is waiting: the thread looks at its stop flag after it
+            pass
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            job = self._jobs.get()
+            if job is not None:
+                self._job(job)
+
+    def _job(self, job) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
 
 
 def failure(workers) -> str | None:

@@ -29,7 +29,7 @@ import numpy as np
 from ..errors import DDLiveError, InputError
 from ..loops.export import safe_name
 from ..osc.osc import OSCError
-from ..worker import Worker
+from ..worker import QueueWorker
 
 log = logging.getLogger("dd_live.daemon")
 
@@ -50,18 +50,17 @@ class Playing:
     cue: Any                  # dd_live.ports.song_cue.SongCue
 
 
-class SongPlay(Worker):
+class SongPlay(QueueWorker):
     """The service behind the song play commands (built by the daemon with what it needs: the session, its
     song worker, its outputs, replies and gate, the loop feel layer now)."""
 
     name = "dd-song-play"
 
     def __init__(self, *, session, songs, outputs, send, error, gate, layer, seed: int = 0) -> None:
-        super().__init__()
+        super().__init__(4)
         self.session, self.songs, self._outputs, self.send, self.tell = session, songs, outputs, send, error
         self.gate, self._layer, self.seed = gate, layer, seed
         self.playing: Playing | None = None
-        self._jobs: queue.Queue = queue.Queue(maxsize=4)
         self._onsets: list[tuple[int, float]] | None = None      # (bar, share of it) of a take over the song
         self._take_lock = threading.Lock()
 
@@ -149,24 +148,14 @@ class SongPlay(Worker):
         except queue.Full:
             raise OSCError("state", "the song player is busy; ask again in a moment") from None
 
-    def _wake(self) -> None:
+    def _job(self, job) -> None:
         try:
-            self._jobs.put_nowait(None)
-        except queue.Full:
-            pass
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            job = self._jobs.get()
-            if job is None:
-                continue
-            try:
-                (self._load if job[0] == "load" else self._learn)(*job[1:])
-            except (DDLiveError, OSError, ValueError) as err:
-                self.tell("io" if isinstance(err, OSError) else "args", f"song: {err}".splitlines()[0], None)
-            except Exception as err:  # a bug must not end the thread: say so, keep serving
-                log.exception("song play failed")
-                self.tell("io", f"song play failed: {type(err).__name__}: {err}".splitlines()[0], None)
+            (self._load if job[0] == "load" else self._learn)(*job[1:])
+        except (DDLiveError, OSError, ValueError) as err:
+            self.tell("io" if isinstance(err, OSError) else "args", f"song: {err}".splitlines()[0], None)
+        except Exception as err:  # a bug must not end the thread: say so, keep serving
+            log.exception("song play failed")
+            self.tell("io", f"song play failed: {type(err).__name__}: {err}".splitlines()[0], None)
 
     def _load(self, real: Path, folder: Path, bar: int, sender) -> None:
         from ..groove.timing import SongFeel

@@ -22,7 +22,7 @@ from pathlib import Path
 from ..errors import DDLiveError
 from ..loops.export import safe_name
 from ..osc.osc import OSCError
-from ..worker import Worker
+from ..worker import QueueWorker
 
 log = logging.getLogger("dd_live.daemon")
 
@@ -58,15 +58,14 @@ class Cancelled(DDLiveError):
     """A song job ended by /dd/song/cancel."""
 
 
-class SongWorker(Worker):
+class SongWorker(QueueWorker):
     """One song at a time; one more may wait, a third asked for meanwhile is refused."""
 
     name = "dd-song"
 
     def __init__(self, daemon) -> None:
-        super().__init__()
+        super().__init__(1)
         self.daemon = daemon
-        self._jobs: queue.Queue = queue.Queue(maxsize=1)
         self._lock = threading.Lock()
         self._submitted = 0             # jobs submitted so far: each job's number
         self._cancelled = 0             # jobs numbered below this are cancelled
@@ -97,24 +96,14 @@ class SongWorker(Worker):
             self._cancelled = self._submitted
         return busy
 
-    def _wake(self) -> None:
+    def _job(self, job) -> None:
+        with self._lock:
+            self._running = job[0]
         try:
-            self._jobs.put_nowait(None)
-        except queue.Full:
-            pass
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            job = self._jobs.get()
-            if job is None:
-                continue
+            self._song(*job)
+        finally:
             with self._lock:
-                self._running = job[0]
-            try:
-                self._song(*job)
-            finally:
-                with self._lock:
-                    self._running = None
+                self._running = None
 
     def _song(self, number: int, path: Path, out: Path, sender, then=None) -> None:
         import time
