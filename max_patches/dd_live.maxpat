@@ -1148,6 +1148,134 @@
             {
                 "box": {
                     "id": "obj-53",
+                    "maxclass": "textbutton",
+                    "numinlets": 1,
+                    "numoutlets": 3,
+                    "patching_rect": [
+                        1000,
+                        20,
+                        80,
+                        24
+                    ],
+                    "presentation": 1,
+                    "presentation_rect": [
+                        280,
+                        96,
+                        70,
+                        24
+                    ],
+                    "outlettype": [
+                        "",
+                        "",
+                        "int"
+                    ],
+                    "text": "Song..."
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-54",
+                    "maxclass": "newobj",
+                    "numinlets": 1,
+                    "numoutlets": 2,
+                    "patching_rect": [
+                        1000,
+                        60,
+                        80,
+                        22
+                    ],
+                    "outlettype": [
+                        "",
+                        ""
+                    ],
+                    "text": "opendialog"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-55",
+                    "maxclass": "newobj",
+                    "numinlets": 1,
+                    "numoutlets": 2,
+                    "patching_rect": [
+                        1000,
+                        100,
+                        170,
+                        22
+                    ],
+                    "outlettype": [
+                        "symbol",
+                        "int"
+                    ],
+                    "text": "conformpath native absolute"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-56",
+                    "maxclass": "newobj",
+                    "numinlets": 1,
+                    "numoutlets": 1,
+                    "patching_rect": [
+                        1000,
+                        140,
+                        140,
+                        22
+                    ],
+                    "outlettype": [
+                        ""
+                    ],
+                    "text": "prepend /dd/song/play"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-57",
+                    "maxclass": "textbutton",
+                    "numinlets": 1,
+                    "numoutlets": 3,
+                    "patching_rect": [
+                        1180,
+                        20,
+                        80,
+                        24
+                    ],
+                    "presentation": 1,
+                    "presentation_rect": [
+                        356,
+                        96,
+                        50,
+                        24
+                    ],
+                    "outlettype": [
+                        "",
+                        "",
+                        "int"
+                    ],
+                    "text": "Loop"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-58",
+                    "maxclass": "message",
+                    "numinlets": 2,
+                    "numoutlets": 1,
+                    "patching_rect": [
+                        1180,
+                        60,
+                        100,
+                        22
+                    ],
+                    "text": "/dd/song/stop",
+                    "outlettype": [
+                        ""
+                    ]
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-59",
                     "maxclass": "number",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -1174,7 +1302,7 @@
             },
             {
                 "box": {
-                    "id": "obj-54",
+                    "id": "obj-60",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -1192,7 +1320,7 @@
             },
             {
                 "box": {
-                    "id": "obj-55",
+                    "id": "obj-61",
                     "maxclass": "comment",
                     "numinlets": 1,
                     "numoutlets": 0,
@@ -1214,7 +1342,7 @@
             },
             {
                 "box": {
-                    "id": "obj-56",
+                    "id": "obj-62",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 4,
@@ -1235,7 +1363,7 @@
             },
             {
                 "box": {
-                    "id": "obj-57",
+                    "id": "obj-63",
                     "maxclass": "newobj",
                     "numinlets": 7,
                     "numoutlets": 7,
@@ -1259,7 +1387,7 @@
             },
             {
                 "box": {
-                    "id": "obj-58",
+                    "id": "obj-64",
                     "maxclass": "comment",
                     "numinlets": 1,
                     "numoutlets": 0,
@@ -1281,7 +1409,7 @@
             },
             {
                 "box": {
-                    "id": "obj-59",
+                    "id": "obj-65",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -1300,7 +1428,7 @@
             },
             {
                 "box": {
-                    "id": "obj-60",
+                    "id": "obj-66",
                     "maxclass": "message",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -1318,7 +1446,7 @@
             },
             {
                 "box": {
-                    "id": "obj-61",
+                    "id": "obj-67",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -1337,7 +1465,7 @@
             },
             {
                 "box": {
-                    "id": "obj-62",
+                    "id": "obj-68",
                     "maxclass": "message",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -1355,7 +1483,7 @@
             },
             {
                 "box": {
-                    "id": "obj-63",
+                    "id": "obj-69",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -1373,7 +1501,7 @@
             },
             {
                 "box": {
-                    "id": "obj-64",
+                    "id": "obj-70",
                     "maxclass": "newobj",
                     "numinlets": 3,
                     "numoutlets": 2,
@@ -1392,7 +1520,7 @@
             },
             {
                 "box": {
-                    "id": "obj-65",
+                    "id": "obj-71",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -1410,7 +1538,7 @@
             },
             {
                 "box": {
-                    "id": "obj-66",
+                    "id": "obj-72",
                     "maxclass": "newobj",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -1428,7 +1556,7 @@
             },
             {
                 "box": {
-                    "id": "obj-67",
+                    "id": "obj-73",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -1447,7 +1575,7 @@
             },
             {
                 "box": {
-                    "id": "obj-68",
+                    "id": "obj-74",
                     "maxclass": "message",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -1465,7 +1593,7 @@
             },
             {
                 "box": {
-                    "id": "obj-69",
+                    "id": "obj-75",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -1483,7 +1611,7 @@
             },
             {
                 "box": {
-                    "id": "obj-70",
+                    "id": "obj-76",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -1501,7 +1629,7 @@
             },
             {
                 "box": {
-                    "id": "obj-71",
+                    "id": "obj-77",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -1519,7 +1647,7 @@
             },
             {
                 "box": {
-                    "id": "obj-72",
+                    "id": "obj-78",
                     "maxclass": "newobj",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -1537,7 +1665,7 @@
             },
             {
                 "box": {
-                    "id": "obj-73",
+                    "id": "obj-79",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -1555,7 +1683,7 @@
             },
             {
                 "box": {
-                    "id": "obj-74",
+                    "id": "obj-80",
                     "maxclass": "newobj",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -1573,7 +1701,7 @@
             },
             {
                 "box": {
-                    "id": "obj-75",
+                    "id": "obj-81",
                     "maxclass": "ezdac~",
                     "numinlets": 2,
                     "numoutlets": 0,
@@ -2382,7 +2510,20 @@
                         0
                     ],
                     "destination": [
-                        "obj-5",
+                        "obj-55",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-55",
+                        0
+                    ],
+                    "destination": [
+                        "obj-56",
                         0
                     ],
                     "order": 0
@@ -2395,7 +2536,7 @@
                         0
                     ],
                     "destination": [
-                        "obj-57",
+                        "obj-5",
                         0
                     ],
                     "order": 0
@@ -2405,6 +2546,71 @@
                 "patchline": {
                     "source": [
                         "obj-57",
+                        0
+                    ],
+                    "destination": [
+                        "obj-58",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-58",
+                        0
+                    ],
+                    "destination": [
+                        "obj-5",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-59",
+                        0
+                    ],
+                    "destination": [
+                        "obj-60",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-60",
+                        0
+                    ],
+                    "destination": [
+                        "obj-5",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-62",
+                        0
+                    ],
+                    "destination": [
+                        "obj-63",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-63",
                         0
                     ],
                     "destination": [
@@ -2417,7 +2623,7 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-57",
+                        "obj-63",
                         1
                     ],
                     "destination": [
@@ -2430,7 +2636,7 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-57",
+                        "obj-63",
                         2
                     ],
                     "destination": [
@@ -2443,7 +2649,7 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-57",
+                        "obj-63",
                         3
                     ],
                     "destination": [
@@ -2456,7 +2662,7 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-57",
+                        "obj-63",
                         4
                     ],
                     "destination": [
@@ -2469,7 +2675,7 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-57",
+                        "obj-63",
                         5
                     ],
                     "destination": [
@@ -2486,7 +2692,7 @@
                         5
                     ],
                     "destination": [
-                        "obj-59",
+                        "obj-65",
                         0
                     ],
                     "order": 0
@@ -2495,11 +2701,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-59",
+                        "obj-65",
                         1
                     ],
                     "destination": [
-                        "obj-60",
+                        "obj-66",
                         0
                     ],
                     "order": 0
@@ -2508,7 +2714,7 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-60",
+                        "obj-66",
                         0
                     ],
                     "destination": [
@@ -2525,97 +2731,6 @@
                         6
                     ],
                     "destination": [
-                        "obj-61",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-61",
-                        1
-                    ],
-                    "destination": [
-                        "obj-62",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-62",
-                        0
-                    ],
-                    "destination": [
-                        "obj-20",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-63",
-                        0
-                    ],
-                    "destination": [
-                        "obj-64",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-20",
-                        7
-                    ],
-                    "destination": [
-                        "obj-64",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-64",
-                        1
-                    ],
-                    "destination": [
-                        "obj-65",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-65",
-                        0
-                    ],
-                    "destination": [
-                        "obj-66",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-66",
-                        0
-                    ],
-                    "destination": [
                         "obj-67",
                         0
                     ],
@@ -2626,7 +2741,7 @@
                 "patchline": {
                     "source": [
                         "obj-67",
-                        0
+                        1
                     ],
                     "destination": [
                         "obj-68",
@@ -2664,36 +2779,36 @@
             {
                 "patchline": {
                     "source": [
+                        "obj-20",
+                        7
+                    ],
+                    "destination": [
                         "obj-70",
                         0
                     ],
-                    "destination": [
-                        "obj-71",
-                        0
-                    ],
                     "order": 0
                 }
             },
             {
                 "patchline": {
                     "source": [
-                        "obj-71",
-                        0
-                    ],
-                    "destination": [
-                        "obj-72",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-64",
+                        "obj-70",
                         1
                     ],
                     "destination": [
+                        "obj-71",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-71",
+                        0
+                    ],
+                    "destination": [
                         "obj-72",
                         0
                     ],
@@ -2717,6 +2832,19 @@
                 "patchline": {
                     "source": [
                         "obj-73",
+                        0
+                    ],
+                    "destination": [
+                        "obj-74",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-74",
                         0
                     ],
                     "destination": [
@@ -2729,11 +2857,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-64",
+                        "obj-75",
                         0
                     ],
                     "destination": [
-                        "obj-74",
+                        "obj-76",
                         0
                     ],
                     "order": 0
@@ -2742,11 +2870,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-74",
+                        "obj-76",
                         0
                     ],
                     "destination": [
-                        "obj-75",
+                        "obj-77",
                         0
                     ],
                     "order": 0
@@ -2755,11 +2883,89 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-74",
+                        "obj-77",
                         0
                     ],
                     "destination": [
-                        "obj-75",
+                        "obj-78",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-70",
+                        1
+                    ],
+                    "destination": [
+                        "obj-78",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-78",
+                        0
+                    ],
+                    "destination": [
+                        "obj-79",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-79",
+                        0
+                    ],
+                    "destination": [
+                        "obj-20",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-70",
+                        0
+                    ],
+                    "destination": [
+                        "obj-80",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-80",
+                        0
+                    ],
+                    "destination": [
+                        "obj-81",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-80",
+                        0
+                    ],
+                    "destination": [
+                        "obj-81",
                         1
                     ],
                     "order": 1

@@ -8,12 +8,13 @@ them with py2max and compare them with a fresh build.
 
 Both patches: Like, Dislike, Next, Undo and Export buttons, the current pattern
 in a matrixctrl, the critic's score, the tempo, like/dislike counters, a
-status line that shows the daemon's errors, and a Take toggle and a Straight
+status line that shows the daemon's errors, a Take toggle and a Straight
 button for the drums' feel (takes of the performer playing along; the js sends
 each onset with its beat in the bar: the standalone patch hears attacks on the
 audio input with bonk~ and places them by the audition loop's phase, the
 device takes the notes coming into its track and places them by Live's
-transport). They say /dd/hello on load. The
+transport), and Song... (a song's drums from a file dialog, /dd/song/play) and
+Loop (/dd/song/stop). They say /dd/hello on load. The
 standalone patch also has keyboard shortcuts (l d n u e) and auditions each loop
 WAV through two buffer~s and a groove~, switching at the loop's end. The device
 (a Max for Live MIDI effect) plays the candidate's notes into the track in time
@@ -65,7 +66,7 @@ def _check_table() -> None:
     """Every address the patches use must be in the daemon's table, in the right direction."""
     ins, outs = protocol.inbound(), protocol.outbound()
     missing = [a for a in [b[1] for b in BUTTONS] + ["/dd/hello", "/dd/set/tempo", "/dd/status", "/dd/feel/reset",
-                                                    "/dd/set/swing", "/dd/set/autotake",
+                                                    "/dd/set/swing", "/dd/set/autotake", "/dd/song/play", "/dd/song/stop",
                                                     *JS_SENDS] if a not in ins]
     missing += [a for a, _ in REPLIES if a not in outs]
     if missing:
@@ -183,6 +184,17 @@ def _core(s: _Sheet, *, onload: str) -> dict[str, Any]:
         s.line(pre, send)
         s.show(box, (460 + 110 * i, 42, 44, 22))
         s.show(s.comment(label, 900 + 120 * i, 470, width), (506 + 110 * i, 44, width, 20))
+    # a song: chosen in a file dialog, its drums played from its first bar; Loop: the loop again
+    song = s.box("textbutton @text Song...", 1000, 20, 80, 24)
+    dialog = s.box("opendialog", 1000, 60, 80)
+    native = s.box("conformpath native absolute", 1000, 100, 170)
+    play = s.box("prepend /dd/song/play", 1000, 140, 140)
+    stop = s.box("textbutton @text Loop", 1180, 20, 80, 24)
+    stop_msg = s.msg("/dd/song/stop", 1180, 60, 100)
+    for src, dst in ((song, dialog), (dialog, native), (native, play), (play, send), (stop, stop_msg), (stop_msg, send)):
+        s.line(src, dst)
+    s.show(song, (280, 96, 70, 24))
+    s.show(stop, (356, 96, 50, 24))
     return b
 
 
