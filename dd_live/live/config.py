@@ -71,6 +71,7 @@ SETTINGS: dict[str, tuple[Any, Callable[[Any], bool], str]] = {
     "gm": (None, lambda v: v is None or isinstance(v, bool), "true or false"),   # notes by GM family, not pads
     "midi_out": ("virtual", _text, "'virtual', 'none' or a port name"),
     "midi_in": ("virtual", _text, "'virtual', 'none' or a port name"),   # a human's onsets, for takes
+    "audio_in": ("none", _text, "'none', 'default' or a PortAudio input device"),   # onsets heard in its sound
     "audio": (True, lambda v: isinstance(v, bool), "true or false"),
     "threads": (None, lambda v: v is None or isinstance(v, int) and not isinstance(v, bool)   # None: half the cores
                 and THREAD_RANGE[0] <= v <= THREAD_RANGE[1], f"a thread count {THREAD_RANGE[0]}-{THREAD_RANGE[1]}"),

@@ -64,7 +64,8 @@ class Daemon(Commands):
     def __init__(self, session, library, *, settings: LiveSettings | None = None, host: str = "127.0.0.1",
                  osc_port: int = protocol.OSC_PORT, reply_port: int = protocol.REPLY_PORT,
                  aliases: dict[str, str] | None = None, threads: int | None = None, midi_out: str = "none",
-                 audio: bool = False, midi_in: str = "none", seed: int | None = None, init: str = "pretrained",
+                 audio: bool = False, midi_in: str = "none", audio_in: str = "none", seed: int | None = None,
+                 init: str = "pretrained",
                  learn: str = "auto", server: OSCServer | None = None, stored: dict | None = None,
                  sync: str = "internal", clock_in: str = "virtual", clock_out: bool = False,
                  web_port: int | None = None, web_token: str | None = None, web_socket=None,
@@ -120,9 +121,9 @@ class Daemon(Commands):
         self.server = server or OSCServer(host, osc_port, self._on_datagram)
         self.server.on_datagram = self._on_datagram
         self.replies = Replies(self.server, reply_port)
-        self.midi_spec, self.audio_wanted, self.midi_in_spec = midi_out, audio, midi_in
+        self.midi_spec, self.audio_wanted, self.midi_in_spec, self.audio_in = midi_out, audio, midi_in, audio_in
         self.outputs: list = []                # started by start(): see dd_live.ports.outputs
-        self.inputs: list = []                 # MIDI in (dd_live.ports.midi_in), started by start()
+        self.inputs: list = []                 # MIDI in, audio in, the host's clock: started by start()
         self.songs = SongWorker(self)          # /dd/song: whole songs' drums, one at a time
         self.song_play = SongPlay(session=session, songs=self.songs, outputs=lambda: self.outputs, send=self.send,
                                   error=self.error, gate=self.gate, layer=lambda: self.settings.feel_layer, seed=self.seed)
@@ -177,6 +178,7 @@ class Daemon(Commands):
             return cls(session, library, settings=live, host=config["host"], osc_port=config["osc_port"],
                        reply_port=config["reply_port"], aliases=aliases, threads=config["threads"],
                        midi_out=config["midi_out"], audio=config["audio"], midi_in=config["midi_in"],
+                       audio_in=config["audio_in"],
                        init=config["init"], learn=config["learn"], server=server, stored=stored,
                        sync=config.get("sync", "internal"), clock_in=config.get("clock_in", "virtual"),
                        clock_out=bool(config.get("clock_out", False)), web_port=web, web_socket=web_socket,
@@ -206,7 +208,7 @@ class Daemon(Commands):
 
     def start(self) -> None:
         from ..sound.audio import clean_temp
-        from ..ports.outputs import open_outputs
+        from ..ports.outputs import open_inputs, open_outputs
 
         removed = clean_temp(self.session.folder, any_pid=True)  # the session is ours (locked): all of it is stale
         if removed:
@@ -229,18 +231,8 @@ class Daemon(Commands):
                                     follower=self.clock.follower, latency=self.settings.latency / 1000.0,
                                     clock_out=self.clock.clock_out)
         self.inputs += self.clock.start()
-        if self.midi_in_spec != "none":
-            from ..errors import BackendError
-            from ..ports.midi_in import MidiInput
-
-            port = MidiInput(self.midi_in_spec, self.takes.onset_at)
-            try:
-                port.start()
-            except BackendError as err:
-                log.warning("MIDI in is off: %s", err)
-            else:
-                log.info("MIDI in: %s", port.where)
-                self.inputs.append(port)
+        self.inputs += open_inputs(midi=self.midi_in_spec, audio=self.audio_in, on_onset=self.takes.onset_at,
+                                   outputs=self.outputs)
         self.trainer_worker.start()
         self.trainer_worker.sync()     # ratings stored but not yet trained on (after a crash)
         self.generator.start()

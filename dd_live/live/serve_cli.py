@@ -38,6 +38,8 @@ OPTIONS: tuple[tuple[str, tuple[str, ...], dict[str, Any]], ...] = (
                                                                            "'dd_live')"}),
     ("midi_in", ("--midi-in",), {"metavar": "NAME|virtual|none", "help": "MIDI input: a human's notes for takes "
                                                                          "(default: virtual port 'dd_live in')"}),
+    ("audio_in", ("--audio-in",), {"metavar": "DEVICE|default|none", "help": "an instrument's sound for takes: "
+                                   "its onsets are heard (default none; python -m sounddevice lists devices)"}),
     ("audio", ("--audio",), {"dest": "audio", "action": "store_true", "default": None,
                              "help": "play loops through PortAudio (default)"}),
     ("sync", ("--sync",), {"choices": ("internal", "midi", "link"), "help": "the clock MIDI out follows: its own "

@@ -32,6 +32,7 @@ PARTS: dict[str, tuple[str, bool]] = {
     "dd-midi": ("MIDI out", False),
     "dd-audio": ("audio out", False),
     "dd-midi-in": ("MIDI in", False),
+    "dd-audio-in": ("audio in", False),
     "dd-clock": ("the host's MIDI clock in", False),
     "dd-link": ("Ableton Link", False),
     "dd-web": ("the web page", False),

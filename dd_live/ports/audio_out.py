@@ -25,6 +25,7 @@ log = logging.getLogger("dd_live.audio")
 #: following a host, the loop is moved back onto the host's clock when it is this far off (s): the sound card's
 #: sample clock and the host's drift apart by tens of ppm, a millisecond every minute or so
 DRIFT_S = 0.002
+TAP_BLOCKS = 256   # blocks of what audio out played kept for audio in (3 s of 512-frame blocks)
 
 
 class LoopState:
@@ -126,6 +127,7 @@ class AudioPlayer:
         self.follower, self.clock, self._stream_time = follower, clock, stream_time
         self.armed = follower is not None
         self.beats = 4
+        self.tap = OutputTap(blocksize=blocksize)   # what it played, for audio in to take out of what it hears
 
     @property
     def error(self) -> BaseException | None:
@@ -211,7 +213,9 @@ class AudioPlayer:
         self.blocks += 1
         if status.output_underflow:
             self.late_blocks += 1
-        self.state.fill(outdata, getattr(time_info, "outputBufferDacTime", None))
+        dac = getattr(time_info, "outputBufferDacTime", None)
+        self.state.fill(outdata, dac)
+        self.tap.write(outdata[:, 0], now + (dac - time_info.currentTime) if dac is not None else now)
 
     def report(self) -> str:
         """One line on the blocks played, how many came late (PortAudio's output underflows: dropouts), and the
@@ -276,3 +280,34 @@ def read_report(text: str) -> dict | None:
         return None
     return {"audio_blocks": int(m.group(2)), "audio_late_blocks": int(m.group(1)), "audio_block_frames": int(m.group(3)),
             "audio_longest_gap_ms": float(m.group(4))}
+
+
+class OutputTap:
+    """What audio out played, block by block with each block's DAC time (time.perf_counter), for audio in to take
+    out of what it hears (written in audio out's callback into preallocated arrays; read by audio in's thread)."""
+
+    def __init__(self, *, blocks: int = TAP_BLOCKS, blocksize: int = 512) -> None:
+        self._audio = np.zeros((blocks, blocksize), dtype=np.float32)
+        self._dac = np.full(blocks, -np.inf)
+        self._n = np.zeros(blocks, dtype=np.int64)
+        self._written = 0
+
+    def write(self, block: np.ndarray, dac: float) -> None:
+        """Audio out's callback: the mono block it just filled, and when its first sample reaches the DAC."""
+        slot = self._written % self._audio.shape[0]
+        n = min(block.shape[0], self._audio.shape[1])
+        self._audio[slot, :n] = block[:n]
+        self._n[slot], self._dac[slot] = n, dac
+        self._written += 1
+
+    def read_into(self, out: np.ndarray, at: float) -> None:
+        """Fill ``out`` with what was played from DAC time ``at`` on (zeros where nothing was)."""
+        out[:] = 0.0
+        rate = float(SAMPLE_RATE)
+        for slot in np.flatnonzero((self._dac <= at + out.size / rate)
+                                   & (self._dac + self._n / rate > at)):
+            start = int(round((self._dac[slot] - at) * rate))
+            n = int(self._n[slot])
+            lo, hi = max(start, 0), min(start + n, out.size)
+            if hi > lo:
+                out[lo:hi] = self._audio[slot, lo - start: hi - start]

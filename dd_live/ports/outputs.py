@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 from typing import Protocol
 
 from ..errors import BackendError
@@ -70,3 +71,32 @@ def open_outputs(*, midi: str, audio: bool, bpm: float, follower=None, latency: 
             log.info("audio out: %s", stream.where)
             outputs.append(stream)
     return outputs
+
+
+def open_inputs(*, midi: str, audio: str, on_onset: Callable[[float], bool], outputs: list) -> list:
+    """The human's inputs asked for, started: MIDI in on port ``midi`` ("none", "virtual" or part of a name) and
+    audio in on PortAudio device ``audio`` ("none", "default", a name or an index), each onset handed to
+    ``on_onset`` (time.perf_counter). Audio in takes out of what it hears what audio out (among ``outputs``)
+    plays. One that cannot open is left out, with a warning."""
+    inputs: list = []
+    if midi != "none":
+        from .midi_in import MidiInput
+
+        inputs.append(MidiInput(midi, on_onset))
+    if audio != "none":
+        from .audio_in import AudioInput
+
+        device = None if audio == "default" else int(audio) if audio.isdigit() else audio
+        tap = next((o.tap for o in outputs if hasattr(o, "tap")), None)
+        inputs.append(AudioInput(device, on_onset, tap=tap))
+    started = []
+    for port in inputs:
+        what = "MIDI in" if port.name == "dd-midi-in" else "audio in"
+        try:
+            port.start()
+        except BackendError as err:
+            log.warning("%s is off: %s", what, err)
+        else:
+            log.info("%s: %s", what, port.where)
+            started.append(port)
+    return started

@@ -75,6 +75,13 @@ class OnsetDetector:
         self._keep = np.zeros(0)              # residual waveform kept for backtracking
         self._keep0 = 0
 
+    def set_bleed(self, delay: int, gain: float) -> None:
+        """A new measure of the drums' path into the input (:func:`loopback`), from the next block on."""
+        shift = int(delay) - self.delay
+        self._r = np.concatenate([np.zeros(shift), self._r]) if shift > 0 else self._r[-shift:]
+        self.delay, self.gain = int(delay), float(gain)
+        self._prev.clear()        # frames before the change are not compared with frames after it
+
     def process(self, block: np.ndarray, reference: np.ndarray | None = None) -> list[int]:
         """Onsets (sample index from the stream's start) found once ``block`` arrived; the drums' ``reference``
         for the same samples when the input hears them."""

@@ -71,3 +71,32 @@ def test_an_output_that_cannot_open_is_left_out_with_one_warning(fakes, caplog):
         assert open_outputs(midi="virtual", audio=True, bpm=120.0) == []
     lines = [r.getMessage() for r in caplog.records]
     assert lines == ["MIDI out is off: no MIDI system", "audio out is off: no PortAudio device"]
+
+
+def test_inputs_open_with_audio_in_hearing_what_audio_out_plays(monkeypatch, caplog):
+    from dd_live.ports import audio_in, midi_in
+    from dd_live.ports.outputs import open_inputs
+
+    made = []
+
+    class Fake:
+        def __init__(self, name, device, tap=None, fail=False):
+            self.name, self.device, self.tap, self.fail, self.where = name, device, tap, fail, f"fake {device}"
+            made.append(self)
+
+        def start(self):
+            if self.fail:
+                raise BackendError("no such device")
+
+    monkeypatch.setattr(midi_in, "MidiInput", lambda spec, on: Fake("dd-midi-in", spec))
+    monkeypatch.setattr(audio_in, "AudioInput", lambda dev, on, tap=None: Fake("dd-audio-in", dev, tap))
+    out = type("Out", (), {"tap": "audio out's tap"})()
+    got = open_inputs(midi="virtual", audio="3", on_onset=lambda t: True, outputs=[out])
+    assert [(p.name, p.device, p.tap) for p in got] == [("dd-midi-in", "virtual", None),
+                                                         ("dd-audio-in", 3, "audio out's tap")]
+    assert open_inputs(midi="none", audio="default", on_onset=lambda t: True, outputs=[])[0].device is None
+    assert open_inputs(midi="none", audio="none", on_onset=lambda t: True, outputs=[]) == []
+    monkeypatch.setattr(audio_in, "AudioInput", lambda dev, on, tap=None: Fake("dd-audio-in", dev, fail=True))
+    with caplog.at_level(logging.WARNING, logger="dd_live.daemon"):
+        assert open_inputs(midi="none", audio="USB", on_onset=lambda t: True, outputs=[]) == []
+    assert "audio in is off: no such device" in caplog.text
