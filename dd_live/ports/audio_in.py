@@ -128,12 +128,9 @@ class AudioInput(Worker):
 
     def stop(self) -> None:
         super().stop()
+        from .audio_out import close_stream
+
         stream, self._stream = self._stream, None
-        if stream is not None:
-            try:
-                stream.stop()
-                stream.close()
-            except Exception:  # closing a stream whose device vanished
-                log.debug("closing the audio input failed", exc_info=True)
+        if close_stream(stream):
             log.info("audio in: %d blocks, %d dropped (the detector fell behind), %d onsets, %d kept by takes",
                      self.blocks, self.dropped, self.onsets, self.kept)

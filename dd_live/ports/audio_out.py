@@ -246,12 +246,7 @@ class AudioPlayer:
 
     def stop(self) -> None:
         stream, self._stream = self._stream, None
-        if stream is not None:
-            try:
-                stream.stop()
-                stream.close()
-            except Exception:  # closing a stream whose device vanished
-                log.debug("closing the audio stream failed", exc_info=True)
+        if close_stream(stream):
             (log.warning if self.late_blocks else log.info)(self.report())
 
     def revive(self) -> None:
@@ -266,6 +261,19 @@ class AudioPlayer:
     def close(self) -> None:
         """Close the stream; idempotent."""
         self.stop()
+
+
+def close_stream(stream) -> bool:
+    """Stop and close a PortAudio stream (None: nothing); whether there was one. A stream whose device vanished
+    may fail to close: that is only logged (debug)."""
+    if stream is None:
+        return False
+    try:
+        stream.stop()
+        stream.close()
+    except Exception:  # closing a stream whose device vanished
+        log.debug("closing an audio stream failed", exc_info=True)
+    return True
 
 
 _REPORT = re.compile(r"audio out: ([0-9]+) of ([0-9]+) blocks of ([0-9]+) frames came late .*?longest wait between "
