@@ -252,3 +252,46 @@ def _from_layer(score: Score, layer: np.ndarray | None) -> np.ndarray:
         pos = score.step_in_bar()[rows]
         out[rows] = np.interp(pos, np.arange(steps + 1), np.append(grid, grid[0]))
     return out
+
+
+def save_feel(feel: SongFeel, path) -> None:
+    """Keep what takes over a song taught (the net, each row's targets) in ``path`` (written whole)."""
+    import torch
+
+    from ..sound.audio import atomic_path
+
+    state = {"gru": feel.net.gru.state_dict(), "head": feel.net.head.state_dict(), "target": feel.target,
+             "vel_target": feel.vel_target, "last_gap": feel.last_gap, "takes": feel.takes, "rows": len(feel.score)}
+    with atomic_path(path, force=True) as tmp:
+        torch.save(state, tmp)
+
+
+def load_state(path) -> dict | None:
+    """What :func:`save_feel` kept, or None if there is no such file or it does not load (said once)."""
+    import logging
+
+    import torch
+
+    from pathlib import Path
+
+    if not Path(path).is_file():
+        return None
+    try:
+        state = torch.load(path, weights_only=False)
+        if not {"gru", "head", "target", "takes", "rows"} <= set(state):
+            raise ValueError("not a song's timing")
+        return state
+    except Exception as err:   # an old or damaged file: nothing learned is used
+        logging.getLogger("dd_live.daemon").warning("%s not used (%s)", path, str(err).splitlines()[0])
+        return None
+
+
+def restore(feel: SongFeel, state: dict) -> None:
+    """Give ``feel`` what earlier takes taught: the net always (it reads each hit's context, so it fits the song
+    arranged anew), each row's targets only if the song has the same rows."""
+    feel.net.gru.load_state_dict(state["gru"])
+    feel.net.head.load_state_dict(state["head"])
+    feel.takes = int(state["takes"])
+    if state["rows"] == len(feel.score):
+        feel.target, feel.vel_target, feel.last_gap = state["target"], state["vel_target"], state["last_gap"]
+    feel.offsets, feel.velocity = feel.net.predict(features(feel.score, feel.last_gap))

@@ -7,8 +7,9 @@ song's tempo map, or following the host's clock (the bar the host is in: :mod:`d
 While a song plays, takes (/dd/take/start, /dd/onset, MIDI in, /dd/take/end, automatic takes) are takes over
 the song: each onset is placed in its bar, and at the take's end the song's timing model
 (:class:`dd_live.groove.timing.SongFeel`, started from the session's loop feel layer) learns from it; the
-drums play with what it learned from the next bar line, it is kept in ``songs/<name>/timing.pt`` (a song
-played again starts from there), and /dd/song/feel says each section's offset.
+drums play with what it learned from the next bar line, it is kept in ``songs/<name>.timing.pt`` (a song
+played or written again starts from there: :func:`dd_live.song.score.with_feel`), and /dd/song/feel says each
+section's offset.
 
 Thread ``dd-song-play`` loads songs and learns takes (torch, through the daemon's gate at low priority), so
 the OSC thread never waits on either. Audio out keeps silent while a song plays (its drums are MIDI only).
@@ -29,11 +30,11 @@ import numpy as np
 from ..errors import DDLiveError, InputError
 from ..loops.export import safe_name
 from ..osc.osc import OSCError
+from ..song.score import timing_file
 from ..worker import QueueWorker
 
 log = logging.getLogger("dd_live.daemon")
 
-FEEL_FILE = "timing.pt"
 MAX_SONG_ONSETS = 65536      # onsets one take over a song keeps
 
 
@@ -158,13 +159,15 @@ class SongPlay(QueueWorker):
             self.tell("io", f"song play failed: {type(err).__name__}: {err}".splitlines()[0], None)
 
     def _load(self, real: Path, folder: Path, bar: int, sender) -> None:
-        from ..groove.timing import SongFeel
+        from ..groove.timing import SongFeel, load_state, restore
         from ..ports.song_cue import SongCue
 
         score, notes, bar_s = read_written(folder)
         with self.gate.hold(high=False):
             feel = SongFeel(score, layer=self._layer(), seed=self.seed)
-            _restore(feel, folder / FEEL_FILE)
+            state = load_state(timing_file(folder))
+            if state is not None:
+                restore(feel, state)
         if not 0 <= bar < len(bar_s):
             raise InputError(f"{real.name} has {len(bar_s)} bars: bar {bar} is not one of them (from 0)")
         cue = SongCue(real.name, cue_bars(score, notes, feel), start=bar)
@@ -187,10 +190,12 @@ class SongPlay(QueueWorker):
         k = np.array([o[0] for o in onsets], dtype=np.int64)
         share = np.array([o[1] for o in onsets])
         song_s = playing.bar_s[k, 0] + share * playing.bar_s[k, 1]
+        from ..groove.timing import save_feel
+
         with self.gate.hold(high=False):
             report = playing.feel.take(song_s)
         playing.cue.replace(cue_bars(playing.score, playing.notes, playing.feel))
-        _save(playing.feel, playing.folder / FEEL_FILE)
+        save_feel(playing.feel, timing_file(playing.folder))
         sections = report.section_offsets_ms
         log.info("song %s take %d: %d onsets, %d matched, gap %.1f ms; sections %s", playing.name, playing.feel.takes,
                  report.onsets, report.matched_onsets, report.mean_abs_gap_ms, sections)
@@ -279,36 +284,3 @@ def cue_bars(score, notes: np.ndarray, feel) -> list[tuple[list, float, int]]:
             beat = shape[k][1] + beat * shape[k][0] / shape[k + 1][0]
         out[k].append(Note(max(beat, 0.0), int(pitch), velocity))
     return [(sorted(ns, key=lambda n: n.beat), bpm, beats) for ns, (bpm, beats) in zip(out, shape)]
-
-
-def _save(feel, path: Path) -> None:
-    import torch
-
-    from ..sound.audio import atomic_path
-
-    state = {"gru": feel.net.gru.state_dict(), "head": feel.net.head.state_dict(), "target": feel.target,
-             "vel_target": feel.vel_target, "last_gap": feel.last_gap, "takes": feel.takes, "rows": len(feel.score)}
-    with atomic_path(path, force=True) as tmp:
-        torch.save(state, tmp)
-
-
-def _restore(feel, path: Path) -> None:
-    """What earlier takes over this song taught (if the file is there and fits the song as written now)."""
-    import torch
-
-    from ..groove.score import features
-
-    if not path.is_file():
-        return
-    try:
-        state = torch.load(path, weights_only=False)
-        if state["rows"] != len(feel.score):
-            raise ValueError("the song was written again since")
-        feel.net.gru.load_state_dict(state["gru"])
-        feel.net.head.load_state_dict(state["head"])
-        feel.target, feel.vel_target, feel.last_gap = state["target"], state["vel_target"], state["last_gap"]
-        feel.takes = int(state["takes"])
-    except Exception as err:   # an old or damaged file: the song starts from the loop feel again
-        log.warning("%s not used (%s): the song starts from the loop feel", path, str(err).splitlines()[0])
-        return
-    feel.offsets, feel.velocity = feel.net.predict(features(feel.score, feel.last_gap))

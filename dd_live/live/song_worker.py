@@ -109,6 +109,7 @@ class SongWorker(QueueWorker):
         import time
 
         from ..song.make import make_song
+        from ..song.score import timing_file
         from ..song.taste import taste_from
 
         d = self.daemon
@@ -127,7 +128,7 @@ class SongWorker(QueueWorker):
             critic = copy.deepcopy(d.published_critic).eval()
             taste = taste_from(d.library, critic, d.settings, d.settings.feel_layer, seed=d.seed, threads=d.threads,
                                source=f"session {d.session.name}", gate=d.gate, prior=d.prior)
-            summary = make_song(path, out, taste=taste, force=True, check=check, whole=True)
+            summary = make_song(path, out, taste=taste, force=True, check=check, whole=True, timing=timing_file(out))
         except Cancelled:
             d.error("state", f"song {path.name}: cancelled; its folder is as it was", sender)
             return

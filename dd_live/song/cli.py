@@ -71,10 +71,19 @@ def cmd_song(a: argparse.Namespace) -> int:
     def started(taste) -> None:
         print(f"dd-live song: drums for {a.song} in the taste of {taste.source}", file=sys.stderr, flush=True)
 
+    timing = None
+    if a.session is not None:   # what takes over this song in the session taught (songs/<name>.timing.pt)
+        from pathlib import Path
+
+        from ..loops.export import safe_name
+        from ..session.folders import resolve
+        from .score import timing_file
+
+        timing = timing_file(resolve(a.session) / "songs" / safe_name(Path(a.song).stem, fallback="song"))
     progress = Progress()
     try:
         summary = make_song(a.song, a.out, session=a.session, samples=a.samples, seed=a.seed, force=a.force,
-                            threads=a.threads, progress=progress, on_start=started)
+                            threads=a.threads, progress=progress, on_start=started, timing=timing)
     finally:
         progress.close()
     if a.plot:
@@ -91,6 +100,9 @@ def cmd_song(a: argparse.Namespace) -> int:
               f"({' '.join(summary['labels'])}), fills before {summary['fills_before_boundaries']} of "
               f"{summary['boundaries']} boundaries, density vs intensity rho "
               f"{'n/a' if rho is None else f'{rho:.2f}'}; taste: {summary['taste']}")
+        if "feel" in summary:
+            print(f"timing from {summary['feel']['takes']} takes over this song: " + ", ".join(
+                f"{k} {v:+.1f} ms" for k, v in summary["feel"]["sections_ms"].items()))
         print(f"wrote song.mid, drums.mid, drums.wav, kit.sfz, samples/ and arrangement.json to {a.out} "
               f"in {summary['timing_s']['total']:.1f} s")
     return 0

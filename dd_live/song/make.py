@@ -76,12 +76,13 @@ def make_song(path: Path | str, out: Path | str, *, session: str | None = None, 
               seed: int = 0, force: bool = False, threads: int = 2,
               progress: Callable[[int, int], None] | None = None, taste=None,
               on_start: Callable[[object], None] | None = None, check: Callable[[], None] | None = None,
-              whole: bool = False) -> dict:
+              whole: bool = False, timing: Path | None = None) -> dict:
     """Read ``path``, arrange it (in ``taste``, else that of ``session`` or a new session's critic) and write
     the files into ``out``; ``on_start(taste)`` once the song is read and the taste open; ``check()`` before each
     bar is arranged and before the files are written (it raises to end the job); ``whole``: ``out`` is dd_live's
-    own folder, replaced as one (see :func:`dd_live.sound.audio.staged_folder`). Returns the summary,
-    with the seconds each stage took."""
+    own folder, replaced as one (see :func:`dd_live.sound.audio.staged_folder`); ``timing``: what takes over the
+    song taught (:func:`dd_live.song.score.timing_file`), the drums written with it if it is there. Returns the
+    summary, with the seconds each stage took."""
     from .taste import open_taste
     from .write import check_out, write_song
 
@@ -99,6 +100,15 @@ def make_song(path: Path | str, out: Path | str, *, session: str | None = None, 
         check()
     t2 = time.perf_counter()
     summary = summarize(arr, events)
+    state = None
+    if timing is not None:
+        from ..groove.timing import load_state
+
+        state = load_state(timing)
+    if state is not None:
+        from .score import with_feel
+
+        events, summary["feel"] = with_feel(arr, events, taste.library, state, seed=seed)
     write_song(Path(out), arr, taste.library, summary, force=force, events=events, whole=whole)
     t3 = time.perf_counter()
     summary["timing_s"] = {"read_and_load": round(t1 - t0, 3), "arrange": round(t2 - t1, 3),

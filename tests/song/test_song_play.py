@@ -4,12 +4,13 @@ human playing behind the beat teaching the song's drums to lay back."""
 
 from __future__ import annotations
 
+import json
 import time
 
 import numpy as np
 import pytest
 
-from dd_live.live.song_play import FEEL_FILE, read_written
+from dd_live.live.song_play import read_written, timing_file
 from dd_live.ports import midi_out
 
 from .checks import make_midi
@@ -86,6 +87,14 @@ def test_takes_over_a_song_teach_its_drums_to_lay_back(daemon, tmp_path, midi):
     feel = c.wait("/dd/song/feel", 10)
     sections = dict(zip(feel[1::2], feel[2::2]))
     assert feel[0] == "tune.mid" and all(15.0 < ms < 45.0 for ms in sections.values()), sections
-    assert (playing.folder / FEEL_FILE).is_file()
+    assert timing_file(playing.folder).is_file()
     later = [n.beat for bar in playing.cue._bars for n in bar[0]]
     assert np.mean([b % 0.25 for b in later]) > 0.02                         # the notes the player gets moved
+    # the song written again carries what the take taught, in drums.mid and arrangement.json
+    before = read_written(playing.folder)[0].at_s
+    c.send("/dd/song", str(src))
+    c.wait("/dd/song/done", 120)
+    after = read_written(playing.folder)[0].at_s
+    assert before.size == after.size and 0.015 < float(np.mean(after - before)) < 0.045
+    doc = json.loads((playing.folder / "arrangement.json").read_text())
+    assert doc["summary"]["feel"]["takes"] == 1 and all(15 < v < 45 for v in doc["summary"]["feel"]["sections_ms"].values())

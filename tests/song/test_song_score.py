@@ -54,3 +54,26 @@ def test_takes_over_song_modes_drums_teach_a_section_its_lay_back(arranged):
     assert sec[busy] == pytest.approx(20.0, rel=0.3)
     assert all(abs(v) < 6.0 for k, v in sec.items() if k != busy)
     assert reports[0].matched_onsets == reports[0].onsets
+
+
+def test_dd_live_song_with_a_session_writes_the_drums_with_what_its_takes_taught(tmp_path, capsys, daemon):
+    from dd_live.cli import main
+    from dd_live.groove.timing import save_feel
+    from dd_live.live.song_play import read_written
+    from dd_live.song.score import timing_file
+    from dd_live.testing.harness import stop_daemon
+
+    d, c = daemon(tmp_path / "s")                       # a session with a critic of its own
+    c.wait("/dd/candidate", 30)
+    stop_daemon(d, c)
+    src = make_midi(tmp_path / "tune.mid", [("busy", 4, 4, 4, 110.0)])
+    args = ["song", str(src), "--session", str(tmp_path / "s"), "--threads", "1", "--out"]
+    assert main(args + [str(tmp_path / "plain")]) == 0
+    plain, _, _ = read_written(tmp_path / "plain")
+    feel, _ = run_song_takes(SongHuman(offsets_ms={label: 20.0 for label in plain.labels}, seed=1), plain, seed=0)
+    save_feel(feel, timing_file(tmp_path / "s" / "songs" / "tune"))
+    capsys.readouterr()
+    assert main(args + [str(tmp_path / "felt")]) == 0
+    assert "timing from 3 takes over this song" in capsys.readouterr().out
+    felt, _, _ = read_written(tmp_path / "felt")
+    assert felt.at_s.size == plain.at_s.size and 0.014 < float(np.mean(felt.at_s - plain.at_s)) < 0.026
