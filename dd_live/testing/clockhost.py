@@ -5,6 +5,8 @@ judged by :func:`grid_errors`: each note-on against the host's sixteenth nearest
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from ..ports.clock import CONTINUE, SPP, START, STOP, TICK, TICKS_PER_BEAT
@@ -60,3 +62,15 @@ def grid_errors(host: ClockHost, note_times, *, skip=()) -> np.ndarray:
     (start, end) windows."""
     out = [abs(t - host.nearest(t)[1]) for t in note_times if not any(a <= t < b for a, b in skip)]
     return np.array(out, dtype=np.float64)
+
+
+def collect(reader, until: float, *, clock) -> list[tuple[float, list[int]]]:
+    """What a JACK MIDI ``reader`` hears, (s on its frame clock, bytes), until ``clock()`` (the host port's) passes
+    ``until``."""
+    out = []
+    while True:
+        out += [(frame / reader.rate, list(data)) for frame, data in reader.read()]
+        if clock() > until:
+            out += [(frame / reader.rate, list(data)) for frame, data in reader.read()]
+            return out
+        time.sleep(0.01)

@@ -12,25 +12,12 @@ import time
 import numpy as np
 import pytest
 
-from dd_live.testing.clockhost import ClockHost
+from dd_live.testing.clockhost import ClockHost, collect
 from dd_live import SAMPLE_RATE as RATE   # the JACK servers' rate (see harness.jack_server)
 from dd_live.testing.harness import at_cycle_start, jack_connect, jack_witness, measure_again, stop_daemon
 from dd_live.ports.clock import START, STOP, TICK, TICKS_PER_BEAT
 
 pytestmark = pytest.mark.jack
-
-
-def _collect(reader, until: float) -> list[tuple[float, list[int]]]:
-    out = []
-    while True:
-        out += [(frame / reader.rate, list(data)) for frame, data in reader.read()]
-        if reader_now(reader) > until:
-            return out
-        time.sleep(0.01)
-
-
-def reader_now(reader) -> float:
-    return time.monotonic() - reader._t0 + reader._c0
 
 
 def test_midi_clock_in_places_every_note_on_the_hosts_grid(jack, daemon, tmp_path):
@@ -50,7 +37,6 @@ def _clock_in_run(daemon, folder):
         c.wait("/dd/candidate", 30)
         loop = d.current.pattern, list(d.current.pitches)
         now = host.port.clock()
-        reader._t0, reader._c0 = time.monotonic(), now
         t = now + 0.5
         host.start(t)
         t = host.play(t + 0.01, 123.0, 12)                  # three bars at 123
@@ -71,7 +57,7 @@ def _clock_in_run(daemon, folder):
             c.drain(0.05)
             c.send("/dd/status")
             bpms.append(c.wait("/dd/sync", 5)[1])
-        got = _collect(reader, end + 0.5)
+        got = collect(reader, end + 0.5, clock=host.port.clock)
         late = host.port.late
         dropped = sum(getattr(o, "dropped_late", 0) for o in d.outputs)
     finally:
@@ -207,7 +193,7 @@ def test_an_abused_clock_never_stops_the_daemon_and_the_sane_clock_after_it_is_f
     2048-frame cycles, 2,000 Song Position Pointers anywhere, a 2 s gap and Continue without Start. The daemon
     answers /dd/status throughout, its clock reader never fails, and then a sane 97 bpm clock's sixteenths carry
     the notes (its first bar aside, while the follower takes the new tempo)."""
-    from dd_live.testing.clockhost import ClockHost
+    from dd_live.testing.clockhost import ClockHost, collect
     from dd_live.ports.clock import CONTINUE, SPP
     from dd_live.ports.midi_jack import JackMidiReader
 
@@ -220,7 +206,6 @@ def test_an_abused_clock_never_stops_the_daemon_and_the_sane_clock_after_it_is_f
         assert jack_connect("dd_live:dd_live", "reader:in")
         c.wait("/dd/candidate", 30)
         now = host.port.clock()
-        reader._t0, reader._c0 = time.monotonic(), now
         t = now + 0.3
         host.at(START, t)
         for _ in range(300):                                    # a burst: every tick on one frame
@@ -247,7 +232,7 @@ def test_an_abused_clock_never_stops_the_daemon_and_the_sane_clock_after_it_is_f
             c.send("/dd/status")
             c.wait("/dd/status", 5)
             time.sleep(0.2)
-        got = _collect(reader, end + 0.5)
+        got = collect(reader, end + 0.5, clock=host.port.clock)
         # the clock reader never failed (not even to be revived by the supervisor)
         assert d.failure() is None and d.supervisor.revivals == 0 and not told, told
         assert all(i.is_alive() and i.error is None for i in d.inputs)
