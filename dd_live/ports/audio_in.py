@@ -6,11 +6,11 @@ counted and dropped. Thread ``dd-audio-in`` reads what audio out played at the s
 (:class:`dd_live.ports.audio_out.OutputTap`), runs :class:`dd_live.sound.onsets.OnsetDetector` and hands each
 onset, stamped on time.perf_counter, to ``on_onset``: the take service's, as MIDI in's notes.
 
-The drums' own sound: once :data:`WINDOW_S` of audio has come in, and then every :data:`CALIBRATE_S` of it,
-while audio out plays, the last :data:`WINDOW_S` of input and of
+The drums' own sound: after :data:`FIRST_S` of audio, then twice that and so on up to :data:`WINDOW_S`, and then
+every :data:`CALIBRATE_S` of it, while audio out plays, the last :data:`WINDOW_S` of input and of
 what audio out played are cross-correlated (:func:`dd_live.sound.onsets.loopback`); where the input hears them
 (gain above :data:`MIN_BLEED`) the detector takes them out with that delay and gain, so a drum hit is never a
-human's onset.
+human's onset (onsets heard while the drums play before the first measure are not handed over).
 """
 
 from __future__ import annotations
@@ -25,14 +25,18 @@ import numpy as np
 from .. import SAMPLE_RATE
 from ..errors import BackendError
 from ..worker import Worker
+from .audio_out import SampleClock
 
 log = logging.getLogger("dd_live.audio")
 
 BLOCK = 256               # frames per input block (5.8 ms)
 RING = 256                # blocks the ring holds (1.5 s): the detector's thread may fall this far behind
-CALIBRATE_S = 10.0        # how often the drums' path into the input is measured again (s)
-WINDOW_S = 2.0            # over this much audio (s)
+CALIBRATE_S = 10.0        # how often the drums' path into the input is measured again (s) ...
+WINDOW_S = 2.0            # ... over this much audio (s); the first measures at FIRST_S, then doubling to WINDOW_S
+FIRST_S = 0.5
 MIN_BLEED = 0.05          # a gain below this: the input does not hear the drums
+TAP_AHEAD_S = 0.02        # the drums are read from this much after the input's ADC time, so that their way back
+                          # is a positive delay even where the two streams' stamps disagree by a few ms
 
 
 class AudioInput(Worker):
@@ -52,8 +56,10 @@ class AudioInput(Worker):
         self._written = 0
         self._slots: queue.Queue = queue.Queue(maxsize=RING - 1)
         self._stream = None
+        self._clock = SampleClock()
         self.where = ""
         self.blocks = self.dropped = self.onsets = self.kept = 0
+        self.unsure = 0                                # onsets heard while the drums' way back was not measured yet
         self.bleed: tuple[int, float] = (0, 0.0)      # the drums' (delay in samples, gain) in the input
 
     def start(self) -> None:
@@ -85,7 +91,8 @@ class AudioInput(Worker):
         self._ring[slot, :n] = indata[:n, 0]
         self._frames[slot] = n
         # the block's first sample's ADC time, on time.perf_counter (PortAudio's stream clocks are the streams')
-        self._adc[slot] = now - (time_info.currentTime - time_info.inputBufferAdcTime) if time_info else now
+        self._adc[slot] = (self._clock.stamp(now, time_info.currentTime, time_info.inputBufferAdcTime, n)
+                           if time_info else now)
         self._written += 1
         try:
             self._slots.put_nowait(slot)
@@ -95,36 +102,56 @@ class AudioInput(Worker):
     # ------------------------------------------------------------ the dd-audio-in thread
 
     def _run(self) -> None:
-        from ..sound.onsets import OnsetDetector, loopback
+        from collections import deque
 
-        det = OnsetDetector()
-        seen = 0                                   # samples fed to the detector
-        history: list[tuple[np.ndarray, np.ndarray]] = []
-        calibrate_at = int(WINDOW_S * SAMPLE_RATE)   # first once the window is full, then every CALIBRATE_S
+        from ..sound.onsets import OnsetDetector
+
+        self._det = OnsetDetector()
+        self._seen = 0                             # samples fed to the detector
+        self._history: list[tuple[np.ndarray, np.ndarray]] = []
+        self._calibrate_at = int(FIRST_S * SAMPLE_RATE)   # FIRST_S, twice that ... WINDOW_S, then every CALIBRATE_S
+        self._measured = False
+        waiting: deque[tuple[np.ndarray, float]] = deque()   # blocks whose drums audio out has not played yet
         while not self._stop.is_set():
             try:
-                slot = self._slots.get(timeout=0.1)
+                slot = self._slots.get(timeout=0.01)
+                n = int(self._frames[slot])
+                waiting.append((self._ring[slot, :n].copy(), float(self._adc[slot])))
             except queue.Empty:
+                pass
+            # with audio out, a block waits until what was played TAP_AHEAD_S after it is in the tap
+            ready = time.perf_counter() - TAP_AHEAD_S - self.blocksize / SAMPLE_RATE
+            while waiting and (self.tap is None or waiting[0][1] <= ready):
+                self._block(*waiting.popleft())
+
+    def _block(self, block: np.ndarray, adc: float) -> None:
+        """One input block through the detector (the dd-audio-in thread), its onsets handed over."""
+        from ..sound.onsets import loopback
+
+        det, n = self._det, block.size
+        ref = np.zeros(n, dtype=np.float32)
+        self.blocks += 1
+        if self.tap is not None:
+            self.tap.read_into(ref, adc + TAP_AHEAD_S)
+            self._history.append((block, ref))
+            self._history = self._history[-int(WINDOW_S * SAMPLE_RATE / self.blocksize):]
+            if self._seen >= self._calibrate_at and any(r.any() for _, r in self._history):
+                span = sum(b.size for b, _ in self._history)
+                self._calibrate_at = self._seen + (int(CALIBRATE_S * SAMPLE_RATE) if span >= WINDOW_S * SAMPLE_RATE
+                                                   else span)
+                delay, gain = loopback(np.concatenate([b for b, _ in self._history]),
+                                       np.concatenate([r for _, r in self._history]))
+                self.bleed = (delay, gain) if gain >= MIN_BLEED else (0, 0.0)
+                det.set_bleed(*self.bleed)
+                self._measured = True
+        unsure = self.tap is not None and not self._measured and ref.any()   # drums playing, their way unknown
+        for at in det.process(block, ref if det.gain else None):
+            self.onsets += 1
+            if unsure:
+                self.unsure += 1
                 continue
-            n = int(self._frames[slot])
-            block, adc = self._ring[slot, :n].copy(), float(self._adc[slot])
-            ref = np.zeros(n, dtype=np.float32)
-            self.blocks += 1
-            if self.tap is not None:
-                self.tap.read_into(ref, adc)
-                history.append((block, ref))
-                history = history[-int(WINDOW_S * SAMPLE_RATE / self.blocksize):]
-                if seen >= calibrate_at and any(r.any() for _, r in history):
-                    calibrate_at = seen + int(CALIBRATE_S * SAMPLE_RATE)
-                    delay, gain = loopback(np.concatenate([b for b, _ in history]),
-                                           np.concatenate([r for _, r in history]))
-                    self.bleed = (delay, gain) if gain >= MIN_BLEED else (0, 0.0)
-                    det.set_bleed(*self.bleed)
-            for at in det.process(block, ref if det.gain else None):
-                t = adc + (at - seen) / SAMPLE_RATE
-                self.onsets += 1
-                self.kept += bool(self.on_onset(t))
-            seen += n
+            self.kept += bool(self.on_onset(adc + (at - self._seen) / SAMPLE_RATE))
+        self._seen += n
 
     def stop(self) -> None:
         super().stop()

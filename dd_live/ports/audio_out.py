@@ -128,6 +128,7 @@ class AudioPlayer:
         self.armed = follower is not None
         self.beats = 4
         self.tap = OutputTap(blocksize=blocksize)   # what it played, for audio in to take out of what it hears
+        self._clock = SampleClock()
 
     @property
     def error(self) -> BaseException | None:
@@ -215,7 +216,8 @@ class AudioPlayer:
             self.late_blocks += 1
         dac = getattr(time_info, "outputBufferDacTime", None)
         self.state.fill(outdata, dac)
-        self.tap.write(outdata[:, 0], now + (dac - time_info.currentTime) if dac is not None else now)
+        self.tap.write(outdata[:, 0], self._clock.stamp(now, time_info.currentTime, dac, frames)
+                       if dac is not None else now)
 
     def report(self) -> str:
         """One line on the blocks played, how many came late (PortAudio's output underflows: dropouts), and the
@@ -261,6 +263,39 @@ class AudioPlayer:
     def close(self) -> None:
         """Close the stream; idempotent."""
         self.stop()
+
+
+class SampleClock:
+    """Each block's first sample on time.perf_counter, for a PortAudio callback: from the samples counted since the
+    stream began and its stamps (DAC or ADC time) averaged, since a stamp may be a millisecond or two off from one
+    block to the next (PortAudio on JACK, blocks of other sizes than the server's period): the mean of all so far,
+    then a running mean of the last 1/SMOOTH blocks. The stream's clock is
+    put on perf_counter by the smallest difference seen lately (a callback that runs late only makes it larger),
+    let rise by RELAX_S a call so that it follows the two clocks' drift. Arithmetic only: safe in a callback."""
+
+    RELAX_S = 2e-6       # s a call
+    SMOOTH = 0.002       # the smallest share of a block in the stream's start time (the k-th block's: 1/k above it)
+    JUMP_S = 0.02        # a block this far off: the stream restarted or skipped; start again from it
+
+    def __init__(self) -> None:
+        self.offset = float("inf")
+        self.start: float | None = None
+        self.samples = 0
+        self.blocks = 0
+
+    def stamp(self, now: float, current: float, stamp: float, frames: int) -> float:
+        """A callback at perf_counter ``now`` whose time info says the stream's clock is ``current`` and its block
+        of ``frames`` starts at ``stamp``: that block's first sample on perf_counter."""
+        self.offset = min(self.offset + self.RELAX_S, now - current)
+        start = stamp + self.offset - self.samples / SAMPLE_RATE
+        if self.start is None or abs(start - self.start) > self.JUMP_S:
+            self.start, self.blocks = start, 1
+        else:
+            self.blocks += 1
+            self.start += max(1.0 / self.blocks, self.SMOOTH) * (start - self.start)
+        at = self.start + self.samples / SAMPLE_RATE
+        self.samples += frames
+        return at
 
 
 def close_stream(stream) -> bool:

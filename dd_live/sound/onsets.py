@@ -14,8 +14,9 @@ peak, where the envelope (1 ms RMS) of what is new rose past half of its rise (*
 **The drums' own sound**: rolypoly~ listens to its own output as well as the human. Where the input also hears
 the drums (a microphone in the room, a mixer's sum), :class:`OnsetDetector` is given what the drums played
 (``reference``, the audio out's blocks) with the loopback's delay and gain (:func:`loopback`, measured by
-cross-correlation): their spectrum is subtracted from the input's before the flux (magnitudes, floored at
-zero) and their waveform before the backtracking, so a drum hit adds no onset and a human note played with it
+cross-correlation): their spectrum (each bin's largest over the frame and its neighbours a hop either side, so a
+reference a few samples off still covers a hit) is subtracted from the input's before the flux (magnitudes,
+floored at zero) and their waveform before the backtracking, so a drum hit adds no onset and a human note played with it
 is still heard.
 """
 
@@ -69,6 +70,7 @@ class OnsetDetector:
         self._r = np.zeros(self.delay)        # reference, delayed, aligned with self._x
         self._x0 = 0
         self._prev: deque[np.ndarray] = deque(maxlen=LAG)   # the last frames' magnitudes (input minus drums)
+        self._last_drums: np.ndarray | None = None
         self._flux: deque[tuple[int, float]] = deque(maxlen=PEAK_FRAMES * 2 + 1)
         self._history: deque[float] = deque(maxlen=int(HISTORY_S * sample_rate / HOP))
         self._last = -10 ** 12
@@ -96,8 +98,8 @@ class OnsetDetector:
             frame = self._x[:FRAME] * self._window
             mag = np.abs(np.fft.rfft(frame))
             if self.gain:
-                drums = self.gain * np.abs(np.fft.rfft(self._r[:FRAME] * self._window))
-                mag = np.maximum(mag - OVERSUBTRACT * drums, 0.0)
+                drums = self._drums()
+                mag = np.maximum(mag - OVERSUBTRACT * self.gain * drums, 0.0)
             mag = np.log1p(COMPRESS * mag)
             if len(self._prev) == LAG:
                 before = self._prev[0]
@@ -112,6 +114,17 @@ class OnsetDetector:
             cut = self._keep.size - keep
             self._keep, self._keep0 = self._keep[cut:], self._keep0 + cut
         return found
+
+    def _drums(self) -> np.ndarray:
+        """The drums' magnitudes in this frame, the largest of it and the frames a hop before and after: stamps a
+        few samples apart from block to block then still take a drum hit out whole."""
+        now = np.abs(np.fft.rfft(self._r[:FRAME] * self._window))
+        ahead = self._r[HOP:HOP + FRAME]
+        out = now if self._last_drums is None else np.maximum(now, self._last_drums)
+        if ahead.size == FRAME:
+            out = np.maximum(out, np.abs(np.fft.rfft(ahead * self._window)))
+        self._last_drums = now
+        return out
 
     def _peak(self, end: int, flux: float) -> list[int]:
         """Add one frame's flux (its window ends at sample ``end``); an onset when the frame PEAK_FRAMES back is a

@@ -1,0 +1,73 @@
+"""Audio in on a real audio system: ``python -m dd_live.testing.audioloop SECONDS`` (on a JACK server, in a
+process of its own, so PortAudio starts after the server and is ended before it goes).
+
+It plays a rendered guitar-and-clap track with the drums mixed in (what a microphone in the room hears) out of
+a PortAudio stream, connects that stream's JACK port to the input of a :class:`dd_live.ports.audio_in.AudioInput`
+in the same process, hands audio in what the drums played (through an :class:`dd_live.ports.audio_out.OutputTap`,
+as audio out would), and prints one JSON line: every onset it heard and every onset played, both on
+time.perf_counter (the played ones at their DAC time), and the drums' path it measured."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+import numpy as np
+
+from .. import SAMPLE_RATE
+
+BLOCK = 256
+BLEED = 0.7
+
+
+def main(seconds: float) -> dict:
+    import sounddevice as sd
+
+    from ..ports.audio_in import AudioInput
+    from ..ports.audio_out import OutputTap, SampleClock
+    from .harness import jack_connect
+    from .signals import drum_loop, human_track
+
+    human, truth = human_track(seconds, seed=6)
+    drums, _ = drum_loop(seconds)
+    mix = (human + BLEED * drums).astype(np.float32)
+    tap = OutputTap(blocksize=BLOCK)
+    played: list[tuple[int, float]] = []          # (first sample of a block, its DAC time on perf_counter)
+    pos = [0]
+
+    clock = SampleClock()
+
+    def out(outdata, frames, time_info, status):
+        dac = clock.stamp(time.perf_counter(), time_info.currentTime, time_info.outputBufferDacTime, frames)
+        i = pos[0]
+        block = mix[i:i + frames]
+        outdata[:block.size, 0] = block
+        outdata[block.size:, 0] = 0.0
+        tap.write((BLEED * drums[i:i + frames]).astype(np.float32), dac)
+        played.append((i, dac))
+        pos[0] = i + frames
+
+    heard: list[float] = []
+    port = AudioInput(None, lambda t: heard.append(t) or True, tap=tap)
+    port.start()
+    stream = sd.OutputStream(samplerate=SAMPLE_RATE, channels=1, dtype="float32", blocksize=BLOCK, callback=out)
+    try:
+        ok = jack_connect("PortAudio:out_0", "PortAudio:in_0")
+        stream.start()
+        time.sleep(seconds + 1.0)
+    finally:
+        stream.stop()
+        stream.close()
+        port.close()
+        sd._terminate()          # before the server goes: PortAudio's JACK client ends cleanly
+    starts = np.array([p[0] for p in played], dtype=np.float64)
+    dacs = np.array([p[1] for p in played])
+    k = np.clip(np.searchsorted(starts, truth, side="right") - 1, 0, len(starts) - 1)
+    truth_t = dacs[k] + (truth - starts[k]) / SAMPLE_RATE
+    return {"connected": ok, "heard": heard, "played": truth_t.tolist(), "bleed": list(port.bleed),
+            "blocks": port.blocks, "dropped": port.dropped}
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(float(sys.argv[1]) if len(sys.argv) > 1 else 8.0)))
