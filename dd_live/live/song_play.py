@@ -12,7 +12,8 @@ played or written again starts from there: :func:`dd_live.song.score.with_feel`)
 section's offset.
 
 Thread ``dd-song-play`` loads songs and learns takes (torch, through the daemon's gate at low priority), so
-the OSC thread never waits on either. Audio out keeps silent while a song plays (its drums are MIDI only).
+the OSC thread never waits on either. Audio out plays the same drums, rendered with the kit song mode wrote
+beside them (:func:`song_audio`), from the same bar line.
 """
 
 from __future__ import annotations
@@ -75,8 +76,8 @@ class SongPlay(QueueWorker):
 
         real = check_song_path(path)
         folder = self.session.folder / "songs" / safe_name(real.stem, fallback="song")
-        if not self.midi():
-            raise OSCError("state", "no MIDI out to play the song on: serve with --midi-out")
+        if not self._outputs():
+            raise OSCError("state", "no MIDI out or audio out to play the song on (see the daemon's log)")
         if _written(folder, real):
             self._queue(("load", real, folder, int(bar), sender))
         else:                  # arranged first, then played
@@ -92,12 +93,11 @@ class SongPlay(QueueWorker):
         playing, self.playing = self.playing, None
         with self._take_lock:
             self._onsets = None
-        player = self.midi()
         for out in self._outputs():
             if hasattr(out, "cue"):
                 out.cue(None)
-            elif playing is not None and player is not None and player.playing:
-                out.play()          # audio out plays the loop again (unless the transport is stopped)
+            elif hasattr(out, "cue_song"):
+                out.cue_song(None)
         if playing is not None:
             self.send("/dd/song/stopped", playing.name)
 
@@ -170,14 +170,15 @@ class SongPlay(QueueWorker):
                 restore(feel, state)
         if not 0 <= bar < len(bar_s):
             raise InputError(f"{real.name} has {len(bar_s)} bars: bar {bar} is not one of them (from 0)")
-        cue = SongCue(real.name, cue_bars(score, notes, feel), start=bar)
+        bars = cue_bars(score, notes, feel)
+        cue = SongCue(real.name, bars, start=bar)
         self.playing = Playing(real.name, folder, score, feel, notes, bar_s, cue)
         for out in self._outputs():
             if hasattr(out, "cue"):
                 out.cue(cue)
-                out.play()          # the transport runs (following a host: armed, the host's transport decides)
-            else:
-                out.halt()          # audio out: silent while the song plays on MIDI out
+            elif hasattr(out, "cue_song"):
+                out.cue_song(*song_audio(folder, bars, bar))
+            out.play()              # the transport runs (following a host: armed, the host's transport decides)
         log.info("song %s: playing from bar %d of %d", real.name, bar, len(bar_s))
         self.send("/dd/song/playing", real.name, bar, len(bar_s))
 
@@ -194,7 +195,11 @@ class SongPlay(QueueWorker):
 
         with self.gate.hold(high=False):
             report = playing.feel.take(song_s)
-        playing.cue.replace(cue_bars(playing.score, playing.notes, playing.feel))
+        bars = cue_bars(playing.score, playing.notes, playing.feel)
+        playing.cue.replace(bars)
+        for out in self._outputs():
+            if hasattr(out, "cue_song"):
+                out.cue_song(*song_audio(playing.folder, bars, playing.cue.start))
         save_feel(playing.feel, timing_file(playing.folder))
         sections = report.section_offsets_ms
         log.info("song %s take %d: %d onsets, %d matched, gap %.1f ms; sections %s", playing.name, playing.feel.takes,
@@ -284,3 +289,33 @@ def cue_bars(score, notes: np.ndarray, feel) -> list[tuple[list, float, int]]:
             beat = shape[k][1] + beat * shape[k][0] / shape[k + 1][0]
         out[k].append(Note(max(beat, 0.0), int(pitch), velocity))
     return [(sorted(ns, key=lambda n: n.beat), bpm, beats) for ns, (bpm, beats) in zip(out, shape)]
+
+
+def song_audio(folder: Path, bars: list[tuple[list, float, int]], start: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """The song's drums as audio out plays them (``bars`` as the MIDI player gets them, from bar ``start`` to the
+    end), with the kit song mode wrote beside them (``samples/``, one file per track, ``arrangement.json``'s
+    notes): (mono float32 at the sample rate, levelled as drums.wav is; each bar line in samples; its beats)."""
+    import soundfile as sf
+
+    from .. import SAMPLE_RATE
+    from ..loops.render import level_in_place, velocity_gain
+
+    doc = json.loads((folder / "arrangement.json").read_text())
+    files = sorted((folder / "samples").glob("*.wav"))
+    sound = {}
+    for note, path in zip(doc["notes"], files):
+        y, rate = sf.read(str(path), dtype="float32", always_2d=True)
+        sound.setdefault(int(note), y.mean(axis=1) if rate == SAMPLE_RATE else np.zeros(0, np.float32))
+    lengths = [beats * 60.0 / bpm for _, bpm, beats in bars[start:]]
+    lines = np.round(np.cumsum([0.0] + lengths) * SAMPLE_RATE).astype(np.int64)
+    audio = np.zeros(int(lines[-1]), dtype=np.float32)
+    for k, (notes, bpm, _) in enumerate(bars[start:]):
+        for n in notes:
+            y = sound.get(int(n.pitch))
+            if y is None or not y.size:
+                continue
+            at = int(lines[k] + round(n.beat * 60.0 / bpm * SAMPLE_RATE))
+            part = y[: max(audio.size - at, 0)]
+            audio[at: at + part.size] += np.float32(velocity_gain(np.array([n.velocity]))[0]) * part
+    level_in_place(audio[None, :])
+    return audio, lines[:-1], int(sum(beats for _, _, beats in bars[start:]))

@@ -33,6 +33,7 @@ class LoopState:
 
     def __init__(self, depth: int = 2) -> None:
         self.loop: np.ndarray | None = None
+        self.lines: np.ndarray | None = None   # a song's bar lines (samples), or None: switch at the loop's end
         self.pos = 0
         self.playing = False
         self.next: queue.Queue[np.ndarray] = queue.Queue(maxsize=depth)
@@ -41,12 +42,14 @@ class LoopState:
         self.grid: tuple[float, float, int] | None = None   # following a host: (a, b, ticks per bar), its song
         self.corrections = 0                # position (ticks) at stream time t being (t - a) / b; another thread sets it
 
-    def offer(self, loop: np.ndarray) -> None:
-        """Queue ``loop`` (float32 mono) to start at the next bar line; never blocks."""
-        loop = np.ascontiguousarray(loop, dtype=np.float32)
+    def offer(self, loop: np.ndarray, lines: np.ndarray | None = None, *, keep_place: bool = False) -> None:
+        """Queue ``loop`` (float32 mono) to start at the next bar line (the playing loop's end, or for a long one
+        with bar ``lines``, sample positions from its start, the next of them); ``keep_place``: at the same place
+        in it as in the one playing (a song played anew with what a take taught); never blocks."""
+        item = (np.ascontiguousarray(loop, dtype=np.float32), lines, keep_place)
         while True:
             try:
-                self.next.put_nowait(loop)
+                self.next.put_nowait(item)
                 return
             except queue.Full:
                 try:
@@ -62,7 +65,9 @@ class LoopState:
             except queue.Empty:
                 break
         if newest is not None:
-            self.loop, self.pos = newest, 0
+            audio, self.lines, keep = newest
+            self.pos = self.pos % audio.shape[0] if keep and audio.shape[0] else 0
+            self.loop = audio
             self.switches += 1
 
     def fill(self, out: np.ndarray, dac_time: float | None = None) -> None:
@@ -84,12 +89,18 @@ class LoopState:
             self._follow(grid, dac_time)
         done = 0
         while done < frames:
-            n = min(frames - done, self.loop.shape[0] - self.pos)
+            end = self.loop.shape[0]
+            lines = self.lines
+            if lines is not None and not self.next.empty():   # a song: the next loop from its next bar line
+                k = int(np.searchsorted(lines, self.pos, side="right"))
+                end = int(lines[k]) if k < lines.size else end
+            n = min(frames - done, end - self.pos)
             out[done: done + n, :] = self.loop[self.pos: self.pos + n, None]
             done += n
             self.pos += n
-            if self.pos >= self.loop.shape[0]:
-                self.pos = 0
+            if self.pos >= end:
+                if self.pos >= self.loop.shape[0]:
+                    self.pos = 0
                 self._take_next()
 
 
@@ -128,6 +139,8 @@ class AudioPlayer:
         self.armed = follower is not None
         self.beats = 4
         self.tap = OutputTap(blocksize=blocksize)   # what it played, for audio in to take out of what it hears
+        self._song = False                          # a song's drums play (cue_song) ...
+        self._shown: tuple[np.ndarray, int] | None = None   # ... and the loop shown last plays after them
         self._clock = SampleClock()
 
     @property
@@ -141,9 +154,28 @@ class AudioPlayer:
         return self._stream is not None and bool(self._stream.active)
 
     def show(self, loop) -> None:
-        """Play ``loop`` (its bar at its tempo, ``loop.playback``) from the end of the playing one."""
+        """Play ``loop`` (its bar at its tempo, ``loop.playback``) from the end of the playing one (or once the
+        song playing is stopped)."""
+        self._shown = (loop.playback, int(loop.pattern.beats))
+        if self._song:
+            return
         self.beats = int(loop.pattern.beats)
         self.set_loop(loop.playback)
+        if self.follower is not None:
+            self.resync()
+
+    def cue_song(self, audio: np.ndarray | None, lines: np.ndarray | None = None, beats: int = 0) -> None:
+        """Play a song's drums (``audio``: from the bar it starts at to its end, round again; ``lines``: its bar
+        lines, samples; ``beats``: its beats, for a host's clock) from the next bar line; again while it plays:
+        the same place in the new audio; None: the loop again from the song's next bar line."""
+        if audio is None:
+            if self._song and self._shown is not None:
+                self.beats = self._shown[1]
+                self.state.offer(self._shown[0])
+            self._song = False
+        else:
+            self.state.offer(audio, lines, keep_place=self._song)
+            self._song, self.beats = True, int(beats)
         if self.follower is not None:
             self.resync()
 

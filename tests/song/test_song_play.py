@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -98,3 +99,49 @@ def test_takes_over_a_song_teach_its_drums_to_lay_back(daemon, tmp_path, midi):
     assert before.size == after.size and 0.015 < float(np.mean(after - before)) < 0.045
     doc = json.loads((playing.folder / "arrangement.json").read_text())
     assert doc["summary"]["feel"]["takes"] == 1 and all(15 < v < 45 for v in doc["summary"]["feel"]["sections_ms"].values())
+
+
+def test_audio_out_plays_the_songs_drums_and_then_the_loop_from_a_bar_line(daemon, tmp_path, midi, monkeypatch):
+    from dd_live import SAMPLE_RATE
+    from dd_live.ports import outputs
+    from dd_live.ports.audio_out import AudioPlayer
+
+    class Audio(AudioPlayer):                    # audio out without a sound card: its callback driven here
+        def start(self):
+            pass
+
+        def is_alive(self):
+            return True
+
+    audio = Audio()
+    real = outputs.open_outputs
+    monkeypatch.setattr(outputs, "open_outputs", lambda **kw: real(**{**kw, "audio": False}) + [audio])
+    d, c = daemon(midi_out="virtual")
+    c.wait("/dd/candidate", 30)
+    src = make_midi(tmp_path / "tune.mid", [("busy", 4, 4, 4, 120.0)])
+    c.send("/dd/song/play", str(src), 1)
+    c.wait("/dd/song/playing", 120)
+    out = np.zeros((4096, 2), np.float32)
+
+    def block():
+        audio._callback(out, out.shape[0], None, SimpleNamespace(output_underflow=False))
+        return out[:, 0].copy()
+
+    state = audio.state
+    deadline = time.monotonic() + 10
+    while state.lines is None and time.monotonic() < deadline:      # the loop's bar plays out, then the song
+        block()
+    bars = len(d.song_play.playing.cue) - 1                              # from bar 1 to the end
+    assert state.lines is not None and audio.beats == 4 * bars
+    song = state.loop
+    assert song.shape[0] == round(bars * 2.0 * SAMPLE_RATE) and np.abs(song).max() > 0.05
+    assert state.lines.tolist() == [k * 2 * SAMPLE_RATE for k in range(bars)]
+    for _ in range(10):
+        block()
+    c.send("/dd/song/stop")
+    c.wait("/dd/song/stopped", 10)
+    before, deadline = state.pos, time.monotonic() + 10
+    while state.loop is song and time.monotonic() < deadline:
+        before = state.pos
+        block()
+    assert state.loop is not song and before < 2 * SAMPLE_RATE + 4096      # back to the loop at the next bar line
