@@ -220,8 +220,8 @@ class TakeService:
 class AutoTakes(Worker):
     """Takes by themselves (/dd/set/autotake bars): every ``bars`` bars the running take ends (the feel moves)
     and the next starts. Bars are counted at the session tempo and grid from the bar line the outputs were
-    playing when auto takes came on (from that moment if nothing plays). A take the human did not play in
-    changes nothing."""
+    playing when auto takes came on (from that moment if nothing plays). While a song plays, a take is a pass
+    over it (from the bar it started at to its end). A take the human did not play in changes nothing."""
 
     name = "dd-takes"
     IDLE_S = 0.25       # how often it looks at the setting while off, and the longest it sleeps
@@ -232,6 +232,7 @@ class AutoTakes(Worker):
         self.takes, self.clock = takes, clock
         self._bell = threading.Event()
         self.due: float | None = None          # clock time (s) the running automatic take ends; None: off
+        self._pass: int | None = None          # a song playing: the passes over it when its take began
 
     def wake(self) -> None:
         """The setting changed (or the worker stops): look again now."""
@@ -248,8 +249,18 @@ class AutoTakes(Worker):
         """Do what is due now; returns the seconds until something may next be due."""
         s = self.takes.settings
         if not s.autotake:
-            self.due = None
+            self.due = self._pass = None
             return self.IDLE_S
+        song = getattr(self.takes, "song", lambda: None)()
+        if song is not None and song.playing is not None:   # a song: a take a pass, from the bar it started at
+            passes = song.playing.cue.passes
+            if self._pass is None:
+                self.takes.begin_take()
+            elif passes > self._pass:
+                self.takes.end_take(auto=True)
+            self._pass, self.due = passes, None
+            return self.IDLE_S
+        self._pass = None
         now = self.clock()
         bar = s.beats * 60.0 / s.bpm
         length = s.autotake * bar

@@ -55,6 +55,27 @@ def test_takes_end_on_the_bar_lines_n_bars_apart_counted_from_the_playing_bar_an
     assert d.calls[-1] == "begin" and auto.due == 203.0
 
 
+def test_while_a_song_plays_a_take_is_a_pass_over_it():
+    from types import SimpleNamespace
+
+    cue = SimpleNamespace(passes=0)
+    song = SimpleNamespace(playing=SimpleNamespace(cue=cue))
+    d = FakeTakes(LiveSettings(bpm=120.0, autotake=2), playing=0.25)
+    d.song = lambda: song
+    auto = AutoTakes(d, clock=lambda: 100.0)
+    auto.tick()
+    assert d.calls == ["begin"] and auto.due is None               # bars are not counted over a song
+    auto.tick()
+    assert d.calls == ["begin"]
+    cue.passes = 1                                                  # the song came round to its start bar
+    auto.tick()
+    auto.tick()
+    assert d.calls == ["begin", "end"]
+    song.playing = None                                             # the song stopped: bars again
+    auto.tick()
+    assert d.calls[-1] == "begin" and auto.due == 100.0 - 0.5 + 4.0
+
+
 def _play_bar(c, frame, human: Human, beats: int, bar_s: float) -> None:
     """One bar of the human's onsets, each sent when it is due (real time)."""
     start = time.perf_counter()
