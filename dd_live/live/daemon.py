@@ -126,7 +126,8 @@ class Daemon(Commands):
         self.inputs: list = []                 # MIDI in, audio in, the host's clock: started by start()
         self.songs = SongWorker(self)          # /dd/song: whole songs' drums, one at a time
         self.song_play = SongPlay(session=session, songs=self.songs, outputs=lambda: self.outputs, send=self.send,
-                                  error=self.error, gate=self.gate, layer=lambda: self.settings.feel_layer, seed=self.seed)
+                                  error=self.error, gate=self.gate, settings=lambda: self.settings, update=self.update,
+                                  seed=self.seed)
         self.takes.song = lambda: self.song_play if self.song_play.playing is not None else None
         self._handlers = self.handlers()
         check_handlers(self._handlers, protocol.inbound().values())  # a mismatch fails here, not at a click

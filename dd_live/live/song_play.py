@@ -58,16 +58,20 @@ class SongPlay(QueueWorker):
 
     name = "dd-song-play"
 
-    def __init__(self, *, session, songs, outputs, send, error, gate, layer, seed: int = 0) -> None:
+    def __init__(self, *, session, songs, outputs, send, error, gate, settings, update, seed: int = 0) -> None:
         super().__init__(4)
         self.session, self.songs, self._outputs, self.send, self.tell = session, songs, outputs, send, error
-        self.gate, self._layer, self.seed = gate, layer, seed
+        self.gate, self._settings, self._update, self.seed = gate, settings, update, seed
         self.playing: Playing | None = None
         self._onsets: list[tuple[int, float]] | None = None      # (bar, share of it) of a take over the song
         self._take_lock = threading.Lock()
 
     def handlers(self) -> dict:
-        return {"song_play": self._cmd_song_play, "song_stop": self._cmd_song_stop}
+        return {"song_play": self._cmd_song_play, "song_stop": self._cmd_song_stop,
+                "set_song_adapt": self._cmd_set_song_adapt}
+
+    def _cmd_set_song_adapt(self, sender, a: float, b: float | None = None) -> None:
+        self._update(song_a=float(a), **({} if b is None else {"song_b": float(b)}))
 
     # ------------------------------------------------------------ commands (OSC thread)
 
@@ -164,7 +168,8 @@ class SongPlay(QueueWorker):
 
         score, notes, bar_s = read_written(folder)
         with self.gate.hold(high=False):
-            feel = SongFeel(score, layer=self._layer(), seed=self.seed)
+            s = self._settings()
+            feel = SongFeel(score, layer=s.feel_layer, a=s.song_a, b=s.song_b, seed=self.seed)
             state = load_state(timing_file(folder))
             if state is not None:
                 restore(feel, state)
@@ -193,6 +198,8 @@ class SongPlay(QueueWorker):
         song_s = playing.bar_s[k, 0] + share * playing.bar_s[k, 1]
         from ..groove.timing import save_feel
 
+        s = self._settings()
+        playing.feel.a, playing.feel.b = s.song_a, s.song_b      # as the performer set them now
         with self.gate.hold(high=False):
             report = playing.feel.take(song_s)
         bars = cue_bars(playing.score, playing.notes, playing.feel)

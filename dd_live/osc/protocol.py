@@ -156,8 +156,7 @@ ADDRESSES: tuple[Address, ...] = (
     Address("/dd/redo", "in", (_VALUE,),
             "Bring back the rating undone last (answered with /dd/rated); the critic retrains with it.", "redo", True),
     Address("/dd/export", "in", (_VALUE,),
-            "Export the candidate announced last as MIDI, WAV and SFZ into the session's exports folder.",
-            "export", True),
+            "Export the candidate announced last as MIDI, WAV and SFZ into the session's exports folder.", "export", True),
     Address("/dd/export/loop", "in", (_ID,),
             "Export candidate `id` as MIDI, WAV and SFZ into the session's exports folder.", "export_loop"),
     Address("/dd/song", "in", (Arg("path", "s", "a MIDI song (.mid) on the daemon's machine, absolute path"),),
@@ -173,8 +172,10 @@ ADDRESSES: tuple[Address, ...] = (
             "/dd/song does, if not yet), from `bar`, round again at the end; following the host's clock, the bar "
             "the host is in. Takes while it plays teach the song's timing (/dd/song/feel). Answered with "
             "/dd/song/playing, or /dd/error.", "song_play"),
-    Address("/dd/song/stop", "in", (_VALUE,), "Back to the loop at the next bar line (answered with /dd/song/stopped).",
-            "song_stop", True),
+    Address("/dd/song/stop", "in", (_VALUE,), "Back to the loop at the next bar line (answered with /dd/song/stopped).", "song_stop", True),
+    Address("/dd/set/song/adapt", "in", (Arg("a", "n", "A: the share of the human's gap the song's drums take per take", lo=0, hi=2),
+                                         Arg("b", "n", "B: the weight on where they played (default 1)", True, lo=0, hi=2)),
+            "rolypoly~'s A and B for takes over a song (both 1 by default, the paper's; kept in the session).", "set_song_adapt"),
     Address("/dd/status", "in", (), "Ask for /dd/status.", "status"),
     Address("/dd/set/tempo", "in", (Arg("bpm", "n", "tempo in beats per minute", lo=TEMPO_RANGE[0], hi=TEMPO_RANGE[1]),),
             "Set the session tempo (loops, previews and MIDI follow; the critic always hears 120 bpm).", "set_tempo"),
@@ -202,8 +203,7 @@ ADDRESSES: tuple[Address, ...] = (
                                   Arg("on", "n", "switch", choices=(0, 1))),
             "Lock a track: keep its sample and row from the current candidate in the loops that follow.", "set_lock"),
     Address("/dd/take/start", "in", (_VALUE,),
-            "Start a take: the onsets that follow (/dd/onset, MIDI in) are matched against the drums playing.",
-            "take_start", True),
+            "Start a take: the onsets that follow (/dd/onset, MIDI in) are matched against the drums playing.", "take_start", True),
     Address("/dd/onset", "in", (Arg("beat", "n", "where the human's onset fell in the playing bar (beats from the "
                                                  "bar line; none: now, by the daemon's player clock)", True, lo=0, hi=64,
                                     what="a position in the bar, beats from 0"),),

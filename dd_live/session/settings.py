@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 
 from ..errors import InputError
 from ..groove.adapt import DEFAULT_RATE
+from ..groove.timing import DEFAULT_A as SONG_A, DEFAULT_B as SONG_B
 from ..loops.pattern import Constraints
 from .. import GRID
 
@@ -34,6 +35,8 @@ class LiveSettings:
     steps: int = GRID.steps        # the grid: steps per bar and beats per bar (serve --steps/--beats; kept
     beats: int = GRID.beats        # with the session, not changed while serving)
     gm: bool = False               # notes by General MIDI family, not Drum Rack pads 36 + track (serve --gm)
+    song_a: float = SONG_A         # rolypoly~'s A and B for takes over a song (/dd/set/song/adapt)
+    song_b: float = SONG_B
 
     @property
     def steps_per_beat(self) -> int:
@@ -46,7 +49,7 @@ class LiveSettings:
         return {"bpm": self.bpm, "mode": self.mode, "fotf": self.fotf, "temperature": self.temperature,
                 "density": self.density, "locks": list(self.locks), "adapt": self.adapt, "own_feel": self.own_feel,
                 "swing": self.swing, "steps": self.steps, "beats": self.beats, "autotake": self.autotake,
-                "latency": self.latency, "gm": self.gm}
+                "latency": self.latency, "gm": self.gm, "song_a": self.song_a, "song_b": self.song_b}
 
     @classmethod
     def from_dict(cls, d: dict) -> LiveSettings:
@@ -60,7 +63,8 @@ class LiveSettings:
                    swing=None if d.get("swing") is None else float(d["swing"]),
                    steps=int(d.get("steps", base.steps)), beats=int(d.get("beats", base.beats)),
                    autotake=int(d.get("autotake", base.autotake)), latency=float(d.get("latency", base.latency)),
-                   gm=bool(d.get("gm", base.gm)))
+                   gm=bool(d.get("gm", base.gm)), song_a=float(d.get("song_a", base.song_a)),
+                   song_b=float(d.get("song_b", base.song_b)))
 
 
 def grid_settings(live: LiveSettings, config: dict) -> LiveSettings:

@@ -62,7 +62,8 @@ def test_every_inbound_address_has_a_handler_taking_its_arguments_checked_at_sta
     none = lambda *a, **k: None  # noqa: E731
     d.takes = TakeService(session=None, settings=none, current=none, outputs=list, update=none, send=none)
     d.clock = ClockService("internal", "virtual", settings=none, outputs=list, update=none, send=none)
-    d.song_play = SongPlay(session=None, songs=None, outputs=list, send=none, error=none, gate=None, layer=none)
+    d.song_play = SongPlay(session=None, songs=None, outputs=list, send=none, error=none, gate=None, settings=none,
+                           update=none)
     handlers = d.handlers()
     check_handlers(handlers, protocol.inbound().values())  # the real table and handlers agree
     table = protocol.inbound().values()

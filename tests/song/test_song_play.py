@@ -58,7 +58,7 @@ def test_a_song_plays_from_the_bar_asked_for_and_the_loop_comes_back(daemon, tmp
     assert "no song is playing" in c.wait("/dd/error", 10)[1]
 
 
-def test_takes_over_a_song_teach_its_drums_to_lay_back(daemon, tmp_path, midi):
+def test_takes_over_a_song_teach_its_drums_to_lay_back_by_the_performers_a(daemon, tmp_path, midi):
     d, c = daemon(midi_out="virtual")
     c.wait("/dd/candidate", 30)
     src = make_midi(tmp_path / "tune.mid", [("busy", 4, 4, 4, 120.0)])
@@ -69,6 +69,10 @@ def test_takes_over_a_song_teach_its_drums_to_lay_back(daemon, tmp_path, midi):
     playing = d.song_play.playing
     player = d.outputs[0]
     score = playing.score
+    c.drop("/dd/settings")
+    c.send("/dd/set/song/adapt", 0.5)                    # half of the human's gap a take
+    c.wait("/dd/settings", 10)
+    assert d.settings.song_a == 0.5 and d.settings.song_b == 1.0
     c.send("/dd/take/start")
     done = set()
     deadline = time.monotonic() + 40
@@ -87,7 +91,7 @@ def test_takes_over_a_song_teach_its_drums_to_lay_back(daemon, tmp_path, midi):
     assert onsets == matched > 20
     feel = c.wait("/dd/song/feel", 10)
     sections = dict(zip(feel[1::2], feel[2::2]))
-    assert feel[0] == "tune.mid" and all(15.0 < ms < 45.0 for ms in sections.values()), sections
+    assert feel[0] == "tune.mid" and all(8.0 < ms < 22.0 for ms in sections.values()), sections
     assert timing_file(playing.folder).is_file()
     later = [n.beat for bar in playing.cue._bars for n in bar[0]]
     assert np.mean([b % 0.25 for b in later]) > 0.02                         # the notes the player gets moved
@@ -96,9 +100,9 @@ def test_takes_over_a_song_teach_its_drums_to_lay_back(daemon, tmp_path, midi):
     c.send("/dd/song", str(src))
     c.wait("/dd/song/done", 120)
     after = read_written(playing.folder)[0].at_s
-    assert before.size == after.size and 0.015 < float(np.mean(after - before)) < 0.045
+    assert before.size == after.size and 0.008 < float(np.mean(after - before)) < 0.022
     doc = json.loads((playing.folder / "arrangement.json").read_text())
-    assert doc["summary"]["feel"]["takes"] == 1 and all(15 < v < 45 for v in doc["summary"]["feel"]["sections_ms"].values())
+    assert doc["summary"]["feel"]["takes"] == 1 and all(8 < v < 22 for v in doc["summary"]["feel"]["sections_ms"].values())
 
 
 def test_audio_out_plays_the_songs_drums_and_then_the_loop_from_a_bar_line(daemon, tmp_path, midi, monkeypatch):
