@@ -114,11 +114,8 @@ class SongPlay(QueueWorker):
     def onset(self, beat: float | None = None, *, at: float | None = None) -> bool:
         """An onset of the human: now, or at player clock time ``at``, or at ``beat`` of the bar playing now.
         False if no take over the song runs or nothing has played yet."""
-        player = self.midi()
         playing = self.playing
-        if player is None or playing is None:
-            return False
-        place = playing.cue.place(player.clock() if at is None else at)
+        place = None if playing is None else self._place(playing, at)
         if place is None:
             return False
         k, share = place
@@ -134,6 +131,22 @@ class SongPlay(QueueWorker):
                 raise OSCError("state", f"the take already holds {MAX_SONG_ONSETS} onsets: end it with /dd/take/end")
             self._onsets.append((k, share))
         return True
+
+    def _place(self, playing: Playing, at: float | None) -> tuple[int, float] | None:
+        """(bar, share of it) of the song now, or at MIDI out's clock time ``at``: by MIDI out's bar lines, or
+        without MIDI out by where audio out is in the song's audio (now, to a block)."""
+        player = self.midi()
+        if player is not None:
+            return playing.cue.place(player.clock() if at is None else at)
+        for out in self._outputs():
+            state = getattr(out, "state", None)
+            lines, loop = (state.lines, state.loop) if state is not None else (None, None)
+            if lines is not None and loop is not None and lines.size:
+                pos = state.pos
+                k = int(np.searchsorted(lines, pos, side="right")) - 1
+                end = int(lines[k + 1]) if k + 1 < lines.size else loop.shape[0]
+                return playing.cue.start + k, (pos - int(lines[k])) / max(end - int(lines[k]), 1)
+        return None
 
     def end_take(self, *, again: bool) -> bool:
         """End the take over the song and learn from it on this service's thread; ``again``: the next take

@@ -67,7 +67,8 @@ class TakeService:
         song = self.song()
         if song is not None:
             if not song.onset(beat):
-                raise OSCError("state", "no take over the song is running: send /dd/take/start first")
+                raise OSCError("state", "no take over the song is running (send /dd/take/start), or its first "
+                                        "bar has not begun yet")
             return
         cur = self.current
         if cur is None:
@@ -94,8 +95,8 @@ class TakeService:
         (no take, or nothing playing: dropped, without an error)."""
         song = self.song()
         if song is not None:
-            player = song.midi()
-            return player is not None and song.onset(at=player.clock_of(t))
+            player = song.midi()                  # without MIDI out: placed by audio out's position now
+            return song.onset(at=None if player is None else player.clock_of(t))
         with self._take_lock:
             if self._take is None:
                 return False

@@ -105,12 +105,12 @@ def test_takes_over_a_song_teach_its_drums_to_lay_back_by_the_performers_a(daemo
     assert doc["summary"]["feel"]["takes"] == 1 and all(8 < v < 22 for v in doc["summary"]["feel"]["sections_ms"].values())
 
 
-def test_audio_out_plays_the_songs_drums_and_then_the_loop_from_a_bar_line(daemon, tmp_path, midi, monkeypatch):
-    from dd_live import SAMPLE_RATE
+def _fake_audio(monkeypatch):
+    """Audio out without a sound card (its callback driven by the test) beside whatever MIDI out opens."""
     from dd_live.ports import outputs
     from dd_live.ports.audio_out import AudioPlayer
 
-    class Audio(AudioPlayer):                    # audio out without a sound card: its callback driven here
+    class Audio(AudioPlayer):
         def start(self):
             pass
 
@@ -120,17 +120,42 @@ def test_audio_out_plays_the_songs_drums_and_then_the_loop_from_a_bar_line(daemo
     audio = Audio()
     real = outputs.open_outputs
     monkeypatch.setattr(outputs, "open_outputs", lambda **kw: real(**{**kw, "audio": False}) + [audio])
-    d, c = daemon(midi_out="virtual")
-    c.wait("/dd/candidate", 30)
-    src = make_midi(tmp_path / "tune.mid", [("busy", 4, 4, 4, 120.0)])
-    c.send("/dd/song/play", str(src), 1)
-    c.wait("/dd/song/playing", 120)
     out = np.zeros((4096, 2), np.float32)
 
     def block():
         audio._callback(out, out.shape[0], None, SimpleNamespace(output_underflow=False))
         return out[:, 0].copy()
 
+    return audio, block
+
+
+def test_with_audio_out_alone_takes_over_the_song_are_placed_by_where_it_is(daemon, tmp_path, monkeypatch):
+    audio, block = _fake_audio(monkeypatch)
+    d, c = daemon(midi_out="none")
+    c.wait("/dd/candidate", 30)
+    src = make_midi(tmp_path / "tune.mid", [("busy", 4, 4, 4, 120.0)])
+    c.send("/dd/song/play", str(src))
+    c.wait("/dd/song/playing", 120)
+    deadline = time.monotonic() + 10
+    while audio.state.lines is None and time.monotonic() < deadline:
+        block()
+    c.send("/dd/take/start")
+    c.send("/dd/onset", 1.0)
+    c.send("/dd/onset", 2.0)
+    c.send("/dd/take/end")
+    onsets, matched, *_ = c.wait("/dd/take", 60)
+    assert onsets == matched == 2
+
+
+def test_audio_out_plays_the_songs_drums_and_then_the_loop_from_a_bar_line(daemon, tmp_path, midi, monkeypatch):
+    from dd_live import SAMPLE_RATE
+
+    audio, block = _fake_audio(monkeypatch)
+    d, c = daemon(midi_out="virtual")
+    c.wait("/dd/candidate", 30)
+    src = make_midi(tmp_path / "tune.mid", [("busy", 4, 4, 4, 120.0)])
+    c.send("/dd/song/play", str(src), 1)
+    c.wait("/dd/song/playing", 120)
     state = audio.state
     deadline = time.monotonic() + 10
     while state.lines is None and time.monotonic() < deadline:      # the loop's bar plays out, then the song
