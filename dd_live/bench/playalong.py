@@ -7,7 +7,7 @@ drums, laid back 25 ms in the verses, 10 ms on top in the choruses, swinging the
 a third of a step. Figures after 3 takes, one run per seed: each section's mean drum offset against the human's
 (ms), the bridge's swing (steps), a straight human's largest section mean and mean |offset| (steps), the half
 of each verse nobody played along with against the half they did, rolypoly~'s morph of x..x..x into triplets,
-and the seconds one take's learning takes.
+the seconds one take's learning takes, and audio in through a JACK dummy server (:func:`audio_in_figures`).
 """
 
 from __future__ import annotations
@@ -28,6 +28,37 @@ def _run(human, score, seed):
     t0 = time.perf_counter()
     feel, reports = run_song_takes(human, score, seed=seed)
     return feel, reports, (time.perf_counter() - t0) / len(reports)
+
+
+def audio_in_figures(seconds: float = 8.0) -> dict:
+    """Audio in through a JACK dummy server (:mod:`dd_live.testing.audioloop`): onsets' error against where they
+    were played (the streams' constant stamp disagreement taken off, and given), onsets heard that nobody
+    played, the drums' way back it measured, and the blocks PortAudio says lost audio (xruns: a busy machine
+    held JACK up); {"audio_in": "no jackd"} without JACK."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from ..testing.harness import jack_server
+
+    with jack_server("ddbench") as env:
+        if env is None:
+            return {"audio_in": "no jackd"}
+        done = subprocess.run([sys.executable, "-m", "dd_live.testing.audioloop", str(seconds)],
+                              env={**os.environ, **env}, capture_output=True, text=True, timeout=120)
+    if done.returncode != 0:
+        return {"audio_in": f"failed: {done.stderr.strip().splitlines()[-1:] or ['?']}"}
+    doc = json.loads(done.stdout.strip().splitlines()[-1])
+    heard, played = np.array(doc["heard"]), np.array(doc["played"])
+    settled = played[played > played[0] + 1.0]           # after its first measures of the drums' way back
+    err = np.array([heard[np.argmin(np.abs(heard - p))] - p for p in settled])
+    lag = float(np.median(err))
+    late = heard[heard > played[0] + 1.0]
+    return {"audio_in": {"onsets": int(settled.size), "p95_ms": round(float(np.percentile(np.abs(err - lag), 95)) * 1e3, 3),
+                         "stamp_lag_ms": round(lag * 1e3, 3),
+                         "heard_not_played": int(sum(np.min(np.abs(played - h)) >= 0.025 for h in late)),
+                         "drums_delay_gain": doc["bleed"], "dropped_blocks": doc["dropped"], "xruns": doc["xruns"]}}
 
 
 def bench_playalong(*, seeds: int = 3, seed: int = 0) -> dict:
@@ -77,4 +108,4 @@ def bench_playalong(*, seeds: int = 3, seed: int = 0) -> dict:
                                              / abs(r["verse_heard_ms"])), 3),
             "morph_error_max": round(worst("t", lambda r: max(abs(a - b) for a, b in
                                                                zip(r["morph"], (0.0, -1 / 3, -2 / 3)))), 4),
-            "take_learn_s_median": round(float(np.median(take_s)), 3), **core._machine()}
+            "take_learn_s_median": round(float(np.median(take_s)), 3), **audio_in_figures(), **core._machine()}

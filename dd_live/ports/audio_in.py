@@ -31,6 +31,7 @@ log = logging.getLogger("dd_live.audio")
 
 BLOCK = 256               # frames per input block (5.8 ms)
 RING = 256                # blocks the ring holds (1.5 s): the detector's thread may fall this far behind
+SETTLE_BLOCKS = 64        # PortAudio's overflows in the stream's first blocks (its start) are not counted
 CALIBRATE_S = 10.0        # how often the drums' path into the input is measured again (s) ...
 WINDOW_S = 2.0            # ... over this much audio (s); the first measures at FIRST_S, then doubling to WINDOW_S
 FIRST_S = 0.5
@@ -60,6 +61,7 @@ class AudioInput(Worker):
         self.where = ""
         self.blocks = self.dropped = self.onsets = self.kept = 0
         self.unsure = 0                                # onsets heard while the drums' way back was not measured yet
+        self.overflows = 0                             # blocks PortAudio says came after input it lost
         self.bleed: tuple[int, float] = (0, 0.0)      # the drums' (delay in samples, gain) in the input
 
     def start(self) -> None:
@@ -86,6 +88,8 @@ class AudioInput(Worker):
 
     def _callback(self, indata, frames, time_info, status) -> None:
         now = time.perf_counter()
+        if status and getattr(status, "input_overflow", False) and self._written > SETTLE_BLOCKS:
+            self.overflows += 1
         slot = self._written % RING
         n = min(frames, self.blocksize)
         self._ring[slot, :n] = indata[:n, 0]

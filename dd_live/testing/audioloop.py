@@ -35,11 +35,13 @@ def main(seconds: float) -> dict:
     tap = OutputTap(blocksize=BLOCK)
     played: list[tuple[int, float]] = []          # (first sample of a block, its DAC time on perf_counter)
     pos = [0]
+    underflows = [0]
 
     clock = SampleClock()
 
     def out(outdata, frames, time_info, status):
         dac = clock.stamp(time.perf_counter(), time_info.currentTime, time_info.outputBufferDacTime, frames)
+        underflows[0] += bool(status.output_underflow) and i > SAMPLE_RATE      # the stream's start aside
         i = pos[0]
         block = mix[i:i + frames]
         outdata[:block.size, 0] = block
@@ -66,7 +68,7 @@ def main(seconds: float) -> dict:
     k = np.clip(np.searchsorted(starts, truth, side="right") - 1, 0, len(starts) - 1)
     truth_t = dacs[k] + (truth - starts[k]) / SAMPLE_RATE
     return {"connected": ok, "heard": heard, "played": truth_t.tolist(), "bleed": list(port.bleed),
-            "blocks": port.blocks, "dropped": port.dropped}
+            "blocks": port.blocks, "dropped": port.dropped, "xruns": underflows[0] + port.overflows}
 
 
 if __name__ == "__main__":
