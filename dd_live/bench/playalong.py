@@ -51,10 +51,10 @@ def audio_in_figures(seconds: float = 8.0) -> dict:
         return {"audio_in": f"failed: {done.stderr.strip().splitlines()[-1:] or ['?']}"}
     doc = json.loads(done.stdout.strip().splitlines()[-1])
     heard, played = np.array(doc["heard"]), np.array(doc["played"])
-    settled = played[played > played[0] + 1.0]           # after its first measures of the drums' way back
+    settled = played[played > played[0] + 2.0]           # after its first whole measure of the drums' way back
     err = np.array([heard[np.argmin(np.abs(heard - p))] - p for p in settled])
     lag = float(np.median(err))
-    late = heard[heard > played[0] + 1.0]
+    late = heard[heard > played[0] + 2.0]
     return {"audio_in": {"onsets": int(settled.size), "p95_ms": round(float(np.percentile(np.abs(err - lag), 95)) * 1e3, 3),
                          "stamp_lag_ms": round(lag * 1e3, 3),
                          "heard_not_played": int(sum(np.min(np.abs(played - h)) >= 0.025 for h in late)),

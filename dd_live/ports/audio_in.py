@@ -32,7 +32,7 @@ log = logging.getLogger("dd_live.audio")
 BLOCK = 256               # frames per input block (5.8 ms)
 RING = 256                # blocks the ring holds (1.5 s): the detector's thread may fall this far behind
 SETTLE_BLOCKS = 64        # PortAudio's overflows in the stream's first blocks (its start) are not counted
-CALIBRATE_S = 10.0        # how often the drums' path into the input is measured again (s) ...
+CALIBRATE_S = 2.0         # how often the drums' path into the input is measured again (s) ...
 WINDOW_S = 2.0            # ... over this much audio (s); the first measures at FIRST_S, then doubling to WINDOW_S
 FIRST_S = 0.5
 MIN_BLEED = 0.05          # a gain below this: the input does not hear the drums
@@ -141,8 +141,8 @@ class AudioInput(Worker):
             self._history = self._history[-int(WINDOW_S * SAMPLE_RATE / self.blocksize):]
             if self._seen >= self._calibrate_at and any(r.any() for _, r in self._history):
                 span = sum(b.size for b, _ in self._history)
-                self._calibrate_at = self._seen + (int(CALIBRATE_S * SAMPLE_RATE) if span >= WINDOW_S * SAMPLE_RATE
-                                                   else span)
+                full = span + self.blocksize > WINDOW_S * SAMPLE_RATE            # the window holds WINDOW_S
+                self._calibrate_at = self._seen + (int(CALIBRATE_S * SAMPLE_RATE) if full else span)
                 delay, gain = loopback(np.concatenate([b for b, _ in self._history]),
                                        np.concatenate([r for _, r in self._history]))
                 self.bleed = (delay, gain) if gain >= MIN_BLEED else (0, 0.0)

