@@ -7,12 +7,14 @@ drums, laid back 25 ms in the verses, 10 ms on top in the choruses, swinging the
 a third of a step. Figures after 3 takes, one run per seed: each section's mean drum offset against the human's
 (ms), the bridge's swing (steps), a straight human's largest section mean and mean |offset| (steps), the half
 of each verse nobody played along with against the half they did, rolypoly~'s morph of x..x..x into triplets,
-the seconds one take's learning takes, and audio in through a JACK dummy server (:func:`audio_in_figures`).
+the seconds one take's learning takes; audio in through a JACK dummy server (:func:`audio_in_figures`) and a
+song following a host's MIDI clock there (:func:`song_clock_figures`).
 """
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -59,6 +61,43 @@ def audio_in_figures(seconds: float = 8.0) -> dict:
                          "stamp_lag_ms": round(lag * 1e3, 3),
                          "heard_not_played": int(sum(np.min(np.abs(played - h)) >= 0.025 for h in late)),
                          "drums_delay_gain": doc["bleed"], "dropped_blocks": doc["dropped"], "xruns": doc["xruns"]}}
+
+
+def song_clock_figures() -> dict:
+    """A song played live while a host's MIDI clock drives it (JACK dummy server, ``--sync midi``): each note's
+    error against where the host's clock puts it over bars 1-4 (:func:`dd_live.testing.clockhost.song_on_host`);
+    {"song_on_host": "no jackd"} without JACK."""
+    import os
+    import tempfile
+
+    from ..sound.samples import load_kit
+    from ..testing.clockhost import ClockHost, song_on_host
+    from ..testing.harness import jack_server, start_daemon, stop_daemon
+    from .song import four_minute_song
+
+    with jack_server("ddbench") as env, tempfile.TemporaryDirectory(prefix="dd_live_bench_") as tmp:
+        if env is None:
+            return {"song_on_host": "no jackd"}
+        saved = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)
+        try:
+            host = ClockHost()
+            d, c = start_daemon(Path(tmp) / "s", load_kit(), threads=1, seed=2, midi_out="virtual", sync="midi",
+                                clock_in=host.port.name)
+            try:
+                late, errors, heard, want, dropped = song_on_host(d, c, host, four_minute_song(Path(tmp) / "song.mid"))
+            finally:
+                stop_daemon(d, c)
+                host.close()
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+    return {"song_on_host": {"notes": heard, "song_notes": want, "host_late": late, "dropped_late": dropped,
+                             "p99_ms": round(float(np.percentile(errors, 99)) * 1e3, 3) if errors.size else None,
+                             "max_ms": round(float(errors.max()) * 1e3, 3) if errors.size else None}}
 
 
 def bench_playalong(*, seeds: int = 3, seed: int = 0) -> dict:
@@ -108,4 +147,5 @@ def bench_playalong(*, seeds: int = 3, seed: int = 0) -> dict:
                                              / abs(r["verse_heard_ms"])), 3),
             "morph_error_max": round(worst("t", lambda r: max(abs(a - b) for a, b in
                                                                zip(r["morph"], (0.0, -1 / 3, -2 / 3)))), 4),
-            "take_learn_s_median": round(float(np.median(take_s)), 3), **audio_in_figures(), **core._machine()}
+            "take_learn_s_median": round(float(np.median(take_s)), 3), **audio_in_figures(), **song_clock_figures(),
+            **core._machine()}
