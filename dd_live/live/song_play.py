@@ -54,7 +54,7 @@ class Playing:
 
 class SongPlay(QueueWorker):
     """The service behind the song play commands (built by the daemon with what it needs: the session, its
-    song worker, its outputs, replies and gate, the loop feel layer now)."""
+    song worker, its outputs, replies and gate, its settings now and how to change them)."""
 
     name = "dd-song-play"
 
@@ -180,14 +180,14 @@ class SongPlay(QueueWorker):
         from ..ports.song_cue import SongCue
 
         score, notes, bar_s = read_written(folder)
+        if not 0 <= bar < len(bar_s):
+            raise InputError(f"{real.name} has {len(bar_s)} bars: bar {bar} is not one of them (from 0)")
         with self.gate.hold(high=False):
             s = self._settings()
             feel = SongFeel(score, layer=s.feel_layer, a=s.song_a, b=s.song_b, seed=self.seed)
             state = load_state(timing_file(folder))
             if state is not None:
                 restore(feel, state)
-        if not 0 <= bar < len(bar_s):
-            raise InputError(f"{real.name} has {len(bar_s)} bars: bar {bar} is not one of them (from 0)")
         bars = cue_bars(score, notes, feel)
         cue = SongCue(real.name, bars, start=bar)
         self.playing = Playing(real.name, folder, score, feel, notes, bar_s, cue)
@@ -201,6 +201,8 @@ class SongPlay(QueueWorker):
         self.send("/dd/song/playing", real.name, bar, len(bar_s))
 
     def _learn(self, playing: Playing | None, onsets: list[tuple[int, float]]) -> None:
+        from ..groove.timing import save_feel
+
         if playing is None or playing is not self.playing:
             return
         if not onsets:
@@ -209,8 +211,6 @@ class SongPlay(QueueWorker):
         k = np.array([o[0] for o in onsets], dtype=np.int64)
         share = np.array([o[1] for o in onsets])
         song_s = playing.bar_s[k, 0] + share * playing.bar_s[k, 1]
-        from ..groove.timing import save_feel
-
         s = self._settings()
         playing.feel.a, playing.feel.b = s.song_a, s.song_b      # as the performer set them now
         with self.gate.hold(high=False):

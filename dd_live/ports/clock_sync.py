@@ -58,7 +58,8 @@ def _play(p, f, count: int) -> None:
                 return
             at += p.latency
             if msg[0] & 0xF0 == 0x90 and at < p.clock() + (ahead if p._send_at is not None else 0.0) - 0.0005:
-                continue                      # its time has passed: dropped, never played late
+                p.dropped_late += msg[2] > 0      # its time has passed: dropped (counted), never played late
+                continue
             if not p._wait_until(at - ahead, count):
                 return
             fresh = f.time_of(target)

@@ -91,7 +91,7 @@ def test_a_note_whose_time_passed_is_dropped_not_played_late():
     run_synced(p)
     ons = _ons(out, after=1.5)
     assert [pitch for _, pitch in ons] == [36]                # beat 4's kick; beat 6's snare dropped ...
-    assert p.dropped_late == 1 and all(abs(t - 2.0) < 1e-3 for t, _ in ons)   # ... not played 30 ms late
+    assert p.dropped_late >= 1 and all(abs(t - 2.0) < 1e-3 for t, _ in ons)   # ... not played 30 ms late
     assert [0xB0 | CHANNEL, 123, 0] in [m for _, m in out]
 
 
