@@ -2,13 +2,14 @@
 ``{command: handler}`` map checked against the table when the daemon is built
 (:func:`check_handlers`), so a renamed argument fails at start, never at a client's click.
 
-Handlers run on the OSC thread. They do no torch work: a rating is an SQLite commit, a queue put
-and a pop from the generator's ready queue. They raise :class:`OSCError` (or another dd_live
+Handlers run on the OSC thread. A rating is an SQLite commit, a queue put and a pop from the
+generator's ready queue; an edit (:mod:`.edits`) renders and scores one bar, a few milliseconds. They raise :class:`OSCError` (or another dd_live
 error) for the daemon to answer with ``/dd/error``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import logging
 from collections.abc import Callable, Iterable
@@ -54,7 +55,8 @@ class Commands:
             "set_temperature": self._cmd_set_temperature, "set_density": self._cmd_set_density,
             "set_lock": self._cmd_set_lock, "play": self._cmd_play, "stop": self._cmd_stop,
             "set_feel": self._cmd_set_feel, "set_swing": self._cmd_set_swing,
-            "song": self._cmd_song, "song_cancel": self._cmd_song_cancel,
+            "song": self._cmd_song, "song_cancel": self._cmd_song_cancel, "edit": self._cmd_edit,
+            "edit_sound": self._cmd_edit_sound,
         }
         return {**own, **self.takes.handlers(), **self.clock.handlers(), **self.song_play.handlers()}
 
@@ -86,6 +88,22 @@ class Commands:
             if cur is None:
                 raise OSCError("state", "nothing to rate yet: no candidate has been announced")
             cid = cur.id
+        root = self.edits.dislike_implied(cid) if like else None
+        if root is not None:                 # keeping an edit: the loop it was made from is disliked first
+            self._store(root, False)
+            self.edits.kept(cid, root)
+        rows = self._store(cid, like)
+        self.trainer_worker.sync()
+        if cur is not None and cid == cur.id:
+            self._advance()
+        try:
+            self.session.keep_sample_files(rows, self.library, self._hashes)
+        except OSError as err:  # the rating stands; a start writes the sounds it misses
+            self.error("io", f"loop {cid}'s rating stands; the next start keeps its sounds, which cannot be written "
+                             f"now: {one_line(err)}")
+
+    def _store(self, cid: int, like: bool) -> list[tuple]:
+        """Store one rating and say so (/dd/rated); returns its loop_samples rows."""
         try:  # which sounds the loop plays is stored with the rating, so it can be replayed and exported
             # whatever happens to the sample folders later; their files are written once the next loop is out
             rows = self.session.sample_rows(cid, self.library, self._hashes)
@@ -97,14 +115,13 @@ class Commands:
         except InputError:
             raise OSCError("unknown-id", f"no candidate {cid}") from None
         self.send("/dd/rated", cid, "like" if like else "dislike", likes, dislikes)
-        self.trainer_worker.sync()
-        if cur is not None and cid == cur.id:
-            self._advance()
-        try:
-            self.session.keep_sample_files(rows, self.library, self._hashes)
-        except OSError as err:  # the rating stands; a start writes the sounds it misses
-            self.error("io", f"loop {cid}'s rating stands; the next start keeps its sounds, which cannot be written "
-                             f"now: {one_line(err)}")
+        return rows
+
+    def _cmd_edit(self, sender, id: int, track: int, step: int, velocity: int) -> None:
+        self.edits.cell(id, track, step, velocity)
+
+    def _cmd_edit_sound(self, sender, id: int, track: int, sample: str) -> None:
+        self.edits.sound(id, track, sample)
 
     def _cmd_next(self, sender) -> None:
         self._advance()
@@ -123,6 +140,10 @@ class Commands:
             raise OSCError("state", str(err)) from None
         if cid is None:
             raise OSCError("state", "nothing to undo: no ratings")
+        root = self.edits.undone(cid)
+        if root is not None:                 # the dislike a kept edit brought goes with its like
+            with contextlib.suppress(InputError):
+                self.session.undo(only=root)
         self.trainer_worker.sync()
         self._status()
         loop = self._loop_from_session(cid)
@@ -133,9 +154,13 @@ class Commands:
         back = self.session.redo()
         if back is None:
             raise OSCError("state", "nothing to redo: no rating was undone")
-        cid, like = back
+        done = [back]
+        if self.edits.redone(back[0]) is not None:   # a kept edit's dislike of its root came back: so does its like
+            again = self.session.redo()
+            done += [again] if again is not None else []
         likes, dislikes = self.session.counts()
-        self.send("/dd/rated", cid, "like" if like else "dislike", likes, dislikes)
+        for cid, like in done:
+            self.send("/dd/rated", cid, "like" if like else "dislike", likes, dislikes)
         self.trainer_worker.sync()
         cur = self.current
         if cur is not None and cur.id == cid:     # the loop undo brought back is rated again: on to the next

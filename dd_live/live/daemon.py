@@ -34,6 +34,7 @@ from ..osc import osc, protocol
 from ..errors import DDLiveError, one_line
 from ..groove.record import Loop
 from .commands import Commands, check_handlers
+from .edits import Edits
 from .generator import GeneratorWorker
 from .song_play import SongPlay
 from .song_worker import SongWorker
@@ -129,6 +130,7 @@ class Daemon(Commands):
                                   error=self.error, gate=self.gate, settings=lambda: self.settings, update=self.update,
                                   seed=self.seed)
         self.takes.song = lambda: self.song_play if self.song_play.playing is not None else None
+        self.edits = Edits(self)               # /dd/edit: loops the performer fixed, and what keeping them says
         self._handlers = self.handlers()
         check_handlers(self._handlers, protocol.inbound().values())  # a mismatch fails here, not at a click
         self.web, self.web_port, self.web_token, self._web_socket = None, web_port, web_token, web_socket  # start()

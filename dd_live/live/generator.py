@@ -84,7 +84,7 @@ class GeneratorWorker(Worker):
         self._bpm, self._feel = settings.bpm, settings.feel_layer
         self._made = 0
         self._made_version = -1                # the critic version of the latest candidate made
-        self._next_id = session.next_id()
+        self._next_id, self._ids = session.next_id(), threading.Lock()
         self._free: dict[int, bool] = {}      # candidate id -> drawn outside the drum prior (this run's loops)
         self._played: dict[int, set[str]] = {}   # candidate id -> the kinds of sound it plays (this run's loops)
         self._heard: set[int] = set()            # this run's candidates that were the current loop at some time
@@ -105,6 +105,12 @@ class GeneratorWorker(Worker):
         return list(kit_notes(self.library, [int(i) for i in idx], gm=settings.gm).notes)
 
     # ------------------------------------------------------------ called from other threads
+
+    def new_id(self) -> int:
+        """A new candidate id: the generator's loops and the performer's edits share them."""
+        with self._ids:
+            cid, self._next_id = self._next_id, self._next_id + 1
+        return cid
 
     def set_critic(self, critic, version: int, trained_on: int) -> None:
         with self._cond:
@@ -307,8 +313,7 @@ class GeneratorWorker(Worker):
                 else:
                     self.chains.run(self.steps_between, "explore")
                     found = self.chains.pick()
-        cid = self._next_id
-        self._next_id += 1
+        cid = self.new_id()
         self._free[cid] = found.free
         self._played[cid] = {str(self._kinds[int(i)]) for i, row in zip(found.idx, found.hits) if row.any()}
         folder = self.session.candidate_dir(cid)

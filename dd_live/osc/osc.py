@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import protocol
+from .entries import INT32
 from ..errors import InputError
 
 log = logging.getLogger("dd_live.osc")
@@ -153,7 +154,7 @@ def encode(address: str, *args: Any) -> bytes:
 
 
 _TYPE_OK: dict[str, Callable[[Any], bool]] = {
-    "i": lambda v: _is_int(v) and protocol.INT32[0] <= v <= protocol.INT32[1],   # OSC's i; an h (int64) that fits
+    "i": lambda v: _is_int(v) and INT32[0] <= v <= INT32[1],   # OSC's i; an h (int64) that fits
     "f": _is_number,
     "n": _is_number,
     "s": lambda v: isinstance(v, str) and _utf8(v),

@@ -13,11 +13,10 @@ release) does nothing; no value, or a value > 0.5, acts.
 from __future__ import annotations
 
 import json
-import struct
-from dataclasses import dataclass, field
 from typing import Any
 
 from .. import MAX_TRACKS, TEMPO_RANGE
+from .entries import Address, Arg
 
 OSC_PORT = 7710
 REPLY_PORT = 7711
@@ -44,90 +43,13 @@ ERROR_CODES = {
 #: replies go to at most this many clients that said /dd/hello (the least recently heard is evicted)
 MAX_CLIENTS = 32
 #: the front ends' keyboard shortcuts (the page and the Max patch): button command -> key
+#: the panels of front ends' controls (an inbound address's ``page``): name -> title
+PANELS = {"loop": "Loops", "play": "Play along (MIDI out and takes)", "song": "Songs"}
 KEYS = {"like": "l", "dislike": "d", "next": "n", "undo": "u", "redo": "r", "export": "e"}
 #: /dd/undo takes back at most this many ratings in a row (a new rating, or a /dd/redo, lets it go further)
 UNDO_DEPTH = 16
 #: a candidate's files stay on disk at least this long (s) after it was last announced
 KEEP_FILES_S = 600
-
-
-#: the values of OSC's i (int32)
-INT32 = (-(2 ** 31), 2 ** 31 - 1)
-
-
-def _f32(x: float) -> float:
-    """``x`` rounded to float32, as OSC's f carries it (out of float32's range: as it is)."""
-    try:
-        return struct.unpack("f", struct.pack("f", x))[0]
-    except OverflowError:
-        return x
-
-
-@dataclass(frozen=True)
-class Arg:
-    """One argument: its type, what it means, and the values it takes (``lo``-``hi`` inclusive, or one of
-    ``choices``). The dispatcher, the config file's checks and docs/osc.md all read the range from here."""
-
-    name: str
-    type: str            # i, f, s, n or *
-    doc: str
-    optional: bool = False
-    lo: float | None = None
-    hi: float | None = None
-    choices: tuple = ()
-    what: str = ""       # how a good value is said in an error, if not from lo/hi/choices
-    exact: bool = False  # i: a float never counts, however whole (ids); otherwise a controller's 1.0 is 1
-
-    def accepts(self, value: Any) -> bool:
-        """True if ``value`` (already of the right type) is in range. A float that float32 holds exactly (as OSC's
-        f delivers it) is compared at float32 precision, so a range's ends sent as float32 (0.98 arrives as
-        0.98000002) are in it; :meth:`clamp` then makes them the ends."""
-        if self.choices and value not in self.choices:
-            return False
-        if isinstance(value, float) and _f32(value) == value:
-            return ((self.lo is None or _f32(value) >= _f32(self.lo))
-                    and (self.hi is None or _f32(value) <= _f32(self.hi)))
-        return (self.lo is None or value >= self.lo) and (self.hi is None or value <= self.hi)
-
-    def clamp(self, value: Any) -> Any:
-        """An accepted value inside the range exactly (a float32 end becomes the end itself)."""
-        if isinstance(value, float) and not self.choices:
-            if self.lo is not None and value < self.lo:
-                return float(self.lo)
-            if self.hi is not None and value > self.hi:
-                return float(self.hi)
-        return value
-
-    def values(self) -> str:
-        """The values it takes, in words ("20-300", "explore or best", "from 1"); empty if any."""
-        if self.choices:
-            return " or ".join(str(c) for c in self.choices)
-        if self.lo is not None and self.hi is not None:
-            return f"{self.lo:g}-{self.hi:g}"
-        return f"from {self.lo:g}" if self.lo is not None else ""
-
-    def expect(self) -> str:
-        """What an error says a good value is."""
-        return self.what or self.values()
-
-    def describe(self) -> str:
-        """The doc with the range, as docs/osc.md shows it."""
-        return f"{self.doc}, {self.values()}" if self.values() else self.doc
-
-
-@dataclass(frozen=True)
-class Address:
-    address: str
-    direction: str       # "in" (to the daemon) or "out" (from it)
-    args: tuple[Arg, ...]
-    doc: str
-    command: str = ""    # in: the daemon command it runs
-    button: bool = False  # in: takes a trailing press/release value
-    extra: dict = field(default_factory=dict)
-
-    def signature(self) -> str:
-        parts = [f"[{a.name}]" if a.optional else a.name for a in self.args]
-        return " ".join([self.address] + parts)
 
 
 _ID = Arg("id", "i", "candidate id", lo=1, what="a candidate id from 1", exact=True)
@@ -149,6 +71,15 @@ ADDRESSES: tuple[Address, ...] = (
     Address("/dd/rate", "in", (_ID, Arg("label", "n", "the rating (1: like, 0: dislike)", choices=(1, 0), what="1 (like) or 0 (dislike)")),
             "Rate candidate `id` (rating it again replaces its label); if it is the current one the next follows.",
             "rate"),
+    Address("/dd/edit", "in", (_ID, Arg("track", "i", "track number", lo=1, hi=MAX_TRACKS, what=f"a track number 1-{MAX_TRACKS}"),
+                               Arg("step", "i", "step of the bar (0: the first)", lo=0, hi=63),
+                               Arg("velocity", "i", "0: a rest; 1-127: a hit at that velocity", lo=0, hi=127)),
+            "Edit loop `id`'s cell: the edited loop becomes a candidate of its own (stored, announced, played from "
+            "the next bar line; then /dd/edited). Liking it is also a dislike of the loop it was made from.", "edit"),
+    Address("/dd/edit/sound", "in", (_ID, Arg("track", "i", "track number", lo=1, hi=MAX_TRACKS, what=f"a track number 1-{MAX_TRACKS}"),
+                                     Arg("sample", "s", "a sound of the daemon's samples: its key, or its name if "
+                                                        "only one sound has it")),
+            "Give loop `id`'s track another sound: a candidate of its own, as /dd/edit.", "edit_sound"),
     Address("/dd/next", "in", (_VALUE,), "Skip to the next candidate without rating.", "next", True),
     Address("/dd/undo", "in", (_VALUE,),
             f"Take back the last rating (at most {UNDO_DEPTH} in a row); the critic retrains from the remaining ones, and the "
@@ -165,70 +96,70 @@ ADDRESSES: tuple[Address, ...] = (
             "/dd/song/done, or /dd/error.", "song"),
     Address("/dd/song/cancel", "in", (_VALUE,),
             "Stop arranging the song in progress, and one waiting (within a bar's work); their folders stay as "
-            "they were. Each is answered with /dd/error state 'cancelled'.", "song_cancel", True),
+            "they were. Each is answered with /dd/error state 'cancelled'.", "song_cancel", True, page="song"),
     Address("/dd/song/play", "in", (Arg("path", "s", "a MIDI song (.mid) on the daemon's machine, absolute path"),
                                     Arg("bar", "i", "the bar to start from (0: the first)", True, lo=0, hi=9999)),
             "Play the song's drums in this session's taste on MIDI out from the next bar line (written first, as "
             "/dd/song does, if not yet), from `bar`, round again at the end; following the host's clock, the bar "
             "the host is in. Takes while it plays teach the song's timing (/dd/song/feel). Answered with "
             "/dd/song/playing, or /dd/error.", "song_play"),
-    Address("/dd/song/stop", "in", (_VALUE,), "Back to the loop at the next bar line (answered with /dd/song/stopped).", "song_stop", True),
-    Address("/dd/set/song/adapt", "in", (Arg("a", "n", "A: the share of the human's gap the song's drums take per take", lo=0, hi=2),
-                                         Arg("b", "n", "B: the weight on where they played (default 1)", True, lo=0, hi=2)),
-            "rolypoly~'s A and B for takes over a song (both 1 by default, the paper's; kept in the session).", "set_song_adapt"),
+    Address("/dd/song/stop", "in", (_VALUE,), "Back to the loop at the next bar line (answered with /dd/song/stopped).", "song_stop", True, page="song"),
+    Address("/dd/set/song/adapt", "in", (Arg("a", "n", "A: the share of the human's gap the song's drums take per take", lo=0, hi=2, step=0.05),
+                                         Arg("b", "n", "B: the weight on where they played (default 1)", True, lo=0, hi=2, step=0.05)),
+            "rolypoly~'s A and B for takes over a song (both 1 by default, the paper's; kept in the session).", "set_song_adapt", page="song"),
     Address("/dd/status", "in", (), "Ask for /dd/status.", "status"),
-    Address("/dd/set/tempo", "in", (Arg("bpm", "n", "tempo in beats per minute", lo=TEMPO_RANGE[0], hi=TEMPO_RANGE[1]),),
-            "Set the session tempo (loops, previews and MIDI follow; the critic always hears 120 bpm).", "set_tempo"),
+    Address("/dd/set/tempo", "in", (Arg("bpm", "n", "tempo in beats per minute", lo=TEMPO_RANGE[0], hi=TEMPO_RANGE[1], step=0.1),),
+            "Set the session tempo (loops, previews and MIDI follow; the critic always hears 120 bpm).", "set_tempo", page="loop", setting="bpm"),
     Address("/dd/set/mode", "in", (Arg("mode", "s", "how loops are chosen", choices=("lean", "best", "explore")),),
             "lean (the default): each loop the best under one draw of what the critic may have learned "
             "(Thompson sampling), so loops lean towards the likes while the critic still learns; best: the "
             "loops the critic rates highest; explore: DeepDrummer's draws in proportion to the critic's score.",
-            "set_mode"),
+            "set_mode", page="loop", setting="mode"),
     Address("/dd/set/fotf", "in", (Arg("on", "n", "switch", choices=(0, 1)),),
-            "Four on the floor: track 1 plays every beat with a kick.", "set_fotf"),
-    Address("/dd/set/temperature", "in", (Arg("s", "n", "sampling temperature (1: the paper's)", lo=0.05, hi=20),),
-            "Lower follows the critic more closely, higher explores more.", "set_temperature"),
-    Address("/dd/set/density", "in", (Arg("p", "n", "share of grid cells that play", lo=0.02, hi=0.98),),
-            "Prior density of hits (0.5: the paper's, no preference).", "set_density"),
+            "Four on the floor: track 1 plays every beat with a kick.", "set_fotf", page="loop", setting="fotf"),
+    Address("/dd/set/temperature", "in", (Arg("s", "n", "sampling temperature (1: the paper's)", lo=0.05, hi=20, step=0.05),),
+            "Lower follows the critic more closely, higher explores more.", "set_temperature", page="loop", setting="temperature"),
+    Address("/dd/set/density", "in", (Arg("p", "n", "share of grid cells that play", lo=0.02, hi=0.98, step=0.01),),
+            "Prior density of hits (0.5: the paper's, no preference).", "set_density", page="loop", setting="density"),
     Address("/dd/set/feel", "in", (Arg("on", "n", "switch", choices=(0, 1)),),
             "Loops with a feel of their own: accents and ghost notes, each track pushed or pulled, swing, searched "
-            "for like the grid (0: DeepDrummer's loops, velocity 100 on the grid).", "set_feel"),
+            "for like the grid (0: DeepDrummer's loops, velocity 100 on the grid).", "set_feel", page="loop", setting="feel"),
     Address("/dd/set/swing", "in", (Arg("amount", "n", "delay of every odd step, fractions of a step (1/3: a "
-                                                     "triplet shuffle; below 0: each loop's own)", lo=-1, hi=0.5,
+                                                     "triplet shuffle; below 0: each loop's own)", lo=-1, hi=0.5, step=0.01,
                                     what="0-0.5, or -1 for each loop's own"),),
             "Swing every loop that follows by this amount (the critic hears it too); -1 gives each loop its own "
             "again (searched with /dd/set/feel 1, none without). Needs an even number of steps per beat.",
-            "set_swing"),
+            "set_swing", page="loop", setting="swing"),
     Address("/dd/set/lock", "in", (Arg("track", "i", "track number", lo=1, hi=MAX_TRACKS, what=f"a track number 1-{MAX_TRACKS}"),
                                   Arg("on", "n", "switch", choices=(0, 1))),
             "Lock a track: keep its sample and row from the current candidate in the loops that follow.", "set_lock"),
     Address("/dd/take/start", "in", (_VALUE,),
-            "Start a take: the onsets that follow (/dd/onset, MIDI in) are matched against the drums playing.", "take_start", True),
+            "Start a take: the onsets that follow (/dd/onset, MIDI in) are matched against the drums playing.", "take_start", True, page="play"),
     Address("/dd/onset", "in", (Arg("beat", "n", "where the human's onset fell in the playing bar (beats from the "
                                                  "bar line; none: now, by the daemon's player clock)", True, lo=0, hi=64,
                                     what="a position in the bar, beats from 0"),),
             "One onset of the human playing along (a front end's bonk~ or envelope follower).", "onset"),
     Address("/dd/take/end", "in", (_VALUE,),
             "End the take: the drums' feel moves towards where the human played (answered with /dd/take and "
-            "/dd/feel).", "take_end", True),
+            "/dd/feel).", "take_end", True, page="play"),
     Address("/dd/set/autotake", "in", (Arg("bars", "n", "bars per take (0: takes only by /dd/take/start and "
-                                                     "/dd/take/end)", lo=0, hi=64),),
+                                                     "/dd/take/end)", lo=0, hi=64, step=1),),
             "Takes by themselves: every this many bars the running take ends (the feel moves towards the "
-            "human) and the next starts; a take nobody played in changes nothing.", "set_autotake"),
+            "human) and the next starts; a take nobody played in changes nothing.", "set_autotake", page="play", setting="autotake"),
     Address("/dd/set/latency", "in", (Arg("ms", "n", "milliseconds: later if positive, earlier if negative",
-                                          lo=-250, hi=250),),
+                                          lo=-250, hi=250, step=1),),
             "Shift every note MIDI out plays by this much, for the performer's interface (kept in the session).",
-            "set_latency"),
+            "set_latency", page="play", setting="latency"),
     Address("/dd/feel", "in", (), "Ask for /dd/feel.", "feel"),
     Address("/dd/feel/reset", "in", (_VALUE,), "Play straight again (the feel layer back to zero; undoable).",
-            "feel_reset", True),
+            "feel_reset", True, page="play"),
     Address("/dd/feel/undo", "in", (_VALUE,), "Forget the last take (or reset): the feel layer before it plays.",
-            "feel_undo", True),
+            "feel_undo", True, page="play"),
     Address("/dd/set/adapt", "in", (Arg("rate", "n", "share of the gap to the human closed per take (0: the feel "
-                                                   "stays as it is)", lo=0, hi=1),),
-            "How fast the drums' timing follows a human across takes.", "set_adapt"),
-    Address("/dd/play", "in", (_VALUE,), "Start looping the current candidate (MIDI out and audio out).", "play", True),
-    Address("/dd/stop", "in", (_VALUE,), "Stop playback; all notes off.", "stop", True),
+                                                   "stays as it is)", lo=0, hi=1, step=0.05),),
+            "How fast the drums' timing follows a human across takes.", "set_adapt", page="play", setting="adapt"),
+    Address("/dd/play", "in", (_VALUE,), "Start looping the current candidate (MIDI out and audio out).", "play", True, page="play"),
+    Address("/dd/stop", "in", (_VALUE,), "Stop playback; all notes off.", "stop", True, page="play"),
     # ---------------------------------------------------------------- out
     Address("/dd/candidate", "out", (
         Arg("id", "i", "candidate id"), Arg("score", "f", "critic score P(like), 0-1"), Arg("bpm", "f", "tempo of the files"),
@@ -246,6 +177,9 @@ ADDRESSES: tuple[Address, ...] = (
                                  Arg("notes", "*", "(pitch i, start in beats f, velocity i) per hit, in time order")),
             "The candidate's notes for building a one-bar clip (pitches 36 + track: Drum Rack pads; with serve --gm, "
             "a General MIDI note of each sound's family)."),
+    Address("/dd/edited", "out", (Arg("id", "i", "the edited loop's candidate id"), Arg("parent", "i", "the loop edited"),
+                                  Arg("root", "i", "the loop the daemon proposed, which a like of this one dislikes")),
+            "An edit became candidate `id` (after its /dd/candidate)."),
     Address("/dd/rated", "out", (Arg("id", "i", "candidate id"), Arg("label", "s", "like or dislike"),
                                  Arg("likes", "i", "likes stored"), Arg("dislikes", "i", "dislikes stored")),
             "A rating is committed to the session database."),
@@ -348,11 +282,12 @@ def as_dict() -> dict:
         "addresses": [
             {"address": a.address, "direction": a.direction,
              "args": [{"name": x.name, "type": x.type, "optional": x.optional, "doc": x.describe(), "lo": x.lo,
-                       "hi": x.hi, "choices": list(x.choices)} for x in a.args],
-             "doc": a.doc, **({"command": a.command} if a.command else {})}
+                       "hi": x.hi, "step": x.step, "choices": list(x.choices)} for x in a.args],
+             "doc": a.doc, **({"command": a.command} if a.command else {}),
+             **({"page": a.page, "setting": a.setting} if a.page else {})}
             for a in ADDRESSES
         ],
-        "errors": dict(ERROR_CODES),
+        "errors": dict(ERROR_CODES), "panels": dict(PANELS),
     }
 
 

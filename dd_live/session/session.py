@@ -313,13 +313,13 @@ class Session(SessionSounds):
             self._set_undo_run(c, 0)
             return self._counts(c)
 
-    def undo(self) -> int | None:
+    def undo(self, *, only: int | None = None) -> int | None:
         """Take back the most recently given (or replaced) rating, kept for :meth:`redo`; returns its candidate id
-        (None if there are none). InputError after :data:`UNDO_DEPTH` undos in a row: a storm of undos cannot
-        empty a session."""
+        (None if there are none, or with ``only``, if it is not candidate ``only``'s). InputError after
+        :data:`UNDO_DEPTH` undos in a row: a storm of undos cannot empty a session."""
         with self._tx() as c:
             row = c.execute("SELECT * FROM ratings ORDER BY touched DESC LIMIT 1").fetchone()
-            if row is None:
+            if row is None or (only is not None and row[0] != only):
                 return None
             run = self._undo_run(c) + 1
             if run > UNDO_DEPTH:

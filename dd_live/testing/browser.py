@@ -35,10 +35,12 @@ def browser() -> Iterator:
             b.close()
 
 
-def new_page(b, url: str):
+def new_page(b, url: str, *, init_script: str | None = None):
     """A page at ``url`` in a context of its own (its Content-Security-Policy set aside, so that Playwright may
-    evaluate its waits' conditions)."""
+    evaluate its waits' conditions); ``init_script`` runs before the page's own (a fake Web MIDI, say)."""
     page = b.new_context(bypass_csp=True).new_page()
+    if init_script:
+        page.add_init_script(init_script)
     page.goto(url)
     return page
 

@@ -58,7 +58,7 @@ class Refused(InputError):
 
 @dataclass(frozen=True)
 class Route:
-    """A request's meaning: ``kind`` (static, protocol, ws, loop, export, zip, sessions, exports, ratings), the
+    """A request's meaning: ``kind`` (static, protocol, ws, loop, export, zip, sessions, exports, ratings, kit), the
     candidate id and file name where it names one, and the token it carries ('' for none)."""
 
     kind: str
@@ -114,7 +114,7 @@ def route(target: str) -> Route:
         return Route("protocol", token=token)
     if path == "/ws":
         return Route("ws", token=token)
-    if path in ("/api/sessions", "/api/exports", "/api/ratings"):
+    if path in ("/api/sessions", "/api/exports", "/api/ratings", "/api/kit"):
         return Route(path.rsplit("/", 1)[1], token=token)
     for kind, pattern in (("loop", _LOOP), ("export", _EXPORT), ("zip", _ZIP)):
         m = pattern.match(path)

@@ -35,6 +35,7 @@ from ..osc import protocol
 from ..osc.osc import OSCError
 from ..osc.replies import WEB
 from ..worker import Worker
+from . import lists as lists_of
 from .access import (LOOP_FILE, STATIC, TYPES, Refused, check_origin, check_token, export_files, inside, one_header,
                      route, user_token)
 
@@ -272,29 +273,9 @@ class WebServer(Worker):
                 for real, name in files:
                     z.write(real, f"dd_live-{r.cid}/{name}")
             return self._body(connection, buf.getvalue(), ".zip", download=f"dd_live-{r.cid}.zip")
-        if r.kind == "sessions":
-            from ..session.folders import list_sessions, sessions_root
-
-            rows = list_sessions(sessions_root())
-            if not any(Path(row["folder"]) == session.folder for row in rows):   # a session served from a path
-                rows.insert(0, {"name": session.name, "ratings": sum(session.counts())})
-            rows = [{k: v for k, v in row.items() if k != "folder"} for row in rows]
-            body = {"current": session.name, "sessions": rows}
-            return self._body(connection, json.dumps(body, default=str).encode(), ".json")
-        if r.kind == "ratings":                  # the session's ratings in the order given, for the like-rate plot
-            body = {"ratings": [[cid, int(like)] for cid, like in session.ratings()]}
-            return self._body(connection, json.dumps(body).encode(), ".json")
-        rows = []                                # r.kind == "exports"
-        try:
-            folder = session.confined(session.folder / "exports")
-        except OSError:                          # a link leading out: nothing of it is listed
-            folder = None
-        if folder is not None and folder.is_dir():
-            subs = (p for p in folder.iterdir() if p.is_dir() and not p.is_symlink() and p.name.isdigit())
-            for sub in sorted(subs, key=lambda p: int(p.name)):
-                names = sorted(p.name for p in sub.iterdir() if p.is_file() and not p.is_symlink())
-                rows.append({"id": int(sub.name), "files": names})
-        return self._body(connection, json.dumps({"exports": rows}).encode(), ".json")
+        lists = {"sessions": lists_of.sessions, "ratings": lists_of.ratings, "exports": lists_of.exports,
+                 "kit": lambda _: lists_of.kit(self.daemon.library)}
+        return self._body(connection, json.dumps(lists[r.kind](session), default=str).encode(), ".json")
 
     def _file(self, connection, path: Path, *, download: bool = False):
         try:

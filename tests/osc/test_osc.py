@@ -36,6 +36,23 @@ def test_docs_osc_md_is_generated_from_the_table():
     assert (ROOT / "docs" / "osc.md").read_text() == protocol.markdown(), "run: dd-live protocol --markdown > docs/osc.md"
 
 
+def test_the_controls_front_ends_make_from_the_table_name_real_panels_and_settings():
+    """A control's panel is one of PANELS, its setting an argument of /dd/settings, and a number it takes has a
+    range (the page's number box needs both ends) and a step inside it."""
+    shown = protocol.outbound()["/dd/settings"].args
+    controls = [a for a in protocol.inbound().values() if a.page]
+    assert len(controls) >= 15 and {a.page for a in controls} == set(protocol.PANELS)
+    for a in controls:
+        assert not a.setting or a.setting in {x.name for x in shown}, a.address
+        for x in a.args:
+            if x.type in "in" and not x.choices and x.name != "value":
+                assert x.lo is not None and x.hi is not None and x.step and x.step < x.hi - x.lo, (a.address, x.name)
+    as_json = protocol.as_dict()
+    assert as_json["panels"] == protocol.PANELS
+    tempo = next(a for a in as_json["addresses"] if a.get("command") == "set_tempo")
+    assert tempo["setting"] == "bpm" and tempo["args"][0]["step"] == 0.1
+
+
 def test_protocol_json_has_defaults_and_every_required_address(capsys):
     assert main(["protocol", "--json"]) == 0
     d = json.loads(capsys.readouterr().out)

@@ -18,3 +18,26 @@ def web_daemon(daemon, tmp_path, monkeypatch):
         return d, f"http://127.0.0.1:{d.web.port}"
 
     return start
+
+
+@pytest.fixture(scope="module")
+def chrome():
+    """Headless chromium, one per test module."""
+    from dd_live.testing.browser import browser
+
+    with browser() as b:
+        yield b
+
+
+@pytest.fixture
+def shown(request, chrome, web_daemon):
+    """(daemon, page, the candidate id the page shows first): a daemon serving its page, open in chromium (with
+    the test module's ``INIT_SCRIPT`` run before the page's own, if it has one)."""
+    from dd_live.testing.browser import new_page, next_grid
+
+    d, base = web_daemon()
+    page = new_page(chrome, f"{base}/?token={TOKEN}", init_script=getattr(request.module, "INIT_SCRIPT", None))
+    try:
+        yield d, page, next_grid(page, 0, 60_000)
+    finally:
+        page.close()

@@ -14,31 +14,10 @@ from .helpers import TOKEN
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(scope="module")
-def chrome():
-    from dd_live.testing.browser import browser
-
-    with browser() as b:
-        yield b
-
-
 def _open(chrome, base: str, token: str = TOKEN):
     from dd_live.testing.browser import new_page
 
     return new_page(chrome, f"{base}/?token={token}")
-
-
-@pytest.fixture
-def shown(chrome, web_daemon):
-    """(daemon, page, the candidate id the page shows first): a daemon serving its page, open in chromium."""
-    from dd_live.testing.browser import next_grid
-
-    d, base = web_daemon()
-    page = _open(chrome, base)
-    try:
-        yield d, page, next_grid(page, 0, 60_000)
-    finally:
-        page.close()
 
 
 def test_the_page_shows_the_grid_and_a_like_is_stored_and_the_next_grid_follows(shown):
@@ -125,11 +104,11 @@ def test_the_loop_wav_becomes_one_bar_of_audio_and_the_next_starts_at_its_end(sh
 
 def test_settings_in_the_page_reach_the_daemon_and_its_errors_show(shown):
     d, page, cid = shown
-    page.fill("#bpm", "101.5")
-    page.press("#bpm", "Enter")
+    page.fill("#ctl-set_tempo-bpm", "101.5")
+    page.press("#ctl-set_tempo-bpm", "Enter")
     page.wait_for_function("dd.settings && dd.settings.bpm === 101.5")
     assert d.settings.bpm == 101.5
-    page.select_option("#mode", "explore")
+    page.select_option("#ctl-set_mode-mode", "explore")
     page.wait_for_function("dd.settings.mode === 'explore'")
     assert d.settings.mode == "explore"
     page.locator("#grid input[data-track='2']").check()       # lock track 2

@@ -235,6 +235,27 @@ def test_the_sessions_ratings_are_listed_in_the_order_given_for_the_plot(web_dae
     assert get(base + "/api/ratings")[0] == 403 and get(base + "/api/ratings?token=bad")[0] == 403
 
 
+def test_the_kit_and_the_sessions_counts_are_listed_as_they_are_now(web_daemon):
+    """/api/kit: every sound of the daemon with its category and role (a track's sound is picked from it);
+    /api/sessions: this session's counts after each rating."""
+    d, base = web_daemon()
+    status, body, _ = get(base + f"/api/kit?token={TOKEN}")
+    sounds = json.loads(body)["sounds"]
+    assert status == 200 and len(sounds) == len(d.library)
+    assert [s["key"] for s in sounds] == [s.key for s in d.library.samples]
+    assert {s["role"] for s in sounds} == {"low", "backbeat", "time", "colour"}
+    assert get(base + "/api/kit")[0] == 403
+    c, first = _hello(base)
+    try:
+        c.send("/dd/dislike")
+        c.wait("/dd/rated")
+        rows = json.loads(get(base + f"/api/sessions?token={TOKEN}")[1])
+        mine = next(r for r in rows["sessions"] if r["name"] == rows["current"])
+        assert (mine["ratings"], mine["likes"], mine["dislikes"]) == (1, 0, 1) and "folder" not in mine
+    finally:
+        c.close()
+
+
 def _malformed(rng: np.random.Generator, n: int) -> list:
     """``n`` malformed messages of every kind: not JSON, wrong shapes and types, unknown addresses, out-of-range
     and non-finite values, huge numbers, deep nesting, binary frames, random bytes as text."""

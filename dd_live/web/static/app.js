@@ -7,9 +7,11 @@ const token = new URLSearchParams(location.search).get("token") || "";
 const $ = (id) => document.getElementById(id);
 const dd = {                                   // the page's state (read by the browser tests too)
   table: null, ws: null, connected: false, shape: { tracks: 4, steps: 16, beats: 4 },
-  candidate: null, grid: null, samples: [], ratings: [], latencies: [], pending: null, errors: [],
+  candidate: null, grid: null, samples: [], ratings: [], notesById: new Map(), controls: {}, latencies: [], pending: null, errors: [],
   audio: { ctx: null, playing: false, source: null, buffer: null, start: 0, loaded: 0, want: 0 },
-  settings: null, retry: 500, ratingsAsked: 0, ratingsDone: 0,
+  settings: null, retry: 500, ratingsAsked: 0, ratingsDone: 0, status: { text: "", error: false, at: 0 },
+  playhead: { step: -1, source: "", late: [] }, columns: [], sync: null, edits: [], editing: false, kit: null, taps: [],
+  midi: { access: null, inputs: 0, output: null, onsets: 0, sent: 0 }, notes: null,
 };
 window.dd = dd;
 
@@ -24,15 +26,24 @@ function argOf(command, name) {
 function send(command, args = []) {
   const entry = byCommand(command);
   if (!entry || !dd.ws || dd.ws.readyState !== WebSocket.OPEN) {
-    say(`not connected: ${command} not sent`);
+    say(`not connected: ${command} not sent`, { error: true });
     return false;
   }
+  clearStatus();
   dd.ws.send(JSON.stringify({ address: entry.address, args }));
   return true;
 }
 
-function say(text) {
+const STATUS_S = 8;                             // a message stays this long unless a later action clears it
+
+function say(text, { error = false, stay = false } = {}) {
+  dd.status = { text, error, at: stay ? Infinity : performance.now() };
   $("status").textContent = text;
+  $("status").className = error ? "error" : "";
+}
+
+function clearStatus() {                         // a new action: what the last one said is done with
+  if (dd.status.text) say("");
 }
 
 function withToken(url) {
@@ -72,7 +83,7 @@ function connect() {
     $("conn").className = "conn off";
     if (!opened) {
       say(token ? "cannot connect: the daemon is stopped, or the token is wrong (open the address dd-live serve printed)"
-                : "no token in the address: open the address dd-live serve printed");
+                : "no token in the address: open the address dd-live serve printed", { error: true, stay: true });
     }
     setTimeout(connect, dd.retry);
     dd.retry = Math.min(dd.retry * 2, 4000);
@@ -85,12 +96,14 @@ const handlers = {
   "/dd/candidate": ({ id, score, bpm }, msg) => {
     dd.candidate = { id, score, bpm, files: msg.files || {} };
     $("cid").textContent = id;
+    $("edited").textContent = "";
     $("score").textContent = score === null ? "-" : score.toFixed(2);
     loadLoop(id, dd.candidate.files.loop_wav, bpm);
   },
   "/dd/shape": ({ tracks, steps, beats }) => { dd.shape = { tracks, steps, beats }; },
   "/dd/grid": ({ id, cells }) => {
-    dd.grid = { id, cells };
+    dd.grid = { id, cells: cells.slice(), daemon: cells };
+    for (const e of dd.edits) dd.grid.cells[(e.track - 1) * dd.shape.steps + e.step] = e.velocity;  // still to send
     drawGrid();
     if (dd.pending !== null && id !== dd.pending.from) {
       const t = dd.pending.t;
@@ -100,6 +113,12 @@ const handlers = {
     }
   },
   "/dd/samples": ({ names }) => { dd.samples = names; drawGrid(); },
+  "/dd/notes": ({ id, notes }) => { dd.notesById.set(id, notes); trimNotes(); },
+  "/dd/edited": ({ id, parent, root }) => {
+    $("edited").textContent = `(edited from loop ${parent}; Like keeps it and says loop ${root} was not it)`;
+    dd.editing = false;
+    pumpEdits();
+  },
   "/dd/status": ({ ratings, likes, dislikes, version, queue }) => {
     loadRatings();             // sent on (re)connect and after an undo: the plot is drawn from the session's list
     $("ratings").textContent = ratings;
@@ -107,6 +126,7 @@ const handlers = {
     $("dislikes").textContent = dislikes;
     $("version").textContent = version;
     $("queue").textContent = queue;
+    hint(likes, dislikes);
   },
   "/dd/rated": ({ id, label, likes, dislikes }) => {
     const like = label === "like" ? 1 : 0;
@@ -116,11 +136,14 @@ const handlers = {
     $("likes").textContent = likes;
     $("dislikes").textContent = dislikes;
     $("ratings").textContent = likes + dislikes;
+    hint(likes, dislikes);
     drawPlot();
+    soon("sessions", loadLists, 1000);
   },
   "/dd/trained": ({ version }) => { $("version").textContent = version; },
   "/dd/settings": (args) => showSettings(args),
-  "/dd/sync": ({ source, bpm, running }) => {
+  "/dd/sync": ({ source, bpm, phase, running }) => {
+    dd.sync = { bpm, phase, running, at: performance.now() };
     $("sync").textContent = source === "internal" ? "" : `${source} clock ${bpm ? bpm.toFixed(1) : "?"} bpm ${running ? "running" : "stopped"}`;
   },
   "/dd/exported": () => loadLists(),
@@ -132,11 +155,31 @@ const handlers = {
     for (let i = 0; i + 1 < sections.length; i += 2) parts.push(`${sections[i]} ${sections[i + 1].toFixed(1)} ms`);
     say(`${song} after the take: ${parts.join(", ")}`);
   },
+  "/dd/take": ({ onsets, matched, gap_ms }) => say(`take: ${matched} of ${onsets} onsets matched, ${gap_ms.toFixed(1)} ms off on average`),
   "/dd/error": ({ code, message }) => {
     dd.errors.push([code, message]);
-    say(`${code}: ${message}`);
+    say(`${code}: ${message}`, { error: true });
+    if (dd.editing) {                            // an edit refused: the grid shows the loop as the daemon has it
+      dd.editing = false;
+      dd.edits = [];
+      if (dd.grid) dd.grid.cells = dd.grid.daemon.slice();
+      drawGrid();
+    }
   },
 };
+
+const timers = {};
+function soon(name, fn, ms) {                    // fn once, ms after the last ask
+  clearTimeout(timers[name]);
+  timers[name] = setTimeout(fn, ms);
+}
+
+function hint(likes, dislikes) {
+  $("hint").textContent = likes === 0 && dislikes >= 5
+    ? "Only dislikes so far: the loops move away from what you dislike, and a like (or an edited loop you keep) " +
+      "shows the critic what to lean towards."
+    : "";
+}
 
 function handle(msg) {
   const fn = handlers[msg.address];
@@ -145,6 +188,8 @@ function handle(msg) {
 
 // ---------------------------------------------------------------- the grid and the plot
 
+const VELOCITIES = [40, 70, 100, 127];           // shift-click steps through them: ghost, soft, normal, accent
+
 function drawGrid() {
   const table = $("grid");
   if (!dd.grid) return;
@@ -152,18 +197,25 @@ function drawGrid() {
   const perBeat = Math.max(1, Math.round(steps / beats));
   const locks = dd.settings ? dd.settings.locks : [];
   const rows = [];
+  dd.columns = Array.from({ length: steps }, () => []);
   for (let t = 0; t < tracks; t++) {
     const tr = document.createElement("tr");
     const th = document.createElement("th");
     th.textContent = dd.samples[t] || `track ${t + 1}`;
-    th.title = th.textContent;
+    th.title = `${th.textContent}: click to give track ${t + 1} another sound`;
+    th.addEventListener("click", () => pickSound(t, th));
     tr.appendChild(th);
     for (let s = 0; s < steps; s++) {
       const v = dd.grid.cells[t * steps + s] || 0;
       const td = document.createElement("td");
       td.className = s % perBeat === 0 ? "cell beat" : "cell";
+      if (s === dd.playhead.step) td.classList.add("now");
       if (v > 0) td.style.background = `rgba(var(--cell), ${(0.25 + 0.75 * v / 127).toFixed(3)})`;
       td.dataset.velocity = v;
+      td.dataset.track = t + 1;
+      td.dataset.step = s;
+      td.addEventListener("click", (event) => editCell(t, s, event.shiftKey));
+      dd.columns[s].push(td);
       tr.appendChild(td);
     }
     const lock = document.createElement("td");
@@ -176,6 +228,98 @@ function drawGrid() {
     rows.push(tr);
   }
   table.replaceChildren(...rows);
+}
+
+// ---------------------------------------------------------------- editing is rating
+
+function editCell(t, s, shift) {
+  if (!dd.grid) return;
+  const i = t * dd.shape.steps + s;
+  const v = dd.grid.cells[i] || 0;
+  let velocity = v > 0 ? 0 : 100;
+  if (shift) velocity = v > 0 ? VELOCITIES[(VELOCITIES.findIndex((x) => x >= v) + 1) % VELOCITIES.length] : 100;
+  dd.grid.cells[i] = velocity;                   // shown at once; the daemon's loop follows
+  dd.edits = dd.edits.filter((e) => e.track !== t + 1 || e.step !== s);
+  dd.edits.push({ track: t + 1, step: s, velocity });
+  drawGrid();
+  pumpEdits();
+}
+
+function pumpEdits() {                           // one edit at a time, each on the loop the last one made
+  if (dd.editing || !dd.edits.length || !dd.grid) return;
+  const e = dd.edits.shift();
+  if (dd.grid.daemon[(e.track - 1) * dd.shape.steps + e.step] === e.velocity) return pumpEdits();
+  dd.editing = send("edit", [dd.grid.id, e.track, e.step, e.velocity]);
+}
+
+async function pickSound(t, th) {
+  if (!dd.grid || th.querySelector("select")) return;
+  try {
+    if (!dd.kit) dd.kit = (await fetch(withToken("/api/kit")).then((r) => r.json())).sounds;
+  } catch (err) {
+    say(`the kit could not be loaded: ${err.message || err}`, { error: true });
+    return;
+  }
+  const name = dd.samples[t];
+  const mine = dd.kit.find((x) => x.name === name);
+  const choices = dd.kit.filter((x) => !mine || x.role === mine.role);
+  const select = document.createElement("select");
+  select.title = `a sound for track ${t + 1} (sounds of the same role: kicks for a kick, snares and claps for a snare ...)`;
+  const groups = new Map();
+  for (const x of choices) {
+    if (!groups.has(x.category)) {
+      const g = document.createElement("optgroup");
+      g.label = x.category;
+      groups.set(x.category, g);
+      select.appendChild(g);
+    }
+    const o = document.createElement("option");
+    o.value = x.key;
+    o.textContent = x.name;
+    o.selected = mine !== undefined && x.key === mine.key;
+    groups.get(x.category).appendChild(o);
+  }
+  select.addEventListener("change", () => { dd.editing = send("edit_sound", [dd.grid.id, t + 1, select.value]); });
+  select.addEventListener("blur", () => drawGrid());
+  th.replaceChildren(select);
+  select.focus();
+}
+
+// ---------------------------------------------------------------- the playhead
+
+function audioPosition(at) {                     // where the page's loop is at audio time `at`, 0-1 of the bar
+  const a = dd.audio;
+  if (!a.playing || !a.source || !a.ctx) return null;
+  const dur = a.source.buffer.duration;
+  return ((((at - a.start) % dur) + dur) % dur) / dur;
+}
+
+function tick() {
+  requestAnimationFrame(tick);
+  const steps = dd.shape.steps;
+  const a = dd.audio;
+  let pos = null;
+  let source = "";
+  if (a.playing && a.source) {                   // the page's own sound: what is heard now
+    pos = audioPosition(a.ctx.currentTime - (a.ctx.outputLatency || a.ctx.baseLatency || 0));
+    source = "page";
+  } else if (dd.sync && dd.sync.running && dd.sync.phase >= 0 && dd.sync.bpm > 0) {   // MIDI out's bar
+    const bar = (60 / dd.sync.bpm) * dd.shape.beats;
+    pos = (dd.sync.phase + (performance.now() - dd.sync.at) / 1000 / bar) % 1;
+    source = "daemon";
+  }
+  const step = pos === null ? -1 : Math.min(steps - 1, Math.floor(pos * steps));
+  if (step !== dd.playhead.step) {
+    for (const td of dd.columns[dd.playhead.step] || []) td.classList.remove("now");
+    for (const td of dd.columns[step] || []) td.classList.add("now");
+    if (source === "page" && step >= 0) {        // how far past the step's start the bar was when it was drawn
+      const bar = a.source.buffer.duration;
+      dd.playhead.late.push(((pos * steps - step) * bar) / steps * 1000);
+      if (dd.playhead.late.length > 2000) dd.playhead.late.splice(0, 1000);
+    }
+  }
+  dd.playhead.step = step;
+  dd.playhead.source = source;
 }
 
 function drawPlot() {
@@ -209,41 +353,132 @@ function drawPlot() {
 
 // ---------------------------------------------------------------- settings
 
-function showSettings({ bpm, mode, fotf, temperature, density, feel, swing, latency, autotake, adapt, locks }) {
-  dd.settings = { bpm, mode, fotf, temperature, density, feel, swing, latency, autotake, adapt, locks };
-  const set = (id, value) => { if (document.activeElement !== $(id)) $(id).value = value; };
-  set("bpm", bpm.toFixed(1));
-  set("mode", mode);
-  $("fotf").checked = Boolean(fotf);
-  set("density", density.toFixed(2));
-  set("temperature", temperature.toFixed(2));
+function showSettings(args) {
+  dd.settings = args;
+  for (const [setting, input] of Object.entries(dd.controls)) {
+    const v = args[setting];
+    if (v === undefined || document.activeElement === input) continue;
+    if (input.type === "checkbox") input.checked = Boolean(v);
+    else if (typeof v === "number" && input.step) input.value = v.toFixed(decimals(input.step));
+    else input.value = v;
+  }
   drawGrid();
 }
 
+function decimals(step) {
+  const text = String(step);
+  return text.includes(".") ? text.length - text.indexOf(".") - 1 : 0;
+}
+
+function words(entry) {                          // "/dd/set/song/adapt" -> "song adapt"
+  return entry.address.replace(/^\/dd\/(set\/)?/, "").replaceAll("/", " ");
+}
+
+function control(entry) {
+  // One of the performer's controls, made from its entry in the address table: a button, a switch, a choice or
+  // a number (its range and step from the table), its help the table's words.
+  const args = entry.args.filter((a) => a.name !== "value");
+  if (!args.length) {
+    const b = document.createElement("button");
+    b.textContent = words(entry);
+    b.title = entry.doc;
+    b.dataset.command = entry.command;
+    b.addEventListener("click", () => { if (send(entry.command) && ["play", "stop"].includes(entry.command)) send("status"); });
+    return b;
+  }
+  const wrap = document.createElement("span");
+  wrap.className = "control";
+  const inputs = args.map((a) => {
+    let input;
+    if (a.choices.length === 2 && a.choices.includes(0) && a.choices.includes(1)) {
+      input = document.createElement("input");
+      input.type = "checkbox";
+    } else if (a.choices.length) {
+      input = document.createElement("select");
+      for (const c of a.choices) {
+        const o = document.createElement("option");
+        o.value = o.textContent = c;
+        input.appendChild(o);
+      }
+    } else {
+      input = document.createElement("input");
+      input.type = "number";
+      if (a.lo !== null) input.min = a.lo;
+      if (a.hi !== null) input.max = a.hi;
+      input.step = a.step ?? (a.type === "i" ? 1 : "any");
+      if (a.optional) input.placeholder = "default";
+    }
+    input.id = `ctl-${entry.command}-${a.name}`;
+    input.dataset.command = entry.command;
+    input.dataset.arg = a.name;
+    const label = document.createElement("label");
+    label.title = `${entry.doc} (${a.name}: ${a.doc})`;
+    label.append(`${args.length === 1 ? words(entry) : `${words(entry)} ${a.name}`} `, input);
+    wrap.appendChild(label);
+    return input;
+  });
+  const value = (input, a) => {
+    if (input.type === "checkbox") return input.checked ? 1 : 0;
+    if (input.tagName === "SELECT") return typeof a.choices[0] === "number" ? Number(input.value) : input.value;
+    return input.value === "" ? null : Number(input.value);
+  };
+  const change = () => {
+    const values = [];
+    for (const [i, a] of args.entries()) {
+      const v = value(inputs[i], a);
+      if (v === null || Number.isNaN(v)) {
+        if (a.optional) break;
+        return;
+      }
+      values.push(v);
+    }
+    send(entry.command, values);
+  };
+  for (const input of inputs) input.addEventListener("change", change);
+  if (entry.setting) dd.controls[entry.setting] = inputs[0];
+  if (entry.command === "set_tempo") wrap.appendChild(tapButton(inputs[0]));
+  return wrap;
+}
+
+function tapButton(input) {                      // tap tempo: the mean of the last taps' intervals
+  const b = document.createElement("button");
+  b.textContent = "tap";
+  b.id = "tap";
+  b.title = "tap the beat: the tempo follows from the last taps (a pause of 2 s starts again)";
+  b.addEventListener("click", () => {
+    const now = performance.now();
+    if (dd.taps.length && now - dd.taps[dd.taps.length - 1] > 2000) dd.taps = [];
+    dd.taps = [...dd.taps.slice(-4), now];
+    if (dd.taps.length < 3) return;
+    const gaps = dd.taps.slice(1).map((t, i) => t - dd.taps[i]);
+    const bpm = 60000 / (gaps.reduce((x, y) => x + y, 0) / gaps.length);
+    const lo = Number(input.min), hi = Number(input.max);
+    input.value = Math.min(hi, Math.max(lo, bpm)).toFixed(1);
+    send("set_tempo", [Number(input.value)]);
+  });
+  return b;
+}
+
 function setUpControls() {
-  for (const [id, command, arg] of [["bpm", "set_tempo", "bpm"], ["density", "set_density", "p"],
-                                    ["temperature", "set_temperature", "s"]]) {
-    const spec = argOf(command, arg);
-    const input = $(id);
-    if (spec.lo !== null && spec.lo !== undefined) input.min = spec.lo;
-    if (spec.hi !== null && spec.hi !== undefined) input.max = spec.hi;
-    input.addEventListener("change", () => {
-      const v = Number(input.value);
-      if (Number.isFinite(v)) send(command, [v]);
-    });
+  const panels = {};
+  for (const [name, title] of Object.entries(dd.table.panels)) {
+    const div = document.createElement("div");
+    div.className = "panel";
+    div.id = `panel-${name}`;
+    const h = document.createElement("h2");
+    h.textContent = title;
+    div.appendChild(h);
+    panels[name] = div;
+    $("controls").appendChild(div);
   }
-  const mode = $("mode");
-  for (const choice of argOf("set_mode", "mode").choices) {
-    const o = document.createElement("option");
-    o.value = o.textContent = choice;
-    mode.appendChild(o);
+  for (const entry of dd.table.addresses) {
+    if (entry.direction === "in" && entry.page) panels[entry.page].appendChild(control(entry));
   }
-  mode.addEventListener("change", () => send("set_mode", [mode.value]));
-  $("fotf").addEventListener("change", () => send("set_fotf", [$("fotf").checked ? 1 : 0]));
-  for (const b of document.querySelectorAll("button[data-command]")) {
+  for (const b of document.querySelectorAll("#rate button[data-command]")) {
     b.addEventListener("click", () => press(b.dataset.command));
   }
   $("play").addEventListener("click", togglePlay);
+  $("volume").addEventListener("input", () => { if (dd.audio.gain) dd.audio.gain.gain.value = Number($("volume").value); });
   const keys = dd.table.keys;
   document.addEventListener("keydown", (event) => {
     if (event.target.matches("input, select") || event.ctrlKey || event.metaKey || event.altKey) return;
@@ -276,18 +511,29 @@ async function loadLoop(id, url, bpm) {
     const buffer = await dd.audio.ctx.decodeAudioData(bytes);
     if (dd.audio.want !== id) return;           // a newer loop came meanwhile
     dd.audio.buffer = buffer;
+    buffer.id = id;                             // its notes (/dd/notes) go to a Web MIDI output
     dd.audio.loaded = id;
     if (dd.audio.playing) switchAtLoopEnd(buffer);
   } catch (err) {
-    say(`the loop could not be loaded: ${err.message || err}`);
+    say(`the loop could not be loaded: ${err.message || err}`, { error: true });
   }
+}
+
+function output() {                             // the page's volume, between its loops and the speakers
+  const a = dd.audio;
+  if (!a.gain) {
+    a.gain = a.ctx.createGain();
+    a.gain.gain.value = Number($("volume").value);
+    a.gain.connect(a.ctx.destination);
+  }
+  return a.gain;
 }
 
 function startSource(buffer, when) {
   const src = dd.audio.ctx.createBufferSource();
   src.buffer = buffer;
   src.loop = true;                               // one bar, seamless: looped sample-accurately by Web Audio
-  src.connect(dd.audio.ctx.destination);
+  src.connect(output());
   src.start(when);
   return src;
 }
@@ -374,11 +620,103 @@ async function loadLists() {
   }
 }
 
+// ---------------------------------------------------------------- MIDI from the browser (Web MIDI)
+
+function trimNotes() {
+  while (dd.notesById.size > 8) dd.notesById.delete(dd.notesById.keys().next().value);
+}
+
+async function setUpMidi() {
+  const box = $("midi");
+  if (!navigator.requestMIDIAccess) {
+    box.textContent = "(this browser has no Web MIDI: MIDI in and out go through the daemon's ports)";
+    return;
+  }
+  box.innerHTML = '<label title="each note-on of a MIDI controller plugged into this computer is an onset of a ' +
+    'take (/dd/onset), placed where this page\'s loop was when you hit"><input id="midi-in" type="checkbox" checked> ' +
+    'MIDI in plays along</label> <label title="this page\'s loop also plays its notes on a MIDI output (while Play ' +
+    'is on)">MIDI out <select id="midi-out"><option value="">none</option></select></label>';
+  try {
+    dd.midi.access = await navigator.requestMIDIAccess();
+  } catch (err) {
+    box.textContent = `MIDI refused by the browser: ${err.message || err}`;
+    return;
+  }
+  const refresh = () => {
+    dd.midi.inputs = 0;
+    for (const input of dd.midi.access.inputs.values()) {
+      input.onmidimessage = midiIn;
+      dd.midi.inputs++;
+    }
+    const select = $("midi-out");
+    const chosen = select.value;
+    select.replaceChildren(select.options[0]);
+    for (const out of dd.midi.access.outputs.values()) {
+      const o = document.createElement("option");
+      o.value = out.id;
+      o.textContent = out.name;
+      o.selected = out.id === chosen;
+      select.appendChild(o);
+    }
+  };
+  dd.midi.access.onstatechange = refresh;
+  refresh();
+  $("midi-out").addEventListener("change", () => {
+    dd.midi.output = dd.midi.access.outputs.get($("midi-out").value) || null;
+    dd.midi.until = 0;
+  });
+  setInterval(midiOut, 25);
+}
+
+function audioTimeOf(timeStamp) {                // a DOMHighResTimeStamp as the audio clock's time
+  const ts = dd.audio.ctx.getOutputTimestamp();
+  return ts.contextTime + (timeStamp - ts.performanceTime) / 1000;
+}
+
+function midiIn(event) {
+  const [status, , velocity] = event.data;
+  if ((status & 0xf0) !== 0x90 || !velocity || !$("midi-in").checked) return;
+  dd.midi.onsets++;
+  const pos = dd.audio.ctx ? audioPosition(audioTimeOf(event.timeStamp || performance.now())) : null;
+  send("onset", pos === null ? [] : [pos * dd.shape.beats]);   // none: where the daemon's player is
+}
+
+const MIDI_AHEAD_S = 0.1;                        // notes handed to the output this far ahead of their time
+
+function midiOut() {
+  const a = dd.audio;
+  const out = dd.midi.output;
+  if (!out || !a.playing || !a.source) return;
+  const now = a.ctx.currentTime;
+  const from = Math.max(dd.midi.until || 0, now);
+  const to = now + MIDI_AHEAD_S;
+  const bar = a.source.buffer.duration;
+  const notes = dd.notesById.get(a.source.buffer.id) || [];
+  const ts = a.ctx.getOutputTimestamp();
+  for (let k = Math.floor((from - a.start) / bar); a.start + k * bar < to; k++) {
+    for (let i = 0; i + 2 < notes.length; i += 3) {
+      const t = a.start + k * bar + (notes[i + 1] / dd.shape.beats) * bar;
+      if (t < from || t >= to) continue;
+      const when = ts.performanceTime + (t - ts.contextTime) * 1000;
+      out.send([0x99, notes[i], notes[i + 2]], when);
+      out.send([0x89, notes[i], 0], when + 50);
+      dd.midi.sent++;
+    }
+  }
+  dd.midi.until = to;
+}
+
 // ---------------------------------------------------------------- start
+
+setInterval(() => {                              // a message fades after STATUS_S
+  if (dd.status.text && performance.now() - dd.status.at > STATUS_S * 1000) say("");
+}, 1000);
 
 fetch("/protocol.json").then((r) => r.json()).then((table) => {
   dd.table = table;
   setUpControls();
   drawPlot();
   connect();
-}).catch((err) => say(`the page could not start: ${err}`));
+  requestAnimationFrame(tick);
+  setUpMidi();
+}).catch((err) => say(`the page could not start: ${err}`, { error: true }));
