@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
-from .bench import BENCHES
+from .bench import add_arguments as add_bench_arguments
 from .lab import POLICIES
 from .errors import DDLiveError, InputError
 
@@ -151,7 +151,7 @@ def cmd_bench(a: argparse.Namespace) -> int:
     from .bench import run
 
     result = run(a.what, seconds=a.seconds, batch=a.batch, files=a.files, threads=a.threads, learn=a.learn,
-                       rater=a.rater, seed=a.seed, samples=a.samples, feel=a.feel, screenshot=a.screenshot)
+                 rater=a.rater, seed=a.seed, samples=a.samples, feel=a.feel, screenshot=a.screenshot, busy=a.busy)
     if a.json:
         print(json.dumps(result))
     else:
@@ -265,31 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
     kc.set_defaults(func=cmd_kit_check)
 
     b = sub.add_parser("bench", help="measure speed", description="Benchmarks (figures for README; not tests).")
-    b.add_argument("what", choices=BENCHES,
-                   help="render: batched one-bar renders; load: a 2,000-file library; critic: evaluations per "
-                        "second and training time; protocol: one simulated user through the whole protocol; live: the "
-                        "daemon's click latencies, MIDI timing, audio dropouts, idle CPU and memory; lean: a built-in rater clicks "
-                        "80 times through dd-live serve: the like rate of the loops it heard; feel: simulated humans play along over OSC; playalong: takes over a song teach each section "
-                        "its feel; pretrain: dd-live pretrain; "
-                        "song: song mode on a 4-minute song and the longest simutrans song; web: the page in headless chromium, click to next grid on screen; prior: building the drum prior, then a new "
-                        "session's first 20 loops with each rater and a performer who only dislikes hats; hostile: dd-live song on "
-                        "--files hostile MIDI files (default 100), one process each")
-    b.add_argument("--json", action="store_true", help="print one JSON line")
-    b.add_argument("--feel", action="store_true", help="critic, live: loops with a feel of their own (velocities, "
-                                                      "push, swing)")
-    b.add_argument("--seconds", type=float, default=3.0, help="measure for at least this long (render, critic)")
-    b.add_argument("--batch", type=int, default=None, help="bars per call (render 256, critic 64)")
-    b.add_argument("--files", type=int, default=None, help="files in the library (load; 2000) or hostile songs "
-                                                           "(hostile; 100)")
-    b.add_argument("--threads", type=int, default=2, help="torch threads where torch is used")
-    b.add_argument("--learn", default="auto", choices=("auto", "head", "budget"),
-                   help="how the critic learns (protocol, live); see dd-live evaluate --help")
-    b.add_argument("--rater", default="groove", help="built-in rater (lean): groove, minimal, break, dark, "
-                                                     "syncopated or family")
-    b.add_argument("--seed", type=int, default=0, help="the rater's seed (lean)")
-    b.add_argument("--samples", action="append", metavar="DIR", help="sample folder (pretrain, prior; default: the "
-                                                                     "built-in kit)")
-    b.add_argument("--screenshot", metavar="PNG", help="web: also save a screenshot of the page")
+    add_bench_arguments(b)
     b.set_defaults(func=cmd_bench)
 
     e = sub.add_parser("evaluate", help="run DeepDrummer's protocol with a simulated rater",

@@ -31,7 +31,7 @@ BENCHES: dict[str, Callable[[SimpleNamespace], dict]] = {
     "playalong": lambda o: _later("playalong", "bench_playalong")(seed=o.seed),
     "pretrain": lambda o: _later("core", "bench_pretrain")(samples=o.samples, threads=o.threads),
     "song": lambda o: _later("song", "bench_song")(threads=o.threads, seed=o.seed),
-    "web": lambda o: _later("web", "bench_web")(threads=o.threads, screenshot=o.screenshot),
+    "web": lambda o: _later("web", "bench_web")(threads=o.threads, screenshot=o.screenshot, busy=o.busy),
     "prior": lambda o: _later("core", "bench_prior")(samples=o.samples, seed=o.seed),
     "hostile": lambda o: _later("hostile", "bench_hostile")(files=o.files or 100, seed=o.seed, threads=o.threads),
 }
@@ -39,13 +39,47 @@ BENCHES: dict[str, Callable[[SimpleNamespace], dict]] = {
 
 def run(what: str, *, seconds: float = 3.0, batch: int | None = None, files: int | None = None, threads: int = 2,
         learn: str = "auto", rater: str = "groove", seed: int = 0, samples: list[str] | None = None,
-        feel: bool = False, screenshot: str | None = None) -> dict:
+        feel: bool = False, screenshot: str | None = None, busy: int = 0) -> dict:
     """Benchmark ``what`` (a key of :data:`BENCHES`) with these options; its figures as a dict."""
     from ..errors import InputError
 
     if (batch is not None and batch < 1) or (files is not None and files < 1) or threads < 1 or not seconds > 0:
         raise InputError("--batch, --files and --threads must be at least 1 and --seconds positive")
+    if not 0 <= busy <= 64:
+        raise InputError(f"--busy takes 0-64 processes, got {busy}")
     if what not in BENCHES:
         raise ValueError(what)
     return BENCHES[what](SimpleNamespace(seconds=seconds, batch=batch, files=files, threads=threads, learn=learn,
-                                         rater=rater, seed=seed, samples=samples, feel=feel, screenshot=screenshot))
+                                         rater=rater, seed=seed, samples=samples, feel=feel, screenshot=screenshot,
+                                         busy=busy))
+
+
+def add_arguments(b) -> None:
+    """``dd-live bench``'s arguments on the argparse parser ``b`` (beside the table of benchmarks they name)."""
+    b.add_argument("what", choices=BENCHES,
+                   help="render: batched one-bar renders; load: a 2,000-file library; critic: evaluations per "
+                        "second and training time; protocol: one simulated user through the whole protocol; live: the "
+                        "daemon's click latencies, MIDI timing, audio dropouts, idle CPU and memory; lean: a built-in rater clicks "
+                        "80 times through dd-live serve: the like rate of the loops it heard; feel: simulated humans play along over OSC; playalong: takes over a song teach each section "
+                        "its feel; pretrain: dd-live pretrain; "
+                        "song: song mode on a 4-minute song and the longest simutrans song; web: the page in headless chromium, click to next grid on screen; prior: building the drum prior, then a new "
+                        "session's first 20 loops with each rater and a performer who only dislikes hats; hostile: dd-live song on "
+                        "--files hostile MIDI files (default 100), one process each")
+    b.add_argument("--json", action="store_true", help="print one JSON line")
+    b.add_argument("--feel", action="store_true", help="critic, live: loops with a feel of their own (velocities, "
+                                                      "push, swing)")
+    b.add_argument("--seconds", type=float, default=3.0, help="measure for at least this long (render, critic)")
+    b.add_argument("--batch", type=int, default=None, help="bars per call (render 256, critic 64)")
+    b.add_argument("--files", type=int, default=None, help="files in the library (load; 2000) or hostile songs "
+                                                           "(hostile; 100)")
+    b.add_argument("--threads", type=int, default=2, help="torch threads where torch is used")
+    b.add_argument("--learn", default="auto", choices=("auto", "head", "budget"),
+                   help="how the critic learns (protocol, live); see dd-live evaluate --help")
+    b.add_argument("--rater", default="groove", help="built-in rater (lean): groove, minimal, break, dark, "
+                                                     "syncopated or family")
+    b.add_argument("--seed", type=int, default=0, help="the rater's seed (lean)")
+    b.add_argument("--samples", action="append", metavar="DIR", help="sample folder (pretrain, prior; default: the "
+                                                                     "built-in kit)")
+    b.add_argument("--screenshot", metavar="PNG", help="web: also save a screenshot of the page")
+    b.add_argument("--busy", type=int, default=0, metavar="N",
+                   help="web: N processes spinning on the CPU beside it throughout (a busy machine)")

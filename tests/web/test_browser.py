@@ -158,4 +158,7 @@ def test_bench_web_measures_click_to_grid_in_the_browser(chrome, tmp_path):
     r = bench_web(threads=1, clicks=4, gap=0.2, screenshot=str(shot), chrome=chrome)
     assert r["clicks"] == r["ratings_shown"] == 4 and r["candidates_seen"] == 5
     assert 0 < r["click_to_grid_dom_ms_p50"] <= r["click_to_grid_frame_ms_p95"] <= r["click_to_grid_frame_ms_max"]
+    assert r["edits"] == 6 and 0 < r["edit_to_loop_ms_p50"] <= r["edit_to_loop_ms_max"]
+    assert r["playhead_steps_lit"] > 8 and 0 <= r["playhead_late_ms_p50"] <= r["playhead_late_ms_max"]
+    assert 0 < r["frame_ms_p50"] and r["busy_processes"] == 0
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -7,7 +7,8 @@ const token = new URLSearchParams(location.search).get("token") || "";
 const $ = (id) => document.getElementById(id);
 const dd = {                                   // the page's state (read by the browser tests too)
   table: null, ws: null, connected: false, shape: { tracks: 4, steps: 16, beats: 4 },
-  candidate: null, grid: null, samples: [], ratings: [], notesById: new Map(), controls: {}, latencies: [], pending: null, errors: [],
+  candidate: null, grid: null, samples: [], ratings: [], notesById: new Map(), controls: {},
+  editClick: null, editLatencies: [], latencies: [], pending: null, errors: [],
   audio: { ctx: null, playing: false, source: null, buffer: null, start: 0, loaded: 0, want: 0 },
   settings: null, retry: 500, ratingsAsked: 0, ratingsDone: 0, status: { text: "", error: false, at: 0 },
   playhead: { step: -1, source: "", late: [] }, columns: [], sync: null, edits: [], editing: false, kit: null, taps: [],
@@ -117,6 +118,8 @@ const handlers = {
   "/dd/edited": ({ id, parent, root }) => {
     $("edited").textContent = `(edited from loop ${parent}; Like keeps it and says loop ${root} was not it)`;
     dd.editing = false;
+    if (dd.editClick !== null) dd.editLatencies.push(performance.now() - dd.editClick);
+    dd.editClick = null;
     pumpEdits();
   },
   "/dd/status": ({ ratings, likes, dislikes, version, queue }) => {
@@ -239,6 +242,7 @@ function editCell(t, s, shift) {
   let velocity = v > 0 ? 0 : 100;
   if (shift) velocity = v > 0 ? VELOCITIES[(VELOCITIES.findIndex((x) => x >= v) + 1) % VELOCITIES.length] : 100;
   dd.grid.cells[i] = velocity;                   // shown at once; the daemon's loop follows
+  dd.editClick = performance.now();
   dd.edits = dd.edits.filter((e) => e.track !== t + 1 || e.step !== s);
   dd.edits.push({ track: t + 1, step: s, velocity });
   drawGrid();
