@@ -304,8 +304,8 @@ function tick() {
   const a = dd.audio;
   let pos = null;
   let source = "";
-  if (a.playing && a.source) {                   // the page's own sound: what is heard now
-    pos = audioPosition(a.ctx.currentTime - (a.ctx.outputLatency || a.ctx.baseLatency || 0));
+  if (a.playing && a.source) {                   // the page's own sound: what the speakers play now
+    pos = audioPosition(audioTimeOf(performance.now()));
     source = "page";
   } else if (dd.sync && dd.sync.running && dd.sync.phase >= 0 && dd.sync.bpm > 0) {   // MIDI out's bar
     const bar = (60 / dd.sync.bpm) * dd.shape.beats;
@@ -672,7 +672,7 @@ async function setUpMidi() {
   setInterval(midiOut, 25);
 }
 
-function audioTimeOf(timeStamp) {                // a DOMHighResTimeStamp as the audio clock's time
+function audioTimeOf(timeStamp) {                // a DOMHighResTimeStamp as the audio clock's time at the speakers
   const ts = dd.audio.ctx.getOutputTimestamp();
   return ts.contextTime + (timeStamp - ts.performanceTime) / 1000;
 }
