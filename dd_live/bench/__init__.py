@@ -1,4 +1,4 @@
-"""The figures behind ``dd-live bench``: render, load, critic, protocol, live, lean, feel, playalong, pretrain,
+"""The figures behind ``dd-live bench``: render, load, critic, protocol, live, lean, feel, playalong, pretrain, fixing,
 song, web, prior and hostile (:data:`BENCHES`), each measured on this machine and printed or written as JSON, never judged
 by a timed test. Importing this package imports none of them."""
 
@@ -31,6 +31,7 @@ BENCHES: dict[str, Callable[[SimpleNamespace], dict]] = {
     "playalong": lambda o: _later("playalong", "bench_playalong")(seed=o.seed),
     "pretrain": lambda o: _later("core", "bench_pretrain")(samples=o.samples, threads=o.threads),
     "song": lambda o: _later("song", "bench_song")(threads=o.threads, seed=o.seed),
+    "fixing": lambda o: _later("fixing", "bench_fixing")(rater=o.rater, seed=o.seed, threads=o.threads),
     "web": lambda o: _later("web", "bench_web")(threads=o.threads, screenshot=o.screenshot, busy=o.busy),
     "prior": lambda o: _later("core", "bench_prior")(samples=o.samples, seed=o.seed),
     "hostile": lambda o: _later("hostile", "bench_hostile")(files=o.files or 100, seed=o.seed, threads=o.threads),
@@ -62,7 +63,7 @@ def add_arguments(b) -> None:
                         "daemon's click latencies, MIDI timing, audio dropouts, idle CPU and memory; lean: a built-in rater clicks "
                         "80 times through dd-live serve: the like rate of the loops it heard; feel: simulated humans play along over OSC; playalong: takes over a song teach each section "
                         "its feel; pretrain: dd-live pretrain; "
-                        "song: song mode on a 4-minute song and the longest simutrans song; web: the page in headless chromium, click to next grid on screen; prior: building the drum prior, then a new "
+                        "song: song mode on a 4-minute song and the longest simutrans song; fixing: a simulated performer who edits loops against one who only rates; web: the page in headless chromium, click to next grid on screen; prior: building the drum prior, then a new "
                         "session's first 20 loops with each rater and a performer who only dislikes hats; hostile: dd-live song on "
                         "--files hostile MIDI files (default 100), one process each")
     b.add_argument("--json", action="store_true", help="print one JSON line")
@@ -75,9 +76,9 @@ def add_arguments(b) -> None:
     b.add_argument("--threads", type=int, default=2, help="torch threads where torch is used")
     b.add_argument("--learn", default="auto", choices=("auto", "head", "budget"),
                    help="how the critic learns (protocol, live); see dd-live evaluate --help")
-    b.add_argument("--rater", default="groove", help="built-in rater (lean): groove, minimal, break, dark, "
-                                                     "syncopated or family")
-    b.add_argument("--seed", type=int, default=0, help="the rater's seed (lean)")
+    b.add_argument("--rater", default="groove", help="built-in rater (lean, fixing): groove, minimal, break, "
+                                                     "dark, syncopated or family (fixing: or all)")
+    b.add_argument("--seed", type=int, default=0, help="the rater's seed (lean; fixing: the first of three)")
     b.add_argument("--samples", action="append", metavar="DIR", help="sample folder (pretrain, prior; default: the "
                                                                      "built-in kit)")
     b.add_argument("--screenshot", metavar="PNG", help="web: also save a screenshot of the page")
