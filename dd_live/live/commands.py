@@ -3,8 +3,8 @@
 (:func:`check_handlers`), so a renamed argument fails at start, never at a client's click.
 
 Handlers run on the OSC thread. A rating is an SQLite commit, a queue put and a pop from the
-generator's ready queue; an edit (:mod:`.edits`) renders and scores one bar, a few milliseconds. They raise :class:`OSCError` (or another dd_live
-error) for the daemon to answer with ``/dd/error``.
+generator's ready queue; an edit (:mod:`.edits`) renders and scores one bar, a few milliseconds. They
+raise :class:`OSCError` (or another dd_live error) for the daemon to answer with ``/dd/error``.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 ``/dd/edit id track step velocity`` sets one cell of candidate ``id`` (0: a rest) and ``/dd/edit/sound id track
 sample`` gives a track another sound; either makes the edited loop a candidate of its own: a new id, rendered
 (the critic's 120 bpm bar and the files at the session tempo), stored, scored by the critic that chooses
-loops, and announced as the current loop (``/dd/candidate``, then ``/dd/edited id from root``), so MIDI and
+loops, and announced as the current loop (``/dd/candidate``, then ``/dd/edited id parent root``), so MIDI and
 audio out play it from the next bar line and the next edit builds on it.
 
 Keeping an edit is the performer's verdict on two loops: a like of the edited loop is also a dislike of its

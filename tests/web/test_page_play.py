@@ -64,6 +64,23 @@ def test_a_clicked_cell_is_an_edit_and_like_keeps_it(shown):
     assert d.session.ratings() == [(root, False), (new, True)]
 
 
+def test_quick_edits_then_like_keeps_the_loop_all_of_them_made(shown):
+    """Three cells clicked and Like pressed at once: the edits go one after another, each on the loop the last
+    made, and the like waits for them: it keeps the loop with all three."""
+    d, page, root = shown
+    p = d.current.pattern
+    empty = [s for s in range(p.steps) if not p.hits[3, s]][:3]
+    page.evaluate(f"""() => {{                        // in one go, quicker than any daemon answers
+      for (const s of {empty}) document.querySelector(`#grid td.cell[data-track='4'][data-step='${{s}}']`).click();
+      document.querySelector("button[data-command=like]").click();
+    }}""")
+    page.wait_for_function("dd.ratings.length === 2", timeout=30_000)
+    (r0, l0), (kept, l1) = d.session.ratings()
+    assert (r0, l0, l1) == (root, False, True)
+    from dd_live.loops.pattern import Pattern
+    assert all(Pattern.from_json(d.session.candidate(kept).pattern).hits[3, s] for s in empty)
+
+
 def test_a_tracks_sound_is_picked_from_its_roles_sounds(shown):
     d, page, root = shown
     page.click("#grid th >> nth=1")

@@ -8,7 +8,7 @@ const $ = (id) => document.getElementById(id);
 const dd = {                                   // the page's state (read by the browser tests too)
   table: null, ws: null, connected: false, shape: { tracks: 4, steps: 16, beats: 4 },
   candidate: null, grid: null, samples: [], ratings: [], notesById: new Map(), controls: {},
-  editClick: null, editLatencies: [], latencies: [], pending: null, errors: [],
+  editClick: null, editLatencies: [], afterEdits: null, latencies: [], pending: null, errors: [],
   audio: { ctx: null, playing: false, source: null, buffer: null, start: 0, loaded: 0, want: 0 },
   settings: null, retry: 500, ratingsAsked: 0, ratingsDone: 0, status: { text: "", error: false, at: 0 },
   playhead: { step: -1, source: "", late: [] }, columns: [], sync: null, edits: [], editing: false, kit: null, taps: [],
@@ -165,6 +165,7 @@ const handlers = {
     if (dd.editing) {                            // an edit refused: the grid shows the loop as the daemon has it
       dd.editing = false;
       dd.edits = [];
+      dd.afterEdits = null;
       if (dd.grid) dd.grid.cells = dd.grid.daemon.slice();
       drawGrid();
     }
@@ -250,6 +251,11 @@ function editCell(t, s, shift) {
 }
 
 function pumpEdits() {                           // one edit at a time, each on the loop the last one made
+  if (!dd.editing && !dd.edits.length && dd.afterEdits) {
+    const command = dd.afterEdits;
+    dd.afterEdits = null;
+    return press(command);
+  }
   if (dd.editing || !dd.edits.length || !dd.grid) return;
   const e = dd.edits.shift();
   if (dd.grid.daemon[(e.track - 1) * dd.shape.steps + e.step] === e.velocity) return pumpEdits();
@@ -496,7 +502,12 @@ function setUpControls() {
 }
 
 function press(command) {
-  if (["like", "dislike", "next"].includes(command) && dd.grid) {
+  const rating = ["like", "dislike", "next"].includes(command);
+  if (rating && (dd.editing || dd.edits.length)) {   // edits still on their way: rate the loop they make
+    dd.afterEdits = command;
+    return;
+  }
+  if (rating && dd.grid) {
     dd.pending = { t: performance.now(), from: dd.grid.id };
   }
   send(command);
