@@ -137,8 +137,10 @@ class Chaos:
         if r < 0.36:  # a press, int or float alike, rates the loop announced last (or one announced since,
             # whose /dd/candidate is still on its way: the generator announces from its own thread), never loop 1
             cur, self.last_rated = self.current, None
+            self._may_rate(cur)
             c.send("/dd/like" if r < 0.22 else "/dd/dislike", 1 if self.rng.random() < 0.5 else 1.0)
             self.barrier()
+            self.uncertain.discard(cur)
             if cur is not None and self.last_rated is not None:
                 assert self.last_rated >= cur, f"a button press rated loop {self.last_rated}, not the current {cur}"
         elif r < 0.50 and self.seen_ids:
@@ -178,9 +180,19 @@ class Chaos:
             c.send("/dd/set/mode", str(self.rng.choice(["explore", "best"])))
             self.barrier()
         else:  # a burst: a performer hammering like and next
+            cur = self.current
+            self._may_rate(cur)
             for k in range(int(self.rng.integers(5, 15))):
                 c.send("/dd/like" if k % 2 else "/dd/next", 1)
             self.barrier()
+            self.uncertain.discard(cur)
+
+    def _may_rate(self, cur: int | None) -> None:
+        """A press is about to go out: it rates the loop announced last, which is still ``cur`` (already rated,
+        when the generator has no loop ready under load) or one announced since, so a kill before its
+        /dd/rated comes back may leave ``cur``'s label changed but unacknowledged."""
+        if cur is not None:
+            self.uncertain.add(cur)
 
     # ------------------------------------------------------------ checks
 
