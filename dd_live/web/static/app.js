@@ -566,6 +566,7 @@ function switchAtLoopEnd(buffer) {
   let bars = Math.ceil((now + 0.02 - a.start) / length);
   const at = a.start + Math.max(bars, 1) * length;
   old.stop(at);
+  a.old = { buffer: old.buffer, start: a.start, end: at };   // still heard until `at` (its notes too)
   a.source = startSource(buffer, at);
   a.start = at;
 }
@@ -705,12 +706,21 @@ function midiOut() {
   const now = a.ctx.currentTime;
   const from = Math.max(dd.midi.until || 0, now);
   const to = now + MIDI_AHEAD_S;
-  const bar = a.source.buffer.duration;
-  const notes = dd.notesById.get(a.source.buffer.id) || [];
   const ts = a.ctx.getOutputTimestamp();
-  for (let k = Math.floor((from - a.start) / bar); a.start + k * bar < to; k++) {
+  const old = a.old && a.old.end > from ? a.old : null;    // the loop playing until the new one starts
+  if (old) sendNotes(out, ts, old.buffer, old.start, from, Math.min(to, old.end));
+  sendNotes(out, ts, a.source.buffer, a.start, Math.max(from, a.start), to);
+  dd.midi.until = to;
+}
+
+function sendNotes(out, ts, buffer, start, from, to) {
+  // The notes of the loop in `buffer` (looping from audio time `start`) that fall in [from, to), handed to the
+  // output with their time on the performance clock.
+  const bar = buffer.duration;
+  const notes = dd.notesById.get(buffer.id) || [];
+  for (let k = Math.floor((from - start) / bar); start + k * bar < to; k++) {
     for (let i = 0; i + 2 < notes.length; i += 3) {
-      const t = a.start + k * bar + (notes[i + 1] / dd.shape.beats) * bar;
+      const t = start + k * bar + (notes[i + 1] / dd.shape.beats) * bar;
       if (t < from || t >= to) continue;
       const when = ts.performanceTime + (t - ts.contextTime) * 1000;
       out.send([0x99, notes[i], notes[i + 2]], when);
@@ -718,7 +728,6 @@ function midiOut() {
       dd.midi.sent++;
     }
   }
-  dd.midi.until = to;
 }
 
 // ---------------------------------------------------------------- start
