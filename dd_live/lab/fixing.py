@@ -74,13 +74,14 @@ def session(rater, library, *, seed: int, fixes: bool, prior="shipped", loops: i
         found = search.next(critic, draw=True, lineages=lineages, sounds=sounds)
         audio = scorer.audio(found.hits[None], found.idx[None], found.genes)[0]
         cand = make_candidate(found, library, audio, "phase1")
+        feats = scorer.features(audio[None])[0]       # what the critic hears of the proposal
         p_likes.append(float(rater.p_like(cand)))
         like = rater(cand)
         clicks += 1                                   # Like, Dislike, or (after edits) the edited loop's rating
         stored_like: bool | None = like
         if like or not fixes:
             rated.append(p_likes[-1])
-            trainer.add(scorer.features(audio[None])[0], like)
+            trainer.add(feats, like)
         else:
             loop, p = cand, p_likes[-1]
             for _ in range(MAX_EDITS):
@@ -92,12 +93,12 @@ def session(rater, library, *, seed: int, fixes: bool, prior="shipped", loops: i
                 edits += 1
             rated.append(p)
             if loop is cand:                          # nothing worth editing: the click was a dislike
-                trainer.add(scorer.features(audio[None])[0], False)
+                trainer.add(feats, False)
             else:
                 if rater(loop):                       # kept: a like of the edit, a dislike of the proposal
                     learn(loop, True)
                     if implied:
-                        trainer.add(scorer.features(audio[None])[0], False)
+                        trainer.add(feats, False)
                     kept += 1
                     stored_like = False
                 else:

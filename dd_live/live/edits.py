@@ -16,8 +16,8 @@ loop only. Edits in between (the loops of the clicks before the last) are never 
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import replace
+from pathlib import Path
 
 from ..errors import InputError
 from ..groove.record import Loop
@@ -29,13 +29,12 @@ log = logging.getLogger("dd_live.edits")
 
 class Edits:
     """The daemon's edited loops: which loop each was made from, and the dislikes their likes implied.
-    Called on the OSC thread (the daemon's commands)."""
+    Called on the OSC thread only (the daemon's commands), so its state needs no lock."""
 
     def __init__(self, daemon) -> None:
         self.daemon = daemon
         self.root: dict[int, int] = {}          # edited candidate id -> the proposed loop it was made from
         self.implied: dict[int, int] = {}       # edited candidate id -> the root whose dislike its like stored
-        self._lock = threading.Lock()
 
     def base(self, cid: int) -> Loop:
         """Candidate ``cid`` as a loop to edit (the current one, or rebuilt from the session)."""
@@ -57,12 +56,12 @@ class Edits:
             raise OSCError("args", f"/dd/edit: track must be 1-{p.tracks}, got {track}")
         if not 0 <= step < p.steps:
             raise OSCError("args", f"/dd/edit: step must be 0-{p.steps - 1}, got {step}")
+        if (int(p.velocities[track - 1, step]) if p.hits[track - 1, step] else 0) == velocity:
+            raise OSCError("state", f"loop {cid}'s track {track} step {step} is that already: nothing to edit")
         hits, velocities = p.hits.copy(), p.velocities.copy()
         hits[track - 1, step] = velocity > 0
         if velocity > 0:
             velocities[track - 1, step] = velocity
-        if bool(p.hits[track - 1, step]) == (velocity > 0) and (velocity == 0 or p.velocities[track - 1, step] == velocity):
-            raise OSCError("state", f"loop {cid}'s track {track} step {step} is that already: nothing to edit")
         return self._made(loop, replace(p, hits=hits, velocities=velocities, extra=dict(p.extra)))
 
     def sound(self, cid: int, track: int, sample: str) -> Loop:
@@ -85,7 +84,7 @@ class Edits:
         lib = self.daemon.library
         if name in lib:
             return name
-        found = [s.key for s in lib.samples if s.key.rsplit("/", 1)[-1].rsplit(".", 1)[0] == name]
+        found = [s.key for s in lib.samples if Path(s.key).stem == name]
         if len(found) == 1:
             return found[0]
         raise OSCError("args", f"no sound {name[:80]!r} in the daemon's samples" if not found else
@@ -94,7 +93,7 @@ class Edits:
     def _made(self, base: Loop, pattern: Pattern) -> Loop:
         """``pattern`` (an edit of ``base``) rendered, scored, stored as a new candidate and announced."""
         from ..loops.render import render_reference
-        from .loop import write_candidate_files
+        from .loop import store_candidate
 
         d = self.daemon
         gen, settings = d.generator, d.settings
@@ -105,22 +104,13 @@ class Edits:
         audio = render_reference([pattern], d.library)[0]
         with gen.gate.hold(high=True):
             score = float(gen.scorer.score_features(gen.scorer.features(audio[None]))[0])
-        cid = gen.new_id()
-        folder = d.session.candidate_dir(cid)
-        folder.mkdir(parents=True, exist_ok=True)
-        pitches = gen.pitches(idx, settings)
-        loop = Loop.from_pattern(pattern, d.library, audio, score, origin="edit", id=cid, version=gen.version,
-                                 trained_on=gen.trained_on, bpm=settings.bpm, pitches=pitches, feel=settings.feel_layer)
-        from ..sound.audio import write_wav
-
-        write_wav(folder / "critic.wav", audio, bits=32, force=True)
-        loop.files, loop.playback = write_candidate_files(folder, pattern, d.library, settings.bpm, pitches,
-                                                          settings.feel_layer)
-        d.session.add_candidate(cid, pattern.to_json(), score, gen.version, gen.trained_on, settings.bpm, "edit")
-        with self._lock:
-            self.root[cid] = self.root.get(base.id, base.id)
+        loop = Loop.from_pattern(pattern, d.library, audio, score, origin="edit", id=gen.new_id(), version=gen.version,
+                                 trained_on=gen.trained_on, bpm=settings.bpm, pitches=gen.pitches(idx, settings),
+                                 feel=settings.feel_layer)
+        store_candidate(d.session, d.library, loop, mode="edit")
+        self.root[loop.id] = self.root.get(base.id, base.id)
         d._announce(loop)
-        d.send("/dd/edited", cid, base.id, self.root[cid])
+        d.send("/dd/edited", loop.id, base.id, self.root[loop.id])
         return loop
 
     # ------------------------------------------------------------ ratings
@@ -135,8 +125,7 @@ class Edits:
 
     def kept(self, cid: int, root: int) -> None:
         """A like of edit ``cid`` stored ``root``'s dislike too."""
-        with self._lock:
-            self.implied[cid] = root
+        self.implied[cid] = root
 
     def undone(self, cid: int) -> int | None:
         """``cid``'s rating was undone: the root whose implied dislike goes with it (the undo takes it back too

@@ -16,10 +16,9 @@ from ..errors import one_line
 from ..groove.genes import of_pattern, pattern_fields
 from ..loops.export import kit_notes
 from ..loops.pattern import Constraints
-from ..sound.audio import write_wav
 from ..groove.record import Loop
 from ..session.settings import LiveSettings
-from .loop import collect_loop_files, keep_within_budget, write_candidate_files
+from .loop import collect_loop_files, keep_within_budget, store_candidate, write_candidate_files
 from ..session.sounds import sound_hash
 from ..worker import Gate, Worker
 
@@ -316,8 +315,6 @@ class GeneratorWorker(Worker):
         cid = self.new_id()
         self._free[cid] = found.free
         self._played[cid] = {str(self._kinds[int(i)]) for i, row in zip(found.idx, found.hits) if row.any()}
-        folder = self.session.candidate_dir(cid)
-        folder.mkdir(parents=True, exist_ok=True)
         reference = self.scorer.audio(found.hits[None], found.idx[None], found.genes)[0]
         groove = {"swing": 0.0} if found.genes is None else pattern_fields(found.genes, 0)
         if settings.swing is not None:
@@ -327,11 +324,7 @@ class GeneratorWorker(Worker):
                                 origin=settings.mode,
                                 id=cid, version=self.version, trained_on=self.trained_on, bpm=settings.bpm,
                                 pitches=self.pitches(found.idx, settings), epoch=epoch, feel=settings.feel_layer)
-        write_wav(folder / "critic.wav", loop.audio, bits=32, force=True)
-        loop.files, loop.playback = write_candidate_files(folder, loop.pattern, self.library, settings.bpm, loop.pitches,
-                                                          settings.feel_layer)
-        self.session.add_candidate(cid, loop.pattern.to_json(), found.score, self.version, self.trained_on,
-                                   settings.bpm, settings.mode)
+        store_candidate(self.session, self.library, loop, mode=settings.mode)
         for i in found.idx:  # hashed here, so that rating it costs the click no hashing
             sound_hash(self.library, int(i), self.hashes)
         return loop

@@ -17,6 +17,7 @@ from ..groove.feel import apply
 from ..loops.export import write_loop_files
 from ..loops.pattern import Pattern
 from ..loops.render import render_reference
+from ..sound.audio import write_wav
 
 log = logging.getLogger("dd_live.workers")
 
@@ -39,6 +40,17 @@ def write_candidate_files(folder: Path, pattern: Pattern, library, bpm: float, p
     out = write_loop_files(folder, apply(pattern, feel), library, bpm=bpm, pitches=pitches, suffix=f"_{bpm_tag(bpm)}")
     prune_tempos(folder, keep=KEEP_TEMPOS)
     return out
+
+
+def store_candidate(session, library, loop, *, mode: str) -> None:
+    """``loop`` (a :class:`dd_live.groove.record.Loop` with its id, critic's bar, score, critic version, tempo,
+    pitches and feel layer) kept as candidate ``loop.id``: its folder, critic.wav, its files at its tempo
+    (``loop.files`` and ``loop.playback`` set) and its database row, ``mode`` the way it was made."""
+    folder = session.candidate_dir(loop.id)
+    folder.mkdir(parents=True, exist_ok=True)
+    write_wav(folder / "critic.wav", loop.audio, bits=32, force=True)
+    loop.files, loop.playback = write_candidate_files(folder, loop.pattern, library, loop.bpm, loop.pitches, loop.feel)
+    session.add_candidate(loop.id, loop.pattern.to_json(), loop.score, loop.version, loop.trained_on, loop.bpm, mode)
 
 
 KEEP_TEMPOS = 2   # tempos whose files a candidate's folder keeps (the newest written)

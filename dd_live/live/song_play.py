@@ -249,7 +249,7 @@ def read_written(folder: Path):
 
     from ..groove.score import Score
     from ..loops.gm import role_of_note
-    from ..song.arrange import grid_for
+    from ..song.score import bar_row
 
     try:
         doc = json.loads((folder / "arrangement.json").read_text())
@@ -261,12 +261,10 @@ def read_written(folder: Path):
     rows, unit, bar_s = [], [], []
     for b in bars:
         num, den = (int(x) for x in b["time_signature"].split("/"))
-        steps, beats = grid_for(num, den)
-        full = num * tpb * 4 / den
-        unit.append(full / beats)
-        bpm = float(b["bpm"]) * tpb / unit[-1]
-        rows.append((float(b["start_s"]), beats, steps // beats, bpm))
-        bar_s.append((float(b["start_s"]), (b["end_tick"] - b["start_tick"]) / unit[-1] * 60.0 / bpm))
+        row, ticks = bar_row(float(b["start_s"]), num, den, num * tpb * 4 / den, float(b["bpm"]), tpb)
+        rows.append(row)
+        unit.append(ticks)
+        bar_s.append((row[0], (b["end_tick"] - b["start_tick"]) / ticks * 60.0 / row[3]))
     starts = np.array([b["start_tick"] for b in bars], dtype=np.float64)
     hits, notes = [], []
     tick = 0

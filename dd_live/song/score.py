@@ -12,6 +12,16 @@ from ..groove.score import ROUND_BEATS, Score
 from .arrange import Arrangement, grid_for
 
 
+def bar_row(start_s: float, numerator: int, denominator: int, full_ticks: float, bpm: float, ticks_per_beat: int
+            ) -> tuple[tuple[float, int, int, float], float]:
+    """A bar as a score counts it, on its pattern grid (:func:`dd_live.song.arrange.grid_for`): (start in s,
+    beats, steps a beat, tempo in those beats a minute), and the ticks in one of its beats. ``bpm`` is the
+    song's tempo in quarter notes a minute, ``full_ticks`` the bar's length as its time signature says."""
+    steps, beats = grid_for(numerator, denominator)
+    unit = full_ticks / beats
+    return (start_s, beats, steps // beats, bpm * ticks_per_beat / unit), unit
+
+
 def score_of(arr: Arrangement, roles: Sequence[str]) -> Score:
     """Every hit of ``arr``'s drums, each track in role ``roles[track]`` (a track past them, the crash's, in
     "colour"); bars on their pattern grid (:func:`dd_live.song.arrange.grid_for`: sixteenths, compound x/8 in
@@ -19,9 +29,9 @@ def score_of(arr: Arrangement, roles: Sequence[str]) -> Score:
     song = arr.song
     bars, unit = [], []
     for b in song.bars:
-        steps, beats = grid_for(b.numerator, b.denominator)
-        unit.append(b.full_ticks / beats)                     # ticks in the bar's beat
-        bars.append((b.start_s, beats, steps // beats, b.bpm * song.ticks_per_beat / unit[-1]))
+        row, ticks = bar_row(b.start_s, b.numerator, b.denominator, b.full_ticks, b.bpm, song.ticks_per_beat)
+        bars.append(row)
+        unit.append(ticks)                                    # ticks in the bar's beat
     hits = []
     index = 0
     for tick, track, vel in arr.events().tolist():
