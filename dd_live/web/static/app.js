@@ -12,16 +12,12 @@ const dd = {                                   // the page's state (read by the 
   audio: { ctx: null, playing: false, source: null, buffer: null, start: 0, loaded: 0, want: 0 },
   settings: null, retry: 500, ratingsAsked: 0, ratingsDone: 0, status: { text: "", error: false, at: 0 },
   playhead: { step: -1, source: "", late: [] }, columns: [], sync: null, edits: [], editing: false, kit: null, taps: [],
-  midi: { access: null, inputs: 0, output: null, onsets: 0, sent: 0 }, notes: null,
+  midi: { access: null, inputs: 0, output: null, onsets: 0, sent: 0 },
 };
 window.dd = dd;
 
 function byCommand(name) {
   return dd.table.addresses.find((a) => a.direction === "in" && a.command === name);
-}
-
-function argOf(command, name) {
-  return byCommand(command).args.find((a) => a.name === name);
 }
 
 function send(command, args = []) {
@@ -104,7 +100,7 @@ const handlers = {
   "/dd/shape": ({ tracks, steps, beats }) => { dd.shape = { tracks, steps, beats }; },
   "/dd/grid": ({ id, cells }) => {
     dd.grid = { id, cells: cells.slice(), daemon: cells };
-    for (const e of dd.edits) dd.grid.cells[(e.track - 1) * dd.shape.steps + e.step] = e.velocity;  // still to send
+    for (const e of dd.edits) if (e.cell !== undefined) dd.grid.cells[e.cell] = e.velocity;  // cell edits still to send
     drawGrid();
     if (dd.pending !== null && id !== dd.pending.from) {
       const t = dd.pending.t;
@@ -244,8 +240,8 @@ function editCell(t, s, shift) {
   if (shift) velocity = v > 0 ? VELOCITIES[(VELOCITIES.findIndex((x) => x >= v) + 1) % VELOCITIES.length] : 100;
   dd.grid.cells[i] = velocity;                   // shown at once; the daemon's loop follows
   dd.editClick = performance.now();
-  dd.edits = dd.edits.filter((e) => e.track !== t + 1 || e.step !== s);
-  dd.edits.push({ track: t + 1, step: s, velocity });
+  dd.edits = dd.edits.filter((e) => e.cell !== i);
+  dd.edits.push({ command: "edit", args: [t + 1, s, velocity], cell: i, velocity });
   drawGrid();
   pumpEdits();
 }
@@ -257,9 +253,9 @@ function pumpEdits() {                           // one edit at a time, each on 
     return press(command);
   }
   if (dd.editing || !dd.edits.length || !dd.grid) return;
-  const e = dd.edits.shift();
-  if (dd.grid.daemon[(e.track - 1) * dd.shape.steps + e.step] === e.velocity) return pumpEdits();
-  dd.editing = send("edit", [dd.grid.id, e.track, e.step, e.velocity]);
+  const e = dd.edits.shift();                    // a cell edit or a sound picked, on the loop shown now
+  if (e.cell !== undefined && dd.grid.daemon[e.cell] === e.velocity) return pumpEdits();
+  dd.editing = send(e.command, [dd.grid.id, ...e.args]);
 }
 
 async function pickSound(t, th) {
@@ -289,7 +285,10 @@ async function pickSound(t, th) {
     o.selected = mine !== undefined && x.key === mine.key;
     groups.get(x.category).appendChild(o);
   }
-  select.addEventListener("change", () => { dd.editing = send("edit_sound", [dd.grid.id, t + 1, select.value]); });
+  select.addEventListener("change", () => {
+    dd.edits.push({ command: "edit_sound", args: [t + 1, select.value] });
+    pumpEdits();
+  });
   select.addEventListener("blur", () => drawGrid());
   th.replaceChildren(select);
   select.focus();
