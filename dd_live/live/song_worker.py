@@ -22,13 +22,12 @@ from pathlib import Path
 from ..errors import DDLiveError
 from ..loops.export import safe_name
 from ..osc.osc import OSCError
+from ..song.read import MAX_SONG_BYTES, SONG_SUFFIXES
 from ..worker import QueueWorker
 
 log = logging.getLogger("dd_live.daemon")
 
-MAX_SONG_BYTES = 16 * 1024 * 1024
 MAX_SONG_JOB_S = 300.0          # a song job still arranging after this long is ended (s)
-SONG_SUFFIXES = (".mid", ".midi", ".smf", ".kar")
 
 
 def check_song_path(text: str) -> Path:

@@ -101,6 +101,17 @@ class Arrangement:
         """Each bar's intensity level (:func:`bar_levels`), as the arrangement was made with it."""
         return np.array([b.level for b in self.bars], dtype=np.float64)
 
+    def density(self) -> np.ndarray:
+        """Drum hits per quarter note in every bar (the crash and hits nudged before the bar line count in the
+        bar whose grid they belong to)."""
+        counts = np.zeros(len(self.song.bars))
+        for bar in self.bars:
+            if bar.loop is not None:
+                hits = self.loops[bar.loop].hits[:, bar.first:bar.last].sum()
+                counts[bar.index] = hits + (bar.crash and self.crash_track is not None)
+        quarters = np.array([(b.end - b.start) / self.song.ticks_per_beat for b in self.song.bars])
+        return counts / np.maximum(quarters, 1e-9)
+
     def events(self) -> np.ndarray:
         """Every drum hit: structured (tick float64, track, velocity), in time order; ticks never before 0."""
         rows = []

@@ -35,23 +35,10 @@ def _ranks(x: np.ndarray) -> np.ndarray:
     return ranks
 
 
-def drum_density(arr: Arrangement, events: np.ndarray) -> np.ndarray:
-    """Drum hits per quarter note in every bar (the crash and hits nudged before the bar line count in the bar
-    whose grid they belong to)."""
-    song = arr.song
-    counts = np.zeros(len(song.bars))
-    for bar in arr.bars:
-        if bar.loop is not None:
-            p = arr.loops[bar.loop]
-            counts[bar.index] = p.hits[:, bar.first:bar.last].sum() + (bar.crash and arr.crash_track is not None)
-    quarters = np.array([(b.end - b.start) / song.ticks_per_beat for b in song.bars])
-    return counts / np.maximum(quarters, 1e-9)
-
-
 def summarize(arr: Arrangement, events: np.ndarray) -> dict:
     song = arr.song
     level = arr.levels()
-    density = drum_density(arr, events)
+    density = arr.density()
     sounding = np.flatnonzero(level > 0)
     end = int(sounding[-1]) if sounding.size else -1
     boundaries = [s.start for s in arr.sections[1:] if s.start <= end]   # the silence after the ending is not one

@@ -33,6 +33,8 @@ log = logging.getLogger("dd_live.song")
 
 DEFAULT_TEMPO = 500_000          # microseconds per quarter note: 120 bpm, MIDI's default
 BASS_BELOW = 48                  # notes under C3 count as the bass register
+SONG_SUFFIXES = (".mid", ".midi", ".smf", ".kar")   # what a MIDI song's file name ends with
+MAX_SONG_BYTES = 16 * 1024 * 1024   # a song file larger than this is not read by the daemon (bytes)
 MAX_NOTES = 60_000               # notes of all parts (Debian's 53 simutrans songs: at most 11,634)
 MAX_BARS = 3_000                 # bars (those songs: at most 300)
 MAX_SECONDS = 1_800.0            # the song's length through its tempo map (s; those songs: at most 5 minutes)

@@ -129,11 +129,11 @@ def render_song(arr: Arrangement, events: np.ndarray, library, *, limit: bool = 
 
 
 def arrangement_json(arr: Arrangement, kit: NoteMap, summary: dict) -> dict:
-    """Per bar: start tick, time signature, tempo, intensity, section and what plays; every loop once; the kit's
-    GM notes and any lent by another family (``note_loans``)."""
+    """Per bar: start tick, time signature, tempo, intensity, section, what plays and how densely (drum hits per
+    quarter note); every loop once; the kit's GM notes and any lent by another family (``note_loans``)."""
     song = arr.song
     inten = intensity(song)
-    level = arr.levels()
+    level, density = arr.levels(), arr.density()
     bars = []
     for b, d in zip(song.bars, arr.bars):
         onsets, bass = step_intensity(song, b.index, grid_for(b.numerator, b.denominator)[0])
@@ -142,6 +142,7 @@ def arrangement_json(arr: Arrangement, kit: NoteMap, summary: dict) -> dict:
                      "intensity": {k: round(float(v[b.index]), 4) for k, v in inten.items()} |
                      {"level": round(float(level[b.index]), 4), "onsets_per_step": onsets.tolist(),
                       "bass_per_step": bass.tolist()},
+                     "drums_per_quarter": round(float(density[b.index]), 4),
                      "section": d.section, "label": d.label, "kind": d.kind, "loop": d.loop, "crash": d.crash,
                      "steps": [d.first, d.last], "anchor": "end" if d.first else "start"})
     return {"schema": SCHEMA, "version": SCHEMA_VERSION, "song": song.path.name,

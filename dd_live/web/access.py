@@ -8,7 +8,7 @@
   a loopback address, under a loopback name (so a page of another site, even one whose name was made to point
   at 127.0.0.1, cannot drive the daemon).
 * The files: the page's own (a fixed list read from the package at import), a candidate's loop, preview and
-  MIDI file, and an export's files. Paths are matched whole against those shapes; any other
+  MIDI file, an export's files, and a written song's (``web.songs.SONG_FILES``). Paths are matched whole against those shapes; any other
   path, a percent sign (encoded dots and slashes), or a file whose real path leaves its folder (a symlink) is
   refused.
 """
@@ -26,6 +26,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from ..errors import InputError, one_line
 from ..osc import protocol
+from .songs import SONG_FILES, SONG_NAME
 
 log = logging.getLogger("dd_live.web")
 
@@ -46,6 +47,8 @@ LOOPBACK_NAMES = (*protocol.LOOPBACK, "[::1]")   # the Host header's names of th
 _LOOP = re.compile(r"^/loops/([1-9][0-9]{0,9})/([a-z0-9_.]+)$")
 _EXPORT = re.compile(r"^/exports/([1-9][0-9]{0,9})/([A-Za-z0-9_][A-Za-z0-9_.-]{0,99})$")
 _ZIP = re.compile(r"^/exports/([1-9][0-9]{0,9})\.zip$")
+_SONG = re.compile(rf"^/songs/({SONG_NAME})/({'|'.join(re.escape(f) for f in SONG_FILES)})$")
+_SONG_ZIP = re.compile(rf"^/songs/({SONG_NAME})\.zip$")
 
 
 class Refused(InputError):
@@ -58,13 +61,15 @@ class Refused(InputError):
 
 @dataclass(frozen=True)
 class Route:
-    """A request's meaning: ``kind`` (static, protocol, ws, loop, export, zip, sessions, exports, ratings, kit), the
-    candidate id and file name where it names one, and the token it carries ('' for none)."""
+    """A request's meaning: ``kind`` (static, protocol, ws, loop, export, zip, song, song_zip, sessions, exports,
+    ratings, kit, songs), the candidate id, song and file name where it names them, and the token it carries ('' for
+    none)."""
 
     kind: str
     cid: int = 0
     name: str = ""
     token: str = ""
+    song: str = ""
 
 
 def user_token(root: Path) -> str:
@@ -114,8 +119,12 @@ def route(target: str) -> Route:
         return Route("protocol", token=token)
     if path == "/ws":
         return Route("ws", token=token)
-    if path in ("/api/sessions", "/api/exports", "/api/ratings", "/api/kit"):
+    if path in ("/api/sessions", "/api/exports", "/api/ratings", "/api/kit", "/api/songs"):
         return Route(path.rsplit("/", 1)[1], token=token)
+    m = _SONG.match(path) or _SONG_ZIP.match(path)
+    if m:
+        name = m.group(2) if m.lastindex == 2 else ""
+        return Route("song" if name else "song_zip", name=name, song=m.group(1), token=token)
     for kind, pattern in (("loop", _LOOP), ("export", _EXPORT), ("zip", _ZIP)):
         m = pattern.match(path)
         if m:

@@ -9,22 +9,21 @@ as they come and refused at once or queued (at most PAGE_BACKLOG; beyond, refuse
 close is seen at once and its backlog dropped after CLOSE_GRACE_S. Replies reach the connections that said /dd/hello through
 :class:`dd_live.osc.replies.Replies` (targets ``("ws", n)``) as JSON of the same shape; ``/dd/candidate`` also
 carries the URLs of its files. Each connection has a bounded queue of replies; a page too slow to read them
-loses the oldest ones' successors (counted), never the daemon's time.
+loses the oldest ones' successors (counted), never the daemon's time. A binary message is a song sent from
+the page (:mod:`.songs`), stored in the session and then run as ``/dd/song`` or ``/dd/song/play``.
 
-HTTP: see :mod:`.access` for what may be reached. Everything is answered from memory or one small file read.
+HTTP: see :mod:`.access` for what may be reached and :mod:`.answers` for what is answered (from memory or one
+file read).
 """
 
 from __future__ import annotations
 
 import asyncio
-import http
-import io
 import json
 import logging
 import math
 import socket
 import threading
-import zipfile
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -35,9 +34,8 @@ from ..osc import protocol
 from ..osc.osc import OSCError
 from ..osc.replies import WEB
 from ..worker import Worker
-from . import lists as lists_of
-from .access import (LOOP_FILE, STATIC, TYPES, Refused, check_origin, check_token, export_files, inside, one_header,
-                     route, user_token)
+from . import answers, songs
+from .access import LOOP_FILE, STATIC, Refused, check_origin, check_token, one_header, route, user_token
 
 log = logging.getLogger("dd_live.web")
 
@@ -58,7 +56,7 @@ WS_LOG = logging.getLogger("dd_live.web.websockets")
 WS_LOG.setLevel(logging.WARNING)
 WS_LOG.addFilter(_OneLine())
 
-MAX_MESSAGE = 64 * 1024      # bytes: a longer WebSocket message closes its connection (1009), as the library does
+MAX_MESSAGE = 64 * 1024      # bytes: a longer text message closes its connection (1009); binary: songs.MAX_UPLOAD
 OUT_QUEUE = 1024             # replies waiting for one slow page, at most
 RUN_TIMEOUT_S = 10.0         # how long a page's message may wait for the OSC thread to run it
 PAGE_BACKLOG = 256           # a page's commands waiting for the OSC thread, at most (further ones are refused)
@@ -68,7 +66,7 @@ KEYS = {**protocol.KEYS, "play": " "}   # the page's keys: the front ends' own, 
 
 def page_protocol() -> dict:
     """What the page reads at load: the address table and its own key bindings."""
-    return {**protocol.as_dict(), "keys": KEYS, "version": __version__}
+    return {**protocol.as_dict(), "keys": KEYS, "version": __version__, "upload_bytes": songs.MAX_UPLOAD}
 
 
 def _finite(value: Any) -> Any:
@@ -178,7 +176,8 @@ class WebServer(Worker):
         self._loop = asyncio.get_running_loop()
         self._stopped = asyncio.Event()
         try:
-            async with serve(self._connection, sock=self._sock, process_request=self._http, max_size=MAX_MESSAGE,
+            async with serve(self._connection, sock=self._sock, process_request=self._http,
+                             max_size=songs.MAX_UPLOAD + 1024,
                              logger=WS_LOG,
                              max_queue=16, server_header=f"dd_live/{__version__}", ping_interval=20):
                 self._ready.set()
@@ -240,63 +239,17 @@ class WebServer(Worker):
                     raise Refused(503, f"more than {protocol.MAX_CLIENTS} pages are open")
                 return None                        # the WebSocket handshake goes on
             if r.kind == "static":
-                return self._file(connection, STATIC[r.name])
+                return answers.file(STATIC[r.name])
             if r.kind == "protocol":
-                return self._body(connection, json.dumps(page_protocol()).encode(), ".json")
+                return answers.body(json.dumps(page_protocol()).encode(), ".json")
             check_token(r.token, self.token)
-            return self._session_file(connection, r)
+            return answers.session_file(self.daemon, r)
         except Refused as err:
-            return self._body(connection, f"{err}\n".encode(), ".txt", status=err.status)
+            return answers.body(f"{err}\n".encode(), ".txt", status=err.status)
         except Exception as err:  # a failure here answers 500 and the server goes on (the token never logged)
             log.error("web request %r failed: %s", urlsplit(request.path).path[:80], one_line(err))
             log.debug("the failure in full", exc_info=True)
-            return self._body(connection, f"internal error: {type(err).__name__}\n".encode(), ".txt", status=500)
-
-    def _session_file(self, connection, r):
-        session = self.daemon.session
-        dirs = {"loop": session.candidate_dir, "export": session.export_dir, "zip": session.export_dir}
-        if r.kind in dirs:
-            try:                              # a link leading out of the session is not followed
-                folder = dirs[r.kind](r.cid)
-            except OSError:
-                raise Refused(404, f"no file {r.name or r.cid!r}") from None
-        if r.kind == "loop":
-            return self._file(connection, inside(folder, r.name))
-        if r.kind == "export":
-            return self._file(connection, inside(folder, r.name), download=True)
-        if r.kind == "zip":
-            files = export_files(folder) if folder.is_dir() else []
-            if not files:
-                raise Refused(404, f"no export of candidate {r.cid} (export it first)")
-            buf = io.BytesIO()
-            with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-                for real, name in files:
-                    z.write(real, f"dd_live-{r.cid}/{name}")
-            return self._body(connection, buf.getvalue(), ".zip", download=f"dd_live-{r.cid}.zip")
-        lists = {"sessions": lists_of.sessions, "ratings": lists_of.ratings, "exports": lists_of.exports,
-                 "kit": lambda _: lists_of.kit(self.daemon.library)}
-        return self._body(connection, json.dumps(lists[r.kind](session), default=str).encode(), ".json")
-
-    def _file(self, connection, path: Path, *, download: bool = False):
-        try:
-            data = path.read_bytes()
-        except OSError as err:
-            raise Refused(404, f"no file {path.name!r}") from err
-        return self._body(connection, data, path.suffix, download=path.name if download else None)
-
-    @staticmethod
-    def _body(connection, data: bytes, suffix: str, *, status: int = 200, download: str | None = None):
-        from websockets.datastructures import Headers
-        from websockets.http11 import Response
-
-        headers = Headers([("Content-Type", TYPES.get(suffix, "text/plain; charset=utf-8")),
-                           ("Content-Length", str(len(data))), ("Cache-Control", "no-store"),
-                           ("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer"),
-                           ("Content-Security-Policy", "default-src 'self'; connect-src 'self' ws: wss:; "
-                                                       "img-src 'self' data:; frame-ancestors 'none'")])
-        if download:
-            headers["Content-Disposition"] = f'attachment; filename="{download}"'
-        return Response(status, http.HTTPStatus(status).phrase, headers, data)
+            return answers.body(f"internal error: {type(err).__name__}\n".encode(), ".txt", status=500)
 
     async def _connection(self, ws) -> None:
         self._count += 1
@@ -307,6 +260,9 @@ class WebServer(Worker):
         runner = asyncio.create_task(self._run_pending(conn, key))
         try:
             async for message in ws:          # read as fast as they come, so that a page's close is seen at once
+                if isinstance(message, str) and len(message) > MAX_MESSAGE:
+                    await ws.close(1009, f"a text message of at most {MAX_MESSAGE} bytes")
+                    break
                 self._receive(message, conn, key)
         except Exception as err:  # a connection that breaks ends; the server goes on
             log.debug("web page %d: %s", conn.number, err)
@@ -327,8 +283,9 @@ class WebServer(Worker):
             await conn.ws.send(text)
 
     def _receive(self, message: str | bytes, conn: _Connection, key: tuple[str, int]) -> None:
-        """One browser message: refused here (the web thread), or queued for the OSC thread."""
-        verdict = self.verdict(message)
+        """One browser message: refused here (the web thread), or queued for the OSC thread. A binary one is a
+        song (:mod:`.songs`): stored here (one small file written), then run as /dd/song or /dd/song/play."""
+        verdict = self.verdict(message) if isinstance(message, str) else self.upload(message)
         self.messages += 1
         if verdict is None or isinstance(verdict, OSCError):   # a release, or refused: nothing for the OSC thread
             if verdict is not None:
@@ -368,10 +325,18 @@ class WebServer(Worker):
             finally:
                 conn.pending.task_done()
 
-    def verdict(self, message: str | bytes):
-        """A browser message as the dispatcher sees it: a Command, None (a button's release) or an OSCError."""
-        if not isinstance(message, str):
-            return OSCError("parse", "a binary WebSocket message is not a command: send JSON text")
+    def upload(self, message: bytes):
+        """A song sent from the page, stored in the session: the Command that arranges (or plays) it, or OSCError."""
+        try:
+            up = songs.parse_upload(message)
+            path = songs.store(self.daemon.session, up)
+        except OSCError as err:
+            return err
+        log.info("song %s received from a web page (%d bytes)", up.name, len(up.data))
+        return self.daemon.dispatcher.verdict("/dd/song/play" if up.play else "/dd/song", [str(path)])
+
+    def verdict(self, message: str):
+        """A browser's JSON message as the dispatcher sees it: a Command, None (a button's release) or an OSCError."""
         try:
             data = json.loads(message)
         except (ValueError, RecursionError) as err:

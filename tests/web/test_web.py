@@ -343,7 +343,7 @@ def test_the_page_names_only_the_tables_commands_and_replies():
     from dd_live.web.access import STATIC_DIR
     from dd_live.web.server import KEYS
 
-    js = (STATIC_DIR / "app.js").read_text()
+    js = (STATIC_DIR / "app.js").read_text() + (STATIC_DIR / "songs.js").read_text()
     html = (STATIC_DIR / "index.html").read_text()
     sent = set(re.findall(r'send\("([a-z_]+)"', js)) | set(re.findall(r'data-command="([a-z_]+)"', html))
     sent |= {c for c in re.findall(r'\["[a-z]+", "([a-z_]+)", "[a-z]+"\]', js)}

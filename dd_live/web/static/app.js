@@ -63,6 +63,7 @@ function connect() {
     say("");
     send("hello");
     loadLists();
+    loadSongs();
   };
   ws.onmessage = (event) => {
     let msg;
@@ -146,7 +147,7 @@ const handlers = {
     $("sync").textContent = source === "internal" ? "" : `${source} clock ${bpm ? bpm.toFixed(1) : "?"} bpm ${running ? "running" : "stopped"}`;
   },
   "/dd/exported": () => loadLists(),
-  "/dd/song/done": ({ song, dir }) => say(`song drums written: ${song} -> ${dir}`),
+  "/dd/song/done": ({ song, dir }) => songWritten(song, dir),              // songs.js
   "/dd/song/playing": ({ song, bar, bars }) => say(`playing ${song} from bar ${bar} of ${bars}`),
   "/dd/song/stopped": ({ song }) => say(`${song} stopped: the loop plays again`),
   "/dd/song/feel": ({ song, sections }) => {
@@ -579,6 +580,7 @@ async function togglePlay() {
     if (a.source) a.source.stop();
     a.source = null;
   } else {
+    stopListening();                             // a song heard on this page (songs.js) gives way to the loop
     a.playing = true;
     if (a.buffer) switchAtLoopEnd(a.buffer);
   }
