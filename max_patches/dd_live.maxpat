@@ -427,8 +427,8 @@
                 "box": {
                     "id": "obj-19",
                     "maxclass": "newobj",
-                    "numinlets": 14,
-                    "numoutlets": 14,
+                    "numinlets": 15,
+                    "numoutlets": 15,
                     "patching_rect": [
                         20,
                         150,
@@ -449,9 +449,10 @@
                         "",
                         "",
                         "",
+                        "",
                         ""
                     ],
-                    "text": "route /dd/candidate /dd/shape /dd/grid /dd/samples /dd/notes /dd/rated /dd/status /dd/trained /dd/exported /dd/take /dd/feel /dd/sync /dd/error"
+                    "text": "route /dd/candidate /dd/shape /dd/grid /dd/samples /dd/notes /dd/rated /dd/status /dd/trained /dd/exported /dd/take /dd/feel /dd/sync /dd/edited /dd/error"
                 }
             },
             {
@@ -711,12 +712,30 @@
                     "outlettype": [
                         ""
                     ],
-                    "text": "prepend dderror"
+                    "text": "prepend edited"
                 }
             },
             {
                 "box": {
                     "id": "obj-34",
+                    "maxclass": "newobj",
+                    "numinlets": 1,
+                    "numoutlets": 1,
+                    "patching_rect": [
+                        709,
+                        195,
+                        50,
+                        22
+                    ],
+                    "outlettype": [
+                        ""
+                    ],
+                    "text": "prepend dderror"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-35",
                     "maxclass": "matrixctrl",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -743,7 +762,25 @@
             },
             {
                 "box": {
-                    "id": "obj-35",
+                    "id": "obj-36",
+                    "maxclass": "newobj",
+                    "numinlets": 1,
+                    "numoutlets": 1,
+                    "patching_rect": [
+                        20,
+                        364,
+                        80,
+                        22
+                    ],
+                    "outlettype": [
+                        ""
+                    ],
+                    "text": "prepend cell"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-37",
                     "maxclass": "comment",
                     "numinlets": 1,
                     "numoutlets": 0,
@@ -765,7 +802,7 @@
             },
             {
                 "box": {
-                    "id": "obj-36",
+                    "id": "obj-38",
                     "maxclass": "comment",
                     "numinlets": 1,
                     "numoutlets": 0,
@@ -787,7 +824,7 @@
             },
             {
                 "box": {
-                    "id": "obj-37",
+                    "id": "obj-39",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 3,
@@ -807,7 +844,7 @@
             },
             {
                 "box": {
-                    "id": "obj-38",
+                    "id": "obj-40",
                     "maxclass": "flonum",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -833,7 +870,7 @@
             },
             {
                 "box": {
-                    "id": "obj-39",
+                    "id": "obj-41",
                     "maxclass": "flonum",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -859,7 +896,7 @@
             },
             {
                 "box": {
-                    "id": "obj-40",
+                    "id": "obj-42",
                     "maxclass": "comment",
                     "numinlets": 1,
                     "numoutlets": 0,
@@ -881,7 +918,7 @@
             },
             {
                 "box": {
-                    "id": "obj-41",
+                    "id": "obj-43",
                     "maxclass": "comment",
                     "numinlets": 1,
                     "numoutlets": 0,
@@ -903,7 +940,7 @@
             },
             {
                 "box": {
-                    "id": "obj-42",
+                    "id": "obj-44",
                     "maxclass": "toggle",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -927,7 +964,7 @@
             },
             {
                 "box": {
-                    "id": "obj-43",
+                    "id": "obj-45",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -945,7 +982,7 @@
             },
             {
                 "box": {
-                    "id": "obj-44",
+                    "id": "obj-46",
                     "maxclass": "comment",
                     "numinlets": 1,
                     "numoutlets": 0,
@@ -967,7 +1004,7 @@
             },
             {
                 "box": {
-                    "id": "obj-45",
+                    "id": "obj-47",
                     "maxclass": "textbutton",
                     "numinlets": 1,
                     "numoutlets": 3,
@@ -994,7 +1031,7 @@
             },
             {
                 "box": {
-                    "id": "obj-46",
+                    "id": "obj-48",
                     "maxclass": "message",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -1012,7 +1049,7 @@
             },
             {
                 "box": {
-                    "id": "obj-47",
+                    "id": "obj-49",
                     "maxclass": "flonum",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -1040,7 +1077,7 @@
             },
             {
                 "box": {
-                    "id": "obj-48",
+                    "id": "obj-50",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -1058,7 +1095,7 @@
             },
             {
                 "box": {
-                    "id": "obj-49",
+                    "id": "obj-51",
                     "maxclass": "comment",
                     "numinlets": 1,
                     "numoutlets": 0,
@@ -1080,7 +1117,7 @@
             },
             {
                 "box": {
-                    "id": "obj-50",
+                    "id": "obj-52",
                     "maxclass": "number",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -1107,7 +1144,7 @@
             },
             {
                 "box": {
-                    "id": "obj-51",
+                    "id": "obj-53",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -1125,7 +1162,7 @@
             },
             {
                 "box": {
-                    "id": "obj-52",
+                    "id": "obj-54",
                     "maxclass": "comment",
                     "numinlets": 1,
                     "numoutlets": 0,
@@ -1147,7 +1184,7 @@
             },
             {
                 "box": {
-                    "id": "obj-53",
+                    "id": "obj-55",
                     "maxclass": "textbutton",
                     "numinlets": 1,
                     "numoutlets": 3,
@@ -1174,7 +1211,7 @@
             },
             {
                 "box": {
-                    "id": "obj-54",
+                    "id": "obj-56",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -1193,7 +1230,7 @@
             },
             {
                 "box": {
-                    "id": "obj-55",
+                    "id": "obj-57",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -1212,7 +1249,7 @@
             },
             {
                 "box": {
-                    "id": "obj-56",
+                    "id": "obj-58",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -1230,7 +1267,7 @@
             },
             {
                 "box": {
-                    "id": "obj-57",
+                    "id": "obj-59",
                     "maxclass": "textbutton",
                     "numinlets": 1,
                     "numoutlets": 3,
@@ -1257,7 +1294,7 @@
             },
             {
                 "box": {
-                    "id": "obj-58",
+                    "id": "obj-60",
                     "maxclass": "message",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -1275,7 +1312,7 @@
             },
             {
                 "box": {
-                    "id": "obj-59",
+                    "id": "obj-61",
                     "maxclass": "number",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -1302,7 +1339,7 @@
             },
             {
                 "box": {
-                    "id": "obj-60",
+                    "id": "obj-62",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -1320,7 +1357,7 @@
             },
             {
                 "box": {
-                    "id": "obj-61",
+                    "id": "obj-63",
                     "maxclass": "comment",
                     "numinlets": 1,
                     "numoutlets": 0,
@@ -1342,7 +1379,7 @@
             },
             {
                 "box": {
-                    "id": "obj-62",
+                    "id": "obj-64",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 4,
@@ -1363,7 +1400,7 @@
             },
             {
                 "box": {
-                    "id": "obj-63",
+                    "id": "obj-65",
                     "maxclass": "newobj",
                     "numinlets": 7,
                     "numoutlets": 7,
@@ -1387,7 +1424,7 @@
             },
             {
                 "box": {
-                    "id": "obj-64",
+                    "id": "obj-66",
                     "maxclass": "comment",
                     "numinlets": 1,
                     "numoutlets": 0,
@@ -1409,7 +1446,7 @@
             },
             {
                 "box": {
-                    "id": "obj-65",
+                    "id": "obj-67",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -1428,7 +1465,7 @@
             },
             {
                 "box": {
-                    "id": "obj-66",
+                    "id": "obj-68",
                     "maxclass": "message",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -1446,7 +1483,7 @@
             },
             {
                 "box": {
-                    "id": "obj-67",
+                    "id": "obj-69",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -1465,7 +1502,7 @@
             },
             {
                 "box": {
-                    "id": "obj-68",
+                    "id": "obj-70",
                     "maxclass": "message",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -1483,7 +1520,7 @@
             },
             {
                 "box": {
-                    "id": "obj-69",
+                    "id": "obj-71",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -1501,7 +1538,7 @@
             },
             {
                 "box": {
-                    "id": "obj-70",
+                    "id": "obj-72",
                     "maxclass": "newobj",
                     "numinlets": 3,
                     "numoutlets": 2,
@@ -1520,7 +1557,7 @@
             },
             {
                 "box": {
-                    "id": "obj-71",
+                    "id": "obj-73",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -1538,7 +1575,7 @@
             },
             {
                 "box": {
-                    "id": "obj-72",
+                    "id": "obj-74",
                     "maxclass": "newobj",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -1556,7 +1593,7 @@
             },
             {
                 "box": {
-                    "id": "obj-73",
+                    "id": "obj-75",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -1575,7 +1612,7 @@
             },
             {
                 "box": {
-                    "id": "obj-74",
+                    "id": "obj-76",
                     "maxclass": "message",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -1593,7 +1630,7 @@
             },
             {
                 "box": {
-                    "id": "obj-75",
+                    "id": "obj-77",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -1611,7 +1648,7 @@
             },
             {
                 "box": {
-                    "id": "obj-76",
+                    "id": "obj-78",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -1629,7 +1666,7 @@
             },
             {
                 "box": {
-                    "id": "obj-77",
+                    "id": "obj-79",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -1647,7 +1684,7 @@
             },
             {
                 "box": {
-                    "id": "obj-78",
+                    "id": "obj-80",
                     "maxclass": "newobj",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -1665,7 +1702,7 @@
             },
             {
                 "box": {
-                    "id": "obj-79",
+                    "id": "obj-81",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -1683,7 +1720,7 @@
             },
             {
                 "box": {
-                    "id": "obj-80",
+                    "id": "obj-82",
                     "maxclass": "newobj",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -1701,7 +1738,7 @@
             },
             {
                 "box": {
-                    "id": "obj-81",
+                    "id": "obj-83",
                     "maxclass": "ezdac~",
                     "numinlets": 2,
                     "numoutlets": 0,
@@ -2298,11 +2335,63 @@
             {
                 "patchline": {
                     "source": [
+                        "obj-19",
+                        13
+                    ],
+                    "destination": [
+                        "obj-34",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-34",
+                        0
+                    ],
+                    "destination": [
+                        "obj-20",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
                         "obj-20",
                         2
                     ],
                     "destination": [
-                        "obj-34",
+                        "obj-35",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-35",
+                        0
+                    ],
+                    "destination": [
+                        "obj-36",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-36",
+                        0
+                    ],
+                    "destination": [
+                        "obj-20",
                         0
                     ],
                     "order": 0
@@ -2315,7 +2404,7 @@
                         3
                     ],
                     "destination": [
-                        "obj-35",
+                        "obj-37",
                         0
                     ],
                     "order": 0
@@ -2328,7 +2417,7 @@
                         4
                     ],
                     "destination": [
-                        "obj-36",
+                        "obj-38",
                         0
                     ],
                     "order": 0
@@ -2341,7 +2430,7 @@
                         0
                     ],
                     "destination": [
-                        "obj-37",
+                        "obj-39",
                         0
                     ],
                     "order": 0
@@ -2350,11 +2439,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-37",
+                        "obj-39",
                         1
                     ],
                     "destination": [
-                        "obj-38",
+                        "obj-40",
                         0
                     ],
                     "order": 0
@@ -2363,11 +2452,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-37",
+                        "obj-39",
                         2
                     ],
                     "destination": [
-                        "obj-39",
+                        "obj-41",
                         0
                     ],
                     "order": 0
@@ -2389,24 +2478,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-42",
+                        "obj-44",
                         0
                     ],
                     "destination": [
-                        "obj-43",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-43",
-                        0
-                    ],
-                    "destination": [
-                        "obj-20",
+                        "obj-45",
                         0
                     ],
                     "order": 0
@@ -2419,20 +2495,7 @@
                         0
                     ],
                     "destination": [
-                        "obj-46",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-46",
-                        0
-                    ],
-                    "destination": [
-                        "obj-5",
+                        "obj-20",
                         0
                     ],
                     "order": 0
@@ -2467,11 +2530,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-50",
+                        "obj-49",
                         0
                     ],
                     "destination": [
-                        "obj-51",
+                        "obj-50",
                         0
                     ],
                     "order": 0
@@ -2480,11 +2543,24 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-51",
+                        "obj-50",
                         0
                     ],
                     "destination": [
                         "obj-5",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-52",
+                        0
+                    ],
+                    "destination": [
+                        "obj-53",
                         0
                     ],
                     "order": 0
@@ -2497,46 +2573,33 @@
                         0
                     ],
                     "destination": [
-                        "obj-54",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-54",
-                        0
-                    ],
-                    "destination": [
-                        "obj-55",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-55",
-                        0
-                    ],
-                    "destination": [
-                        "obj-56",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-56",
-                        0
-                    ],
-                    "destination": [
                         "obj-5",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-55",
+                        0
+                    ],
+                    "destination": [
+                        "obj-56",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-56",
+                        0
+                    ],
+                    "destination": [
+                        "obj-57",
                         0
                     ],
                     "order": 0
@@ -2597,11 +2660,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-62",
+                        "obj-61",
                         0
                     ],
                     "destination": [
-                        "obj-63",
+                        "obj-62",
                         0
                     ],
                     "order": 0
@@ -2610,7 +2673,33 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-63",
+                        "obj-62",
+                        0
+                    ],
+                    "destination": [
+                        "obj-5",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-64",
+                        0
+                    ],
+                    "destination": [
+                        "obj-65",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-65",
                         0
                     ],
                     "destination": [
@@ -2623,7 +2712,7 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-63",
+                        "obj-65",
                         1
                     ],
                     "destination": [
@@ -2636,7 +2725,7 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-63",
+                        "obj-65",
                         2
                     ],
                     "destination": [
@@ -2649,7 +2738,7 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-63",
+                        "obj-65",
                         3
                     ],
                     "destination": [
@@ -2662,7 +2751,7 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-63",
+                        "obj-65",
                         4
                     ],
                     "destination": [
@@ -2675,7 +2764,7 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-63",
+                        "obj-65",
                         5
                     ],
                     "destination": [
@@ -2692,7 +2781,7 @@
                         5
                     ],
                     "destination": [
-                        "obj-65",
+                        "obj-67",
                         0
                     ],
                     "order": 0
@@ -2701,11 +2790,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-65",
+                        "obj-67",
                         1
                     ],
                     "destination": [
-                        "obj-66",
+                        "obj-68",
                         0
                     ],
                     "order": 0
@@ -2714,7 +2803,7 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-66",
+                        "obj-68",
                         0
                     ],
                     "destination": [
@@ -2731,7 +2820,7 @@
                         6
                     ],
                     "destination": [
-                        "obj-67",
+                        "obj-69",
                         0
                     ],
                     "order": 0
@@ -2740,11 +2829,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-67",
+                        "obj-69",
                         1
                     ],
                     "destination": [
-                        "obj-68",
+                        "obj-70",
                         0
                     ],
                     "order": 0
@@ -2753,7 +2842,7 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-68",
+                        "obj-70",
                         0
                     ],
                     "destination": [
@@ -2766,11 +2855,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-69",
+                        "obj-71",
                         0
                     ],
                     "destination": [
-                        "obj-70",
+                        "obj-72",
                         0
                     ],
                     "order": 0
@@ -2783,7 +2872,7 @@
                         7
                     ],
                     "destination": [
-                        "obj-70",
+                        "obj-72",
                         0
                     ],
                     "order": 0
@@ -2792,36 +2881,10 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-70",
+                        "obj-72",
                         1
                     ],
                     "destination": [
-                        "obj-71",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-71",
-                        0
-                    ],
-                    "destination": [
-                        "obj-72",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-72",
-                        0
-                    ],
-                    "destination": [
                         "obj-73",
                         0
                     ],
@@ -2848,7 +2911,7 @@
                         0
                     ],
                     "destination": [
-                        "obj-20",
+                        "obj-75",
                         0
                     ],
                     "order": 0
@@ -2874,7 +2937,7 @@
                         0
                     ],
                     "destination": [
-                        "obj-77",
+                        "obj-20",
                         0
                     ],
                     "order": 0
@@ -2896,11 +2959,37 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-70",
+                        "obj-78",
+                        0
+                    ],
+                    "destination": [
+                        "obj-79",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-79",
+                        0
+                    ],
+                    "destination": [
+                        "obj-80",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-72",
                         1
                     ],
                     "destination": [
-                        "obj-78",
+                        "obj-80",
                         0
                     ],
                     "order": 0
@@ -2909,11 +2998,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-78",
+                        "obj-80",
                         0
                     ],
                     "destination": [
-                        "obj-79",
+                        "obj-81",
                         0
                     ],
                     "order": 0
@@ -2922,7 +3011,7 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-79",
+                        "obj-81",
                         0
                     ],
                     "destination": [
@@ -2935,11 +3024,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-70",
+                        "obj-72",
                         0
                     ],
                     "destination": [
-                        "obj-80",
+                        "obj-82",
                         0
                     ],
                     "order": 0
@@ -2948,11 +3037,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-80",
+                        "obj-82",
                         0
                     ],
                     "destination": [
-                        "obj-81",
+                        "obj-83",
                         0
                     ],
                     "order": 0
@@ -2961,11 +3050,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-80",
+                        "obj-82",
                         0
                     ],
                     "destination": [
-                        "obj-81",
+                        "obj-83",
                         1
                     ],
                     "order": 1

@@ -4,7 +4,9 @@
 // replies into what the patch shows (matrixctrl cells, a status line, counters),
 // swaps the audition buffers at the loop's end, plays the candidate's notes in
 // time with Live's transport, and captures the candidate into the next empty
-// Session clip slot of the device's track through the Live API. During a take
+// Session clip slot of the device's track through the Live API. A click on a
+// matrixctrl cell edits the loop (/dd/edit): the edited loop is a candidate of its
+// own, and Like keeps it. During a take
 // (the Take toggle) it sends each of the human's onsets with its beat in the bar:
 // the standalone patch's from the audition loop's phase when bonk~ hears an
 // attack, the device's from Live's transport when a note comes into the track.
@@ -23,7 +25,8 @@
 //   5  audition: messages for buffer~ ddA ("replace path")
 //   6  audition: messages for buffer~ ddB
 //   7  audition: messages for groove~ ("set ddA", "startloop")
-//   8  OSC messages for [udpsend]: takes and onsets ("/dd/take/start", "/dd/onset beat")
+//   8  OSC messages for [udpsend]: takes, onsets and edits ("/dd/take/start", "/dd/onset beat",
+//      "/dd/edit id track step velocity")
 
 inlets = 1;
 outlets = 9;
@@ -39,7 +42,8 @@ var state = {
     running: false, tempo: 120, sync: null,
     buffers: ["ddA", "ddB"], loading: -1, playing: -1, pending: -1,
     likes: 0, dislikes: 0, ratings: 0, version: 0,
-    taking: false, onsets: 0, feel: []
+    taking: false, onsets: 0, feel: [],
+    gridId: 0, daemonCells: [], drawing: false, edits: [], editing: false
 };
 
 function args(a) {
@@ -101,9 +105,15 @@ function shape(tracks, steps, beats) {
     state.beats = beats;
 }
 
-// /dd/grid id cells...: velocities row by row, 0 a rest
+// /dd/grid id cells...: velocities row by row, 0 a rest (the cell edits still to send shown over them)
 function grid(id) {
-    state.cells = args(arguments).slice(1);
+    state.gridId = id;
+    state.daemonCells = args(arguments).slice(1);
+    state.cells = state.daemonCells.slice();
+    for (var i = 0; i < state.edits.length; i++) {
+        var e = state.edits[i];
+        state.cells[(e[0] - 1) * state.steps + e[1]] = e[2];
+    }
     draw(state.cells);
 }
 
@@ -114,14 +124,58 @@ function draw(cells) {
         say("grid of " + cells.length + " cells does not fit " + tracks + " tracks");
         return;
     }
-    outlet(OUT_GRID, "clear");
-    for (var t = 0; t < tracks; t++) {
-        for (var s = 0; s < steps; s++) {
-            if (cells[t * steps + s] > 0) {
-                outlet(OUT_GRID, s, t, 1);
+    state.drawing = true;            // what the matrixctrl sends back meanwhile is our own drawing, not a click
+    try {
+        outlet(OUT_GRID, "clear");
+        for (var t = 0; t < tracks; t++) {
+            for (var s = 0; s < steps; s++) {
+                if (cells[t * steps + s] > 0) {
+                    outlet(OUT_GRID, s, t, 1);
+                }
             }
         }
+    } finally {
+        state.drawing = false;
     }
+}
+
+// ---------------------------------------------------------------- editing is rating (both patches)
+
+// A click on the matrixctrl ("column row value"): the cell's hit added (velocity 100) or taken away, sent as
+// /dd/edit id track step velocity on the loop the grid shows. The edited loop comes back as a candidate of its
+// own (/dd/edited), and Like keeps it. One edit is in flight at a time, each on the loop the last one made;
+// clicks meanwhile wait their turn, shown on the grid. A cell already as the click leaves it is no edit.
+function cell(col, row, value) {
+    var i = row * state.steps + col;
+    if (state.drawing || !state.gridId || row < 0 || col < 0 || row >= state.tracks || col >= state.steps ||
+        i >= state.cells.length) {
+        return;
+    }
+    var velocity = value > 0 ? 100 : 0;
+    if ((state.cells[i] > 0) === (velocity > 0)) {
+        return;
+    }
+    state.cells[i] = velocity;
+    state.edits.push([row + 1, col, velocity]);
+    pumpEdits();
+}
+
+function pumpEdits() {
+    if (state.editing || state.edits.length === 0) {
+        return;
+    }
+    var e = state.edits.shift();
+    state.editing = true;
+    outlet(OUT_OSC, "/dd/edit", state.gridId, e[0], e[1], e[2]);
+    say("edit: track " + e[0] + " step " + (e[1] + 1) + (e[2] > 0 ? " on" : " off") + " (Like keeps it)");
+}
+
+// /dd/edited id parent root: the edit's loop, a candidate of its own
+function edited(id, parent, root) {
+    state.editing = false;
+    state.gridId = id;
+    say("loop " + id + " edited from " + parent + ": Like keeps it (and says " + root + " was not it)");
+    pumpEdits();
 }
 
 // /dd/notes id (pitch, start in beats, velocity)...
@@ -177,6 +231,12 @@ function exported(id, dir) {
 // /dd/error code message (named so as not to hide Max's own error())
 function dderror(code, message) {
     say("error " + code + ": " + args(arguments).slice(1).join(" "));
+    if (state.editing) {             // an edit refused: the grid shows the loop as the daemon has it
+        state.editing = false;
+        state.edits = [];
+        state.cells = state.daemonCells.slice();
+        draw(state.cells);
+    }
 }
 
 // /dd/take onsets matched gap_ms centred_gap_ms takes

@@ -7,7 +7,7 @@ and SVG pictures of each (patching view and presentation) for the README. Every 
 them with py2max and compare them with a fresh build.
 
 Both patches: Like, Dislike, Next, Undo and Export buttons, the current pattern
-in a matrixctrl, the critic's score, the tempo, like/dislike counters, a
+in a matrixctrl (a click on a cell edits the loop: /dd/edit), the critic's score, the tempo, like/dislike counters, a
 status line that shows the daemon's errors, a Take toggle and a Straight
 button for the drums' feel (takes of the performer playing along; the js sends
 each onset with its beat in the bar: the standalone patch hears attacks on the
@@ -47,9 +47,9 @@ BUTTONS = tuple((a.command.title(), a.address, protocol.KEYS[a.command]) for a i
 REPLIES = (("/dd/candidate", "candidate"), ("/dd/shape", "shape"), ("/dd/grid", "grid"), ("/dd/samples", "samples"),
            ("/dd/notes", "notes"), ("/dd/rated", "rated"), ("/dd/status", "status"),
            ("/dd/trained", "trained"), ("/dd/exported", "exported"), ("/dd/take", "take"), ("/dd/feel", "feel"),
-           ("/dd/sync", "sync"), ("/dd/error", "dderror"))
-#: what the js sends to the daemon itself (its OSC outlet): takes and onsets
-JS_SENDS = ("/dd/take/start", "/dd/take/end", "/dd/onset")
+           ("/dd/sync", "sync"), ("/dd/edited", "edited"), ("/dd/error", "dderror"))
+#: what the js sends to the daemon itself (its OSC outlet): takes, onsets and cell edits
+JS_SENDS = ("/dd/take/start", "/dd/take/end", "/dd/onset", "/dd/edit")
 _GRID = protocol.outbound()["/dd/grid"].extra
 TRACKS, STEPS = _GRID["tracks"], _GRID["steps"]  # the grid the daemon sends
 
@@ -142,6 +142,9 @@ def _core(s: _Sheet, *, onload: str) -> dict[str, Any]:
     # displays
     grid = s.box(f"matrixctrl @rows {TRACKS} @columns {STEPS}", 20, 290, 16 * STEPS, 16 * TRACKS)
     s.line(js, grid, outlet=2)
+    clicked = s.box("prepend cell", 20, 290 + 16 * TRACKS + 10, 80)     # a click edits the loop (through the js)
+    s.line(grid, clicked)
+    s.line(clicked, js)
     s.show(grid, (10, GRID_Y, 16 * STEPS, 16 * TRACKS))
     line = b["status_line"] = s.comment("status", 300, 290, 300)
     count = b["counters"] = s.comment("likes 0  dislikes 0", 300, 320, 300)

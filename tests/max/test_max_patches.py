@@ -127,7 +127,7 @@ def test_takes_are_wired_the_toggle_through_the_js_whose_osc_outlet_reaches_the_
 
 def test_what_the_js_sends_is_in_the_daemons_table():
     sent = set(re.findall(r'"(/dd/[a-z/]+)"', js_source().read_text()))
-    assert sent == {"/dd/take/start", "/dd/take/end", "/dd/onset"}
+    assert sent == {"/dd/take/start", "/dd/take/end", "/dd/onset", "/dd/edit"}
     assert sent <= set(protocol.inbound())
 
 

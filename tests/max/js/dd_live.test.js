@@ -252,3 +252,45 @@ test("/dd/shape: a 3/4 grid of 12 steps resizes the matrix; loops, onsets and cl
   assert.match(out[0][2], /is not a grid/);
   assert.equal(ctx.state.beats, 3);
 });
+
+test("a click on a cell edits the loop: one /dd/edit in flight, the rest queued; drawing is no click", () => {
+  const {ctx, out} = load();
+  const cells = new Array(64).fill(0);
+  cells[0] = 100;                                  // kick on step 1
+  // a matrixctrl that echoes every cell it is told to change, "clear" too (the worst case): the js must not take
+  // its own drawing for clicks
+  const shown = new Map();
+  ctx.outlet = (n, ...a) => {
+    out.push([n, ...a]);
+    if (n !== 2) return;
+    const changed = a[0] === "clear" ? [...shown.keys()].map((k) => [...k.split(",").map(Number), 0])
+      : a.length === 3 ? [a] : [];
+    for (const [c, r, v] of changed) {
+      if (v) shown.set(`${c},${r}`, v); else shown.delete(`${c},${r}`);
+      ctx.cell(c, r, v);
+    }
+  };
+  ctx.grid(7, ...cells);
+  const edits = () => out.filter((m) => m[0] === 8 && m[1] === "/dd/edit").map((m) => m.slice(2));
+  assert.deepEqual(edits(), []);
+  ctx.cell(4, 0, 1);                               // kick on step 5: sent at once
+  ctx.cell(0, 0, 1);                               // already on: no edit
+  ctx.cell(8, 1, 1);                               // snare on step 9: waits for the first edit's answer
+  ctx.cell(0, 0, 0);                               // kick off on step 1: waits too
+  assert.deepEqual(edits(), [[7, 1, 4, 100]]);
+  ctx.grid(9, ...cells.map((v, i) => (i === 4 ? 100 : v)));   // the edited loop's grid: queued clicks still shown
+  assert.equal(ctx.state.cells[16 + 8], 100);
+  assert.equal(ctx.state.cells[0], 0);
+  ctx.edited(9, 7, 7);
+  assert.deepEqual(edits(), [[7, 1, 4, 100], [9, 2, 8, 100]]);
+  ctx.edited(10, 9, 7);
+  assert.deepEqual(edits(), [[7, 1, 4, 100], [9, 2, 8, 100], [10, 1, 0, 0]]);
+  ctx.edited(11, 10, 7);
+  ctx.cell(12, 3, 1);                              // refused by the daemon: the grid goes back to its loop
+  ctx.cell(13, 3, 1);
+  ctx.dderror("args", "no such candidate");
+  assert.equal(ctx.state.editing, false);
+  assert.equal(ctx.state.edits.length, 0);
+  assert.equal(ctx.state.cells[3 * 16 + 12], 0);
+  assert.equal(edits().length, 4);
+});
