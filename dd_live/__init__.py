@@ -41,11 +41,17 @@ GRID = Grid(tracks=4, steps=16, beats=4)
 THREAD_RANGE = (1, 256)
 """The torch threads a command may be given (``--threads``, config key ``threads``; inclusive)."""
 
+PRECISIONS = ("auto", "fp32", "bf16")
+"""How the critic computes (``--precision``, config key ``precision``, ``$DD_LIVE_PRECISION``): ``auto`` is
+bfloat16 where the CPU has native bf16 (AVX-512 BF16 / AMX), else float32; ``fp32`` and ``bf16`` force one
+(bf16 without native support is emulated, and slow)."""
+
 __all__ = [
     "GRID",
     "MAX_TRACKS",
     "SAMPLE_RATE",
     "TEMPO_RANGE",
+    "PRECISIONS",
     "THREAD_RANGE",
     "BackendError",
     "DDLiveError",

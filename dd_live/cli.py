@@ -151,7 +151,8 @@ def cmd_bench(a: argparse.Namespace) -> int:
     from .bench import run
 
     result = run(a.what, seconds=a.seconds, batch=a.batch, files=a.files, threads=a.threads, learn=a.learn,
-                 rater=a.rater, seed=a.seed, samples=a.samples, feel=a.feel, screenshot=a.screenshot, busy=a.busy)
+                 rater=a.rater, seed=a.seed, samples=a.samples, feel=a.feel, screenshot=a.screenshot, busy=a.busy,
+                 precision=a.precision)
     if a.json:
         print(json.dumps(result))
     else:

@@ -9,6 +9,8 @@ from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
+from .. import PRECISIONS
+
 
 def _later(module: str, name: str) -> Callable[..., dict]:
     """Function ``name`` of this package's ``module``, imported when called: each benchmark imports what it needs
@@ -40,9 +42,13 @@ BENCHES: dict[str, Callable[[SimpleNamespace], dict]] = {
 
 def run(what: str, *, seconds: float = 3.0, batch: int | None = None, files: int | None = None, threads: int = 2,
         learn: str = "auto", rater: str = "groove", seed: int = 0, samples: list[str] | None = None,
-        feel: bool = False, screenshot: str | None = None, busy: int = 0) -> dict:
-    """Benchmark ``what`` (a key of :data:`BENCHES`) with these options; its figures as a dict."""
+        feel: bool = False, screenshot: str | None = None, busy: int = 0, precision: str | None = None) -> dict:
+    """Benchmark ``what`` (a key of :data:`BENCHES`) with these options; its figures as a dict, with the critic's
+    ``precision`` as it ran (``precision``: forced, for this process and the daemons it starts; None: auto)."""
+    import os
+
     from ..errors import InputError
+    from ..learn.critic import resolve_precision, set_precision
 
     if (batch is not None and batch < 1) or (files is not None and files < 1) or threads < 1 or not seconds > 0:
         raise InputError("--batch, --files and --threads must be at least 1 and --seconds positive")
@@ -50,9 +56,13 @@ def run(what: str, *, seconds: float = 3.0, batch: int | None = None, files: int
         raise InputError(f"--busy takes 0-64 processes, got {busy}")
     if what not in BENCHES:
         raise ValueError(what)
-    return BENCHES[what](SimpleNamespace(seconds=seconds, batch=batch, files=files, threads=threads, learn=learn,
+    if precision is not None:
+        set_precision(precision)
+        os.environ["DD_LIVE_PRECISION"] = precision      # the daemons a benchmark starts compute the same way
+    result = BENCHES[what](SimpleNamespace(seconds=seconds, batch=batch, files=files, threads=threads, learn=learn,
                                          rater=rater, seed=seed, samples=samples, feel=feel, screenshot=screenshot,
                                          busy=busy))
+    return {**result, "precision": resolve_precision()}
 
 
 def add_arguments(b) -> None:
@@ -82,5 +92,7 @@ def add_arguments(b) -> None:
     b.add_argument("--samples", action="append", metavar="DIR", help="sample folder (pretrain, prior; default: the "
                                                                      "built-in kit)")
     b.add_argument("--screenshot", metavar="PNG", help="web: also save a screenshot of the page")
+    b.add_argument("--precision", choices=PRECISIONS, default=None,
+                   help="the critic's arithmetic, forced (default: auto, bf16 where the CPU has it natively)")
     b.add_argument("--busy", type=int, default=0, metavar="N",
                    help="web: N processes spinning on the CPU beside it throughout (a busy machine)")

@@ -6,7 +6,8 @@ three 2-D convolutions with 64 channels, kernel (4, 8), stride (2, 4), then a
 dropout; a dense layer of 128 units (leaky ReLU, dropout); two outputs and a
 log-softmax. Output 1 is "like".
 
-Scoring is batched and runs in eval mode. ``precision="auto"`` runs convolutions
+Scoring is batched and runs in eval mode. Precision ``auto`` (the default, see
+:func:`set_precision`) runs convolutions
 in bfloat16 autocast where the CPU has native bf16 (AVX-512 BF16 / AMX), about
 twice as fast as float32 there, and in float32 elsewhere; scores differ by about
 1e-3 between the two. The number of torch threads is a setting
@@ -16,12 +17,15 @@ twice as fast as float32 there, and in float32 elsewhere; scores differ by about
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 
 import numpy as np
 import torch
 from torch import nn
 
+from .. import PRECISIONS
+from ..errors import InputError
 from ..loops.render import REFERENCE_BPM, bar_length
 from .features import N_MFCC, frames_for
 
@@ -72,9 +76,25 @@ def bf16_available() -> bool:
         return False
 
 
-def resolve_precision(precision: str) -> str:
-    if precision not in ("auto", "fp32", "bf16"):
-        raise ValueError(f"precision must be auto, fp32 or bf16, not {precision!r}")
+_PRECISION = [os.environ.get("DD_LIVE_PRECISION") or "auto"]   # the process's default (set_precision)
+
+
+def set_precision(precision: str) -> str:
+    """Make ``precision`` (one of :data:`dd_live.PRECISIONS`) the default of every critic this process makes from
+    now on (``serve --precision``, ``bench --precision``); returns what it resolves to here."""
+    resolved = resolve_precision(precision)
+    _PRECISION[0] = precision
+    return resolved
+
+
+def resolve_precision(precision: str | None = None) -> str:
+    """"fp32" or "bf16": ``precision`` (None: the process's default, see :func:`set_precision`; else
+    ``$DD_LIVE_PRECISION``, else "auto") as this CPU runs it. InputError for anything not in PRECISIONS."""
+    where = "$DD_LIVE_PRECISION" if precision is None and _PRECISION[0] == os.environ.get("DD_LIVE_PRECISION") \
+        else "precision"
+    precision = _PRECISION[0] if precision is None else precision
+    if precision not in PRECISIONS:
+        raise InputError(f"{where} must be {', '.join(PRECISIONS)}, not {precision!r}")
     if precision == "auto":
         return "bf16" if bf16_available() else "fp32"
     return precision
@@ -141,7 +161,8 @@ class Critic(nn.Module):
 
     def __init__(self, *, n_mfcc: int = N_MFCC, frames: int = BAR_FRAMES, channels: tuple[int, ...] = (64, 64, 64),
                  bottleneck: int = 8, kernel: tuple[int, int] = (4, 8), stride: tuple[int, int] = (2, 4),
-                 dense: int = 128, dropout: float = DROPOUT, precision: str = "auto") -> None:
+                 dense: int = 128, dropout: float = DROPOUT, precision: str | None = None) -> None:
+        """``precision``: see :func:`resolve_precision` (None: the process's default)."""
         super().__init__()
         self.head_posterior = None  # the output layer's Laplace posterior, set by a head fit (learn/policy.py)
         layers: list[nn.Module] = []

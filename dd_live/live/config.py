@@ -24,7 +24,7 @@ from typing import Any
 
 import tomllib
 
-from .. import THREAD_RANGE
+from .. import PRECISIONS, THREAD_RANGE
 from ..errors import InputError
 from ..osc import protocol
 
@@ -75,6 +75,8 @@ SETTINGS: dict[str, tuple[Any, Callable[[Any], bool], str]] = {
     "audio": (True, lambda v: isinstance(v, bool), "true or false"),
     "threads": (None, lambda v: v is None or isinstance(v, int) and not isinstance(v, bool)   # None: half the cores
                 and THREAD_RANGE[0] <= v <= THREAD_RANGE[1], f"a thread count {THREAD_RANGE[0]}-{THREAD_RANGE[1]}"),
+    # None: $DD_LIVE_PRECISION, else auto (bf16 where the CPU has it natively)
+    "precision": (None, lambda v: v is None or v in PRECISIONS, " or ".join(repr(p) for p in PRECISIONS)),
     "init": ("pretrained", _text, "'pretrained', 'random' or a file from dd-live pretrain"),   # a new session's
     "learn": ("auto", lambda v: v in ("auto", "head", "budget"), "'auto', 'head' or 'budget'"),
     "sync": ("internal", lambda v: v in SYNCS, "'internal', 'midi' or 'link'"),   # the clock MIDI out follows

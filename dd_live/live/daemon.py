@@ -70,14 +70,14 @@ class Daemon(Commands):
                  learn: str = "auto", server: OSCServer | None = None, stored: dict | None = None,
                  sync: str = "internal", clock_in: str = "virtual", clock_out: bool = False,
                  web_port: int | None = None, web_token: str | None = None, web_socket=None,
-                 prior="shipped") -> None:
+                 prior="shipped", precision: str | None = None) -> None:
         """``server``: an OSC server already bound; ``stored``: the session's settings if already read; ``sync``
         and ``clock_in``: the clock MIDI out follows (see :mod:`.sync`); ``web_port``: serve the browser front
         end there (0: any free port; None: none; ``web_socket``: already bound there) with ``web_token`` (None:
         the user's, see :func:`dd_live.web.access.user_token`); ``prior``: the
         :class:`dd_live.loops.prior.DrumPrior` new loops come from ("shipped": dd_live's; None: DeepDrummer's
-        uniform draws)."""
-        from ..learn.critic import configure_threads
+        uniform draws); ``precision``: the critic's (None: the process's default)."""
+        from ..learn.critic import configure_threads, set_precision
         from ..loops.render import prefer_kernel
         from ..session.recovery import restore_trainer
 
@@ -91,6 +91,8 @@ class Daemon(Commands):
         self.dispatcher = osc.Dispatcher(aliases)
         self.threads = threads or default_threads()
         configure_threads(self.threads)
+        if precision is not None:
+            set_precision(precision)
         stored = session.settings() if stored is None else stored
         self.seed = int(stored.get("seed", seed if seed is not None else np.random.SeedSequence().entropy % 2**31))
         self.settings = settings or LiveSettings.from_dict(stored.get("live", {}))
@@ -185,7 +187,7 @@ class Daemon(Commands):
                        init=config["init"], learn=config["learn"], server=server, stored=stored,
                        sync=config.get("sync", "internal"), clock_in=config.get("clock_in", "virtual"),
                        clock_out=bool(config.get("clock_out", False)), web_port=web, web_socket=web_socket,
-                       prior=prior)
+                       prior=prior, precision=config.get("precision"))
         except BaseException:
             if server is not None:
                 server.close()

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .. import PRECISIONS
 from ..osc.protocol import OSC_PORT, REPLY_PORT, WEB_PORT
 from .config import BEATS, STEPS
 
@@ -59,6 +60,8 @@ OPTIONS: tuple[tuple[str, tuple[str, ...], dict[str, Any]], ...] = (
                          "help": f"serve the browser page and its WebSocket on this port (default: on, {WEB_PORT}; the "
                                  "address with its token is printed at start)"}),
     ("threads", ("--threads",), {"type": int, "help": "torch threads (default: half the cores)"}),
+    ("precision", ("--precision",), {"choices": PRECISIONS, "help": "the critic's arithmetic: bf16 where the CPU "
+                                     "has it natively, else fp32 (auto, the default), or one forced"}),
     ("init", ("--init",), {"metavar": "pretrained|random|FILE", "help": "a new session's critic: the shipped "
                            "pretrained features (default), the paper's random weights, or a file from dd-live pretrain"}),
     ("learn", ("--learn",), {"choices": ("auto", "head", "budget"), "help": "how a new session's critic learns "
