@@ -45,28 +45,51 @@ def configure_threads(threads: int) -> None:
     keep_freed_memory()
 
 
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD, _M_ARENA_MAX = -1, -3, -8  # glibc's mallopt parameters
+ARENAS = 2                 # glibc malloc arenas at most: each thread's arena kept its own freed memory
+
+
+def _libc():
+    """glibc, or None where the C library is another."""
+    import ctypes
+    import platform
+
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return None
+    try:
+        return ctypes.CDLL(None)
+    except OSError:
+        return None
 
 
 def keep_freed_memory() -> bool:
-    """Ask glibc's malloc to reuse freed blocks of up to 32 MB instead of unmapping them.
+    """Ask glibc's malloc to reuse freed blocks of up to 32 MB instead of unmapping them, in at most
+    :data:`ARENAS` arenas.
 
     torch allocates every activation and MFCC intermediate afresh. By default glibc
     maps such blocks anew on each call and returns them to the OS when freed, and the
     page faults of touching them again cost as much as the arithmetic. Blocks up to
     32 MB (glibc's limit for this setting) now come from the heap, which keeps up to
-    256 MB free before trimming. Returns False, changing nothing, where the C
-    library is not glibc.
+    256 MB free before trimming (:func:`release_memory` gives it back when a worker rests). Returns False,
+    changing nothing, where the C library is not glibc.
     """
-    import ctypes
-    import platform
-
-    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+    libc = _libc()
+    if libc is None:
         return False
     try:
-        libc = ctypes.CDLL(None)
-        return bool(libc.mallopt(_M_MMAP_THRESHOLD, 32 << 20)) and bool(libc.mallopt(_M_TRIM_THRESHOLD, 256 << 20))
-    except (OSError, AttributeError):
+        return (bool(libc.mallopt(_M_MMAP_THRESHOLD, 32 << 20)) and bool(libc.mallopt(_M_TRIM_THRESHOLD, 256 << 20))
+                and bool(libc.mallopt(_M_ARENA_MAX, ARENAS)))
+    except AttributeError:
+        return False
+
+
+def release_memory() -> bool:
+    """Give the free memory of every malloc arena back to the system (glibc's ``malloc_trim``): what a
+    worker calls when it rests, so a burst's buffers do not stay resident while nothing runs. A few ms."""
+    libc = _libc()
+    try:
+        return libc is not None and bool(libc.malloc_trim(0))
+    except AttributeError:
         return False
 
 

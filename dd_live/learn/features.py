@@ -111,24 +111,24 @@ class MFCC:
         self._local = threading.local()
 
     def _work(self, n: int, samples: int) -> dict[str, torch.Tensor]:
-        """This thread's work buffers for ``n`` items of ``samples`` samples (a few shapes are kept)."""
-        cache = getattr(self._local, "work", None)
-        if cache is None:
-            cache = self._local.work = {}
-        key = (n, samples)
-        if key not in cache:
-            if len(cache) >= 4:
-                cache.pop(next(iter(cache)))
-            f = frames_for(samples)
-            cache[key] = {
-                "padded": torch.empty(n, samples + N_FFT),
-                "frames": torch.empty(n, f, N_FFT),
-                "spec": torch.empty(n, f, N_FFT // 2 + 1, dtype=torch.complex64),
-                "power": torch.empty(n * f, N_FFT // 2 + 1),
-                "mel": torch.empty(len(self.groups), n * f, 16),
-                "coef": torch.empty(n * f, N_MFCC),
+        """This thread's work buffers for ``n`` <= CHUNK items of ``samples`` samples: one set per thread, made
+        for CHUNK items of the latest length asked for, of which a smaller chunk uses the first rows (a set per
+        chunk size kept five of them, 80 MB a thread)."""
+        work = getattr(self._local, "work", None)
+        if work is None or work["samples"] != samples:
+            f, c = frames_for(samples), CHUNK
+            work = self._local.work = {
+                "samples": samples,
+                "padded": torch.empty(c, samples + N_FFT),
+                "frames": torch.empty(c, f, N_FFT),
+                "spec": torch.empty(c, f, N_FFT // 2 + 1, dtype=torch.complex64),
+                "power": torch.empty(c * f, N_FFT // 2 + 1),
+                "mel": torch.empty(len(self.groups), c * f, 16),
+                "coef": torch.empty(c * f, N_MFCC),
             }
-        return cache[key]
+        f = frames_for(samples)
+        return {"padded": work["padded"][:n], "frames": work["frames"][:n], "spec": work["spec"][:n],
+                "power": work["power"][:n * f], "mel": work["mel"][:, :n * f], "coef": work["coef"][:n * f]}
 
     def _chunk(self, x: torch.Tensor, out: torch.Tensor) -> None:
         """MFCCs of ``x`` (n, samples) float32 into ``out`` (n, 60, frames)."""

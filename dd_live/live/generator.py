@@ -200,7 +200,13 @@ class GeneratorWorker(Worker):
                 self._stop.wait(wait)
 
     def _work(self) -> None:
+        from ..learn.critic import release_memory
+
         while True:
+            with self._cond:
+                resting = not self._stop.is_set() and not self._needs_work()
+            if resting:               # loops ready, nothing asked: what the work freed goes back to the system
+                release_memory()
             with self._cond:
                 while not self._stop.is_set() and not self._needs_work():
                     self._cond.wait()
