@@ -1,7 +1,8 @@
 """``dd-live bench live``: the daemon as a performer meets it, measured from outside.
 
 Starts ``dd-live serve`` as a subprocess on a fresh session (and, where jackd is
-installed, a JACK dummy server with a 64-frame period for MIDI out), then:
+installed, a JACK dummy server with a 64-frame period for MIDI out), then (after ``first_candidate_s``: the
+process started -> its first loop announced):
 
 1. ``clicks`` ratings spaced 0.4-1.2 s apart while the critic trains:
    click -> next /dd/candidate latency (ms);
@@ -158,6 +159,7 @@ def _measure(client, proc, jack, env, clicks, trained_clicks, idle_s, rng, resul
     try:
         wait_answering(client, proc)
         cand = client.wait("/dd/candidate", 60)
+        result["first_candidate_s"] = round(time.perf_counter() - proc.started, 2)   # start -> first loop here
         cid = cand[0]
         if result["feel"]:
             client.send("/dd/set/feel", 1)

@@ -53,8 +53,11 @@ def serve(session: Path, osc_port: int, reply_port: int, *, midi_out: str = "non
            *([] if "--web" in extra else ["--no-web"])]
     if threads:
         cmd += ["--threads", str(threads)]
-    return subprocess.Popen([*cmd, *extra], env={**(env or os.environ), "PYTHONUNBUFFERED": "1"},
+    started = time.perf_counter()
+    proc = subprocess.Popen([*cmd, *extra], env={**(env or os.environ), "PYTHONUNBUFFERED": "1"},
                             stderr=stderr, stdout=stdout, text=True)
+    proc.started = started            # time.perf_counter() when it was started (for the first loop's time)
+    return proc
 
 
 def wait_answering(client: Client, proc: subprocess.Popen, timeout: float = 120.0) -> None:
