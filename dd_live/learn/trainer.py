@@ -48,7 +48,7 @@ import torch
 from torch import nn
 
 from .critic import Critic
-from .policy import HeadPosterior, set_head
+from .policy import HeadPosterior, fit_logistic, set_head
 from .features import N_MELS
 
 CHECKPOINT_VERSION = 1
@@ -101,43 +101,6 @@ def reference_features(library, features: Callable, *, prior=None, n: int = REFE
     hits, idx = prior.draw(library, rng, n)[:2] if prior is not None else random_arrays(library, rng, n)
     for k in range(0, n, batch):
         yield features(render_arrays(hits[k:k + batch], idx[k:k + batch], library, bpm=REFERENCE_BPM))
-
-
-def fit_logistic(x: torch.Tensor, y: torch.Tensor, *, l2: float, pull: float, b0: float,
-                 iters: int = 50) -> tuple[torch.Tensor, torch.Tensor]:
-    """(w, b) minimising mean BCE(x w + b, y) + l2 |w|^2 + pull (b - b0)^2: a strictly convex objective, so
-    Newton's method with a backtracking line search (in float64) reaches its one minimum in a few steps, each
-    a solve of (features + 1) equations. (torch's optimisers would do as well, but making one imports torch's
-    compiler stack into the daemon: 72 MB.) ``x`` (n, d), ``y`` (n,) of 0/1; float32 results, b a 0-d tensor."""
-    n, d = x.shape
-    xs = torch.cat([x.double(), torch.ones(n, 1, dtype=torch.float64)], 1)
-    yd = y.double()
-    reg = torch.full((d + 1,), 2.0 * l2, dtype=torch.float64)
-    reg[d] = 2.0 * pull
-    centre = torch.zeros(d + 1, dtype=torch.float64)
-    centre[d] = b0
-    theta = centre.clone()
-
-    def loss(t: torch.Tensor) -> float:
-        z = xs @ t
-        return float((nn.functional.softplus(z) - yd * z).mean() + 0.5 * (reg * (t - centre) ** 2).sum())
-
-    value = loss(theta)
-    for _ in range(iters):
-        p = torch.sigmoid(xs @ theta)
-        grad = xs.t() @ (p - yd) / n + reg * (theta - centre)
-        hess = (xs.t() * (p * (1 - p) / n)) @ xs + torch.diag(reg)
-        step = torch.linalg.solve(hess, grad)
-        slope, t = float(grad @ step), 1.0
-        while True:                               # backtracking (Armijo): Newton's full step is nearly always taken
-            trial = loss(theta - t * step)
-            if trial <= value - 1e-4 * t * slope or t < 1e-6:
-                break
-            t *= 0.5
-        theta, value = theta - t * step, trial
-        if float((t * step).abs().max()) < 1e-9:
-            break
-    return theta[:d].float(), theta[d].float()
 
 
 def augment_features(x: torch.Tensor, gen: torch.Generator, config: TrainConfig,

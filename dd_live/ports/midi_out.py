@@ -303,10 +303,8 @@ class MidiPlayer(Worker):
 
     def _wait_until(self, deadline: float, transport: int | None = None) -> bool:
         """Sleep until ``deadline`` (interruptible by stop/halt, and by the host's transport when ``transport``
-        is the count it started from). A port that sends at once: the last ms is waited out for precision. A
-        port that stamps each message with its time (JACK): up to EARLY_S early, never spinning, since the
-        message sounds at its stamp whenever it is handed over (spinning before each of a loop's notes and
-        note-offs was a third of the daemon's CPU while it played and nobody clicked)."""
+        is the count it started from). A port that sends at once: the last ms is spun out for precision; one
+        that stamps messages (JACK): up to EARLY_S early, never spinning (a third of the idle daemon's CPU)."""
         early = 0.0 if self._send_at is None else EARLY_S
         while True:
             now = self.clock()
@@ -318,13 +316,9 @@ class MidiPlayer(Worker):
                 return True
             if self._stop.is_set() or not self._playing:
                 return False
-            if early:
-                self._bell.wait(left)
+            if early or left > 0.0015:             # else: spin out the last millisecond
+                self._bell.wait(left if early else left - 0.001)
                 self._bell.clear()
-            elif left > 0.0015:
-                self._bell.wait(left - 0.001)
-                self._bell.clear()
-            # else: spin out the last millisecond
 
     def too_late(self, msg: list[int], at: float) -> bool:
         """A note-on whose time ``at`` has passed when the thread hands it over (it woke late: a busy machine) is

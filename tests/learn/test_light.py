@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from dd_live.learn.trainer import fit_logistic
+from dd_live.learn.policy import fit_logistic
 
 
 def test_newtons_fit_is_the_minimum_of_the_head_objective(rng):
