@@ -14,17 +14,20 @@ pytestmark = pytest.mark.jack
 
 
 def test_onsets_through_jack_are_where_they_were_played_and_no_drum_is_one():
-    """A busy machine can hold JACK up without PortAudio saying so (the streams' blocks then move against each
-    other for a moment): the run is measured up to three times and passes on the first clean one. Without the
-    drums taken out every run hears dozens of them."""
+    """A busy machine can hold JACK up (xruns; or without PortAudio saying so: the streams' blocks then move
+    against each other for a moment): the run is measured up to three times and passes on the first clean one,
+    a run the server reported held up (xruns, blocks lost) not counting. Without the drums taken out every run
+    hears dozens of them."""
     runs = []
     for _ in range(3):
         got = audio_in_figures(8.0)["audio_in"]
         print(json.dumps(got))
         assert isinstance(got, dict), got
-        assert got["onsets"] >= 12 and got["dropped_blocks"] == 0 and got["drums_delay_gain"][1] > 0.5
-        assert abs(got["stamp_lag_ms"]) < 10                     # PortAudio's two streams' stamps: a constant
         runs.append(got)
+        if got["xruns"] or got["dropped_blocks"]:              # the machine held JACK up: no measure
+            continue
+        assert got["onsets"] >= 12 and got["drums_delay_gain"][1] > 0.5
+        assert abs(got["stamp_lag_ms"]) < 10                     # PortAudio's two streams' stamps: a constant
         if got["heard_not_played"] == 0 and got["p95_ms"] <= 5.0:
             return
-    pytest.fail(f"every run heard the drums or placed onsets badly: {runs}")
+    pytest.fail(f"no clean run: every run was held up, heard the drums or placed onsets badly: {runs}")
