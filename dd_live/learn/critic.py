@@ -17,6 +17,7 @@ twice as fast as float32 there, and in float32 elsewhere; scores differ by about
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 from collections.abc import Iterator
 
@@ -49,8 +50,9 @@ _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD, _M_ARENA_MAX = -1, -3, -8  # glibc's mallo
 ARENAS = 2                 # glibc malloc arenas at most: each thread's arena kept its own freed memory
 
 
+@functools.cache
 def _libc():
-    """glibc, or None where the C library is another."""
+    """glibc, or None where the C library is another (looked up once)."""
     import ctypes
     import platform
 

@@ -19,13 +19,14 @@ from typing import Any
 from ..loops.export import safe_name
 from ..osc.osc import OSCError
 from ..song.read import SONG_SUFFIXES
+from ..song.write import SONG_FILES as WRITTEN
 
 MAX_UPLOAD = 2 * 1024 * 1024          # bytes of one song sent from the page (Debian's simutrans songs: <= 81 KB)
 MAX_UPLOADS_BYTES = 64 * 1024 * 1024  # a session's uploads folder holds at most this much (bytes)
 UPLOADS = "uploads"
 SONGS = "songs"
 #: what a song's folder offers the page (song mode's files; kit.zip is kit.sfz with its samples)
-SONG_FILES = ("song.mid", "drums.mid", "drums.wav", "kit.sfz", "arrangement.json", "kit.zip")
+SONG_FILES = (*WRITTEN, "kit.zip")
 SONG_NAME = r"[A-Za-z0-9_-]{1,60}"   # a song folder's name: loops.export.safe_name's letters
 
 
@@ -106,7 +107,7 @@ def songs(session) -> dict[str, Any]:
         rows.append({"name": sub.name, "song": doc.get("song"), "written": round(when, 3),
                      "bars": summary.get("bars"), "sections": summary.get("sections"),
                      "seconds": summary.get("seconds"), "taste": doc.get("taste"),
-                     "files": [f for f in SONG_FILES[:-1] if (sub / f).is_file()],
+                     "files": [f for f in WRITTEN if (sub / f).is_file()],
                      "source": str(source.resolve()) if source.is_file() else None})
     rows.sort(key=lambda r: -r["written"])
     return {"songs": rows}
