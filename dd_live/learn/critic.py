@@ -230,17 +230,25 @@ class Critic(nn.Module):
         """The eval-mode layers up to the dense layer's output as :class:`dd_live.learn.folded.Folded` (batch
         norms folded in, leaky ReLUs fused), made again whenever a weight or statistic has changed."""
         key = version_key(self)
-        if self.__dict__.get("_folded_key") != key:
-            self.__dict__["_folded"] = Folded(self, torch.bfloat16 if self.precision == "bf16" else torch.float32)
-            self.__dict__["_folded_key"] = key
-        return self.__dict__["_folded"]
+        folded = self.__dict__.get("_folded")
+        if self.__dict__.get("_folded_key") != key:        # two threads may both make it: the same function
+            folded = Folded(self, torch.bfloat16 if self.precision == "bf16" else torch.float32)
+            self.__dict__["_folded"], self.__dict__["_folded_key"] = folded, key
+        return folded
 
-    def forward(self, feats: torch.Tensor) -> torch.Tensor:
+    def _log_p(self, feats: torch.Tensor) -> torch.Tensor:
+        """Eval mode's log-probabilities (batch, 2) through the folded layers, whatever the module's mode."""
+        h = self.folded().embed(feats)
+        return self.head[-1](self.head[-2](h.float()))
+
+    def _check(self, feats: torch.Tensor) -> None:
         if feats.ndim != 3 or tuple(feats.shape[1:]) != self.input_shape:
             raise ValueError(f"critic expects (batch, {self.input_shape[0]}, {self.input_shape[1]}), got {tuple(feats.shape)}")
+
+    def forward(self, feats: torch.Tensor) -> torch.Tensor:
+        self._check(feats)
         if not self.training and not torch.is_grad_enabled():     # scoring: the folded path, the same function
-            h = self.folded().embed((feats - self.in_mean) / self.in_std)
-            return self.head[-1](self.head[-2](h.float()))
+            return self._log_p(feats)
         x = ((feats - self.in_mean) / self.in_std)[:, None].contiguous(memory_format=torch.channels_last)
         with autocast(self.precision):
             h = self.features(x)
@@ -252,15 +260,12 @@ class Critic(nn.Module):
 
     @torch.no_grad()
     def embed(self, feats: torch.Tensor) -> torch.Tensor:
-        """The dense layer's output (batch, 128), float32, in eval mode: what the output layer weighs."""
-        was_training = self.training
-        self.eval()
-        try:
-            x = (feats - self.in_mean) / self.in_std
-            fast = self.folded()
-            return torch.cat([fast.embed(x[i: i + SCORE_CHUNK]).float() for i in range(0, x.shape[0], SCORE_CHUNK)])
-        finally:
-            self.train(was_training)
+        """The dense layer's output (batch, 128), float32, in eval mode whatever the module's mode (the folded
+        layers are eval mode's function; nothing is switched, so several threads may use one critic at once):
+        what the output layer weighs."""
+        self._check(feats)
+        fast = self.folded()
+        return torch.cat([fast.embed(feats[i: i + SCORE_CHUNK]) for i in range(0, feats.shape[0], SCORE_CHUNK)])
 
     def output(self) -> nn.Linear:
         """The output layer (dense -> like/dislike logits)."""
@@ -272,14 +277,10 @@ class Critic(nn.Module):
 
     @torch.inference_mode()
     def score(self, feats: torch.Tensor) -> torch.Tensor:
-        """P(like) in [0, 1] for each item, float32 (batch,), in eval mode; the module's mode is restored."""
-        was_training = self.training
-        self.eval()
-        try:
-            out = torch.cat([self(feats[i: i + SCORE_CHUNK])[:, 1] for i in range(0, feats.shape[0], SCORE_CHUNK)])
-            return out.exp()
-        finally:
-            self.train(was_training)
+        """P(like) in [0, 1] for each item, float32 (batch,), in eval mode whatever the module's mode (nothing is
+        switched: several threads may score with one critic at once, and a training module stays as it was)."""
+        self._check(feats)
+        return torch.cat([self._log_p(feats[i: i + SCORE_CHUNK])[:, 1] for i in range(0, feats.shape[0], SCORE_CHUNK)]).exp()
 
 
 def parameter_count(model: nn.Module) -> int:

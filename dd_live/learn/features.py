@@ -76,28 +76,33 @@ class MFCC:
     """Batched MFCC extractor; holds its window, filterbank and DCT (float32) for reuse.
 
     The computation is the one described in the module docstring, arranged for
-    speed on a CPU: frames are cut with ``unfold`` and transformed with ``rfft``
-    so the spectrum comes out frame-major and contiguous; the power is one
-    ``addcmul`` over real and imaginary parts; and the mostly-zero mel matrix is
-    applied as 8 dense products, each over the FFT bins its 16 bands touch.
+    speed on a CPU: the frames inside the audio are cut from it with ``unfold`` and
+    windowed into one buffer (only the first and the last, which reach
+    into the reflect padding, are gathered through an index), so the padded signal
+    is never copied; ``rfft`` gives them frame-major and contiguous; the power is
+    the squares of the real and imaginary parts, in place, summed inside the mel
+    product (each filter row twice, once for each part); and the mostly-zero mel
+    matrix is applied as 8 dense products, each over the FFT bins its 16 bands touch.
 
-    Every intermediate is written into work buffers kept per thread and per
-    (chunk, samples) shape: fresh tensors of this size are mapped anew by the
-    allocator on each call, and their page faults cost as much as the arithmetic.
-    One instance may be shared by several threads.
+    Intermediates go into work buffers kept per thread, one set sized for
+    CHUNK items of the latest length asked for: fresh tensors of this size are
+    mapped anew by the allocator on each call, and their page faults cost as much as
+    the arithmetic. One instance may be shared by several threads.
     """
 
     def __init__(self) -> None:
         self.window = torch.hann_window(N_FFT, periodic=True, dtype=torch.float32)
         self.fb = mel_filterbank().to(torch.float32)
         self.dct = dct_matrix().to(torch.float32)
-        self.groups = []  # (band slice, first bin, end bin, filters over those bins, DCT rows of the bands)
+        # (band slice, first bin, end bin, filters over (re, im) of those bins, DCT rows of the bands)
+        self.groups = []
         for b0 in range(0, N_MELS, 16):
             bands = slice(b0, min(b0 + 16, N_MELS))
             rows = torch.nonzero(self.fb[:, bands].any(dim=1)).flatten()
             if rows.numel():
                 lo, hi = int(rows.min()), int(rows.max()) + 1
-                self.groups.append((bands, lo, hi, self.fb[lo:hi, bands].contiguous(), self.dct[bands].contiguous()))
+                twice = self.fb[lo:hi, bands].repeat_interleave(2, dim=0).contiguous()
+                self.groups.append((bands, lo, hi, twice, self.dct[bands].contiguous()))
         self._local = threading.local()
 
     def __getstate__(self) -> dict:
@@ -117,37 +122,33 @@ class MFCC:
         work = getattr(self._local, "work", None)
         if work is None or work["samples"] != samples:
             f, c = frames_for(samples), CHUNK
+            edges = edge_frames(samples)
             work = self._local.work = {
                 "samples": samples,
-                "padded": torch.empty(c, samples + N_FFT),
+                "edges": edges,       # (frame numbers, their sample indices into the unpadded audio)
                 "frames": torch.empty(c, f, N_FFT),
-                "spec": torch.empty(c, f, N_FFT // 2 + 1, dtype=torch.complex64),
-                "power": torch.empty(c * f, N_FFT // 2 + 1),
                 "mel": torch.empty(len(self.groups), c * f, 16),
                 "coef": torch.empty(c * f, N_MFCC),
             }
         f = frames_for(samples)
-        return {"padded": work["padded"][:n], "frames": work["frames"][:n], "spec": work["spec"][:n],
-                "power": work["power"][:n * f], "mel": work["mel"][:, :n * f], "coef": work["coef"][:n * f]}
+        return {"edges": work["edges"], "frames": work["frames"][:n], "mel": work["mel"][:, :n * f],
+                "coef": work["coef"][:n * f]}
 
     def _chunk(self, x: torch.Tensor, out: torch.Tensor) -> None:
         """MFCCs of ``x`` (n, samples) float32 into ``out`` (n, 60, frames)."""
         n, length = x.shape
         w = self._work(n, length)
-        half = N_FFT // 2
-        padded = w["padded"]  # centred, reflect padding
-        padded[:, half: half + length] = x
-        padded[:, :half] = x[:, 1: half + 1].flip(1)
-        padded[:, half + length:] = x[:, length - half - 1: length - 1].flip(1)
-        torch.mul(padded.unfold(1, N_FFT, HOP), self.window, out=w["frames"])
-        torch.fft.rfft(w["frames"], dim=-1, out=w["spec"])
-        spec = torch.view_as_real(w["spec"]).view(-1, N_FFT // 2 + 1, 2)
-        power = w["power"]
-        torch.mul(spec[..., 0], spec[..., 0], out=power)
-        power.addcmul_(spec[..., 1], spec[..., 1])
+        frames = w["frames"]
+        inner = (length - N_FFT // 2) // HOP    # frames 1..inner lie inside the audio (centred, reflect padding)
+        if inner:
+            torch.mul(x.unfold(1, N_FFT, HOP)[:, :inner], self.window, out=frames[:, 1: inner + 1])
+        which, index = w["edges"]
+        frames[:, which] = x[:, index] * self.window
+        spec = torch.fft.rfft(frames, dim=-1)   # a fresh tensor: rfft's ``out=`` costs a copy of its own
+        power = torch.view_as_real(spec).view(-1, 2 * (N_FFT // 2 + 1)).square_()   # (re^2, im^2) per bin
         mel = w["mel"]
         for g, (_, lo, hi, fb, _) in enumerate(self.groups):
-            torch.mm(power[:, lo:hi], fb, out=mel[g])
+            torch.mm(power[:, 2 * lo: 2 * hi], fb, out=mel[g])
         db = mel.clamp_(min=AMIN).log10_().mul_(10.0).view(len(self.groups), n, -1, 16)
         floor = db.amax(dim=(0, 2, 3)) - TOP_DB  # per item
         torch.maximum(db, floor[None, :, None, None], out=db)
@@ -168,6 +169,18 @@ class MFCC:
         for i in range(0, x.shape[0], CHUNK):
             self._chunk(x[i: i + CHUNK], out[i: i + CHUNK])
         return out
+
+
+def edge_frames(samples: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The frames of a ``samples``-long signal that reach into its reflect padding (the first and the last), and
+    the sample indices (frames, N_FFT) each of them reads from the unpadded signal."""
+    f, half = frames_for(samples), N_FFT // 2
+    inner = (samples - half) // HOP
+    which = torch.tensor([0, *range(inner + 1, f)])
+    index = which[:, None] * HOP - half + torch.arange(N_FFT)[None, :]
+    index = index.abs()                                            # before the start: x[-i] is x[i]
+    index = torch.where(index >= samples, 2 * (samples - 1) - index, index)   # after the end: mirrored
+    return which, index
 
 
 def _as_batch(audio: torch.Tensor) -> torch.Tensor:

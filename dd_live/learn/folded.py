@@ -104,26 +104,34 @@ class Folded:
             a, c = a.repeat_interleave(per), c.repeat_interleave(per)
             self.dense_wt = (dense.weight * a[None, :]).t().contiguous()      # (in, out), float32
             self.dense_b = dense.bias + dense.weight @ c
+            self.scale = (1.0 / critic.in_std).reshape(-1)             # the input's standardisation, per row
+            self.shift = (-critic.in_mean / critic.in_std).reshape(-1)
         self.dtype = dtype
         self.first = convs[0]
 
-    def _input(self, x: torch.Tensor) -> torch.Tensor:
-        """Standardised MFCCs (batch, rows, frames) -> the first layer's input."""
+    def _input(self, feats: torch.Tensor) -> torch.Tensor:
+        """MFCCs (batch, rows, frames) -> the first layer's input, standardised, rearranged and converted in one
+        pass (a subtraction, a division, a conversion and a copy had each been a pass of their own)."""
         layer = self.layers[0]
+        n, rows, frames = feats.shape
         if layer.s2d is None:
-            return x[:, None].to(self.dtype).contiguous(memory_format=torch.channels_last)
+            out = torch.empty(n, 1, rows, frames, dtype=self.dtype)
+            torch.addcmul(self.shift[:, None], feats, self.scale[:, None], out=out[:, 0])
+            return out.contiguous(memory_format=torch.channels_last)    # one channel: the same memory
         (sh, sw), (kh, kw), (st_h, st_w) = layer.s2d, self.first.kernel_size, self.first.stride
-        n, rows, frames = x.shape
         oh, ow = (rows - kh) // st_h + 1, (frames - kw) // st_w + 1
         bh, bw = oh + kh // sh - 1, ow + kw // sw - 1    # blocks read: the rows and frames the conv ever reads
-        x = x[:, :bh * sh, :bw * sw].reshape(n, bh, sh, bw, sw).permute(0, 1, 3, 2, 4)   # (n, bh, bw, dh, dw)
-        return x.to(self.dtype).reshape(n, bh, bw, sh * sw).permute(0, 3, 1, 2)        # channels-last view
+        src = feats[:, :bh * sh, :bw * sw].reshape(n, bh, sh, bw, sw).permute(0, 1, 3, 2, 4)   # (n, bh, bw, dh, dw)
+        per_row = (1, bh, 1, sh, 1)
+        out = torch.empty(n, bh, bw, sh, sw, dtype=self.dtype)
+        torch.addcmul(self.shift[:bh * sh].view(per_row), src, self.scale[:bh * sh].view(per_row), out=out)
+        return out.view(n, bh, bw, sh * sw).permute(0, 3, 1, 2)                                # channels-last view
 
-    def embed(self, x: torch.Tensor) -> torch.Tensor:
-        """The dense layer's output (batch, dense), float32, for standardised MFCCs ``x`` (batch, rows, frames).
+    def embed(self, feats: torch.Tensor) -> torch.Tensor:
+        """The dense layer's output (batch, dense), float32, for MFCCs ``feats`` (batch, rows, frames).
         Each item's is the same whatever else is in the batch (the dense layer is summed item by item: a
         matrix product's rounding depends on the batch's size), so a rated loop's embedding never changes."""
-        h = self._input(x)
+        h = self._input(feats)
         for layer in self.layers:
             h = layer(h)
         h = (h.flatten(1).float()[:, :, None] * self.dense_wt).sum(1).add_(self.dense_b)
@@ -132,6 +140,7 @@ class Folded:
 
 def version_key(critic) -> tuple:
     """What a Folded copy of ``critic`` depends on: every weight's and statistic's version, and the precision."""
-    return (critic.precision, *(t._version for t in critic.features.parameters()),
+    return (critic.precision, critic.in_mean._version, critic.in_std._version, id(critic.in_mean), id(critic.in_std),
+            *(t._version for t in critic.features.parameters()),
             *(t._version for t in critic.features.buffers()), *(t._version for t in critic.head[1].parameters()),
             *(id(t) for t in critic.features.parameters()))

@@ -207,7 +207,7 @@ def _mix(bar: np.ndarray, pos: np.ndarray, smp: np.ndarray, gain: np.ndarray, li
         jobs.append((kernel, out[b0: b0 + _BLOCK], bar[h0:h1] - b0, pos[h0:h1], offs[h0:h1], lens[h0:h1],
                      gain[h0:h1], library.flat, wrap, limit))
     if threads > 1 and len(jobs) > 1:
-        for _ in _pool(threads).map(lambda job: _mix_block(*job), jobs):
+        for _ in work_pool(threads).map(lambda job: _mix_block(*job), jobs):
             pass
     else:
         for job in jobs:
@@ -233,12 +233,14 @@ def _scratch(size: int) -> np.ndarray:
     return buf[:size]
 
 
-def _pool(threads: int) -> ThreadPoolExecutor:
+def work_pool(threads: int) -> ThreadPoolExecutor:
+    """The process's ``threads`` work threads (made on first use): the render's mixing jobs, and the scorer's parts
+    (:class:`dd_live.learn.sampler.Scorer`), which render each part with one thread of their own."""
     from concurrent.futures import ThreadPoolExecutor
 
     with _POOLS_LOCK:
         if threads not in _POOLS:
-            _POOLS[threads] = ThreadPoolExecutor(threads, thread_name_prefix="dd-render")
+            _POOLS[threads] = ThreadPoolExecutor(threads, thread_name_prefix="dd-work")
         return _POOLS[threads]
 
 

@@ -74,6 +74,9 @@ def test_a_critic_that_learns_is_folded_again():
     critic.load_state_dict(Critic(precision="fp32").state_dict())   # weights loaded in place: folded again
     with torch.inference_mode():
         assert torch.allclose(critic(x), _plain(critic, x), atol=2e-5)
+    critic.set_input_stats(torch.randn(16, *critic.input_shape) * 7 - 3)   # the input's statistics alone
+    with torch.inference_mode():
+        assert torch.allclose(critic(x), _plain(critic, x), atol=2e-5)
 
 
 def test_a_first_layer_that_cannot_go_space_to_depth_keeps_its_convolution():

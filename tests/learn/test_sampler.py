@@ -182,3 +182,62 @@ def test_best_search_never_takes_a_chain_again_within_half_the_chains(rng, make_
     for k in range(len(picked)):
         assert picked[k] not in picked[max(0, k - 3):k], picked   # the 3 before it (n // 2 - 1 = 3)
     assert search.max_steps == BEST_MAX_STEPS and len(search.used) == 4
+
+
+def test_a_large_batch_is_scored_in_whole_parts_on_the_work_threads(small_lib, rng, monkeypatch):
+    """threads=2, 64 loops: two parts of 32, each rendered, analysed and scored on a work thread that computes
+    with one torch thread; the caller's own torch threads stay as they were, and every loop's score and
+    embedding are what one thread computing the whole batch gives."""
+    import threading
+
+    from dd_live.groove import genes as feel_genes
+    from dd_live.learn import sampler
+    from dd_live.loops.pattern import random_arrays
+
+    torch.manual_seed(3)
+    critic = Critic(precision="fp32")
+    hits, idx = random_arrays(small_lib, rng, 64)[:2]
+    genes = feel_genes.prior(rng, 64, hits.shape[1], hits.shape[2])
+    whole = Scorer(small_lib, critic, threads=1)
+    split = Scorer(small_lib, critic, threads=2)
+    seen = []
+    real = sampler.Scorer._score_part
+
+    def spy(self, h, i, g, row, threads):
+        seen.append((threading.current_thread().name, torch.get_num_threads(), row, h.shape[0], threads))
+        return real(self, h, i, g, row, threads)
+
+    monkeypatch.setattr(sampler.Scorer, "_score_part", spy)
+    before = torch.get_num_threads()
+    for g in (None, genes):
+        np.testing.assert_allclose(split(hits, idx, g), whole(hits, idx, g), rtol=1e-5, atol=1e-6)
+    by_split = [s for s in seen if s[4] == 1 and s[0].startswith("dd-work")]
+    assert sorted((row, n) for _, _, row, n, _ in by_split) == [(0, 32), (0, 32), (32, 32), (32, 32)]
+    assert {t for _, t, *_ in by_split} == {1} and torch.get_num_threads() == before
+    assert torch.allclose(split.embed(hits, idx, genes), whole.embed(hits, idx, genes), atol=1e-5)
+    seen.clear()
+    split(hits[:20], idx[:20])                       # under two parts of PART_MIN: on the caller's thread
+    assert [s[0] for s in seen] == [threading.current_thread().name]
+
+
+def test_several_threads_score_with_one_critic_that_is_training(small_lib, rng):
+    """Scoring switches no module mode: a critic in training mode scored from two threads at once gives eval
+    mode's scores, stays in training mode, and its batch-norm statistics are untouched."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from dd_live.learn.features import mfcc
+    from dd_live.loops.pattern import random_arrays
+
+    torch.manual_seed(4)
+    critic = Critic(precision="fp32")
+    feats = mfcc(torch.from_numpy(Scorer(small_lib, critic).audio(*random_arrays(small_lib, rng, 8)[:2]).copy()))
+    critic.eval()
+    want = critic.score(feats)
+    critic.train()
+    stats = [b.clone() for b in critic.buffers()]
+    switched = []
+    critic.train = lambda mode=True: switched.append(mode)     # any switch, however brief, would be a race
+    with ThreadPoolExecutor(2) as pool:
+        got = list(pool.map(lambda _: (critic.score(feats), critic.embed(feats))[0], range(16)))
+    assert not switched and critic.training and all(torch.equal(a, b) for a, b in zip(stats, critic.buffers()))
+    assert all(torch.allclose(g, want, atol=1e-6) for g in got)

@@ -218,14 +218,14 @@ def test_a_process_preference_applies_unless_the_environment_names_a_kernel(monk
 
 
 def test_the_render_threads_have_an_owner_that_shuts_them_down(small_lib, rng):
-    """Batches over several blocks mix on a pool of 'dd-render' threads; close_pools ends them (a daemon's join
+    """Batches over several blocks mix on a pool of 'dd-work' threads; close_pools ends them (a daemon's join
     calls it), and a later render makes a pool again with the same result."""
     import threading
 
     from dd_live.loops.render import close_pools, render_arrays
 
     def render_threads() -> int:
-        return sum(t.name.startswith("dd-render") and t.is_alive() for t in threading.enumerate())
+        return sum(t.name.startswith("dd-work") and t.is_alive() for t in threading.enumerate())
 
     close_pools()
     hits, idx = random_arrays(small_lib, rng, 37)
