@@ -14,7 +14,8 @@ process started -> its first loop announced):
    with the 16th-note grid at 120 bpm (constant latency removed);
 4. once training has come to rest (no /dd/trained for 5 s; how long that took
    after the last click is ``training_settles_s``), 30 s with nobody clicking
-   and MIDI still playing: CPU in % of one core; and the daemon's peak RSS (MB);
+   and MIDI still playing: CPU in % of one core; and the daemon's peak RSS (MB), with how much of it is the
+   JACK server's shared memory that libjack maps and locks into every client (``rss_jack_shared_mb``);
 5. with JACK, a second daemon following a host's MIDI clock (:func:`external_clock`): its notes against the
    host's sixteenths, beside the internal clock's figure of 3;
 6. with JACK, audio out plays on the same server throughout 1-4 (PortAudio): the blocks it played, how many
@@ -42,6 +43,20 @@ def _peak_rss_mb(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def _jack_shared_mb(pid: int) -> float:
+    """Resident MB of the JACK server's shared memory mapped into ``pid`` (/dev/shm/jack-*): the server's port
+    buffers, which libjack maps and locks into every client process (about 100 MB with jackd2's defaults, the
+    same pages in each), counted in its RSS but set by the server, not held by the client."""
+    total, jack = 0, False
+    for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
+        head = line.split()
+        if head and "-" in head[0] and ":" not in head[0]:         # a mapping's first line: range perms ... path
+            jack = len(head) > 5 and head[5].startswith("/dev/shm/jack")
+        elif jack and line.startswith("Rss:"):
+            total += int(head[1])
+    return total / 1024
 
 
 def _midi_reader(env: dict):
@@ -236,6 +251,7 @@ def _measure(client, proc, jack, env, clicks, trained_clicks, idle_s, rng, resul
             "idle_cpu_percent_of_one_core": round(cpu, 2),
             "idle_with_midi_playing": bool(midi),
             "rss_peak_mb": round(_peak_rss_mb(proc.pid), 1),
+            "rss_jack_shared_mb": round(_jack_shared_mb(proc.pid), 1),
         })
         # 3. MIDI timing
         if midi is not None and result["feel"]:

@@ -34,8 +34,9 @@ from .folded import Folded, version_key
 BAR_SAMPLES = bar_length(REFERENCE_BPM, 4)  # one bar of 4/4 at the reference 120 bpm: 88,200
 BAR_FRAMES = frames_for(BAR_SAMPLES)
 DROPOUT = 0.167
-SCORE_CHUNK = 32          # items per forward pass when scoring: the first layer's output of 32 bars (26 MB in
-                          # fp32) stays in the heap malloc keeps; 64 was 1.5x slower in fp32 (2 cores)
+SCORE_CHUNK = 16          # items per forward pass when scoring: the first layer's output of 16 bars (13 MB in
+                          # fp32) stays in the heap malloc keeps, one a scoring thread; as fast as 32 on one
+                          # thread, 64 was 1.5x slower in fp32 (2 cores); bench live's peak RSS 567-578 -> 560 MB
 
 
 def configure_threads(threads: int) -> None:

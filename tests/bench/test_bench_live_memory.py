@@ -1,0 +1,38 @@
+"""bench live's account of the daemon's memory: the JACK server's shared memory in its RSS is told apart."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from dd_live.bench.live import _jack_shared_mb
+
+
+def _rss_mb(pid: int) -> float:
+    line = next(x for x in Path(f"/proc/{pid}/status").read_text().splitlines() if x.startswith("VmRSS:"))
+    return int(line.split()[1]) / 1024
+
+
+@pytest.mark.jack
+def test_the_jack_servers_shared_memory_in_a_clients_rss_is_counted(jack):
+    """A process that opens a JACK client holds the server's shared memory (libjack maps and locks it); one that
+    does not holds none. Both read from /proc/PID/smaps, as the bench reads the daemon's."""
+    code = ("import sys, time\nfrom dd_live.ports.midi_jack import JackMidiReader\n"
+            "r = JackMidiReader('memtest') if sys.argv[1] == 'jack' else None\nprint('ready', flush=True)\n"
+            "time.sleep(30)")
+    found = {}
+    for kind in ("jack", "plain"):
+        proc = subprocess.Popen([sys.executable, "-c", code, kind], stdout=subprocess.PIPE, text=True)
+        try:
+            assert proc.stdout.readline().strip() == "ready"
+            time.sleep(0.2)
+            found[kind] = (_jack_shared_mb(proc.pid), _rss_mb(proc.pid))
+        finally:
+            proc.kill()
+            proc.wait()
+    shared, rss = found["jack"]
+    assert 0.5 < shared < rss and found["plain"][0] == 0.0, found
