@@ -75,5 +75,5 @@ def test_the_thread_polls_a_quiet_port_at_the_idle_interval(monkeypatch):
     time.sleep(0.3)
     r.stop()
     r.join(2)
-    # 0.3 s at IDLE_POLL_S is 60 polls; at POLL_S it would be 600 (a busy machine only makes fewer)
+    # 0.3 s at IDLE_POLL_S is 15 polls; at POLL_S it would be 600 (a busy machine only makes fewer)
     assert 0 < len(polls) <= 1.5 * 0.3 / rtmidi_in.IDLE_POLL_S
