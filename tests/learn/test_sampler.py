@@ -216,7 +216,7 @@ def test_a_large_batch_is_scored_in_whole_parts_on_the_work_threads(small_lib, r
     assert {t for _, t, *_ in by_split} == {1} and torch.get_num_threads() == before
     assert torch.allclose(split.embed(hits, idx, genes), whole.embed(hits, idx, genes), atol=1e-5)
     seen.clear()
-    split(hits[:20], idx[:20])                       # under two parts of PART_MIN: on the caller's thread
+    split(hits[:12], idx[:12])                       # under two parts of PART_MIN: on the caller's thread
     assert [s[0] for s in seen] == [threading.current_thread().name]
 
 
