@@ -23,9 +23,9 @@ current states and the chains carry on from where they were.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-import threading
 from functools import partial
 
 import numpy as np
@@ -36,7 +36,7 @@ from .critic import BAR_SAMPLES, Ensemble
 from ..errors import PatternError
 from .features import MFCC
 from ..loops.pattern import DENSITY, Constraints, apply_fotf, propose_arrays, random_arrays
-from ..loops.render import reference_bpm, render_arrays, work_pool
+from ..loops.render import on_work_thread, reference_bpm, render_arrays, work_pool
 from .. import GRID
 
 FLOOR = 1e-6  # scores are clamped here so that f'/f stays finite
@@ -120,8 +120,10 @@ class Scorer:
         scores in chunks of SCORE_CHUNK items, each item's independently of the others."""
         n = hits.shape[0]
         self._reserve(n)
+        if on_work_thread():                        # a work thread's own scoring: all of it here, never the pool
+            return part(hits, idx, genes, 0, 1)
         parts = min(self.threads, n // PART_MIN)
-        if parts < 2 or getattr(_ONE_THREAD, "set", False):   # small, or already on a work thread
+        if parts < 2:
             return part(hits, idx, genes, 0, self.threads)
         bounds = [round(n * k / parts) for k in range(parts + 1)]
         jobs = [work_pool(self.threads).submit(_on_work_thread, part, hits[a:b], idx[a:b],

@@ -206,7 +206,7 @@ def _mix(bar: np.ndarray, pos: np.ndarray, smp: np.ndarray, gain: np.ndarray, li
         h0, h1 = int(starts[b0 // _BLOCK]), int(starts[b0 // _BLOCK + 1])
         jobs.append((kernel, out[b0: b0 + _BLOCK], bar[h0:h1] - b0, pos[h0:h1], offs[h0:h1], lens[h0:h1],
                      gain[h0:h1], library.flat, wrap, limit))
-    if threads > 1 and len(jobs) > 1:
+    if threads > 1 and len(jobs) > 1 and not on_work_thread():
         for _ in work_pool(threads).map(lambda job: _mix_block(*job), jobs):
             pass
     else:
@@ -240,8 +240,18 @@ def work_pool(threads: int) -> ThreadPoolExecutor:
 
     with _POOLS_LOCK:
         if threads not in _POOLS:
-            _POOLS[threads] = ThreadPoolExecutor(threads, thread_name_prefix="dd-work")
+            _POOLS[threads] = ThreadPoolExecutor(threads, thread_name_prefix="dd-work", initializer=_mark_work_thread)
         return _POOLS[threads]
+
+
+def _mark_work_thread() -> None:
+    _LOCAL.work = True
+
+
+def on_work_thread() -> bool:
+    """Whether this thread is one of the work pool's: work done here never goes to the pool again (a job that
+    waited on jobs queued behind it could wait for ever)."""
+    return getattr(_LOCAL, "work", False)
 
 
 def close_pools() -> int:

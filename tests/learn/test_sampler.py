@@ -241,3 +241,22 @@ def test_several_threads_score_with_one_critic_that_is_training(small_lib, rng):
         got = list(pool.map(lambda _: (critic.score(feats), critic.embed(feats))[0], range(16)))
     assert not switched and critic.training and all(torch.equal(a, b) for a, b in zip(stats, critic.buffers()))
     assert all(torch.allclose(g, want, atol=1e-6) for g in got)
+
+
+def test_a_scorer_used_on_the_work_threads_themselves_never_waits_on_them(small_lib, rng):
+    """Both work threads busy, each scoring a batch that would go in parts: each scores it all itself (waiting on
+    parts queued behind it would never end), with the same scores."""
+    from dd_live.loops.pattern import random_arrays
+    from dd_live.loops.render import render_arrays, work_pool
+
+    torch.manual_seed(5)
+    critic = Critic(precision="fp32")
+    hits, idx = random_arrays(small_lib, rng, 64)[:2]
+    want = Scorer(small_lib, critic, threads=1)(hits, idx)
+    scorers = [Scorer(small_lib, critic, threads=2) for _ in range(2)]
+    jobs = [work_pool(2).submit(lambda s: (s(hits, idx), render_arrays(hits, idx, small_lib, threads=2)), s)
+            for s in scorers]
+    for job in jobs:
+        got, audio = job.result(timeout=60)
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+        assert audio.shape[0] == 64
