@@ -11,6 +11,8 @@ from typing import Any
 
 from .. import PRECISIONS
 
+JACK_PERIODS = (64, 128, 256, 512, 1024)   # frames a cycle ``bench live``'s JACK server may run (--jack-period)
+
 
 def _later(module: str, name: str) -> Callable[..., dict]:
     """Function ``name`` of this package's ``module``, imported when called: each benchmark imports what it needs
@@ -27,7 +29,8 @@ BENCHES: dict[str, Callable[[SimpleNamespace], dict]] = {
     "critic": lambda o: _later("core", "bench_critic")(seconds=o.seconds, batch=o.batch or 64, threads=o.threads,
                                                       feel=o.feel),
     "protocol": lambda o: _later("core", "bench_protocol")(threads=o.threads, learn=o.learn),
-    "live": lambda o: _later("live", "bench_live")(threads=o.threads, learn=o.learn, feel=o.feel),
+    "live": lambda o: _later("live", "bench_live")(threads=o.threads, learn=o.learn, feel=o.feel,
+                                                  **({} if o.jack_period is None else {"jack_period": o.jack_period})),
     "lean": lambda o: _later("lean", "bench_lean")(rater=o.rater, threads=o.threads, seed=o.seed),
     "feel": lambda o: _later("feel", "bench_feel")(threads=o.threads),
     "playalong": lambda o: _later("playalong", "bench_playalong")(seed=o.seed),
@@ -42,7 +45,8 @@ BENCHES: dict[str, Callable[[SimpleNamespace], dict]] = {
 
 def run(what: str, *, seconds: float = 3.0, batch: int | None = None, files: int | None = None, threads: int = 2,
         learn: str = "auto", rater: str = "groove", seed: int = 0, samples: list[str] | None = None,
-        feel: bool = False, screenshot: str | None = None, busy: int = 0, precision: str | None = None) -> dict:
+        feel: bool = False, screenshot: str | None = None, busy: int = 0, precision: str | None = None,
+        jack_period: int | None = None) -> dict:
     """Benchmark ``what`` (a key of :data:`BENCHES`) with these options; its figures as a dict, with the critic's
     ``precision`` as it ran (``precision``: forced, for this process and the daemons it starts; None: auto)."""
     import os
@@ -54,6 +58,8 @@ def run(what: str, *, seconds: float = 3.0, batch: int | None = None, files: int
         raise InputError("--batch, --files and --threads must be at least 1 and --seconds positive")
     if not 0 <= busy <= 64:
         raise InputError(f"--busy takes 0-64 processes, got {busy}")
+    if jack_period is not None and jack_period not in JACK_PERIODS:
+        raise InputError(f"--jack-period takes {', '.join(map(str, JACK_PERIODS))} frames, got {jack_period}")
     if what not in BENCHES:
         raise ValueError(what)
     if precision is not None:
@@ -61,7 +67,7 @@ def run(what: str, *, seconds: float = 3.0, batch: int | None = None, files: int
         os.environ["DD_LIVE_PRECISION"] = precision      # the daemons a benchmark starts compute the same way
     result = BENCHES[what](SimpleNamespace(seconds=seconds, batch=batch, files=files, threads=threads, learn=learn,
                                          rater=rater, seed=seed, samples=samples, feel=feel, screenshot=screenshot,
-                                         busy=busy))
+                                         busy=busy, jack_period=jack_period))
     return {**result, "precision": resolve_precision()}
 
 
@@ -94,5 +100,9 @@ def add_arguments(b) -> None:
     b.add_argument("--screenshot", metavar="PNG", help="web: also save a screenshot of the page")
     b.add_argument("--precision", choices=PRECISIONS, default=None,
                    help="the critic's arithmetic, forced (default: auto, bf16 where the CPU has it natively)")
+    b.add_argument("--jack-period", type=int, default=None, choices=JACK_PERIODS, metavar="FRAMES",
+                   help="live: the JACK dummy server's period, one of " + ", ".join(map(str, JACK_PERIODS)) +
+                        " (default: the tests' 64 frames, 1.45 ms; JACK's process threads wake once a period, so idle "
+                        "CPU falls with longer ones)")
     b.add_argument("--busy", type=int, default=0, metavar="N",
                    help="web: N processes spinning on the CPU beside it throughout (a busy machine)")

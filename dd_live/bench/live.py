@@ -1,7 +1,7 @@
 """``dd-live bench live``: the daemon as a performer meets it, measured from outside.
 
 Starts ``dd-live serve`` as a subprocess on a fresh session (and, where jackd is
-installed, a JACK dummy server with a 64-frame period for MIDI out), then (after ``first_candidate_s``: the
+installed, a JACK dummy server with a 64-frame period, or ``jack_period``'s, for MIDI out), then (after ``first_candidate_s``: the
 process started -> its first loop announced):
 
 1. ``clicks`` ratings spaced 0.4-1.2 s apart while the critic trains:
@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..testing.harness import bench_daemon, jack_connect, jack_server, wait_answering
+from ..testing.harness import JACK_PERIOD, bench_daemon, jack_connect, jack_server, wait_answering
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -90,13 +90,15 @@ def _grid_errors_ms(times: list[float], step: float) -> np.ndarray:
 
 
 def bench_live(*, clicks: int = 30, trained_clicks: int = 10, idle_s: float = 30.0, threads: int | None = None,
-               seed: int = 0, learn: str = "auto", feel: bool = False) -> dict:
+               seed: int = 0, learn: str = "auto", feel: bool = False, jack_period: int = JACK_PERIOD) -> dict:
     """``feel``: loops with a feel of their own (/dd/set/feel 1) and a swing of 0.2 (/dd/set/swing). Their notes
     are off the 16th grid on purpose, so MIDI timing is then not measured here (tests/ports/test_midi_jack.py
-    times felt loops against grid + swing + offsets + feel)."""
-    with jack_server("ddbench") as jack:
+    times felt loops against grid + swing + offsets + feel). ``jack_period``: the JACK server's frames a cycle."""
+    with jack_server("ddbench", period=jack_period) as jack:
         result = _bench(jack, clicks=clicks, trained_clicks=trained_clicks, idle_s=idle_s, threads=threads,
                         seed=seed, learn=learn, feel=feel)
+        if jack:
+            result["jack_period_frames"] = jack_period
         if jack and not feel:
             result.update(external_clock(jack, threads=threads, learn=learn))
         return result
@@ -264,7 +266,7 @@ def _measure(client, proc, jack, env, clicks, trained_clicks, idle_s, rng, resul
             times = [frame / midi.rate for frame, msg in received if msg[0] & 0xF0 == 0x90 and msg[2] > 0]
             errs = _grid_errors_ms(times, 60.0 / 120 / 4) if len(times) > 10 else np.array([np.nan])
             result.update({"midi_notes": len(times), "midi_error_ms_p99": round(float(np.percentile(errs, 99)), 3),
-                           "midi_error_ms_max": round(float(np.max(errs)), 3), "jack_period_frames": 64,
+                           "midi_error_ms_max": round(float(np.max(errs)), 3),
                            "midi_reader_lost": midi.lost})
         else:
             result.update({"midi_error_ms_p99": None,

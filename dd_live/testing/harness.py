@@ -97,8 +97,8 @@ def realtime_allowed() -> bool:
 
 
 @contextmanager
-def jack_server(prefix: str = "dd") -> Iterator[dict[str, str] | None]:
-    """A JACK server with the dummy driver (the sample rate, JACK_PERIOD-frame periods) under a name of its own,
+def jack_server(prefix: str = "dd", *, period: int = JACK_PERIOD) -> Iterator[dict[str, str] | None]:
+    """A JACK server with the dummy driver (the sample rate, ``period``-frame periods) under a name of its own,
     real-time where the machine allows it, as a musician runs JACK: its clients' process threads (ours, the
     test's host and reader) are then not held up by a busy machine, which makes a non-real-time server miss
     cycles and deliver even messages queued seconds ahead late. Yields the environment that selects it
@@ -113,7 +113,7 @@ def jack_server(prefix: str = "dd") -> Iterator[dict[str, str] | None]:
     full = {**os.environ, **env}
     rt = ["-R", "-P", str(JACK_PRIORITY)] if realtime_allowed() else ["--no-realtime"]
     proc = subprocess.Popen([jackd, "-n", env["JACK_DEFAULT_SERVER"], *rt, "-d", "dummy", "-r", str(SAMPLE_RATE),
-                             "-p", str(JACK_PERIOD)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=full)
+                             "-p", str(period)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=full)
     try:
         for _ in range(100):
             if subprocess.run(["jack_lsp"], capture_output=True, env=full).returncode == 0:

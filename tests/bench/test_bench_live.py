@@ -1,4 +1,4 @@
-"""bench live's account of the daemon's memory: the JACK server's shared memory in its RSS is told apart."""
+"""bench live: the JACK server's shared memory in the daemon's RSS told apart, and the server's period as asked for."""
 
 from __future__ import annotations
 
@@ -36,3 +36,29 @@ def test_the_jack_servers_shared_memory_in_a_clients_rss_is_counted(jack):
             proc.wait()
     shared, rss = found["jack"]
     assert 0.5 < shared < rss and found["plain"][0] == 0.0, found
+
+
+def test_bench_live_runs_its_jack_server_at_the_period_asked_for(monkeypatch):
+    """--jack-period reaches the JACK server bench live starts (and the figures say it); other periods are
+    refused in one line before anything starts."""
+    from contextlib import contextmanager
+
+    from dd_live import bench
+    from dd_live.bench import live
+    from dd_live.errors import InputError
+
+    started = []
+
+    @contextmanager
+    def fake_server(prefix, *, period):
+        started.append(period)
+        yield {"JACK_DEFAULT_SERVER": "none"}
+
+    monkeypatch.setattr(live, "jack_server", fake_server)
+    monkeypatch.setattr(live, "_bench", lambda jack, **kw: {"feel": kw["feel"]})
+    monkeypatch.setattr(live, "external_clock", lambda jack, **kw: {})
+    assert bench.run("live", jack_period=256)["jack_period_frames"] == 256
+    assert bench.run("live")["jack_period_frames"] == 64 and started == [256, 64]
+    with pytest.raises(InputError, match="--jack-period"):
+        bench.run("live", jack_period=100)
+    assert started == [256, 64]
