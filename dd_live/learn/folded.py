@@ -110,8 +110,10 @@ class Folded:
         self.first = convs[0]
 
     def _input(self, feats: torch.Tensor) -> torch.Tensor:
-        """MFCCs (batch, rows, frames) -> the first layer's input, standardised, rearranged and converted in one
-        pass (a subtraction, a division, a conversion and a copy had each been a pass of their own)."""
+        """MFCCs (batch, rows, frames) -> the first layer's input: standardised, rearranged and converted in one
+        pass into planes (batch, channels, rows, columns), each plane's rows read with a stride, then made
+        channels-last. (Written channels-last directly, each write is of one block's 4 values: one bar's input
+        took 0.13 ms on one thread, against 0.02 + 0.01 for the planes and their reorder.)"""
         layer = self.layers[0]
         n, rows, frames = feats.shape
         if layer.s2d is None:
@@ -121,11 +123,12 @@ class Folded:
         (sh, sw), (kh, kw), (st_h, st_w) = layer.s2d, self.first.kernel_size, self.first.stride
         oh, ow = (rows - kh) // st_h + 1, (frames - kw) // st_w + 1
         bh, bw = oh + kh // sh - 1, ow + kw // sw - 1    # blocks read: the rows and frames the conv ever reads
-        src = feats[:, :bh * sh, :bw * sw].reshape(n, bh, sh, bw, sw).permute(0, 1, 3, 2, 4)   # (n, bh, bw, dh, dw)
-        per_row = (1, bh, 1, sh, 1)
-        out = torch.empty(n, bh, bw, sh, sw, dtype=self.dtype)
-        torch.addcmul(self.shift[:bh * sh].view(per_row), src, self.scale[:bh * sh].view(per_row), out=out)
-        return out.view(n, bh, bw, sh * sw).permute(0, 3, 1, 2)                                # channels-last view
+        src = feats[:, :bh * sh, :bw * sw].reshape(n, bh, sh, bw, sw).permute(0, 2, 4, 1, 3)   # (n, dh, dw, bh, bw)
+        per_row = (1, sh, 1, bh, 1)                      # row bh * sh + dh's statistics at [dh, bh]
+        out = torch.empty(n, sh, sw, bh, bw, dtype=self.dtype)
+        torch.addcmul(self.shift[:bh * sh].view(bh, sh).t().reshape(per_row), src,
+                      self.scale[:bh * sh].view(bh, sh).t().reshape(per_row), out=out)
+        return out.view(n, sh * sw, bh, bw).contiguous(memory_format=torch.channels_last)
 
     def embed(self, feats: torch.Tensor) -> torch.Tensor:
         """The dense layer's output (batch, dense), float32, for MFCCs ``feats`` (batch, rows, frames).
