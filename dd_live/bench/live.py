@@ -1,8 +1,8 @@
 """``dd-live bench live``: the daemon as a performer meets it, measured from outside.
 
 Starts ``dd-live serve`` as a subprocess on a fresh session (and, where jackd is
-installed, a JACK dummy server with a 64-frame period, or ``jack_period``'s, for MIDI out), then (after ``first_candidate_s``: the
-process started -> its first loop announced):
+installed, a JACK dummy server with a 64-frame period, or ``jack_period``'s, for MIDI out), then (after
+``first_candidate_s``: the process started -> its first loop announced):
 
 1. ``clicks`` ratings spaced 0.4-1.2 s apart while the critic trains:
    click -> next /dd/candidate latency (ms);

@@ -281,7 +281,8 @@ class Critic(nn.Module):
         """P(like) in [0, 1] for each item, float32 (batch,), in eval mode whatever the module's mode (nothing is
         switched: several threads may score with one critic at once, and a training module stays as it was)."""
         self._check(feats)
-        return torch.cat([self._log_p(feats[i: i + SCORE_CHUNK])[:, 1] for i in range(0, feats.shape[0], SCORE_CHUNK)]).exp()
+        chunks = range(0, feats.shape[0], SCORE_CHUNK)
+        return torch.cat([self._log_p(feats[i: i + SCORE_CHUNK])[:, 1] for i in chunks]).exp()
 
 
 def parameter_count(model: nn.Module) -> int:
