@@ -137,7 +137,8 @@ def bench_critic(*, seconds: float = 3.0, batch: int = 64, threads: int = 2, see
         evals += batch
         i += 1
     stages = {"render": 0.0, "features": 0.0, "critic": 0.0}
-    for k in range(8):                        # each stage alone, the whole batch on this thread
+    rounds = 8
+    for k in range(rounds):                   # each stage alone, the whole batch on this thread
         hits, idx, genes = batches[k % len(batches)]
         t0 = time.perf_counter()
         audio = scorer.audio(hits, idx, genes)
@@ -147,7 +148,7 @@ def bench_critic(*, seconds: float = 3.0, batch: int = 64, threads: int = 2, see
         scorer.score_features(feats)
         t3 = time.perf_counter()
         for name, t in (("render", t1 - t0), ("features", t2 - t1), ("critic", t3 - t2)):
-            stages[name] += t / (8 * batch)
+            stages[name] += t / (rounds * batch)
     trainer = Trainer(critic)
     hits, idx = random_arrays(lib, rng, 40)  # 40 rated loops, a typical mid-session training set
     feats = scorer.features(scorer.audio(hits, idx))

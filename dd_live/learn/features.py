@@ -40,6 +40,12 @@ def frames_for(samples: int) -> int:
     return samples // HOP + 1
 
 
+def inner_frames(samples: int) -> int:
+    """The last frame wholly inside a ``samples``-long signal (frames 1 to it read no reflect padding; frames are
+    centred, N_FFT long, HOP apart)."""
+    return (samples - N_FFT // 2) // HOP
+
+
 def hz_to_mel(f: torch.Tensor) -> torch.Tensor:
     return 2595.0 * torch.log10(1.0 + f / 700.0)
 
@@ -139,7 +145,7 @@ class MFCC:
         n, length = x.shape
         w = self._work(n, length)
         frames = w["frames"]
-        inner = (length - N_FFT // 2) // HOP    # frames 1..inner lie inside the audio (centred, reflect padding)
+        inner = inner_frames(length)
         if inner:
             torch.mul(x.unfold(1, N_FFT, HOP)[:, :inner], self.window, out=frames[:, 1: inner + 1])
         which, index = w["edges"]
@@ -174,10 +180,8 @@ class MFCC:
 def edge_frames(samples: int) -> tuple[torch.Tensor, torch.Tensor]:
     """The frames of a ``samples``-long signal that reach into its reflect padding (the first and the last), and
     the sample indices (frames, N_FFT) each of them reads from the unpadded signal."""
-    f, half = frames_for(samples), N_FFT // 2
-    inner = (samples - half) // HOP
-    which = torch.tensor([0, *range(inner + 1, f)])
-    index = which[:, None] * HOP - half + torch.arange(N_FFT)[None, :]
+    which = torch.tensor([0, *range(inner_frames(samples) + 1, frames_for(samples))])
+    index = which[:, None] * HOP - N_FFT // 2 + torch.arange(N_FFT)[None, :]
     index = index.abs()                                            # before the start: x[-i] is x[i]
     index = torch.where(index >= samples, 2 * (samples - 1) - index, index)   # after the end: mirrored
     return which, index

@@ -23,7 +23,6 @@ current states and the chains carry on from where they were.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -121,7 +120,7 @@ class Scorer:
         n = hits.shape[0]
         self._reserve(n)
         if on_work_thread():                        # a work thread's own scoring: all of it here, never the pool
-            return part(hits, idx, genes, 0, 1)
+            return _on_work_thread(part, hits, idx, genes, 0)
         parts = min(self.threads, n // PART_MIN)
         if parts < 2:
             return part(hits, idx, genes, 0, self.threads)
@@ -134,15 +133,13 @@ class Scorer:
 
 PART_MIN = 8                    # items: a batch scored in parts gives each at least this many (a step of the
                                 # daemon's 16 chains goes in two parts: 1.2-1.3x the loops a second, 2 cores)
-_ONE_THREAD = threading.local()
 
 
 def _on_work_thread(part, hits, idx, genes, row: int) -> torch.Tensor:
-    """Run ``part`` on this work thread, which computes torch work with one thread of its own (set once; the
-    setting is this thread's alone: the caller's torch threads are left as they were)."""
-    if not getattr(_ONE_THREAD, "set", False):
+    """Run ``part`` on this work thread, which computes torch work with one thread of its own (the setting is
+    this thread's alone: the caller's torch threads are left as they were)."""
+    if torch.get_num_threads() != 1:
         torch.set_num_threads(1)
-        _ONE_THREAD.set = True
     return part(hits, idx, genes, row, 1)
 
 
