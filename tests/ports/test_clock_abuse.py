@@ -17,9 +17,9 @@ from dd_live.ports.clock import CONTINUE, SLOPE_RANGE, SPP, START, STOP, TICK, T
 RATE, PERIOD = 44100, 2048
 
 
-def _framed(t: float) -> float:
-    """A stamp as a JACK port with a ``PERIOD``-frame cycle gives it: every tick of one cycle at its start."""
-    return math.floor(t * RATE / PERIOD) * PERIOD / RATE
+def _framed(t: float, period: int = PERIOD) -> float:
+    """A stamp as a JACK port with a ``period``-frame cycle gives it: every tick of one cycle at its start."""
+    return math.floor(t * RATE / period) * period / RATE
 
 
 def _sane(f: ClockFollower) -> None:
@@ -119,6 +119,51 @@ def test_lost_and_doubled_ticks():
         _sane(f)
     assert f.bpm() == pytest.approx(110.0, rel=0.1)
     _follows(f, 24 * 16 * period + 1.0, 110.0)
+
+
+@pytest.mark.parametrize("what", ["lost", "three lost", "doubled", "held up", "lost, 256-frame cycles"])
+def test_the_count_stays_on_the_hosts_song_position(what, caplog):
+    """A tick lost on the way (or doubled) would leave every later note a tick late (early): the count moves to
+    the host's song position once three ticks sit that whole number of ticks off the line, and says so. A tick
+    merely held up on the way moves nothing."""
+    f = ClockFollower()
+    f.feed(START, 0.0)
+    period = 60.0 / 97.0 / TICKS_PER_BEAT
+    framed = "256" in what
+    with caplog.at_level(logging.WARNING, logger="dd_live.midi"):
+        for k in range(24 * 12):
+            t = k * period + (period if what == "held up" and k == 150 else 0.0)
+            if (what.startswith("lost") and k == 150) or (what == "three lost" and 150 <= k < 153):
+                continue
+            f.feed(TICK, _framed(t, 256) if framed else t)
+            if what == "doubled" and k == 150:
+                f.feed(TICK, t)
+    assert f.position == 24 * 12                     # the host's next tick
+    assert f.time_of(f.position) == pytest.approx(24 * 12 * period, abs=0.0005 if not framed else 0.003)
+    said = " ".join(r.getMessage() for r in caplog.records)
+    assert ("made up for" in said) == what.startswith(("lost", "three"))
+    assert ("took back" in said) == (what == "doubled")
+
+
+@pytest.mark.parametrize("seed", [10, 11, 12, 13])
+def test_stamps_held_up_on_the_way_do_not_move_the_tempo_or_the_bar_line(seed):
+    """A stamp is never early, only late: rtmidi's input stamps a message when JACK runs its cycle (up to a
+    64-frame period, 1.5 ms, late) and 3% of the ticks start a hold-up of 5-30 ms on the way (a busy machine).
+    The tempo stays within 0.3 bpm and the next tick's predicted time within 1.8 ms (p95, p90) from the third beat
+    on; a plain least-squares line through every stamp is off by up to 0.6 bpm and 3.5 ms."""
+    rng = np.random.default_rng(seed)
+    f = ClockFollower()
+    f.feed(START, 0.0)
+    period, held, bpms, misses = 60.0 / 120.0 / TICKS_PER_BEAT, -1.0, [], []
+    for k in range(TICKS_PER_BEAT * 16):
+        if rng.random() < 0.03:
+            held = k * period + rng.uniform(0.005, 0.03)
+        f.feed(TICK, max(k * period, held) + rng.uniform(0.0, 0.0015))
+        if k >= 2 * TICKS_PER_BEAT:
+            bpms.append(abs(f.bpm() - 120.0))
+            misses.append(abs(f.time_of(f.position) - (k + 1) * period))
+    assert np.percentile(bpms, 95) < 0.3 and np.percentile(misses, 90) < 0.0018, \
+        (np.percentile(bpms, 95), np.percentile(misses, 90))
 
 
 def test_what_was_ignored_is_said_once_a_second(caplog):

@@ -233,6 +233,7 @@ def test_an_abused_clock_never_stops_the_daemon_and_the_sane_clock_after_it_is_f
             c.wait("/dd/status", 5)
             time.sleep(0.2)
         got = collect(reader, end + 0.5, clock=host.port.clock)
+        late = d.outputs[0].written_late() + host.port.late  # JACK wrote after their frame (ours, the host's)
         # the clock reader never failed (not even to be revived by the supervisor)
         assert d.failure() is None and d.supervisor.revivals == 0 and not told, told
         assert all(i.is_alive() and i.error is None for i in d.inputs)
@@ -246,7 +247,9 @@ def test_an_abused_clock_never_stops_the_daemon_and_the_sane_clock_after_it_is_f
     assert len(ons) > 20
     ticks = np.array([when for _, when in host.ticks])
     on_tick = np.array([np.abs(ticks - t).min() for t in ons])           # on the host's tick grid at 97 bpm
-    assert np.median(on_tick) < 0.001 and np.mean(on_tick < 0.002) >= 0.9, np.percentile(on_tick, [50, 90, 99])
+    # notes JACK wrote after their frame (a machine that held the player past its 0.2 s lookahead) are set aside
+    assert np.median(on_tick) < 0.001 and (on_tick >= 0.002).sum() - late <= 0.1 * len(ons), \
+        (np.percentile(on_tick, [50, 90, 99]), late, len(ons))
     # and on its sixteenths: in about one run of five the notes sit one tick (25.8 ms) late after this abuse
     # (not yet explained; never seen without it), so a sixteenth's phase is held to within one tick here
     errors = np.array([abs(t - host.nearest(t)[1]) for t in ons])
