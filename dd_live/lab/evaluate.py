@@ -102,7 +102,8 @@ def run_protocol(rater: Rater, *, ratings: int = 80, per_model: int = 30, seed: 
     from ..learn.pool import LoopPool, sound_kinds
     from ..learn.sampler import BEST_TEMPERATURE, BestSearch, Chains, Scorer
     from ..sound.samples import load_library
-    from ..learn.trainer import TrainConfig, Trainer, reference_features, resolve_learn
+    from ..learn.trainer import TrainConfig, Trainer, resolve_learn
+    from ..learn.trainset import reference_features
 
     if prior == "shipped":
         from ..loops.prior import load_prior

@@ -24,7 +24,8 @@ def _session(library, *, seed: int, prior, threads: int = 2):
     from ..learn.pool import LoopPool
     from ..learn.pretrain import starting_critic
     from ..learn.sampler import Scorer
-    from ..learn.trainer import TrainConfig, Trainer, reference_features
+    from ..learn.trainer import TrainConfig, Trainer
+    from ..learn.trainset import reference_features
 
     configure_threads(threads)
     rng = np.random.default_rng(seed)

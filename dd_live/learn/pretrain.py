@@ -116,7 +116,8 @@ def pretrain(library, config: PretrainConfig = PretrainConfig(), *, threads: int
 
     from .critic import Critic, configure_threads
     from .sampler import Scorer
-    from .trainer import TrainConfig, augment_features
+    from .trainer import TrainConfig
+    from .trainset import augment_features
 
     if config.loops < 2 * config.batch_size or config.epochs < 1 or not 0 < config.holdout < 1:
         raise ValueError("pretraining needs at least two batches of loops, one epoch and a holdout in (0, 1)")

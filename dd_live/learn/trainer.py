@@ -4,16 +4,14 @@ After each rating the critic takes one budget of training (DeepDrummer's tuned
 setting: 40 minibatches of 16, each half likes and half dislikes drawn with
 replacement, Adam lr 5.7e-5, weight decay 5.9e-6, dropout 0.167) on every loop
 rated so far. The critic learns from the very audio the user heard, one bar at
-120 bpm; its MFCCs are computed once, when the rating arrives, and cached.
+120 bpm; its MFCCs are computed once, when the rating arrives, and cached. With
+``learn="head"`` a loop whose MFCCs can be made again (the daemon renders them from
+its stored pattern) keeps only its embedding once it has one (512 bytes against
+106 KB), so memory stays flat over a long session; the MFCCs are made again only
+if the features change (a checkpoint of other weights, a budget of training).
 
-Augmentation works on the cached MFCCs, so nothing is recomputed per batch:
-
-* gain: +-``gain_db`` dB of level. A gain adds the same number of dB to every
-  mel band, and the 80 dB floor moves with the maximum, so in MFCC terms it adds
-  ``gain_db * sqrt(128)`` to coefficient 0 only (the orthonormal DCT of a constant);
-* time shift: a circular shift by up to ``shift_frames`` frames (200 samples
-  each); the loops are periodic, so this is a shift of where the bar starts;
-* noise: Gaussian noise of ``noise`` MFCC units on every coefficient.
+Augmentation works on the cached MFCCs, so nothing is recomputed per batch
+(:func:`dd_live.learn.trainset.augment_features`).
 
 Training is seeded and deterministic: the same ratings in the same order give
 the same weights.
@@ -48,14 +46,14 @@ import torch
 from torch import nn
 
 from .critic import Critic
+from .trainset import augment_features
 from .policy import HeadPosterior, fit_logistic, set_head
-from .features import N_MELS
 
 CHECKPOINT_VERSION = 1
 LEARN = ("budget", "head")
 BASE_RATE = 1 / 3          # "head": the like rate expected of a loop like the reference loops, before any rating
 BIAS_PRIOR = 2.0           # ... worth this many ratings (the random-loop rate of DeepDrummer-like loops is ~0.35)
-REFERENCE_LOOPS = 256      # loops in the reference set the head's inputs are standardised over
+EMBED_CHUNK = 64           # rated loops embedded (and their MFCCs made again, where let go) at a time
 
 
 def resolve_learn(learn: str, init: object) -> str:
@@ -89,41 +87,6 @@ class TrainConfig:
             raise ValueError(f"learn must be one of {', '.join(LEARN)}, not {self.learn!r}")
 
 
-def reference_features(library, features: Callable, *, prior=None, n: int = REFERENCE_LOOPS, seed: int = 0,
-                       batch: int = 32):
-    """MFCCs of ``n`` reference loops for :meth:`Trainer.set_reference`, in batches: loops as the policy draws
-    them (from ``prior``, a :class:`dd_live.loops.prior.DrumPrior`, with its free share; else DeepDrummer's),
-    one 4/4 bar each as the critic hears it. ``features``: float32 audio (batch, samples) -> MFCCs."""
-    from ..loops.pattern import random_arrays
-    from ..loops.render import REFERENCE_BPM, render_arrays
-
-    rng = np.random.default_rng(seed)
-    hits, idx = prior.draw(library, rng, n)[:2] if prior is not None else random_arrays(library, rng, n)
-    for k in range(0, n, batch):
-        yield features(render_arrays(hits[k:k + batch], idx[k:k + batch], library, bpm=REFERENCE_BPM))
-
-
-def augment_features(x: torch.Tensor, gen: torch.Generator, config: TrainConfig,
-                     noise_bank: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """A copy of MFCCs ``x`` (batch, 60, frames), each with a gain, a circular time shift and noise
-    (see the module docstring). Returns (x, the noise bank): noise is read at a random offset
-    from a bank 8 batches long, drawn when ``noise_bank`` is None or too short (drawing fresh
-    normals for every batch cost as much as the rest of the batch assembly)."""
-    n, _, frames = x.shape
-    shifts = torch.randint(-config.shift_frames, config.shift_frames + 1, (n,), generator=gen)
-    cols = torch.remainder(torch.arange(frames)[None, :] - shifts[:, None], frames)  # roll each item
-    x = torch.gather(x, 2, cols[:, None, :].expand(-1, x.shape[1], -1))
-    if config.gain_db:
-        gain = (torch.rand(n, generator=gen) * 2 - 1) * config.gain_db
-        x[:, 0, :] += gain[:, None] * math.sqrt(N_MELS)
-    if config.noise:
-        if noise_bank is None or noise_bank.numel() < x.numel():
-            noise_bank = torch.randn(8 * x.numel(), generator=gen) * config.noise
-        start = int(torch.randint(0, noise_bank.numel() - x.numel() + 1, (1,), generator=gen))
-        x += noise_bank[start: start + x.numel()].view(x.shape)
-    return x, noise_bank
-
-
 class Trainer:
     """Owns a critic, its optimiser, a copy of its initial weights, and the rated loops' features."""
 
@@ -133,8 +96,15 @@ class Trainer:
         self.initial = copy.deepcopy(critic.state_dict())
         self._optimizer: torch.optim.Adam | None = None   # made at the first budget of training (see optimizer)
         self._optimizer_state: dict | None = None          # ... then given this state (a checkpoint's)
-        self.feats: list[torch.Tensor] = []
-        self._embedded: list[torch.Tensor | None] = []  # learn="head": dense-layer outputs of feats, when known
+        self.feats: list[torch.Tensor | None] = []     # None: let go (learn="head"), made again by ``remake``
+        self.keys: list[int | None] = []               # each row's loop, for ``remake`` (None: cannot be made again)
+        #: makes the MFCCs (n, 60, frames) of the loops with these keys again (the daemon renders them from their
+        #: stored patterns); None: every row's MFCCs are kept
+        self.remake: Callable[[list[int]], torch.Tensor] | None = None
+        #: learn="head": dense-layer outputs of feats, when known (numpy views of each chunk's output: a torch
+        #: tensor a row cost 1.7 KB of memory, 512 bytes of it data)
+        self._embedded: list[np.ndarray | None] = []
+        self._embedded_by: dict[str, torch.Tensor] | None = None   # ... by these weights (all but the output's)
         self.labels: list[bool] = []
         self.rounds = 0
         self.last_loss = float("nan")
@@ -142,12 +112,15 @@ class Trainer:
         self._noise_round = -1
         self._reference: torch.Tensor | None = None    # learn="head": embeddings of the reference loops
         self._reference_feats: Callable | None = None   # ... or what makes their MFCCs, until the first fit
+        self._reference_source: Callable | None = None  # ... and again, if the features change
 
     def set_reference(self, feats) -> None:
         """The reference loops the head's inputs are standardised over: their MFCCs, in batches (an iterable of
         (batch, 60, frames) tensors, or a callable giving one, called at the first fit, off a daemon's start),
         embedded and kept as embeddings (the features never change in ``learn="head"``)."""
         self._reference, self._reference_feats = None, feats if callable(feats) else None
+        if callable(feats):
+            self._reference_source = feats
         if not callable(feats):
             with torch.no_grad():
                 self._reference = torch.cat([self.critic.embed(f) for f in feats])
@@ -182,20 +155,47 @@ class Trainer:
 
     # ------------------------------------------------------------ data
 
-    def add(self, feats: torch.Tensor, like: bool) -> int:
-        """Add one rated loop's MFCCs (60, frames); returns its index."""
-        if tuple(feats.shape) != self.critic.input_shape:
-            raise ValueError(f"features must be {self.critic.input_shape}, got {tuple(feats.shape)}")
-        self.feats.append(feats.detach().to(torch.float32).clone())
+    def add(self, feats: torch.Tensor | None, like: bool, *, key: int | None = None) -> int:
+        """Add one rated loop's MFCCs (60, frames); returns its index. ``key``: the loop, for :attr:`remake`: with
+        ``learn="head"`` its MFCCs are then let go once embedded (106 KB a loop against 512 bytes: memory stays
+        flat over a long session), and ``feats`` may be None (made when first needed)."""
+        if feats is None and (key is None or self.remake is None):
+            raise ValueError("a rated loop needs its features or a key to make them again by")
+        self.feats.append(None if feats is None else self._checked(feats[None])[0].detach().to(torch.float32).clone())
+        self.keys.append(key)
         self._embedded.append(None)
         self.labels.append(bool(like))
         return len(self.feats) - 1
+
+    def _checked(self, feats: torch.Tensor) -> torch.Tensor:
+        if tuple(feats.shape[1:]) != self.critic.input_shape:
+            raise ValueError(f"features must be {self.critic.input_shape}, got {tuple(feats.shape[1:])}")
+        return feats
+
+    def features(self, rows: list[int]) -> torch.Tensor:
+        """The MFCCs (len(rows), 60, frames) of these rows: kept, or made again (all at once)."""
+        gone = [i for i in rows if self.feats[i] is None]
+        made = {}
+        if gone:
+            again = self._checked(self.remake([self.keys[i] for i in gone])).to(torch.float32)
+            made = dict(zip(gone, again))
+        return torch.stack([made[i] if self.feats[i] is None else self.feats[i] for i in rows])
+
+    @property
+    def pending(self) -> int:
+        """How many rows are not embedded yet (``learn="head"``: the next fit embeds them)."""
+        return sum(e is None for e in self._embedded)
+
+    @property
+    def held_features(self) -> int:
+        """How many rated loops' MFCCs are held in memory now."""
+        return sum(f is not None for f in self.feats)
 
     def relabel(self, index: int, like: bool) -> None:
         self.labels[index] = bool(like)
 
     def remove(self, index: int) -> None:
-        del self.feats[index], self.labels[index], self._embedded[index]
+        del self.feats[index], self.labels[index], self._embedded[index], self.keys[index]
 
     @property
     def budgeted(self) -> bool:
@@ -229,7 +229,7 @@ class Trainer:
         """The rated loops ``pick``, each with a gain, a circular time shift and noise (see the module docstring)."""
         if self._noise_round != self.rounds:
             self._noise, self._noise_round = None, self.rounds  # one bank of noise per round
-        x = torch.stack([self.feats[i] for i in pick.tolist()])
+        x = torch.stack([self.feats[i] for i in pick.tolist()])   # all kept while the budget trains (train)
         x, self._noise = augment_features(x, gen, self.config, self._noise)
         return x
 
@@ -241,12 +241,18 @@ class Trainer:
         weight; ``between`` is called after every ``every`` minibatches (the daemon
         lets the generator's torch work in there) and does not change the result.
         ``learn="head"``: the output layer alone is fitted again (:meth:`_fit_head`);
-        a second call on the same ratings gives the same weights.
+        a second call on the same ratings gives the same weights; ``between`` is
+        called between chunks of loops still to embed.
         """
         if not self.feats:
             raise ValueError("nothing to train on: no rated loops")
         if self.config.learn == "head":
-            return self._fit_head()
+            return self._fit_head(between)
+        gone = [i for i, f in enumerate(self.feats) if f is None]
+        for k in range(0, len(gone), EMBED_CHUNK):     # every weight learns: all MFCCs are kept
+            rows = gone[k:k + EMBED_CHUNK]
+            for i, f in zip(rows, self.features(rows)):
+                self.feats[i] = f.clone()
         batches = self.config.batches if batches is None else batches
         seed = self.config.seed * 1_000_003 + self.rounds
         gen = torch.Generator().manual_seed(seed)
@@ -270,17 +276,14 @@ class Trainer:
         self.last_loss = total / max(batches, 1)
         return self.last_loss
 
-    def _fit_head(self) -> float:
+    def _fit_head(self, between: Callable[[], None] | None = None) -> float:
         """``learn="head"``: the features stay as they are; the output layer becomes the L2-regularised
         logistic regression of the labels on the rated loops' dense-layer outputs (standardised over
         the reference loops, else the rated ones; penalty ``head_l2`` times the squared weights, the bias
         drawn towards :data:`BASE_RATE` by :data:`BIAS_PRIOR` ratings), fitted by :func:`fit_logistic`. Returns
         the mean log loss on the rated loops."""
-        missing = [i for i, e in enumerate(self._embedded) if e is None]
-        if missing:  # the features never change in this mode: each loop is embedded once
-            for i, e in zip(missing, self.critic.embed(torch.stack([self.feats[i] for i in missing]))):
-                self._embedded[i] = e
-        emb = torch.stack(self._embedded)
+        self.embed_pending(between)
+        emb = torch.from_numpy(np.stack(self._embedded))
         y = torch.tensor(self.labels, dtype=torch.float32)
         if self._reference_feats is not None:
             self.set_reference(self._reference_feats())
@@ -300,11 +303,43 @@ class Trainer:
         self.rounds += 1
         return self.last_loss
 
+    def embed_pending(self, between: Callable[[], None] | None = None, *, chunk: int = EMBED_CHUNK,
+                      most: int | None = None) -> None:
+        """Embed rows not yet embedded (``most`` of them; None: all), ``chunk`` at a time, calling ``between``
+        before each chunk but the first (the features never change in ``learn="head"``: each loop is embedded
+        once); a row whose MFCCs can be made again lets them go."""
+        missing = [i for i, e in enumerate(self._embedded) if e is None][:most]
+        if missing and self._embedded_by is None:
+            self._embedded_by = {k: v.clone() for k, v in self._embedding_weights().items()}
+        for k in range(0, len(missing), chunk):
+            if k and between is not None:
+                between()
+            rows = missing[k:k + chunk]
+            for i, e in zip(rows, self.critic.embed(self.features(rows)).numpy()):
+                self._embedded[i] = e
+                if self.keys[i] is not None and self.remake is not None:
+                    self.feats[i] = None
+
+    def _embedding_weights(self) -> dict[str, torch.Tensor]:
+        """The critic's weights and statistics an embedding depends on: all but the output layer's."""
+        out = self.critic.output_name() + "."
+        return {k: v for k, v in self.critic.state_dict().items() if not k.startswith(out)}
+
+    def _weights_changed(self) -> None:
+        """After the critic's weights were replaced: embeddings made by other features are forgotten."""
+        made_by = self._embedded_by
+        now = self._embedding_weights()
+        if made_by is None or made_by.keys() != now.keys() or not all(torch.equal(made_by[k], now[k]) for k in now):
+            self._embedded = [None] * len(self.feats)
+            self._embedded_by = None
+            if self._reference_source is not None:
+                self._reference, self._reference_feats = None, self._reference_source
+
     def reset(self) -> None:
         """Back to the initial critic and a fresh optimiser; the rated loops are kept."""
         self.critic.load_state_dict(self.initial)
         self.critic.head_posterior = None
-        self._embedded = [None] * len(self.feats)
+        self._weights_changed()
         self._optimizer = self._optimizer_state = None
         self.rounds = 0
 
@@ -319,12 +354,13 @@ class Trainer:
         self.critic.head_posterior = None  # a snapshot keeps no posterior: the next fit makes one
         self._set_optimizer_state(state["optimizer"])
         self.rounds, self.last_loss = state["rounds"], state["last_loss"]
-        self._embedded = [None] * len(self.feats)
+        self._weights_changed()
         self.critic.eval()
 
     def clear(self) -> None:
         """Forget the rated loops (the weights are kept)."""
         self.feats.clear()
+        self.keys.clear()
         self._embedded.clear()
         self.labels.clear()
 
@@ -369,7 +405,7 @@ class Trainer:
             self.critic.load_state_dict(state["critic"])
             self.config = TrainConfig(**state["config"])
             self._set_optimizer_state(state["optimizer"])
-            self._embedded = [None] * len(self.feats)
+            self._weights_changed()
             self.initial = state["initial"]
             self.rounds = int(state["rounds"])
             extra = dict(state.get("extra", {}))

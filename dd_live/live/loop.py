@@ -79,8 +79,9 @@ def prune_tempos(folder: Path, *, keep: int = KEEP_TEMPOS) -> int:
     return removed
 
 
-def reference_audio(session, library, cid: int) -> np.ndarray:
-    """The 120 bpm bar the critic hears for candidate ``cid``: critic.wav, else rendered from its pattern."""
+def reference_audio(session, library, cid: int, cache: dict[str, np.ndarray] | None = None) -> np.ndarray:
+    """The 120 bpm bar the critic hears for candidate ``cid``: critic.wav, else rendered from its pattern (with
+    the sounds the session kept for it; ``cache``: those read already, by hash, for many loops in a row)."""
     import soundfile as sf
 
     path = session.candidate_dir(cid) / "critic.wav"
@@ -94,7 +95,7 @@ def reference_audio(session, library, cid: int) -> np.ndarray:
     row = session.candidate(cid)
     if row is None:
         raise KeyError(cid)
-    return render_reference([Pattern.from_json(row.pattern)], session.loop_library(cid) or library)[0]
+    return render_reference([Pattern.from_json(row.pattern)], session.loop_library(cid, cache) or library)[0]
 
 
 def collect_loop_files(session, *, keep: set[int], newest: int, now: float | None = None) -> list[int]:

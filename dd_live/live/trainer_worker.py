@@ -22,6 +22,7 @@ from ..worker import Gate, RateLog, Worker
 log = logging.getLogger("dd_live.workers")
 
 HISTORY = 4             # training states kept for a fast undo
+EAGER = 16              # new ratings up to this many have their MFCCs made at once, outside the gate
 
 
 class _Interrupted(Exception):
@@ -48,7 +49,7 @@ class TrainerWorker(Worker):
                  on_idle: Callable[[], None] = lambda: None, prior=None,
                  on_error: Callable[[str, str], None] = lambda code, msg: None) -> None:
         """``on_error(code, message)``: tell the front ends (a checkpoint that cannot be saved: "io"). ``prior``: the drum prior the generator draws from, whose loops the head's inputs are standardised
-        over (:func:`dd_live.learn.trainer.reference_features`)."""
+        over (:func:`dd_live.learn.trainset.reference_features`)."""
         super().__init__()
         from ..learn.features import MFCC
 
@@ -56,6 +57,7 @@ class TrainerWorker(Worker):
         self.gate, self.publish, self.on_error = gate, publish, on_error
         self._save_failed = RateLog(log, every=60.0)
         self.mfcc = mfcc or MFCC()
+        trainer.remake = self._features   # a head's rated loops keep embeddings; their MFCCs are made again if needed
         self.version = version
         self.dataset: list[tuple[int, bool]] = list(trained or [])  # what trainer.feats holds, in order
         self._history: deque[tuple[tuple, dict]] = deque(maxlen=HISTORY)
@@ -88,20 +90,25 @@ class TrainerWorker(Worker):
         reference loops; call before start()."""
         import torch
 
-        from ..learn.trainer import reference_features
+        from ..learn.trainset import reference_features
 
         if self.trainer.config.learn == "head":   # made at the first fit, on the trainer's thread
             self.trainer.set_reference(lambda: reference_features(
                 self.library, lambda a: self.mfcc(torch.from_numpy(a)), prior=self.prior))
         self.trainer.clear()
-        for cid, like in self.dataset:
-            audio = reference_audio(self.session, self.library, cid)
-            self.trainer.add(self.mfcc(torch.from_numpy(audio[None]))[0], like)
+        for cid, like in self.dataset:   # made and embedded on the trainer's thread, while nobody clicks
+            self.trainer.add(None, like, key=cid)
 
     def _run(self) -> None:
+        from ..learn.trainer import EMBED_CHUNK
+
         while not self._stop.is_set():
+            pending = self.trainer.config.learn == "head" and self.trainer.pending > 0
+            if pending:          # rated loops not embedded yet (a restart): a few at a time while nobody clicks
+                with self.gate.hold(high=False):
+                    self.trainer.embed_pending(most=EMBED_CHUNK // 4)
             try:
-                self._jobs.get(timeout=0.5)
+                self._jobs.get(timeout=0.0 if pending else 0.5)
             except queue.Empty:
                 continue
             while True:  # coalesce queued wake-ups: the database says what to do
@@ -115,11 +122,18 @@ class TrainerWorker(Worker):
             self._settled()
         self.busy.clear()
 
-    def _features(self, cid: int):
+    def _made_now(self, cids: list[int]) -> list:
+        """The MFCCs of a few new ratings' loops, made now (outside the gate: a click's own); of many (a session
+        new to this critic), None each: the trainer makes them in chunks when it needs them."""
+        return list(self._features(cids)) if 0 < len(cids) <= EAGER else [None] * len(cids)
+
+    def _features(self, cids: list[int]):
+        """The MFCCs (len(cids), 60, frames) of these candidates, as the critic hears them."""
         import torch
 
-        audio = reference_audio(self.session, self.library, cid)
-        return self.mfcc(torch.from_numpy(np.ascontiguousarray(audio[None])))[0]
+        sounds: dict = {}                  # the session's copies of the sounds, read once for all these loops
+        audio = np.stack([reference_audio(self.session, self.library, cid, sounds) for cid in cids])
+        return self.mfcc(torch.from_numpy(audio))
 
     def _catch_up(self) -> None:
         """Make the dataset equal to the database's ratings and pay one budget per rating.
@@ -144,10 +158,12 @@ class TrainerWorker(Worker):
             n = len(self.dataset)
             if target != self.dataset:
                 if target[:n] == self.dataset:                 # new ratings
-                    new = target[n:]
-                    feats = [self._features(cid) for cid, _ in new]
+                    new = target[n:]       # a click's MFCCs are made here, outside the gate; many (a session new
+                    #                        to this critic) in chunks by the trainer, when it needs them
+                    feats = self._made_now([c for c, _ in new])
                     owed += len(new) if self.trainer.budgeted else 1
-                    change = (lambda fs=feats, rows=new: [self.trainer.add(f, y) for f, (_, y) in zip(fs, rows)])
+                    change = (lambda fs=feats, rows=new: [self.trainer.add(f, y, key=c)
+                                                          for f, (c, y) in zip(fs, rows)])
                 elif [c for c, _ in target] == [c for c, _ in self.dataset]:  # labels replaced
                     changed = [i for i, (a, b) in enumerate(zip(target, self.dataset)) if a != b]
                     owed += len(changed) if self.trainer.budgeted else 1
@@ -205,7 +221,7 @@ class TrainerWorker(Worker):
                 self._publish(self.trainer.last_loss)
                 return
         log.info("retraining from the initial critic on %d ratings", len(target))
-        feats = [self._features(cid) for cid, _ in target]
+        feats = self._made_now([c for c, _ in target])
         with self.gate.hold(high=False):
             self.trainer.reset()
             self.trainer.clear()
@@ -215,7 +231,8 @@ class TrainerWorker(Worker):
             if self._stop.is_set():
                 return
             self._history.append((tuple(self.dataset), self.trainer.snapshot()))
-            self._round(lambda f=f, like=like: self.trainer.add(f, like), self.dataset + [(cid, like)])
+            self._round(lambda f=f, like=like, cid=cid: self.trainer.add(f, like, key=cid),
+                        self.dataset + [(cid, like)])
 
     def _can_drop_to(self, target: list[tuple[int, bool]]) -> bool:
         """True if removing rows from the dataset (no relabels) gives ``target``."""

@@ -104,10 +104,11 @@ class SessionSounds:
         rows = self._query("SELECT * FROM loop_samples")
         return [r for r in rows if not (self.samples_dir / f"{r[3]}.wav").is_file()]
 
-    def loop_library(self, cid: int):
+    def loop_library(self, cid: int, cache: dict[str, np.ndarray] | None = None):
         """The sounds kept for candidate ``cid`` as a SampleLibrary keyed like its pattern, or None if the
         session kept none (a loop nobody rated, a session from before sounds were kept) or one of its copies
-        is missing or damaged (said once in the log): callers then fall back to the sample folders."""
+        is missing or damaged (said once in the log): callers then fall back to the sample folders. ``cache``:
+        sounds already read and checked, by hash (filled here), for many loops in a row."""
         import hashlib
 
         import soundfile as sf
@@ -124,14 +125,18 @@ class SessionSounds:
                 continue
             seen.add(key)
             path = self.samples_dir / f"{digest}.wav"
-            try:
-                audio, _ = sf.read(str(path), dtype="float32", always_2d=False)
-            except (OSError, RuntimeError) as err:
-                log.warning("loop %d: the session's copy of %r is unreadable (%s)", cid, key, err)
-                return None
-            if hashlib.sha256(np.ascontiguousarray(audio).tobytes()).hexdigest() != digest:
-                log.warning("loop %d: the session's copy of %r (%s) is damaged", cid, key, path.name)
-                return None
+            audio = None if cache is None else cache.get(digest)
+            if audio is None:
+                try:
+                    audio, _ = sf.read(str(path), dtype="float32", always_2d=False)
+                except (OSError, RuntimeError) as err:
+                    log.warning("loop %d: the session's copy of %r is unreadable (%s)", cid, key, err)
+                    return None
+                if hashlib.sha256(np.ascontiguousarray(audio).tobytes()).hexdigest() != digest:
+                    log.warning("loop %d: the session's copy of %r (%s) is damaged", cid, key, path.name)
+                    return None
+                if cache is not None:
+                    cache[digest] = audio
             items.append((key, path, audio, category))
         return assemble_library(items, [])
 

@@ -101,3 +101,66 @@ def test_freed_heap_memory_goes_back_to_the_system_when_a_worker_rests():
     kept = rss_mb()
     assert release_memory()
     assert held - kept < 50 and kept - rss_mb() > 150    # kept while freed, given back by the trim
+
+
+def test_a_head_trainer_keeps_embeddings_not_mfccs_and_makes_them_again_only_for_other_features(tmp_path):
+    """With learn="head" a rated loop the trainer can make again keeps its embedding (512 bytes) and lets its
+    MFCCs (106 KB) go, so memory stays flat over thousands of ratings; the fit is the one a trainer holding every
+    MFCC makes. New features (a checkpoint of other weights) make them again; a snapshot or reset of the same
+    features does not; a budget of training (every weight learns) keeps them all."""
+    from dd_live.learn.critic import Critic
+    from dd_live.learn.trainer import TrainConfig, Trainer
+
+    g = torch.Generator().manual_seed(5)
+    feats = torch.randn(70, 60, 442, generator=g)
+    likes = [bool(k % 3 == 0) for k in range(70)]
+    made: list[int] = []
+
+    def remake(keys):
+        made.extend(keys)
+        return feats[keys]
+
+    def trainer(critic, *, keyed=True, given=True, learn="head"):
+        t = Trainer(critic, TrainConfig(learn=learn, batches=1))
+        t.remake = remake if keyed else None
+        for k, (f, like) in enumerate(zip(feats, likes)):
+            t.add(f if given else None, like, key=k if keyed else None)
+        return t
+
+    def head(t):
+        return t.critic.output().weight.detach().clone()
+
+    torch.manual_seed(0)
+    lean = trainer(Critic(precision="fp32"))
+    torch.manual_seed(0)
+    full = trainer(Critic(precision="fp32"), keyed=False)
+    lean.train()
+    full.train()
+    assert lean.held_features == 0 and full.held_features == 70 and made == []
+    assert torch.allclose(head(lean), head(full), atol=1e-6)
+
+    snap = lean.snapshot()
+    lean.reset()
+    lean.restore(snap)
+    lean.train()
+    assert made == []                                          # the same features: the embeddings stand
+
+    torch.manual_seed(1)
+    other = Trainer(Critic(precision="fp32"), TrainConfig(learn="head"))
+    other.save(tmp_path / "other.pt")
+    lean.load(tmp_path / "other.pt")
+    lean.train()
+    assert sorted(made) == list(range(70)) and lean.held_features == 0   # made again, once each, let go again
+    torch.manual_seed(1)
+    fresh = trainer(Critic(precision="fp32"), keyed=False)
+    fresh.train()
+    assert torch.allclose(head(lean), head(fresh), atol=1e-6)
+
+    made.clear()
+    torch.manual_seed(0)
+    lazy = trainer(Critic(precision="fp32"), given=False, learn="budget")
+    assert lazy.held_features == 0 and lazy.pending == 70
+    lazy.train()
+    assert lazy.held_features == 70 and sorted(made) == list(range(70))
+    with pytest.raises(ValueError, match="key"):
+        trainer(Critic(precision="fp32"), keyed=False, given=False)

@@ -4,9 +4,11 @@ hold-off, the trainer's rounds."""
 from __future__ import annotations
 
 import threading
+import time
 
 import numpy as np
 import pytest
+import torch
 
 from dd_live.session.session import Session
 from dd_live.worker import Gate
@@ -161,6 +163,38 @@ def test_a_head_learning_trainer_fits_once_per_change_and_owes_nothing(tmp_path,
         worker.sync()
         worker._catch_up()
         assert published == [2, 2] and worker.trainer.labels == [True, True]
+    finally:
+        session.close()
+
+
+def test_a_head_trainer_keeps_no_rated_loops_mfccs_and_a_restart_embeds_them_in_the_background(tmp_path, rng,
+                                                                                              small_lib):
+    """The daemon's trainer lets each rated loop's MFCCs go once embedded (they are made again from the stored
+    pattern when needed); after a restart the rated loops are embedded on the trainer's thread,
+    not at start but in the background, and the fit is the one before the restart."""
+    worker, session, published, idle = _trainer_worker(tmp_path, rng, stale_after=60.0, learn="head")
+    worker.library = small_lib                                  # the reference loops the head is standardised over
+    try:
+        worker.load_features()                                  # as the daemon does before it starts the worker
+        session.rate(1, True)
+        session.rate(2, False)
+        worker.sync()
+        worker._catch_up()
+        assert worker.trainer.held_features == 0 and worker.trainer.feats == [None, None]
+        before = worker.trainer.critic.output().weight.detach().clone()
+        worker.trainer.critic.output().weight.data.zero_()
+        worker.load_features()                                  # a restart: nothing made yet
+        assert worker.trainer.held_features == 0 and worker.trainer.pending == 2
+        worker.start()                                          # ... then embedded while nobody clicks
+        deadline = time.monotonic() + 30
+        while worker.trainer.pending and time.monotonic() < deadline:
+            time.sleep(0.02)
+        worker.stop()
+        worker.join()
+        assert worker.trainer.pending == 0 and worker.trainer.held_features == 0
+        worker.trainer.train()
+        assert torch.allclose(worker.trainer.critic.output().weight, before, atol=1e-6)
+        assert worker.trainer.held_features == 0
     finally:
         session.close()
 

@@ -50,6 +50,27 @@ def test_a_rated_loop_plays_its_own_sounds_after_the_folder_changed(tmp_path, ki
         s.close()
 
 
+def test_many_loops_read_each_kept_sound_once_through_a_cache(tmp_path, kit, monkeypatch):
+    """The trainer remakes many rated loops in a row (after a restart): each kept sound is read and checked once
+    for all of them, and every loop's sounds are the ones read alone."""
+    import soundfile
+
+    s = _rated(tmp_path / "s", kit, 8)
+    try:
+        alone = [s.loop_library(cid) for cid in range(1, 9)]
+        reads = []
+        real = soundfile.read
+        monkeypatch.setattr(soundfile, "read", lambda *a, **k: reads.append(a[0]) or real(*a, **k))
+        cache: dict = {}
+        shared = [s.loop_library(cid, cache) for cid in range(1, 9)]
+        assert len(reads) == len(set(reads)) == len(cache) == len(list(s.samples_dir.glob("*.wav")))
+        for a, b, cid in zip(alone, shared, range(1, 9)):
+            for key in s.played_pattern(cid).samples:
+                np.testing.assert_array_equal(a.audio(a.index(key)), b.audio(b.index(key)))
+    finally:
+        s.close()
+
+
 def test_a_rerun_of_an_export_adds_only_new_loops_and_reports_lost_ones(tmp_path, kit, make_library):
     s = _rated(tmp_path / "s", kit, 4)
     try:
