@@ -152,7 +152,7 @@ def cmd_bench(a: argparse.Namespace) -> int:
 
     result = run(a.what, seconds=a.seconds, batch=a.batch, files=a.files, threads=a.threads, learn=a.learn,
                  rater=a.rater, seed=a.seed, samples=a.samples, feel=a.feel, screenshot=a.screenshot, busy=a.busy,
-                 precision=a.precision, jack_period=a.jack_period)
+                 precision=a.precision, jack_period=a.jack_period, ratings=a.ratings)
     if a.json:
         print(json.dumps(result))
     else:

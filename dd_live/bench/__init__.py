@@ -1,6 +1,6 @@
 """The figures behind ``dd-live bench``: render, load, critic, protocol, live, lean, feel, playalong, pretrain, fixing,
-song, web, prior and hostile (:data:`BENCHES`), each measured on this machine and printed or written as JSON, never judged
-by a timed test. Importing this package imports none of them."""
+song, web, prior, hostile and ratings (:data:`BENCHES`), each measured on this machine and printed or written as
+JSON, never judged by a timed test. Importing this package imports none of them."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any
 from .. import PRECISIONS
 
 JACK_PERIODS = (64, 128, 256, 512, 1024)   # frames a cycle ``bench live``'s JACK server may run (--jack-period)
+MAX_RATINGS = 100_000                      # the most stored ratings ``bench ratings`` fills a session with
 
 
 def _later(module: str, name: str) -> Callable[..., dict]:
@@ -40,13 +41,15 @@ BENCHES: dict[str, Callable[[SimpleNamespace], dict]] = {
     "web": lambda o: _later("web", "bench_web")(threads=o.threads, screenshot=o.screenshot, busy=o.busy),
     "prior": lambda o: _later("core", "bench_prior")(samples=o.samples, seed=o.seed),
     "hostile": lambda o: _later("hostile", "bench_hostile")(files=o.files or 100, seed=o.seed, threads=o.threads),
+    "ratings": lambda o: _later("ratings", "bench_ratings")(seed=o.seed, threads=o.threads,
+                                                          **({"counts": tuple(o.ratings)} if o.ratings else {})),
 }
 
 
 def run(what: str, *, seconds: float = 3.0, batch: int | None = None, files: int | None = None, threads: int = 2,
         learn: str = "auto", rater: str = "groove", seed: int = 0, samples: list[str] | None = None,
         feel: bool = False, screenshot: str | None = None, busy: int = 0, precision: str | None = None,
-        jack_period: int | None = None) -> dict:
+        jack_period: int | None = None, ratings: list[int] | None = None) -> dict:
     """Benchmark ``what`` (a key of :data:`BENCHES`) with these options; its figures as a dict, with the critic's
     ``precision`` as it ran (``precision``: forced, for this process and the daemons it starts; None: auto)."""
     import os
@@ -58,6 +61,8 @@ def run(what: str, *, seconds: float = 3.0, batch: int | None = None, files: int
         raise InputError("--batch, --files and --threads must be at least 1 and --seconds positive")
     if not 0 <= busy <= 64:
         raise InputError(f"--busy takes 0-64 processes, got {busy}")
+    if ratings is not None and not (ratings and all(0 <= n <= MAX_RATINGS for n in ratings)):
+        raise InputError(f"--ratings takes counts of 0-{MAX_RATINGS:,} stored ratings, got {ratings}")
     if jack_period is not None and jack_period not in JACK_PERIODS:
         raise InputError(f"--jack-period takes {', '.join(map(str, JACK_PERIODS))} frames, got {jack_period}")
     if what not in BENCHES:
@@ -67,7 +72,7 @@ def run(what: str, *, seconds: float = 3.0, batch: int | None = None, files: int
         os.environ["DD_LIVE_PRECISION"] = precision      # the daemons a benchmark starts compute the same way
     result = BENCHES[what](SimpleNamespace(seconds=seconds, batch=batch, files=files, threads=threads, learn=learn,
                                          rater=rater, seed=seed, samples=samples, feel=feel, screenshot=screenshot,
-                                         busy=busy, jack_period=jack_period))
+                                         busy=busy, jack_period=jack_period, ratings=ratings))
     return {**result, "precision": resolve_precision()}
 
 
@@ -81,7 +86,8 @@ def add_arguments(b) -> None:
                         "its feel; pretrain: dd-live pretrain; "
                         "song: song mode on a 4-minute song and the longest simutrans song; fixing: a simulated performer who edits loops against one who only rates; web: the page in headless chromium, click to next grid on screen; prior: building the drum prior, then a new "
                         "session's first 20 loops with each rater and a performer who only dislikes hats; hostile: dd-live song on "
-                        "--files hostile MIDI files (default 100), one process each")
+                        "--files hostile MIDI files (default 100), one process each; ratings: the daemon's memory "
+                        "and first fit on sessions of 100 and 10,000 stored ratings (--ratings)")
     b.add_argument("--json", action="store_true", help="print one JSON line")
     b.add_argument("--feel", action="store_true", help="critic, live: loops with a feel of their own (velocities, "
                                                       "push, swing)")
@@ -104,5 +110,7 @@ def add_arguments(b) -> None:
                    help="live: the JACK dummy server's period, one of " + ", ".join(map(str, JACK_PERIODS)) +
                         " (default: the tests' 64 frames, 1.45 ms; JACK's process threads wake once a period, so idle "
                         "CPU falls with longer ones)")
+    b.add_argument("--ratings", type=int, nargs="+", metavar="N",
+                   help="ratings: the counts of stored ratings to serve, one daemon each (default 100 10000)")
     b.add_argument("--busy", type=int, default=0, metavar="N",
                    help="web: N processes spinning on the CPU beside it throughout (a busy machine)")

@@ -143,11 +143,12 @@ def _wait_quiet(log_path: Path, proc: subprocess.Popen, before: int, *, quiet_s:
 
 @contextmanager
 def bench_daemon(bench: str, *, midi_out: str = "none", threads: int | None = 2, extra: Sequence[str] = (),
-                 env: dict[str, str] | None = None) -> Iterator[tuple[subprocess.Popen, Client]]:
-    """``dd-live serve`` on a fresh session in a temporary folder, for ``dd-live bench BENCH``, and a client on its
-    reply port; both ended on exit, when the daemon's whole log becomes ``proc.log_text``. A TimeoutError or
-    RuntimeError inside becomes one DDLiveError naming the bench, with the end of the daemon's log (and, on POSIX,
-    every thread's stack it printed on SIGUSR1)."""
+                 env: dict[str, str] | None = None, prepare: Callable[[Path], None] | None = None,
+                 ) -> Iterator[tuple[subprocess.Popen, Client]]:
+    """``dd-live serve`` on a fresh session in a temporary folder (``prepare(folder)``: fills it first), for
+    ``dd-live bench BENCH``, and a client on its reply port; both ended on exit, when the daemon's whole log
+    becomes ``proc.log_text``. A TimeoutError or RuntimeError inside becomes one DDLiveError naming the bench, with
+    the end of the daemon's log (and, on POSIX, every thread's stack it printed on SIGUSR1)."""
     import signal
     import tempfile
 
@@ -159,6 +160,8 @@ def bench_daemon(bench: str, *, midi_out: str = "none", threads: int | None = 2,
     tmp = tempfile.TemporaryDirectory(prefix="dd_live_bench_")
     log_path = Path(tmp.name) / "serve.log"
     log = open(log_path, "w")
+    if prepare is not None:
+        prepare(Path(tmp.name) / "bench")
     proc = serve(Path(tmp.name) / "bench", osc_port, client.port, midi_out=midi_out, threads=threads, extra=extra,
                  env=env, stderr=log, stdout=subprocess.DEVNULL)
     try:
