@@ -84,7 +84,7 @@ def run_protocol(rater: Rater, *, ratings: int = 80, per_model: int = 30, seed: 
     (:class:`dd_live.learn.policy.PoolSearch` without a draw), as the daemon's best mode does.
     ``init``: the critic's start (:func:`dd_live.learn.pretrain.starting_critic`):
     "pretrained" (default), "random" (the paper's) or a file from ``dd-live pretrain``.
-    ``learn``: how the critic learns (:func:`dd_live.learn.trainer.resolve_learn`): "auto"
+    ``learn``: how the critic learns (:func:`dd_live.learn.trainset.resolve_learn`): "auto"
     (default: "head" for a pretrained start, the paper's "budget" for a random one).
     ``policy``: how Phase I picks each loop: "lean" (default: Thompson sampling over the head's
     posterior, :class:`dd_live.learn.policy.PoolSearch`, as the daemon's default lean mode does; for a
@@ -102,7 +102,8 @@ def run_protocol(rater: Rater, *, ratings: int = 80, per_model: int = 30, seed: 
     from ..learn.pool import LoopPool, sound_kinds
     from ..learn.sampler import BEST_TEMPERATURE, BestSearch, Chains, Scorer
     from ..sound.samples import load_library
-    from ..learn.trainer import TrainConfig, Trainer, resolve_learn
+    from ..learn.trainer import TrainConfig, Trainer
+    from ..learn.trainset import resolve_learn
     from ..learn.trainset import reference_features
 
     if prior == "shipped":

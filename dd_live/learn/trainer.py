@@ -17,8 +17,8 @@ Training is seeded and deterministic: the same ratings in the same order give
 the same weights.
 
 With ``learn="head"`` (the default for a critic that starts from pretrained
-features, see :func:`resolve_learn`) the features are left as pretrained and
-each rating refits only the output layer: an L2-regularised logistic regression
+features, see :func:`dd_live.learn.trainset.resolve_learn`) the features are
+left as pretrained and each rating refits only the output layer: an L2-regularised logistic regression
 on the rated loops' dense-layer outputs. With 80 ratings the paper's budget
 overfits the features to those loops, and its scores saturate: about a fifth of
 random loops score 0.95 or more after 80 ratings. See the README's learning section.
@@ -38,7 +38,7 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -46,45 +46,13 @@ import torch
 from torch import nn
 
 from .critic import Critic
-from .trainset import augment_features
+from .trainset import TrainConfig, augment_features
 from .policy import HeadPosterior, fit_logistic, set_head
 
 CHECKPOINT_VERSION = 1
-LEARN = ("budget", "head")
 BASE_RATE = 1 / 3          # "head": the like rate expected of a loop like the reference loops, before any rating
 BIAS_PRIOR = 2.0           # ... worth this many ratings (the random-loop rate of DeepDrummer-like loops is ~0.35)
 EMBED_CHUNK = 64           # rated loops embedded (and their MFCCs made again, where let go) at a time
-
-
-def resolve_learn(learn: str, init: object) -> str:
-    """How a new critic learns: ``learn`` itself, or for "auto" the paper's "budget" when it starts
-    from random weights (``init == "random"``: its features must be learned too) and "head" when it
-    starts from pretrained features (see :meth:`Trainer.train`)."""
-    if learn == "auto":
-        return "budget" if init == "random" else "head"
-    if learn not in LEARN:
-        raise ValueError(f"learn must be auto, {' or '.join(LEARN)}, not {learn!r}")
-    return learn
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """One rating's training budget and its augmentation."""
-
-    batches: int = 40
-    batch_size: int = 16
-    lr: float = 5.7e-5
-    weight_decay: float = 5.9e-6
-    gain_db: float = 6.0
-    shift_frames: int = 8
-    noise: float = 0.5
-    seed: int = 0
-    learn: str = "budget"      # "budget": the minibatches above, every weight; "head": see Trainer.train
-    head_l2: float = 3.0       # "head": L2 penalty on the standardised output weights
-
-    def __post_init__(self) -> None:
-        if self.learn not in LEARN:
-            raise ValueError(f"learn must be one of {', '.join(LEARN)}, not {self.learn!r}")
 
 
 class Trainer:

@@ -1,5 +1,6 @@
-"""What the critic trains on besides the ratings themselves: the reference loops a head's inputs are
-standardised over, and augmented copies of rated loops' MFCCs.
+"""How the critic trains, besides the ratings themselves: how it learns (``resolve_learn``, ``TrainConfig``: one
+rating's budget and its augmentation), the reference loops a head's inputs are standardised over, and augmented
+copies of rated loops' MFCCs.
 
 Augmentation works on cached MFCCs, so nothing is recomputed per batch:
 
@@ -15,17 +16,46 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from .features import N_MELS
 
-if TYPE_CHECKING:
-    from .trainer import TrainConfig
-
+LEARN = ("budget", "head")
 REFERENCE_LOOPS = 256      # loops in the reference set the head's inputs are standardised over
+
+
+def resolve_learn(learn: str, init: object) -> str:
+    """How a new critic learns: ``learn`` itself, or for "auto" the paper's "budget" when it starts
+    from random weights (``init == "random"``: its features must be learned too) and "head" when it
+    starts from pretrained features (see :meth:`dd_live.learn.trainer.Trainer.train`)."""
+    if learn == "auto":
+        return "budget" if init == "random" else "head"
+    if learn not in LEARN:
+        raise ValueError(f"learn must be auto, {' or '.join(LEARN)}, not {learn!r}")
+    return learn
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One rating's training budget and its augmentation."""
+
+    batches: int = 40
+    batch_size: int = 16
+    lr: float = 5.7e-5
+    weight_decay: float = 5.9e-6
+    gain_db: float = 6.0
+    shift_frames: int = 8
+    noise: float = 0.5
+    seed: int = 0
+    learn: str = "budget"      # "budget": the minibatches above, every weight; "head": see Trainer.train
+    head_l2: float = 3.0       # "head": L2 penalty on the standardised output weights
+
+    def __post_init__(self) -> None:
+        if self.learn not in LEARN:
+            raise ValueError(f"learn must be one of {', '.join(LEARN)}, not {self.learn!r}")
 
 
 def reference_features(library, features: Callable, *, prior=None, n: int = REFERENCE_LOOPS, seed: int = 0,

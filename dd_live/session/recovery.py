@@ -146,7 +146,8 @@ def restore_trainer(session, library, *, seed: int, init: str, learn: str) -> tu
     else a new critic started as ``init`` says, learning as ``learn`` says, saved as both.
     """
     from ..learn.pretrain import starting_critic
-    from ..learn.trainer import TrainConfig, Trainer, resolve_learn
+    from ..learn.trainer import TrainConfig, Trainer
+    from ..learn.trainset import resolve_learn
 
     trainer, extra = _load_checkpoint(session.latest_checkpoint, seed)
     if trainer is not None:

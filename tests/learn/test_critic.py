@@ -117,7 +117,7 @@ def test_head_learning_from_dislikes_alone_pushes_down_what_they_share(rng):
 
 
 def test_learn_setting_resolves_and_is_checked():
-    from dd_live.learn.trainer import resolve_learn
+    from dd_live.learn.trainset import resolve_learn
 
     assert resolve_learn("auto", "random") == "budget"
     assert resolve_learn("auto", "pretrained") == "head" and resolve_learn("auto", "/x/pre.pt") == "head"
