@@ -28,6 +28,11 @@ TEMPO_RANGE = (20.0, 300.0)
 MAX_TRACKS = 16
 """The most tracks (sounds) a loop has."""
 
+VELOCITY_LEVELS = {"ghost": 40, "soft": 70, "normal": 100, "accent": 127}
+"""A hit's velocities on the feel lattice the search moves on, soft to loud, and those a front end's cell edit
+steps through (the page's shift-click all four; the Max patch's matrixctrl rest, normal and accent). DeepDrummer's
+loops play every hit at "normal"."""
+
 
 class Grid(NamedTuple):
     tracks: int     # sounds (rows)

@@ -129,8 +129,9 @@ function draw(cells) {
         outlet(OUT_GRID, "clear");
         for (var t = 0; t < tracks; t++) {
             for (var s = 0; s < steps; s++) {
-                if (cells[t * steps + s] > 0) {
-                    outlet(OUT_GRID, s, t, 1);
+                var lit = level(cells[t * steps + s]);
+                if (lit > 0) {
+                    outlet(OUT_GRID, s, t, lit);
                 }
             }
         }
@@ -141,7 +142,15 @@ function draw(cells) {
 
 // ---------------------------------------------------------------- editing is rating (both patches)
 
-// A click on the matrixctrl ("column row value"): the cell's hit added (velocity 100) or taken away, sent as
+// The matrixctrl's three levels a cell (@range 3; a click steps rest -> hit -> accent -> rest): their velocities
+// (protocol.py's EDIT_VELOCITIES "normal" and "accent"), and the level a velocity is shown at.
+var LEVELS = [0, 100, 127];
+
+function level(velocity) {
+    return velocity > LEVELS[1] ? 2 : velocity > 0 ? 1 : 0;
+}
+
+// A click on the matrixctrl ("column row value"): the cell's hit added, made an accent or taken away, sent as
 // /dd/edit id track step velocity on the loop the grid shows. The edited loop comes back as a candidate of its
 // own (/dd/edited), and Like keeps it. One edit is in flight at a time, each on the loop the last one made;
 // clicks meanwhile wait their turn, shown on the grid. A cell already as the click leaves it is no edit.
@@ -151,8 +160,8 @@ function cell(col, row, value) {
         i >= state.cells.length) {
         return;
     }
-    var velocity = value > 0 ? 100 : 0;
-    if ((state.cells[i] > 0) === (velocity > 0)) {
+    var velocity = LEVELS[Math.max(0, Math.min(LEVELS.length - 1, Math.round(value)))];
+    if (level(state.cells[i]) === level(velocity)) {
         return;
     }
     state.cells[i] = velocity;
@@ -167,7 +176,8 @@ function pumpEdits() {
     var e = state.edits.shift();
     state.editing = true;
     outlet(OUT_OSC, "/dd/edit", state.gridId, e[0], e[1], e[2]);
-    say("edit: track " + e[0] + " step " + (e[1] + 1) + (e[2] > 0 ? " on" : " off") + " (Like keeps it)");
+    say("edit: track " + e[0] + " step " + (e[1] + 1) + (e[2] > LEVELS[1] ? " accent" : e[2] > 0 ? " on" : " off") +
+        " (Like keeps it)");
 }
 
 // /dd/edited id parent root: the edit's loop, a candidate of its own

@@ -757,7 +757,8 @@
                         "list"
                     ],
                     "rows": 4,
-                    "columns": 16
+                    "columns": 16,
+                    "range": 3
                 }
             },
             {

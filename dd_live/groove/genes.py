@@ -23,10 +23,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..loops.pattern import DEFAULT_VELOCITY
+from .. import VELOCITY_LEVELS
 
-VELOCITIES = np.array([40, 70, DEFAULT_VELOCITY, 127], dtype=np.uint8)   # ghost, soft, normal, accent
-NORMAL = 2                                   # VELOCITIES[NORMAL]: DeepDrummer's one velocity
+VELOCITIES = np.array(list(VELOCITY_LEVELS.values()), dtype=np.uint8)   # ghost, soft, normal, accent
+NORMAL = list(VELOCITY_LEVELS).index("normal")   # VELOCITIES[NORMAL]: DeepDrummer's one velocity
 PUSHES = np.linspace(-0.25, 0.25, 9)         # a track's offset, steps
 ON_GRID = 4                                  # PUSHES[ON_GRID] == 0
 SWINGS = np.array([0.0, 1 / 12, 1 / 6, 1 / 4, 1 / 3])

@@ -22,12 +22,12 @@ from typing import Any
 
 import numpy as np
 
-from .. import GRID, MAX_TRACKS
+from .. import GRID, MAX_TRACKS, VELOCITY_LEVELS
 from ..errors import PatternError
 
 SCHEMA = "dd_live.pattern"
 SCHEMA_VERSION = 1
-DEFAULT_VELOCITY = 100
+DEFAULT_VELOCITY = VELOCITY_LEVELS["normal"]
 MAX_STEPS = 64
 DENSITY = 0.5
 P_TOGGLE = 0.05

@@ -7,7 +7,8 @@ and SVG pictures of each (patching view and presentation) for the README. Every 
 them with py2max and compare them with a fresh build.
 
 Both patches: Like, Dislike, Next, Undo and Export buttons, the current pattern
-in a matrixctrl (a click on a cell edits the loop: /dd/edit), the critic's score, the tempo, like/dislike counters, a
+in a matrixctrl (a click on a cell edits the loop, stepping it rest, hit, accent:
+/dd/edit), the critic's score, the tempo, like/dislike counters, a
 status line that shows the daemon's errors, a Take toggle and a Straight
 button for the drums' feel (takes of the performer playing along; the js sends
 each onset with its beat in the bar: the standalone patch hears attacks on the
@@ -140,7 +141,7 @@ def _core(s: _Sheet, *, onload: str) -> dict[str, Any]:
         s.line(route, pre, outlet=i)
         s.line(pre, js)
     # displays
-    grid = s.box(f"matrixctrl @rows {TRACKS} @columns {STEPS}", 20, 290, 16 * STEPS, 16 * TRACKS)
+    grid = s.box(f"matrixctrl @rows {TRACKS} @columns {STEPS} @range 3", 20, 290, 16 * STEPS, 16 * TRACKS)  # 3 levels
     s.line(js, grid, outlet=2)
     clicked = s.box("prepend cell", 20, 290 + 16 * TRACKS + 10, 80)     # a click edits the loop (through the js)
     s.line(grid, clicked)

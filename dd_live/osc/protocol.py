@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .. import MAX_TRACKS, TEMPO_RANGE
+from .. import MAX_TRACKS, TEMPO_RANGE, VELOCITY_LEVELS
 from .entries import Address, Arg
 
 OSC_PORT = 7710
@@ -45,6 +45,8 @@ MAX_CLIENTS = 32
 #: the front ends' keyboard shortcuts (the page and the Max patch): button command -> key
 #: the panels of front ends' controls (an inbound address's ``page``): name -> title
 PANELS = {"loop": "Loops", "play": "Play along (MIDI out and takes)", "song": "Songs"}
+#: the velocities a front end's cell edit (/dd/edit) steps through, soft to loud (see dd_live.VELOCITY_LEVELS)
+EDIT_VELOCITIES = dict(VELOCITY_LEVELS)
 KEYS = {"like": "l", "dislike": "d", "next": "n", "undo": "u", "redo": "r", "export": "e"}
 #: /dd/undo takes back at most this many ratings in a row (a new rating, or a /dd/redo, lets it go further)
 UNDO_DEPTH = 16
@@ -287,7 +289,7 @@ def as_dict() -> dict:
              **({"page": a.page, "setting": a.setting} if a.page else {})}
             for a in ADDRESSES
         ],
-        "errors": dict(ERROR_CODES), "panels": dict(PANELS),
+        "errors": dict(ERROR_CODES), "panels": dict(PANELS), "velocities": dict(EDIT_VELOCITIES),
     }
 
 

@@ -131,6 +131,18 @@ def test_what_the_js_sends_is_in_the_daemons_table():
     assert sent <= set(protocol.inbound())
 
 
+@pytest.mark.parametrize("path", PATCHES, ids=lambda p: p.name)
+def test_the_grids_three_levels_are_rest_and_the_tables_normal_and_accent_velocities(path):
+    """The matrixctrl steps a cell through three levels; the js sends them as the velocities the daemon's table
+    names for a front end's edits (the page's shift-click steps through all of them)."""
+    levels = re.search(r"var LEVELS = \[([^\]]*)\];", js_source().read_text()).group(1)
+    assert [int(v) for v in levels.split(",")] == [0, protocol.EDIT_VELOCITIES["normal"],
+                                                    protocol.EDIT_VELOCITIES["accent"]]
+    assert protocol.as_dict()["velocities"] == protocol.EDIT_VELOCITIES
+    grids = [b["box"] for b in load(path)["patcher"]["boxes"] if b["box"].get("maxclass") == "matrixctrl"]
+    assert grids and all(g.get("range") == len(levels.split(",")) for g in grids)
+
+
 def test_committed_patches_equal_a_fresh_build(tmp_path):
     written = build(tmp_path / "max_patches", svg_dir=tmp_path / "img")
     for name in ("dd_live.maxpat", "dd_live.amxd", JS):

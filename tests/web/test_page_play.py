@@ -59,9 +59,14 @@ def test_a_clicked_cell_is_an_edit_and_like_keeps_it(shown):
     row = d.session.candidate(new)
     assert row.mode == "edit" and d.current.id == new and d.current.pattern.hits[0, step]
     assert page.locator(f"#grid td.cell[data-track='1'][data-step='{step}']").get_attribute("data-velocity") == "100"
+    # shift-click steps the hit to the next of the table's edit velocities: from normal to accent
+    page.click(f"#grid td.cell[data-track='1'][data-step='{step}']", modifiers=["Shift"])
+    page.wait_for_function(f"dd.grid.id !== {new} && dd.grid.daemon[{step}] === 127")
+    accent = page.evaluate("dd.grid.id")
+    assert d.current.id == accent and int(d.current.pattern.velocities[0, step]) == 127
     page.click("button[data-command=like]")
-    page.wait_for_function(f"dd.grid.id !== {new}")
-    assert d.session.ratings() == [(root, False), (new, True)]
+    page.wait_for_function(f"dd.grid.id !== {accent}")
+    assert d.session.ratings() == [(root, False), (accent, True)]
 
 
 def test_quick_edits_then_like_keeps_the_loop_all_of_them_made(shown):

@@ -189,7 +189,8 @@ function handle(msg) {
 
 // ---------------------------------------------------------------- the grid and the plot
 
-const VELOCITIES = [40, 70, 100, 127];           // shift-click steps through them: ghost, soft, normal, accent
+// shift-click steps through the table's edit velocities (ghost, soft, normal, accent); a click adds a normal hit
+const velocities = () => Object.values(dd.table.velocities);
 
 function drawGrid() {
   const table = $("grid");
@@ -237,8 +238,9 @@ function editCell(t, s, shift) {
   if (!dd.grid) return;
   const i = t * dd.shape.steps + s;
   const v = dd.grid.cells[i] || 0;
-  let velocity = v > 0 ? 0 : 100;
-  if (shift) velocity = v > 0 ? VELOCITIES[(VELOCITIES.findIndex((x) => x >= v) + 1) % VELOCITIES.length] : 100;
+  const steps = velocities(), normal = dd.table.velocities.normal;
+  let velocity = v > 0 ? 0 : normal;
+  if (shift) velocity = v > 0 ? steps[(steps.findIndex((x) => x >= v) + 1) % steps.length] : normal;
   dd.grid.cells[i] = velocity;                   // shown at once; the daemon's loop follows
   dd.editClick = performance.now();
   dd.edits = dd.edits.filter((e) => e.cell !== i);

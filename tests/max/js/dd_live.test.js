@@ -159,10 +159,11 @@ test("grid, counters, errors and the audition buffers", () => {
   const {ctx, out} = load(null);
   ctx.samples(3, "kick_01", "snare_02", "hat_closed_03");
   const cells = new Array(3 * 16).fill(0);
-  cells[0] = 100; cells[16 + 4] = 90; cells[2 * 16 + 15] = 1;
+  cells[0] = 100; cells[16 + 4] = 90; cells[2 * 16 + 15] = 1; cells[2 * 16 + 2] = 127;
   out.length = 0;
   ctx.grid(3, ...cells);
-  assert.deepEqual(out, [[2, "clear"], [2, 0, 0, 1], [2, 4, 1, 1], [2, 15, 2, 1]]);
+  // a hit up to the normal velocity is level 1, louder is an accent: level 2
+  assert.deepEqual(out, [[2, "clear"], [2, 0, 0, 1], [2, 4, 1, 1], [2, 2, 2, 2], [2, 15, 2, 1]]);
   out.length = 0;
   ctx.grid(3, 1, 2, 3, 4);  // 4 cells cannot be 3 tracks
   assert.match(out[0][2], /does not fit 3 tracks/);
@@ -286,11 +287,16 @@ test("a click on a cell edits the loop: one /dd/edit in flight, the rest queued;
   ctx.edited(10, 9, 7);
   assert.deepEqual(edits(), [[7, 1, 4, 100], [9, 2, 8, 100], [10, 1, 0, 0]]);
   ctx.edited(11, 10, 7);
+  ctx.cell(5, 2, 2);                               // a click on a hit: an accent (the matrixctrl's third level)
+  assert.deepEqual(edits().at(-1), [11, 3, 5, 127]);
+  ctx.edited(12, 11, 7);
+  ctx.cell(5, 2, 2);                               // an accent already: no edit
+  assert.equal(edits().length, 4);
   ctx.cell(12, 3, 1);                              // refused by the daemon: the grid goes back to its loop
   ctx.cell(13, 3, 1);
   ctx.dderror("args", "no such candidate");
   assert.equal(ctx.state.editing, false);
   assert.equal(ctx.state.edits.length, 0);
   assert.equal(ctx.state.cells[3 * 16 + 12], 0);
-  assert.equal(edits().length, 4);
+  assert.equal(edits().length, 5);
 });
