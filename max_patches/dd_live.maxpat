@@ -427,8 +427,8 @@
                 "box": {
                     "id": "obj-19",
                     "maxclass": "newobj",
-                    "numinlets": 15,
-                    "numoutlets": 15,
+                    "numinlets": 16,
+                    "numoutlets": 16,
                     "patching_rect": [
                         20,
                         150,
@@ -450,9 +450,10 @@
                         "",
                         "",
                         "",
+                        "",
                         ""
                     ],
-                    "text": "route /dd/candidate /dd/shape /dd/grid /dd/samples /dd/notes /dd/rated /dd/status /dd/trained /dd/exported /dd/take /dd/feel /dd/sync /dd/edited /dd/error"
+                    "text": "route /dd/candidate /dd/shape /dd/grid /dd/samples /dd/notes /dd/rated /dd/status /dd/trained /dd/exported /dd/take /dd/feel /dd/sync /dd/edited /dd/sounds /dd/error"
                 }
             },
             {
@@ -460,7 +461,7 @@
                     "id": "obj-20",
                     "maxclass": "newobj",
                     "numinlets": 1,
-                    "numoutlets": 9,
+                    "numoutlets": 10,
                     "patching_rect": [
                         20,
                         240,
@@ -468,6 +469,7 @@
                         22
                     ],
                     "outlettype": [
+                        "",
                         "",
                         "",
                         "",
@@ -730,12 +732,30 @@
                     "outlettype": [
                         ""
                     ],
-                    "text": "prepend dderror"
+                    "text": "prepend sounds"
                 }
             },
             {
                 "box": {
                     "id": "obj-35",
+                    "maxclass": "newobj",
+                    "numinlets": 1,
+                    "numoutlets": 1,
+                    "patching_rect": [
+                        762,
+                        195,
+                        50,
+                        22
+                    ],
+                    "outlettype": [
+                        ""
+                    ],
+                    "text": "prepend dderror"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-36",
                     "maxclass": "matrixctrl",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -763,7 +783,7 @@
             },
             {
                 "box": {
-                    "id": "obj-36",
+                    "id": "obj-37",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -781,7 +801,7 @@
             },
             {
                 "box": {
-                    "id": "obj-37",
+                    "id": "obj-38",
                     "maxclass": "comment",
                     "numinlets": 1,
                     "numoutlets": 0,
@@ -803,7 +823,7 @@
             },
             {
                 "box": {
-                    "id": "obj-38",
+                    "id": "obj-39",
                     "maxclass": "comment",
                     "numinlets": 1,
                     "numoutlets": 0,
@@ -825,7 +845,7 @@
             },
             {
                 "box": {
-                    "id": "obj-39",
+                    "id": "obj-40",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 3,
@@ -845,7 +865,7 @@
             },
             {
                 "box": {
-                    "id": "obj-40",
+                    "id": "obj-41",
                     "maxclass": "flonum",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -871,7 +891,7 @@
             },
             {
                 "box": {
-                    "id": "obj-41",
+                    "id": "obj-42",
                     "maxclass": "flonum",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -897,7 +917,7 @@
             },
             {
                 "box": {
-                    "id": "obj-42",
+                    "id": "obj-43",
                     "maxclass": "comment",
                     "numinlets": 1,
                     "numoutlets": 0,
@@ -919,7 +939,7 @@
             },
             {
                 "box": {
-                    "id": "obj-43",
+                    "id": "obj-44",
                     "maxclass": "comment",
                     "numinlets": 1,
                     "numoutlets": 0,
@@ -941,7 +961,7 @@
             },
             {
                 "box": {
-                    "id": "obj-44",
+                    "id": "obj-45",
                     "maxclass": "toggle",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -965,7 +985,7 @@
             },
             {
                 "box": {
-                    "id": "obj-45",
+                    "id": "obj-46",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -983,7 +1003,7 @@
             },
             {
                 "box": {
-                    "id": "obj-46",
+                    "id": "obj-47",
                     "maxclass": "comment",
                     "numinlets": 1,
                     "numoutlets": 0,
@@ -1005,7 +1025,7 @@
             },
             {
                 "box": {
-                    "id": "obj-47",
+                    "id": "obj-48",
                     "maxclass": "textbutton",
                     "numinlets": 1,
                     "numoutlets": 3,
@@ -1032,7 +1052,7 @@
             },
             {
                 "box": {
-                    "id": "obj-48",
+                    "id": "obj-49",
                     "maxclass": "message",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -1050,7 +1070,7 @@
             },
             {
                 "box": {
-                    "id": "obj-49",
+                    "id": "obj-50",
                     "maxclass": "flonum",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -1078,7 +1098,7 @@
             },
             {
                 "box": {
-                    "id": "obj-50",
+                    "id": "obj-51",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -1096,7 +1116,7 @@
             },
             {
                 "box": {
-                    "id": "obj-51",
+                    "id": "obj-52",
                     "maxclass": "comment",
                     "numinlets": 1,
                     "numoutlets": 0,
@@ -1118,7 +1138,7 @@
             },
             {
                 "box": {
-                    "id": "obj-52",
+                    "id": "obj-53",
                     "maxclass": "number",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -1145,7 +1165,7 @@
             },
             {
                 "box": {
-                    "id": "obj-53",
+                    "id": "obj-54",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -1163,7 +1183,7 @@
             },
             {
                 "box": {
-                    "id": "obj-54",
+                    "id": "obj-55",
                     "maxclass": "comment",
                     "numinlets": 1,
                     "numoutlets": 0,
@@ -1185,7 +1205,7 @@
             },
             {
                 "box": {
-                    "id": "obj-55",
+                    "id": "obj-56",
                     "maxclass": "textbutton",
                     "numinlets": 1,
                     "numoutlets": 3,
@@ -1212,7 +1232,7 @@
             },
             {
                 "box": {
-                    "id": "obj-56",
+                    "id": "obj-57",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -1231,7 +1251,7 @@
             },
             {
                 "box": {
-                    "id": "obj-57",
+                    "id": "obj-58",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -1250,7 +1270,7 @@
             },
             {
                 "box": {
-                    "id": "obj-58",
+                    "id": "obj-59",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -1268,7 +1288,7 @@
             },
             {
                 "box": {
-                    "id": "obj-59",
+                    "id": "obj-60",
                     "maxclass": "textbutton",
                     "numinlets": 1,
                     "numoutlets": 3,
@@ -1295,7 +1315,7 @@
             },
             {
                 "box": {
-                    "id": "obj-60",
+                    "id": "obj-61",
                     "maxclass": "message",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -1313,7 +1333,118 @@
             },
             {
                 "box": {
-                    "id": "obj-61",
+                    "id": "obj-62",
+                    "maxclass": "number",
+                    "numinlets": 1,
+                    "numoutlets": 2,
+                    "patching_rect": [
+                        1000,
+                        200,
+                        50,
+                        22
+                    ],
+                    "presentation": 1,
+                    "presentation_rect": [
+                        280,
+                        124,
+                        36,
+                        18
+                    ],
+                    "outlettype": [
+                        "",
+                        ""
+                    ],
+                    "minimum": 1,
+                    "maximum": 16
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-63",
+                    "maxclass": "umenu",
+                    "numinlets": 1,
+                    "numoutlets": 3,
+                    "patching_rect": [
+                        1070,
+                        200,
+                        150,
+                        22
+                    ],
+                    "presentation": 1,
+                    "presentation_rect": [
+                        320,
+                        124,
+                        150,
+                        18
+                    ],
+                    "outlettype": [
+                        "",
+                        "",
+                        ""
+                    ]
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-64",
+                    "maxclass": "newobj",
+                    "numinlets": 1,
+                    "numoutlets": 1,
+                    "patching_rect": [
+                        1000,
+                        240,
+                        120,
+                        22
+                    ],
+                    "outlettype": [
+                        ""
+                    ],
+                    "text": "prepend soundtrack"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-65",
+                    "maxclass": "newobj",
+                    "numinlets": 1,
+                    "numoutlets": 1,
+                    "patching_rect": [
+                        1070,
+                        240,
+                        120,
+                        22
+                    ],
+                    "outlettype": [
+                        ""
+                    ],
+                    "text": "prepend soundpick"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-66",
+                    "maxclass": "comment",
+                    "numinlets": 1,
+                    "numoutlets": 0,
+                    "patching_rect": [
+                        1000,
+                        170,
+                        100,
+                        20
+                    ],
+                    "presentation": 1,
+                    "presentation_rect": [
+                        412,
+                        100,
+                        98,
+                        20
+                    ],
+                    "text": "sound of track"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-67",
                     "maxclass": "number",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -1340,7 +1471,7 @@
             },
             {
                 "box": {
-                    "id": "obj-62",
+                    "id": "obj-68",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -1358,7 +1489,7 @@
             },
             {
                 "box": {
-                    "id": "obj-63",
+                    "id": "obj-69",
                     "maxclass": "comment",
                     "numinlets": 1,
                     "numoutlets": 0,
@@ -1380,7 +1511,7 @@
             },
             {
                 "box": {
-                    "id": "obj-64",
+                    "id": "obj-70",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 4,
@@ -1401,7 +1532,7 @@
             },
             {
                 "box": {
-                    "id": "obj-65",
+                    "id": "obj-71",
                     "maxclass": "newobj",
                     "numinlets": 7,
                     "numoutlets": 7,
@@ -1425,7 +1556,7 @@
             },
             {
                 "box": {
-                    "id": "obj-66",
+                    "id": "obj-72",
                     "maxclass": "comment",
                     "numinlets": 1,
                     "numoutlets": 0,
@@ -1447,7 +1578,7 @@
             },
             {
                 "box": {
-                    "id": "obj-67",
+                    "id": "obj-73",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -1466,7 +1597,7 @@
             },
             {
                 "box": {
-                    "id": "obj-68",
+                    "id": "obj-74",
                     "maxclass": "message",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -1484,7 +1615,7 @@
             },
             {
                 "box": {
-                    "id": "obj-69",
+                    "id": "obj-75",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -1503,7 +1634,7 @@
             },
             {
                 "box": {
-                    "id": "obj-70",
+                    "id": "obj-76",
                     "maxclass": "message",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -1521,7 +1652,7 @@
             },
             {
                 "box": {
-                    "id": "obj-71",
+                    "id": "obj-77",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -1539,7 +1670,7 @@
             },
             {
                 "box": {
-                    "id": "obj-72",
+                    "id": "obj-78",
                     "maxclass": "newobj",
                     "numinlets": 3,
                     "numoutlets": 2,
@@ -1558,7 +1689,7 @@
             },
             {
                 "box": {
-                    "id": "obj-73",
+                    "id": "obj-79",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -1576,7 +1707,7 @@
             },
             {
                 "box": {
-                    "id": "obj-74",
+                    "id": "obj-80",
                     "maxclass": "newobj",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -1594,7 +1725,7 @@
             },
             {
                 "box": {
-                    "id": "obj-75",
+                    "id": "obj-81",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -1613,7 +1744,7 @@
             },
             {
                 "box": {
-                    "id": "obj-76",
+                    "id": "obj-82",
                     "maxclass": "message",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -1631,7 +1762,7 @@
             },
             {
                 "box": {
-                    "id": "obj-77",
+                    "id": "obj-83",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -1649,7 +1780,7 @@
             },
             {
                 "box": {
-                    "id": "obj-78",
+                    "id": "obj-84",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -1667,7 +1798,7 @@
             },
             {
                 "box": {
-                    "id": "obj-79",
+                    "id": "obj-85",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -1685,7 +1816,7 @@
             },
             {
                 "box": {
-                    "id": "obj-80",
+                    "id": "obj-86",
                     "maxclass": "newobj",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -1703,7 +1834,7 @@
             },
             {
                 "box": {
-                    "id": "obj-81",
+                    "id": "obj-87",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -1721,7 +1852,7 @@
             },
             {
                 "box": {
-                    "id": "obj-82",
+                    "id": "obj-88",
                     "maxclass": "newobj",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -1739,7 +1870,7 @@
             },
             {
                 "box": {
-                    "id": "obj-83",
+                    "id": "obj-89",
                     "maxclass": "ezdac~",
                     "numinlets": 2,
                     "numoutlets": 0,
@@ -2362,11 +2493,37 @@
             {
                 "patchline": {
                     "source": [
+                        "obj-19",
+                        14
+                    ],
+                    "destination": [
+                        "obj-35",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-35",
+                        0
+                    ],
+                    "destination": [
+                        "obj-20",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
                         "obj-20",
                         2
                     ],
                     "destination": [
-                        "obj-35",
+                        "obj-36",
                         0
                     ],
                     "order": 0
@@ -2375,11 +2532,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-35",
+                        "obj-36",
                         0
                     ],
                     "destination": [
-                        "obj-36",
+                        "obj-37",
                         0
                     ],
                     "order": 0
@@ -2388,7 +2545,7 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-36",
+                        "obj-37",
                         0
                     ],
                     "destination": [
@@ -2405,7 +2562,7 @@
                         3
                     ],
                     "destination": [
-                        "obj-37",
+                        "obj-38",
                         0
                     ],
                     "order": 0
@@ -2418,7 +2575,7 @@
                         4
                     ],
                     "destination": [
-                        "obj-38",
+                        "obj-39",
                         0
                     ],
                     "order": 0
@@ -2431,19 +2588,6 @@
                         0
                     ],
                     "destination": [
-                        "obj-39",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-39",
-                        1
-                    ],
-                    "destination": [
                         "obj-40",
                         0
                     ],
@@ -2453,11 +2597,24 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-39",
-                        2
+                        "obj-40",
+                        1
                     ],
                     "destination": [
                         "obj-41",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-40",
+                        2
+                    ],
+                    "destination": [
+                        "obj-42",
                         0
                     ],
                     "order": 0
@@ -2479,11 +2636,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-44",
+                        "obj-45",
                         0
                     ],
                     "destination": [
-                        "obj-45",
+                        "obj-46",
                         0
                     ],
                     "order": 0
@@ -2492,7 +2649,7 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-45",
+                        "obj-46",
                         0
                     ],
                     "destination": [
@@ -2505,24 +2662,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-47",
-                        0
-                    ],
-                    "destination": [
-                        "obj-48",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
                         "obj-48",
                         0
                     ],
                     "destination": [
-                        "obj-5",
+                        "obj-49",
                         0
                     ],
                     "order": 0
@@ -2535,7 +2679,7 @@
                         0
                     ],
                     "destination": [
-                        "obj-50",
+                        "obj-5",
                         0
                     ],
                     "order": 0
@@ -2545,6 +2689,19 @@
                 "patchline": {
                     "source": [
                         "obj-50",
+                        0
+                    ],
+                    "destination": [
+                        "obj-51",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-51",
                         0
                     ],
                     "destination": [
@@ -2557,11 +2714,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-52",
+                        "obj-53",
                         0
                     ],
                     "destination": [
-                        "obj-53",
+                        "obj-54",
                         0
                     ],
                     "order": 0
@@ -2570,24 +2727,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-53",
+                        "obj-54",
                         0
                     ],
                     "destination": [
                         "obj-5",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-55",
-                        0
-                    ],
-                    "destination": [
-                        "obj-56",
                         0
                     ],
                     "order": 0
@@ -2626,7 +2770,7 @@
                         0
                     ],
                     "destination": [
-                        "obj-5",
+                        "obj-59",
                         0
                     ],
                     "order": 0
@@ -2639,7 +2783,7 @@
                         0
                     ],
                     "destination": [
-                        "obj-60",
+                        "obj-5",
                         0
                     ],
                     "order": 0
@@ -2652,7 +2796,7 @@
                         0
                     ],
                     "destination": [
-                        "obj-5",
+                        "obj-61",
                         0
                     ],
                     "order": 0
@@ -2665,7 +2809,7 @@
                         0
                     ],
                     "destination": [
-                        "obj-62",
+                        "obj-5",
                         0
                     ],
                     "order": 0
@@ -2678,7 +2822,7 @@
                         0
                     ],
                     "destination": [
-                        "obj-5",
+                        "obj-64",
                         0
                     ],
                     "order": 0
@@ -2691,6 +2835,19 @@
                         0
                     ],
                     "destination": [
+                        "obj-20",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-63",
+                        0
+                    ],
+                    "destination": [
                         "obj-65",
                         0
                     ],
@@ -2701,6 +2858,71 @@
                 "patchline": {
                     "source": [
                         "obj-65",
+                        0
+                    ],
+                    "destination": [
+                        "obj-20",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-20",
+                        9
+                    ],
+                    "destination": [
+                        "obj-63",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-67",
+                        0
+                    ],
+                    "destination": [
+                        "obj-68",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-68",
+                        0
+                    ],
+                    "destination": [
+                        "obj-5",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-70",
+                        0
+                    ],
+                    "destination": [
+                        "obj-71",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-71",
                         0
                     ],
                     "destination": [
@@ -2713,7 +2935,7 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-65",
+                        "obj-71",
                         1
                     ],
                     "destination": [
@@ -2726,7 +2948,7 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-65",
+                        "obj-71",
                         2
                     ],
                     "destination": [
@@ -2739,7 +2961,7 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-65",
+                        "obj-71",
                         3
                     ],
                     "destination": [
@@ -2752,7 +2974,7 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-65",
+                        "obj-71",
                         4
                     ],
                     "destination": [
@@ -2765,7 +2987,7 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-65",
+                        "obj-71",
                         5
                     ],
                     "destination": [
@@ -2782,7 +3004,7 @@
                         5
                     ],
                     "destination": [
-                        "obj-67",
+                        "obj-73",
                         0
                     ],
                     "order": 0
@@ -2791,11 +3013,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-67",
+                        "obj-73",
                         1
                     ],
                     "destination": [
-                        "obj-68",
+                        "obj-74",
                         0
                     ],
                     "order": 0
@@ -2804,7 +3026,7 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-68",
+                        "obj-74",
                         0
                     ],
                     "destination": [
@@ -2821,97 +3043,6 @@
                         6
                     ],
                     "destination": [
-                        "obj-69",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-69",
-                        1
-                    ],
-                    "destination": [
-                        "obj-70",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-70",
-                        0
-                    ],
-                    "destination": [
-                        "obj-20",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-71",
-                        0
-                    ],
-                    "destination": [
-                        "obj-72",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-20",
-                        7
-                    ],
-                    "destination": [
-                        "obj-72",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-72",
-                        1
-                    ],
-                    "destination": [
-                        "obj-73",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-73",
-                        0
-                    ],
-                    "destination": [
-                        "obj-74",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-74",
-                        0
-                    ],
-                    "destination": [
                         "obj-75",
                         0
                     ],
@@ -2922,7 +3053,7 @@
                 "patchline": {
                     "source": [
                         "obj-75",
-                        0
+                        1
                     ],
                     "destination": [
                         "obj-76",
@@ -2960,36 +3091,36 @@
             {
                 "patchline": {
                     "source": [
+                        "obj-20",
+                        7
+                    ],
+                    "destination": [
                         "obj-78",
                         0
                     ],
-                    "destination": [
-                        "obj-79",
-                        0
-                    ],
                     "order": 0
                 }
             },
             {
                 "patchline": {
                     "source": [
-                        "obj-79",
-                        0
-                    ],
-                    "destination": [
-                        "obj-80",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-72",
+                        "obj-78",
                         1
                     ],
                     "destination": [
+                        "obj-79",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-79",
+                        0
+                    ],
+                    "destination": [
                         "obj-80",
                         0
                     ],
@@ -3013,6 +3144,19 @@
                 "patchline": {
                     "source": [
                         "obj-81",
+                        0
+                    ],
+                    "destination": [
+                        "obj-82",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-82",
                         0
                     ],
                     "destination": [
@@ -3025,11 +3169,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-72",
+                        "obj-83",
                         0
                     ],
                     "destination": [
-                        "obj-82",
+                        "obj-84",
                         0
                     ],
                     "order": 0
@@ -3038,11 +3182,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-82",
+                        "obj-84",
                         0
                     ],
                     "destination": [
-                        "obj-83",
+                        "obj-85",
                         0
                     ],
                     "order": 0
@@ -3051,11 +3195,89 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-82",
+                        "obj-85",
                         0
                     ],
                     "destination": [
-                        "obj-83",
+                        "obj-86",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-78",
+                        1
+                    ],
+                    "destination": [
+                        "obj-86",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-86",
+                        0
+                    ],
+                    "destination": [
+                        "obj-87",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-87",
+                        0
+                    ],
+                    "destination": [
+                        "obj-20",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-78",
+                        0
+                    ],
+                    "destination": [
+                        "obj-88",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-88",
+                        0
+                    ],
+                    "destination": [
+                        "obj-89",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-88",
+                        0
+                    ],
+                    "destination": [
+                        "obj-89",
                         1
                     ],
                     "order": 1

@@ -56,7 +56,7 @@ class Commands:
             "set_lock": self._cmd_set_lock, "play": self._cmd_play, "stop": self._cmd_stop,
             "set_feel": self._cmd_set_feel, "set_swing": self._cmd_set_swing,
             "song": self._cmd_song, "song_cancel": self._cmd_song_cancel, "edit": self._cmd_edit,
-            "edit_sound": self._cmd_edit_sound,
+            "edit_sound": self._cmd_edit_sound, "sounds": self._cmd_sounds,
         }
         return {**own, **self.takes.handlers(), **self.clock.handlers(), **self.song_play.handlers()}
 
@@ -122,6 +122,9 @@ class Commands:
 
     def _cmd_edit_sound(self, sender, id: int, track: int, sample: str) -> None:
         self.edits.sound(id, track, sample)
+
+    def _cmd_sounds(self, sender, id: int, track: int) -> None:
+        self.send("/dd/sounds", id, track, *self.edits.choices(id, track))
 
     def _cmd_next(self, sender) -> None:
         self._advance()

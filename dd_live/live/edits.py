@@ -78,6 +78,21 @@ class Edits:
         samples[track - 1] = key
         return self._made(loop, replace(p, samples=tuple(samples), extra=dict(p.extra)))
 
+    def choices(self, cid: int, track: int) -> list[str]:
+        """The sample keys track ``track`` (1-based) of candidate ``cid`` may take: the track's own sound first,
+        then the other sounds of its role in the daemon's library (any sound where its own is not in it), at most
+        MAX_SOUND_CHOICES."""
+        from ..osc.protocol import MAX_SOUND_CHOICES
+
+        p = self.base(cid).pattern
+        if not 1 <= track <= p.tracks:
+            raise OSCError("args", f"/dd/sounds: track must be 1-{p.tracks}, got {track}")
+        lib, own = self.daemon.library, p.samples[track - 1]
+        roles = lib.roles
+        role = roles[lib.index(own)] if own in lib else None
+        keys = [s.key for i, s in enumerate(lib.samples) if s.key != own and (role is None or roles[i] == role)]
+        return [own, *keys][:MAX_SOUND_CHOICES]
+
     def sample_key(self, name: str) -> str:
         """The library key ``name`` stands for: a key, or a sound's name (file name without its extension) that
         only one sound of the library has."""

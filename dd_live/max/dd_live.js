@@ -26,13 +26,14 @@
 //   6  audition: messages for buffer~ ddB
 //   7  audition: messages for groove~ ("set ddA", "startloop")
 //   8  OSC messages for [udpsend]: takes, onsets and edits ("/dd/take/start", "/dd/onset beat",
-//      "/dd/edit id track step velocity")
+//      "/dd/edit id track step velocity", "/dd/sounds id track", "/dd/edit/sound id track key")
+//   9  the sound menu's messages for [umenu] ("clear", "append name", "set index")
 
 inlets = 1;
-outlets = 9;
+outlets = 10;
 
 var OUT_NOTE = 0, OUT_DELAY = 1, OUT_GRID = 2, OUT_STATUS = 3, OUT_COUNT = 4,
-    OUT_BUF_A = 5, OUT_BUF_B = 6, OUT_GROOVE = 7, OUT_OSC = 8;
+    OUT_BUF_A = 5, OUT_BUF_B = 6, OUT_GROOVE = 7, OUT_OSC = 8, OUT_SOUNDS = 9;
 var STEPS_PER_BEAT = 4;   // the transport is read at 16ths (notes carry their own beat times)
 var NOTE_BEATS = 0.125;   // a 32nd, as the daemon's MIDI files
 var TICKS_PER_BEAT = 480; // Live's transport resolution
@@ -43,7 +44,8 @@ var state = {
     buffers: ["ddA", "ddB"], loading: -1, playing: -1, pending: -1,
     likes: 0, dislikes: 0, ratings: 0, version: 0,
     taking: false, onsets: 0, feel: [],
-    gridId: 0, daemonCells: [], drawing: false, edits: [], editing: false
+    gridId: 0, daemonCells: [], drawing: false, edits: [], editing: false,
+    soundTrack: 0, soundKeys: []
 };
 
 function args(a) {
@@ -87,6 +89,7 @@ function samples(id) {
             draw(state.cells);
         }
     }
+    askSounds();                     // a new loop: the sound menu, once in use, offers its track's sounds
 }
 
 // /dd/shape tracks steps beats: the grid of the candidates that follow. The matrixctrl
@@ -112,7 +115,9 @@ function grid(id) {
     state.cells = state.daemonCells.slice();
     for (var i = 0; i < state.edits.length; i++) {
         var e = state.edits[i];
-        state.cells[(e[0] - 1) * state.steps + e[1]] = e[2];
+        if (e[0] !== "sound") {
+            state.cells[(e[0] - 1) * state.steps + e[1]] = e[2];
+        }
     }
     draw(state.cells);
 }
@@ -175,9 +180,57 @@ function pumpEdits() {
     }
     var e = state.edits.shift();
     state.editing = true;
+    if (e[0] === "sound") {
+        outlet(OUT_OSC, "/dd/edit/sound", state.gridId, e[1], e[2]);
+        say("edit: track " + e[1] + " plays " + stem(e[2]) + " (Like keeps it)");
+        return;
+    }
     outlet(OUT_OSC, "/dd/edit", state.gridId, e[0], e[1], e[2]);
     say("edit: track " + e[0] + " step " + (e[1] + 1) + (e[2] > LEVELS[1] ? " accent" : e[2] > 0 ? " on" : " off") +
         " (Like keeps it)");
+}
+
+// ---------------------------------------------------------------- a track's sound (both patches)
+
+// The track number box: the track whose sound the menu offers to change, asked of the daemon for the loop shown
+// (/dd/sounds id track); from then on the menu follows each new loop.
+function soundtrack(track) {
+    state.soundTrack = Math.max(1, Math.min(state.tracks, Math.round(track)));
+    askSounds();
+}
+
+function askSounds() {
+    if (state.soundTrack > 0 && state.gridId) {
+        outlet(OUT_OSC, "/dd/sounds", state.gridId, state.soundTrack);
+    }
+}
+
+// /dd/sounds id track keys...: the menu's items (file names), the track's own sound (the first) shown chosen.
+// An answer for a loop or a track no longer shown is let go.
+function sounds(id, track) {
+    if (id !== state.gridId || track !== state.soundTrack) {
+        return;
+    }
+    state.soundKeys = args(arguments).slice(2);
+    outlet(OUT_SOUNDS, "clear");
+    for (var i = 0; i < state.soundKeys.length; i++) {
+        outlet(OUT_SOUNDS, "append", stem(state.soundKeys[i]));
+    }
+    outlet(OUT_SOUNDS, "set", 0);
+}
+
+// A choice in the menu (its index): the track plays that sound, an edit (/dd/edit/sound) in the edits' queue.
+function soundpick(index) {
+    var key = state.soundKeys[index];
+    if (key === undefined || index === 0 || !state.gridId) {   // 0: the sound it plays already
+        return;
+    }
+    state.edits.push(["sound", state.soundTrack, key]);
+    pumpEdits();
+}
+
+function stem(key) {
+    return String(key).split("/").pop().replace(/\.[^.]*$/, "");
 }
 
 // /dd/edited id parent root: the edit's loop, a candidate of its own

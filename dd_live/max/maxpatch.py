@@ -37,6 +37,7 @@ from .. import TEMPO_RANGE
 from ..osc import protocol
 from ..sound.audio import write_bytes
 from ..errors import BackendError
+from .controls import SENDS as CONTROL_SENDS, controls
 
 JS = "dd_live.js"
 DEVICE_TYPE = "midi_effect"
@@ -48,9 +49,9 @@ BUTTONS = tuple((a.command.title(), a.address, protocol.KEYS[a.command]) for a i
 REPLIES = (("/dd/candidate", "candidate"), ("/dd/shape", "shape"), ("/dd/grid", "grid"), ("/dd/samples", "samples"),
            ("/dd/notes", "notes"), ("/dd/rated", "rated"), ("/dd/status", "status"),
            ("/dd/trained", "trained"), ("/dd/exported", "exported"), ("/dd/take", "take"), ("/dd/feel", "feel"),
-           ("/dd/sync", "sync"), ("/dd/edited", "edited"), ("/dd/error", "dderror"))
-#: what the js sends to the daemon itself (its OSC outlet): takes, onsets and cell edits
-JS_SENDS = ("/dd/take/start", "/dd/take/end", "/dd/onset", "/dd/edit")
+           ("/dd/sync", "sync"), ("/dd/edited", "edited"), ("/dd/sounds", "sounds"), ("/dd/error", "dderror"))
+#: what the js sends to the daemon itself (its OSC outlet): takes, onsets, cell and sound edits
+JS_SENDS = ("/dd/take/start", "/dd/take/end", "/dd/onset", "/dd/edit", "/dd/sounds", "/dd/edit/sound")
 _GRID = protocol.outbound()["/dd/grid"].extra
 TRACKS, STEPS = _GRID["tracks"], _GRID["steps"]  # the grid the daemon sends
 
@@ -67,8 +68,7 @@ def _check_table() -> None:
     """Every address the patches use must be in the daemon's table, in the right direction."""
     ins, outs = protocol.inbound(), protocol.outbound()
     missing = [a for a in [b[1] for b in BUTTONS] + ["/dd/hello", "/dd/set/tempo", "/dd/status", "/dd/feel/reset",
-                                                    "/dd/set/swing", "/dd/set/autotake", "/dd/song/play", "/dd/song/stop",
-                                                    *JS_SENDS] if a not in ins]
+                                                    *CONTROL_SENDS, *JS_SENDS] if a not in ins]
     missing += [a for a, _ in REPLIES if a not in outs]
     if missing:
         raise BackendError(f"the patches use addresses the daemon's table lacks: {', '.join(missing)}")
@@ -176,29 +176,7 @@ def _core(s: _Sheet, *, onload: str) -> dict[str, Any]:
     s.line(straight, reset)
     s.line(reset, send)
     s.show(straight, (392, 40, 60, 24))
-    # swing (every loop's, -1: each loop's own) and automatic takes (bars per take, 0: by the toggle)
-    for i, (command, name, kind, label, width) in enumerate((("set_swing", "amount", "flonum @numdecimalplaces 3",
-                                                               "swing", 44),
-                                                              ("set_autotake", "bars", "number", "auto bars", 64))):
-        arg = protocol.arg(command, name)
-        address = next(a.address for a in protocol.ADDRESSES if a.command == command)
-        box = s.box(f"{kind} @minimum {arg.lo:g} @maximum {arg.hi:g}", 900 + 120 * i, 400, 60)
-        pre = s.box(f"prepend {address}", 900 + 120 * i, 440, 110)
-        s.line(box, pre)
-        s.line(pre, send)
-        s.show(box, (460 + 110 * i, 42, 44, 22))
-        s.show(s.comment(label, 900 + 120 * i, 470, width), (506 + 110 * i, 44, width, 20))
-    # a song: chosen in a file dialog, its drums played from its first bar; Loop: the loop again
-    song = s.box("textbutton @text Song...", 1000, 20, 80, 24)
-    dialog = s.box("opendialog", 1000, 60, 80)
-    native = s.box("conformpath native absolute", 1000, 100, 170)
-    play = s.box("prepend /dd/song/play", 1000, 140, 140)
-    stop = s.box("textbutton @text Loop", 1180, 20, 80, 24)
-    stop_msg = s.msg("/dd/song/stop", 1180, 60, 100)
-    for src, dst in ((song, dialog), (dialog, native), (native, play), (play, send), (stop, stop_msg), (stop_msg, send)):
-        s.line(src, dst)
-    s.show(song, (280, 96, 70, 24))
-    s.show(stop, (356, 96, 50, 24))
+    controls(s, b, js)
     return b
 
 

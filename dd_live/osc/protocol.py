@@ -45,6 +45,7 @@ MAX_CLIENTS = 32
 #: the front ends' keyboard shortcuts (the page and the Max patch): button command -> key
 #: the panels of front ends' controls (an inbound address's ``page``): name -> title
 PANELS = {"loop": "Loops", "play": "Play along (MIDI out and takes)", "song": "Songs"}
+MAX_SOUND_CHOICES = 128      # the most sounds a /dd/sounds answer lists (a datagram of some 6 KB)
 #: the velocities a front end's cell edit (/dd/edit) steps through, soft to loud (see dd_live.VELOCITY_LEVELS)
 EDIT_VELOCITIES = dict(VELOCITY_LEVELS)
 KEYS = {"like": "l", "dislike": "d", "next": "n", "undo": "u", "redo": "r", "export": "e"}
@@ -82,6 +83,8 @@ ADDRESSES: tuple[Address, ...] = (
                                      Arg("sample", "s", "a sound of the daemon's samples: its key, or its name if "
                                                         "only one sound has it")),
             "Give loop `id`'s track another sound: a candidate of its own, as /dd/edit.", "edit_sound"),
+    Address("/dd/sounds", "in", (_ID, Arg("track", "i", "track number", lo=1, hi=MAX_TRACKS, what=f"a track number 1-{MAX_TRACKS}")),
+            "Ask which sounds loop `id`'s track may take (answered with /dd/sounds), for /dd/edit/sound.", "sounds"),
     Address("/dd/next", "in", (_VALUE,), "Skip to the next candidate without rating.", "next", True),
     Address("/dd/undo", "in", (_VALUE,),
             f"Take back the last rating (at most {UNDO_DEPTH} in a row); the critic retrains from the remaining ones, and the "
@@ -175,6 +178,10 @@ ADDRESSES: tuple[Address, ...] = (
             "The candidate's pattern.", extra={"tracks": 4, "steps": 16}),
     Address("/dd/samples", "out", (Arg("id", "i", "candidate id"), Arg("names", "*", "one sample name per track")),
             "The candidate's samples."),
+    Address("/dd/sounds", "out", (Arg("id", "i", "candidate id"), Arg("track", "i", "track number"),
+                                  Arg("keys", "*", "sample keys (its first the track's own sound)")),
+            f"The sounds of the daemon's samples that track `track` of loop `id` may take: those of its sound's role "
+            f"(kicks for a kick, snares and claps for a snare ...), at most {MAX_SOUND_CHOICES}."),
     Address("/dd/notes", "out", (Arg("id", "i", "candidate id"),
                                  Arg("notes", "*", "(pitch i, start in beats f, velocity i) per hit, in time order")),
             "The candidate's notes for building a one-bar clip (pitches 36 + track: Drum Rack pads; with serve --gm, "

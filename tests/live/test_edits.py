@@ -98,3 +98,22 @@ def test_a_sound_edit_and_bad_edits(daemon):
     c.send("/dd/edit/sound", root, 1, p.samples[0])      # what it plays already
     assert c.wait("/dd/error", 10)[0] == "state"
     assert len(d.edits.root) == n                        # no refused edit made a loop
+
+
+def test_a_tracks_sound_choices_are_its_roles(daemon):
+    """/dd/sounds id track: the track's own sound first, then the other sounds of its role (what a Max patch's
+    menu or any OSC front end offers for /dd/edit/sound); bad ids and tracks are refused in one line."""
+    d, c = daemon()
+    root, _ = _current(c)
+    p, lib = d.current.pattern, d.library
+    roles = lib.roles
+    for track in range(1, p.tracks + 1):
+        c.send("/dd/sounds", root, track)
+        got = c.wait("/dd/sounds", 10)
+        assert got[:3] == [root, track, p.samples[track - 1]]
+        role = roles[lib.index(p.samples[track - 1])]
+        want = [s.key for i, s in enumerate(lib.samples) if roles[i] == role and s.key != p.samples[track - 1]]
+        assert got[3:] == want and want
+    for args, code in [((root, 9), "args"), ((999999, 1), "unknown-id"), ((root,), "args")]:
+        c.send("/dd/sounds", *args)
+        assert c.wait("/dd/error", 10)[0] == code, args

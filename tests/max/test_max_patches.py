@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from dd_live import MAX_TRACKS
 from dd_live.osc import protocol
 
 py2max = pytest.importorskip("py2max")
@@ -127,8 +128,26 @@ def test_takes_are_wired_the_toggle_through_the_js_whose_osc_outlet_reaches_the_
 
 def test_what_the_js_sends_is_in_the_daemons_table():
     sent = set(re.findall(r'"(/dd/[a-z/]+)"', js_source().read_text()))
-    assert sent == {"/dd/take/start", "/dd/take/end", "/dd/onset", "/dd/edit"}
+    assert sent == {"/dd/take/start", "/dd/take/end", "/dd/onset", "/dd/edit", "/dd/sounds", "/dd/edit/sound"}
     assert sent <= set(protocol.inbound())
+
+
+@pytest.mark.parametrize("path", PATCHES, ids=lambda p: p.name)
+def test_the_sound_menu_is_filled_by_the_js_and_its_choice_and_track_go_back_to_it(path):
+    """The js's sound-menu outlet (OUT_SOUNDS) feeds the umenu; the umenu's index and the track number reach the
+    js's soundpick and soundtrack; both are shown to the performer."""
+    from dd_live.max.controls import SOUND_MENU_OUTLET
+
+    outlet = re.search(r"OUT_SOUNDS = (\d+)", js_source().read_text())
+    assert outlet and int(outlet.group(1)) == SOUND_MENU_OUTLET
+    boxes = _boxes(path)
+    [menu] = [i for i, b in boxes.items() if b.get("maxclass") == "umenu"]
+    assert [(boxes[s].get("text"), o) for s, o, d, _ in _lines(path) if d == menu] == [(f"js {JS}", SOUND_MENU_OUTLET)]
+    assert _feeds(path, "prepend soundpick") == [("umenu", 0, 0)]
+    assert _feeds(path, "prepend soundtrack") == [("number", 0, 0)]
+    numbers = [b for b in boxes.values() if b.get("maxclass") == "number" and b.get("maximum") == MAX_TRACKS]
+    assert len(numbers) == 1 and numbers[0].get("minimum") == 1
+    assert boxes[menu].get("presentation") == 1
 
 
 @pytest.mark.parametrize("path", PATCHES, ids=lambda p: p.name)

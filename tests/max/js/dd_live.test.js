@@ -300,3 +300,34 @@ test("a click on a cell edits the loop: one /dd/edit in flight, the rest queued;
   assert.equal(ctx.state.cells[3 * 16 + 12], 0);
   assert.equal(edits().length, 5);
 });
+
+test("the sound menu: once a track is chosen, its sounds are asked for each loop; a choice is an edit in the queue", () => {
+  const {ctx, out} = load();
+  const osc = () => out.filter((m) => m[0] === 8).map((m) => m.slice(1));
+  const menu = () => out.filter((m) => m[0] === 9).map((m) => m.slice(1));
+  ctx.grid(7, ...new Array(64).fill(0));
+  ctx.samples(7, "kick_01", "snare_02", "hat_03", "perc_04");
+  assert.deepEqual(osc(), []);                     // the menu not in use: nothing asked
+  ctx.soundtrack(2);
+  assert.deepEqual(osc(), [["/dd/sounds", 7, 2]]);
+  ctx.sounds(7, 1, "kick/k.wav");                  // an answer for another track: let go
+  ctx.sounds(6, 2, "snare/old.wav");               // ... for a loop no longer shown: let go
+  assert.deepEqual(menu(), []);
+  ctx.sounds(7, 2, "snare/snare_02.wav", "snare/snare_05.flac", "clap/clap 1.wav");
+  assert.deepEqual(menu(), [["clear"], ["append", "snare_02"], ["append", "snare_05"], ["append", "clap 1"],
+    ["set", 0]]);
+  ctx.soundpick(0);                                // the sound it plays already: no edit
+  assert.equal(osc().length, 1);
+  ctx.cell(3, 0, 1);                               // a cell edit goes first ...
+  ctx.soundpick(2);                                // ... the sound waits its turn, on the loop that edit makes
+  assert.deepEqual(osc().slice(1), [["/dd/edit", 7, 1, 3, 100]]);
+  ctx.edited(8, 7, 7);
+  assert.deepEqual(osc().at(-1), ["/dd/edit/sound", 8, 2, "clap/clap 1.wav"]);
+  assert.match(out.filter((m) => m[0] === 3).at(-1)[2], /track 2 plays clap 1/);
+  ctx.edited(9, 8, 7);
+  ctx.grid(9, ...new Array(64).fill(0));
+  ctx.samples(9, "kick_01", "clap 1", "hat_03", "perc_04");   // the new loop: the menu asks again
+  assert.deepEqual(osc().at(-1), ["/dd/sounds", 9, 2]);
+  ctx.soundtrack(99);                              // beyond the loop's tracks: its last
+  assert.deepEqual(osc().at(-1), ["/dd/sounds", 9, 4]);
+});
