@@ -159,6 +159,14 @@ class Trainer:
         """How many rated loops' MFCCs are held in memory now."""
         return sum(f is not None for f in self.feats)
 
+    def rearrange(self, rows: list[int | None], keys: list[int], labels: list[bool]) -> None:
+        """The rated loops become these rows of the present ones, in this order (None: a new row, made from its
+        key when needed), with these labels: ratings rewound keep what was embedded."""
+        self.feats = [None if i is None else self.feats[i] for i in rows]
+        self._embedded = [None if i is None else self._embedded[i] for i in rows]
+        self.keys = [k if i is None else self.keys[i] for i, k in zip(rows, keys)]
+        self.labels = [bool(y) for y in labels]
+
     def relabel(self, index: int, like: bool) -> None:
         self.labels[index] = bool(like)
 

@@ -220,6 +220,12 @@ class TrainerWorker(Worker):
                 self.dataset = list(target)
                 self._publish(self.trainer.last_loss)
                 return
+        if not self.trainer.budgeted:     # a head's fit is the ratings' alone: one, on the rows kept and new ones
+            index = {cid: i for i, (cid, _) in enumerate(self.dataset)}
+            self._history.clear()
+            self._round(lambda: self.trainer.rearrange([index.get(c) for c, _ in target], [c for c, _ in target],
+                                                       [like for _, like in target]), list(target))
+            return
         log.info("retraining from the initial critic on %d ratings", len(target))
         feats = self._made_now([c for c, _ in target])
         with self.gate.hold(high=False):

@@ -3,6 +3,7 @@ hold-off, the trainer's rounds."""
 
 from __future__ import annotations
 
+import copy
 import threading
 import time
 
@@ -92,8 +93,8 @@ def test_generator_holds_off_while_a_new_critic_is_coming(small_lib, tmp_path):
     assert not gen.is_alive() and gen.error is None
 
 
-def _trainer_worker(tmp_path, rng, *, stale_after: float, learn: str = "budget"):
-    """A TrainerWorker on a session with 2 candidates (noise for audio) whose training rounds call
+def _trainer_worker(tmp_path, rng, *, stale_after: float, learn: str = "budget", candidates: int = 2):
+    """A TrainerWorker on a session with ``candidates`` candidates (noise for audio) whose training rounds call
     ``worker.hook`` once, at their first pause; the worker's thread is not started."""
     from dd_live.sound.audio import write_wav
     from dd_live.learn.critic import Critic
@@ -101,7 +102,7 @@ def _trainer_worker(tmp_path, rng, *, stale_after: float, learn: str = "budget")
     from dd_live.live.trainer_worker import TrainerWorker
 
     session = Session(tmp_path / "s")
-    for cid in (1, 2):
+    for cid in range(1, candidates + 1):
         session.add_candidate(cid, "{}", 0.5, 0, 0, 120.0, "explore")
         session.candidate_dir(cid).mkdir(parents=True, exist_ok=True)
         write_wav(session.candidate_dir(cid) / "critic.wav", rng.normal(0, 0.1, 88200).astype(np.float32), bits=32)
@@ -195,6 +196,45 @@ def test_a_head_trainer_keeps_no_rated_loops_mfccs_and_a_restart_embeds_them_in_
         worker.trainer.train()
         assert torch.allclose(worker.trainer.critic.output().weight, before, atol=1e-6)
         assert worker.trainer.held_features == 0
+    finally:
+        session.close()
+
+
+def test_a_head_trainer_rewinds_undos_and_redos_with_one_fit_keeping_what_it_embedded(tmp_path, rng):
+    """Undos beyond the kept training states, and redos that put a rating back in its place: a head's fit depends
+    on the ratings alone, so each change is one fit on the rows kept (their embeddings kept) and the ones brought
+    back (made again), the same fit a trainer new to those ratings makes."""
+    from dd_live.learn.trainer import Trainer
+
+    worker, session, published, _ = _trainer_worker(tmp_path, rng, stale_after=60.0, learn="head", candidates=6)
+    made = []
+    features = worker._features
+    worker._features = lambda cids: made.extend(cids) or features(cids)
+    worker.trainer.remake = worker._features
+    try:
+        for cid in range(1, 7):
+            session.rate(cid, cid % 2 == 0)
+            worker._catch_up()
+        session.rate(2, False)
+        worker._catch_up()
+        assert len(published) == 7
+        made.clear()
+        for _ in range(2):
+            session.undo()                               # 2 (rated again last), then 6
+        worker._catch_up()
+        assert worker.dataset == session.ratings() == [(1, False), (3, False), (4, True), (5, False)]
+        assert len(published) == 8 and made == [] and worker.trainer.labels == [False, False, True, False]
+        session.redo()                                   # 6: at the end
+        worker._catch_up()
+        session.redo()                                   # 2: back in its place
+        worker._catch_up()
+        assert worker.dataset == session.ratings() and [c for c, _ in worker.dataset] == [1, 2, 3, 4, 5, 6]
+        assert len(published) == 10 and made == [6, 2] and worker.trainer.held_features == 0
+        fresh = Trainer(copy.deepcopy(worker.trainer.critic), worker.trainer.config)
+        for f, (_, like) in zip(features([c for c, _ in worker.dataset]), worker.dataset):
+            fresh.add(f, like)
+        fresh.train()
+        assert torch.allclose(fresh.critic.output().weight, worker.trainer.critic.output().weight, atol=1e-5)
     finally:
         session.close()
 
