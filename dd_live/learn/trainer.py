@@ -89,7 +89,7 @@ class Trainer:
         self._reference, self._reference_feats = None, feats if callable(feats) else None
         if callable(feats):
             self._reference_source = feats
-        if not callable(feats):
+        else:
             with torch.no_grad():
                 self._reference = torch.cat([self.critic.embed(f) for f in feats])
 
@@ -202,7 +202,7 @@ class Trainer:
         return self.augment(pick, gen), y
 
     def augment(self, pick: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-        """The rated loops ``pick``, each with a gain, a circular time shift and noise (see the module docstring)."""
+        """The rated loops ``pick``, each with a gain, a circular time shift and noise (see :mod:`.trainset`)."""
         if self._noise_round != self.rounds:
             self._noise, self._noise_round = None, self.rounds  # one bank of noise per round
         x = torch.stack([self.feats[i] for i in pick.tolist()])   # all kept while the budget trains (train)

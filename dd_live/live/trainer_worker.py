@@ -86,8 +86,9 @@ class TrainerWorker(Worker):
         self._jobs.put(None)
 
     def load_features(self) -> None:
-        """Compute the features of ``dataset`` (after a restart) and, for a critic that learns its head, of the
-        reference loops; call before start()."""
+        """Give the trainer the rows of ``dataset`` (after a restart; their MFCCs are made, and a head's embedded,
+        on the trainer's thread) and, for a critic that learns its head, what makes the reference loops; call
+        before start()."""
         import torch
 
         from ..learn.trainset import reference_features
@@ -220,7 +221,7 @@ class TrainerWorker(Worker):
                 self.dataset = list(target)
                 self._publish(self.trainer.last_loss)
                 return
-        if not self.trainer.budgeted:     # a head's fit is the ratings' alone: one, on the rows kept and new ones
+        if target and not self.trainer.budgeted:   # a head's fit is the ratings' alone: one, on the rows kept and new
             index = {cid: i for i, (cid, _) in enumerate(self.dataset)}
             self._history.clear()
             self._round(lambda: self.trainer.rearrange([index.get(c) for c, _ in target], [c for c, _ in target],
@@ -233,6 +234,9 @@ class TrainerWorker(Worker):
             self.trainer.clear()
             self.dataset = []
         self._history.clear()
+        if not target:                    # every rating undone: the critic as it started
+            self._publish(float("nan"))
+            return
         for (cid, like), f in zip(target, feats):
             if self._stop.is_set():
                 return

@@ -257,3 +257,22 @@ def test_every_part_of_a_daemon_has_one_lifecycle_and_its_close_releases_and_can
         p.close()
         p.close()
     assert all(p.error is None for p in parts)
+
+
+@pytest.mark.parametrize("learn", ["head", "budget"])
+def test_every_rating_undone_beyond_the_kept_states_publishes_the_critic_as_it_started(tmp_path, rng, learn):
+    worker, session, published, _ = _trainer_worker(tmp_path, rng, stale_after=60.0, learn=learn, candidates=6)
+    try:
+        start = copy.deepcopy(worker.trainer.critic.state_dict())
+        for cid in range(1, 7):
+            session.rate(cid, cid % 2 == 0)
+            worker._catch_up()
+        n = len(published)
+        while session.undo() is not None:
+            pass
+        worker._catch_up()
+        assert worker.dataset == [] and len(published) == n + 1 and published[-1] == 0
+        now = worker.trainer.critic.state_dict()
+        assert all(torch.equal(start[k], now[k]) for k in start)
+    finally:
+        session.close()
