@@ -186,9 +186,9 @@ class ClockFollower(OnTheLine):
                 self._fit.append((pos, at))
                 self._refit(at)
                 return
-            if self._slipped(pos, at, line, max(BREAK, 2 * scatter)):
-                return
             limit = max(BREAK, 2 * scatter)
+            if self._slipped(pos, at, line, limit):
+                return
             side = 1 if miss > limit else -1 if miss < -limit else 0
             # a new tempo puts the ticks ever further off the line; jitter scatters them: only misses on one
             # side that grow each time count
