@@ -79,19 +79,18 @@ class Trainer:
         self._noise: torch.Tensor | None = None
         self._noise_round = -1
         self._reference: torch.Tensor | None = None    # learn="head": embeddings of the reference loops
-        self._reference_feats: Callable | None = None   # ... or what makes their MFCCs, until the first fit
-        self._reference_source: Callable | None = None  # ... and again, if the features change
+        self._reference_source: Callable | None = None  # ... what makes their MFCCs (at a fit where none are known)
 
     def set_reference(self, feats) -> None:
         """The reference loops the head's inputs are standardised over: their MFCCs, in batches (an iterable of
         (batch, 60, frames) tensors, or a callable giving one, called at the first fit, off a daemon's start),
         embedded and kept as embeddings (the features never change in ``learn="head"``)."""
-        self._reference, self._reference_feats = None, feats if callable(feats) else None
-        if callable(feats):
-            self._reference_source = feats
-        else:
-            with torch.no_grad():
-                self._reference = torch.cat([self.critic.embed(f) for f in feats])
+        self._reference_source = feats if callable(feats) else None
+        self._reference = None if callable(feats) else self._embedded_batches(feats)
+
+    def _embedded_batches(self, feats) -> torch.Tensor:
+        with torch.no_grad():
+            return torch.cat([self.critic.embed(f) for f in feats])
 
     @property
     def optimizer(self) -> torch.optim.Adam:
@@ -261,8 +260,8 @@ class Trainer:
         self.embed_pending(between)
         emb = torch.from_numpy(np.stack(self._embedded))
         y = torch.tensor(self.labels, dtype=torch.float32)
-        if self._reference_feats is not None:
-            self.set_reference(self._reference_feats())
+        if self._reference is None and self._reference_source is not None:
+            self._reference = self._embedded_batches(self._reference_source())
         ref = emb if self._reference is None else self._reference
         mean, std = ref.mean(0), ref.std(0, unbiased=False).clamp(min=1e-3)
         x = (emb - mean) / std
@@ -309,7 +308,7 @@ class Trainer:
             self._embedded = [None] * len(self.feats)
             self._embedded_by = None
             if self._reference_source is not None:
-                self._reference, self._reference_feats = None, self._reference_source
+                self._reference = None
 
     def reset(self) -> None:
         """Back to the initial critic and a fresh optimiser; the rated loops are kept."""
