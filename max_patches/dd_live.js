@@ -148,7 +148,7 @@ function draw(cells) {
 // ---------------------------------------------------------------- editing is rating (both patches)
 
 // The matrixctrl's three levels a cell (@range 3; a click steps rest -> hit -> accent -> rest): their velocities
-// (protocol.py's EDIT_VELOCITIES "normal" and "accent"), and the level a velocity is shown at.
+// (dd_live.VELOCITY_LEVELS' "normal" and "accent", protocol.json's "velocities"), and the level a velocity is shown at.
 var LEVELS = [0, 100, 127];
 
 function level(velocity) {

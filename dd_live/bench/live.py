@@ -38,9 +38,10 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _peak_rss_mb(pid: int) -> float:
+def status_mb(pid: int, field: str) -> float:
+    """A memory field of /proc/PID/status ("VmHWM": peak RSS, "VmRSS": RSS now) in MB; nan if it has none."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return float("nan")
 
@@ -252,7 +253,7 @@ def _measure(client, proc, jack, env, clicks, trained_clicks, idle_s, rng, resul
             "click_to_trained_candidate_s_max": round(float(np.max(trained_lat)), 3),
             "idle_cpu_percent_of_one_core": round(cpu, 2),
             "idle_with_midi_playing": bool(midi),
-            "rss_peak_mb": round(_peak_rss_mb(proc.pid), 1),
+            "rss_peak_mb": round(status_mb(proc.pid, "VmHWM"), 1),
             "rss_jack_shared_mb": round(_jack_shared_mb(proc.pid), 1),
         })
         # 3. MIDI timing

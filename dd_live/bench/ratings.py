@@ -2,8 +2,8 @@
 
 For each count N of ``counts`` (by default 100 and 10,000): a session holding N rated loops (drawn as the
 daemon draws them, from the drum prior on the default kit, a third of them liked; stored through the session's
-own calls, as the daemon stores them, with the sounds each plays kept in the session), then ``dd-live serve`` on it, without JACK, so every byte of its RSS is
-its own. Measured: the process started -> its first loop (``first_candidate_s``); then ``clicks`` ratings, each
+own calls, as the daemon stores them, with the sounds each plays kept in the session), then ``dd-live serve``
+on it, without JACK, so every byte of its RSS is its own. Measured: the process started -> its first loop (``first_candidate_s``); then ``clicks`` ratings, each
 waited for until a critic trained on it is out (the first fit after a start embeds all N rated loops:
 ``first_fit_s``); then the RSS at rest and its peak (MB). ``rss_mb_per_1000_ratings``: how the resting RSS grows
 from the smallest count to the largest, per 1,000 ratings (a rated loop's MFCCs alone would be 106 MB).
@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..testing.harness import bench_daemon, wait_answering
+from .live import status_mb
 
 COUNTS = (100, 10_000)
 LIKED = 1 / 3            # the share of the stored ratings that are likes
@@ -41,15 +42,6 @@ def fill_session(folder: Path, n: int, *, seed: int = 0) -> None:
         session.close()
 
 
-def _rss_mb(pid: int) -> tuple[float, float]:
-    """(VmRSS, VmHWM) of ``pid`` in MB."""
-    got = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(("VmRSS:", "VmHWM:")):
-            got[line[:5]] = int(line.split()[1]) / 1024
-    return got["VmRSS"], got["VmHWM"]
-
-
 def _run(n: int, *, clicks: int, threads: int | None, seed: int) -> dict:
     t0 = time.perf_counter()
     prepare = (lambda folder: fill_session(folder, n, seed=seed)) if n else None
@@ -67,7 +59,7 @@ def _run(n: int, *, clicks: int, threads: int | None, seed: int) -> dict:
             cand = client.wait("/dd/candidate", 60, where=lambda a, c=cid: a[0] != c)
             cid = cand[0]
         time.sleep(3.0)                                   # at rest: the generator's queue full, the trainer idle
-        rest, peak = _rss_mb(proc.pid)
+        rest, peak = status_mb(proc.pid, "VmRSS"), status_mb(proc.pid, "VmHWM")
     return {"ratings": n, "fill_s": round(fill_s, 1), "first_candidate_s": round(first, 2),
             "first_fit_s": round(fits[0], 2) if fits else None,
             "fit_s_p50": round(float(np.median(fits[1:])), 3) if len(fits) > 1 else None,

@@ -46,8 +46,6 @@ MAX_CLIENTS = 32
 #: the panels of front ends' controls (an inbound address's ``page``): name -> title
 PANELS = {"loop": "Loops", "play": "Play along (MIDI out and takes)", "song": "Songs"}
 MAX_SOUND_CHOICES = 128      # the most sounds a /dd/sounds answer lists (a datagram of some 6 KB)
-#: the velocities a front end's cell edit (/dd/edit) steps through, soft to loud (see dd_live.VELOCITY_LEVELS)
-EDIT_VELOCITIES = dict(VELOCITY_LEVELS)
 KEYS = {"like": "l", "dislike": "d", "next": "n", "undo": "u", "redo": "r", "export": "e"}
 #: /dd/undo takes back at most this many ratings in a row (a new rating, or a /dd/redo, lets it go further)
 UNDO_DEPTH = 16
@@ -56,6 +54,7 @@ KEEP_FILES_S = 600
 
 
 _ID = Arg("id", "i", "candidate id", lo=1, what="a candidate id from 1", exact=True)
+_TRACK = Arg("track", "i", "track number", lo=1, hi=MAX_TRACKS, what=f"a track number 1-{MAX_TRACKS}")
 _VALUE = Arg("value", "n", "button value, int or float: <= 0.5 is a release and does nothing", optional=True)
 
 ADDRESSES: tuple[Address, ...] = (
@@ -74,16 +73,16 @@ ADDRESSES: tuple[Address, ...] = (
     Address("/dd/rate", "in", (_ID, Arg("label", "n", "the rating (1: like, 0: dislike)", choices=(1, 0), what="1 (like) or 0 (dislike)")),
             "Rate candidate `id` (rating it again replaces its label); if it is the current one the next follows.",
             "rate"),
-    Address("/dd/edit", "in", (_ID, Arg("track", "i", "track number", lo=1, hi=MAX_TRACKS, what=f"a track number 1-{MAX_TRACKS}"),
+    Address("/dd/edit", "in", (_ID, _TRACK,
                                Arg("step", "i", "step of the bar (0: the first)", lo=0, hi=63),
                                Arg("velocity", "i", "0: a rest; 1-127: a hit at that velocity", lo=0, hi=127)),
             "Edit loop `id`'s cell: the edited loop becomes a candidate of its own (stored, announced, played from "
             "the next bar line; then /dd/edited). Liking it is also a dislike of the loop it was made from.", "edit"),
-    Address("/dd/edit/sound", "in", (_ID, Arg("track", "i", "track number", lo=1, hi=MAX_TRACKS, what=f"a track number 1-{MAX_TRACKS}"),
+    Address("/dd/edit/sound", "in", (_ID, _TRACK,
                                      Arg("sample", "s", "a sound of the daemon's samples: its key, or its name if "
                                                         "only one sound has it")),
             "Give loop `id`'s track another sound: a candidate of its own, as /dd/edit.", "edit_sound"),
-    Address("/dd/sounds", "in", (_ID, Arg("track", "i", "track number", lo=1, hi=MAX_TRACKS, what=f"a track number 1-{MAX_TRACKS}")),
+    Address("/dd/sounds", "in", (_ID, _TRACK),
             "Ask which sounds loop `id`'s track may take (answered with /dd/sounds), for /dd/edit/sound.", "sounds"),
     Address("/dd/next", "in", (_VALUE,), "Skip to the next candidate without rating.", "next", True),
     Address("/dd/undo", "in", (_VALUE,),
@@ -135,8 +134,7 @@ ADDRESSES: tuple[Address, ...] = (
             "Swing every loop that follows by this amount (the critic hears it too); -1 gives each loop its own "
             "again (searched with /dd/set/feel 1, none without). Needs an even number of steps per beat.",
             "set_swing", page="loop", setting="swing"),
-    Address("/dd/set/lock", "in", (Arg("track", "i", "track number", lo=1, hi=MAX_TRACKS, what=f"a track number 1-{MAX_TRACKS}"),
-                                  Arg("on", "n", "switch", choices=(0, 1))),
+    Address("/dd/set/lock", "in", (_TRACK, Arg("on", "n", "switch", choices=(0, 1))),
             "Lock a track: keep its sample and row from the current candidate in the loops that follow.", "set_lock"),
     Address("/dd/take/start", "in", (_VALUE,),
             "Start a take: the onsets that follow (/dd/onset, MIDI in) are matched against the drums playing.", "take_start", True, page="play"),
@@ -296,7 +294,7 @@ def as_dict() -> dict:
              **({"page": a.page, "setting": a.setting} if a.page else {})}
             for a in ADDRESSES
         ],
-        "errors": dict(ERROR_CODES), "panels": dict(PANELS), "velocities": dict(EDIT_VELOCITIES),
+        "errors": dict(ERROR_CODES), "panels": dict(PANELS), "velocities": dict(VELOCITY_LEVELS),
     }
 
 

@@ -5,16 +5,10 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
-from dd_live.bench.live import _jack_shared_mb
-
-
-def _rss_mb(pid: int) -> float:
-    line = next(x for x in Path(f"/proc/{pid}/status").read_text().splitlines() if x.startswith("VmRSS:"))
-    return int(line.split()[1]) / 1024
+from dd_live.bench.live import _jack_shared_mb, status_mb
 
 
 @pytest.mark.jack
@@ -30,7 +24,7 @@ def test_the_jack_servers_shared_memory_in_a_clients_rss_is_counted(jack):
         try:
             assert proc.stdout.readline().strip() == "ready"
             time.sleep(0.2)
-            found[kind] = (_jack_shared_mb(proc.pid), _rss_mb(proc.pid))
+            found[kind] = (_jack_shared_mb(proc.pid), status_mb(proc.pid, "VmRSS"))
         finally:
             proc.kill()
             proc.wait()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from dd_live import MAX_TRACKS
+from dd_live import MAX_TRACKS, VELOCITY_LEVELS
 from dd_live.osc import protocol
 
 py2max = pytest.importorskip("py2max")
@@ -155,9 +155,8 @@ def test_the_grids_three_levels_are_rest_and_the_tables_normal_and_accent_veloci
     """The matrixctrl steps a cell through three levels; the js sends them as the velocities the daemon's table
     names for a front end's edits (the page's shift-click steps through all of them)."""
     levels = re.search(r"var LEVELS = \[([^\]]*)\];", js_source().read_text()).group(1)
-    assert [int(v) for v in levels.split(",")] == [0, protocol.EDIT_VELOCITIES["normal"],
-                                                    protocol.EDIT_VELOCITIES["accent"]]
-    assert protocol.as_dict()["velocities"] == protocol.EDIT_VELOCITIES
+    assert [int(v) for v in levels.split(",")] == [0, VELOCITY_LEVELS["normal"], VELOCITY_LEVELS["accent"]]
+    assert protocol.as_dict()["velocities"] == VELOCITY_LEVELS
     grids = [b["box"] for b in load(path)["patcher"]["boxes"] if b["box"].get("maxclass") == "matrixctrl"]
     assert grids and all(g.get("range") == len(levels.split(",")) for g in grids)
 
