@@ -233,7 +233,7 @@ class PoolSearch:
 
             def score(rows=None) -> np.ndarray:
                 s = pool.logits(w, b, rows)
-                return s if terms is None else s + pool.presence(rows) @ terms
+                return s if terms is None else s + pool.kind_sums(terms, rows)
 
             logits = np.where(allowed, score(), -np.inf)
             if self.top and self.per:   # the lineage grows where it is promising

@@ -155,14 +155,16 @@ class LoopPool:
         self.recent = (self.recent + [self.hits[i].ravel().copy()])[-remember:] if remember else []
         self.recent_sets = (self.recent_sets + [self.sound_sets(np.array([i]))[0]])[-remember:] if remember else []
 
-    def presence(self, rows: np.ndarray | None = None) -> np.ndarray:
-        """Which kinds of sound (:attr:`kinds`) each loop (or ``rows``) plays: float32 (loops, kinds) of 0 and 1."""
+    def kind_sums(self, terms: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+        """Per loop (or ``rows``), the sum of ``terms`` (one per kind of sound, :attr:`kinds`) over the kinds its
+        playing tracks play, each kind once: float64 (loops,). Gathered per track, never as a (loops, kinds)
+        matrix: a full pool against a large kit would be one of 30 MB at every loop served."""
         hits = self.hits if rows is None else self.hits[rows]
         idx = self.idx if rows is None else self.idx[rows]
-        out = np.zeros((hits.shape[0], self.kinds.size), dtype=np.float32)
-        loops, tracks = np.nonzero(hits.any(axis=2))
-        out[loops, self._kind_codes[idx[loops, tracks]]] = 1.0
-        return out
+        codes = np.sort(np.where(hits.any(axis=2), self._kind_codes[idx], -1), axis=1)
+        once = codes >= 0
+        once[:, 1:] &= codes[:, 1:] != codes[:, :-1]                      # a kind on two tracks counts once
+        return np.where(once, np.asarray(terms, dtype=np.float64)[np.maximum(codes, 0)], 0.0).sum(axis=1)
 
     def sound_sets(self, rows: np.ndarray | None = None) -> np.ndarray:
         """The set of sounds each loop plays: its playing tracks' sample indices sorted, each once, -1 for a

@@ -271,6 +271,29 @@ def test_sounds_stay_varied(kit):
     assert (b == c).all() and set(b.tolist()) == {-1, *same[:3].tolist()} and not (a == b).all()
 
 
+def test_a_loops_sound_terms_count_each_kind_it_plays_once(kit):
+    """A loop gains the term of every kind of sound its playing tracks play, once per kind: a silent track's
+    sound adds nothing, two tracks of one kind add its term once (as the sum over a 0/1 kinds matrix would)."""
+    pool, _ = _pool(kit, start=64, seed=5)
+    terms = np.random.default_rng(0).normal(size=pool.kinds.size)
+    kick, snare = kit.in_category("kick")[:2], kit.in_category("snare")[0]
+    pool.idx[0], pool.hits[0] = [kick[0], kick[1], snare, snare], True
+    pool.hits[0, 3] = False                     # the second snare silent: the snare still plays on track 2
+    pool.hits[1] = False                        # a silent loop
+    codes = pool._kind_codes
+    dense = np.zeros((len(pool), pool.kinds.size))
+    for loop in range(len(pool)):
+        for track in range(pool.hits.shape[1]):
+            if pool.hits[loop, track].any():
+                dense[loop, codes[pool.idx[loop, track]]] = 1.0
+    np.testing.assert_allclose(pool.kind_sums(terms), dense @ terms, atol=1e-12)
+    rows = np.array([1, 0, 7])
+    np.testing.assert_allclose(pool.kind_sums(terms, rows), (dense @ terms)[rows], atol=1e-12)
+    kinds = {codes[kick[0]], codes[kick[1]], codes[snare]}
+    assert pool.kind_sums(terms, np.array([0]))[0] == pytest.approx(sum(terms[k] for k in kinds))
+    assert pool.kind_sums(terms, np.array([1]))[0] == 0.0
+
+
 def test_an_unnamed_folder_is_not_one_category(make_library):
     """Samples whose names say nothing are all 'other': that is no category, so their loops stay allowed."""
     from dd_live.learn.pool import LoopPool
