@@ -3,8 +3,9 @@ Pointer, stamped on the MIDI player's clock and handed to a :class:`dd_live.port
 
 On JACK (``DD_LIVE_MIDI_API=jack``, where the frame-stamped MIDI out runs) the messages come through
 ``jack_midi.c``'s reader, each with the frame it arrived at, into a port "dd_live_clock:in"; a thread
-(``dd-clock``) collects them every CLOCK_POLL_S and puts them on the player's clock (JACK frames, unwrapped
-against it). Elsewhere python-rtmidi's input (timing messages switched on: rtmidi drops them by default),
+(``dd-clock``) waits for them (the reader's callback wakes it after the cycle they came in: no polling, which
+at 2,000 polls a second cost 7% of a core with no clock coming) and puts them on the player's clock (JACK
+frames, unwrapped against it). Elsewhere python-rtmidi's input (timing messages switched on: rtmidi drops them by default),
 emptied by the same thread every CLOCK_POLL_S through a :class:`dd_live.ports.rtmidi_in.RtmidiReader`, which puts
 rtmidi's own times on time.perf_counter, the clock the rtmidi player runs on (never a callback on rtmidi's
 thread: on JACK that is the server's process thread, which a callback waiting for the GIL would hold up, and the
@@ -26,7 +27,8 @@ from ..worker import RateLog, Worker
 log = logging.getLogger("dd_live.midi")
 
 CLOCK_PORT_NAME = "dd_live clock"
-CLOCK_POLL_S = 0.0005
+CLOCK_POLL_S = 0.0005     # rtmidi: how often its queue is emptied (s)
+STOP_CHECK_S = 0.5        # JACK: a wait for messages gives up this often to see whether it should stop (s)
 
 
 class ClockInput(Worker):
@@ -95,7 +97,12 @@ class ClockInput(Worker):
                             self.follower.feed(data[0], unwrapped / rate, data[1:3])
                         except Exception as err:
                             self._bad.warning("MIDI clock: a message could not be handled: %s", one_line(err))
-            self._stop.wait(CLOCK_POLL_S)
+            reader.wait(STOP_CHECK_S)
+
+    def _wake(self) -> None:
+        reader = self._reader
+        if reader is not None:
+            reader.wake()
 
     def _release(self) -> None:
         """Release the port; idempotent."""

@@ -7,12 +7,16 @@
  * producer (dd_live's MIDI player thread) and the callback share a lock-free single-producer,
  * single-consumer jack_ringbuffer of fixed-size events; a cancel raises a generation number, and the
  * callback drops events of older generations.
+ *
+ * The reader can wake a waiting thread: after a cycle that recorded events its callback writes one byte to a
+ * non-blocking pipe the caller gave it (jr_notify), so a thread waits in select() instead of polling.
  */
 
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef uint32_t jack_nframes_t;
 typedef struct _jack_client jack_client_t;
@@ -185,6 +189,7 @@ void jw_close(writer_t *w) {
 typedef struct {
     endpoint_t io;
     uint64_t lost;                  /* events the ring had no room for, or longer than 4 bytes */
+    int notify;                     /* a non-blocking pipe's write end, written once a cycle with events; -1 */
 } reader_t;
 
 static int process_in(jack_nframes_t frames, void *arg) {
@@ -192,6 +197,7 @@ static int process_in(jack_nframes_t frames, void *arg) {
     void *buffer = jack_port_get_buffer(r->io.port, frames);
     jack_nframes_t start = jack_last_frame_time(r->io.client);
     uint32_t n = jack_midi_get_event_count(buffer);
+    uint32_t recorded = 0;
     for (uint32_t i = 0; i < n; i++) {
         jack_midi_event_t in;
         event_t e;
@@ -207,12 +213,22 @@ static int process_in(jack_nframes_t frames, void *arg) {
         e.size = (uint32_t)in.size;
         memcpy(e.data, in.buffer, in.size);
         jack_ringbuffer_write(r->io.ring, (const char *)&e, sizeof e);
+        recorded++;
+    }
+    int fd = __atomic_load_n(&r->notify, __ATOMIC_ACQUIRE);
+    if (recorded && fd >= 0) {
+        char one = 1;
+        ssize_t written = write(fd, &one, 1);  /* a full pipe (nobody read yet) already says "events" */
+        (void)written;
     }
     return 0;
 }
 
 reader_t *jr_open(const char *client_name, const char *port_name, int *status) {
     reader_t *r = (reader_t *)calloc(1, sizeof(reader_t));
+    if (r != NULL) {
+        r->notify = -1;
+    }
     if (r != NULL && endpoint_open(&r->io, client_name, port_name, JACK_PORT_IS_INPUT, process_in, r, status) != 0) {
         free(r);
         r = NULL;
@@ -225,6 +241,8 @@ const char *jr_port_name(reader_t *r) { return jack_port_name(r->io.port); }
 
 /* Connect the JACK MIDI output ``source`` (its full name) to the reader's input: 0, or JACK's error. */
 int jr_connect(reader_t *r, const char *source) { return jack_connect(r->io.client, source, jack_port_name(r->io.port)); }
+/* Write a byte to ``fd`` (a non-blocking pipe's write end; -1: none) after each cycle that recorded events. */
+void jr_notify(reader_t *r, int fd) { __atomic_store_n(&r->notify, fd, __ATOMIC_RELEASE); }
 uint64_t jr_lost(reader_t *r) { return __atomic_load_n(&r->lost, __ATOMIC_RELAXED); }
 
 /* The next event recorded: 1 and its frame, bytes and size, or 0 if none. */

@@ -23,6 +23,12 @@ class Reader:
             return []
         return self.batches.pop(0)
 
+    def wait(self, timeout):
+        return bool(self.batches)
+
+    def wake(self):
+        pass
+
     def close(self):
         self.closed = True
 

@@ -268,3 +268,55 @@ def test_a_closed_jack_port_is_safe_to_call_from_a_thread_still_finishing(jack):
     port.send_at([0x80, 36, 0], now + 1.0)
     port.cancel()
     assert port.late == 0
+
+
+def test_a_reader_wakes_its_thread_when_events_come_and_a_clock_input_waits_instead_of_polling(jack):
+    """The reader's callback wakes a waiting thread after the cycle that brought events; nothing else wakes it
+    but wake() (its stop), so a MIDI clock input with no clock coming reads about once per STOP_CHECK_S, not
+    2,000 times a second as it did when it polled."""
+    import threading
+
+    from dd_live.ports.clock import TICK, ClockFollower
+    from dd_live.ports.clock_in import STOP_CHECK_S, ClockInput
+    from dd_live.ports.midi_jack import JackMidiPort, JackMidiReader
+
+    port, reader = JackMidiPort("waker", "out"), JackMidiReader("waited")
+    try:
+        assert jack_connect("waker:out", reader.name), "could not connect the writer to the reader"
+        assert not reader.wait(0.2) and reader.read() == []            # nothing came: it times out
+        port.send([0x90, 36, 100])
+        t0 = time.monotonic()
+        assert reader.wait(5.0), "the callback did not wake the waiting thread"
+        assert time.monotonic() - t0 < 2.0
+        assert [list(d) for _, d in reader.read()] == [[0x90, 36, 100]]
+        threading.Timer(0.1, reader.wake).start()
+        t0 = time.monotonic()
+        assert reader.wait(5.0) and time.monotonic() - t0 < 2.0     # wake() from another thread
+        assert reader.read() == []
+    finally:
+        reader.close()
+    assert not reader.wait(0.01) and reader.read() == []              # closed: no error, nothing
+    reader.wake()
+
+    follower = ClockFollower()
+    clock_in = ClockInput("waker:out", follower, frames_now=lambda: port.frames(), rate=float(RATE))
+    clock_in.start()
+    try:
+        reads = []
+        real_read = clock_in._reader.read
+        clock_in._reader.read = lambda: reads.append(1) or real_read()
+        time.sleep(1.0)
+        assert len(reads) <= 1.0 / STOP_CHECK_S + 2, f"{len(reads)} reads in 1 s with no clock coming: polling"
+        for k in range(6):
+            port.send([TICK])
+            time.sleep(0.02)
+        deadline = time.monotonic() + 5.0
+        while clock_in.heard < 6 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert clock_in.heard == 6, f"the clock input heard {clock_in.heard} of 6 ticks"
+        t0 = time.monotonic()
+        clock_in.close()
+        assert not clock_in.is_alive() and time.monotonic() - t0 < STOP_CHECK_S + 1.5
+    finally:
+        clock_in.close()
+        port.close()
