@@ -28,7 +28,6 @@ log = logging.getLogger("dd_live.midi")
 
 CLOCK_PORT_NAME = "dd_live clock"
 CLOCK_POLL_S = 0.0005     # rtmidi: how often its queue is emptied (s)
-STOP_CHECK_S = 0.5        # JACK: a wait for messages gives up this often to see whether it should stop (s)
 
 
 class ClockInput(Worker):
@@ -81,6 +80,8 @@ class ClockInput(Worker):
             self.follower.feed(msg[0], t, bytes(msg[1:3]))
 
     def _run_jack(self) -> None:
+        from .midi_jack import WAIT_S, unwrap
+
         reader, rate = self._reader, self._reader.rate
         while not self._stop.is_set():
             events = reader.read()
@@ -89,15 +90,11 @@ class ClockInput(Worker):
                 for frame, data in events:
                     if data and (data[0] in REALTIME or data[0] == SPP):
                         self.heard += 1
-                        # the newest frames JACK has counted are at most a cycle ahead of ``now``: unwrap
-                        # each 32-bit frame to the one nearest ``now``
-                        back = (now - frame) & 0xFFFFFFFF
-                        unwrapped = now - back if back < 1 << 31 else now + ((1 << 32) - back)
                         try:  # one bad message must not end the clock
-                            self.follower.feed(data[0], unwrapped / rate, data[1:3])
+                            self.follower.feed(data[0], unwrap(frame, now) / rate, data[1:3])
                         except Exception as err:
                             self._bad.warning("MIDI clock: a message could not be handled: %s", one_line(err))
-            reader.wait(STOP_CHECK_S)
+            reader.wait(WAIT_S)
 
     def _wake(self) -> None:
         reader = self._reader

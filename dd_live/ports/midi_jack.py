@@ -42,6 +42,7 @@ SOURCE = Path(__file__).with_name("jack_midi.c")
 _LOCK = threading.Lock()
 _NOW = 0x100                 # jw_send's size flag: a message for the next cycle (jack_midi.c's NOW)
 _LIB: list = []        # the loaded writer library, once
+WAIT_S = 0.5           # a thread waiting for a reader's events gives up this often to see whether to stop (s)
 
 
 def _cache_dir() -> Path:
@@ -198,6 +199,13 @@ class JackMidiPort:
             w, self._w = self._w, None
             if w:
                 self._lib.jw_close(w)
+
+
+def unwrap(frame: int, now: int) -> int:
+    """A 32-bit JACK frame as the unwrapped frame nearest ``now`` (an unwrapped frame clock, such as
+    :meth:`JackMidiPort.frames`): the newest frames JACK has counted are at most a cycle ahead of it."""
+    back = (now - frame) & 0xFFFFFFFF
+    return now - back if back < 1 << 31 else now + ((1 << 32) - back)
 
 
 class JackMidiReader:

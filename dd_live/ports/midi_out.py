@@ -251,6 +251,10 @@ class MidiPlayer(Worker):
         """Time ``t`` (s, time.perf_counter: MIDI in's stamps) on this player's clock."""
         return t + self._offset
 
+    def perf_of(self, t: float) -> float:
+        """Time ``t`` (s, this player's clock) on time.perf_counter: the inverse of :meth:`clock_of`."""
+        return t - self._offset
+
     def _wake(self) -> None:
         self._bell.set()
 

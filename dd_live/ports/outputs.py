@@ -82,7 +82,8 @@ def open_inputs(*, midi: str, audio: str, on_onset: Callable[[float], bool], out
     if midi != "none":
         from .midi_in import MidiInput
 
-        inputs.append(MidiInput(midi, on_onset))
+        player = next((o for o in outputs if getattr(o, "frames_now", None) is not None), None)
+        inputs.append(MidiInput(midi, on_onset, player=player))   # on JACK's frame clock where MIDI out is
     if audio != "none":
         from .audio_in import AudioInput
 

@@ -272,13 +272,13 @@ def test_a_closed_jack_port_is_safe_to_call_from_a_thread_still_finishing(jack):
 
 def test_a_reader_wakes_its_thread_when_events_come_and_a_clock_input_waits_instead_of_polling(jack):
     """The reader's callback wakes a waiting thread after the cycle that brought events; nothing else wakes it
-    but wake() (its stop), so a MIDI clock input with no clock coming reads about once per STOP_CHECK_S, not
+    but wake() (its stop), so a MIDI clock input with no clock coming reads about once per WAIT_S, not
     2,000 times a second as it did when it polled."""
     import threading
 
     from dd_live.ports.clock import TICK, ClockFollower
-    from dd_live.ports.clock_in import STOP_CHECK_S, ClockInput
-    from dd_live.ports.midi_jack import JackMidiPort, JackMidiReader
+    from dd_live.ports.clock_in import ClockInput
+    from dd_live.ports.midi_jack import WAIT_S, JackMidiPort, JackMidiReader
 
     port, reader = JackMidiPort("waker", "out"), JackMidiReader("waited")
     try:
@@ -306,7 +306,7 @@ def test_a_reader_wakes_its_thread_when_events_come_and_a_clock_input_waits_inst
         real_read = clock_in._reader.read
         clock_in._reader.read = lambda: reads.append(1) or real_read()
         time.sleep(1.0)
-        assert len(reads) <= 1.0 / STOP_CHECK_S + 2, f"{len(reads)} reads in 1 s with no clock coming: polling"
+        assert len(reads) <= 1.0 / WAIT_S + 2, f"{len(reads)} reads in 1 s with no clock coming: polling"
         for k in range(6):
             port.send([TICK])
             time.sleep(0.02)
@@ -316,7 +316,44 @@ def test_a_reader_wakes_its_thread_when_events_come_and_a_clock_input_waits_inst
         assert clock_in.heard == 6, f"the clock input heard {clock_in.heard} of 6 ticks"
         t0 = time.monotonic()
         clock_in.close()
-        assert not clock_in.is_alive() and time.monotonic() - t0 < STOP_CHECK_S + 1.5
+        assert not clock_in.is_alive() and time.monotonic() - t0 < WAIT_S + 1.5
     finally:
         clock_in.close()
         port.close()
+
+
+def test_midi_in_on_jack_stamps_each_note_with_the_frame_it_was_played_at(jack):
+    """With a frame-stamped MIDI player, MIDI in is JACK's own port "dd_live in:dd_live in": each note-on comes
+    with its frame, put on time.perf_counter through the player's clock, exact to the sample (rtmidi's JACK
+    input stamps a whole cycle's events with the time its callback ran). Notes closer than MERGE_S are one
+    onset; a silent note-on is none."""
+    from dd_live.ports.midi_in import MERGE_S, MidiInput
+    from dd_live.ports.midi_jack import JackMidiPort
+
+    human, clock = JackMidiPort("human2", "out"), JackMidiPort("playerclock", "out")
+    player = type("Player", (), {"frames_now": staticmethod(clock.frames), "rate": clock.rate,
+                                 "perf_of": staticmethod(lambda t: t - 100.0)})()   # its clock: perf + 100 s
+    heard = []
+    midi_in = MidiInput("virtual", lambda t: heard.append(t) or True, player=player)
+    midi_in.start()
+    try:
+        assert "frame-stamped" in midi_in.where and midi_in.is_alive()
+        assert jack_connect("human2:out", "dd_live in:dd_live in"), "could not connect to dd_live in"
+        start = human.clock() + 0.3
+        frames = [int(round((start + k * 0.0517 + k * k * 0.00013) * human.rate)) for k in range(12)]
+        for f in frames:
+            human.send_at([0x90, 38, 90], f / human.rate)
+        human.send_at([0x90, 40, 90], frames[-1] / human.rate + MERGE_S / 2)   # a flam: the same onset
+        human.send_at([0x90, 42, 0], frames[-1] / human.rate + 0.2)           # velocity 0: a note-off
+        deadline = time.monotonic() + 5.0
+        while (len(heard) < len(frames) or midi_in.merged < 1) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.3)
+    finally:
+        midi_in.close()
+        midi_in.close()
+        human.close()
+        clock.close()
+    assert len(heard) == len(frames) and midi_in.merged == 1 and midi_in.kept == len(frames), (heard, frames)
+    np.testing.assert_allclose(np.array(heard) + 100.0, np.array(frames) / RATE, atol=1e-6)
+    assert not midi_in.is_alive()

@@ -88,12 +88,19 @@ def test_inputs_open_with_audio_in_hearing_what_audio_out_plays(monkeypatch, cap
             if self.fail:
                 raise BackendError("no such device")
 
-    monkeypatch.setattr(midi_in, "MidiInput", lambda spec, on: Fake("dd-midi-in", spec))
+    monkeypatch.setattr(midi_in, "MidiInput", lambda spec, on, player=None: Fake("dd-midi-in", spec, player))
     monkeypatch.setattr(audio_in, "AudioInput", lambda dev, on, tap=None: Fake("dd-audio-in", dev, tap))
     out = type("Out", (), {"tap": "audio out's tap"})()
     got = open_inputs(midi="virtual", audio="3", on_onset=lambda t: True, outputs=[out])
     assert [(p.name, p.device, p.tap) for p in got] == [("dd-midi-in", "virtual", None),
                                                          ("dd-audio-in", 3, "audio out's tap")]
+    # MIDI in reads on the frame clock of a frame-stamped MIDI player (JACK's), when there is one
+    rtmidi_player = type("Player", (), {"frames_now": None})()
+    jack_player = type("Player", (), {"frames_now": lambda self: 0})()
+    got = open_inputs(midi="virtual", audio="none", on_onset=lambda t: True, outputs=[rtmidi_player, jack_player])
+    assert got[0].tap is jack_player
+    got = open_inputs(midi="virtual", audio="none", on_onset=lambda t: True, outputs=[rtmidi_player])
+    assert got[0].tap is None
     assert open_inputs(midi="none", audio="default", on_onset=lambda t: True, outputs=[])[0].device is None
     assert open_inputs(midi="none", audio="none", on_onset=lambda t: True, outputs=[]) == []
     monkeypatch.setattr(audio_in, "AudioInput", lambda dev, on, tap=None: Fake("dd-audio-in", dev, fail=True))
