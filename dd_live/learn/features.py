@@ -20,11 +20,10 @@ true rate.) One bar at 120 bpm (88,200 samples) gives 442 frames.
 from __future__ import annotations
 
 import math
-import threading
-
 import torch
 
 from .. import SAMPLE_RATE
+from ..spares import Spares
 
 N_FFT = 400
 HOP = 200
@@ -78,6 +77,9 @@ def dct_matrix(n_mfcc: int = N_MFCC, n_mels: int = N_MELS) -> torch.Tensor:
     return basis.t().contiguous()
 
 
+SPARES: Spares[dict] = Spares()   # the process's MFCC work sets no chunk is using (see MFCC._take)
+
+
 class MFCC:
     """Batched MFCC extractor; holds its window, filterbank and DCT (float32) for reuse.
 
@@ -90,10 +92,13 @@ class MFCC:
     product (each filter row twice, once for each part); and the mostly-zero mel
     matrix is applied as 8 dense products, each over the FFT bins its 16 bands touch.
 
-    Intermediates go into work buffers kept per thread, one set sized for
-    CHUNK items of the latest length asked for: fresh tensors of this size are
-    mapped anew by the allocator on each call, and their page faults cost as much as
-    the arithmetic. One instance may be shared by several threads.
+    Intermediates go into sets of work buffers, each sized for CHUNK items of one
+    length: fresh tensors of this size are mapped anew by the allocator on each call,
+    and their page faults cost as much as the arithmetic. A chunk takes a free set and
+    gives it back, and the sets are the process's, shared by every instance: it keeps
+    as many as chunks ever ran at once, not one for every thread and instance that ever
+    computed (a daemon's two work threads, its generator and its trainer kept four,
+    8 MB each). One instance may be shared by several threads.
     """
 
     def __init__(self) -> None:
@@ -109,41 +114,32 @@ class MFCC:
                 lo, hi = int(rows.min()), int(rows.max()) + 1
                 twice = self.fb[lo:hi, bands].repeat_interleave(2, dim=0).contiguous()
                 self.groups.append((bands, lo, hi, twice, self.dct[bands].contiguous()))
-        self._local = threading.local()
 
-    def __getstate__(self) -> dict:
-        """Copies and pickles leave the work buffers behind (they are per thread)."""
-        state = self.__dict__.copy()
-        del state["_local"]
-        return state
-
-    def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state)
-        self._local = threading.local()
-
-    def _work(self, n: int, samples: int) -> dict[str, torch.Tensor]:
-        """This thread's work buffers for ``n`` <= CHUNK items of ``samples`` samples: one set per thread, made
-        for CHUNK items of the latest length asked for, of which a smaller chunk uses the first rows (a set per
-        chunk size kept five of them, 80 MB a thread)."""
-        work = getattr(self._local, "work", None)
-        if work is None or work["samples"] != samples:
-            f, c = frames_for(samples), CHUNK
-            edges = edge_frames(samples)
-            work = self._local.work = {
-                "samples": samples,
-                "edges": edges,       # (frame numbers, their sample indices into the unpadded audio)
-                "frames": torch.empty(c, f, N_FFT),
-                "mel": torch.empty(len(self.groups), c * f, 16),
-                "coef": torch.empty(c * f, N_MFCC),
-            }
-        f = frames_for(samples)
-        return {"edges": work["edges"], "frames": work["frames"][:n], "mel": work["mel"][:, :n * f],
-                "coef": work["coef"][:n * f]}
+    def _take(self, samples: int) -> dict:
+        """A set of work buffers for CHUNK items of ``samples`` samples, no other chunk's until it is given back to
+        :data:`SPARES`: a free one, else a new one (a free set made for another length is dropped for it)."""
+        f, c = frames_for(samples), CHUNK
+        return SPARES.take(lambda work: work["samples"] == samples, lambda: {
+            "samples": samples,
+            "edges": edge_frames(samples),   # (frame numbers, their sample indices into the unpadded audio)
+            "frames": torch.empty(c, f, N_FFT),
+            "mel": torch.empty(len(self.groups), c * f, 16),
+            "coef": torch.empty(c * f, N_MFCC),
+        })
 
     def _chunk(self, x: torch.Tensor, out: torch.Tensor) -> None:
-        """MFCCs of ``x`` (n, samples) float32 into ``out`` (n, 60, frames)."""
+        """MFCCs of ``x`` (n <= CHUNK, samples) float32 into ``out`` (n, 60, frames)."""
+        work = self._take(x.shape[1])
+        try:
+            self._compute(x, out, work)
+        finally:
+            SPARES.give(work)
+
+    def _compute(self, x: torch.Tensor, out: torch.Tensor, work: dict) -> None:
         n, length = x.shape
-        w = self._work(n, length)
+        f = frames_for(length)   # the first rows of the work set's buffers (a smaller chunk than CHUNK)
+        w = {"edges": work["edges"], "frames": work["frames"][:n], "mel": work["mel"][:, :n * f],
+             "coef": work["coef"][:n * f]}
         frames = w["frames"]
         inner = inner_frames(length)
         if inner:

@@ -102,11 +102,20 @@ class Scorer:
         """Scores f in [0, 1] (float64, batch), the loops played with ``genes``' feel (None: flat)."""
         return self._split(self._score_part, hits, idx, genes).numpy().astype(np.float64)
 
-    def _score_part(self, hits, idx, genes, row: int, threads: int) -> torch.Tensor:
-        return self.model.score(self.features(self._render(hits, idx, genes, row, threads)))
+    def _score_part(self, hits, idx, genes, slot: int, threads: int) -> torch.Tensor:
+        return self._through(self.model.score, hits, idx, genes, slot, threads)
 
-    def _embed_part(self, hits, idx, genes, row: int, threads: int) -> torch.Tensor:
-        return self.model.critics[0].embed(self.features(self._render(hits, idx, genes, row, threads)))
+    def _embed_part(self, hits, idx, genes, slot: int, threads: int) -> torch.Tensor:
+        return self._through(self.model.critics[0].embed, hits, idx, genes, slot, threads)
+
+    def _through(self, last, hits, idx, genes, slot: int, threads: int) -> torch.Tensor:
+        """``last`` (the critic's score or embedding) of the MFCCs of the loops rendered, PART_ROWS at a time, into
+        the buffer's ``slot``-th PART_ROWS rows (reserved by the caller)."""
+        row = slot * PART_ROWS
+        return torch.cat([last(self.features(self._render(hits[a: a + PART_ROWS], idx[a: a + PART_ROWS],
+                                                          None if genes is None else genes[a: a + PART_ROWS],
+                                                          row, threads)))
+                          for a in range(0, hits.shape[0], PART_ROWS)])
 
     def _split(self, part, hits: np.ndarray, idx: np.ndarray, genes) -> torch.Tensor:
         """``part`` (render, MFCC, critic) of the whole batch: cut in :attr:`threads` parts, each taken end to end
@@ -118,29 +127,32 @@ class Scorer:
         second thread; whole parts keep both cores busy). Each loop's result is the same either way: the critic
         scores in chunks of SCORE_CHUNK items, each item's independently of the others."""
         n = hits.shape[0]
-        self._reserve(n)
         if on_work_thread():                        # a work thread's own scoring: all of it here, never the pool
+            self._reserve(PART_ROWS)
             return _on_work_thread(part, hits, idx, genes, 0)
         parts = min(self.threads, n // PART_MIN)
+        self._reserve(max(parts, 1) * PART_ROWS)
         if parts < 2:
             return part(hits, idx, genes, 0, self.threads)
         bounds = [round(n * k / parts) for k in range(parts + 1)]
         jobs = [work_pool(self.threads).submit(_on_work_thread, part, hits[a:b], idx[a:b],
-                                               None if genes is None else genes[a:b], a)
-                for a, b in zip(bounds, bounds[1:])]
+                                               None if genes is None else genes[a:b], k)
+                for k, (a, b) in enumerate(zip(bounds, bounds[1:]))]
         return torch.cat([job.result() for job in jobs])
 
 
 PART_MIN = 8                    # items: a batch scored in parts gives each at least this many (a step of the
                                 # daemon's 16 chains goes in two parts: 1.2-1.3x the loops a second, 2 cores)
+PART_ROWS = 16                  # a part renders, analyses and scores this many loops at a time, into rows of the
+                                # buffer of its own: a batch of 64 no longer holds 64 bars of audio (22.6 MB)
 
 
-def _on_work_thread(part, hits, idx, genes, row: int) -> torch.Tensor:
-    """Run ``part`` on this work thread, which computes torch work with one thread of its own (the setting is
-    this thread's alone: the caller's torch threads are left as they were)."""
+def _on_work_thread(part, hits, idx, genes, slot: int) -> torch.Tensor:
+    """Run ``part`` (in the buffer's ``slot``) on this work thread, which computes torch work with one thread of
+    its own (the setting is this thread's alone: the caller's torch threads are left as they were)."""
     if torch.get_num_threads() != 1:
         torch.set_num_threads(1)
-    return part(hits, idx, genes, row, 1)
+    return part(hits, idx, genes, slot, 1)
 
 
 @dataclass

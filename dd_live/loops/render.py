@@ -40,6 +40,7 @@ import numpy as np
 
 from .. import GRID, SAMPLE_RATE, TEMPO_RANGE
 from ..errors import BackendError, InputError
+from ..spares import Spares
 from .pattern import DEFAULT_VELOCITY, Pattern
 
 if TYPE_CHECKING:
@@ -141,8 +142,8 @@ def _mix_numpy(out: np.ndarray, bar: np.ndarray, pos: np.ndarray, offs: np.ndarr
     """numpy's :func:`dd_live.loops.mixjit.mix_block`: one slice-add per hit.
 
     The part of a hit inside the bar is added straight into ``out``; what rings past
-    the bar line goes to a per-thread overflow buffer, wrapped into the bar's start
-    (``wrap``) or dropped.
+    the bar line goes to an overflow buffer (a spare, :data:`_SCRATCH`), wrapped into
+    the bar's start (``wrap``) or dropped.
     """
     out.fill(0.0)
     if not bar.size:
@@ -150,7 +151,19 @@ def _mix_numpy(out: np.ndarray, bar: np.ndarray, pos: np.ndarray, offs: np.ndarr
     length = out.shape[1]
     heads = np.minimum(lens, length - pos)
     over = max(int(np.max(pos + lens)) - length, 0) if wrap else 0
-    ovf = _scratch(out.shape[0] * over).reshape(out.shape[0], over)
+    size = out.shape[0] * over
+    scratch = _SCRATCH.take(lambda buf: buf.size >= size, lambda: np.empty(size, dtype=np.float32))
+    try:
+        _mix_blocks(out, scratch[:size].reshape(out.shape[0], over), bar, pos, offs, lens, heads, gain, flat)
+    finally:
+        _SCRATCH.give(scratch)
+
+
+def _mix_blocks(out: np.ndarray, ovf: np.ndarray, bar: np.ndarray, pos: np.ndarray, offs: np.ndarray,
+                lens: np.ndarray, heads: np.ndarray, gain: np.ndarray, flat: np.ndarray) -> None:
+    """:func:`_mix_numpy`'s adding; ``ovf`` (bars, samples) holds what rings past the bar line (no columns:
+    it is cut there)."""
+    length, over = out.shape[1], ovf.shape[1]
     ovf.fill(0.0)
     # Most hits of a block share one gain (one velocity): add those unscaled, scale the block once.
     values, counts = np.unique(gain, return_counts=True)
@@ -218,19 +231,8 @@ def _mix(bar: np.ndarray, pos: np.ndarray, smp: np.ndarray, gain: np.ndarray, li
 _POOLS: dict[int, ThreadPoolExecutor] = {}    # the render threads, by count (made on first use; close_pools)
 _POOLS_LOCK = threading.Lock()
 _LOCAL = threading.local()
-
-
-def _scratch(size: int) -> np.ndarray:
-    """A per-thread float32 work buffer of at least ``size`` samples, reused between calls.
-
-    Fresh large allocations are mapped lazily by the OS, and their page faults cost
-    more than the mixing itself; reusing one buffer per thread avoids them.
-    """
-    buf = getattr(_LOCAL, "buf", None)
-    if buf is None or buf.size < size:
-        buf = np.empty(size, dtype=np.float32)
-        _LOCAL.buf = buf
-    return buf[:size]
+_SCRATCH: Spares[np.ndarray] = Spares()   # mixing's overflow buffers (float32, at least as large as asked):
+                                          # reused, as fresh large arrays cost more in page faults than the mixing
 
 
 def work_pool(threads: int) -> ThreadPoolExecutor:

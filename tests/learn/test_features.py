@@ -94,7 +94,7 @@ def test_bad_input(bad, err):
 
 
 def test_one_extractor_shared_by_threads_and_shapes(rng):
-    # work buffers are per thread and per shape: concurrent calls and alternating shapes must not mix
+    # a work set is one chunk's at a time, made for one length: concurrent calls and alternating shapes must not mix
     import threading
 
     from dd_live.learn.features import MFCC
@@ -129,3 +129,38 @@ def test_extractor_copies_and_pickles_without_its_buffers(rng):
     want = m(x)
     for twin in (copy.deepcopy(m), pickle.loads(pickle.dumps(m))):
         torch.testing.assert_close(twin(x), want, rtol=0, atol=0)
+
+
+def test_work_buffers_are_kept_for_chunks_at_once_not_for_every_thread_or_extractor(rng):
+    """Threads that compute one after another, through different extractors, reuse one set of work buffers:
+    the process keeps as many sets as chunks ran at once (each thread with a set of its own kept one a thread)."""
+    import threading
+
+    from dd_live.learn import features
+    from dd_live.learn.features import MFCC
+
+    x = torch.tensor(rng.standard_normal((5, 88200)) * 0.1, dtype=torch.float32)
+    want = mfcc(x)
+    features.SPARES.clear()
+    for _ in range(4):                                   # four threads, four extractors, one after another
+        t = threading.Thread(target=lambda: torch.testing.assert_close(MFCC()(x), want, rtol=0, atol=0))
+        t.start()
+        t.join()
+    assert len(features.SPARES) == 1
+    barrier, errors = threading.Barrier(3), []
+
+    def together() -> None:
+        m = MFCC()
+        barrier.wait()
+        try:
+            for _ in range(6):
+                torch.testing.assert_close(m(x), want, rtol=0, atol=0)
+        except AssertionError as err:
+            errors.append(err)
+
+    threads = [threading.Thread(target=together) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and 1 <= len(features.SPARES) <= 3

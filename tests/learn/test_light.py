@@ -70,18 +70,22 @@ def test_the_budgets_adam_is_made_when_needed_and_kept_by_a_checkpoint(tmp_path)
     assert len(t2.optimizer.state_dict()["state"]) == len(steps)
 
 
-def test_mfcc_keeps_one_set_of_work_buffers_a_thread_and_any_chunk_gives_the_same():
+def test_mfcc_keeps_one_set_of_work_buffers_for_one_caller_and_any_chunk_gives_the_same():
+    from dd_live.learn import features
     from dd_live.learn.features import CHUNK, MFCC
 
+    features.SPARES.clear()
     m = MFCC()
     x = torch.randn(CHUNK + 3, 88200)
     whole = m(x)
     parts = torch.cat([m(x[i:i + 1]) for i in range(x.shape[0])])
     assert torch.equal(whole, parts) and torch.equal(m(x[:3]), whole[:3])
-    work = m._local.work
+    assert len(features.SPARES) == 1
+    work = features.SPARES.take(lambda w: True, dict)
+    features.SPARES.give(work)
     assert work["frames"].shape[0] == CHUNK and set(work) == {"samples", "edges", "frames", "mel", "coef"}
     m(torch.randn(2, 44100))                     # another length: its set replaces this one
-    assert m._local.work["samples"] == 44100
+    assert len(features.SPARES) == 1 and features.SPARES.take(lambda w: True, dict)["samples"] == 44100
 
 
 def test_freed_heap_memory_goes_back_to_the_system_when_a_worker_rests():

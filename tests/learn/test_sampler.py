@@ -186,8 +186,9 @@ def test_best_search_never_takes_a_chain_again_within_half_the_chains(rng, make_
 
 def test_a_large_batch_is_scored_in_whole_parts_on_the_work_threads(small_lib, rng, monkeypatch):
     """threads=2, 64 loops: two parts of 32, each rendered, analysed and scored on a work thread that computes
-    with one torch thread; the caller's own torch threads stay as they were, and every loop's score and
-    embedding are what one thread computing the whole batch gives."""
+    with one torch thread, PART_ROWS at a time in a slot of the buffer of its own (the buffer holds 2 x PART_ROWS
+    bars, not 64); the caller's own torch threads stay as they were, and every loop's score and embedding are
+    what one thread computing the whole batch gives."""
     import threading
 
     from dd_live.groove import genes as feel_genes
@@ -203,16 +204,17 @@ def test_a_large_batch_is_scored_in_whole_parts_on_the_work_threads(small_lib, r
     seen = []
     real = sampler.Scorer._score_part
 
-    def spy(self, h, i, g, row, threads):
-        seen.append((threading.current_thread().name, torch.get_num_threads(), row, h.shape[0], threads))
-        return real(self, h, i, g, row, threads)
+    def spy(self, h, i, g, slot, threads):
+        seen.append((threading.current_thread().name, torch.get_num_threads(), slot, h.shape[0], threads))
+        return real(self, h, i, g, slot, threads)
 
     monkeypatch.setattr(sampler.Scorer, "_score_part", spy)
     before = torch.get_num_threads()
     for g in (None, genes):
         np.testing.assert_allclose(split(hits, idx, g), whole(hits, idx, g), rtol=1e-5, atol=1e-6)
     by_split = [s for s in seen if s[4] == 1 and s[0].startswith("dd-work")]
-    assert sorted((row, n) for _, _, row, n, _ in by_split) == [(0, 32), (0, 32), (32, 32), (32, 32)]
+    assert sorted((slot, n) for _, _, slot, n, _ in by_split) == [(0, 32), (0, 32), (1, 32), (1, 32)]
+    assert split._buffer.shape[0] == 2 * sampler.PART_ROWS
     assert {t for _, t, *_ in by_split} == {1} and torch.get_num_threads() == before
     assert torch.allclose(split.embed(hits, idx, genes), whole.embed(hits, idx, genes), atol=1e-5)
     seen.clear()

@@ -236,3 +236,22 @@ def test_the_render_threads_have_an_owner_that_shuts_them_down(small_lib, rng):
     np.testing.assert_array_equal(first, again)
     assert render_threads() >= 1
     close_pools()
+
+
+def test_mixing_keeps_one_overflow_buffer_per_mix_at_once_not_per_thread(small_lib, rng, monkeypatch):
+    """Threads that render one after another reuse one overflow buffer (a buffer a thread kept one each);
+    numpy's kernel (numba's wraps in place, with no overflow buffer)."""
+    import threading
+
+    monkeypatch.setenv("DD_LIVE_MIX", "numpy")
+    hits, idx = random_arrays(small_lib, rng, 6)
+    want = render_arrays(hits, idx, small_lib)
+    render_mod._SCRATCH.clear()
+    got = []
+    for _ in range(4):
+        t = threading.Thread(target=lambda: got.append(render_arrays(hits, idx, small_lib)))
+        t.start()
+        t.join()
+    assert len(render_mod._SCRATCH) == 1
+    for g in got:
+        np.testing.assert_array_equal(g, want)
