@@ -157,8 +157,8 @@ class LoopPool:
 
     def kind_sums(self, terms: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
         """Per loop (or ``rows``), the sum of ``terms`` (one per kind of sound, :attr:`kinds`) over the kinds its
-        playing tracks play, each kind once: float64 (loops,). Gathered per track, never as a (loops, kinds)
-        matrix: a full pool against a large kit would be one of 30 MB at every loop served."""
+        playing tracks play, each kind once: float64 (loops,). Gathered per track (loops x tracks), not through
+        a (loops, kinds) matrix of 0s and 1s made for the whole pool at every loop served."""
         hits = self.hits if rows is None else self.hits[rows]
         idx = self.idx if rows is None else self.idx[rows]
         codes = np.sort(np.where(hits.any(axis=2), self._kind_codes[idx], -1), axis=1)
