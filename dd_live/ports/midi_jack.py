@@ -225,6 +225,8 @@ class JackMidiReader:
         self._lock = threading.Lock()    # read() and close() may come from two threads
         self._woken, self._waker = os.pipe()         # the callback's "events came"; wake() writes it too
         os.set_blocking(self._waker, False)          # never blocks the process callback, nor wake()
+        self._waiting = threading.Lock()             # held by wait(): close() closes the pipe only after it
+        self._closed = False
         self._lib.jr_notify(self._r, self._waker)
         if connect is not None and self._lib.jr_connect(self._r, connect.encode()) != 0:
             self.close()
@@ -242,20 +244,22 @@ class JackMidiReader:
     def wait(self, timeout: float) -> bool:
         """Block until events have come since the last wait (or :meth:`wake` was called): True; False after
         ``timeout`` seconds without, or once the reader is closed. Collect the events with :meth:`read`."""
-        try:
+        with self._waiting:
+            if self._closed:
+                return False
             if not select.select([self._woken], [], [], timeout)[0]:
                 return False
             os.read(self._woken, 4096)      # every byte written so far: the events are all in the ring
-        except (OSError, ValueError):       # closed meanwhile by another thread
-            return False
-        return True
+            return not self._closed
 
     def wake(self) -> None:
         """Make a thread in :meth:`wait` return now (another thread's call: it is stopping)."""
-        try:
-            os.write(self._waker, b"\0")
-        except OSError:                     # closed, or the pipe is full: a wait returns anyway
-            pass
+        with self._lock:
+            if not self._closed:
+                try:
+                    os.write(self._waker, b"\0")
+                except BlockingIOError:     # the pipe is full: a wait returns anyway
+                    pass
 
     @property
     def lost(self) -> int:
@@ -263,10 +267,18 @@ class JackMidiReader:
             return int(self._lib.jr_lost(self._r)) if self._r else 0
 
     def close(self) -> None:
-        """Deactivate and close the client (its callback is not called again), then the pipe; idempotent."""
+        """Deactivate and close the client (its callback is not called again), then the pipe, once no thread
+        waits on it (a waiting one is woken first); idempotent."""
         with self._lock:
             r, self._r = self._r, None
-            if r:
-                self._lib.jr_close(r)
-                os.close(self._woken)
-                os.close(self._waker)
+            if not r:
+                return
+            self._lib.jr_close(r)
+            self._closed = True
+            try:
+                os.write(self._waker, b"\0")      # a thread in wait() returns False now
+            except BlockingIOError:
+                pass
+        with self._waiting:                         # ... and none waits once this is held: no fd is in use
+            os.close(self._woken)
+            os.close(self._waker)

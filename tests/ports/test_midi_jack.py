@@ -293,10 +293,18 @@ def test_a_reader_wakes_its_thread_when_events_come_and_a_clock_input_waits_inst
         t0 = time.monotonic()
         assert reader.wait(5.0) and time.monotonic() - t0 < 2.0     # wake() from another thread
         assert reader.read() == []
+        result: list = []
+        waiter = threading.Thread(target=lambda: result.append(reader.wait(30.0)))
+        waiter.start()
+        time.sleep(0.1)
     finally:
-        reader.close()
+        t0 = time.monotonic()
+        reader.close()                                                # wakes a waiting thread, then closes
+    waiter.join(5.0)
+    assert result == [False] and time.monotonic() - t0 < 3.0
     assert not reader.wait(0.01) and reader.read() == []              # closed: no error, nothing
     reader.wake()
+    reader.close()
 
     follower = ClockFollower()
     clock_in = ClockInput("waker:out", follower, frames_now=lambda: port.frames(), rate=float(RATE))
