@@ -365,3 +365,28 @@ def test_midi_in_on_jack_stamps_each_note_with_the_frame_it_was_played_at(jack):
     assert len(heard) == len(frames) and midi_in.merged == 1 and midi_in.kept == len(frames), (heard, frames)
     np.testing.assert_allclose(np.array(heard) + 100.0, np.array(frames) / RATE, atol=1e-6)
     assert not midi_in.is_alive()
+
+
+def test_midi_in_on_jack_takes_part_of_a_name_through_rtmidi(jack, caplog):
+    """A --midi-in name that is not a whole JACK port name (part of one, as rtmidi takes it) cannot be connected
+    to dd_live's own port: MIDI in says so in the log and opens the port through python-rtmidi instead."""
+    import logging
+
+    from dd_live.ports.midi_in import MidiInput
+    from dd_live.ports.midi_jack import JackMidiPort
+
+    keys, clock = JackMidiPort("keystation", "midi out"), JackMidiPort("playerclock2", "out")
+    player = type("Player", (), {"frames_now": staticmethod(clock.frames), "rate": clock.rate,
+                                 "perf_of": staticmethod(lambda t: t)})()
+    midi_in = MidiInput("keystation", lambda t: True, player=player)
+    try:
+        with caplog.at_level(logging.INFO, logger="dd_live.midi"):
+            midi_in.start()
+        assert "keystation:midi out" in midi_in.where and "frame-stamped" not in midi_in.where, midi_in.where
+        assert "not through JACK's own port" in caplog.text and "through rtmidi" in caplog.text
+        assert midi_in.is_alive()
+    finally:
+        midi_in.close()
+        keys.close()
+        clock.close()
+    assert not midi_in.is_alive()
