@@ -1,17 +1,15 @@
 """Live MIDI out: the current candidate played in a loop at the session tempo.
 
-The player thread keeps its own clock (time.perf_counter): it sleeps until
-about a millisecond before each event and waits out the rest, so events leave
-within tens of microseconds of the grid. A new pattern or tempo takes effect on
-the next bar line; stop and exit send note-offs and All Notes Off (CC 123).
+The player thread keeps its own clock (time.perf_counter): it sleeps until about a millisecond before each event
+and waits out the rest, so events leave within tens of microseconds of the grid. A new pattern or tempo takes
+effect on the next bar line; stop and exit send note-offs and All Notes Off (CC 123).
 
-The port is python-rtmidi's, opened lazily (:func:`open_port`): a virtual
-output named "dd_live" (CoreMIDI, ALSA or JACK) or an existing port by name.
-$DD_LIVE_MIDI_API picks the rtmidi API (alsa, jack, coremidi, winmm). With
-``jack``, the port is :mod:`dd_live.ports.midi_jack`'s instead where its C writer
-builds: the player then runs on JACK's frame clock and hands each message over
-:data:`LOOKAHEAD_S` ahead, stamped with the frame it must sound at. With a follower (``serve --sync midi|link``)
-the bars are the host's instead (:mod:`.clock_sync`); ``latency`` shifts every note.
+The port is python-rtmidi's, opened lazily (:func:`open_port`): a virtual output named "dd_live" (CoreMIDI,
+ALSA or JACK) or an existing port by name. $DD_LIVE_MIDI_API picks the rtmidi API (alsa, jack, coremidi, winmm).
+With ``jack``, the port is :mod:`dd_live.ports.midi_jack`'s instead where its C writer builds: the player then runs
+on JACK's frame clock and hands each message over :data:`LOOKAHEAD_S` ahead, stamped with the frame it must sound
+at. With a follower (``serve --sync midi|link``) the bars are the host's instead (:mod:`.clock_sync`); ``latency``
+shifts every note.
 """
 
 from __future__ import annotations
@@ -25,8 +23,7 @@ from collections.abc import Callable, Sequence
 from ..errors import BackendError, c_stderr
 from ..worker import Worker
 from .clock import TICKS_PER_BEAT
-from ..loops.export import DRUM_CHANNEL as CHANNEL
-from ..loops.export import NOTE_BEATS, Note
+from ..loops.export import DRUM_CHANNEL as CHANNEL, NOTE_BEATS, Note
 from .. import GRID
 
 log = logging.getLogger("dd_live.midi")
@@ -239,16 +236,15 @@ class MidiPlayer(Worker):
 
     def phase(self, at: float | None = None) -> float | None:
         """Share of the playing bar already played (0-1) now, or at ``at`` (s, time.perf_counter: MIDI in's
-        stamps); None when halted. ``at`` is moved onto this player's clock with the offset its thread last
-        measured, so no other thread (MIDI in's runs inside JACK's cycle) calls into the port's clock."""
+        stamps, put on this player's clock by :meth:`clock_of`, with no call into the port); None when halted."""
         bar = self._bar
         if not self._playing or bar is None:
             return None
-        now = self.clock() if at is None else at + self._offset
+        now = self.clock() if at is None else self.clock_of(at)
         return ((now - bar[0]) / bar[1]) % 1.0
 
     def clock_of(self, t: float) -> float:
-        """Time ``t`` (s, time.perf_counter: MIDI in's stamps) on this player's clock."""
+        """Time ``t`` (s, time.perf_counter: MIDI in's stamps) on this player's clock, by its thread's offset."""
         return t + self._offset
 
     def perf_of(self, t: float) -> float:
