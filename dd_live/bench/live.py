@@ -33,6 +33,9 @@ import numpy as np
 from ..testing.harness import JACK_PERIOD, bench_daemon, jack_connect, jack_server, wait_answering
 
 
+STOPPED_S = 10.0   # external_clock: how long the daemon's CPU is measured with the host stopped (s)
+
+
 def _cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -108,7 +111,8 @@ def bench_live(*, clicks: int = 30, trained_clicks: int = 10, idle_s: float = 30
 def external_clock(jack: dict, *, threads: int | None, learn: str) -> dict:
     """MIDI out following a host's MIDI clock (``serve --sync midi``): a JACK clock host (:mod:`.clockhost`) plays
     Start, 16 beats at 120 bpm and 8 at 100, then Stop, every message at its frame; dd_live's note-ons against the
-    host's sixteenths (the first beat after Start and after the tempo change aside), and the tempo it reports."""
+    host's sixteenths (the first beat after Start and after the tempo change aside), the tempo it reports, and its
+    CPU over STOPPED_S once the host has stopped (% of one core; no audio out here)."""
     from ..ports.midi_jack import JackMidiReader, available
     from ..testing.clockhost import ClockHost, grid_errors
 
@@ -140,6 +144,9 @@ def external_clock(jack: dict, *, threads: int | None, learn: str) -> dict:
             while host.port.clock() < end + 0.3:
                 notes += [frame / reader.rate for frame, m in reader.read() if m[0] & 0xF0 == 0x90 and m[2] > 0]
                 time.sleep(0.01)
+            c0, w0 = _cpu_seconds(proc.pid), time.monotonic()   # the host stopped: no clock comes
+            time.sleep(STOPPED_S)
+            stopped_cpu = (_cpu_seconds(proc.pid) - c0) / (time.monotonic() - w0) * 100
     finally:
         if reader is not None:
             reader.close()
@@ -147,7 +154,7 @@ def external_clock(jack: dict, *, threads: int | None, learn: str) -> dict:
     errs = grid_errors(host, notes, skip=[(start, start + 0.5), (change, change + 0.6), (end - 0.0005, 1e18)]) * 1000
     return {"ext_clock_notes": len(errs), "ext_clock_error_ms_p99": round(float(np.percentile(errs, 99)), 3),
             "ext_clock_error_ms_max": round(float(errs.max()), 3), "ext_clock_bpm_reported": round(float(bpm), 4),
-            "ext_clock_host_bpm": 120.0}
+            "ext_clock_host_bpm": 120.0, "ext_clock_stopped_cpu_percent_of_one_core": round(stopped_cpu, 2)}
 
 
 def _bench(jack: dict | None, *, clicks: int, trained_clicks: int, idle_s: float, threads: int | None, seed: int,
