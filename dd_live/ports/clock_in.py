@@ -2,16 +2,15 @@
 Pointer, stamped on the MIDI player's clock and handed to a :class:`dd_live.ports.clock.ClockFollower`.
 
 On JACK (``DD_LIVE_MIDI_API=jack``, where the frame-stamped MIDI out runs) the messages come through
-``jack_midi.c``'s reader, each with the frame it arrived at, into a port "dd_live_clock:in"; a thread
-(``dd-clock``) waits for them (the reader's callback wakes it after the cycle they came in: no polling, which
-at 2,000 polls a second cost 7% of a core with no clock coming) and puts them on the player's clock (JACK
-frames, unwrapped against it). Elsewhere python-rtmidi's input (timing messages switched on: rtmidi drops them by default),
-emptied by the same thread every CLOCK_POLL_S through a :class:`dd_live.ports.rtmidi_in.RtmidiReader`, which puts
-rtmidi's own times on time.perf_counter, the clock the rtmidi player runs on (never a callback on rtmidi's
-thread: on JACK that is the server's process thread, which a callback waiting for the GIL would hold up, and the
-host's clock with it). ``--clock-in NAME``: a port
-to read (JACK: an output's full name, connected to ours; rtmidi: part of an input port's name), or ``virtual``:
-a port of our own called "dd_live clock" for the host to connect to.
+``jack_midi.c``'s reader, each with the frame it arrived at, into a port "dd_live_clock:in"; a thread (``dd-clock``)
+waits for them (the reader's callback wakes it after the cycle they came in: no polling, which at 2,000 polls a
+second cost 7% of a core with no clock coming) and puts them on the player's clock (JACK frames, unwrapped against
+it). Elsewhere python-rtmidi's input (timing messages switched on: rtmidi drops them by default), emptied by the
+same thread every CLOCK_POLL_S through a :class:`dd_live.ports.rtmidi_in.RtmidiReader`, which puts rtmidi's own
+times on time.perf_counter, the clock the rtmidi player runs on (never a callback on rtmidi's thread: on JACK that
+is the server's process thread, which a callback waiting for the GIL would hold up, and the host's clock with it).
+``--clock-in NAME``: a port to read (JACK: an output's full name, connected to ours; rtmidi: part of an input port's
+name), or ``virtual``: a port of our own called "dd_live clock" for the host to connect to.
 """
 
 from __future__ import annotations
@@ -19,7 +18,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from ..errors import one_line
 from .clock import REALTIME, SPP, ClockFollower
 from .rtmidi_in import RtmidiReader
 from ..worker import RateLog, Worker
@@ -60,7 +58,7 @@ class ClockInput(Worker):
 
         self._port, self.where = open_rtmidi(self.spec, direction="in", name=CLOCK_PORT_NAME)
         self._port.ignore_types(sysex=True, timing=False, active_sense=True)
-        self._poller = RtmidiReader(self._port, self._on_rtmidi, name=self.name)   # drained here, not started
+        self._poller = RtmidiReader(self._port, self._on_message, name=self.name)   # drained here, not started
         super().start()
 
     # ------------------------------------------------------------ the dd-clock thread
@@ -74,27 +72,19 @@ class ClockInput(Worker):
             return
         self._run_jack()
 
-    def _on_rtmidi(self, msg: list[int], t: float) -> None:
+    def _run_jack(self) -> None:
+        from .midi_jack import relay
+
+        rate = self._reader.rate
+        relay(self._reader, self.frames_now, lambda frame, data: self._on_message(list(data), frame / rate),
+              self._stop, self._bad, "MIDI clock")
+
+    def _on_message(self, msg: list[int], t: float) -> None:
+        """A message at ``t`` (s, the player's clock): clock, Start, Stop, Continue and Song Position go to the
+        follower; the rest are not the clock's."""
         if msg and (msg[0] in REALTIME or msg[0] == SPP):
             self.heard += 1
             self.follower.feed(msg[0], t, bytes(msg[1:3]))
-
-    def _run_jack(self) -> None:
-        from .midi_jack import WAIT_S, unwrap
-
-        reader, rate = self._reader, self._reader.rate
-        while not self._stop.is_set():
-            events = reader.read()
-            if events:
-                now = self.frames_now()
-                for frame, data in events:
-                    if data and (data[0] in REALTIME or data[0] == SPP):
-                        self.heard += 1
-                        try:  # one bad message must not end the clock
-                            self.follower.feed(data[0], unwrap(frame, now) / rate, data[1:3])
-                        except Exception as err:
-                            self._bad.warning("MIDI clock: a message could not be handled: %s", one_line(err))
-            reader.wait(WAIT_S)
 
     def _wake(self) -> None:
         reader = self._reader

@@ -6,13 +6,13 @@ the callback, no polling) and puts each frame on time.perf_counter through the p
 then stamped where it was played, to the sample; python-rtmidi's JACK input stamps every event of a cycle
 with the time its callback ran, a whole period off at worst (23 ms at 1,024 frames).
 
-Elsewhere python-rtmidi, opened lazily: a virtual input named "dd_live in" or an existing port by name, on the
-same API choice as MIDI out ($DD_LIVE_MIDI_API), read by a :class:`dd_live.ports.rtmidi_in.RtmidiReader` thread
-(not a callback on rtmidi's thread, which on JACK is the server's). Either way it does one thing per note-on:
-stamps it on time.perf_counter (the MIDI player moves it onto its own clock) and hands it to
-``on_onset`` (the daemon's :meth:`dd_live.live.takes.Takes.onset_at`), which appends it to the take if one runs. Notes
-played outside a take are the human playing, not errors: they are counted and dropped. Note-ons within MERGE_S of the previous onset
-(the notes of a chord) make no new onset.
+Elsewhere python-rtmidi, opened lazily: a virtual input named "dd_live in" or an existing port by name, on the same
+API choice as MIDI out ($DD_LIVE_MIDI_API), read by a :class:`dd_live.ports.rtmidi_in.RtmidiReader` thread (not a
+callback on rtmidi's thread, which on JACK is the server's). Either way it does one thing per note-on: stamps it on
+time.perf_counter (the MIDI player moves it onto its own clock) and hands it to ``on_onset`` (the daemon's
+:meth:`dd_live.live.takes.Takes.onset_at`), which appends it to the take if one runs. Notes played outside a take
+are the human playing, not errors: they are counted and dropped. Note-ons within MERGE_S of the previous onset (the
+notes of a chord) make no new onset.
 """
 
 from __future__ import annotations
@@ -51,20 +51,12 @@ class JackNotes(Worker):
         self._bad = RateLog(log)
 
     def _run(self) -> None:
-        from .midi_jack import WAIT_S, unwrap
+        from .midi_jack import relay
 
-        reader, player = self.reader, self.player
-        while not self._stop.is_set():
-            events = reader.read()
-            if events:
-                now = player.frames_now()
-                for frame, data in events:
-                    try:  # one bad message must not end the input
-                        self.handle(list(data), player.perf_of(unwrap(frame, now) / player.rate))
-                    except Exception as err:
-                        self._bad.warning("%s: a message could not be handled (%s): %s", self.name, data.hex(),
-                                          one_line(err))
-            reader.wait(WAIT_S)
+        player = self.player
+        relay(self.reader, player.frames_now,
+              lambda frame, data: self.handle(list(data), player.perf_of(frame / player.rate)),
+              self._stop, self._bad, self.name)
 
     def _wake(self) -> None:
         self.reader.wake()

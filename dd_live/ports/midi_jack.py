@@ -32,9 +32,10 @@ import shutil
 import subprocess
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
-from ..errors import BackendError
+from ..errors import BackendError, one_line
 
 log = logging.getLogger("dd_live.midi")
 
@@ -208,8 +209,26 @@ def unwrap(frame: int, now: int) -> int:
     return now - back if back < 1 << 31 else now + ((1 << 32) - back)
 
 
+def relay(reader: "JackMidiReader", frames_now: Callable[[], int], handle: Callable[[int, bytes], None],
+          stop: threading.Event, bad, what: str) -> None:
+    """A reader's thread (MIDI clock in, MIDI in): until ``stop`` is set, wait for ``reader``'s events (woken by its
+    callback, or every WAIT_S to look at ``stop``) and hand each to ``handle(frame, bytes)``, its frame unwrapped
+    against ``frames_now()``. A message ``handle`` raises on is logged through ``bad`` (a RateLog) as ``what``'s,
+    and the rest go on."""
+    while not stop.is_set():
+        events = reader.read()
+        if events:
+            now = frames_now()
+            for frame, data in events:
+                try:  # one bad message must not end the input
+                    handle(unwrap(frame, now), data)
+                except Exception as err:
+                    bad.warning("%s: a message could not be handled: %s (%s)", what, one_line(err), data.hex())
+        reader.wait(WAIT_S)
+
+
 class JackMidiReader:
-    """A JACK MIDI input ``name:port`` recording every event with its frame (MIDI clock in, tests, benchmarks):
+    """A JACK MIDI input ``name:port`` recording every event with its frame (MIDI clock in, MIDI in, tests, benches):
     :meth:`read` gives [(frame, bytes)] of everything since the last call (frames as JACK counts them, 32-bit).
     ``connect``: the full name of a JACK MIDI output to connect to it."""
 

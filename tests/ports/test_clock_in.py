@@ -79,5 +79,5 @@ def test_rtmidi_messages_are_filtered_the_same_way():
     f = Follower()
     c = ClockInput("virtual", f)
     for msg, t in (([0x90, 36, 100], 1.0), ([TICK], 1.01), ([SPP, 4, 1], 1.02), ([], 1.03)):
-        c._on_rtmidi(msg, t)
+        c._on_message(msg, t)
     assert f.fed == [(TICK, 1.01, b""), (SPP, 1.02, bytes([4, 1]))] and c.heard == 2
