@@ -1,12 +1,13 @@
 """``dd-live bench ratings``: the daemon's memory as a session's ratings grow.
 
-For each count N of ``counts`` (by default 100 and 10,000): a session holding N rated loops (drawn as the
-daemon draws them, from the drum prior on the default kit, a third of them liked; stored through the session's
-own calls, as the daemon stores them, with the sounds each plays kept in the session), then ``dd-live serve``
-on it, without JACK, so every byte of its RSS is its own. Measured: the process started -> its first loop (``first_candidate_s``); then ``clicks`` ratings, each
-waited for until a critic trained on it is out (the first fit after a start embeds all N rated loops:
-``first_fit_s``); then the RSS at rest and its peak (MB). ``rss_mb_per_1000_ratings``: how the resting RSS grows
-from the smallest count to the largest, per 1,000 ratings (a rated loop's MFCCs alone would be 106 MB).
+For each count N of ``counts`` (by default 100 and 10,000): a session holding N rated loops (drawn as the daemon
+draws them, from the drum prior on the default kit, a third of them liked; stored through the session's own calls,
+as the daemon stores them, with the sounds each plays kept in the session), then ``dd-live serve`` on it, without
+JACK, so every byte of its RSS is its own. Measured: the process started -> its first loop (``first_candidate_s``);
+then ``clicks`` ratings, each waited for until a critic trained on it is out (the first fit after a start embeds all
+N rated loops: ``first_fit_s``); then the RSS at rest and its peak (MB). ``rss_mb_per_1000_ratings``: how the
+resting RSS grows from the smallest count to the largest, per 1,000 ratings (a rated loop's MFCCs alone would be 106
+MB).
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ true rate.) One bar at 120 bpm (88,200 samples) gives 442 frames.
 from __future__ import annotations
 
 import math
+
 import torch
 
 from .. import SAMPLE_RATE
@@ -137,24 +138,22 @@ class MFCC:
 
     def _compute(self, x: torch.Tensor, out: torch.Tensor, work: dict) -> None:
         n, length = x.shape
-        f = frames_for(length)   # the first rows of the work set's buffers (a smaller chunk than CHUNK)
-        w = {"edges": work["edges"], "frames": work["frames"][:n], "mel": work["mel"][:, :n * f],
-             "coef": work["coef"][:n * f]}
-        frames = w["frames"]
+        f = frames_for(length)   # a chunk smaller than CHUNK uses the first rows of the work set's buffers
+        frames = work["frames"][:n]
         inner = inner_frames(length)
         if inner:
             torch.mul(x.unfold(1, N_FFT, HOP)[:, :inner], self.window, out=frames[:, 1: inner + 1])
-        which, index = w["edges"]
+        which, index = work["edges"]
         frames[:, which] = x[:, index] * self.window
         spec = torch.fft.rfft(frames, dim=-1)   # a fresh tensor: rfft's ``out=`` costs a copy of its own
         power = torch.view_as_real(spec).view(-1, 2 * (N_FFT // 2 + 1)).square_()   # (re^2, im^2) per bin
-        mel = w["mel"]
+        mel = work["mel"][:, :n * f]
         for g, (_, lo, hi, fb, _) in enumerate(self.groups):
             torch.mm(power[:, 2 * lo: 2 * hi], fb, out=mel[g])
         db = mel.clamp_(min=AMIN).log10_().mul_(10.0).view(len(self.groups), n, -1, 16)
         floor = db.amax(dim=(0, 2, 3)) - TOP_DB  # per item
         torch.maximum(db, floor[None, :, None, None], out=db)
-        coef = w["coef"]
+        coef = work["coef"][:n * f]
         coef.zero_()
         for g, (_, _, _, _, dct) in enumerate(self.groups):
             coef.addmm_(mel[g], dct)
