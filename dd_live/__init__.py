@@ -46,10 +46,12 @@ GRID = Grid(tracks=4, steps=16, beats=4)
 THREAD_RANGE = (1, 256)
 """The torch threads a command may be given (``--threads``, config key ``threads``; inclusive)."""
 
-PRECISIONS = ("auto", "fp32", "bf16")
+PRECISIONS = ("auto", "fp32", "bf16", "int8")
 """How the critic computes (``--precision``, config key ``precision``, ``$DD_LIVE_PRECISION``): ``auto`` is
-bfloat16 where the CPU has native bf16 (AVX-512 BF16 / AMX), else float32; ``fp32`` and ``bf16`` force one
-(bf16 without native support is emulated, and slow)."""
+bfloat16 where the CPU has native bf16 (AVX-512 BF16 / AMX), else int8, else float32; ``int8`` scores with 8-bit
+integer convolutions (:mod:`dd_live.learn.quantized`; training stays float32), float32 where torch has no
+quantized engine; ``fp32``, ``bf16`` and ``int8`` force one (bf16 without native support is emulated, and
+slow)."""
 
 __all__ = [
     "GRID",

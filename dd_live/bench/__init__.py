@@ -105,7 +105,8 @@ def add_arguments(b) -> None:
                                                                      "built-in kit)")
     b.add_argument("--screenshot", metavar="PNG", help="web: also save a screenshot of the page")
     b.add_argument("--precision", choices=PRECISIONS, default=None,
-                   help="the critic's arithmetic, forced (default: auto, bf16 where the CPU has it natively)")
+                   help="the critic's arithmetic, forced (default: auto, bf16 where the CPU has it natively, "
+                        "else int8)")
     b.add_argument("--jack-period", type=int, default=None, choices=JACK_PERIODS, metavar="FRAMES",
                    help="live: the JACK dummy server's period, one of " + ", ".join(map(str, JACK_PERIODS)) +
                         " (default: the tests' 64 frames, 1.45 ms; JACK's process threads wake once a period, so idle "

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import os
 from collections.abc import Iterator
 
@@ -30,6 +31,8 @@ from ..errors import InputError
 from ..loops.render import REFERENCE_BPM, bar_length
 from .features import N_MFCC, frames_for
 from .folded import Folded, version_key
+
+log = logging.getLogger(__name__)
 
 BAR_SAMPLES = bar_length(REFERENCE_BPM, 4)  # one bar of 4/4 at the reference 120 bpm: 88,200
 BAR_FRAMES = frames_for(BAR_SAMPLES)
@@ -116,15 +119,20 @@ def set_precision(precision: str) -> str:
 
 
 def resolve_precision(precision: str | None = None) -> str:
-    """"fp32" or "bf16": ``precision`` (None: the process's default, see :func:`set_precision`; else
+    """"fp32", "bf16" or "int8": ``precision`` (None: the process's default, see :func:`set_precision`; else
     ``$DD_LIVE_PRECISION``, else "auto") as this CPU runs it. InputError for anything not in PRECISIONS."""
     where = "$DD_LIVE_PRECISION" if precision is None and _PRECISION[0] == os.environ.get("DD_LIVE_PRECISION") \
         else "precision"
     precision = _PRECISION[0] if precision is None else precision
     if precision not in PRECISIONS:
         raise InputError(f"{where} must be {', '.join(PRECISIONS)}, not {precision!r}")
+    from .quantized import engine
+
     if precision == "auto":
-        return "bf16" if bf16_available() else "fp32"
+        return "bf16" if bf16_available() else "int8" if engine() is not None else "fp32"
+    if precision == "int8" and engine() is None:
+        log.warning("int8: this torch has no quantized CPU engine; the critic computes in fp32")
+        return "fp32"
     return precision
 
 
@@ -233,7 +241,16 @@ class Critic(nn.Module):
         key = version_key(self)
         folded = self.__dict__.get("_folded")
         if self.__dict__.get("_folded_key") != key:        # two threads may both make it: the same function
-            folded = Folded(self, torch.bfloat16 if self.precision == "bf16" else torch.float32)
+            folded = None
+            if self.precision == "int8":
+                from .quantized import Quantized
+
+                try:
+                    folded = Quantized(self)
+                except (RuntimeError, AttributeError, NotImplementedError) as err:   # no quantized kernels
+                    log.warning("int8 scoring unavailable (%s); the critic computes in fp32", err)
+            if folded is None:
+                folded = Folded(self, torch.bfloat16 if self.precision == "bf16" else torch.float32)
             self.__dict__["_folded"], self.__dict__["_folded_key"] = folded, key
         return folded
 

@@ -61,7 +61,7 @@ OPTIONS: tuple[tuple[str, tuple[str, ...], dict[str, Any]], ...] = (
                                  "address with its token is printed at start)"}),
     ("threads", ("--threads",), {"type": int, "help": "torch threads (default: half the cores)"}),
     ("precision", ("--precision",), {"choices": PRECISIONS, "help": "the critic's arithmetic: bf16 where the CPU "
-                                     "has it natively, else fp32 (auto, the default), or one forced"}),
+                                     "has it natively, else int8 convolutions (auto, the default), or one forced"}),
     ("init", ("--init",), {"metavar": "pretrained|random|FILE", "help": "a new session's critic: the shipped "
                            "pretrained features (default), the paper's random weights, or a file from dd-live pretrain"}),
     ("learn", ("--learn",), {"choices": ("auto", "head", "budget"), "help": "how a new session's critic learns "

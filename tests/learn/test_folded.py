@@ -1,6 +1,6 @@
 """The critic's folded inference path (dd_live.learn.folded) computes the critic's own eval-mode function: batch
 norms folded into the next layer, leaky ReLUs fused, the first convolution space-to-depth; remade when the
-weights change; and its scores rank 1,000 random loops as the plain fp32 forward does (bf16 too)."""
+weights change; and its scores rank 1,000 random loops as the plain fp32 forward does (bf16 and int8 too)."""
 
 from __future__ import annotations
 
@@ -89,8 +89,8 @@ def test_a_first_layer_that_cannot_go_space_to_depth_keeps_its_convolution():
 
 
 def test_fast_scores_rank_a_thousand_random_loops_as_fp32_does(kit):
-    """The pretrained critic on 1,000 random loops of the default kit: the folded fp32 and the bf16 scores
-    against the plain fp32 forward's (Spearman)."""
+    """The pretrained critic on 1,000 random loops of the default kit: the folded fp32, the bf16 and the int8
+    scores against the plain fp32 forward's (Spearman)."""
     from dd_live.learn.features import mfcc
     from dd_live.learn.pretrain import starting_critic
     from dd_live.loops.pattern import random_arrays
@@ -106,11 +106,14 @@ def test_fast_scores_rank_a_thousand_random_loops_as_fp32_does(kit):
     fast = critic.score(feats).numpy()
     critic.precision = "bf16"
     half = critic.score(feats).numpy()
+    critic.precision = "int8"
+    eight = critic.score(feats).numpy()
     assert np.abs(fast - plain).max() < 1e-5
     assert spearman(fast, plain) > 0.9999 and spearman(half, plain) >= 0.99, spearman(half, plain)
+    assert spearman(eight, plain) >= 0.99, spearman(eight, plain)
 
 
-@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+@pytest.mark.parametrize("precision", ["fp32", "bf16", "int8"])
 def test_an_items_embedding_does_not_depend_on_the_batch_it_came_in(precision):
     """A rated loop's embedding is what its head fit sees: the same loops must give the same fit, however they
     were batched (after an undo, a restart, a relabel)."""

@@ -24,7 +24,7 @@ def test_a_forced_precision_reaches_every_critic_made_after_it(default):
     for p in ("fp32", "bf16"):
         assert set_precision(p) == p and Critic().precision == p and resolve_precision() == p
     assert Critic(precision="fp32").precision == "fp32"          # a critic's own choice still wins
-    with pytest.raises(InputError, match="precision must be auto, fp32, bf16, not 'fp16'"):
+    with pytest.raises(InputError, match="precision must be auto, fp32, bf16, int8, not 'fp16'"):
         set_precision("fp16")
     assert resolve_precision() == "bf16"                           # a refused one changes nothing
 
@@ -32,7 +32,7 @@ def test_a_forced_precision_reaches_every_critic_made_after_it(default):
 def test_the_environment_sets_the_default_and_a_bad_value_is_said_in_one_line(default):
     default.setenv("DD_LIVE_PRECISION", "int4")
     default.setattr(critic_mod, "_PRECISION", ["int4"])           # as read at import
-    with pytest.raises(InputError, match=r"\$DD_LIVE_PRECISION must be auto, fp32, bf16, not 'int4'"):
+    with pytest.raises(InputError, match=r"\$DD_LIVE_PRECISION must be auto, fp32, bf16, int8, not 'int4'"):
         Critic()
 
 
