@@ -26,7 +26,7 @@ from torch import nn
 from .folded import SLOPE, Folded
 
 CALIBRATION = 64        # Gaussian bars each layer's range is measured on ...
-CHUNK = 16              # ... this many at a time
+CHUNK = 4               # ... this many at a time (its float32 activations stay in the heap malloc keeps)
 MARGIN = 1.2            # ... and widened by (values beyond saturate)
 SEED = 0                # the calibration draw's
 
