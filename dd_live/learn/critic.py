@@ -30,6 +30,7 @@ from .. import PRECISIONS
 from ..errors import InputError
 from ..loops.render import REFERENCE_BPM, bar_length
 from .features import N_MFCC, frames_for
+from . import quantized
 from .folded import Folded, version_key
 
 log = logging.getLogger(__name__)
@@ -126,11 +127,9 @@ def resolve_precision(precision: str | None = None) -> str:
     precision = _PRECISION[0] if precision is None else precision
     if precision not in PRECISIONS:
         raise InputError(f"{where} must be {', '.join(PRECISIONS)}, not {precision!r}")
-    from .quantized import engine
-
     if precision == "auto":
-        return "bf16" if bf16_available() else "int8" if engine() is not None else "fp32"
-    if precision == "int8" and engine() is None:
+        return "bf16" if bf16_available() else "int8" if quantized.engine() is not None else "fp32"
+    if precision == "int8" and quantized.engine() is None:
         log.warning("int8: this torch has no quantized CPU engine; the critic computes in fp32")
         return "fp32"
     return precision
@@ -243,10 +242,8 @@ class Critic(nn.Module):
         if self.__dict__.get("_folded_key") != key:        # two threads may both make it: the same function
             folded = None
             if self.precision == "int8":
-                from .quantized import Quantized
-
                 try:
-                    folded = Quantized(self)
+                    folded = quantized.Quantized(self)
                 except (RuntimeError, AttributeError, NotImplementedError) as err:   # no quantized kernels
                     log.warning("int8 scoring unavailable (%s); the critic computes in fp32", err)
             if folded is None:
