@@ -43,6 +43,10 @@ class Grid(NamedTuple):
 GRID = Grid(tracks=4, steps=16, beats=4)
 """DeepDrummer's grid, a new session's and every default's: 4 sounds, 16 steps, 4 beats (a bar of 4/4)."""
 
+GRID_STEPS, GRID_BEATS = (12, 16, 24), (3, 4, 6)
+"""The grids a session is served with (``serve --steps/--beats``, ``/dd/set/grid``): steps per bar and beats per
+bar, the steps dividing into the beats (12 with 3, 4 or 6 beats; 16 with 4; 24 with 3, 4 or 6)."""
+
 THREAD_RANGE = (1, 256)
 """The torch threads a command may be given (``--threads``, config key ``threads``; inclusive)."""
 
@@ -55,6 +59,8 @@ slow)."""
 
 __all__ = [
     "GRID",
+    "GRID_BEATS",
+    "GRID_STEPS",
     "MAX_TRACKS",
     "SAMPLE_RATE",
     "TEMPO_RANGE",

@@ -25,6 +25,7 @@ performer who dislikes what drummers play soon hears mostly free loops; the crit
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -65,6 +66,27 @@ def sound_terms(kinds: np.ndarray, counts: dict[str, tuple[int, int]] | None) ->
     bad = np.array([counts.get(str(k), (0, 0))[1] for k in kinds], dtype=np.float64)
     share = (n - bad + SOUND_PRIOR * overall) / (n + SOUND_PRIOR)
     return np.log(share / (1 - share)) - np.log(overall / (1 - overall))
+
+
+def count_evidence(ratings: Iterable[tuple[int, bool]], free: dict[int, bool], played: dict[int, set[str]],
+                   heard: set[int]) -> tuple[dict[bool, tuple[int, int]], dict[str, tuple[int, int]]]:
+    """What a performer said of one run's loops, as :func:`choose_lineage` and :func:`sound_terms` read it:
+    (likes, dislikes) by lineage (``free[id]``: drawn outside the drum prior) over the ``ratings`` (id, like) of
+    loops in ``free``; and (heard, disliked) by each kind of sound ``played[id]`` (and :data:`ALL_SOUNDS`) over
+    the loops rated or ``heard`` (shown and skipped)."""
+    lineages: dict[bool, list[int]] = {False: [0, 0], True: [0, 0]}
+    labels = {}
+    for cid, like in ratings:
+        if cid in free:
+            lineages[free[cid]][0 if like else 1] += 1
+            labels[cid] = like
+    sounds: dict[str, list[int]] = {}
+    for cid in heard | set(labels):
+        for kind in played.get(cid, set()) | {ALL_SOUNDS}:
+            counts = sounds.setdefault(kind, [0, 0])
+            counts[0] += 1
+            counts[1] += labels.get(cid) is False
+    return {k: (v[0], v[1]) for k, v in lineages.items()}, {k: (v[0], v[1]) for k, v in sounds.items()}
 
 
 def choose_lineage(rng: np.random.Generator, counts: dict[bool, tuple[int, int]] | None = None) -> bool:

@@ -54,7 +54,7 @@ class Commands:
             "set_mode": self._cmd_set_mode, "set_fotf": self._cmd_set_fotf,
             "set_temperature": self._cmd_set_temperature, "set_density": self._cmd_set_density,
             "set_lock": self._cmd_set_lock, "play": self._cmd_play, "stop": self._cmd_stop,
-            "set_feel": self._cmd_set_feel, "set_swing": self._cmd_set_swing,
+            "set_feel": self._cmd_set_feel, "set_swing": self._cmd_set_swing, "set_grid": self._cmd_set_grid,
             "song": self._cmd_song, "song_cancel": self._cmd_song_cancel, "edit": self._cmd_edit,
             "edit_sound": self._cmd_edit_sound, "sounds": self._cmd_sounds,
         }
@@ -236,7 +236,7 @@ class Commands:
         s = self.settings
         self.send("/dd/settings", float(s.bpm), s.mode, int(s.fotf), float(s.temperature), float(s.density),
                   int(s.own_feel), -1.0 if s.swing is None else float(s.swing), float(s.latency), int(s.autotake),
-                  float(s.adapt), *[int(x) for x in s.locks])
+                  float(s.adapt), int(s.steps), int(s.beats), *[int(x) for x in s.locks])
 
     def update(self, **changes: Any) -> None:
         """Change settings (from the OSC, clock, Link or take threads): each update stored, given to the
@@ -275,6 +275,20 @@ class Commands:
             raise OSCError("args", f"/dd/set/swing: a grid of {self.settings.steps_per_beat} steps per beat has no "
                                    "odd steps to swing (use an even number of steps per beat)")
         self.update(swing=float(amount))
+
+    def _cmd_set_grid(self, sender, steps: int, beats: int) -> None:
+        if steps % beats:
+            self._send_settings()          # front ends that changed one of the two show the grid as it is
+            raise OSCError("args", f"/dd/set/grid: {steps} steps do not divide into {beats} beats (12 goes with 3, 4 "
+                                   "or 6 beats, 16 with 4, 24 with 3, 4 or 6)")
+        s = self.settings
+        if (steps, beats) == (s.steps, s.beats):
+            self._send_settings()
+            return
+        swing = s.swing if s.swing is None or (steps // beats) % 2 == 0 else None
+        self.update(steps=int(steps), beats=int(beats), locks=tuple(False for _ in s.locks), swing=swing)
+        self.clock.regrid(int(beats))
+        self._advance()                    # the new grid's first loop now: the performer asked to hear it
 
     def _cmd_set_lock(self, sender, track: int, on: float) -> None:
         tracks = len(self.settings.locks)

@@ -24,12 +24,10 @@ from typing import Any
 
 import tomllib
 
-from .. import PRECISIONS, THREAD_RANGE
+from .. import GRID_BEATS as BEATS, GRID_STEPS as STEPS, PRECISIONS, THREAD_RANGE
 from ..errors import InputError
 from ..osc import protocol
 
-#: the grids ``serve`` offers: steps per bar, beats per bar (the steps must divide into the beats)
-STEPS, BEATS = (12, 16, 24), (3, 4, 6)
 
 _PORT = protocol.arg("hello", "reply_port")
 _TEMPO = protocol.arg("set_tempo", "bpm")

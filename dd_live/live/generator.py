@@ -31,7 +31,7 @@ QUEUE_SIZE = 3          # ready candidates kept ahead of clicks
 
 def _shape(s: LiveSettings) -> tuple:
     """The settings that change which patterns are made (all but the tempo, the feel and the adapt rate)."""
-    return (s.fotf, s.locks, s.density, s.temperature, s.mode, s.own_feel, s.swing)
+    return (s.fotf, s.locks, s.density, s.temperature, s.mode, s.own_feel, s.swing, s.steps, s.beats)
 
 
 class GeneratorWorker(Worker):
@@ -60,14 +60,11 @@ class GeneratorWorker(Worker):
         mode's search over the chains."""
         super().__init__()
         from ..learn.pool import sound_kinds
-
-        self.on_error = on_error
-        from ..learn.sampler import BestSearch, Chains, Scorer
+        from ..learn.sampler import Scorer
 
         self.library, self.session, self.gate, self.rng, self.prior = library, session, gate, rng, prior
-        self._kinds = sound_kinds(library)
+        self.on_error, self._kinds, self.settings = on_error, sound_kinds(library), settings
         self.hashes = hashes if hashes is not None else {}
-        self.settings = settings
         self.critic = critic                   # the scoring critic (a frozen copy of the trainer's)
         self.scorer = Scorer(library, critic, threads=threads, beats=settings.beats, swing=settings.swing)
         self.version, self.trained_on = version, trained_on
@@ -87,16 +84,22 @@ class GeneratorWorker(Worker):
         self._free: dict[int, bool] = {}      # candidate id -> drawn outside the drum prior (this run's loops)
         self._played: dict[int, set[str]] = {}   # candidate id -> the kinds of sound it plays (this run's loops)
         self._heard: set[int] = set()            # this run's candidates that were the current loop at some time
-        tracks = len(settings.locks)
+        self._n_chains = chains
         with gate.hold(high=True):
-            self.chains = Chains(library, self.scorer, n=chains, rng=rng, tracks=tracks, steps=settings.steps,
-                                 beats=settings.beats,
-                                 density=settings.density, temperature=settings.temperature, feel=settings.own_feel,
-                                 prior=prior)
-        self._best = BestSearch(self.chains)
+            self._make_chains(settings)
         self.pooled = pooled
         self._pool = None                      # made on first use (learn/policy.PoolSearch)
         self._stale = False                    # the chains' scores are not self.critic's (a newer critic)
+
+    def _make_chains(self, s: LiveSettings) -> None:
+        """The chains and best mode's search on the grid of ``s`` (call holding the gate)."""
+        from ..learn.sampler import BestSearch, Chains
+
+        self.scorer.beats = s.beats
+        self.chains = Chains(self.library, self.scorer, n=self._n_chains, rng=self.rng, tracks=len(s.locks),
+                             steps=s.steps, beats=s.beats, density=s.density, temperature=s.temperature,
+                             feel=s.own_feel, prior=self.prior)
+        self._best = BestSearch(self.chains)
 
     def pitches(self, idx, settings: LiveSettings) -> list[int]:
         """Each track's MIDI note for a loop of library samples ``idx`` (one per track): Drum Rack pads 36 +
@@ -262,8 +265,14 @@ class GeneratorWorker(Worker):
 
     def _apply_settings(self, new: LiveSettings) -> None:
         old, self.settings = self.settings, new
-        if _shape(new) != _shape(old):
-            cur = self.current()
+        if (new.steps, new.beats) != (old.steps, old.beats):    # another grid: new chains, a new pool
+            with self.gate.hold(high=True):
+                self.scorer.swing = new.swing
+                self._make_chains(new)
+                self._pool = None
+            self._stale = False   # the new chains were scored by self.critic
+        elif _shape(new) != _shape(old):
+            cur = self._on_grid(new)
             template = (cur.hits, cur.idx) if cur is not None else None
             locks = new.locks if template is not None else tuple(False for _ in new.locks)
             self.chains.density, self.chains.temperature = new.density, new.temperature
@@ -336,28 +345,12 @@ class GeneratorWorker(Worker):
         return loop
 
     def _evidence(self) -> tuple[dict[bool, tuple[int, int]], dict[str, tuple[int, int]]]:
-        """What the performer said of this run's loops, from the session's ratings as they are now (relabels
-        and undos included): (likes, dislikes) by lineage (drawn from the drum prior: False, outside it: True),
-        and (heard, disliked) by each kind of sound played (heard: rated, or shown and skipped)."""
-        from ..learn.policy import ALL_SOUNDS
-
+        """:func:`count_evidence` of this run's loops, over the session's ratings as they are now (undos too)."""
+        from ..learn.policy import count_evidence
         cur = self.current()
         if cur is not None and cur.id in self._played:
             self._heard.add(cur.id)
-        lineages: dict[bool, list[int]] = {False: [0, 0], True: [0, 0]}
-        labels = {}
-        for cid, like in self.session.ratings():
-            free = self._free.get(cid)
-            if free is not None:
-                lineages[free][0 if like else 1] += 1
-                labels[cid] = like
-        sounds: dict[str, list[int]] = {}
-        for cid in self._heard | set(labels):
-            for kind in self._played.get(cid, set()) | {ALL_SOUNDS}:
-                counts = sounds.setdefault(kind, [0, 0])
-                counts[0] += 1
-                counts[1] += labels.get(cid) is False
-        return {k: (v[0], v[1]) for k, v in lineages.items()}, {k: (v[0], v[1]) for k, v in sounds.items()}
+        return count_evidence(self.session.ratings(), self._free, self._played, self._heard)
 
     def _pool_search(self):
         """The pool search, made on first use under the current constraints (call holding the gate)."""
@@ -365,7 +358,8 @@ class GeneratorWorker(Worker):
             from ..learn.policy import PoolSearch
             from ..learn.pool import LoopPool
 
-            s, cur = self.settings, self.current()
+            s = self.settings
+            cur = self._on_grid(s)
             template = (cur.hits, cur.idx) if cur is not None else None
             locks = s.locks if template is not None else tuple(False for _ in s.locks)
             pool = LoopPool(self.library, self.scorer, rng=self.rng, tracks=len(s.locks), steps=s.steps, beats=s.beats,
@@ -374,6 +368,11 @@ class GeneratorWorker(Worker):
                             feel=s.own_feel, template_genes=self._template_genes(cur), prior=self.prior)
             self._pool = PoolSearch(pool, seed=int(self.rng.integers(2**31)))
         return self._pool
+
+    def _on_grid(self, s: LiveSettings) -> Loop | None:
+        """The current loop, if it is on the grid of ``s`` (what locked tracks keep); None after a grid change."""
+        cur = self.current()
+        return cur if cur is not None and (cur.pattern.steps, cur.pattern.beats) == (s.steps, s.beats) else None
 
     @staticmethod
     def _template_genes(cur: Loop | None):

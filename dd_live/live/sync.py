@@ -41,6 +41,11 @@ class ClockService:
             self.follower = LinkFollower(on_change=self._on_transport, bpm=settings().bpm,
                                          quantum=settings().beats)
 
+    def regrid(self, beats: int) -> None:
+        """The loops now have ``beats`` beats a bar: a Link session's bar (its quantum) follows."""
+        if self.sync_source == "link" and self.follower is not None:
+            self.follower.quantum = int(beats)
+
     def handlers(self) -> dict[str, Callable[..., None]]:
         """The inbound commands of the OSC table this service runs, and their methods."""
         return {"set_latency": self._cmd_set_latency}

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..groove.adapt import adapt
-from ..groove.feel import Take, flat
+from ..groove.feel import Take, flat, layer_for
 from ..osc.osc import OSCError
 from ..worker import Worker
 
@@ -208,8 +208,8 @@ class TakeService:
         return self.settings.steps, self.settings.steps_per_beat
 
     def _layer(self) -> np.ndarray:
-        feel = self.settings.feel_layer
-        return np.asarray(feel, dtype=np.float64) if feel else flat(self._grid()[0])
+        feel, steps = self.settings.feel_layer, self._grid()[0]
+        return layer_for(np.asarray(feel), steps) if feel else flat(steps)   # a layer from another grid read on this one
 
     def _play_feel(self, layer: np.ndarray) -> None:
         """Make ``layer`` the one the drums play with and say so."""

@@ -82,7 +82,12 @@ class Address:
     button: bool = False  # in: takes a trailing press/release value
     extra: dict = field(default_factory=dict)
     page: str = ""       # in: the panel of the page (and the Max device) that shows it as a control, if any
-    setting: str = ""    # in: the /dd/settings argument that holds its current value, if any
+    setting: str | tuple[str, ...] = ""   # in: the /dd/settings argument that holds its current value, if any
+    #                                          (a tuple: one per argument, in order)
+
+    def shown(self) -> tuple[str, ...]:
+        """The /dd/settings arguments that hold this control's current values (one per argument it shows)."""
+        return self.setting if isinstance(self.setting, tuple) else ((self.setting,) if self.setting else ())
 
     def signature(self) -> str:
         parts = [f"[{a.name}]" if a.optional else a.name for a in self.args]

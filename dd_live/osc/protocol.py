@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .. import MAX_TRACKS, TEMPO_RANGE, VELOCITY_LEVELS
+from .. import GRID_BEATS, GRID_STEPS, MAX_TRACKS, TEMPO_RANGE, VELOCITY_LEVELS
 from .entries import Address, Arg
 
 OSC_PORT = 7710
@@ -134,6 +134,13 @@ ADDRESSES: tuple[Address, ...] = (
             "Swing every loop that follows by this amount (the critic hears it too); -1 gives each loop its own "
             "again (searched with /dd/set/feel 1, none without). Needs an even number of steps per beat.",
             "set_swing", page="loop", setting="swing"),
+    Address("/dd/set/grid", "in", (Arg("steps", "i", "steps per bar", choices=GRID_STEPS),
+                                   Arg("beats", "i", "beats per bar (the steps must divide into them)", choices=GRID_BEATS)),
+            "Change the grid: the loops that follow have this many steps in this many beats (16 4: DeepDrummer's "
+            "bar of 4/4; 12 4 or 24 4: triplets; 12 3 or 24 3: 3/4; 12 6 or 24 6: 6/4). The next loop comes at "
+            "once; locks are released, a fixed swing the grid cannot play goes back to each loop's own, the feel "
+            "layer is read at the same places in the bar; the critic keeps what it learned (it hears each bar in 2 "
+            "s whatever its grid). Kept with the session.", "set_grid", page="loop", setting=("steps", "beats")),
     Address("/dd/set/lock", "in", (_TRACK, Arg("on", "n", "switch", choices=(0, 1))),
             "Lock a track: keep its sample and row from the current candidate in the loops that follow.", "set_lock"),
     Address("/dd/take/start", "in", (_VALUE,),
@@ -222,6 +229,7 @@ ADDRESSES: tuple[Address, ...] = (
                                     Arg("latency", "f", "ms MIDI out plays later"),
                                     Arg("autotake", "i", "bars per automatic take (0: off)"),
                                     Arg("adapt", "f", "share of the gap to the human closed per take"),
+                                    Arg("steps", "i", "steps per bar"), Arg("beats", "i", "beats per bar"),
                                     Arg("locks", "*", "one int (0/1) per track: locked")),
             "The performer's settings; answer to /dd/status and /dd/hello, and sent after every /dd/set/..."),
     Address("/dd/exported", "out", (Arg("id", "i", "candidate id"), Arg("dir", "s", "export folder, absolute path")),

@@ -105,3 +105,43 @@ def test_grid_settings_take_the_options_over_the_session_and_refuse_a_grid_that_
         grid_settings(live, {"steps": 16})
     assert grid_settings(live, {"beats": 4}).swing is None     # 3 steps per beat: nothing to swing
     assert LiveSettings.from_dict(live.to_dict()) == live
+
+
+def test_the_grid_changes_while_serving_at_once_and_the_critic_keeps_what_it_learned(daemon, tmp_path, kit):
+    """/dd/set/grid: the next loop comes without a click on the new grid, shown and heard in its 2 s; locks are
+    released, a swing the grid cannot play goes, the settings say the grid and the session keeps it; the critic
+    trained on a 4/4 bar goes on learning from a 3/4 one; a grid that does not divide is refused in one line."""
+    d, c = daemon(tmp_path / "s")
+    c.wait("/dd/candidate", 30)
+    c.send("/dd/like")
+    assert c.wait("/dd/trained", 60)[1] == 1
+    c.wait("/dd/candidate", 30)
+    c.send("/dd/set/lock", 1, 1)
+    c.send("/dd/set/swing", 0.2)
+    c.wait("/dd/settings", 10, where=lambda a: a[6] == pytest.approx(0.2))
+    c.drain(0.1)
+    c.send("/dd/set/grid", 12, 4)                                  # triplets: 3 steps a beat, nothing to swing
+    settings = c.wait("/dd/settings", 10, where=lambda a: a[10:12] == [12, 4])
+    assert settings[6] == -1 and settings[12:] == [0, 0, 0, 0]
+    assert c.wait("/dd/shape", 30) == [4, 12, 4]                  # a new loop at once: no /dd/next was sent
+    cid = c.wait("/dd/candidate", 30)[0]
+    p = Pattern.from_json(d.session.candidate(cid).pattern)
+    assert (p.steps, p.beats, p.swing) == (12, 4, 0.0)
+    assert np.allclose(_critic_bar(d, cid), render_reference([p], kit)[0], atol=1e-6)
+    c.send("/dd/dislike")
+    assert c.wait("/dd/trained", 60)[1] == 2                       # one critic, ratings on two grids
+    for _ in range(2):
+        _, p = _next(d, c)
+        assert (p.steps, p.beats) == (12, 4)
+    live = d.session.settings()["live"]
+    assert (live["steps"], live["beats"], live["swing"]) == (12, 4, None)
+    c.drain(0.1)
+    c.send("/dd/set/grid", 16, 3)
+    err = c.wait("/dd/error", 10)
+    assert err[0] == "args" and "16 steps do not divide into 3 beats" in err[1] and "\n" not in err[1]
+    c.send("/dd/set/grid", 10, 4)
+    assert c.wait("/dd/error", 10)[0] == "args"
+    assert (d.settings.steps, d.settings.beats) == (12, 4)
+    c.send("/dd/set/grid", 24, 6)
+    _, p = _next(d, c, first=True)
+    assert (p.steps, p.beats) == (24, 6) and (d.settings.steps, d.settings.beats) == (24, 6)

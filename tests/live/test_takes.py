@@ -173,3 +173,19 @@ def test_an_export_made_before_a_take_is_written_again_with_the_new_feel(daemon,
     assert any(offsets) and max(abs(o - layer[s]) for row in after["tracks"]
                                 for s, (o, v) in enumerate(zip(row.get("offsets", [0] * 16), row["velocities"])) if v) < 1e-5
     assert d.session.export_is_current(cid, d.session.export_dir(cid))
+
+
+def test_a_take_after_the_grid_changed_moves_the_old_grids_layer_read_on_the_new_grid(daemon, tmp_path):
+    """The feel layer a take on 16 steps made is read at the same places in a bar of 24 steps, and the next take
+    moves it on the new grid, whose layer is then the one stored."""
+    d, c = daemon(tmp_path / "s", prior=None)
+    c.wait("/dd/candidate", 30)
+    first = play_takes_osc(c, Human(swing=SWING, pull=0.3, jitter_ms=4.0, seed=0), takes=1, bars=4)[0]["layer"]
+    assert first.size == 16 and np.any(first)
+    c.drain(0.1)
+    c.send("/dd/set/grid", 24, 4)
+    c.wait("/dd/shape", 30, where=lambda a: a == [4, 24, 4])
+    c.wait("/dd/candidate", 30)
+    assert not _errors(c)
+    after = play_takes_osc(c, Human(swing=SWING, pull=0.3, jitter_ms=4.0, seed=1), takes=1, bars=4)[0]["layer"]
+    assert after.size == 24 and len(d.session.feel()) == 24 and not _errors(c)

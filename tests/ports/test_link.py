@@ -157,3 +157,15 @@ def test_an_empty_loop_waits_for_the_bar_line_instead_of_spinning():
     link, sent = _play_on_link([], seconds=1.0)
     assert time.process_time() - cpu < 0.5, "the player spun through empty bars"
     assert sent == [] or all(m[:2] == [0xB9, 123] for _, m in sent)
+
+
+def test_a_grid_change_gives_the_followed_link_session_the_new_bar_as_its_quantum():
+    from dd_live.live.sync import ClockService
+
+    none = lambda *a, **k: None   # noqa: E731
+    clock = ClockService("internal", "virtual", settings=none, outputs=list, update=none, send=none)
+    clock.regrid(3)                                              # no Link: nothing to tell
+    clock.sync_source = "link"
+    clock.follower = LinkFollower(session=FakeLink(120.0, time.perf_counter), quantum=4)
+    clock.regrid(3)
+    assert clock.follower.quantum == 3

@@ -168,3 +168,21 @@ def test_the_status_line_clears_and_the_sessions_list_follows_the_ratings(shown)
         page.click("button[data-command=dislike]")
         cid = next_grid(page, cid)
     assert page.text_content("#hint") == ""                    # one like: no hint that a like starts learning
+
+
+def test_the_grid_is_chosen_on_the_page_and_drawn_at_once(shown):
+    """Steps and beats are two choices of the Loops panel: each choice changes the daemon's grid, the next loop
+    comes on it and the page draws its columns; a pair that does not divide is refused on the status line and
+    the choices show the grid as it is."""
+    d, page, _ = shown
+    page.select_option("#ctl-set_grid-steps", "12")
+    page.wait_for_function("dd.shape.steps === 12 && dd.shape.beats === 4 && dd.settings.steps === 12")
+    page.select_option("#ctl-set_grid-beats", "3")
+    page.wait_for_function("dd.shape.steps === 12 && dd.shape.beats === 3")
+    assert page.locator("#grid tr:first-child td.cell").count() == 12
+    assert (d.current.pattern.steps, d.current.pattern.beats) == (12, 3)
+    assert d.session.settings()["live"]["beats"] == 3
+    page.select_option("#ctl-set_grid-steps", "16")             # 16 steps in 3 beats: no grid
+    page.wait_for_function("document.getElementById('status').textContent.includes('do not divide')")
+    page.wait_for_function("document.getElementById('ctl-set_grid-steps').value === '12'")
+    assert (d.settings.steps, d.settings.beats) == (12, 3)

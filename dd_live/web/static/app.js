@@ -447,7 +447,7 @@ function control(entry) {
     send(entry.command, values);
   };
   for (const input of inputs) input.addEventListener("change", change);
-  if (entry.setting) dd.controls[entry.setting] = inputs[0];
+  [].concat(entry.setting || []).forEach((setting, i) => { dd.controls[setting] = inputs[i]; });  // one per argument
   if (entry.command === "set_tempo") wrap.appendChild(tapButton(inputs[0]));
   return wrap;
 }
