@@ -8,7 +8,8 @@ audio out play it from the next bar line and the next edit builds on it.
 
 Keeping an edit is the performer's verdict on two loops: a like of the edited loop is also a dislike of its
 root (the loop the daemon proposed, which the performer would not keep as it was), unless the root has a
-rating of its own already. Both are stored as ratings, so the critic trains on both; an undo of the like
+rating of its own already. Both are stored as ratings, so the critic trains on both; which root each edit came
+from is kept with the session (a like after a restart still dislikes it); an undo of the like
 takes back the dislike it brought, and a redo brings both back. A dislike of an edit is a dislike of that
 loop only. Edits in between (the loops of the clicks before the last) are never rated.
 """
@@ -33,7 +34,8 @@ class Edits:
 
     def __init__(self, daemon) -> None:
         self.daemon = daemon
-        self.root: dict[int, int] = {}          # edited candidate id -> the proposed loop it was made from
+        self.root: dict[int, int] = daemon.session.edit_roots()   # edited candidate id -> the proposed loop it
+        #                                                                 was made from (kept with the session)
         self.implied: dict[int, int] = {}       # edited candidate id -> the root whose dislike its like stored
 
     def base(self, cid: int) -> Loop:
@@ -124,6 +126,7 @@ class Edits:
                                  feel=settings.feel_layer)
         store_candidate(d.session, d.library, loop, mode="edit")
         self.root[loop.id] = self.root.get(base.id, base.id)
+        d.session.add_edit(loop.id, self.root[loop.id])
         d._announce(loop)
         d.send("/dd/edited", loop.id, base.id, self.root[loop.id])
         return loop

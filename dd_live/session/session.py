@@ -34,12 +34,13 @@ from .folders import DB_NAME, check_folder
 from .lock import SessionLock
 from ..osc.protocol import UNDO_DEPTH
 from .recovery import damaged, read_only, rebuild
+from .edits import SCHEMA as EDITS_SCHEMA, SessionEdits
 from .sounds import SessionSounds
 
 log = logging.getLogger("dd_live.session")
 
 SCHEMA_VERSION = 1
-TABLES = ("meta", "settings", "candidates", "ratings", "loop_samples", "feel", "undone")
+TABLES = ("meta", "settings", "candidates", "ratings", "loop_samples", "feel", "undone", "edits")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -84,7 +85,7 @@ CREATE TABLE IF NOT EXISTS feel(   -- the feel layer after each take (or reset);
     layer TEXT NOT NULL,         -- JSON list: offset per step, fractions of a step
     stats TEXT NOT NULL          -- JSON object: what the take measured
 );
-"""
+""" + EDITS_SCHEMA
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,7 @@ class CandidateRow:
     mode: str
 
 
-class Session(SessionSounds):
+class Session(SessionSounds, SessionEdits):
     """One session folder and its database."""
 
     def __init__(self, folder: Path, *, create: bool = True, lock: bool = False, readonly: bool = False) -> None:

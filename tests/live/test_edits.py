@@ -117,3 +117,27 @@ def test_a_tracks_sound_choices_are_its_roles(daemon):
     for args, code in [((root, 9), "args"), ((999999, 1), "unknown-id"), ((root,), "args")]:
         c.send("/dd/sounds", *args)
         assert c.wait("/dd/error", 10)[0] == code, args
+
+
+def test_which_proposal_an_edit_came_from_outlives_a_restart(daemon, tmp_path):
+    """An edit made before a restart and liked after it still dislikes the loop the daemon proposed."""
+    from dd_live.testing.harness import stop_daemon
+
+    d, c = daemon(tmp_path / "s")
+    root, cells = _current(c)
+    step = next(s for s in range(d.current.pattern.steps) if cells[s] == 0)
+    c.send("/dd/edit", root, 1, step, 100)
+    edit = c.wait("/dd/candidate", 20, lambda a: a[0] != root)[0]
+    c.send("/dd/edit", edit, 1, step, 127)
+    second = c.wait("/dd/candidate", 20, lambda a: a[0] not in (root, edit))[0]
+    assert d.session.edit_roots() == {edit: root, second: root}
+    stop_daemon(d, c)
+    d, c = daemon(tmp_path / "s")
+    c.wait("/dd/candidate", 30)
+    c.send("/dd/rate", second, 1)                        # the edit from before the restart, kept now
+    assert c.wait("/dd/rated")[:2] == [root, "dislike"]
+    assert c.wait("/dd/rated")[:2] == [second, "like"]
+    assert d.session.ratings() == [(root, False), (second, True)]
+    c.drain(0.2)
+    c.send("/dd/undo")                                   # one undo takes back both, as before a restart
+    assert c.wait("/dd/status", 10)[0] == 0 and d.session.ratings() == []

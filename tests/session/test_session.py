@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 
 import pytest
 
 from dd_live.errors import InputError
-from dd_live.session.folders import check_name, list_sessions, resolve
+from dd_live.session.folders import DB_NAME, check_name, list_sessions, resolve
 from dd_live.session.session import Session
 
 
@@ -205,3 +206,25 @@ def test_settings_keep_loops_own_feel_apart_from_the_feel_layer_and_read_older_s
     d = s.to_dict()
     assert d["own_feel"] is True and "groove" not in d and "feel_layer" not in d
     assert LiveSettings.from_dict(d).own_feel is True and LiveSettings.from_dict(d).feel_layer == ()
+
+
+def test_edits_roots_are_kept_and_an_older_session_gets_their_table(tmp_path):
+    s = Session(tmp_path / "a")
+    for cid in range(1, 4):
+        _cand(s, cid)
+    s.add_edit(2, 1)
+    s.add_edit(3, 1)
+    assert s.edit_roots() == {2: 1, 3: 1}
+    s.close()
+    s = Session(tmp_path / "a", create=False)
+    assert s.edit_roots() == {2: 1, 3: 1}
+    s.close()
+    conn = sqlite3.connect(str(tmp_path / "a" / DB_NAME))  # a session from before edits were kept: no table
+    conn.execute("DROP TABLE edits")
+    conn.commit()
+    conn.close()
+    s = Session(tmp_path / "a", create=False)
+    assert s.edit_roots() == {}
+    s.add_edit(3, 1)
+    assert s.edit_roots() == {3: 1}
+    s.close()

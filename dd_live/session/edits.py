@@ -1,0 +1,26 @@
+"""The performer's edits a session keeps: which loop the daemon proposed each edited candidate came from
+(``/dd/edit``, :mod:`dd_live.live.edits`), so that after a restart a like of an edit still dislikes that loop. A
+mixin of :class:`dd_live.session.session.Session` (it uses the session's database)."""
+
+from __future__ import annotations
+
+#: the table, part of the session's schema (made in an older session's database when it is opened)
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS edits(   -- each edited candidate and the loop the daemon proposed that it came from
+    candidate_id INTEGER PRIMARY KEY,
+    root INTEGER NOT NULL
+);
+"""
+
+
+class SessionEdits:
+    """Edited candidates and their roots; see the module docstring."""
+
+    def add_edit(self, cid: int, root: int) -> None:
+        """Candidate ``cid`` is an edit of ``root`` (the proposed loop its edits began from); committed on return."""
+        with self._tx() as c:
+            c.execute("INSERT OR REPLACE INTO edits VALUES (?, ?)", (int(cid), int(root)))
+
+    def edit_roots(self) -> dict[int, int]:
+        """Each edited candidate's root."""
+        return {int(a): int(b) for a, b in self._query("SELECT candidate_id, root FROM edits")}
