@@ -38,6 +38,7 @@ extern jack_nframes_t jack_last_frame_time(const jack_client_t *client);
 extern jack_nframes_t jack_frame_time(const jack_client_t *client);
 extern jack_nframes_t jack_get_sample_rate(jack_client_t *client);
 extern int jack_connect(jack_client_t *client, const char *source, const char *destination);
+extern int jack_port_unregister(jack_client_t *client, jack_port_t *port);
 extern jack_ringbuffer_t *jack_ringbuffer_create(size_t size);
 extern void jack_ringbuffer_free(jack_ringbuffer_t *rb);
 extern size_t jack_ringbuffer_write(jack_ringbuffer_t *rb, const char *src, size_t count);
@@ -104,15 +105,27 @@ static void endpoint_close(endpoint_t *io) {
     jack_ringbuffer_free(io->ring);
 }
 
+typedef struct reader reader_t;
+static void reader_cycle(reader_t *r, jack_nframes_t frames, jack_nframes_t start);
+
 typedef struct {
     endpoint_t io;
     uint32_t generation;            /* raised by jw_cancel (producer), read by the callback (atomics) */
     uint64_t late;                  /* events written after their frame: their cycle had passed */
     uint64_t lost;                  /* events the ring had no room for */
+    reader_t *attached;             /* a reader whose port is on this client, run by this callback (atomic) */
+    int busy;                       /* the callback is between reading ``attached`` and being done with it */
+    int refs;                       /* the writer and an attached reader: the last to close closes the client */
 } writer_t;
 
 static int process(jack_nframes_t frames, void *arg) {
     writer_t *w = (writer_t *)arg;
+    __atomic_add_fetch(&w->busy, 1, __ATOMIC_SEQ_CST);   /* before ``attached`` is read: see jr_close */
+    reader_t *r = __atomic_load_n(&w->attached, __ATOMIC_SEQ_CST);
+    if (r != NULL) {
+        reader_cycle(r, frames, jack_last_frame_time(w->io.client));
+    }
+    __atomic_sub_fetch(&w->busy, 1, __ATOMIC_SEQ_CST);
     void *buffer = jack_port_get_buffer(w->io.port, frames);
     jack_midi_clear_buffer(buffer);
     jack_nframes_t start = jack_last_frame_time(w->io.client);
@@ -141,11 +154,22 @@ static int process(jack_nframes_t frames, void *arg) {
 
 writer_t *jw_open(const char *client_name, const char *port_name, int *status) {
     writer_t *w = (writer_t *)calloc(1, sizeof(writer_t));
+    if (w != NULL) {
+        w->refs = 1;
+    }
     if (w != NULL && endpoint_open(&w->io, client_name, port_name, JACK_PORT_IS_OUTPUT, process, w, status) != 0) {
         free(w);
         w = NULL;
     }
     return w;
+}
+
+/* One reference to ``w`` less; the last closes its client (the callback is not called again) and frees it. */
+static void writer_release(writer_t *w) {
+    if (__atomic_sub_fetch(&w->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+        endpoint_close(&w->io);
+        free(w);
+    }
 }
 
 const char *jw_port_name(writer_t *w) { return jack_port_name(w->io.port); }
@@ -179,23 +203,31 @@ int jw_send(writer_t *w, uint32_t frame, const unsigned char *data, uint32_t siz
 /* Drop everything queued and not yet written. */
 void jw_cancel(writer_t *w) { __atomic_add_fetch(&w->generation, 1, __ATOMIC_RELEASE); }
 
+/* The writer is done: nothing queued is written any more; its client closes now, or with the reader attached to
+ * it (whose port the client carries), when that one closes. */
 void jw_close(writer_t *w) {
-    endpoint_close(&w->io);
-    free(w);
+    jw_cancel(w);
+    writer_release(w);
 }
 
 /* ---------------------------------------------------------------- the reader (clock in, tests, benchmarks) */
 
-typedef struct {
+struct reader {
     endpoint_t io;
     uint64_t lost;                  /* events the ring had no room for, or longer than 4 bytes */
     int notify;                     /* a non-blocking pipe's write end, written once a cycle with events; -1 */
-} reader_t;
+    writer_t *host;                 /* the writer whose client carries this reader's port (jr_attach), or NULL */
+};
 
 static int process_in(jack_nframes_t frames, void *arg) {
     reader_t *r = (reader_t *)arg;
+    reader_cycle(r, frames, jack_last_frame_time(r->io.client));
+    return 0;
+}
+
+/* Record the events of this cycle (which began at frame ``start``) from the reader's port. */
+static void reader_cycle(reader_t *r, jack_nframes_t frames, jack_nframes_t start) {
     void *buffer = jack_port_get_buffer(r->io.port, frames);
-    jack_nframes_t start = jack_last_frame_time(r->io.client);
     uint32_t n = jack_midi_get_event_count(buffer);
     uint32_t recorded = 0;
     for (uint32_t i = 0; i < n; i++) {
@@ -221,7 +253,6 @@ static int process_in(jack_nframes_t frames, void *arg) {
         ssize_t written = write(fd, &one, 1);  /* a full pipe (nobody read yet) already says "events" */
         (void)written;
     }
-    return 0;
 }
 
 reader_t *jr_open(const char *client_name, const char *port_name, int *status) {
@@ -233,6 +264,36 @@ reader_t *jr_open(const char *client_name, const char *port_name, int *status) {
         free(r);
         r = NULL;
     }
+    return r;
+}
+
+/* A reader whose port ``port_name`` is on writer ``w``'s client, its events recorded by the writer's callback: one
+ * JACK client, so one process thread woken each cycle, for MIDI out and in. NULL if ``w`` has a reader already
+ * or the port cannot be made. */
+reader_t *jr_attach(writer_t *w, const char *port_name) {
+    reader_t *r = (reader_t *)calloc(1, sizeof(reader_t));
+    if (r == NULL) {
+        return NULL;
+    }
+    r->notify = -1;
+    r->host = w;
+    r->io.client = w->io.client;
+    r->io.port = jack_port_register(w->io.client, port_name, MIDI_TYPE, JACK_PORT_IS_INPUT, 0);
+    r->io.ring = jack_ringbuffer_create(EVENTS * sizeof(event_t));
+    reader_t *none = NULL;
+    if (r->io.port == NULL || r->io.ring == NULL ||
+        !__atomic_compare_exchange_n(&w->attached, &none, r, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+        if (r->io.port != NULL) {
+            jack_port_unregister(w->io.client, r->io.port);
+        }
+        if (r->io.ring != NULL) {
+            jack_ringbuffer_free(r->io.ring);
+        }
+        free(r);
+        return NULL;
+    }
+    jack_ringbuffer_mlock(r->io.ring);
+    __atomic_add_fetch(&w->refs, 1, __ATOMIC_ACQ_REL);
     return r;
 }
 
@@ -257,7 +318,25 @@ int jr_read(reader_t *r, uint32_t *frame, unsigned char *data, uint32_t *size) {
     return 1;
 }
 
+/* Close the reader: its own client, or, attached, its port (the writer's callback has let go of it first). */
 void jr_close(reader_t *r) {
-    endpoint_close(&r->io);
-    free(r);
+    writer_t *w = r->host;
+    if (w == NULL) {
+        endpoint_close(&r->io);
+        free(r);
+        return;
+    }
+    __atomic_store_n(&w->attached, NULL, __ATOMIC_SEQ_CST);
+    /* A callback that counted itself busy before the store may still use r; one that counts itself after it
+     * reads NULL. Wait out the first kind (a cycle is milliseconds; a server that stalled for a second: r is
+     * left allocated rather than freed under it). */
+    for (int i = 0; i < 1000 && __atomic_load_n(&w->busy, __ATOMIC_SEQ_CST) != 0; i++) {
+        usleep(1000);
+    }
+    if (__atomic_load_n(&w->busy, __ATOMIC_SEQ_CST) == 0) {
+        jack_port_unregister(w->io.client, r->io.port);
+        jack_ringbuffer_free(r->io.ring);
+        free(r);
+    }
+    writer_release(w);
 }

@@ -1,7 +1,7 @@
 """Live MIDI in: a human's notes as onsets for the running take (rolypoly~'s listening, by MIDI).
 
-Where MIDI out is frame-stamped on JACK (:mod:`.midi_jack`), MIDI in is too: a JACK client "dd_live in"
-whose C callback records each event with the frame it came at, and a thread that waits for them (woken by
+Where MIDI out is frame-stamped on JACK (:mod:`.midi_jack`), MIDI in is too: a port "dd_live in" on MIDI out's
+JACK client, whose C callback records each event with the frame it came at, and a thread that waits for them (woken by
 the callback, no polling) and puts each frame on time.perf_counter through the player's clock. A note is
 then stamped where it was played, to the sample; python-rtmidi's JACK input stamps every event of a cycle
 with the time its callback ran, a whole period off at worst (23 ms at 1,024 frames).
@@ -35,8 +35,9 @@ MERGE_S = 0.030
 
 
 class JackNotes(Worker):
-    """MIDI in through JACK itself: a :class:`dd_live.ports.midi_jack.JackMidiReader` client "dd_live in" (port
-    "dd_live in"; connected to JACK output ``spec`` unless it is "virtual") and a thread that waits for its
+    """MIDI in through JACK itself: a :class:`dd_live.ports.midi_jack.JackMidiReader` port "dd_live in" on MIDI
+    out's JACK client (so "dd_live:dd_live in"; connected to JACK output ``spec`` unless it is "virtual"), recorded
+    by the same process callback that writes MIDI out, and a thread that waits for its
     events and calls ``handle(message bytes, time.perf_counter)`` for each, its frame put on ``player``'s clock
     (``frames_now``, ``rate``, ``perf_of``: a frame-stamped MIDI player)."""
 
@@ -45,8 +46,8 @@ class JackNotes(Worker):
 
         super().__init__()
         self.name, self.handle, self.player = name, handle, player
-        client = IN_PORT_NAME
-        self.reader = JackMidiReader(client, client, connect=None if spec == "virtual" else spec)
+        self.reader = JackMidiReader(IN_PORT_NAME, IN_PORT_NAME, connect=None if spec == "virtual" else spec,
+                                     on=getattr(player, "jack_port", None))
         self.where = f"JACK port {self.reader.name!r} (frame-stamped)" + ("" if spec == "virtual" else f" <- {spec!r}")
         self._bad = RateLog(log)
 

@@ -105,7 +105,8 @@ def _declare(lib: ctypes.CDLL) -> None:
                           ("jr_sample_rate", [p], u32), ("jr_lost", [p], u64), ("jr_port_name", [p], cp),
                           ("jr_connect", [p, cp], ctypes.c_int),
                           ("jr_read", [p, ctypes.POINTER(u32), cp, ctypes.POINTER(u32)], ctypes.c_int),
-                          ("jr_notify", [p, ctypes.c_int], None), ("jr_close", [p], None)):
+                          ("jr_notify", [p, ctypes.c_int], None), ("jr_close", [p], None),
+                          ("jr_attach", [p, cp], p)):
         f = getattr(lib, fn)
         f.argtypes, f.restype = args, res
 
@@ -230,15 +231,24 @@ def relay(reader: "JackMidiReader", frames_now: Callable[[], int], handle: Calla
 class JackMidiReader:
     """A JACK MIDI input ``name:port`` recording every event with its frame (MIDI clock in, MIDI in, tests, benches):
     :meth:`read` gives [(frame, bytes)] of everything since the last call (frames as JACK counts them, 32-bit).
-    ``connect``: the full name of a JACK MIDI output to connect to it."""
+    ``connect``: the full name of a JACK MIDI output to connect to it. ``on``: an open :class:`JackMidiPort` whose
+    client carries the port instead (``name`` unused: its client's), its callback recording the events, so that
+    MIDI out and in wake one JACK process thread a cycle, not two; either may close first."""
 
-    def __init__(self, name: str = "reader", port: str = "in", *, connect: str | None = None) -> None:
+    def __init__(self, name: str = "reader", port: str = "in", *, connect: str | None = None,
+                 on: JackMidiPort | None = None) -> None:
         self._lib = _library()
         os.environ.setdefault("JACK_NO_START_SERVER", "1")
-        status = ctypes.c_int(0)
-        self._r = self._lib.jr_open(name.encode(), port.encode(), ctypes.byref(status))
-        if not self._r:
-            raise BackendError(f"no JACK server for the MIDI reader (JACK status {status.value:#x})")
+        if on is not None:
+            with on._lock:
+                self._r = self._lib.jr_attach(on._w, port.encode()) if on._w else None
+            if not self._r:
+                raise BackendError(f"the MIDI reader's port {port!r} could not be made on {on.name!r}'s client")
+        else:
+            status = ctypes.c_int(0)
+            self._r = self._lib.jr_open(name.encode(), port.encode(), ctypes.byref(status))
+            if not self._r:
+                raise BackendError(f"no JACK server for the MIDI reader (JACK status {status.value:#x})")
         self.rate = float(self._lib.jr_sample_rate(self._r))
         self.name = self._lib.jr_port_name(self._r).decode()
         self._lock = threading.Lock()    # read() and close() may come from two threads

@@ -3,11 +3,13 @@ JACK MIDI reader that stamps every event with its frame (:class:`dd_live.ports.m
 
 from __future__ import annotations
 
+import os
 import time
 
 import numpy as np
 import pytest
 
+from dd_live.errors import BackendError
 from dd_live import SAMPLE_RATE as RATE   # the JACK servers' rate (see harness.jack_server)
 from dd_live.testing.harness import at_cycle_start, jack_connect, jack_witness, measure_again, stop_daemon
 from dd_live.loops.export import Note, notes_of
@@ -216,7 +218,7 @@ def test_a_human_on_midi_in_pulls_the_drums_off_beats_late(jack, daemon):
     try:
         assert human.stdout.readline().strip() == "ready"
         assert [i.name for i in d.inputs] == ["dd-midi-in"], "MIDI in did not open on the JACK server"
-        assert jack_connect("human:out", "dd_live in:dd_live in"), "could not connect the human to dd_live in"
+        assert jack_connect("human:out", "dd_live:dd_live in"), "could not connect the human to dd_live in"
         c.send("/dd/hello")
         c.wait("/dd/candidate", 30)
         c.send("/dd/play")
@@ -331,22 +333,22 @@ def test_a_reader_wakes_its_thread_when_events_come_and_a_clock_input_waits_inst
 
 
 def test_midi_in_on_jack_stamps_each_note_with_the_frame_it_was_played_at(jack):
-    """With a frame-stamped MIDI player, MIDI in is JACK's own port "dd_live in:dd_live in": each note-on comes
+    """With a frame-stamped MIDI player, MIDI in is JACK's own port "dd_live:dd_live in": each note-on comes
     with its frame, put on time.perf_counter through the player's clock, exact to the sample (rtmidi's JACK
     input stamps a whole cycle's events with the time its callback ran). Notes closer than MERGE_S are one
     onset; a silent note-on is none."""
     from dd_live.ports.midi_in import MERGE_S, MidiInput
     from dd_live.ports.midi_jack import JackMidiPort
 
-    human, clock = JackMidiPort("human2", "out"), JackMidiPort("playerclock", "out")
-    player = type("Player", (), {"frames_now": staticmethod(clock.frames), "rate": clock.rate,
+    human, clock = JackMidiPort("human2", "out"), JackMidiPort("dd_live", "dd_live")   # MIDI out's port
+    player = type("Player", (), {"frames_now": staticmethod(clock.frames), "rate": clock.rate, "jack_port": clock,
                                  "perf_of": staticmethod(lambda t: t - 100.0)})()   # its clock: perf + 100 s
     heard = []
     midi_in = MidiInput("virtual", lambda t: heard.append(t) or True, player=player)
     midi_in.start()
     try:
         assert "frame-stamped" in midi_in.where and midi_in.is_alive()
-        assert jack_connect("human2:out", "dd_live in:dd_live in"), "could not connect to dd_live in"
+        assert jack_connect("human2:out", "dd_live:dd_live in"), "could not connect to dd_live in"
         start = human.clock() + 0.3
         frames = [int(round((start + k * 0.0517 + k * k * 0.00013) * human.rate)) for k in range(12)]
         for f in frames:
@@ -390,3 +392,40 @@ def test_midi_in_on_jack_takes_part_of_a_name_through_rtmidi(jack, caplog):
         keys.close()
         clock.close()
     assert not midi_in.is_alive()
+
+
+def test_a_reader_on_a_writers_client_records_while_either_closes_first(jack):
+    """A reader attached to a writer (``on=``) is a port of the writer's client: one JACK client, its events
+    recorded by the writer's callback; it goes on recording after the writer closed, the client closes with
+    the last of the two, and a second reader on the same writer is refused in one line."""
+    from dd_live.ports.midi_jack import JackMidiPort, JackMidiReader
+
+    for writer_first in (True, False):
+        out, source = JackMidiPort("shared", "out"), JackMidiPort("src", "out")
+        reader = JackMidiReader(port="in", on=out)
+        try:
+            assert reader.name == "shared:in" and _clients(jack) >= {"shared", "src"} and "reader" not in _clients(jack)
+            with pytest.raises(BackendError, match="could not be made"):
+                JackMidiReader(port="in2", on=out)
+            assert jack_connect("src:out", "shared:in")
+            if writer_first:
+                out.close()
+            source.send([0x90, 36, 100])
+            deadline, got = time.monotonic() + 3.0, []
+            while not got and time.monotonic() < deadline:
+                got = reader.read()
+                time.sleep(0.01)
+            assert [bytes(d) for _, d in got] == [bytes([0x90, 36, 100])]
+        finally:
+            reader.close()
+            out.close()
+            source.close()
+        assert "shared" not in _clients(jack)
+
+
+def _clients(env) -> set[str]:
+    """The JACK clients that have ports now."""
+    import subprocess
+
+    ports = subprocess.run(["jack_lsp"], capture_output=True, text=True, env={**os.environ, **env}).stdout
+    return {p.split(":")[0] for p in ports.splitlines() if ":" in p}
