@@ -92,13 +92,14 @@ class GeneratorWorker(Worker):
         self._stale = False                    # the chains' scores are not self.critic's (a newer critic)
 
     def _make_chains(self, s: LiveSettings) -> None:
-        """The chains and best mode's search on the grid of ``s`` (call holding the gate)."""
+        """The chains and best mode's search on the grid of ``s``, four on the floor if it says so (no locks: no
+        loop of this grid is current yet; call holding the gate)."""
         from ..learn.sampler import BestSearch, Chains
 
         self.scorer.beats = s.beats
         self.chains = Chains(self.library, self.scorer, n=self._n_chains, rng=self.rng, tracks=len(s.locks),
                              steps=s.steps, beats=s.beats, density=s.density, temperature=s.temperature,
-                             feel=s.own_feel, prior=self.prior)
+                             feel=s.own_feel, prior=self.prior, constraints=Constraints(fotf=s.fotf))
         self._best = BestSearch(self.chains)
 
     def pitches(self, idx, settings: LiveSettings) -> list[int]:

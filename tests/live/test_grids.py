@@ -145,3 +145,11 @@ def test_the_grid_changes_while_serving_at_once_and_the_critic_keeps_what_it_lea
     c.send("/dd/set/grid", 24, 6)
     _, p = _next(d, c, first=True)
     assert (p.steps, p.beats) == (24, 6) and (d.settings.steps, d.settings.beats) == (24, 6)
+    c.send("/dd/set/mode", "explore")                              # the chains' loops: four on the floor kept
+    c.send("/dd/set/fotf", 1)
+    c.wait("/dd/settings", 10, where=lambda a: a[1] == "explore" and a[2] == 1)
+    c.drain(0.1)
+    c.send("/dd/set/grid", 12, 3)
+    for k in range(3):
+        _, p = _next(d, c, first=k == 0)
+        assert (p.steps, p.beats) == (12, 3) and p.hits[0, ::4].all()
