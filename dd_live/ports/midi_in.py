@@ -46,8 +46,14 @@ class JackNotes(Worker):
 
         super().__init__()
         self.name, self.handle, self.player = name, handle, player
-        self.reader = JackMidiReader(IN_PORT_NAME, IN_PORT_NAME, connect=None if spec == "virtual" else spec,
-                                     on=getattr(player, "jack_port", None))
+        connect, out = None if spec == "virtual" else spec, getattr(player, "jack_port", None)
+        try:
+            self.reader = JackMidiReader(IN_PORT_NAME, IN_PORT_NAME, connect=connect, on=out)
+        except BackendError:
+            if out is None:
+                raise
+            # MIDI out's client is closing (a revival) or has a reader already: a client of its own
+            self.reader = JackMidiReader(IN_PORT_NAME, IN_PORT_NAME, connect=connect)
         self.where = f"JACK port {self.reader.name!r} (frame-stamped)" + ("" if spec == "virtual" else f" <- {spec!r}")
         self._bad = RateLog(log)
 

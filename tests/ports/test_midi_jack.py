@@ -429,3 +429,22 @@ def _clients(env) -> set[str]:
 
     ports = subprocess.run(["jack_lsp"], capture_output=True, text=True, env={**os.environ, **env}).stdout
     return {p.split(":")[0] for p in ports.splitlines() if ":" in p}
+
+
+def test_midi_in_takes_a_client_of_its_own_when_midi_outs_is_closing(jack):
+    """A MIDI out port closed under MIDI in (the supervisor reviving MIDI out) leaves MIDI in frame-stamped on a
+    JACK client of its own, not on rtmidi."""
+    from dd_live.ports.midi_in import MidiInput
+    from dd_live.ports.midi_jack import JackMidiPort
+
+    gone, clock = JackMidiPort("dd_live", "dd_live"), JackMidiPort("playerclock", "out")
+    gone.close()
+    player = type("Player", (), {"frames_now": staticmethod(clock.frames), "rate": clock.rate, "jack_port": gone,
+                                 "perf_of": staticmethod(lambda t: t)})()
+    midi_in = MidiInput("virtual", lambda t: True, player=player)
+    midi_in.start()
+    try:
+        assert "frame-stamped" in midi_in.where and "dd_live in:dd_live in" in midi_in.where
+    finally:
+        midi_in.close()
+        clock.close()
