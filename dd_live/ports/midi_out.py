@@ -72,9 +72,8 @@ def open_player(spec: str, *, bpm: float, follower=None, latency: float = 0.0, c
             player = MidiPlayer(port.send, bpm=bpm, close_port=port.close, where=port.where, clock=port.clock,
                                 send_at=port.send_at, cancel=port.cancel, lookahead=LOOKAHEAD_S, follower=follower,
                                 latency=latency, clock_out=clock_out)
-            player.frames_now, player.rate = port.frames, port.rate   # MIDI clock in stamps onto this clock
+            player.frames_now, player.rate, player.jack_port = port.frames, port.rate, port   # clock in, MIDI in
             player.written_late = lambda: port.late                   # JACK wrote after their frame (missed cycles)
-            player.jack_port = port                                   # MIDI in's port goes on its client
             return player
         log.info("the frame-stamped JACK MIDI writer is not available (no C compiler or libjack): MIDI out uses "
                  "rtmidi's JACK API, a JACK period's resolution")
@@ -174,8 +173,7 @@ class MidiPlayer(Worker):
         self.latency = float(latency)
         self.clock_out = bool(clock_out) and follower is None
         self.frames_now: Callable[[], int] | None = None   # a JACK port's frame clock (MIDI clock in stamps on it)
-        self.jack_port = None                  # that port (a JackMidiPort), whose client MIDI in's port joins
-        self.rate = 0.0
+        self.jack_port, self.rate = None, 0.0   # that port (a JackMidiPort: MIDI in's joins its client), its rate
         self._transport = 0              # raised by transport_changed(): the host started, stopped or moved
         self.send, self.clock = send, clock
         self._send_at, self._cancel, self.lookahead = send_at, cancel, lookahead
