@@ -137,7 +137,11 @@ class Folded:
         h = self._input(feats)
         for layer in self.layers:
             h = layer(h)
-        h = (h.flatten(1).float()[:, :, None] * self.dense_wt).sum(1).add_(self.dense_b)
+        return self._dense(h.float())
+
+    def _dense(self, h: torch.Tensor) -> torch.Tensor:
+        """The dense layer and its leaky ReLU on the last convolution's float32 output, summed item by item."""
+        h = (h.flatten(1)[:, :, None] * self.dense_wt).sum(1).add_(self.dense_b)
         return nn.functional.leaky_relu_(h, SLOPE)
 
 

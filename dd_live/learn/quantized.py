@@ -69,7 +69,7 @@ class Quantized(Folded):
             lo = [float("inf")] * (len(self.layers) + 1)      # the input's range, then each layer's output's
             hi = [-float("inf")] * (len(self.layers) + 1)
             for _ in range(CALIBRATION // CHUNK):             # in chunks: a first layer's output of 16 bars is 13 MB
-                h = super()._input(torch.randn(CHUNK, rows, frames, generator=gen) * critic.in_std + critic.in_mean)
+                h = self._input(torch.randn(CHUNK, rows, frames, generator=gen) * critic.in_std + critic.in_mean)
                 for k in range(len(self.layers) + 1):
                     if k:
                         h = self.layers[k - 1](h)
@@ -91,5 +91,4 @@ class Quantized(Folded):
         h = torch.quantize_per_tensor(self._input(feats), *self.q_in, torch.quint8)
         for conv in self.qconvs:
             h = nn.functional.leaky_relu(conv(h), SLOPE)
-        h = (h.dequantize().flatten(1)[:, :, None] * self.dense_wt).sum(1).add_(self.dense_b)
-        return nn.functional.leaky_relu_(h, SLOPE)
+        return self._dense(h.dequantize())
