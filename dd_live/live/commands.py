@@ -277,16 +277,18 @@ class Commands:
         self.update(swing=float(amount))
 
     def _cmd_set_grid(self, sender, steps: int, beats: int) -> None:
-        if steps % beats:
-            self._send_settings()          # front ends that changed one of the two show the grid as it is
-            raise OSCError("args", f"/dd/set/grid: {steps} steps do not divide into {beats} beats (12 goes with 3, 4 "
-                                   "or 6 beats, 16 with 4, 24 with 3, 4 or 6)")
+        from ..session.settings import grid_settings
+
         s = self.settings
-        if (steps, beats) == (s.steps, s.beats):
+        try:                               # the grid checked, and a swing it cannot play dropped, as serve does
+            new = grid_settings(s, {"steps": int(steps), "beats": int(beats)})
+        except InputError as err:
+            self._send_settings()          # front ends that changed one of the two show the grid as it is
+            raise OSCError("args", f"/dd/set/grid: {err}") from None
+        if (new.steps, new.beats) == (s.steps, s.beats):
             self._send_settings()
             return
-        swing = s.swing if s.swing is None or (steps // beats) % 2 == 0 else None
-        self.update(steps=int(steps), beats=int(beats), locks=tuple(False for _ in s.locks), swing=swing)
+        self.update(steps=new.steps, beats=new.beats, locks=tuple(False for _ in s.locks), swing=new.swing)
         self.clock.regrid(int(beats))
         self._advance()                    # the new grid's first loop now: the performer asked to hear it
 

@@ -11,7 +11,7 @@ from ..errors import InputError
 from ..groove.adapt import DEFAULT_RATE
 from ..groove.timing import DEFAULT_A as SONG_A, DEFAULT_B as SONG_B
 from ..loops.pattern import Constraints
-from .. import GRID
+from .. import GRID, GRID_BEATS, GRID_STEPS
 
 log = logging.getLogger("dd_live.session")
 
@@ -74,8 +74,9 @@ def grid_settings(live: LiveSettings, config: dict) -> LiveSettings:
     changes = {k: config.get(k) for k in ("bpm", "steps", "beats", "latency", "gm") if config.get(k) is not None}
     live = replace(live, **changes)
     if live.steps % live.beats:
-        raise InputError(f"a grid of {live.steps} steps does not divide into {live.beats} beats "
-                         "(--steps 12 goes with 3, 4 or 6 beats, 16 with 4, 24 with 3, 4 or 6)")
+        pairs = ", ".join(f"{n} with {'/'.join(str(b) for b in GRID_BEATS if n % b == 0)}" for n in GRID_STEPS)
+        raise InputError(f"a grid of {live.steps} steps does not divide into {live.beats} beats (steps go {pairs} "
+                         "beats)")
     if live.swing is not None and live.steps_per_beat % 2:
         log.warning("the session's swing %.3g is dropped: %d steps per beat have no odd steps to swing",
                     live.swing, live.steps_per_beat)

@@ -138,7 +138,7 @@ def test_the_grid_changes_while_serving_at_once_and_the_critic_keeps_what_it_lea
     c.drain(0.1)
     c.send("/dd/set/grid", 16, 3)
     err = c.wait("/dd/error", 10)
-    assert err[0] == "args" and "16 steps do not divide into 3 beats" in err[1] and "\n" not in err[1]
+    assert err[0] == "args" and "16 steps does not divide into 3 beats" in err[1] and "\n" not in err[1]
     c.send("/dd/set/grid", 10, 4)
     assert c.wait("/dd/error", 10)[0] == "args"
     assert (d.settings.steps, d.settings.beats) == (12, 4)

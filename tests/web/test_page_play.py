@@ -183,6 +183,6 @@ def test_the_grid_is_chosen_on_the_page_and_drawn_at_once(shown):
     assert (d.current.pattern.steps, d.current.pattern.beats) == (12, 3)
     assert d.session.settings()["live"]["beats"] == 3
     page.select_option("#ctl-set_grid-steps", "16")             # 16 steps in 3 beats: no grid
-    page.wait_for_function("document.getElementById('status').textContent.includes('do not divide')")
+    page.wait_for_function("document.getElementById('status').textContent.includes('does not divide')")
     page.wait_for_function("document.getElementById('ctl-set_grid-steps').value === '12'")
     assert (d.settings.steps, d.settings.beats) == (12, 3)
