@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import threading
 
+#: The line a serving daemon writes to stderr once every thread's stack is written (on SIGUSR1).
+STACKS_END = "-- every thread's stack written --"
+
 
 class DDLiveError(Exception):
     """Root of every error dd_live raises on purpose."""

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from ..osc import osc, protocol
-from ..errors import DDLiveError, one_line
+from ..errors import STACKS_END, DDLiveError, one_line
 from ..groove.record import Loop
 from .commands import Commands, check_handlers
 from .edits import Edits
@@ -287,10 +287,12 @@ class Daemon(Commands):
             signals.append(signum)
 
         previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-        if hasattr(signal, "SIGUSR1"):
+        if hasattr(signal, "SIGUSR1"):  # stacks from C (a stuck main thread too), then STACKS_END from Python
             import faulthandler
 
-            faulthandler.register(signal.SIGUSR1, all_threads=True)
+            end = f"{STACKS_END}\n".encode()
+            previous[signal.SIGUSR1] = signal.signal(signal.SIGUSR1, lambda *_: os.write(2, end))
+            faulthandler.register(signal.SIGUSR1, all_threads=True, chain=True)
         reason = None
         try:
             self.start()

@@ -126,14 +126,18 @@ def jack_server(prefix: str = "dd", *, period: int = JACK_PERIOD) -> Iterator[di
         end_process(proc, 10)
 
 
-def _wait_quiet(log_path: Path, proc: subprocess.Popen, before: int, *, quiet_s: float = 0.5,
+def _wait_quiet(log_path: Path, proc: subprocess.Popen, before: int, *, quiet_s: float = 2.0,
                 most_s: float = 10.0) -> None:
-    """Wait until the daemon's log has grown past ``before`` bytes and then not grown for ``quiet_s`` seconds (its
-    stacks all written), the daemon has ended, or ``most_s`` seconds have passed: a busy machine may take longer
-    than any fixed pause to schedule it."""
+    """Wait until the daemon's log past ``before`` bytes holds :data:`STACKS_END` (its stacks all written), or has
+    grown and then not grown for ``quiet_s`` seconds (a main thread too stuck to write the end line), the daemon
+    has ended, or ``most_s`` seconds have passed: a busy machine may pause any writer longer than a fixed wait."""
+    from ..errors import STACKS_END
+
     size, since, start = before, time.monotonic(), time.monotonic()
     while time.monotonic() - start < most_s and proc.poll() is None:
         now = log_path.stat().st_size
+        if now != size and STACKS_END.encode() in log_path.read_bytes()[before:]:
+            return
         if now != size:
             size, since = now, time.monotonic()
         elif size > before and time.monotonic() - since >= quiet_s:
