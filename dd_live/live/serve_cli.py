@@ -42,7 +42,8 @@ OPTIONS: tuple[tuple[str, tuple[str, ...], dict[str, Any]], ...] = (
     ("audio_in", ("--audio-in",), {"metavar": "DEVICE|default|none", "help": "an instrument's sound for takes: "
                                    "its onsets are heard (default none; python -m sounddevice lists devices)"}),
     ("audio", ("--audio",), {"dest": "audio", "action": "store_true", "default": None,
-                             "help": "play loops through PortAudio (default)"}),
+                             "help": "play loops (default): ports of MIDI out's JACK client where MIDI out is on "
+                                     "JACK, else PortAudio"}),
     ("sync", ("--sync",), {"choices": ("internal", "midi", "link"), "help": "the clock MIDI out follows: its own "
                            "tempo (default), a host's MIDI clock (--clock-in), or Ableton Link (pip install "
                            "'dd_live[link]')"}),

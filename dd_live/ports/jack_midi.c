@@ -1,7 +1,7 @@
 /* jack_midi.c -- a JACK MIDI output whose process callback writes each message at the frame it is
- * stamped with, and a JACK MIDI input that records each event with its frame. Part of dd_live (dd_live/ports/midi_jack.py compiles it on first use and loads it with
- * ctypes; libjack is loaded by the caller with RTLD_GLOBAL, so this file needs no JACK headers: the few
- * declarations below are JACK's stable C API).
+ * stamped with, and a JACK MIDI input that records each event with its frame. Part of dd_live
+ * (dd_live/ports/midi_jack.py compiles it with jack_audio.c on first use and loads it with ctypes; jack_io.h
+ * declares what of JACK's API they use). The writer's callback also runs a reader and audio out attached to it.
  *
  * Real-time rules: the process callback takes no lock, allocates nothing and never calls into Python. The
  * producer (dd_live's MIDI player thread) and the callback share a lock-free single-producer,
@@ -12,52 +12,15 @@
  * non-blocking pipe the caller gave it (jr_notify), so a thread waits in select() instead of polling.
  */
 
-#include <stddef.h>
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
+#include "jack_io.h"
 
-typedef uint32_t jack_nframes_t;
-typedef struct _jack_client jack_client_t;
-typedef struct _jack_port jack_port_t;
-typedef struct jack_ringbuffer jack_ringbuffer_t;
+#ifdef __linux__
+#include <sys/prctl.h>
+#else
+#define prctl(...) 0
+#define PR_SET_NAME 0
+#endif
 
-extern jack_client_t *jack_client_open(const char *name, int options, int *status, ...);
-extern int jack_client_close(jack_client_t *client);
-extern jack_port_t *jack_port_register(jack_client_t *client, const char *name, const char *type,
-                                       unsigned long flags, unsigned long buffer_size);
-extern const char *jack_port_name(const jack_port_t *port);
-extern int jack_set_process_callback(jack_client_t *client, int (*cb)(jack_nframes_t, void *), void *arg);
-extern int jack_activate(jack_client_t *client);
-extern int jack_deactivate(jack_client_t *client);
-extern void *jack_port_get_buffer(jack_port_t *port, jack_nframes_t frames);
-extern void jack_midi_clear_buffer(void *buffer);
-extern int jack_midi_event_write(void *buffer, jack_nframes_t time, const unsigned char *data, size_t size);
-extern jack_nframes_t jack_last_frame_time(const jack_client_t *client);
-extern jack_nframes_t jack_frame_time(const jack_client_t *client);
-extern jack_nframes_t jack_get_sample_rate(jack_client_t *client);
-extern int jack_connect(jack_client_t *client, const char *source, const char *destination);
-extern int jack_port_unregister(jack_client_t *client, jack_port_t *port);
-extern jack_ringbuffer_t *jack_ringbuffer_create(size_t size);
-extern void jack_ringbuffer_free(jack_ringbuffer_t *rb);
-extern size_t jack_ringbuffer_write(jack_ringbuffer_t *rb, const char *src, size_t count);
-extern size_t jack_ringbuffer_write_space(const jack_ringbuffer_t *rb);
-extern size_t jack_ringbuffer_peek(jack_ringbuffer_t *rb, char *dest, size_t count);
-extern void jack_ringbuffer_read_advance(jack_ringbuffer_t *rb, size_t count);
-extern int jack_ringbuffer_mlock(jack_ringbuffer_t *rb);
-extern uint32_t jack_midi_get_event_count(void *buffer);
-typedef struct {
-    jack_nframes_t time;
-    size_t size;
-    unsigned char *buffer;
-} jack_midi_event_t;
-extern int jack_midi_event_get(jack_midi_event_t *event, void *buffer, uint32_t index);
-extern size_t jack_ringbuffer_read(jack_ringbuffer_t *rb, char *dest, size_t count);
-
-#define JACK_NO_START_SERVER 0x01
-#define JACK_PORT_IS_INPUT 0x1
-#define JACK_PORT_IS_OUTPUT 0x2
 #define MIDI_TYPE "8 bit raw midi"
 #define EVENTS 8192
 #define NOW 0x100                   /* jw_send's size | NOW: the message is for the next cycle, never "late" */
@@ -108,22 +71,32 @@ static void endpoint_close(endpoint_t *io) {
 typedef struct reader reader_t;
 static void reader_cycle(reader_t *r, jack_nframes_t frames, jack_nframes_t start);
 
-typedef struct {
+struct writer {
     endpoint_t io;
     uint32_t generation;            /* raised by jw_cancel (producer), read by the callback (atomics) */
     uint64_t late;                  /* events written after their frame: their cycle had passed */
     uint64_t lost;                  /* events the ring had no room for */
     reader_t *attached;             /* a reader whose port is on this client, run by this callback (atomic) */
-    int busy;                       /* the callback is between reading ``attached`` and being done with it */
-    int refs;                       /* the writer and an attached reader: the last to close closes the client */
-} writer_t;
+    player_t *audio;                /* audio out, its ports on this client, run by this callback (atomic) */
+    int busy;                       /* the callback is between reading ``attached``/``audio`` and being done */
+    int refs;                       /* the writer and what is attached: the last to close closes the client */
+};
 
 static int process(jack_nframes_t frames, void *arg) {
     writer_t *w = (writer_t *)arg;
+    static __thread int named = 0;
+    if (!named) {                   /* once: the thread shows as "dd-jack" (top -H, bench live's CPU by thread) */
+        named = 1;
+        prctl(PR_SET_NAME, "dd-jack", 0, 0, 0);
+    }
     __atomic_add_fetch(&w->busy, 1, __ATOMIC_SEQ_CST);   /* before ``attached`` is read: see jr_close */
     reader_t *r = __atomic_load_n(&w->attached, __ATOMIC_SEQ_CST);
     if (r != NULL) {
         reader_cycle(r, frames, jack_last_frame_time(w->io.client));
+    }
+    player_t *p = __atomic_load_n(&w->audio, __ATOMIC_SEQ_CST);
+    if (p != NULL) {
+        player_cycle(p, frames, jack_last_frame_time(w->io.client));
     }
     __atomic_sub_fetch(&w->busy, 1, __ATOMIC_SEQ_CST);
     void *buffer = jack_port_get_buffer(w->io.port, frames);
@@ -165,11 +138,37 @@ writer_t *jw_open(const char *client_name, const char *port_name, int *status) {
 }
 
 /* One reference to ``w`` less; the last closes its client (the callback is not called again) and frees it. */
-static void writer_release(writer_t *w) {
+void writer_release(writer_t *w) {
     if (__atomic_sub_fetch(&w->refs, 1, __ATOMIC_ACQ_REL) == 0) {
         endpoint_close(&w->io);
         free(w);
     }
+}
+
+/* Wait until no callback still uses what was detached before this call: 1, or 0 if a stalled server kept one
+ * busy for a second (what it used must then stay allocated). A callback that counted itself busy before the
+ * detaching store may still use it; one that counts itself after it reads NULL. */
+static int writer_let_go(writer_t *w) {
+    for (int i = 0; i < 1000 && __atomic_load_n(&w->busy, __ATOMIC_SEQ_CST) != 0; i++) {
+        usleep(1000);
+    }
+    return __atomic_load_n(&w->busy, __ATOMIC_SEQ_CST) == 0;
+}
+
+jack_client_t *writer_client(writer_t *w) { return w->io.client; }
+
+int writer_attach_player(writer_t *w, player_t *p) {
+    player_t *none = NULL;
+    if (!__atomic_compare_exchange_n(&w->audio, &none, p, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+        return -1;
+    }
+    __atomic_add_fetch(&w->refs, 1, __ATOMIC_ACQ_REL);
+    return 0;
+}
+
+int writer_detach_player(writer_t *w) {
+    __atomic_store_n(&w->audio, NULL, __ATOMIC_SEQ_CST);
+    return writer_let_go(w) ? 0 : -1;
 }
 
 const char *jw_port_name(writer_t *w) { return jack_port_name(w->io.port); }
@@ -327,13 +326,7 @@ void jr_close(reader_t *r) {
         return;
     }
     __atomic_store_n(&w->attached, NULL, __ATOMIC_SEQ_CST);
-    /* A callback that counted itself busy before the store may still use r; one that counts itself after it
-     * reads NULL. Wait out the first kind (a cycle is milliseconds; a server that stalled for a second: r is
-     * left allocated rather than freed under it). */
-    for (int i = 0; i < 1000 && __atomic_load_n(&w->busy, __ATOMIC_SEQ_CST) != 0; i++) {
-        usleep(1000);
-    }
-    if (__atomic_load_n(&w->busy, __ATOMIC_SEQ_CST) == 0) {
+    if (writer_let_go(w)) {
         jack_port_unregister(w->io.client, r->io.port);
         jack_ringbuffer_free(r->io.ring);
         free(r);

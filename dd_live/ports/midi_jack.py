@@ -7,9 +7,9 @@ callback writes it at that exact frame of the cycle that contains it: the drums'
 feel come out sample-accurate, whatever the Python threads are doing, as long as messages arrive ahead of
 their time.
 
-The process callback is C (``jack_midi.c`` beside this file, compiled on first use with the system's C
-compiler into the user cache, then loaded with ctypes over libjack): it takes no lock, allocates nothing and
-never waits for Python's GIL. Messages reach it through a lock-free jack_ringbuffer. Without a C compiler or
+The process callback is C (``jack_midi.c`` beside this file, compiled on first use together with
+``jack_audio.c``, audio out's share of the same callback, by the system's C compiler into the user cache, then
+loaded with ctypes over libjack): it takes no lock, allocates nothing and never waits for Python's GIL. Messages reach it through a lock-free jack_ringbuffer. Without a C compiler or
 libjack, :func:`available` is False and MIDI out uses rtmidi's JACK API.
 
 :class:`JackMidiReader` is the reverse, for MIDI clock in, tests and benchmarks: every incoming event with its
@@ -39,7 +39,7 @@ from ..errors import BackendError, one_line
 
 log = logging.getLogger("dd_live.midi")
 
-SOURCE = Path(__file__).with_name("jack_midi.c")
+SOURCES = tuple(Path(__file__).with_name(n) for n in ("jack_io.h", "jack_midi.c", "jack_audio.c"))  # one library
 _LOCK = threading.Lock()
 _NOW = 0x100                 # jw_send's size flag: a message for the next cycle (jack_midi.c's NOW)
 _LIB: list = []        # the loaded writer library, once
@@ -65,7 +65,7 @@ def _library() -> ctypes.CDLL:
             ctypes.CDLL(name, mode=ctypes.RTLD_GLOBAL)
         except OSError as err:
             raise BackendError(f"libjack ({name}) does not load: {err}") from err
-        source = SOURCE.read_bytes()
+        source = b"".join(path.read_bytes() for path in SOURCES)
         out = _cache_dir() / f"jack_midi-{hashlib.sha256(source).hexdigest()[:16]}.so"
         if not out.is_file():
             _compile(out)
@@ -86,7 +86,7 @@ def _compile(out: Path) -> None:
     flags = ["-undefined", "dynamic_lookup"] if platform.system() == "Darwin" else []
     with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
         part = Path(tmp) / out.name
-        done = subprocess.run([cc, "-O2", "-shared", "-fPIC", *flags, str(SOURCE), "-o", str(part)],
+        done = subprocess.run([cc, "-O2", "-shared", "-fPIC", *flags, *(str(p) for p in SOURCES[1:]), "-o", str(part)],
                               capture_output=True, text=True)
         if done.returncode != 0:
             first = (done.stderr.strip().splitlines() or ["no output"])[0]
@@ -96,7 +96,7 @@ def _compile(out: Path) -> None:
 
 
 def _declare(lib: ctypes.CDLL) -> None:
-    p, u32, u64, cp = ctypes.c_void_p, ctypes.c_uint32, ctypes.c_uint64, ctypes.c_char_p
+    p, u32, u64, cp, d = ctypes.c_void_p, ctypes.c_uint32, ctypes.c_uint64, ctypes.c_char_p, ctypes.c_double
     for fn, args, res in (("jw_open", [cp, cp, ctypes.POINTER(ctypes.c_int)], p), ("jw_port_name", [p], cp),
                           ("jw_frame_time", [p], u32), ("jw_sample_rate", [p], u32), ("jw_late", [p], u64),
                           ("jw_lost", [p], u64), ("jw_connect", [p, cp], ctypes.c_int),
@@ -106,7 +106,11 @@ def _declare(lib: ctypes.CDLL) -> None:
                           ("jr_connect", [p, cp], ctypes.c_int),
                           ("jr_read", [p, ctypes.POINTER(u32), cp, ctypes.POINTER(u32)], ctypes.c_int),
                           ("jr_notify", [p, ctypes.c_int], None), ("jr_close", [p], None),
-                          ("jr_attach", [p, cp], p)):
+                          ("jr_attach", [p, cp], p), ("ja_new", [u64], p), ("ja_attach", [p, p, cp, cp, d], ctypes.c_int),
+                          ("ja_port_name", [p, ctypes.c_int], cp), ("ja_period", [p], u32), ("ja_connect_physical", [p], ctypes.c_int),
+                          ("ja_command", [p, u32, u32, p, u64, p, u64, ctypes.c_int32, d, d, d], ctypes.c_int),
+                          ("ja_fill", [p, p, u32, u64, d], None), ("ja_freed", [p, ctypes.POINTER(u32)], ctypes.c_int),
+                          ("ja_stats", [p, p], None), ("ja_tap", [p, p, u64, u64], u64), ("ja_close", [p], None)):
         f = getattr(lib, fn)
         f.argtypes, f.restype = args, res
 

@@ -12,6 +12,7 @@ output off with one warning.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Callable
 from typing import Protocol
@@ -21,6 +22,7 @@ from ..errors import BackendError
 log = logging.getLogger("dd_live.daemon")
 
 MIDI_SWITCH_INTERVAL_S = 0.001  # the interpreter's thread switch interval while MIDI out plays (s)
+AUDIO_APIS = ("", "jack", "portaudio")   # $DD_LIVE_AUDIO_API: "" or jack: on MIDI out's JACK client where it is one
 
 
 class Output(Protocol):
@@ -41,8 +43,8 @@ def open_outputs(*, midi: str, audio: bool, bpm: float, follower=None, latency: 
                  clock_out: bool = False) -> list[Output]:
     """The outputs asked for, started: MIDI out on port ``midi`` ("none" for none, "virtual", or part of a
     port name) following ``follower`` (a host's clock; None: the loop's tempo), ``latency`` s late, sending
-    MIDI clock if ``clock_out`` (on its own tempo only), and
-    PortAudio's default device if ``audio``. One that cannot open is left out, with a warning."""
+    MIDI clock if ``clock_out`` (on its own tempo only), and audio out if ``audio`` (see :func:`_audio_out`).
+    One that cannot open is left out, with a warning."""
     outputs: list[Output] = []
     if midi != "none":
         from .midi_out import open_player
@@ -59,18 +61,41 @@ def open_outputs(*, midi: str, audio: bool, bpm: float, follower=None, latency: 
             log.info("MIDI out: %s", player.where)
             outputs.append(player)
     if audio:
-        from .audio_out import AudioPlayer
-
-        midi_clock = next((o.clock for o in outputs if hasattr(o, "clock")), None)
-        stream = AudioPlayer(follower=follower, **({"clock": midi_clock} if midi_clock else {}))
-        try:
-            stream.start()
-        except BackendError as err:
-            log.warning("audio out is off: %s", err)
-        else:
+        stream = _audio_out(outputs, follower)
+        if stream is not None:
             log.info("audio out: %s", stream.where)
             outputs.append(stream)
     return outputs
+
+
+def _audio_out(outputs: list[Output], follower) -> Output | None:
+    """Audio out, started: ports on MIDI out's JACK client where MIDI out is frame-stamped JACK (one JACK client,
+    no Python in the audio path) unless $DD_LIVE_AUDIO_API=portaudio; else (or if that fails) a PortAudio stream
+    on MIDI out's clock. None, with a warning, if neither opens."""
+    from .audio_out import AudioPlayer
+
+    api = os.environ.get("DD_LIVE_AUDIO_API", "").strip().lower()
+    if api not in AUDIO_APIS:
+        log.warning("DD_LIVE_AUDIO_API=%r is not one of %s: the default is used", api, ", ".join(AUDIO_APIS[1:]))
+        api = ""
+    port = next((o.jack_port for o in outputs if getattr(o, "jack_port", None) is not None), None)
+    if port is not None and api != "portaudio":
+        from .audio_jack import JackAudioPlayer
+
+        player = JackAudioPlayer(port, follower=follower)
+        try:
+            player.start()
+            return player
+        except BackendError as err:
+            log.warning("audio out on MIDI out's JACK client failed (%s): PortAudio instead", err)
+    midi_clock = next((o.clock for o in outputs if hasattr(o, "clock")), None)
+    stream = AudioPlayer(follower=follower, **({"clock": midi_clock} if midi_clock else {}))
+    try:
+        stream.start()
+    except BackendError as err:
+        log.warning("audio out is off: %s", err)
+        return None
+    return stream
 
 
 def open_inputs(*, midi: str, audio: str, on_onset: Callable[[float], bool], outputs: list) -> list:

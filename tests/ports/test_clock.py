@@ -141,15 +141,15 @@ def test_a_hosts_tempo_becomes_the_session_tempo(daemon, tmp_path, rng):
 
 
 @pytest.mark.parametrize("follow", [True, False])
-def test_audio_out_stays_on_the_hosts_clock_while_the_sound_card_drifts(follow):
+def test_audio_out_stays_on_the_hosts_clock_while_the_sound_card_drifts(follow, loop_state):
     """A sound card 500 ppm fast for 60 s of 512-frame blocks: kept on the host's clock the loop is never more
     than DRIFT_S (and a sample) off the host's bar position; left alone it drifts 30 ms."""
-    from dd_live.ports.audio_out import DRIFT_S, LoopState
+    from dd_live.ports.audio_out import DRIFT_S
 
     sr, bpm = 44100, 120.0
     b = 60.0 / bpm / TICKS_PER_BEAT                              # s per tick
     n = 2 * sr                                                   # one 4/4 bar at 120 bpm
-    state = LoopState()
+    state = loop_state
     state.offer(np.arange(n, dtype=np.float32))
     state.playing = True
     state.grid = (0.0, b, 96) if follow else None

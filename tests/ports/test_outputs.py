@@ -9,11 +9,10 @@ import numpy as np
 import pytest
 
 from dd_live.ports import midi_out
-from dd_live.ports.audio_out import LoopState
 
 
-def test_loop_state_switches_only_at_the_bar_line():
-    st = LoopState()
+def test_loop_state_switches_only_at_the_bar_line(loop_state):
+    st = loop_state
     a = np.arange(10, dtype=np.float32)
     b = -np.arange(1, 7, dtype=np.float32)
     out = np.empty((4, 2), dtype=np.float32)
@@ -29,9 +28,13 @@ def test_loop_state_switches_only_at_the_bar_line():
         st.fill(out)
         got += out[:, 0].tolist()
     assert got == [4, 5, 6, 7, 8, 9, -1, -2, -3, -4, -5, -6]
-    for _ in range(5):                           # a full queue drops the oldest, never blocks
-        st.offer(a)
-    assert st.next.qsize() == 2
+    for k in range(5):                           # a full queue drops the oldest, never blocks: the newest plays
+        st.offer(a + 100 * k)
+    got = []
+    for _ in range(3):
+        st.fill(out)
+        got += out[:, 0].tolist()
+    assert got == [-1, -2, -3, -4, -5, -6, 400, 401, 402, 403, 404, 405]
 
 
 class FakeOutput:

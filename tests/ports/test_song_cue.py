@@ -77,12 +77,10 @@ def test_a_song_cue_checks_what_it_is_given():
         cue.replace(_bars(2))
 
 
-def test_audio_outs_loop_state_switches_a_song_at_its_next_bar_line_and_keeps_its_place():
+def test_audio_outs_loop_state_switches_a_song_at_its_next_bar_line_and_keeps_its_place(loop_state):
     import numpy as np
 
-    from dd_live.ports.audio_out import LoopState
-
-    state = LoopState()
+    state = loop_state
     state.playing = True
     song = np.arange(1000, dtype=np.float32)                   # each sample says where it is
     state.offer(song, np.array([0, 250, 500, 750]))
@@ -92,6 +90,8 @@ def test_audio_outs_loop_state_switches_a_song_at_its_next_bar_line_and_keeps_it
     state.offer(song + 10000, np.array([0, 250, 500, 750]), keep_place=True)   # the song anew: at the same place
     state.fill(out)
     assert out[49, 0] == 249 and out[50, 0] == 10250           # ... from its next bar line
+    assert state.pos == 300 and state.loop[0] == 10000 and state.lines.tolist() == [0, 250, 500, 750]
     state.offer(np.full(100, -1.0, np.float32))                # the loop again
     heard = np.concatenate([state.fill(out) or out[:, 0].copy() for _ in range(3)])
     assert heard[:200].tolist() == list(range(10300, 10500)) and (heard[200:] == -1.0).all()
+    assert state.lines is None and state.pos == 0 and state.loop.tolist() == [-1.0] * 100
