@@ -41,6 +41,20 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def thread_cpu(pid: int) -> dict[str, float]:
+    """CPU seconds so far of each of the process's threads, added up by thread name (dd_live's workers name
+    theirs; JACK's, PortAudio's and the main thread carry the process's)."""
+    out: dict[str, float] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            name = (task / "comm").read_text().strip()
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # a thread that just ended
+            continue
+        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return out
+
+
 def status_mb(pid: int, field: str) -> float:
     """A memory field of /proc/PID/status ("VmHWM": peak RSS, "VmRSS": RSS now) in MB; nan if it has none."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -246,9 +260,11 @@ def _measure(client, proc, jack, env, clicks, trained_clicks, idle_s, rng, resul
             if time.monotonic() - t_last > 300:
                 raise TimeoutError("the trainer did not come to rest within 300 s")
         result["training_settles_s"] = round(quiet_since - t_last, 1)
-        c0, w0 = _cpu_seconds(proc.pid), time.monotonic()
+        c0, t0, w0 = _cpu_seconds(proc.pid), thread_cpu(proc.pid), time.monotonic()
         time.sleep(idle_s)
-        cpu = (_cpu_seconds(proc.pid) - c0) / (time.monotonic() - w0) * 100
+        wall = time.monotonic() - w0
+        cpu = (_cpu_seconds(proc.pid) - c0) / wall * 100
+        by_thread = {k: round((v - t0.get(k, 0.0)) / wall * 100, 2) for k, v in thread_cpu(proc.pid).items()}
         result.update({
             "click_to_candidate_ms_p50": round(float(np.percentile(latencies, 50)), 2),
             "click_to_candidate_ms_p95": round(float(np.percentile(latencies, 95)), 2),
@@ -259,6 +275,7 @@ def _measure(client, proc, jack, env, clicks, trained_clicks, idle_s, rng, resul
             "click_to_trained_critic_s_p95": round(float(np.percentile(trained_msg, 95)), 3) if trained_msg else None,
             "click_to_trained_candidate_s_max": round(float(np.max(trained_lat)), 3),
             "idle_cpu_percent_of_one_core": round(cpu, 2),
+            "idle_cpu_percent_by_thread": {k: v for k, v in sorted(by_thread.items(), key=lambda kv: -kv[1]) if v > 0},
             "idle_with_midi_playing": bool(midi),
             "rss_peak_mb": round(status_mb(proc.pid, "VmHWM"), 1),
             "rss_jack_shared_mb": round(_jack_shared_mb(proc.pid), 1),

@@ -42,7 +42,7 @@ PARTS: dict[str, tuple[str, bool]] = {
 }
 BACKOFF_S = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0)   # waits before each revival of a part that keeps dying (s)
 SETTLED_S = 30.0                                      # a part running this long after a revival starts afresh
-POLL_S = 0.1                                          # how often the parts are looked at (s)
+POLL_S = 0.25                                         # how often the parts are looked at (s): within half the first backoff
 
 
 def policy(part) -> tuple[str, bool]:
