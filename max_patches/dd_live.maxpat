@@ -461,7 +461,7 @@
                     "id": "obj-20",
                     "maxclass": "newobj",
                     "numinlets": 1,
-                    "numoutlets": 10,
+                    "numoutlets": 11,
                     "patching_rect": [
                         20,
                         240,
@@ -469,6 +469,7 @@
                         22
                     ],
                     "outlettype": [
+                        "",
                         "",
                         "",
                         "",
@@ -1445,6 +1446,90 @@
             {
                 "box": {
                     "id": "obj-67",
+                    "maxclass": "newobj",
+                    "numinlets": 1,
+                    "numoutlets": 1,
+                    "patching_rect": [
+                        1250,
+                        200,
+                        260,
+                        22
+                    ],
+                    "outlettype": [
+                        ""
+                    ],
+                    "text": "loadmess grids 12 3 12 4 12 6 16 4 24 3 24 4 24 6"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-68",
+                    "maxclass": "umenu",
+                    "numinlets": 1,
+                    "numoutlets": 3,
+                    "patching_rect": [
+                        1250,
+                        240,
+                        120,
+                        22
+                    ],
+                    "presentation": 1,
+                    "presentation_rect": [
+                        520,
+                        124,
+                        120,
+                        18
+                    ],
+                    "outlettype": [
+                        "",
+                        "",
+                        ""
+                    ]
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-69",
+                    "maxclass": "newobj",
+                    "numinlets": 1,
+                    "numoutlets": 1,
+                    "patching_rect": [
+                        1250,
+                        280,
+                        120,
+                        22
+                    ],
+                    "outlettype": [
+                        ""
+                    ],
+                    "text": "prepend gridpick"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-70",
+                    "maxclass": "comment",
+                    "numinlets": 1,
+                    "numoutlets": 0,
+                    "patching_rect": [
+                        1250,
+                        170,
+                        40,
+                        20
+                    ],
+                    "presentation": 1,
+                    "presentation_rect": [
+                        520,
+                        100,
+                        40,
+                        20
+                    ],
+                    "text": "grid"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-71",
                     "maxclass": "number",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -1471,7 +1556,7 @@
             },
             {
                 "box": {
-                    "id": "obj-68",
+                    "id": "obj-72",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -1489,7 +1574,7 @@
             },
             {
                 "box": {
-                    "id": "obj-69",
+                    "id": "obj-73",
                     "maxclass": "comment",
                     "numinlets": 1,
                     "numoutlets": 0,
@@ -1511,7 +1596,7 @@
             },
             {
                 "box": {
-                    "id": "obj-70",
+                    "id": "obj-74",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 4,
@@ -1532,7 +1617,7 @@
             },
             {
                 "box": {
-                    "id": "obj-71",
+                    "id": "obj-75",
                     "maxclass": "newobj",
                     "numinlets": 7,
                     "numoutlets": 7,
@@ -1556,7 +1641,7 @@
             },
             {
                 "box": {
-                    "id": "obj-72",
+                    "id": "obj-76",
                     "maxclass": "comment",
                     "numinlets": 1,
                     "numoutlets": 0,
@@ -1578,7 +1663,7 @@
             },
             {
                 "box": {
-                    "id": "obj-73",
+                    "id": "obj-77",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -1597,7 +1682,7 @@
             },
             {
                 "box": {
-                    "id": "obj-74",
+                    "id": "obj-78",
                     "maxclass": "message",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -1615,7 +1700,7 @@
             },
             {
                 "box": {
-                    "id": "obj-75",
+                    "id": "obj-79",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -1634,7 +1719,7 @@
             },
             {
                 "box": {
-                    "id": "obj-76",
+                    "id": "obj-80",
                     "maxclass": "message",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -1652,7 +1737,7 @@
             },
             {
                 "box": {
-                    "id": "obj-77",
+                    "id": "obj-81",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -1670,7 +1755,7 @@
             },
             {
                 "box": {
-                    "id": "obj-78",
+                    "id": "obj-82",
                     "maxclass": "newobj",
                     "numinlets": 3,
                     "numoutlets": 2,
@@ -1689,7 +1774,7 @@
             },
             {
                 "box": {
-                    "id": "obj-79",
+                    "id": "obj-83",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -1707,7 +1792,7 @@
             },
             {
                 "box": {
-                    "id": "obj-80",
+                    "id": "obj-84",
                     "maxclass": "newobj",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -1725,7 +1810,7 @@
             },
             {
                 "box": {
-                    "id": "obj-81",
+                    "id": "obj-85",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -1744,7 +1829,7 @@
             },
             {
                 "box": {
-                    "id": "obj-82",
+                    "id": "obj-86",
                     "maxclass": "message",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -1762,7 +1847,7 @@
             },
             {
                 "box": {
-                    "id": "obj-83",
+                    "id": "obj-87",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -1780,7 +1865,7 @@
             },
             {
                 "box": {
-                    "id": "obj-84",
+                    "id": "obj-88",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -1798,7 +1883,7 @@
             },
             {
                 "box": {
-                    "id": "obj-85",
+                    "id": "obj-89",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -1816,7 +1901,7 @@
             },
             {
                 "box": {
-                    "id": "obj-86",
+                    "id": "obj-90",
                     "maxclass": "newobj",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -1834,7 +1919,7 @@
             },
             {
                 "box": {
-                    "id": "obj-87",
+                    "id": "obj-91",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -1852,7 +1937,7 @@
             },
             {
                 "box": {
-                    "id": "obj-88",
+                    "id": "obj-92",
                     "maxclass": "newobj",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -1870,7 +1955,7 @@
             },
             {
                 "box": {
-                    "id": "obj-89",
+                    "id": "obj-93",
                     "maxclass": "ezdac~",
                     "numinlets": 2,
                     "numoutlets": 0,
@@ -2887,7 +2972,7 @@
                         0
                     ],
                     "destination": [
-                        "obj-68",
+                        "obj-20",
                         0
                     ],
                     "order": 0
@@ -2897,6 +2982,58 @@
                 "patchline": {
                     "source": [
                         "obj-68",
+                        0
+                    ],
+                    "destination": [
+                        "obj-69",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-69",
+                        0
+                    ],
+                    "destination": [
+                        "obj-20",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-20",
+                        10
+                    ],
+                    "destination": [
+                        "obj-68",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-71",
+                        0
+                    ],
+                    "destination": [
+                        "obj-72",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-72",
                         0
                     ],
                     "destination": [
@@ -2909,11 +3046,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-70",
+                        "obj-74",
                         0
                     ],
                     "destination": [
-                        "obj-71",
+                        "obj-75",
                         0
                     ],
                     "order": 0
@@ -2922,7 +3059,7 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-71",
+                        "obj-75",
                         0
                     ],
                     "destination": [
@@ -2935,7 +3072,7 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-71",
+                        "obj-75",
                         1
                     ],
                     "destination": [
@@ -2948,7 +3085,7 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-71",
+                        "obj-75",
                         2
                     ],
                     "destination": [
@@ -2961,7 +3098,7 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-71",
+                        "obj-75",
                         3
                     ],
                     "destination": [
@@ -2974,7 +3111,7 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-71",
+                        "obj-75",
                         4
                     ],
                     "destination": [
@@ -2987,7 +3124,7 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-71",
+                        "obj-75",
                         5
                     ],
                     "destination": [
@@ -3004,7 +3141,7 @@
                         5
                     ],
                     "destination": [
-                        "obj-73",
+                        "obj-77",
                         0
                     ],
                     "order": 0
@@ -3013,11 +3150,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-73",
+                        "obj-77",
                         1
                     ],
                     "destination": [
-                        "obj-74",
+                        "obj-78",
                         0
                     ],
                     "order": 0
@@ -3026,7 +3163,7 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-74",
+                        "obj-78",
                         0
                     ],
                     "destination": [
@@ -3043,7 +3180,7 @@
                         6
                     ],
                     "destination": [
-                        "obj-75",
+                        "obj-79",
                         0
                     ],
                     "order": 0
@@ -3052,11 +3189,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-75",
+                        "obj-79",
                         1
                     ],
                     "destination": [
-                        "obj-76",
+                        "obj-80",
                         0
                     ],
                     "order": 0
@@ -3065,7 +3202,7 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-76",
+                        "obj-80",
                         0
                     ],
                     "destination": [
@@ -3078,11 +3215,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-77",
+                        "obj-81",
                         0
                     ],
                     "destination": [
-                        "obj-78",
+                        "obj-82",
                         0
                     ],
                     "order": 0
@@ -3095,7 +3232,7 @@
                         7
                     ],
                     "destination": [
-                        "obj-78",
+                        "obj-82",
                         0
                     ],
                     "order": 0
@@ -3104,63 +3241,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-78",
+                        "obj-82",
                         1
                     ],
                     "destination": [
-                        "obj-79",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-79",
-                        0
-                    ],
-                    "destination": [
-                        "obj-80",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-80",
-                        0
-                    ],
-                    "destination": [
-                        "obj-81",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-81",
-                        0
-                    ],
-                    "destination": [
-                        "obj-82",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-82",
-                        0
-                    ],
-                    "destination": [
-                        "obj-20",
+                        "obj-83",
                         0
                     ],
                     "order": 0
@@ -3208,33 +3293,7 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-78",
-                        1
-                    ],
-                    "destination": [
                         "obj-86",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-86",
-                        0
-                    ],
-                    "destination": [
-                        "obj-87",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-87",
                         0
                     ],
                     "destination": [
@@ -3247,7 +3306,7 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-78",
+                        "obj-87",
                         0
                     ],
                     "destination": [
@@ -3273,11 +3332,89 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-88",
+                        "obj-89",
                         0
                     ],
                     "destination": [
-                        "obj-89",
+                        "obj-90",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-82",
+                        1
+                    ],
+                    "destination": [
+                        "obj-90",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-90",
+                        0
+                    ],
+                    "destination": [
+                        "obj-91",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-91",
+                        0
+                    ],
+                    "destination": [
+                        "obj-20",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-82",
+                        0
+                    ],
+                    "destination": [
+                        "obj-92",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-92",
+                        0
+                    ],
+                    "destination": [
+                        "obj-93",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-92",
+                        0
+                    ],
+                    "destination": [
+                        "obj-93",
                         1
                     ],
                     "order": 1

@@ -1,18 +1,26 @@
 """The Max patches' controls beside the grid: swing and automatic takes (straight to the daemon), a song from a
-file dialog, and a track's sound from a menu of its role's (through the js: /dd/sounds asks, /dd/edit/sound
-edits). Placed on a :class:`dd_live.max.maxpatch._Sheet`; both patches have them."""
+file dialog, a track's sound from a menu of its role's (through the js: /dd/sounds asks, /dd/edit/sound
+edits), and the grid from a menu of the daemon's grids (through the js: /dd/set/grid). Placed on a
+:class:`dd_live.max.maxpatch._Sheet`; both patches have them."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from .. import MAX_TRACKS
+from .. import GRID_BEATS, GRID_STEPS, MAX_TRACKS
 from ..osc import protocol
 
 #: the addresses these controls send the daemon straight (the js sends the sound menu's)
 SENDS = ("/dd/set/swing", "/dd/set/autotake", "/dd/song/play", "/dd/song/stop")
 #: the js's outlet that fills the sound menu (dd_live.js: OUT_SOUNDS)
 SOUND_MENU_OUTLET = 9
+#: the js's outlet that fills the grid menu (dd_live.js: OUT_GRIDS)
+GRID_MENU_OUTLET = 10
+
+
+def grid_pairs() -> list[tuple[int, int]]:
+    """Every grid the daemon plays, (steps, beats): the steps divide into the beats."""
+    return [(n, b) for n in GRID_STEPS for b in GRID_BEATS if n % b == 0]
 
 
 def controls(s, b: dict[str, Any], js) -> None:
@@ -53,3 +61,12 @@ def controls(s, b: dict[str, Any], js) -> None:
     s.show(s.comment("sound of track", 1000, 170, 100), (412, 100, 98, 20))
     s.show(track, (280, 124, 36, 18))
     s.show(menu, (320, 124, 150, 18))
+    # the grid: the js fills the menu with the daemon's grids (sent to it at load) and shows the one playing
+    pairs = s.box("loadmess grids " + " ".join(f"{n} {b}" for n, b in grid_pairs()), 1250, 200, 260)
+    grid_menu = b["grid_menu"] = s.box("umenu", 1250, 240, 120)
+    pick = s.box("prepend gridpick", 1250, 280, 120)
+    for src, dst in ((pairs, js), (grid_menu, pick), (pick, js)):
+        s.line(src, dst)
+    s.line(js, grid_menu, outlet=GRID_MENU_OUTLET)
+    s.show(s.comment("grid", 1250, 170, 40), (520, 100, 40, 20))
+    s.show(grid_menu, (520, 124, 120, 18))

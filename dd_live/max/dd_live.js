@@ -25,15 +25,17 @@
 //   5  audition: messages for buffer~ ddA ("replace path")
 //   6  audition: messages for buffer~ ddB
 //   7  audition: messages for groove~ ("set ddA", "startloop")
-//   8  OSC messages for [udpsend]: takes, onsets and edits ("/dd/take/start", "/dd/onset beat",
-//      "/dd/edit id track step velocity", "/dd/sounds id track", "/dd/edit/sound id track key")
+//   8  OSC messages for [udpsend]: takes, onsets, edits and the grid ("/dd/take/start", "/dd/onset beat",
+//      "/dd/edit id track step velocity", "/dd/sounds id track", "/dd/edit/sound id track key",
+//      "/dd/set/grid steps beats")
 //   9  the sound menu's messages for [umenu] ("clear", "append name", "set index")
+//  10  the grid menu's messages for [umenu] ("clear", "append 16 in 4 beats", "set index")
 
 inlets = 1;
-outlets = 10;
+outlets = 11;
 
 var OUT_NOTE = 0, OUT_DELAY = 1, OUT_GRID = 2, OUT_STATUS = 3, OUT_COUNT = 4,
-    OUT_BUF_A = 5, OUT_BUF_B = 6, OUT_GROOVE = 7, OUT_OSC = 8, OUT_SOUNDS = 9;
+    OUT_BUF_A = 5, OUT_BUF_B = 6, OUT_GROOVE = 7, OUT_OSC = 8, OUT_SOUNDS = 9, OUT_GRIDS = 10;
 var STEPS_PER_BEAT = 4;   // the transport is read at 16ths (notes carry their own beat times)
 var NOTE_BEATS = 0.125;   // a 32nd, as the daemon's MIDI files
 var TICKS_PER_BEAT = 480; // Live's transport resolution
@@ -45,7 +47,7 @@ var state = {
     likes: 0, dislikes: 0, ratings: 0, version: 0,
     taking: false, onsets: 0, feel: [],
     gridId: 0, daemonCells: [], drawing: false, edits: [], editing: false,
-    soundTrack: 0, soundKeys: []
+    soundTrack: 0, soundKeys: [], grids: []
 };
 
 function args(a) {
@@ -106,6 +108,38 @@ function shape(tracks, steps, beats) {
     state.tracks = tracks;
     state.steps = steps;
     state.beats = beats;
+    showGrid();
+}
+
+// grids steps beats steps beats ...: the grids the daemon plays (the patch's loadmess, written from its table),
+// offered in the grid menu with the one playing shown chosen.
+function grids() {
+    var a = args(arguments);
+    state.grids = [];
+    outlet(OUT_GRIDS, "clear");
+    for (var i = 0; i + 1 < a.length; i += 2) {
+        state.grids.push([a[i], a[i + 1]]);
+        outlet(OUT_GRIDS, "append", a[i] + " in " + a[i + 1] + " beats");
+    }
+    showGrid();
+}
+
+function showGrid() {
+    for (var i = 0; i < state.grids.length; i++) {
+        if (state.grids[i][0] === state.steps && state.grids[i][1] === state.beats) {
+            outlet(OUT_GRIDS, "set", i);
+        }
+    }
+}
+
+// A choice in the grid menu (its index): the daemon plays that grid from the next loop (/dd/set/grid), and its
+// /dd/shape redraws the matrix. The grid playing already: nothing sent.
+function gridpick(index) {
+    var g = state.grids[index];
+    if (g === undefined || (g[0] === state.steps && g[1] === state.beats)) {
+        return;
+    }
+    outlet(OUT_OSC, "/dd/set/grid", g[0], g[1]);
 }
 
 // /dd/grid id cells...: velocities row by row, 0 a rest (the cell edits still to send shown over them)

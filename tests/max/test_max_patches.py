@@ -89,9 +89,9 @@ def test_every_message_into_the_js_is_a_function_of_it(path):
     names = set()
     for box in into:
         text = box.get("text", "")
-        names.add(text.split()[1] if text.startswith("prepend ") else text.split()[0])
+        names.add(text.split()[1] if text.startswith(("prepend ", "loadmess ")) else text.split()[0])
     assert names <= functions, names - functions
-    assert {"candidate", "grid", "notes", "dderror"} <= names
+    assert {"candidate", "grid", "notes", "dderror", "grids", "gridpick"} <= names
     # and every reply the route passes on reaches the js
     route = next(b for b in boxes.values() if b.get("text", "").startswith("route "))
     assert route["numoutlets"] == len(route["text"].split())  # one per address, plus the no-match outlet
@@ -128,7 +128,8 @@ def test_takes_are_wired_the_toggle_through_the_js_whose_osc_outlet_reaches_the_
 
 def test_what_the_js_sends_is_in_the_daemons_table():
     sent = set(re.findall(r'"(/dd/[a-z/]+)"', js_source().read_text()))
-    assert sent == {"/dd/take/start", "/dd/take/end", "/dd/onset", "/dd/edit", "/dd/sounds", "/dd/edit/sound"}
+    assert sent == {"/dd/take/start", "/dd/take/end", "/dd/onset", "/dd/edit", "/dd/sounds", "/dd/edit/sound",
+                    "/dd/set/grid"}
     assert sent <= set(protocol.inbound())
 
 
@@ -141,13 +142,46 @@ def test_the_sound_menu_is_filled_by_the_js_and_its_choice_and_track_go_back_to_
     outlet = re.search(r"OUT_SOUNDS = (\d+)", js_source().read_text())
     assert outlet and int(outlet.group(1)) == SOUND_MENU_OUTLET
     boxes = _boxes(path)
-    [menu] = [i for i, b in boxes.items() if b.get("maxclass") == "umenu"]
+    [menu] = [d for s, o, d, _ in _lines(path) if boxes[s].get("text") == f"js {JS}" and o == SOUND_MENU_OUTLET]
+    assert boxes[menu].get("maxclass") == "umenu"
     assert [(boxes[s].get("text"), o) for s, o, d, _ in _lines(path) if d == menu] == [(f"js {JS}", SOUND_MENU_OUTLET)]
     assert _feeds(path, "prepend soundpick") == [("umenu", 0, 0)]
     assert _feeds(path, "prepend soundtrack") == [("number", 0, 0)]
     numbers = [b for b in boxes.values() if b.get("maxclass") == "number" and b.get("maximum") == MAX_TRACKS]
     assert len(numbers) == 1 and numbers[0].get("minimum") == 1
     assert boxes[menu].get("presentation") == 1
+
+
+@pytest.mark.parametrize("path", PATCHES, ids=lambda p: p.name)
+def test_the_grid_menu_offers_every_grid_the_daemon_plays_and_its_choice_goes_to_the_js(path):
+    """At load the js is sent the daemon's grids (every pair the daemon's own check accepts, no other) to fill the
+    grid menu from its outlet OUT_GRIDS; the menu's index reaches the js's gridpick; the menu is shown."""
+    from dd_live import GRID_BEATS, GRID_STEPS
+    from dd_live.errors import InputError
+    from dd_live.max.controls import GRID_MENU_OUTLET
+    from dd_live.session.settings import LiveSettings, grid_settings
+
+    outlet = re.search(r"OUT_GRIDS = (\d+)", js_source().read_text())
+    assert outlet and int(outlet.group(1)) == GRID_MENU_OUTLET
+    boxes = _boxes(path)
+    [load_grids] = [b["text"] for b in boxes.values() if b.get("text", "").startswith("loadmess grids ")]
+    numbers = [int(v) for v in load_grids.split()[2:]]
+    offered = set(zip(numbers[::2], numbers[1::2]))
+    for steps in GRID_STEPS:
+        for beats in GRID_BEATS:
+            try:
+                grid_settings(LiveSettings(), {"steps": steps, "beats": beats})
+                accepted = True
+            except InputError:
+                accepted = False
+            assert ((steps, beats) in offered) == accepted, (steps, beats)
+    assert len(offered) == len(numbers) // 2 >= 5
+    assert (load_grids, 0, 0) in _feeds(path, f"js {JS}")
+    [menu] = [d for s, o, d, _ in _lines(path) if boxes[s].get("text") == f"js {JS}" and o == GRID_MENU_OUTLET]
+    assert boxes[menu].get("maxclass") == "umenu" and boxes[menu].get("presentation") == 1
+    assert _feeds(path, "prepend gridpick") == [("umenu", 0, 0)]
+    assert [d for s, _, d, _ in _lines(path) if s == menu] == [
+        i for i, b in boxes.items() if b.get("text") == "prepend gridpick"]
 
 
 @pytest.mark.parametrize("path", PATCHES, ids=lambda p: p.name)

@@ -331,3 +331,25 @@ test("the sound menu: once a track is chosen, its sounds are asked for each loop
   ctx.soundtrack(99);                              // beyond the loop's tracks: its last
   assert.deepEqual(osc().at(-1), ["/dd/sounds", 9, 4]);
 });
+
+test("the grid menu: the daemon's grids offered, the one playing shown; a choice asks the daemon for it", () => {
+  const {ctx, out} = load();
+  const osc = () => out.filter((m) => m[0] === 8).map((m) => m.slice(1));
+  const menu = () => out.filter((m) => m[0] === 10).map((m) => m.slice(1));
+  ctx.grids(12, 3, 16, 4, 24, 6);
+  assert.deepEqual(menu(), [["clear"], ["append", "12 in 3 beats"], ["append", "16 in 4 beats"],
+    ["append", "24 in 6 beats"], ["set", 1]]);     // a new js plays 16 in 4 until told otherwise
+  ctx.gridpick(1);                                 // the grid playing already: nothing sent
+  ctx.gridpick(7);                                 // no such item: nothing sent
+  assert.deepEqual(osc(), []);
+  ctx.gridpick(2);
+  assert.deepEqual(osc(), [["/dd/set/grid", 24, 6]]);
+  out.length = 0;
+  ctx.shape(4, 24, 6);                             // the daemon's answer: the matrix redrawn, the menu shows it
+  assert.deepEqual(out, [[2, "rows", 4], [2, "columns", 24], [10, "set", 2]]);
+  out.length = 0;
+  ctx.shape(4, 16, 2);                             // a grid the menu does not offer: nothing chosen in it
+  assert.deepEqual(menu(), []);
+  ctx.gridpick(2);
+  assert.deepEqual(osc(), [["/dd/set/grid", 24, 6]]);
+});
