@@ -65,7 +65,7 @@ class ClockService:
 
         frames = getattr(player, "frames_now", None)
         port = ClockInput(self.clock_in_spec, self.follower, frames_now=frames,
-                          rate=getattr(player, "rate", 0.0))
+                          rate=getattr(player, "rate", 0.0), port=getattr(player, "jack_port", None))
         try:
             port.start()
         except BackendError as err:

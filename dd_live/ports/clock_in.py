@@ -2,7 +2,9 @@
 Pointer, stamped on the MIDI player's clock and handed to a :class:`dd_live.ports.clock.ClockFollower`.
 
 On JACK (``DD_LIVE_MIDI_API=jack``, where the frame-stamped MIDI out runs) the messages come through
-``jack_midi.c``'s reader, each with the frame it arrived at, into a port "dd_live_clock:in"; a thread (``dd-clock``)
+``jack_midi.c``'s reader, each with the frame it arrived at, into a port "dd_live:dd_live clock" of MIDI out's own
+JACK client (its process callback records them: no second client for JACK to wake every cycle; a client of its own,
+"dd_live_clock:in", if MIDI out's cannot take it); a thread (``dd-clock``)
 waits for them (the reader's callback wakes it after the cycle they came in: no polling, which at 2,000 polls a
 second cost 7% of a core with no clock coming) and puts them on the player's clock (JACK frames, unwrapped against
 it). Elsewhere python-rtmidi's input (timing messages switched on: rtmidi drops them by default), emptied by the
@@ -30,14 +32,15 @@ CLOCK_POLL_S = 0.0005     # rtmidi: how often its queue is emptied (s)
 
 class ClockInput(Worker):
     """An input of the daemon: the host's MIDI clock into ``follower``. ``frames_now``: the JACK player's
-    unwrapped frame clock (None: rtmidi, stamped with time.perf_counter)."""
+    unwrapped frame clock (None: rtmidi, stamped with time.perf_counter); ``port``: its
+    :class:`.midi_jack.JackMidiPort`, whose client carries the clock's port."""
 
     name = "dd-clock"
 
     def __init__(self, spec: str, follower: ClockFollower, *, frames_now: Callable[[], int] | None = None,
-                 rate: float = 0.0) -> None:
+                 rate: float = 0.0, port=None) -> None:
         super().__init__()
-        self.spec, self.follower, self.frames_now, self.rate = spec, follower, frames_now, rate
+        self.spec, self.follower, self.frames_now, self.rate, self.port = spec, follower, frames_now, rate, port
         self._reader = None
         self._port = None
         self._poller: RtmidiReader | None = None
@@ -47,10 +50,16 @@ class ClockInput(Worker):
 
     def start(self) -> None:
         if self.frames_now is not None:
+            from ..errors import BackendError
             from .midi_jack import JackMidiReader
 
-            self._reader = JackMidiReader(CLOCK_PORT_NAME.replace(" ", "_"), "in",
-                                          connect=None if self.spec == "virtual" else self.spec)
+            connect = None if self.spec == "virtual" else self.spec
+            try:
+                if self.port is None:
+                    raise BackendError("no MIDI out port to carry it")
+                self._reader = JackMidiReader(port=CLOCK_PORT_NAME, connect=connect, on=self.port)
+            except BackendError:   # MIDI out's client closing (a revival) or full: a client of its own
+                self._reader = JackMidiReader(CLOCK_PORT_NAME.replace(" ", "_"), "in", connect=connect)
             self.where = f"JACK port {self._reader.name!r} (frame-stamped)"
             super().start()
             return

@@ -23,6 +23,7 @@
 
 #define MIDI_TYPE "8 bit raw midi"
 #define EVENTS 8192
+#define READERS 4                   /* readers a writer's client can carry (MIDI in, clock in, tests) */
 #define NOW 0x100                   /* jw_send's size | NOW: the message is for the next cycle, never "late" */
 
 typedef struct {
@@ -76,7 +77,7 @@ struct writer {
     uint32_t generation;            /* raised by jw_cancel (producer), read by the callback (atomics) */
     uint64_t late;                  /* events written after their frame: their cycle had passed */
     uint64_t lost;                  /* events the ring had no room for */
-    reader_t *attached;             /* a reader whose port is on this client, run by this callback (atomic) */
+    reader_t *attached[READERS];    /* readers whose ports are on this client, run by this callback (atomic) */
     player_t *audio;                /* audio out, its ports on this client, run by this callback (atomic) */
     int busy;                       /* the callback is between reading ``attached``/``audio`` and being done */
     int refs;                       /* the writer and what is attached: the last to close closes the client */
@@ -90,9 +91,11 @@ static int process(jack_nframes_t frames, void *arg) {
         prctl(PR_SET_NAME, "dd-jack", 0, 0, 0);
     }
     __atomic_add_fetch(&w->busy, 1, __ATOMIC_SEQ_CST);   /* before ``attached`` is read: see jr_close */
-    reader_t *r = __atomic_load_n(&w->attached, __ATOMIC_SEQ_CST);
-    if (r != NULL) {
-        reader_cycle(r, frames, jack_last_frame_time(w->io.client));
+    for (int i = 0; i < READERS; i++) {
+        reader_t *r = __atomic_load_n(&w->attached[i], __ATOMIC_SEQ_CST);
+        if (r != NULL) {
+            reader_cycle(r, frames, jack_last_frame_time(w->io.client));
+        }
     }
     player_t *p = __atomic_load_n(&w->audio, __ATOMIC_SEQ_CST);
     if (p != NULL) {
@@ -202,8 +205,8 @@ int jw_send(writer_t *w, uint32_t frame, const unsigned char *data, uint32_t siz
 /* Drop everything queued and not yet written. */
 void jw_cancel(writer_t *w) { __atomic_add_fetch(&w->generation, 1, __ATOMIC_RELEASE); }
 
-/* The writer is done: nothing queued is written any more; its client closes now, or with the reader attached to
- * it (whose port the client carries), when that one closes. */
+/* The writer is done: nothing queued is written any more; its client closes now, or with the last reader or
+ * player attached to it (whose ports the client carries), when that one closes. */
 void jw_close(writer_t *w) {
     jw_cancel(w);
     writer_release(w);
@@ -216,6 +219,7 @@ struct reader {
     uint64_t lost;                  /* events the ring had no room for, or longer than 4 bytes */
     int notify;                     /* a non-blocking pipe's write end, written once a cycle with events; -1 */
     writer_t *host;                 /* the writer whose client carries this reader's port (jr_attach), or NULL */
+    int slot;                       /* ... and its place among the writer's attached readers */
 };
 
 static int process_in(jack_nframes_t frames, void *arg) {
@@ -267,8 +271,8 @@ reader_t *jr_open(const char *client_name, const char *port_name, int *status) {
 }
 
 /* A reader whose port ``port_name`` is on writer ``w``'s client, its events recorded by the writer's callback: one
- * JACK client, so one process thread woken each cycle, for MIDI out and in. NULL if ``w`` has a reader already
- * or the port cannot be made. */
+ * JACK client, so one process thread woken each cycle, for MIDI out, MIDI in and clock in. NULL if ``w`` has
+ * READERS readers already or the port cannot be made. */
 reader_t *jr_attach(writer_t *w, const char *port_name) {
     reader_t *r = (reader_t *)calloc(1, sizeof(reader_t));
     if (r == NULL) {
@@ -279,9 +283,14 @@ reader_t *jr_attach(writer_t *w, const char *port_name) {
     r->io.client = w->io.client;
     r->io.port = jack_port_register(w->io.client, port_name, MIDI_TYPE, JACK_PORT_IS_INPUT, 0);
     r->io.ring = jack_ringbuffer_create(EVENTS * sizeof(event_t));
-    reader_t *none = NULL;
-    if (r->io.port == NULL || r->io.ring == NULL ||
-        !__atomic_compare_exchange_n(&w->attached, &none, r, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+    r->slot = -1;
+    for (int i = 0; i < READERS && r->io.port != NULL && r->io.ring != NULL && r->slot < 0; i++) {
+        reader_t *none = NULL;
+        if (__atomic_compare_exchange_n(&w->attached[i], &none, r, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+            r->slot = i;
+        }
+    }
+    if (r->slot < 0) {
         if (r->io.port != NULL) {
             jack_port_unregister(w->io.client, r->io.port);
         }
@@ -325,7 +334,7 @@ void jr_close(reader_t *r) {
         free(r);
         return;
     }
-    __atomic_store_n(&w->attached, NULL, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&w->attached[r->slot], NULL, __ATOMIC_SEQ_CST);
     if (writer_let_go(w)) {
         jack_port_unregister(w->io.client, r->io.port);
         jack_ringbuffer_free(r->io.ring);

@@ -33,6 +33,7 @@ def _clock_in_run(daemon, folder):
     reader = JackMidiReader("reader")
     try:
         assert [i.name for i in d.inputs] == ["dd-clock"], "MIDI clock in did not open"
+        assert "'dd_live:dd_live clock'" in d.inputs[0].where      # a port of MIDI out's own JACK client
         assert jack_connect("dd_live:dd_live", "reader:in")
         c.wait("/dd/candidate", 30)
         loop = d.current.pattern, list(d.current.pitches)

@@ -394,30 +394,40 @@ def test_midi_in_on_jack_takes_part_of_a_name_through_rtmidi(jack, caplog):
     assert not midi_in.is_alive()
 
 
-def test_a_reader_on_a_writers_client_records_while_either_closes_first(jack):
-    """A reader attached to a writer (``on=``) is a port of the writer's client: one JACK client, its events
-    recorded by the writer's callback; it goes on recording after the writer closed, the client closes with
-    the last of the two, and a second reader on the same writer is refused in one line."""
+def test_readers_on_a_writers_client_record_while_any_closes_first(jack):
+    """Readers attached to a writer (``on=``: MIDI in and clock in) are ports of the writer's client: one JACK
+    client, their events recorded by the writer's callback; each goes on recording after the writer or another
+    reader closed, the client closes with the last of them, and a fifth reader on the same writer is refused in
+    one line."""
     from dd_live.ports.midi_jack import JackMidiPort, JackMidiReader
+
+    def heard(reader) -> list[bytes]:
+        deadline, got = time.monotonic() + 3.0, []
+        while not got and time.monotonic() < deadline:
+            got = reader.read()
+            time.sleep(0.01)
+        return [bytes(d) for _, d in got]
 
     for writer_first in (True, False):
         out, source = JackMidiPort("shared", "out"), JackMidiPort("src", "out")
-        reader = JackMidiReader(port="in", on=out)
+        readers = [JackMidiReader(port=f"in{k}", on=out) for k in range(4)]
         try:
-            assert reader.name == "shared:in" and _clients(jack) >= {"shared", "src"} and "reader" not in _clients(jack)
+            assert [r.name for r in readers] == [f"shared:in{k}" for k in range(4)]
+            assert _clients(jack) >= {"shared", "src"} and "reader" not in _clients(jack)
             with pytest.raises(BackendError, match="could not be made"):
-                JackMidiReader(port="in2", on=out)
-            assert jack_connect("src:out", "shared:in")
+                JackMidiReader(port="in4", on=out)
+            assert jack_connect("src:out", "shared:in0") and jack_connect("src:out", "shared:in2")
             if writer_first:
                 out.close()
             source.send([0x90, 36, 100])
-            deadline, got = time.monotonic() + 3.0, []
-            while not got and time.monotonic() < deadline:
-                got = reader.read()
-                time.sleep(0.01)
-            assert [bytes(d) for _, d in got] == [bytes([0x90, 36, 100])]
+            assert heard(readers[0]) == heard(readers[2]) == [bytes([0x90, 36, 100])]
+            assert readers[1].read() == []
+            readers[0].close()
+            source.send([0x90, 38, 90])
+            assert heard(readers[2]) == [bytes([0x90, 38, 90])]
         finally:
-            reader.close()
+            for reader in readers:
+                reader.close()
             out.close()
             source.close()
         assert "shared" not in _clients(jack)
@@ -448,3 +458,25 @@ def test_midi_in_takes_a_client_of_its_own_when_midi_outs_is_closing(jack):
     finally:
         midi_in.close()
         clock.close()
+
+
+def test_clock_in_is_a_port_of_midi_outs_client_and_takes_its_own_when_that_one_is_closing(jack):
+    """MIDI clock in's port is on MIDI out's JACK client ("dd_live:dd_live clock"); with MIDI out's port closed (a
+    revival) it takes a client of its own ("dd_live_clock:in"), frame-stamped still."""
+    from dd_live.ports.clock import ClockFollower
+    from dd_live.ports.clock_in import ClockInput
+    from dd_live.ports.midi_jack import JackMidiPort
+
+    out = JackMidiPort("dd_live", "dd_live")
+    for closed in (False, True):
+        if closed:
+            out.close()
+        clock_in = ClockInput("virtual", ClockFollower(), frames_now=out.frames, rate=out.rate, port=out)
+        clock_in.start()
+        try:
+            want = "'dd_live_clock:in'" if closed else "'dd_live:dd_live clock'"
+            assert want in clock_in.where and "frame-stamped" in clock_in.where, clock_in.where
+            assert ("dd_live_clock" in _clients(jack)) == closed
+        finally:
+            clock_in.close()
+    assert not {"dd_live", "dd_live_clock"} & _clients(jack)
