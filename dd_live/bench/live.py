@@ -55,6 +55,13 @@ def thread_cpu(pid: int) -> dict[str, float]:
     return out
 
 
+def thread_share(before: dict[str, float], pid: int, wall: float) -> dict[str, float]:
+    """% of one core each thread name of ``pid`` took over the ``wall`` s since ``before`` (:func:`thread_cpu`),
+    busiest first, those that took none left out."""
+    shares = {k: round((v - before.get(k, 0.0)) / wall * 100, 2) for k, v in thread_cpu(pid).items()}
+    return {k: v for k, v in sorted(shares.items(), key=lambda kv: -kv[1]) if v > 0}
+
+
 def status_mb(pid: int, field: str) -> float:
     """A memory field of /proc/PID/status ("VmHWM": peak RSS, "VmRSS": RSS now) in MB; nan if it has none."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -158,9 +165,11 @@ def external_clock(jack: dict, *, threads: int | None, learn: str) -> dict:
             while host.port.clock() < end + 0.3:
                 notes += [frame / reader.rate for frame, m in reader.read() if m[0] & 0xF0 == 0x90 and m[2] > 0]
                 time.sleep(0.01)
-            c0, w0 = _cpu_seconds(proc.pid), time.monotonic()   # the host stopped: no clock comes
+            c0, t0, w0 = _cpu_seconds(proc.pid), thread_cpu(proc.pid), time.monotonic()   # the host stopped
             time.sleep(STOPPED_S)
-            stopped_cpu = (_cpu_seconds(proc.pid) - c0) / (time.monotonic() - w0) * 100
+            wall = time.monotonic() - w0
+            stopped_cpu = (_cpu_seconds(proc.pid) - c0) / wall * 100
+            by_thread = thread_share(t0, proc.pid, wall)
     finally:
         if reader is not None:
             reader.close()
@@ -168,7 +177,8 @@ def external_clock(jack: dict, *, threads: int | None, learn: str) -> dict:
     errs = grid_errors(host, notes, skip=[(start, start + 0.5), (change, change + 0.6), (end - 0.0005, 1e18)]) * 1000
     return {"ext_clock_notes": len(errs), "ext_clock_error_ms_p99": round(float(np.percentile(errs, 99)), 3),
             "ext_clock_error_ms_max": round(float(errs.max()), 3), "ext_clock_bpm_reported": round(float(bpm), 4),
-            "ext_clock_host_bpm": 120.0, "ext_clock_stopped_cpu_percent_of_one_core": round(stopped_cpu, 2)}
+            "ext_clock_host_bpm": 120.0, "ext_clock_stopped_cpu_percent_of_one_core": round(stopped_cpu, 2),
+            "ext_clock_stopped_cpu_percent_by_thread": by_thread}
 
 
 def _bench(jack: dict | None, *, clicks: int, trained_clicks: int, idle_s: float, threads: int | None, seed: int,
@@ -264,7 +274,7 @@ def _measure(client, proc, jack, env, clicks, trained_clicks, idle_s, rng, resul
         time.sleep(idle_s)
         wall = time.monotonic() - w0
         cpu = (_cpu_seconds(proc.pid) - c0) / wall * 100
-        by_thread = {k: round((v - t0.get(k, 0.0)) / wall * 100, 2) for k, v in thread_cpu(proc.pid).items()}
+        by_thread = thread_share(t0, proc.pid, wall)
         result.update({
             "click_to_candidate_ms_p50": round(float(np.percentile(latencies, 50)), 2),
             "click_to_candidate_ms_p95": round(float(np.percentile(latencies, 95)), 2),
@@ -275,7 +285,7 @@ def _measure(client, proc, jack, env, clicks, trained_clicks, idle_s, rng, resul
             "click_to_trained_critic_s_p95": round(float(np.percentile(trained_msg, 95)), 3) if trained_msg else None,
             "click_to_trained_candidate_s_max": round(float(np.max(trained_lat)), 3),
             "idle_cpu_percent_of_one_core": round(cpu, 2),
-            "idle_cpu_percent_by_thread": {k: v for k, v in sorted(by_thread.items(), key=lambda kv: -kv[1]) if v > 0},
+            "idle_cpu_percent_by_thread": by_thread,
             "idle_with_midi_playing": bool(midi),
             "rss_peak_mb": round(status_mb(proc.pid, "VmHWM"), 1),
             "rss_jack_shared_mb": round(_jack_shared_mb(proc.pid), 1),

@@ -18,7 +18,8 @@ import math
 
 from .clock import TICKS_PER_BEAT
 
-POLL_S = 0.002          # how often a player waiting for the host's clock looks again (s)
+POLL_S = 0.002          # how often a player waiting for a started host's first ticks (its line) looks again (s)
+IDLE_S = 0.25           # ... and one waiting for the host to start, or for a play (both ring its bell) (s)
 
 
 def run_synced(p) -> None:
@@ -28,7 +29,9 @@ def run_synced(p) -> None:
         count = p._transport
         if not (p._playing and f.running and f.line() is not None):
             p._bar = None
-            p._bell.wait(POLL_S)
+            # only the line a Start's first ticks make comes without ringing the bell: looked for often; a
+            # stopped host or a halted player waits for its bell (IDLE_S: a safety net), not a poll
+            p._bell.wait(POLL_S if p._playing and f.running else IDLE_S)
             p._bell.clear()
             continue
         _play(p, f, count)

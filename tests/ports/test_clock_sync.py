@@ -104,3 +104,25 @@ def test_the_loops_own_tempo_does_not_matter_on_the_hosts_clock(bpm):
     run_synced(p)
     beats = [(t * bpm / 60, pitch) for t, pitch in _ons(out, after=1.5 * 60 / bpm)]
     assert [(round(b, 2), pitch) for b, pitch in beats] == [(2.0, 38), (4.0, 36), (6.0, 38)]
+
+
+def test_a_player_waiting_for_a_stopped_host_does_not_poll_and_starts_with_it():
+    """Between a Stop and the next Start (10 s) the player waits for its bell, looking again only every IDLE_S
+    (at POLL_S it looked 5,000 times: 2% of a core for nothing); the Start rings it, and the next bar's notes
+    land on the host's beats as before."""
+    from dd_live.ports.clock_sync import IDLE_S
+
+    off = Offline()
+    p, f, out = _player(off, [(0.0, 36, 100), (2.0, 38, 100)])
+    _host(off, f, 1.0, 120.0, 3.0)
+    off.at(3.0, lambda: f.feed(STOP, 3.0))
+    _host(off, f, 13.0, 120.0, 17.0)
+    off.at(17.0, p._stop.set)
+    looks = []
+    wait = off.wait
+    off.wait = lambda s=None: (looks.append(off.t) if 3.5 < off.t < 12.9 else None) or wait(s)
+    p._bell = off.bell()
+    run_synced(p)
+    assert 0 < len(looks) <= 9.4 / IDLE_S + 2, len(looks)
+    late = _ons(out, after=13.0 + 1.0)                 # once the new line is known
+    assert late and all(abs((t - 13.0) / 0.5 - round((t - 13.0) / 0.5)) < 2e-3 for t, _ in late)
