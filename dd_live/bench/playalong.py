@@ -32,8 +32,9 @@ def _run(human, score, seed):
     return feel, reports, (time.perf_counter() - t0) / len(reports)
 
 
-def audio_in_figures(seconds: float = 8.0) -> dict:
-    """Audio in through a JACK dummy server (:mod:`dd_live.testing.audioloop`): onsets' error against where they
+def audio_in_figures(seconds: float = 8.0, drums_from: str = "portaudio") -> dict:
+    """Audio in through a JACK dummy server (:mod:`dd_live.testing.audioloop`; ``drums_from``: the drums played
+    by a PortAudio stream, or by audio out on a JACK MIDI writer's client, "jack"): onsets' error against where they
     were played (the streams' constant stamp disagreement taken off, and given), onsets heard that nobody
     played, the drums' way back it measured, and the blocks PortAudio says lost audio (xruns: a busy machine
     held JACK up); {"audio_in": "no jackd"} without JACK."""
@@ -47,7 +48,7 @@ def audio_in_figures(seconds: float = 8.0) -> dict:
     with jack_server("ddbench") as env:
         if env is None:
             return {"audio_in": "no jackd"}
-        done = subprocess.run([sys.executable, "-m", "dd_live.testing.audioloop", str(seconds)],
+        done = subprocess.run([sys.executable, "-m", "dd_live.testing.audioloop", str(seconds), drums_from],
                               env={**os.environ, **env}, capture_output=True, text=True, timeout=120)
     if done.returncode != 0:
         return {"audio_in": f"failed: {done.stderr.strip().splitlines()[-1:] or ['?']}"}

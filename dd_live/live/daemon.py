@@ -234,7 +234,7 @@ class Daemon(Commands):
                         "control dd_live", self.host, self.server.port)
         self.outputs = open_outputs(midi=self.midi_spec, audio=self.audio_wanted, bpm=self.settings.bpm,
                                     follower=self.clock.follower, latency=self.settings.latency / 1000.0,
-                                    clock_out=self.clock.clock_out)
+                                    clock_out=self.clock.clock_out, audio_in=self.audio_in != "none")
         self.inputs += self.clock.start()
         self.inputs += open_inputs(midi=self.midi_in_spec, audio=self.audio_in, on_onset=self.takes.onset_at,
                                    outputs=self.outputs)

@@ -29,6 +29,7 @@ log = logging.getLogger("dd_live.audio")
 OFFER, SEEK, PLAY, GRID, NO_GRID = 1, 2, 3, 4, 5   # jack_audio.c's commands
 TAP_S = 3.0          # what was played, kept for audio in (s; half of it readable, the other half being written)
 STALL_S = 2.0        # no JACK cycle for this long while attached: the server has gone (s)
+OFFSET_S = 1.0       # the tap's reader measures JACK's clock against time.perf_counter this often (s)
 
 
 class JackLoop:
@@ -49,6 +50,7 @@ class JackLoop:
         self._ids = itertools.count(1)
         self._playing, self._seek, self._grid = False, None, None
         self._frame = 0                            # fill()'s own frame count, when no time is given
+        self._offset: tuple[float, float] | None = None   # JACK's clock minus perf_counter (s), and when measured
         self.port = port
         if port is not None:
             with port._lock:
@@ -172,16 +174,31 @@ class JackLoop:
         out[:] = mono[:, None]
 
     def read_into(self, out: np.ndarray, at: float) -> None:
-        """The tap (audio in's): what was played from ``at`` (time.perf_counter, at the port) into ``out``."""
-        port = self.port
+        """The tap (audio in's): what was played from ``at`` (time.perf_counter, at the port) into ``out``: the
+        frame is the one the callback's last cycle puts at that time on JACK's clock."""
         buf = np.ascontiguousarray(out, dtype=np.float32)
-        frame = 0 if port is None else int(round((at - time.perf_counter() + port.clock()) * self.rate))
         with self._lock:
-            if self._p and frame >= 0:
-                self._lib.ja_tap(self._p, buf.ctypes.data, buf.size, frame)
+            frame = self._lib.ja_frame_at(self._p, self._jack_us(at)) if self._p and self.port else -1.0
+            if frame >= 0:
+                self._lib.ja_tap(self._p, buf.ctypes.data, buf.size, int(round(frame)))
             else:
                 buf[:] = 0.0
         out[:] = buf
+
+    def _jack_us(self, at: float) -> int:
+        """``at`` (time.perf_counter) on JACK's clock (microseconds): the two clocks' offset from the tightest of a
+        few readings of both (a thread held up between two readings would put it off by the hold-up), renewed
+        every OFFSET_S for their drift."""
+        now = time.perf_counter()
+        if self._offset is None or now - self._offset[1] > OFFSET_S:
+            tightest = (float("inf"), 0.0)
+            for _ in range(5):
+                before = time.perf_counter()
+                us = self._lib.ja_now_us()
+                after = time.perf_counter()
+                tightest = min(tightest, (after - before, us / 1e6 - (before + after) / 2))
+            self._offset = (tightest[1], now)
+        return max(0, int(round((at + self._offset[0]) * 1e6)))
 
     def names(self) -> list[str]:
         with self._lock:

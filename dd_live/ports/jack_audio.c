@@ -55,6 +55,10 @@ struct player {
     /* the tap: sample of frame f at tap[f % tap_frames], frames up to ``tapped`` (exclusive) written */
     float *tap;
     uint64_t tap_frames, tapped;
+    /* the last cycle's first frame and its time on JACK's clock (microseconds), behind a sequence count (odd:
+     * being written) so that a reader never pairs one cycle's frame with another's time */
+    uint64_t seq, at_frame, at_us;
+    double rate;
 };
 
 player_t *ja_new(uint64_t tap_frames) {
@@ -211,6 +215,10 @@ void player_cycle(player_t *p, jack_nframes_t frames, jack_nframes_t start) {
         __atomic_store_n(&p->longest_us, now - p->last_us, __ATOMIC_RELAXED);
     }
     p->last_us = now;
+    __atomic_add_fetch(&p->seq, 1, __ATOMIC_ACQ_REL);
+    __atomic_store_n(&p->at_frame, p->frame, __ATOMIC_RELAXED);
+    __atomic_store_n(&p->at_us, jack_frames_to_time(writer_client(p->host), start), __ATOMIC_RELAXED);
+    __atomic_add_fetch(&p->seq, 1, __ATOMIC_ACQ_REL);
     float *left = (float *)jack_port_get_buffer(p->ports[0], frames);
     float *right = (float *)jack_port_get_buffer(p->ports[1], frames);
     ja_fill(p, left, frames, p->frame, p->drift);
@@ -223,6 +231,7 @@ void player_cycle(player_t *p, jack_nframes_t frames, jack_nframes_t start) {
 int ja_attach(player_t *p, writer_t *w, const char *left, const char *right, double drift) {
     jack_client_t *client = writer_client(w);
     p->drift = drift;
+    p->rate = (double)jack_get_sample_rate(client);
     p->ports[0] = jack_port_register(client, left, AUDIO_TYPE, JACK_PORT_IS_OUTPUT, 0);
     p->ports[1] = jack_port_register(client, right, AUDIO_TYPE, JACK_PORT_IS_OUTPUT, 0);
     p->host = w;
@@ -297,6 +306,23 @@ void ja_stats(player_t *p, uint64_t *out) {
     out[6] = __atomic_load_n(&p->longest_us, __ATOMIC_RELAXED);
     out[7] = __atomic_load_n(&p->unfreed, __ATOMIC_RELAXED);
     out[8] = __atomic_load_n(&p->id, __ATOMIC_RELAXED);
+}
+
+/* Now on JACK's clock (microseconds). */
+uint64_t ja_now_us(void) { return jack_get_time(); }
+
+/* The frame (JACK's, unwrapped) that is played at ``us`` on JACK's clock, by the last cycle's frame and time;
+ * -1 before the first cycle. */
+double ja_frame_at(player_t *p, uint64_t us) {
+    for (;;) {
+        uint64_t seq = __atomic_load_n(&p->seq, __ATOMIC_ACQUIRE);
+        uint64_t frame = __atomic_load_n(&p->at_frame, __ATOMIC_RELAXED);
+        uint64_t at = __atomic_load_n(&p->at_us, __ATOMIC_RELAXED);
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        if (seq % 2 == 0 && seq == __atomic_load_n(&p->seq, __ATOMIC_RELAXED)) {
+            return seq == 0 ? -1.0 : (double)frame + ((double)us - (double)at) * p->rate / 1e6;
+        }
+    }
 }
 
 /* What was played from frame ``frame`` on into ``out`` (``n`` samples; silence where nothing was, or it has

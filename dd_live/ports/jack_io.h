@@ -57,6 +57,7 @@ extern size_t jack_ringbuffer_read_space(const jack_ringbuffer_t *rb);
 extern const char **jack_get_ports(jack_client_t *client, const char *name, const char *type, unsigned long flags);
 extern void jack_free(void *ptr);
 extern uint64_t jack_get_time(void);
+extern uint64_t jack_frames_to_time(const jack_client_t *client, jack_nframes_t frames);
 extern jack_nframes_t jack_get_buffer_size(jack_client_t *client);
 
 typedef struct writer writer_t;

@@ -110,7 +110,7 @@ def _declare(lib: ctypes.CDLL) -> None:
                           ("ja_port_name", [p, ctypes.c_int], cp), ("ja_period", [p], u32), ("ja_connect_physical", [p], ctypes.c_int),
                           ("ja_command", [p, u32, u32, p, u64, p, u64, ctypes.c_int32, d, d, d], ctypes.c_int),
                           ("ja_fill", [p, p, u32, u64, d], None), ("ja_freed", [p, ctypes.POINTER(u32)], ctypes.c_int),
-                          ("ja_stats", [p, p], None), ("ja_tap", [p, p, u64, u64], u64), ("ja_close", [p], None)):
+                          ("ja_stats", [p, p], None), ("ja_now_us", [], u64), ("ja_frame_at", [p, u64], d), ("ja_tap", [p, p, u64, u64], u64), ("ja_close", [p], None)):
         f = getattr(lib, fn)
         f.argtypes, f.restype = args, res
 

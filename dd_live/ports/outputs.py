@@ -40,11 +40,12 @@ class Output(Protocol):
 
 
 def open_outputs(*, midi: str, audio: bool, bpm: float, follower=None, latency: float = 0.0,
-                 clock_out: bool = False) -> list[Output]:
+                 clock_out: bool = False, audio_in: bool = False) -> list[Output]:
     """The outputs asked for, started: MIDI out on port ``midi`` ("none" for none, "virtual", or part of a
     port name) following ``follower`` (a host's clock; None: the loop's tempo), ``latency`` s late, sending
-    MIDI clock if ``clock_out`` (on its own tempo only), and audio out if ``audio`` (see :func:`_audio_out`).
-    One that cannot open is left out, with a warning."""
+    MIDI clock if ``clock_out`` (on its own tempo only), and audio out if ``audio`` (see :func:`_audio_out`;
+    ``audio_in``: audio in will take out of what it hears what audio out plays). One that cannot open is left
+    out, with a warning."""
     outputs: list[Output] = []
     if midi != "none":
         from .midi_out import open_player
@@ -61,17 +62,20 @@ def open_outputs(*, midi: str, audio: bool, bpm: float, follower=None, latency: 
             log.info("MIDI out: %s", player.where)
             outputs.append(player)
     if audio:
-        stream = _audio_out(outputs, follower)
+        stream = _audio_out(outputs, follower, audio_in)
         if stream is not None:
             log.info("audio out: %s", stream.where)
             outputs.append(stream)
     return outputs
 
 
-def _audio_out(outputs: list[Output], follower) -> Output | None:
+def _audio_out(outputs: list[Output], follower, audio_in: bool) -> Output | None:
     """Audio out, started: ports on MIDI out's JACK client where MIDI out is frame-stamped JACK (one JACK client,
-    no Python in the audio path) unless $DD_LIVE_AUDIO_API=portaudio; else (or if that fails) a PortAudio stream
-    on MIDI out's clock. None, with a warning, if neither opens."""
+    no Python in the audio path) unless $DD_LIVE_AUDIO_API=portaudio or audio in is on; else (or if that fails)
+    a PortAudio stream on MIDI out's clock. None, with a warning, if neither opens. With audio in, PortAudio: the
+    drums it plays are taken out of what audio in hears through its tap, stamped as audio in's blocks are (on
+    a JACK dummy server: no drum heard as an onset), where the JACK client's tap, on JACK's own clock, left 3-17
+    drum onsets in 8 s (``python -m dd_live.testing.audioloop 8 jack``)."""
     from .audio_out import AudioPlayer
 
     api = os.environ.get("DD_LIVE_AUDIO_API", "").strip().lower()
@@ -79,7 +83,7 @@ def _audio_out(outputs: list[Output], follower) -> Output | None:
         log.warning("DD_LIVE_AUDIO_API=%r is not one of %s: the default is used", api, ", ".join(AUDIO_APIS[1:]))
         api = ""
     port = next((o.jack_port for o in outputs if getattr(o, "jack_port", None) is not None), None)
-    if port is not None and api != "portaudio":
+    if port is not None and (api == "jack" or (api == "" and not audio_in)):
         from .audio_jack import JackAudioPlayer
 
         player = JackAudioPlayer(port, follower=follower)

@@ -107,3 +107,30 @@ def test_inputs_open_with_audio_in_hearing_what_audio_out_plays(monkeypatch, cap
     with caplog.at_level(logging.WARNING, logger="dd_live.daemon"):
         assert open_inputs(midi="none", audio="USB", on_onset=lambda t: True, outputs=[]) == []
     assert "audio in is off: no such device" in caplog.text
+
+
+def test_audio_out_joins_midi_outs_jack_client_unless_audio_in_needs_portaudios_tap_or_it_is_asked_for(fakes):
+    """Where MIDI out is a JACK port, audio out is a JackAudioPlayer on it; with audio in on, or
+    $DD_LIVE_AUDIO_API=portaudio, a PortAudio stream; =jack asks for the JACK client with audio in too; an
+    unknown value is warned about and the default used; a JACK player that fails to start falls back to
+    PortAudio."""
+    from dd_live.ports import audio_jack
+
+    class FakeJackAudio(FakeAudio):
+        def __init__(self, port, **kw):
+            super().__init__(port=port, **kw)
+
+    jack_port = object()
+    fakes.setattr(FakeMidi, "jack_port", jack_port, raising=False)
+    fakes.setattr(audio_jack, "JackAudioPlayer", FakeJackAudio)
+    cases = [("", False, FakeJackAudio), ("", True, FakeAudio), ("portaudio", False, FakeAudio),
+             ("jack", True, FakeJackAudio), ("alsa", False, FakeJackAudio)]
+    for api, audio_in, kind in cases:
+        fakes.setenv("DD_LIVE_AUDIO_API", api)
+        _, audio = open_outputs(midi="virtual", audio=True, bpm=120.0, audio_in=audio_in)
+        assert type(audio) is kind, (api, audio_in)
+        assert audio.kw.get("port") is (jack_port if kind is FakeJackAudio else None)
+    fakes.setattr(FakeJackAudio, "start", lambda self: (_ for _ in ()).throw(BackendError("no ports")))
+    fakes.setenv("DD_LIVE_AUDIO_API", "")
+    _, audio = open_outputs(midi="virtual", audio=True, bpm=120.0)
+    assert type(audio) is FakeAudio and audio.started
