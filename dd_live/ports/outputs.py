@@ -73,9 +73,11 @@ def _audio_out(outputs: list[Output], follower, audio_in: bool) -> Output | None
     """Audio out, started: ports on MIDI out's JACK client where MIDI out is frame-stamped JACK (one JACK client,
     no Python in the audio path) unless $DD_LIVE_AUDIO_API=portaudio or audio in is on; else (or if that fails)
     a PortAudio stream on MIDI out's clock. None, with a warning, if neither opens. With audio in, PortAudio: the
-    drums it plays are taken out of what audio in hears through its tap, stamped as audio in's blocks are (on
-    a JACK dummy server: no drum heard as an onset), where the JACK client's tap, on JACK's own clock, left 3-17
-    drum onsets in 8 s (``python -m dd_live.testing.audioloop 8 jack``)."""
+    drums it plays are taken out of what audio in hears through its tap, stamped the way audio in's blocks are
+    (counted samples, smoothed), so both drift alike (on a JACK dummy server the drums' measured way back held at
+    746-755 samples and no drum was heard as an onset); the JACK client's tap is on JACK's own time, against which
+    audio in's stamps drifted (its sample clock 300 ppm off: the way back wandered 475-810 samples in 8 s) and
+    3-17 drum hits were heard (``python -m dd_live.testing.audioloop 8 jack``)."""
     from .audio_out import AudioPlayer
 
     api = os.environ.get("DD_LIVE_AUDIO_API", "").strip().lower()
