@@ -165,6 +165,8 @@ class JackLoop:
     def fill(self, out: np.ndarray, dac_time: float | None = None) -> None:
         """Unattached: run the callback's fill for ``len(out)`` frames (every channel of ``out`` gets them) at
         ``dac_time`` (s; None: right after the last fill), as :meth:`.audio_out.LoopState.fill`."""
+        if self.port is not None:
+            raise RuntimeError("JackLoop.fill runs the callback's fill: only on a loop attached to no JACK client")
         mono = np.empty(out.shape[0], np.float32)
         frame = self._frame if dac_time is None else int(round(dac_time * self.rate))
         with self._lock:
