@@ -9,7 +9,8 @@ import sys
 import pytest
 
 from dd_live.errors import BackendError
-from dd_live.ports import audio_out, midi_out
+from dd_live.ports import audio_jack, audio_out, midi_out   # audio_jack before the fakes: its player subclasses
+#                                                           the real AudioPlayer, whichever test imports it first
 from dd_live.ports.outputs import MIDI_SWITCH_INTERVAL_S, open_outputs
 
 
@@ -114,8 +115,6 @@ def test_audio_out_joins_midi_outs_jack_client_unless_audio_in_needs_portaudios_
     $DD_LIVE_AUDIO_API=portaudio, a PortAudio stream; =jack asks for the JACK client with audio in too; an
     unknown value is warned about and the default used; a JACK player that fails to start falls back to
     PortAudio."""
-    from dd_live.ports import audio_jack
-
     class FakeJackAudio(FakeAudio):
         def __init__(self, port, **kw):
             super().__init__(port=port, **kw)
