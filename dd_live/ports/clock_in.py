@@ -50,16 +50,10 @@ class ClockInput(Worker):
 
     def start(self) -> None:
         if self.frames_now is not None:
-            from ..errors import BackendError
-            from .midi_jack import JackMidiReader
+            from .midi_jack import reader_beside
 
-            connect = None if self.spec == "virtual" else self.spec
-            try:
-                if self.port is None:
-                    raise BackendError("no MIDI out port to carry it")
-                self._reader = JackMidiReader(port=CLOCK_PORT_NAME, connect=connect, on=self.port)
-            except BackendError:   # MIDI out's client closing (a revival) or full: a client of its own
-                self._reader = JackMidiReader(CLOCK_PORT_NAME.replace(" ", "_"), "in", connect=connect)
+            self._reader = reader_beside(self.port, CLOCK_PORT_NAME, (CLOCK_PORT_NAME.replace(" ", "_"), "in"),
+                                         connect=None if self.spec == "virtual" else self.spec)
             self.where = f"JACK port {self._reader.name!r} (frame-stamped)"
             super().start()
             return

@@ -42,18 +42,12 @@ class JackNotes(Worker):
     (``frames_now``, ``rate``, ``perf_of``: a frame-stamped MIDI player)."""
 
     def __init__(self, spec: str, handle: Callable[[list[int], float], None], player, *, name: str) -> None:
-        from .midi_jack import JackMidiReader
+        from .midi_jack import reader_beside
 
         super().__init__()
         self.name, self.handle, self.player = name, handle, player
-        connect, out = None if spec == "virtual" else spec, getattr(player, "jack_port", None)
-        try:
-            self.reader = JackMidiReader(IN_PORT_NAME, IN_PORT_NAME, connect=connect, on=out)
-        except BackendError:
-            if out is None:
-                raise
-            # MIDI out's client is closing (a revival) or has a reader already: a client of its own
-            self.reader = JackMidiReader(IN_PORT_NAME, IN_PORT_NAME, connect=connect)
+        self.reader = reader_beside(getattr(player, "jack_port", None), IN_PORT_NAME, (IN_PORT_NAME, IN_PORT_NAME),
+                                    connect=None if spec == "virtual" else spec)
         self.where = f"JACK port {self.reader.name!r} (frame-stamped)" + ("" if spec == "virtual" else f" <- {spec!r}")
         self._bad = RateLog(log)
 

@@ -232,6 +232,19 @@ def relay(reader: "JackMidiReader", frames_now: Callable[[], int], handle: Calla
         reader.wait(WAIT_S)
 
 
+def reader_beside(out: "JackMidiPort | None", port: str, alone: tuple[str, str], *,
+                  connect: str | None = None) -> "JackMidiReader":
+    """A reader whose port ``port`` is on MIDI out's client ``out`` (one JACK client woken a cycle for all of
+    them); a client of its own, ``alone`` (client, port), where there is no ``out`` or its client cannot take
+    the port (closing under a revival, or carrying all the readers it can). BackendError if neither opens."""
+    if out is not None:
+        try:
+            return JackMidiReader(port=port, connect=connect, on=out)
+        except BackendError:
+            pass
+    return JackMidiReader(*alone, connect=connect)
+
+
 class JackMidiReader:
     """A JACK MIDI input ``name:port`` recording every event with its frame (MIDI clock in, MIDI in, tests, benches):
     :meth:`read` gives [(frame, bytes)] of everything since the last call (frames as JACK counts them, 32-bit).
