@@ -21,7 +21,7 @@ import numpy as np
 
 from .. import SAMPLE_RATE
 from ..errors import BackendError
-from .audio_out import DRIFT_S, AudioPlayer, LoopState
+from .audio_out import DRIFT_S, AudioPlayer, LoopState, report_line
 from .midi_jack import JackMidiPort, _library
 
 log = logging.getLogger("dd_live.audio")
@@ -269,9 +269,7 @@ class JackAudioPlayer(AudioPlayer):
     def report(self) -> str:
         s = self.state.stats() if isinstance(self.state, JackLoop) else {"cycles": 0, "missed": 0, "longest_us": 0}
         period = self.state.period() if isinstance(self.state, JackLoop) else 0
-        return (f"audio out: {s['missed']} of {s['cycles']} blocks of {period} frames came late (JACK cycles "
-                f"missed); longest wait between blocks {s['longest_us'] / 1000:.1f} ms "
-                f"(a block is {period / SAMPLE_RATE * 1000:.1f} ms)")
+        return report_line(s["missed"], s["cycles"], period, "JACK cycles missed", s["longest_us"] / 1e6)
 
     def stop(self) -> None:
         state = self.state

@@ -255,9 +255,7 @@ class AudioPlayer:
         """One line on the blocks played, how many came late (PortAudio's output underflows: dropouts), and the
         longest wait between two callbacks (a callback held up, by the GIL say, shows there even where the
         audio system, JACK for one, stalls with it instead of flagging an underflow)."""
-        return (f"audio out: {self.late_blocks} of {self.blocks} blocks of {self.blocksize} frames came late "
-                f"(output underflow); longest wait between blocks {self.longest_gap_s * 1000:.1f} ms "
-                f"(a block is {self.blocksize / SAMPLE_RATE * 1000:.1f} ms)")
+        return report_line(self.late_blocks, self.blocks, self.blocksize, "output underflow", self.longest_gap_s)
 
     def phase(self, at: float | None = None) -> float | None:
         """Share of the playing bar already sent to PortAudio (0-1; the device's latency later at the
@@ -343,12 +341,18 @@ def close_stream(stream) -> bool:
     return True
 
 
+def report_line(late: int, blocks: int, frames: int, why: str, longest_s: float) -> str:
+    """The line an audio out logs as it stops, which :func:`read_report` reads (``why`` blocks come late)."""
+    return (f"audio out: {late} of {blocks} blocks of {frames} frames came late ({why}); longest wait between blocks "
+            f"{longest_s * 1000:.1f} ms (a block is {frames / SAMPLE_RATE * 1000:.1f} ms)")
+
+
 _REPORT = re.compile(r"audio out: ([0-9]+) of ([0-9]+) blocks of ([0-9]+) frames came late .*?longest wait between "
                      r"blocks ([0-9.]+) ms")
 
 
 def read_report(text: str) -> dict | None:
-    """The figures of :meth:`AudioPlayer.report` found in ``text`` (a daemon's log): audio_blocks,
+    """The figures of :func:`report_line` found in ``text`` (a daemon's log): audio_blocks,
     audio_late_blocks, audio_block_frames, audio_longest_gap_ms; None if it holds no report."""
     m = _REPORT.search(text)
     if m is None:
