@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import GRID_BEATS, GRID_STEPS, MAX_TRACKS
+from .. import MAX_TRACKS
 from ..osc import protocol
+from ..session.settings import grid_pairs
 
 #: the addresses these controls send the daemon straight (the js sends the sound menu's)
 SENDS = ("/dd/set/swing", "/dd/set/autotake", "/dd/song/play", "/dd/song/stop")
@@ -16,11 +17,6 @@ SENDS = ("/dd/set/swing", "/dd/set/autotake", "/dd/song/play", "/dd/song/stop")
 SOUND_MENU_OUTLET = 9
 #: the js's outlet that fills the grid menu (dd_live.js: OUT_GRIDS)
 GRID_MENU_OUTLET = 10
-
-
-def grid_pairs() -> list[tuple[int, int]]:
-    """Every grid the daemon plays, (steps, beats): the steps divide into the beats."""
-    return [(n, b) for n in GRID_STEPS for b in GRID_BEATS if n % b == 0]
 
 
 def controls(s, b: dict[str, Any], js) -> None:

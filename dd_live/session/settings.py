@@ -67,6 +67,11 @@ class LiveSettings:
                    song_b=float(d.get("song_b", base.song_b)))
 
 
+def grid_pairs() -> list[tuple[int, int]]:
+    """Every grid the daemon plays, (steps, beats): steps from GRID_STEPS that divide into beats from GRID_BEATS."""
+    return [(n, b) for n in GRID_STEPS for b in GRID_BEATS if n % b == 0]
+
+
 def grid_settings(live: LiveSettings, config: dict) -> LiveSettings:
     """``live`` (a session's stored settings) with ``dd-live serve``'s tempo, grid, latency and note map (``bpm``,
     ``steps``, ``beats``, ``latency``, ``gm`` in ``config``; None keeps the session's). A grid whose steps do not divide into its beats is an
@@ -74,7 +79,7 @@ def grid_settings(live: LiveSettings, config: dict) -> LiveSettings:
     changes = {k: config.get(k) for k in ("bpm", "steps", "beats", "latency", "gm") if config.get(k) is not None}
     live = replace(live, **changes)
     if live.steps % live.beats:
-        pairs = ", ".join(f"{n} with {'/'.join(str(b) for b in GRID_BEATS if n % b == 0)}" for n in GRID_STEPS)
+        pairs = ", ".join(f"{n} with {'/'.join(str(b) for m, b in grid_pairs() if m == n)}" for n in GRID_STEPS)
         raise InputError(f"a grid of {live.steps} steps does not divide into {live.beats} beats (steps go {pairs} "
                          "beats)")
     if live.swing is not None and live.steps_per_beat % 2:
