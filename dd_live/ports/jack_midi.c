@@ -90,21 +90,21 @@ static int process(jack_nframes_t frames, void *arg) {
         named = 1;
         prctl(PR_SET_NAME, "dd-jack", 0, 0, 0);
     }
+    jack_nframes_t start = jack_last_frame_time(w->io.client);   /* this cycle's first frame, for every part */
     __atomic_add_fetch(&w->busy, 1, __ATOMIC_SEQ_CST);   /* before ``attached`` is read: see jr_close */
     for (int i = 0; i < READERS; i++) {
         reader_t *r = __atomic_load_n(&w->attached[i], __ATOMIC_SEQ_CST);
         if (r != NULL) {
-            reader_cycle(r, frames, jack_last_frame_time(w->io.client));
+            reader_cycle(r, frames, start);
         }
     }
     player_t *p = __atomic_load_n(&w->audio, __ATOMIC_SEQ_CST);
     if (p != NULL) {
-        player_cycle(p, frames, jack_last_frame_time(w->io.client));
+        player_cycle(p, frames, start);
     }
     __atomic_sub_fetch(&w->busy, 1, __ATOMIC_SEQ_CST);
     void *buffer = jack_port_get_buffer(w->io.port, frames);
     jack_midi_clear_buffer(buffer);
-    jack_nframes_t start = jack_last_frame_time(w->io.client);
     event_t e;
     while (jack_ringbuffer_peek(w->io.ring, (char *)&e, sizeof e) == sizeof e) {
         uint32_t generation = __atomic_load_n(&w->generation, __ATOMIC_ACQUIRE);
