@@ -56,7 +56,7 @@ class Commands:
             "set_lock": self._cmd_set_lock, "play": self._cmd_play, "stop": self._cmd_stop,
             "set_feel": self._cmd_set_feel, "set_swing": self._cmd_set_swing, "set_grid": self._cmd_set_grid,
             "song": self._cmd_song, "song_cancel": self._cmd_song_cancel, "edit": self._cmd_edit,
-            "edit_sound": self._cmd_edit_sound, "sounds": self._cmd_sounds,
+            "edit_sound": self._cmd_edit_sound, "sounds": self._cmd_sounds, "session_open": self._cmd_session_open,
         }
         return {**own, **self.takes.handlers(), **self.clock.handlers(), **self.song_play.handlers()}
 
@@ -222,6 +222,20 @@ class Commands:
     def _cmd_song_cancel(self, sender) -> None:
         if not self.songs.cancel():
             raise OSCError("state", "no song is being arranged")
+
+    def _cmd_session_open(self, sender, session: str, samples: str | None = None) -> None:
+        """Checked here, on the OSC thread: a bad name or kit leaves this session playing. The switch itself is
+        ``dd-live serve``'s (:func:`dd_live.live.serve_cli.cmd_serve`), once this daemon has stopped."""
+        from ..session.folders import is_session, switch_target
+
+        try:
+            folder, kit = switch_target(session, samples, self.session.folder)
+        except InputError as err:
+            raise OSCError("args", f"/dd/session/open: {err}") from None
+        if kit is None and not is_session(folder):       # a new session on this one's kit
+            kit = list(self.session.settings().get("samples", []))
+        log.info("leaving session %s for %s", self.session.name, folder.name)
+        self.switch = {"session": str(folder), "samples": kit}
 
     def _cmd_status(self, sender) -> None:
         self._status()

@@ -140,6 +140,7 @@ class Daemon(Commands):
         self.current: Loop | None = None
         self._lock, self._publish = threading.RLock(), threading.Lock()   # _publish: one settings update at a time
         self.stopped = threading.Event()
+        self.switch: dict[str, Any] | None = None   # /dd/session/open's target: serve_forever ends for it
         self.supervisor = Supervisor(lambda: self.workers, front_ends(self.replies))   # started last by start()
 
     @classmethod
@@ -272,7 +273,7 @@ class Daemon(Commands):
 
     def serve_forever(self, *, on_start: Callable[[], None] | None = None, poll_s: float = 0.2,
                       restore_signals: bool = True) -> None:
-        """start(); wait for SIGINT or SIGTERM or a worker's death; stop(), join() and close the session.
+        """start(); wait for SIGINT, SIGTERM, a worker's death or :attr:`switch`; stop(), join(), close the session.
         DDLiveError (one line) if a worker died. SIGUSR1 prints every thread's stack (for bug reports).
         ``restore_signals=False`` ignores SIGINT/SIGTERM from then on, for a process that is about to exit:
         a signal landing after the old handlers were put back (or after Python's own finalisation resets
@@ -298,7 +299,7 @@ class Daemon(Commands):
             self.start()
             if on_start is not None:
                 on_start()
-            while not signals and reason is None:
+            while not signals and reason is None and self.switch is None:
                 time.sleep(poll_s)
                 reason = self.failure()
         finally:

@@ -91,13 +91,26 @@ def cmd_serve(a: argparse.Namespace) -> int:
 
     from . import config
     from .daemon import Daemon
-    from ..session.folders import resume_command
 
     logging.basicConfig(level=logging.DEBUG if a.verbose else logging.INFO,
                         format="dd-live %(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
     file_settings, aliases = config.load(Path(a.config) if a.config else None)
     s = config.merge(file_settings, {key: getattr(a, key) for key, _, _ in OPTIONS})
     daemon = Daemon.open(s, aliases)
+    while True:
+        serve(daemon, s)
+        if daemon.switch is None:
+            return 0
+        s, daemon = switch(daemon, s, aliases)
+
+
+def serve(daemon, s: dict[str, Any]) -> None:
+    """Serve ``daemon`` (opened with settings ``s``) until Ctrl-C, a signal or /dd/session/open; print its start
+    and stop lines."""
+    import logging
+
+    from ..session.folders import resume_command
+
     frozen = settle_heap()
     logging.getLogger("dd_live.daemon").debug("start-up's %d objects frozen out of the collector's full passes", frozen)
 
@@ -112,9 +125,45 @@ def cmd_serve(a: argparse.Namespace) -> int:
             print(f"dd-live: the page: {daemon.web.url}", file=sys.stderr, flush=True)
 
     resume = resume_command(daemon.session.folder)
-    daemon.serve_forever(on_start=started, restore_signals=False)
-    print(f"dd-live: stopped; resume with: {resume} (or --session last)", file=sys.stderr)
-    return 0
+    daemon.serve_forever(on_start=started, restore_signals=False)   # the next serve sets its own
+    print(f"dd-live: {'left session' if daemon.switch else 'stopped'}; resume with: {resume} (or --session last)",
+          file=sys.stderr, flush=True)
+
+
+#: the settings a session keeps (config.grid_settings): a resumed session plays its own, a new one the last one's
+SESSION_SETTINGS = ("bpm", "steps", "beats", "latency", "gm")
+
+
+def switch(old, s: dict[str, Any], aliases: dict[str, str]) -> tuple[dict[str, Any], Any]:
+    """(settings, daemon) for the session ``old`` stopped for (its :attr:`switch`), on the ports it had, its
+    clients told; if that session cannot be opened (its kit unreadable, taken meanwhile), said in one line and
+    ``old``'s session served again."""
+    import gc
+
+    from ..errors import DDLiveError, one_line
+    from ..osc.replies import WEB
+    from .daemon import Daemon
+
+    target, live = old.switch, old.settings
+    ports = {"osc_port": old.port}
+    if old.web is not None:
+        ports["web"] = old.web.port
+    new = {**s, **ports, "session": target["session"]}
+    new.update({k: (None if target["samples"] is None else getattr(live, k)) for k in SESSION_SETTINGS})
+    new["samples"] = target["samples"] or []
+    clients = [c for c in old.replies.clients if c[0] != WEB]
+    gc.unfreeze()      # the stopped daemon's objects may be freed now
+    try:
+        daemon = Daemon.open(new, aliases)
+    except DDLiveError as err:
+        print(f"dd-live: cannot open session {Path(target['session']).name}: {one_line(err)}; serving "
+              f"{old.session.name} again", file=sys.stderr, flush=True)
+        new = {**s, **ports, "session": str(old.session.folder), "samples": []}
+        new.update({k: None for k in SESSION_SETTINGS})
+        daemon = Daemon.open(new, aliases)
+    for client in clients:
+        daemon.replies.hello(client)
+    return new, daemon
 
 
 def settle_heap() -> int:

@@ -111,6 +111,15 @@ ADDRESSES: tuple[Address, ...] = (
     Address("/dd/set/song/adapt", "in", (Arg("a", "n", "A: the share of the human's gap the song's drums take per take", lo=0, hi=2, step=0.05),
                                          Arg("b", "n", "B: the weight on where they played (default 1)", True, lo=0, hi=2, step=0.05)),
             "rolypoly~'s A and B for takes over a song (both 1 by default, the paper's; kept in the session).", "set_song_adapt", page="song"),
+    Address("/dd/session/open", "in", (Arg("session", "s", "new (a new session), last (the newest other one), or "
+                                                           "a session's name in the sessions folder"),
+                                       Arg("samples", "s", "a new session's kit: default (the built-in kit), "
+                                                           "research, or an absolute path to a sample folder (none: "
+                                                           "this session's kit)", True)),
+            "Serve another session: this one is kept as it is and the daemon starts again on that one (a new "
+            "session keeps this one's tempo, grid, latency and note map), on the same ports; clients that said "
+            "/dd/hello keep their replies. MIDI and audio ports open again, so connections a DAW made to them "
+            "must be made again. A bad name or kit is an error and nothing changes.", "session_open"),
     Address("/dd/status", "in", (), "Ask for /dd/status.", "status"),
     Address("/dd/set/tempo", "in", (Arg("bpm", "n", "tempo in beats per minute", lo=TEMPO_RANGE[0], hi=TEMPO_RANGE[1], step=0.1),),
             "Set the session tempo (loops, previews and MIDI follow; the critic always hears 120 bpm).", "set_tempo", page="loop", setting="bpm"),

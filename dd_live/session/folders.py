@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sqlite3
@@ -39,14 +40,15 @@ def check_name(name: str) -> str:
 LAST = "last"   # the session name that means the newest session (one named so is reached by its path)
 
 
-def newest(root: Path | None = None) -> Path:
-    """The session under ``root`` changed last (its database or write-ahead log); InputError if there is none."""
+def newest(root: Path | None = None, *, besides: Path | None = None) -> Path:
+    """The session under ``root`` changed last (its database or write-ahead log), ``besides`` aside; InputError if
+    there is none."""
     root = root or sessions_root()
     found = []
     if root.is_dir():
         for folder in root.iterdir():
             db = folder / DB_NAME
-            if db.is_file():
+            if db.is_file() and (besides is None or folder.resolve() != Path(besides).resolve()):
                 times = [p.stat().st_mtime for p in (db, folder / (DB_NAME + "-wal")) if p.is_file()]
                 found.append((max(times), folder.name, folder))
     if not found:
@@ -101,7 +103,8 @@ def check_folder(folder: Path) -> None:
 
 
 def list_sessions(root: Path | None = None) -> list[dict[str, Any]]:
-    """Every session under ``root``: name, folder, ratings, likes, dislikes, candidates, last change."""
+    """Every session under ``root``: name, folder, ratings, likes, dislikes, candidates, last change, sample folders
+    (none: the built-in kit)."""
     root = root or sessions_root()
     out = []
     if not root.is_dir():
@@ -127,10 +130,12 @@ def list_sessions(root: Path | None = None) -> list[dict[str, Any]]:
             try:
                 likes, total = db.execute("SELECT COALESCE(SUM(label), 0), COUNT(*) FROM ratings").fetchone()
                 candidates = db.execute("SELECT COUNT(*) FROM candidates").fetchone()[0]
+                kit = db.execute("SELECT value FROM settings WHERE key = 'samples'").fetchone()
             finally:
                 db.close()
             entry.update({"ratings": int(total), "likes": int(likes), "dislikes": int(total - likes),
-                          "candidates": int(candidates), "modified": (folder / DB_NAME).stat().st_mtime})
+                          "candidates": int(candidates), "modified": (folder / DB_NAME).stat().st_mtime,
+                          "samples": json.loads(kit[0]) if kit else []})
         except (sqlite3.Error, OSError) as err:
             entry["error"] = (f"damaged database ({err}); dd-live serve or export recovers what is readable"
                               if isinstance(err, sqlite3.DatabaseError) and damaged(err) else f"unreadable ({err})")
@@ -171,3 +176,46 @@ def session_samples(given: list[str], stored: dict, folder: Path) -> list[str]:
         raise InputError(f"session {folder.name} was made with {kit}; start a new session for other samples "
                          f"(dd-live serve --session NEW_NAME --samples ...)")
     return have
+
+
+NEW = "new"           # /dd/session/open's name for a new session (named from the date and time)
+DEFAULT_KIT = "default"   # /dd/session/open's name for the built-in kit
+
+
+def switch_target(spec: str, samples: str | None, current: Path, *, root: Path | None = None) -> tuple[Path, list[str] | None]:
+    """Where ``/dd/session/open spec [samples]`` leads, checked before the served session is left: the session's
+    folder, and the sample folders a new one is made with (None: an existing session's own, or a new one on
+    ``current``'s kit, which the caller knows). ``spec``: :data:`NEW`, ``last``, or a name under ``root``;
+    ``samples``: :data:`DEFAULT_KIT`, ``research`` or an absolute folder. InputError for a bad name or kit,
+    the session being served already, one another process serves, and a kit named for an existing session."""
+    from ..sound.categories import RESEARCH_KIT
+
+    root = root or sessions_root()
+    if spec in (NEW, "") or spec is None:
+        folder = resolve(None, root=root)
+    elif spec == LAST:
+        folder = newest(root, besides=current)
+    else:
+        folder = root / check_name(spec)
+    if folder.resolve() == Path(current).resolve():
+        raise InputError(f"session {folder.name} is the one being served")
+    check_folder(folder)
+    if is_session(folder):
+        holder = SessionLock.holder(folder)
+        if holder:
+            raise InputError(f"session {folder.name} is served by {'another daemon' if holder < 0 else f'process {holder}'}")
+        if samples:
+            raise InputError(f"session {folder.name} plays the kit it was made with; a kit is chosen for a new session")
+        return folder, None
+    if not samples:
+        return folder, None
+    if samples == DEFAULT_KIT:
+        return folder, []
+    if samples == RESEARCH_KIT:
+        return folder, [RESEARCH_KIT]
+    if "\0" in samples or not os.path.isabs(samples):
+        raise InputError(f"bad kit {samples!r}: {DEFAULT_KIT}, {RESEARCH_KIT} or an absolute path to a sample folder")
+    path = Path(samples)
+    if not path.is_dir():
+        raise InputError(f"no sample folder at {samples}")
+    return folder, [str(path.resolve())]

@@ -9,8 +9,11 @@ from typing import Any
 
 def sessions(session) -> dict[str, Any]:
     """Every session of the sessions folder, this one's counts as they are now (listed first if it is served
-    from a path outside the folder)."""
-    from ..session.folders import list_sessions, sessions_root
+    from a path outside the folder), each with its kit; and the kits a new session may be made with
+    (``/dd/session/open new KIT``): the built-in one, the research kit, and every sample folder a session
+    has used."""
+    from ..session.folders import DEFAULT_KIT, list_sessions, sessions_root
+    from ..sound.categories import RESEARCH_KIT
 
     rows = list_sessions(sessions_root())
     likes, dislikes = session.counts()
@@ -20,8 +23,21 @@ def sessions(session) -> dict[str, Any]:
             row.update(now)
             break
     else:
-        rows.insert(0, {"name": session.name, **now})
-    return {"current": session.name, "sessions": [{k: v for k, v in row.items() if k != "folder"} for row in rows]}
+        rows.insert(0, {"name": session.name, **now, "samples": session.settings().get("samples", [])})
+    kits = {DEFAULT_KIT: "the built-in kit", RESEARCH_KIT: "the research kit (with sounds made to be disliked)"}
+    for row in rows:
+        row["kit"] = kit_label(row.get("samples") or [])
+        for folder in row.get("samples") or []:
+            kits.setdefault(folder, folder)
+    return {"current": session.name, "kits": [{"value": k, "label": v} for k, v in kits.items()],
+            "sessions": [{k: v for k, v in row.items() if k not in ("folder", "samples")} for row in rows]}
+
+
+def kit_label(samples: list[str]) -> str:
+    """A session's kit in words: its sample folders, or the built-in kit."""
+    from ..sound.categories import RESEARCH_KIT
+
+    return ", ".join("the research kit" if f == RESEARCH_KIT else f for f in samples) or "the built-in kit"
 
 
 def ratings(session) -> dict[str, Any]:

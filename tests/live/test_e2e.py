@@ -300,3 +300,74 @@ def test_a_plain_start_without_jack_or_alsa_prints_only_dd_lives_own_lines(tmp_p
                                             text=True))
     lines = [line for line in said.splitlines() if line.strip()]
     assert lines and all(line.startswith("dd-live") for line in lines), "\n".join(lines)
+
+
+@pytest.mark.liblo
+def test_session_open_serves_another_session_in_the_same_process_and_comes_back(tmp_path):
+    """/dd/session/open from oscsend: a bad name or kit is an error and the session plays on; a new session on
+    the research kit, then the first one again with its rating, in one process on the same port; a client that
+    said /dd/hello (another port than the reply port) hears the new session's loops without saying it again."""
+    from dd_live.session.folders import sessions_root
+    from dd_live.session.session import Session
+
+    name = f"open-{os.getpid()}"
+    osc_port, reply_port, client_port = free_udp_port(), free_udp_port(), free_udp_port()
+    log = tmp_path / "serve.log"
+    dump, client = Dump(reply_port), Dump(client_port)
+    with open(log, "w") as err:
+        proc = serve(name, osc_port, reply_port, stderr=err)
+    served = lambda n: [line for line in log.read_text().splitlines() if "serving session" in line][n:]  # noqa: E731
+    try:
+        deadline = time.monotonic() + 120
+        while not served(0) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        oscsend(osc_port, "/dd/hello", "i", client_port)
+        client.wait("/dd/status")
+        cid = int(dump.wait("/dd/candidate", 60)[0])
+        oscsend(osc_port, "/dd/like", "i", cid)
+        dump.wait("/dd/rated", where=lambda a: a[0] == cid)
+        for bad in (["ss", "no/such", "research"], ["ss", "new", "/no/such/kit"], ["s", name]):
+            oscsend(osc_port, "/dd/session/open", *bad)
+            code, message = dump.wait("/dd/error")
+            assert code == "args" and message.startswith("/dd/session/open: "), message
+        dump.drop("/dd/status")
+        oscsend(osc_port, "/dd/status")
+        assert dump.wait("/dd/status")[0] == 1 and len(served(0)) == 1        # still the first session
+
+        empty = tmp_path / "no sounds here"                    # a folder, but no kit: found only when opened
+        empty.mkdir()
+        client.drop("/dd/candidate")
+        oscsend(osc_port, "/dd/session/open", "ss", "new", str(empty))
+        client.wait("/dd/candidate", 120)
+        (line,) = served(1)
+        assert f"/{name} (1 ratings" in line and f"serving {name} again" in log.read_text(), log.read_text()[-2000:]
+        assert sorted(p.name for p in sessions_root().iterdir() if not p.name.startswith(".")) == [name]
+
+        client.drop("/dd/candidate")
+        t0 = time.monotonic()
+        oscsend(osc_port, "/dd/session/open", "ss", "new", "research")
+        client.wait("/dd/candidate", 120)                       # the new session's first loop, unasked
+        switch_s = time.monotonic() - t0
+        (line,) = served(2)
+        new = line.split("serving session ")[1].split(" (")[0]
+        assert new != str(sessions_root() / name) and "(0 ratings" in line, line
+        dump.drop("/dd/status")
+        oscsend(osc_port, "/dd/status")
+        assert dump.wait("/dd/status")[0] == 0
+        s = Session(Path(new), create=False, readonly=True)
+        assert s.settings()["samples"] == ["research"]
+        s.close()
+
+        oscsend(osc_port, "/dd/session/open", "s", name)
+        client.wait("/dd/candidate", 120)
+        assert f"/{name} (1 ratings" in served(3)[0]
+        assert proc.poll() is None
+        print(f"switch to a new session: first loop after {switch_s:.2f} s")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(30)
+        dump.close()
+        client.close()
+    said = log.read_text()
+    assert code == 0, said[-3000:]
+    assert said.count("left session; resume with") == 3 and "Traceback" not in said, said[-3000:]

@@ -6,6 +6,8 @@ token is refused (issue 18)."""
 from __future__ import annotations
 
 import sqlite3
+import time
+from pathlib import Path
 
 import pytest
 
@@ -136,6 +138,56 @@ def test_a_restarted_daemon_is_found_again(chrome, web_daemon, daemon, tmp_path)
         page.click("button[data-command=like]")
         next_grid(page, shown)
         assert d2.session.counts() == (1, 0)
+    finally:
+        page.close()
+
+
+def test_sessions_are_opened_and_new_ones_started_on_a_kit_from_the_page(chrome, web_daemon, daemon, tmp_path):
+    """The Sessions panel: another session's open button and a new session on a chosen kit each ask the daemon
+    to switch (/dd/session/open; dd-live serve then serves that session: tests/live/test_e2e.py); a folder that
+    is no kit is refused on the status line; after the switch the page finds the daemon again, on the new
+    session."""
+    from dd_live.session.session import Session
+    from dd_live.testing.browser import next_grid
+    from dd_live.testing.harness import stop_daemon
+
+    Session(tmp_path / "older").close()
+    d, base = web_daemon()
+    page = _open(chrome, base)
+    try:
+        next_grid(page, 0, 60_000)
+        page.click("#sessions-box summary")
+        page.click("#sessions li:has-text('older') button")
+        page.wait_for_function("document.getElementById('status').textContent.includes('opening session older')")
+        deadline = time.monotonic() + 10
+        while d.switch is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert d.switch == {"session": str(tmp_path / "older"), "samples": None}
+        assert page.locator("#sessions li:has-text('this one') button").count() == 0
+        d.switch = None
+
+        page.fill("#new-kit-folder", "/no/such/kit")
+        page.click("#new-session")
+        page.wait_for_function("document.getElementById('status').textContent.includes('no sample folder')")
+        assert d.switch is None
+        page.fill("#new-kit-folder", "")
+        page.select_option("#new-kit", "research")
+        page.click("#new-session")
+        deadline = time.monotonic() + 10
+        while d.switch is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        target = Path(d.switch["session"])
+        assert d.switch["samples"] == ["research"] and target.parent == tmp_path and not target.exists()
+
+        port = d.web.port                                  # what dd-live serve does next, by hand
+        stop_daemon(d)
+        d.session.close()
+        page.wait_for_function("!dd.connected", timeout=10_000)
+        page.evaluate("dd.candidate = null")
+        daemon(tmp_path / "older", web_port=port, web_token=TOKEN)
+        page.wait_for_function("dd.connected && dd.candidate !== null", timeout=60_000)   # its ids start at 1 too
+        page.wait_for_function("document.getElementById('sessions').textContent.includes('older (this one)')",
+                               timeout=10_000)
     finally:
         page.close()
 

@@ -61,6 +61,8 @@ function connect() {
     $("conn").textContent = "connected";
     $("conn").className = "conn on";
     say("");
+    dd.kit = null;              // the daemon may serve another session now (/dd/session/open): its kit and ids
+    dd.notesById.clear();
     send("hello");
     loadLists();
     loadSongs();
@@ -490,6 +492,7 @@ function setUpControls() {
     b.addEventListener("click", () => press(b.dataset.command));
   }
   $("play").addEventListener("click", togglePlay);
+  $("new-session").addEventListener("click", newSession);
   $("volume").addEventListener("input", () => { if (dd.audio.gain) dd.audio.gain.gain.value = Number($("volume").value); });
   const keys = dd.table.keys;
   document.addEventListener("keydown", (event) => {
@@ -617,9 +620,20 @@ async function loadLists() {
     $("sessions").replaceChildren(...sessions.sessions.map((s) => {
       const li = document.createElement("li");
       li.textContent = `${s.name}${s.name === sessions.current ? " (this one)" : ""}: ${s.ratings ?? "?"} ratings, ` +
-        `${s.likes ?? "?"} likes`;
+        `${s.likes ?? "?"} likes${s.kit ? `, ${s.kit}` : ""}${s.in_use_by ? " (served by another daemon)" : ""} `;
+      if (s.name !== sessions.current && !s.error && !s.in_use_by) {
+        const open = document.createElement("button");
+        open.textContent = "open";
+        open.title = `serve session ${s.name} instead of this one (the daemon starts again on it)`;
+        open.onclick = () => openSession(s.name);
+        li.appendChild(open);
+      }
       return li;
     }));
+    const kit = $("new-kit");
+    const chosen = kit.value;
+    kit.replaceChildren(...sessions.kits.map((k) => new Option(k.label, k.value)));
+    if (chosen) kit.value = chosen;
     $("exports").replaceChildren(...exports.exports.map((e) => {
       const li = document.createElement("li");
       const zip = document.createElement("a");
@@ -637,6 +651,20 @@ async function loadLists() {
   } catch (err) {
     say(`lists could not be loaded: ${err.message || err}`);
   }
+}
+
+function openSession(name, kit) {
+  // /dd/session/open: the daemon checks the name and kit (an error leaves this session playing), then starts
+  // again on that session; this page reconnects by itself and shows it.
+  if (send("session_open", kit ? [name, kit] : [name])) {
+    say(name === "new" ? "starting a new session: the daemon starts again on it" :
+      `opening session ${name}: the daemon starts again on it`);
+  }
+}
+
+function newSession() {
+  const folder = $("new-kit-folder").value.trim();
+  openSession("new", folder || $("new-kit").value);
 }
 
 // ---------------------------------------------------------------- MIDI from the browser (Web MIDI)
