@@ -11,7 +11,9 @@ hidden taste (a built-in rater) and the same seed:
   edited loop and a dislike of the proposal; a disliked edit a dislike of the edited loop only; a loop no edit
   helps is disliked as it is.
 
-Both performers' critics learn from what they stored, after each loop. Reported per performer: the noise-free
+Both performers' critics learn from what they stored, after each loop, and the fixer's search also reads the
+kept edits on the grid (:func:`dd_live.learn.policy.cell_terms`), as the daemon's does; a third performer, the
+fixer with the critic alone (``fix_critic_only``), shows what that adds. Reported per performer: the noise-free
 P(like) of the loops the session proposed (before any edit) over loops 41-80 of 80, the clicks spent, and the
 clicks until the running P(like) of the proposals (over the last :data:`WINDOW`) first reached the rater's
 41-80 figure. :data:`MAX_EDITS` and :data:`MIN_GAIN` were set before any run (what a performer would bother
@@ -52,9 +54,10 @@ def best_edit(rater, cand, library) -> tuple[object, float]:
 
 
 def session(rater, library, *, seed: int, fixes: bool, prior="shipped", loops: int = LOOPS,
-            implied: bool = True) -> dict:
+            cells_learn: bool = True) -> dict:
     """One performer through ``loops`` proposals of a new session (see the module docstring)."""
     from ..loops.prior import load_prior
+    from ..learn.policy import cell_terms as terms
     from ..learn.pool import sound_kinds
     from .evaluate import make_candidate, tally
     from .first_minutes import _session
@@ -65,13 +68,15 @@ def session(rater, library, *, seed: int, fixes: bool, prior="shipped", loops: i
     lineages: dict[bool, tuple[int, int]] = {}
     sounds: dict[str, tuple[int, int]] = {}
     p_likes, rated, clicks, at, edits, kept = [], [], 0, [], 0, 0
+    kept_pairs: list[tuple[np.ndarray, np.ndarray]] = []   # (edited, proposed) hits of each kept edit
 
     def learn(loop, like: bool) -> None:
         audio = scorer.audio(loop.pattern.hits[None], library.indices(loop.pattern.samples)[None])[0]
         trainer.add(scorer.features(audio[None])[0], like)
 
     for _ in range(loops):
-        found = search.next(critic, draw=True, lineages=lineages, sounds=sounds)
+        cells = terms(kept_pairs, search.pool.hits.shape[1:]) if cells_learn else None
+        found = search.next(critic, draw=True, lineages=lineages, sounds=sounds, cells=cells)
         audio = scorer.audio(found.hits[None], found.idx[None], found.genes)[0]
         cand = make_candidate(found, library, audio, "phase1")
         feats = scorer.features(audio[None])[0]       # what the critic hears of the proposal
@@ -97,8 +102,8 @@ def session(rater, library, *, seed: int, fixes: bool, prior="shipped", loops: i
             else:
                 if rater(loop):                       # kept: a like of the edit, a dislike of the proposal
                     learn(loop, True)
-                    if implied:
-                        trainer.add(feats, False)
+                    kept_pairs.append((loop.pattern.hits, cand.pattern.hits))
+                    trainer.add(feats, False)
                     kept += 1
                     stored_like = False
                 else:
@@ -110,12 +115,12 @@ def session(rater, library, *, seed: int, fixes: bool, prior="shipped", loops: i
     return {"p_like": p_likes, "rated_p_like": rated, "clicks": at, "edits": edits, "kept": kept}
 
 
-PERFORMERS = {"rate": {"fixes": False}, "fix": {"fixes": True}, "fix_like_only": {"fixes": True, "implied": False}}
+PERFORMERS = {"rate": {"fixes": False}, "fix": {"fixes": True}, "fix_critic_only": {"fixes": True, "cells_learn": False}}
 
 
 def compare(rater_cls, library, *, seeds: Sequence[int], prior="shipped") -> dict:
-    """Each performer of :data:`PERFORMERS` (the rater; the fixer as the daemon stores edits; the fixer were a
-    kept edit only a like) with one taste over ``seeds``: P(like) of the proposals 41-80 and of the loops rated
+    """Each performer of :data:`PERFORMERS` (the rater; the fixer as the daemon learns from edits; the fixer were
+    the critic all that learns from them) with one taste over ``seeds``: P(like) of the proposals 41-80 and of the loops rated
     41-80 (edited or not), clicks, and clicks until the running P(like) of the proposals reached the rater's
     41-80 figure (None: never within the session). Means over the seeds, and each run."""
     runs = []

@@ -89,6 +89,29 @@ def count_evidence(ratings: Iterable[tuple[int, bool]], free: dict[int, bool], p
     return {k: (v[0], v[1]) for k, v in lineages.items()}, {k: (v[0], v[1]) for k, v in sounds.items()}
 
 
+def cell_terms(pairs: Iterable[tuple[np.ndarray, np.ndarray]], shape: tuple[int, int]) -> np.ndarray | None:
+    """What the performer's kept edits say of each grid cell: (tracks, steps) logit terms added to a pooled loop's
+    score for each cell it plays (None: no kept edit on a grid of ``shape``).
+
+    ``pairs``: (edited hits, proposed hits) of each edit the performer kept (liked), bool (tracks, steps). Such an
+    edit is a comparison: the edited loop preferred to the proposal, differing in a few cells. The critic hears
+    the two a cell apart in its features and learns little from the pair; this reads it on the grid instead, as
+    Bradley-Terry comparisons with a utility u per cell (each changed cell counted as a comparison of its own):
+    a cell turned on a times and off r times has P(on preferred) = sigmoid(u), and with one imaginary comparison
+    each way as the prior, its most probable u is exactly log((a + 1) / (r + 1)). A cell no edit touched adds
+    nothing; utilities on the scale of a logit add to the head's logit."""
+    on = off = None
+    for edited, proposed in pairs:
+        if edited.shape != tuple(shape) or proposed.shape != tuple(shape):
+            continue                                  # an edit on another grid
+        if on is None:
+            on, off = np.zeros(shape), np.zeros(shape)
+        changed = edited != proposed
+        on += changed & edited
+        off += changed & proposed
+    return None if on is None else np.log((on + 1.0) / (off + 1.0))
+
+
 def choose_lineage(rng: np.random.Generator, counts: dict[bool, tuple[int, int]] | None = None) -> bool:
     """Whether the next loop comes from the free lineage: a draw of each lineage's like rate from its Beta
     posterior (:data:`LINEAGE_PRIOR` plus ``counts``, lineage -> (likes, dislikes) of its rated loops), the
@@ -227,10 +250,11 @@ class PoolSearch:
         return head_of(critic)
 
     def next(self, critic, *, draw: bool, lineages: dict[bool, tuple[int, int]] | None = None,
-             sounds: dict[str, tuple[int, int]] | None = None) -> Found:
+             sounds: dict[str, tuple[int, int]] | None = None, cells: np.ndarray | None = None) -> Found:
         """The next loop; its score is the critic's own. ``lineages``: with a drum prior, the (likes, dislikes)
         of the prior's rated loops (False) and the free ones (True), for :func:`choose_lineage`; ``sounds``:
-        the (served, disliked) loops each kind of sound played in (:func:`sound_terms`)."""
+        the (served, disliked) loops each kind of sound played in (:func:`sound_terms`); ``cells``: the kept edits'
+        per-cell terms (:func:`cell_terms`)."""
         pool = self.pool
         w, b = self.head(critic, draw=draw)
         if not bool((w != 0).any()):  # nothing learned yet: a new loop from the prior at the performer's density
@@ -255,6 +279,9 @@ class PoolSearch:
 
             def score(rows=None) -> np.ndarray:
                 s = pool.logits(w, b, rows)
+                if cells is not None and cells.shape == pool.hits.shape[1:]:
+                    h = pool.hits if rows is None else pool.hits[rows]
+                    s = s + h.reshape(h.shape[0], -1) @ cells.ravel()
                 return s if terms is None else s + pool.kind_sums(terms, rows)
 
             logits = np.where(allowed, score(), -np.inf)

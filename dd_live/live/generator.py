@@ -316,9 +316,7 @@ class GeneratorWorker(Worker):
         settings, epoch = self.settings, self._epoch
         with self.gate.hold(high=True):
             if self.pooled and settings.mode in ("lean", "best"):
-                lineages, sounds = self._evidence()
-                found = self._pool_search().next(self.critic, draw=settings.mode == "lean", lineages=lineages,
-                                                 sounds=sounds)
+                found = self._pool_search().next(self.critic, draw=settings.mode == "lean", **self._evidence())
             else:
                 if self._stale:
                     self.chains.rescore()
@@ -345,13 +343,16 @@ class GeneratorWorker(Worker):
             sound_hash(self.library, int(i), self.hashes)
         return loop
 
-    def _evidence(self) -> tuple[dict[bool, tuple[int, int]], dict[str, tuple[int, int]]]:
-        """:func:`count_evidence` of this run's loops, over the session's ratings as they are now (undos too)."""
-        from ..learn.policy import count_evidence
+    def _evidence(self) -> dict:
+        """The pool search's evidence, from the session as it is now (undos too): :func:`count_evidence` of this
+        run's loops over the ratings, and the kept edits' :func:`cell_terms` on the grid played."""
+        from ..learn.policy import cell_terms, count_evidence
         cur = self.current()
         if cur is not None and cur.id in self._played:
             self._heard.add(cur.id)
-        return count_evidence(self.session.ratings(), self._free, self._played, self._heard)
+        lineages, sounds = count_evidence(self.session.ratings(), self._free, self._played, self._heard)
+        cells = cell_terms(self.session.kept_edits(), (len(self.settings.locks), self.settings.steps))
+        return {"lineages": lineages, "sounds": sounds, "cells": cells}
 
     def _pool_search(self):
         """The pool search, made on first use under the current constraints (call holding the gate)."""

@@ -77,7 +77,8 @@ ADDRESSES: tuple[Address, ...] = (
                                Arg("step", "i", "step of the bar (0: the first)", lo=0, hi=63),
                                Arg("velocity", "i", "0: a rest; 1-127: a hit at that velocity", lo=0, hi=127)),
             "Edit loop `id`'s cell: the edited loop becomes a candidate of its own (stored, announced, played from "
-            "the next bar line; then /dd/edited). Liking it is also a dislike of the loop it was made from.", "edit"),
+            "the next bar line; then /dd/edited). Liking it is also a dislike of the loop it was made from, and "
+            "the loops that follow lean towards the cells it changed.", "edit"),
     Address("/dd/edit/sound", "in", (_ID, _TRACK,
                                      Arg("sample", "s", "a sound of the daemon's samples: its key, or its name if "
                                                         "only one sound has it")),

@@ -4,6 +4,8 @@ mixin of :class:`dd_live.session.session.Session` (it uses the session's databas
 
 from __future__ import annotations
 
+import numpy as np
+
 #: the table, part of the session's schema (made in an older session's database when it is opened)
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS edits(   -- each edited candidate and the loop the daemon proposed that it came from
@@ -24,3 +26,13 @@ class SessionEdits:
     def edit_roots(self) -> dict[int, int]:
         """Each edited candidate's root."""
         return {int(a): int(b) for a, b in self._query("SELECT candidate_id, root FROM edits")}
+
+    def kept_edits(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(edited hits, root hits), bool (tracks, steps), of each edited candidate liked (kept), by id."""
+        from ..loops.pattern import Pattern
+
+        rows = self._query("SELECT c.pattern, p.pattern FROM edits e "
+                           "JOIN ratings r ON r.candidate_id = e.candidate_id AND r.label = 1 "
+                           "JOIN candidates c ON c.id = e.candidate_id JOIN candidates p ON p.id = e.root "
+                           "ORDER BY e.candidate_id")
+        return [(Pattern.from_json(a).hits, Pattern.from_json(b).hits) for a, b in rows]

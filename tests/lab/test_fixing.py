@@ -51,3 +51,19 @@ def test_clicks_to_a_goal_reads_the_running_rate_of_the_proposals():
     assert fixing.clicks_to(run, 0.2) == 40                 # the first full window
     assert fixing.clicks_to(run, 0.5) == run["clicks"][28]   # nine of the window at 0.9
     assert fixing.clicks_to(run, 0.95) is None
+
+
+def test_the_fixers_search_reads_its_kept_edits_on_the_grid_as_the_daemons_does(kit, monkeypatch):
+    from dd_live.learn.policy import PoolSearch
+
+    seen = []
+    real = PoolSearch.next
+    monkeypatch.setattr(PoolSearch, "next", lambda self, critic, **kw: seen.append(kw.get("cells")) or real(
+        self, critic, **kw))
+    fix = fixing.session(GrooveRater(seed=1), kit, seed=1, fixes=True, loops=8)
+    assert fix["kept"] > 0
+    given = [c for c in seen if c is not None]
+    assert len(given) >= 1 and given[-1].shape == (4, 16) and given[-1].any()
+    seen.clear()
+    fixing.session(GrooveRater(seed=1), kit, seed=1, fixes=True, loops=8, cells_learn=False)
+    assert seen and all(c is None for c in seen)

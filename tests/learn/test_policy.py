@@ -303,3 +303,42 @@ def test_an_unnamed_folder_is_not_one_category(make_library):
     pool = LoopPool(lib, Scorer(lib, Critic().eval()), rng=np.random.default_rng(2), start=32)
     pool.prime()
     assert pool.varied(8).all()
+
+
+def test_kept_edits_are_per_cell_comparisons_on_their_grid():
+    from dd_live.learn.policy import cell_terms
+
+    proposed = np.zeros((4, 16), dtype=bool)
+    proposed[1, 4] = True
+    on = proposed.copy()
+    on[0, 0] = True                                           # a kick added on 1
+    off = proposed.copy()
+    off[1, 4] = False                                         # a snare taken away
+    assert cell_terms([], (4, 16)) is None
+    assert cell_terms([(np.zeros((4, 12), bool), np.ones((4, 12), bool))], (4, 16)) is None   # another grid
+    terms = cell_terms([(on, proposed), (on, proposed), (off, proposed), (off, proposed)], (4, 16))
+    assert terms[0, 0] == pytest.approx(np.log(3.0))          # on twice, off never: log((2 + 1) / (0 + 1))
+    assert terms[1, 4] == pytest.approx(np.log(1 / 3))        # off twice
+    both = cell_terms([(on, off)], (4, 16))                   # the kick added and the snare put back at once
+    assert both[0, 0] == both[1, 4] == pytest.approx(np.log(2.0))
+    untouched = np.ones((4, 16), bool)
+    untouched[0, 0] = untouched[1, 4] = False
+    assert not terms[untouched].any()
+
+
+def test_the_search_leans_to_cells_kept_edits_turned_on(small_lib):
+    """The same pool and head: with terms for one cell, the loops served play it far more often."""
+    from dd_live.learn.policy import cell_terms
+
+    def served(cells, seed: int = 5) -> float:
+        pool, critic = _pool(small_lib, seed=seed)
+        _liking_density(critic, pool)
+        search = PoolSearch(pool, seed=seed)
+        return float(np.mean([search.next(critic, draw=True, cells=cells).hits[2, 3] for _ in range(30)]))
+
+    proposed = np.zeros((4, 16), dtype=bool)
+    edited = proposed.copy()
+    edited[2, 3] = True
+    cells = cell_terms([(edited, proposed)] * 6, (4, 16))
+    assert served(cells) >= served(None) + 0.3
+    assert served(-cells) <= served(None)                     # turned off as often: played less

@@ -51,6 +51,7 @@ def test_an_edit_is_a_candidate_of_its_own_and_keeping_it_dislikes_the_proposal(
     assert c.wait("/dd/rated")[:2] == [second, "like"]
     assert d.session.ratings() == [(root, False), (second, True)]
     assert d.session.label(first[0]) is None             # the edit in between is never rated
+    assert not d.generator._evidence()["cells"].any()     # the second edit undid the first: no cell changed
     c.send("/dd/undo")                                   # one undo takes back both
     c.wait("/dd/status")
     assert d.session.ratings() == []
@@ -141,3 +142,22 @@ def test_which_proposal_an_edit_came_from_outlives_a_restart(daemon, tmp_path):
     c.drain(0.2)
     c.send("/dd/undo")                                   # one undo takes back both, as before a restart
     assert c.wait("/dd/status", 10)[0] == 0 and d.session.ratings() == []
+
+
+def test_a_kept_edit_leans_the_search_to_the_cell_it_changed(daemon):
+    """What the next loops are searched with: the kept edit's cell (a kick added) as a term of its own
+    (learn.policy.cell_terms), gone again with an undo."""
+    d, c = daemon()
+    root, cells = _current(c)
+    step = next(s for s in range(d.current.pattern.steps) if cells[s] == 0)
+    c.send("/dd/edit", root, 1, step, 100)
+    edit = c.wait("/dd/candidate", 20, lambda a: a[0] != root)[0]
+    c.wait("/dd/edited", 10)
+    c.drain(0.2)
+    c.send("/dd/like")
+    c.wait("/dd/rated", where=lambda a: a[0] == edit)
+    terms = d.generator._evidence()["cells"]
+    assert terms[0, step] == np.log(2.0) and np.count_nonzero(terms) == 1
+    c.send("/dd/undo")
+    c.wait("/dd/status")
+    assert d.generator._evidence()["cells"] is None
