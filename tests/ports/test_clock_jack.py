@@ -175,9 +175,9 @@ def test_midi_clock_in_through_rtmidi_follows_the_host(jack, daemon, tmp_path):
         host.stop(end)
         while host.port.clock() < end - 0.2:
             time.sleep(0.01)
-        # stamped on arrival in rtmidi's callback (Python may hold it up): measured 119.67-120.0 here, against
-        # 0.0002 bpm off through the frame-stamped reader above
-        assert d.clock.follower.running and d.clock.follower.bpm() == pytest.approx(120.0, abs=1.0)
+        # stamped on arrival in rtmidi's callback (Python may hold it up): measured 119.67-120.0 on a quiet machine
+        # and 118.7 on a busy one (the CI's), against 0.0002 bpm off through the frame-stamped reader above
+        assert d.clock.follower.running and d.clock.follower.bpm() == pytest.approx(120.0, abs=2.0)
         while host.port.clock() < end + 0.2:
             time.sleep(0.01)
         # rtmidi's JACK input queue (lock-free, without barriers) lost or doubled a tick in 2 of 12 runs here,

