@@ -327,18 +327,25 @@ def test_kept_edits_are_per_cell_comparisons_on_their_grid():
 
 
 def test_the_search_leans_to_cells_kept_edits_turned_on(small_lib):
-    """The same pool and head: with terms for one cell, the loops served play it far more often."""
+    """The same pool and head: with terms for the cell its loops played least, the loops served play it far more
+    often; turned off as often, the cell they played most is played no more often."""
     from dd_live.learn.policy import cell_terms
 
-    def served(cells, seed: int = 5) -> float:
+    def served(cells, seed: int = 5) -> np.ndarray:
         pool, critic = _pool(small_lib, seed=seed)
         _liking_density(critic, pool)
         search = PoolSearch(pool, seed=seed)
-        return float(np.mean([search.next(critic, draw=True, cells=cells).hits[2, 3] for _ in range(30)]))
+        return np.mean([search.next(critic, draw=True, cells=cells).hits for _ in range(30)], axis=0)
 
-    proposed = np.zeros((4, 16), dtype=bool)
-    edited = proposed.copy()
-    edited[2, 3] = True
-    cells = cell_terms([(edited, proposed)] * 6, (4, 16))
-    assert served(cells) >= served(None) + 0.3
-    assert served(-cells) <= served(None)                     # turned off as often: played less
+    plain = served(None)
+    for cell, sign in ((np.unravel_index(np.argmin(plain), plain.shape), 1), (np.unravel_index(np.argmax(plain),
+                                                                                                  plain.shape), -1)):
+        proposed = np.zeros((4, 16), dtype=bool)
+        edited = proposed.copy()
+        edited[cell] = True
+        pairs = [(edited, proposed) if sign > 0 else (proposed, edited)] * 6
+        leaned = served(cell_terms(pairs, (4, 16)))[cell]
+        if sign > 0:
+            assert leaned >= plain[cell] + 0.3, (cell, plain[cell], leaned)
+        else:
+            assert leaned <= plain[cell], (cell, plain[cell], leaned)
