@@ -29,10 +29,17 @@ class SessionEdits:
 
     def kept_edits(self) -> list[tuple[np.ndarray, np.ndarray]]:
         """(edited hits, root hits), bool (tracks, steps), of each edited candidate liked (kept), by id."""
+        from ..errors import PatternError
         from ..loops.pattern import Pattern
 
         rows = self._query("SELECT c.pattern, p.pattern FROM edits e "
                            "JOIN ratings r ON r.candidate_id = e.candidate_id AND r.label = 1 "
                            "JOIN candidates c ON c.id = e.candidate_id JOIN candidates p ON p.id = e.root "
                            "ORDER BY e.candidate_id")
-        return [(Pattern.from_json(a).hits, Pattern.from_json(b).hits) for a, b in rows]
+        pairs = []
+        for a, b in rows:
+            try:
+                pairs.append((Pattern.from_json(a).hits, Pattern.from_json(b).hits))
+            except PatternError:       # a damaged row teaches nothing (the loop itself cannot be played either)
+                continue
+        return pairs

@@ -135,12 +135,21 @@ def list_sessions(root: Path | None = None) -> list[dict[str, Any]]:
                 db.close()
             entry.update({"ratings": int(total), "likes": int(likes), "dislikes": int(total - likes),
                           "candidates": int(candidates), "modified": (folder / DB_NAME).stat().st_mtime,
-                          "samples": json.loads(kit[0]) if kit else []})
+                          "samples": _folders(kit[0]) if kit else []})
         except (sqlite3.Error, OSError) as err:
             entry["error"] = (f"damaged database ({err}); dd-live serve or export recovers what is readable"
                               if isinstance(err, sqlite3.DatabaseError) and damaged(err) else f"unreadable ({err})")
         out.append(entry)
     return out
+
+
+def _folders(value: str) -> list[str]:
+    """A session's stored sample folders (a JSON list of strings; anything else: none, the built-in kit's)."""
+    try:
+        got = json.loads(value)
+    except (TypeError, ValueError):
+        return []
+    return [f for f in got if isinstance(f, str)] if isinstance(got, list) else []
 
 
 def sessions_table(rows: list[dict[str, Any]], root: Path | None = None) -> str:
@@ -182,7 +191,8 @@ NEW = "new"           # /dd/session/open's name for a new session (named from th
 DEFAULT_KIT = "default"   # /dd/session/open's name for the built-in kit
 
 
-def switch_target(spec: str, samples: str | None, current: Path, *, root: Path | None = None) -> tuple[Path, list[str] | None]:
+def switch_target(spec: str, samples: str | None, current: Path, *,
+                  root: Path | None = None) -> tuple[Path, list[str] | None]:
     """Where ``/dd/session/open spec [samples]`` leads, checked before the served session is left: the session's
     folder, and the sample folders a new one is made with (None: an existing session's own, or a new one on
     ``current``'s kit, which the caller knows). ``spec``: :data:`NEW`, ``last``, or a name under ``root``;
@@ -203,7 +213,8 @@ def switch_target(spec: str, samples: str | None, current: Path, *, root: Path |
     if is_session(folder):
         holder = SessionLock.holder(folder)
         if holder:
-            raise InputError(f"session {folder.name} is served by {'another daemon' if holder < 0 else f'process {holder}'}")
+            who = "another daemon" if holder < 0 else f"process {holder}"
+            raise InputError(f"session {folder.name} is served by {who}")
         if samples:
             raise InputError(f"session {folder.name} plays the kit it was made with; a kit is chosen for a new session")
         return folder, None

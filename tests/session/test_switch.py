@@ -68,3 +68,43 @@ def test_a_folder_that_is_not_a_session_is_refused(root):
     (root / "junk" / "notes.txt").write_text("mine")
     with pytest.raises(InputError, match="not a dd_live session"):
         switch_target("junk", None, root / "served", root=root)
+
+
+def test_each_session_lists_its_kit_and_a_malformed_one_is_the_built_in(root):
+    from dd_live.session.folders import list_sessions
+
+    s = Session(root / "served", create=False)
+    s.save_settings({"samples": ["/my/kit", "research"]})
+    s.close()
+    s = Session(root / "older", create=False)
+    s.save_settings({"samples": {"not": "a list"}})
+    s.close()
+    rows = {r["name"]: r for r in list_sessions(root)}
+    assert rows["served"]["samples"] == ["/my/kit", "research"] and rows["older"]["samples"] == []
+
+
+def test_kept_edits_are_the_liked_edits_with_their_roots_and_a_damaged_row_is_skipped(root):
+    import numpy as np
+
+    from dd_live.loops.pattern import Pattern
+
+    s = Session(root / "served", create=False)
+    hits = np.zeros((4, 16), dtype=bool)
+    hits[1, 4] = True
+    rows = {}
+    for cid in (1, 2, 3, 4, 5):
+        h = hits.copy()
+        h[0, cid] = cid > 1                                   # 1 is the proposal; 2-5 its edits
+        rows[cid] = h
+        s.add_candidate(cid, Pattern(h, ("a", "b", "c", "d")).to_json(), 0.5, 0, 0, 120.0,
+                        "edit" if cid > 1 else "lean")
+        if cid > 1:
+            s.add_edit(cid, 1)
+    s.rate(2, True)
+    s.rate(3, False)                                          # a disliked edit is no kept one
+    s.rate(5, True)
+    with s._tx() as c:
+        c.execute("UPDATE candidates SET pattern = 'not json' WHERE id = 5")
+    got = s.kept_edits()
+    s.close()
+    assert len(got) == 1 and np.array_equal(got[0][0], rows[2]) and np.array_equal(got[0][1], rows[1])
