@@ -32,14 +32,18 @@ class SessionEdits:
         from ..errors import PatternError
         from ..loops.pattern import Pattern
 
-        rows = self._query("SELECT c.pattern, p.pattern FROM edits e "
+        rows = self._query("SELECT e.candidate_id, e.root, c.pattern, p.pattern FROM edits e "
                            "JOIN ratings r ON r.candidate_id = e.candidate_id AND r.label = 1 "
                            "JOIN candidates c ON c.id = e.candidate_id JOIN candidates p ON p.id = e.root "
                            "ORDER BY e.candidate_id")
+        parsed = self.__dict__.setdefault("_kept_parsed", {})   # (id, root) -> hits: a pattern is parsed once
         pairs = []
-        for a, b in rows:
-            try:
-                pairs.append((Pattern.from_json(a).hits, Pattern.from_json(b).hits))
-            except PatternError:       # a damaged row teaches nothing (the loop itself cannot be played either)
-                continue
+        for cid, root, a, b in rows:
+            if (cid, root) not in parsed:
+                try:
+                    parsed[cid, root] = (Pattern.from_json(a).hits, Pattern.from_json(b).hits)
+                except PatternError:   # a damaged row teaches nothing (the loop itself cannot be played either)
+                    parsed[cid, root] = None
+            if parsed[cid, root] is not None:
+                pairs.append(parsed[cid, root])
         return pairs
