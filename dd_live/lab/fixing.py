@@ -119,9 +119,9 @@ PERFORMERS = {"rate": {"fixes": False}, "fix": {"fixes": True}, "fix_critic_only
 
 
 def compare(rater_cls, library, *, seeds: Sequence[int], prior="shipped") -> dict:
-    """Each performer of :data:`PERFORMERS` (the rater; the fixer as the daemon learns from edits; the fixer were
-    the critic all that learns from them) with one taste over ``seeds``: P(like) of the proposals 41-80 and of the loops rated
-    41-80 (edited or not), clicks, and clicks until the running P(like) of the proposals reached the rater's
+    """Each performer of :data:`PERFORMERS` (the rater; the fixer as the daemon learns from edits; the fixer with
+    the critic alone learning from them) with one taste over ``seeds``: P(like) of the proposals 41-80 and of the
+    loops rated 41-80 (edited or not), clicks, and clicks until the running P(like) of the proposals reached the rater's
     41-80 figure (None: never within the session). Means over the seeds, and each run."""
     runs = []
     for seed in seeds:

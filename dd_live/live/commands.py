@@ -226,14 +226,13 @@ class Commands:
     def _cmd_session_open(self, sender, session: str, samples: str | None = None) -> None:
         """Checked here, on the OSC thread: a bad name or kit leaves this session playing. The switch itself is
         ``dd-live serve``'s (:func:`dd_live.live.serve_cli.cmd_serve`), once this daemon has stopped."""
-        from ..session.folders import is_session, switch_target
+        from ..session.folders import switch_target
 
         try:
-            folder, kit = switch_target(session, samples, self.session.folder)
+            folder, kit = switch_target(session, samples, self.session.folder,
+                                        self.session.settings().get("samples", []))
         except InputError as err:
             raise OSCError("args", f"/dd/session/open: {err}") from None
-        if kit is None and not is_session(folder):       # a new session on this one's kit
-            kit = list(self.session.settings().get("samples", []))
         log.info("leaving session %s for %s", self.session.name, folder.name)
         self.switch = {"session": str(folder), "samples": kit}
 

@@ -191,17 +191,17 @@ NEW = "new"           # /dd/session/open's name for a new session (named from th
 DEFAULT_KIT = "default"   # /dd/session/open's name for the built-in kit
 
 
-def switch_target(spec: str, samples: str | None, current: Path, *,
+def switch_target(spec: str, samples: str | None, current: Path, kit: list[str], *,
                   root: Path | None = None) -> tuple[Path, list[str] | None]:
     """Where ``/dd/session/open spec [samples]`` leads, checked before the served session is left: the session's
-    folder, and the sample folders a new one is made with (None: an existing session's own, or a new one on
-    ``current``'s kit, which the caller knows). ``spec``: :data:`NEW`, ``last``, or a name under ``root``;
+    folder, and the sample folders a new one is made with (None: an existing session, which keeps its own; no
+    ``samples``: ``kit``, the served session's). ``spec``: :data:`NEW`, ``last``, or a name under ``root``;
     ``samples``: :data:`DEFAULT_KIT`, ``research`` or an absolute folder. InputError for a bad name or kit,
     the session being served already, one another process serves, and a kit named for an existing session."""
     from ..sound.categories import RESEARCH_KIT
 
     root = root or sessions_root()
-    if spec in (NEW, "") or spec is None:
+    if spec in (NEW, ""):
         folder = resolve(None, root=root)
     elif spec == LAST:
         folder = newest(root, besides=current)
@@ -219,7 +219,7 @@ def switch_target(spec: str, samples: str | None, current: Path, *,
             raise InputError(f"session {folder.name} plays the kit it was made with; a kit is chosen for a new session")
         return folder, None
     if not samples:
-        return folder, None
+        return folder, list(kit)
     if samples == DEFAULT_KIT:
         return folder, []
     if samples == RESEARCH_KIT:

@@ -24,19 +24,20 @@ def root(tmp_path):
 def test_a_new_session_gets_the_kit_named(root, tmp_path):
     kit = tmp_path / "my kit"
     kit.mkdir()
-    folder, samples = switch_target("new", str(kit), root / "served", root=root)
+    folder, samples = switch_target("new", str(kit), root / "served", ["/kit/served"], root=root)
     assert folder.parent == root and not folder.exists() and samples == [str(kit.resolve())]
-    assert switch_target("new", "research", root / "served", root=root)[1] == ["research"]
-    assert switch_target("new", "default", root / "served", root=root)[1] == []
-    assert switch_target("fresh", None, root / "served", root=root) == (root / "fresh", None)   # this one's kit
+    assert switch_target("new", "research", root / "served", ["/kit/served"], root=root)[1] == ["research"]
+    assert switch_target("new", "default", root / "served", ["/kit/served"], root=root)[1] == []
+    assert switch_target("fresh", None, root / "served", ["/kit/served"], root=root) == (root / "fresh",
+                                                                                       ["/kit/served"])  # this one's
 
 
 def test_an_existing_session_keeps_its_kit_and_last_is_the_newest_other_one(root):
-    assert switch_target("older", None, root / "served", root=root) == (root / "older", None)
-    assert switch_target("last", None, root / "served", root=root)[0] == root / "older"
-    assert switch_target("last", None, root / "older", root=root)[0] == root / "served"
+    assert switch_target("older", None, root / "served", ["/kit/served"], root=root) == (root / "older", None)
+    assert switch_target("last", None, root / "served", ["/kit/served"], root=root)[0] == root / "older"
+    assert switch_target("last", None, root / "older", ["/kit/older"], root=root)[0] == root / "served"
     with pytest.raises(InputError, match="kit it was made with"):
-        switch_target("older", "research", root / "served", root=root)
+        switch_target("older", "research", root / "served", ["/kit/served"], root=root)
 
 
 @pytest.mark.parametrize("spec, samples, message", [
@@ -49,7 +50,7 @@ def test_an_existing_session_keeps_its_kit_and_last_is_the_newest_other_one(root
 ])
 def test_bad_names_and_kits_are_one_line_errors(root, spec, samples, message):
     with pytest.raises(InputError, match=message) as err:
-        switch_target(spec, samples, root / "served", root=root)
+        switch_target(spec, samples, root / "served", ["/kit/served"], root=root)
     assert "\n" not in str(err.value)
 
 
@@ -58,7 +59,7 @@ def test_a_session_another_process_serves_is_refused(root):
     lock.acquire()
     try:
         with pytest.raises(InputError, match="served by"):
-            switch_target("older", None, root / "served", root=root)
+            switch_target("older", None, root / "served", ["/kit/served"], root=root)
     finally:
         lock.release()
 
@@ -67,7 +68,7 @@ def test_a_folder_that_is_not_a_session_is_refused(root):
     (root / "junk").mkdir()
     (root / "junk" / "notes.txt").write_text("mine")
     with pytest.raises(InputError, match="not a dd_live session"):
-        switch_target("junk", None, root / "served", root=root)
+        switch_target("junk", None, root / "served", ["/kit/served"], root=root)
 
 
 def test_each_session_lists_its_kit_and_a_malformed_one_is_the_built_in(root):
