@@ -20,7 +20,6 @@ from __future__ import annotations
 import copy
 import logging
 import os
-import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -39,7 +38,7 @@ from .generator import GeneratorWorker
 from .song_play import SongPlay
 from .song_worker import SongWorker
 from .sync import ClockService
-from ..session.settings import LiveSettings, grid_settings
+from ..session.settings import LiveSettings
 from ..osc.osc import Command, OSCError
 from ..osc.osc_server import OSCServer
 from ..osc.replies import Replies
@@ -47,7 +46,6 @@ from .supervisor import Supervisor, front_ends
 from .takes import TakeService
 from .trainer_worker import TrainerWorker
 from ..worker import Gate, failure
-from .. import GRID
 
 log = logging.getLogger("dd_live.daemon")
 
@@ -70,13 +68,14 @@ class Daemon(Commands):
                  learn: str = "auto", server: OSCServer | None = None, stored: dict | None = None,
                  sync: str = "internal", clock_in: str = "virtual", clock_out: bool = False,
                  web_port: int | None = None, web_token: str | None = None, web_socket=None,
-                 prior="shipped", precision: str | None = None) -> None:
+                 prior="shipped", precision: str | None = None, rig=None) -> None:
         """``server``: an OSC server already bound; ``stored``: the session's settings if already read; ``sync``
         and ``clock_in``: the clock MIDI out follows (see :mod:`.sync`); ``web_port``: serve the browser front
         end there (0: any free port; None: none; ``web_socket``: already bound there) with ``web_token`` (None:
         the user's, see :func:`dd_live.web.access.user_token`); ``prior``: the
         :class:`dd_live.loops.prior.DrumPrior` new loops come from ("shipped": dd_live's; None: DeepDrummer's
-        uniform draws); ``precision``: the critic's (None: the process's default)."""
+        uniform draws); ``precision``: the critic's (None: the process's default); ``rig``: the ports the last
+        session's daemon handed over (:mod:`.rig`; None: opened by start())."""
         from ..learn.critic import configure_threads, set_precision
         from ..loops.render import prefer_kernel
         from ..session.recovery import restore_trainer
@@ -100,8 +99,11 @@ class Daemon(Commands):
         self.settings = replace(self.settings, feel_layer=tuple(feel) if feel and any(feel) else ())
         self.takes = TakeService(session=session, settings=lambda: self.settings, current=lambda: self.current,
                                  outputs=lambda: self.outputs, update=self.update, send=self.send)
-        self.clock = ClockService(sync, clock_in, clock_out, settings=lambda: self.settings,
-                                  outputs=lambda: self.outputs, update=self.update, send=self.send)
+        bound = {"settings": lambda: self.settings, "outputs": lambda: self.outputs, "update": self.update,
+                 "send": self.send}
+        self.clock = ClockService(sync, clock_in, clock_out, **bound) if rig is None else rig.clock
+        self.clock.bind(**bound)
+        self._rig = rig
         # How a session's critic starts and learns is stored with it, so that a critic rebuilt after a
         # damaged checkpoint starts and learns as it did.
         init, learn = stored.get("init", init), stored.get("learn", learn)
@@ -144,65 +146,12 @@ class Daemon(Commands):
         self.supervisor = Supervisor(lambda: self.workers, front_ends(self.replies))   # started last by start()
 
     @classmethod
-    def open(cls, config: dict[str, Any], aliases: dict[str, str] | None = None) -> Daemon:
-        """The daemon ``dd-live serve`` runs, from merged settings (see :mod:`dd_live.live.config`): the session
-        resumed or made, its kit checked, the OSC port bound. Everything that can fail is tried before a new
-        session's folder is made, so a failed start leaves nothing (an empty folder the user named is emptied
-        again, not removed)."""
-        from ..song.drum_parts import performer_prior
-        from ..sound.samples import open_library
-        from .config import check_init, web_port
-        from ..session.folders import check_folder, is_session, resolve, session_samples
-        from ..session.session import Session
+    def open(cls, config: dict[str, Any], aliases: dict[str, str] | None = None, *, rig=None) -> Daemon:
+        """The daemon ``dd-live serve`` runs, from merged settings (see :func:`.opening.open_daemon`); ``rig``: the
+        ports the last session's daemon handed over."""
+        from .opening import open_daemon
 
-        folder = resolve(config["session"])
-        check_folder(folder)
-        session = Session(folder, create=False, lock=True) if is_session(folder) else None
-        existed = folder.exists()
-        server = web_socket = None
-        created = False
-        try:
-            stored = session.settings() if session is not None else {}
-            folders = session_samples(config["samples"], stored, folder)
-            library = open_library(folders or None, tracks=GRID.tracks)
-            prior = performer_prior(config.get("patterns") or [])
-            if session is None:
-                check_init(config["init"])
-            server = OSCServer(config["host"], config["osc_port"], lambda data, sender: None)
-            server.bind()
-            web = web_port(config.get("web", False))
-            if web is not None:
-                from ..web.server import bind
-
-                web_socket = bind(config["host"], web)
-            if session is None:
-                session = Session(folder, lock=True)
-                created = True
-            if "samples" not in stored:  # the kit the session is made with (what later serves must match)
-                session.save_settings({"samples": folders})
-            live = grid_settings(LiveSettings.from_dict(stored.get("live", {})), config)
-            return cls(session, library, settings=live, host=config["host"], osc_port=config["osc_port"],
-                       reply_port=config["reply_port"], aliases=aliases, threads=config["threads"],
-                       midi_out=config["midi_out"], audio=config["audio"], midi_in=config["midi_in"],
-                       audio_in=config["audio_in"],
-                       init=config["init"], learn=config["learn"], server=server, stored=stored,
-                       sync=config.get("sync", "internal"), clock_in=config.get("clock_in", "virtual"),
-                       clock_out=bool(config.get("clock_out", False)), web_port=web, web_socket=web_socket,
-                       prior=prior, precision=config.get("precision"))
-        except BaseException:
-            if server is not None:
-                server.close()
-            if web_socket is not None:
-                web_socket.close()
-            if session is not None:
-                session.close()
-            if created:
-                for part in ([*folder.iterdir()] if existed else [folder]):
-                    if part.is_dir():
-                        shutil.rmtree(part, ignore_errors=True)
-                    else:
-                        part.unlink(missing_ok=True)
-            raise
+        return open_daemon(cls, config, aliases, rig=rig)
 
     # ------------------------------------------------------------ lifecycle
 
@@ -214,7 +163,7 @@ class Daemon(Commands):
 
     def start(self) -> None:
         from ..sound.audio import clean_temp
-        from ..ports.outputs import open_inputs, open_outputs
+        from .rig import adopt, open_ports
 
         removed = clean_temp(self.session.folder, any_pid=True)  # the session is ours (locked): all of it is stale
         if removed:
@@ -233,12 +182,7 @@ class Daemon(Commands):
         if self.host not in protocol.LOOPBACK:
             log.warning("listening on %s:%d: OSC has no authentication; anyone who can reach this address can "
                         "control dd_live", self.host, self.server.port)
-        self.outputs = open_outputs(midi=self.midi_spec, audio=self.audio_wanted, bpm=self.settings.bpm,
-                                    follower=self.clock.follower, latency=self.settings.latency / 1000.0,
-                                    clock_out=self.clock.clock_out, audio_in=self.audio_in != "none")
-        self.inputs += self.clock.start()
-        self.inputs += open_inputs(midi=self.midi_in_spec, audio=self.audio_in, on_onset=self.takes.onset_at,
-                                   outputs=self.outputs)
+        self.outputs, self.inputs = open_ports(self) if self._rig is None else adopt(self, self._rig)
         self.trainer_worker.start()
         self.trainer_worker.sync()     # ratings stored but not yet trained on (after a crash)
         self.generator.start()
@@ -257,19 +201,30 @@ class Daemon(Commands):
     def _worker_error(self, code: str, message: str) -> None:   # trouble a worker recovers from (it logged it)
         self.replies.error(code, message, logged=True)
 
-    def stop(self) -> None:
+    def stop(self, *, keep_ports: bool = False) -> None:
+        """Stop every worker; ``keep_ports``: all but the ports, which play on for :meth:`hand_over`."""
         self.stopped.set()
-        for worker in self.workers:
+        for worker in self._ending(keep_ports):
             worker.stop()
 
-    def join(self, timeout: float = 5.0) -> None:
+    def join(self, timeout: float = 5.0, *, keep_ports: bool = False) -> None:
         from ..loops.render import close_pools
 
-        for worker in self.workers:
+        for worker in self._ending(keep_ports):
             worker.join(timeout)
-        for part in self.workers:
+        for part in self._ending(keep_ports):
             part.close()   # sockets, ports and streams released (every Part's close is idempotent)
         close_pools()      # the render threads, once every worker that rendered has ended
+
+    def _ending(self, keep_ports: bool) -> list:
+        ports = [*self.outputs, *self.inputs] if keep_ports else []
+        return [w for w in self.workers if not any(w is p for p in ports)]
+
+    def hand_over(self):
+        """The ports this daemon kept open when it stopped for :attr:`switch` (a :class:`.rig.Rig`)."""
+        from .rig import Rig
+
+        return Rig(self.clock, list(self.outputs), list(self.inputs))
 
     def serve_forever(self, *, on_start: Callable[[], None] | None = None, poll_s: float = 0.2,
                       restore_signals: bool = True) -> None:
@@ -303,8 +258,13 @@ class Daemon(Commands):
                 time.sleep(poll_s)
                 reason = self.failure()
         finally:
-            self.stop()
-            self.join()
+            if signals:
+                self.switch = None         # Ctrl-C while switching: the process stops
+            keep = self.switch is not None and reason is None    # the ports play on for the next session
+            if keep and self.song_play.playing is not None:
+                self.song_play.stop_song()
+            self.stop(keep_ports=keep)
+            self.join(keep_ports=keep)
             self.session.close()
             for sig, handler in previous.items():
                 signal.signal(sig, handler if restore_signals else signal.SIG_IGN)

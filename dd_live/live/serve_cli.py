@@ -135,9 +135,9 @@ SESSION_SETTINGS = ("bpm", "steps", "beats", "latency", "gm")
 
 
 def switch(old, s: dict[str, Any], aliases: dict[str, str]) -> tuple[dict[str, Any], Any]:
-    """(settings, daemon) for the session ``old`` stopped for (its :attr:`switch`), on the ports it had, its
-    clients told; if that session cannot be opened (its kit unreadable, taken meanwhile), said in one line and
-    ``old``'s session served again."""
+    """(settings, daemon) for the session ``old`` stopped for (its :attr:`switch`), on the OSC and web ports it
+    had, with the MIDI and audio ports and clock it handed over (:mod:`.rig`), its clients told; if that session
+    cannot be opened (its kit unreadable, taken meanwhile), said in one line and ``old``'s session served again."""
     import gc
 
     from ..errors import DDLiveError, one_line
@@ -152,15 +152,20 @@ def switch(old, s: dict[str, Any], aliases: dict[str, str]) -> tuple[dict[str, A
     new.update({k: (None if target["samples"] is None else getattr(live, k)) for k in SESSION_SETTINGS})
     new["samples"] = target["samples"] or []
     clients = [c for c in old.replies.clients if c[0] != WEB]
+    rig = old.hand_over()
     gc.unfreeze()      # the stopped daemon's objects may be freed now
     try:
-        daemon = Daemon.open(new, aliases)
-    except DDLiveError as err:
-        print(f"dd-live: cannot open session {Path(target['session']).name}: {one_line(err)}; serving "
-              f"{old.session.name} again", file=sys.stderr, flush=True)
-        new = {**s, **ports, "session": str(old.session.folder), "samples": []}
-        new.update({k: None for k in SESSION_SETTINGS})
-        daemon = Daemon.open(new, aliases)
+        try:
+            daemon = Daemon.open(new, aliases, rig=rig)
+        except DDLiveError as err:
+            print(f"dd-live: cannot open session {Path(target['session']).name}: {one_line(err)}; serving "
+                  f"{old.session.name} again", file=sys.stderr, flush=True)
+            new = {**s, **ports, "session": str(old.session.folder), "samples": []}
+            new.update({k: None for k in SESSION_SETTINGS})
+            daemon = Daemon.open(new, aliases, rig=rig)
+    except BaseException:
+        rig.close()      # no session takes them: the process ends
+        raise
     for client in clients:
         daemon.replies.hello(client)
     return new, daemon

@@ -21,11 +21,12 @@ class ClockService:
     """The clock the drums follow and its commands. ``sync``, ``clock_in``, ``clock_out``: as ``dd-live serve``'s
     options; ``settings``: the daemon's settings, now; ``outputs``: its outputs, now; ``update``: changes the
     daemon's settings; ``send``: a reply to every client. Made before anything starts: the follower a host's
-    clock will feed (a missing Link extra fails here)."""
+    clock will feed (a missing Link extra fails here). A process keeps it from one session to the next
+    (:mod:`.rig`): :meth:`bind` gives it the next daemon's."""
 
     def __init__(self, sync: str, clock_in: str, clock_out: bool = False, *, settings: Callable[[], Any],
                  outputs: Callable[[], list], update: Callable[..., None], send: Callable[..., None]) -> None:
-        self._settings, self._outputs, self._update, self.send = settings, outputs, update, send
+        self.bind(settings=settings, outputs=outputs, update=update, send=send)
         self.sync_source, self.clock_in_spec = sync, clock_in
         self.clock_out = clock_out and sync == "internal"
         if clock_out and sync != "internal":
@@ -40,6 +41,11 @@ class ClockService:
 
             self.follower = LinkFollower(on_change=self._on_transport, bpm=settings().bpm,
                                          quantum=settings().beats)
+
+    def bind(self, *, settings: Callable[[], Any], outputs: Callable[[], list], update: Callable[..., None],
+             send: Callable[..., None]) -> None:
+        """The daemon this clock serves: its settings and outputs now, how to change its settings, its replies."""
+        self._settings, self._outputs, self._update, self.send = settings, outputs, update, send
 
     def regrid(self, beats: int) -> None:
         """The loops now have ``beats`` beats a bar: a Link session's bar (its quantum) follows."""

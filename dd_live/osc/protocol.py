@@ -119,8 +119,9 @@ ADDRESSES: tuple[Address, ...] = (
                                                            "this session's kit)", True)),
             "Serve another session: this one is kept as it is and the daemon starts again on that one (a new "
             "session keeps this one's tempo, grid, latency and note map), on the same ports; clients that said "
-            "/dd/hello keep their replies. MIDI and audio ports open again, so connections a DAW made to them "
-            "must be made again. A bad name or kit is an error and nothing changes.", "session_open"),
+            "/dd/hello keep their replies. MIDI and audio ports and the clock stay open (a DAW's connections "
+            "stay) and the playing loop plays on until the other session's first loop takes over at a bar line. "
+            "A bad name or kit is an error and nothing changes.", "session_open"),
     Address("/dd/status", "in", (), "Ask for /dd/status.", "status"),
     Address("/dd/set/tempo", "in", (Arg("bpm", "n", "tempo in beats per minute", lo=TEMPO_RANGE[0], hi=TEMPO_RANGE[1], step=0.1),),
             "Set the session tempo (loops, previews and MIDI follow; the critic always hears 120 bpm).", "set_tempo", page="loop", setting="bpm"),
