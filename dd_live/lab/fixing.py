@@ -14,9 +14,10 @@ hidden taste (a built-in rater) and the same seed:
 Both performers' critics learn from what they stored, after each loop, and the fixer's search also reads the
 kept edits on the grid (:func:`dd_live.learn.policy.cell_terms`), as the daemon's does; a third performer, the
 fixer with the critic alone (``fix_critic_only``), shows what that adds. Reported per performer: the noise-free
-P(like) of the loops the session proposed (before any edit) over loops 41-80 of 80, the clicks spent, and the
+P(like) of the loops the session proposed (before any edit) over loops 41-80 of 80, the clicks spent, the
 clicks until the running P(like) of the proposals (over the last :data:`WINDOW`) first reached the rater's
-41-80 figure. :data:`MAX_EDITS` and :data:`MIN_GAIN` were set before any run (what a performer would bother
+41-80 figure, and, for the same effort, the P(like) of the proposals heard over clicks 41-80 (each click a
+rating or an edit: the fixer's first 80 clicks are a part of its 80 loops, so no other run is needed). :data:`MAX_EDITS` and :data:`MIN_GAIN` were set before any run (what a performer would bother
 with), not tuned.
 """
 
@@ -133,11 +134,21 @@ def compare(rater_cls, library, *, seeds: Sequence[int], prior="shipped") -> dic
             row.update({f"{name}_p_like": float(np.mean(run["p_like"][LATE])),
                         f"{name}_rated_p_like": float(np.mean(run["rated_p_like"][LATE])),
                         f"{name}_clicks": run["clicks"][-1], f"{name}_clicks_to_goal": clicks_to(run, goal),
+                        f"{name}_p_like_clicks_41_80": by_clicks(run),
                         f"{name}_edits": run["edits"], f"{name}_kept": run["kept"]})
         runs.append(row)
     means = {k: round(float(np.mean([r[k] for r in runs])), 3) for k in runs[0]
              if k != "seed" and all(r[k] is not None for r in runs)}
     return {"seeds": list(seeds), **means, "runs": runs}
+
+
+def by_clicks(run: dict, late: slice = LATE) -> float | None:
+    """Mean P(like) of the proposals heard while clicks ``late`` (0-based: 40-79 are the 41st to 80th) were
+    spent, a proposal counted where its first click falls; None if the run spent fewer."""
+    p = np.asarray(run["p_like"])
+    before = np.concatenate([[0], np.asarray(run["clicks"][:-1])])   # clicks spent before each proposal
+    take = (before >= late.start) & (before < late.stop)
+    return float(p[take].mean()) if run["clicks"][-1] >= late.stop and take.any() else None
 
 
 def clicks_to(run: dict, goal: float) -> int | None:

@@ -4,6 +4,7 @@ its clicks are its ratings and edits, and what it stores follows the daemon's ru
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from dd_live.lab import fixing
 from dd_live.lab.raters import GrooveRater
@@ -51,6 +52,17 @@ def test_clicks_to_a_goal_reads_the_running_rate_of_the_proposals():
     assert fixing.clicks_to(run, 0.2) == 40                 # the first full window
     assert fixing.clicks_to(run, 0.5) == run["clicks"][28]   # nine of the window at 0.9
     assert fixing.clicks_to(run, 0.95) is None
+
+
+def test_the_late_rate_by_clicks_takes_the_proposals_heard_over_clicks_41_to_80():
+    rate = {"p_like": [0.1] * 40 + [0.6] * 40, "clicks": list(range(1, 81))}
+    assert fixing.by_clicks(rate) == pytest.approx(0.6)                 # one click a loop: loops 41-80
+    # two clicks a loop from the 21st: the 41st click is the 31st loop's first, the 80th the 50th's second
+    fix = {"p_like": [0.1] * 30 + [0.9] * 20 + [0.0] * 10,
+           "clicks": list(range(1, 21)) + list(range(22, 102, 2))[:40]}
+    assert fix["clicks"][29] == 40 and fix["clicks"][49] == 80
+    assert fixing.by_clicks(fix) == pytest.approx(0.9)
+    assert fixing.by_clicks({"p_like": [0.5] * 10, "clicks": list(range(1, 11))}) is None   # fewer clicks
 
 
 def test_the_fixers_search_reads_its_kept_edits_on_the_grid_as_the_daemons_does(kit, monkeypatch):
