@@ -51,6 +51,9 @@ def _run(n: int, *, clicks: int, threads: int | None, seed: int) -> dict:
         wait_answering(client, proc)
         cand = client.wait("/dd/candidate", 120)
         first = time.perf_counter() - proc.started
+        if n:                                             # a resumed session opens with its last liked loop
+            client.send("/dd/next")
+            cand = client.wait("/dd/candidate", 120, where=lambda a, c=cand[0]: a[0] != c)
         cid, fits = cand[0], []
         for k in range(clicks):
             client.drop("/dd/candidate")

@@ -18,6 +18,7 @@ from typing import Any
 
 from ..errors import DDLiveError, ExportError, InputError, one_line
 from ..groove.record import Loop
+from ..loops.export import kit_notes
 from ..osc.replies import WEB
 from ..osc.osc import OSCError
 from ..session.sounds import UnknownLoop
@@ -186,7 +187,8 @@ class Commands:
                      cid, pattern.steps, pattern.beats)
             return None
         bpm = self.settings.bpm
-        pitches = self.generator.pitches(self.library.indices(pattern.samples), self.settings)
+        pitches = list(kit_notes(self.library, [int(i) for i in self.library.indices(pattern.samples)],
+                                 gm=self.settings.gm).notes)
         loop = Loop.from_pattern(pattern, self.library, reference_audio(self.session, self.library, cid), row.score,
                                  origin=row.mode, id=cid, version=row.version, trained_on=row.trained_on, bpm=bpm,
                                  pitches=pitches, feel=self.settings.feel_layer)
@@ -241,7 +243,8 @@ class Commands:
 
     def _status(self) -> None:
         likes, dislikes = self.session.counts()
-        self.send("/dd/status", likes + dislikes, likes, dislikes, self.version, self.generator.ready_count())
+        self.send("/dd/status", likes + dislikes, likes, dislikes, self.version,
+                  0 if self.generator is None else self.generator.ready_count())
         self.clock.send_sync()
         self._send_settings()
 
@@ -259,7 +262,8 @@ class Commands:
                 self.settings = replace(self.settings, **changes)
                 settings = self.settings
             self.session.save_settings({"live": settings.to_dict()})
-            self.generator.set_settings(settings)
+            if self.generator is not None:     # None while the critic loads: made with these settings
+                self.generator.set_settings(settings)
             self._send_settings()
 
     def _cmd_set_tempo(self, sender, bpm: float) -> None:

@@ -17,7 +17,6 @@ Every reply goes to each client that sent /dd/hello and to the reply port on 127
 
 from __future__ import annotations
 
-import copy
 import logging
 import os
 import threading
@@ -32,9 +31,9 @@ import numpy as np
 from ..osc import osc, protocol
 from ..errors import STACKS_END, DDLiveError, one_line
 from ..groove.record import Loop
+from .brain import Brain
 from .commands import Commands, check_handlers
 from .edits import Edits
-from .generator import GeneratorWorker
 from .song_play import SongPlay
 from .song_worker import SongWorker
 from .sync import ClockService
@@ -44,7 +43,6 @@ from ..osc.osc_server import OSCServer
 from ..osc.replies import Replies
 from .supervisor import Supervisor, front_ends
 from .takes import TakeService
-from .trainer_worker import TrainerWorker
 from ..worker import Gate, failure
 
 log = logging.getLogger("dd_live.daemon")
@@ -55,7 +53,7 @@ def default_threads() -> int:
     return max(1, (os.cpu_count() or 2) // 2)
 
 
-class Daemon(Commands):
+class Daemon(Commands, Brain):
     """One live session served over OSC, with its services :attr:`takes` (:mod:`.takes`) and :attr:`clock` (:mod:`.sync`).
     ``start()`` binds and starts the workers; ``stop()``/``join()`` end them; :meth:`serve_forever` does all
     three around the signal loop; :meth:`open` makes one from settings."""
@@ -68,17 +66,17 @@ class Daemon(Commands):
                  learn: str = "auto", server: OSCServer | None = None, stored: dict | None = None,
                  sync: str = "internal", clock_in: str = "virtual", clock_out: bool = False,
                  web_port: int | None = None, web_token: str | None = None, web_socket=None,
-                 prior="shipped", precision: str | None = None, rig=None) -> None:
+                 prior="shipped", precision: str | None = None, rig=None, opening: bool = False) -> None:
         """``server``: an OSC server already bound; ``stored``: the session's settings if already read; ``sync``
         and ``clock_in``: the clock MIDI out follows (see :mod:`.sync`); ``web_port``: serve the browser front
         end there (0: any free port; None: none; ``web_socket``: already bound there) with ``web_token`` (None:
         the user's, see :func:`dd_live.web.access.user_token`); ``prior``: the
         :class:`dd_live.loops.prior.DrumPrior` new loops come from ("shipped": dd_live's; None: DeepDrummer's
         uniform draws); ``precision``: the critic's (None: the process's default); ``rig``: the ports the last
-        session's daemon handed over (:mod:`.rig`; None: opened by start())."""
-        from ..learn.critic import configure_threads, set_precision
+        session's daemon handed over (:mod:`.rig`; None: opened by start()); ``opening``: torch, the critic,
+        trainer and generator are made on a thread of start()'s while an opening loop plays (:mod:`.opening`),
+        the commands that need them held until then (else they are made here)."""
         from ..loops.render import prefer_kernel
-        from ..session.recovery import restore_trainer
 
         prefer_kernel("numpy")  # small batches: numba's speed is not worth its memory here ($DD_LIVE_MIX overrides)
         self.session, self.library, self.host = session, library, host
@@ -88,10 +86,7 @@ class Daemon(Commands):
             prior = load_prior()
         self.prior = prior
         self.dispatcher = osc.Dispatcher(aliases)
-        self.threads = threads or default_threads()
-        configure_threads(self.threads)
-        if precision is not None:
-            set_precision(precision)
+        self.threads, self.precision = threads or default_threads(), precision
         stored = session.settings() if stored is None else stored
         self.seed = int(stored.get("seed", seed if seed is not None else np.random.SeedSequence().entropy % 2**31))
         self.settings = settings or LiveSettings.from_dict(stored.get("live", {}))
@@ -108,21 +103,12 @@ class Daemon(Commands):
         # damaged checkpoint starts and learns as it did.
         init, learn = stored.get("init", init), stored.get("learn", learn)
         session.save_settings({"seed": self.seed, "live": self.settings.to_dict(), "init": str(init), "learn": learn})
-        self.trainer, self.version, trained = restore_trainer(session, library, seed=self.seed, init=init, learn=learn)
         self.gate = Gate()
-        self.trainer_worker = TrainerWorker(self.trainer, session, library, gate=self.gate, publish=self._on_trained,
-                                            version=self.version, trained=trained,
-                                            on_idle=lambda: self.generator.wake(), prior=self.prior,
-                                            on_error=self._worker_error)
-        self.trainer_worker.load_features()
         self._hashes: dict[int, str] = {}      # sha256 of library samples by index (the generator fills it)
-        self.generator = GeneratorWorker(library, session, copy.deepcopy(self.trainer.critic).eval(), gate=self.gate,
-                                         settings=self.settings, rng=np.random.default_rng([self.seed, self.version]),
-                                         threads=self.threads, version=self.version, trained_on=len(trained),
-                                         on_ready=self._announce, on_retempo=self._on_retempo,
-                                         current=lambda: self.current, hold_off=self.trainer_worker.busy.is_set,
-                                         hashes=self._hashes, pooled=self.trainer.config.learn == "head",
-                                         prior=self.prior, on_error=self._worker_error)
+        self.brain = threading.Event()         # set once the critic, trainer and generator run (see _make_brain)
+        self.trainer = self.trainer_worker = self.generator = self.published_critic = None
+        self.version, self._brain_parts, self._brain_error, self._early = 0, [], None, []
+        self._learning = (init, learn)
         self.server = server or OSCServer(host, osc_port, self._on_datagram)
         self.server.on_datagram = self._on_datagram
         self.replies = Replies(self.server, reply_port)
@@ -138,12 +124,14 @@ class Daemon(Commands):
         self._handlers = self.handlers()
         check_handlers(self._handlers, protocol.inbound().values())  # a mismatch fails here, not at a click
         self.web, self.web_port, self.web_token, self._web_socket = None, web_port, web_token, web_socket  # start()
-        self.published_critic = self.generator.critic   # the latest critic the trainer published (frozen)
         self.current: Loop | None = None
         self._lock, self._publish = threading.RLock(), threading.Lock()   # _publish: one settings update at a time
         self.stopped = threading.Event()
         self.switch: dict[str, Any] | None = None   # /dd/session/open's target: serve_forever ends for it
         self.supervisor = Supervisor(lambda: self.workers, front_ends(self.replies))   # started last by start()
+        self._opening, self._brain_thread = opening, None
+        if not opening:
+            self._make_brain()
 
     @classmethod
     def open(cls, config: dict[str, Any], aliases: dict[str, str] | None = None, *, rig=None) -> Daemon:
@@ -158,7 +146,7 @@ class Daemon(Commands):
     @property
     def workers(self) -> list:
         """Every part the supervisor watches, the supervisor first (stopped first: it revives nothing being stopped)."""
-        return [self.supervisor, self.server, self.trainer_worker, self.generator, self.takes.autotakes, self.songs,
+        return [self.supervisor, self.server, *self._brain_parts, self.takes.autotakes, self.songs,
                 self.song_play, *self.outputs, *self.inputs, *([self.web] if self.web is not None else [])]
 
     def start(self) -> None:
@@ -183,10 +171,14 @@ class Daemon(Commands):
             log.warning("listening on %s:%d: OSC has no authentication; anyone who can reach this address can "
                         "control dd_live", self.host, self.server.port)
         self.outputs, self.inputs = open_ports(self) if self._rig is None else adopt(self, self._rig)
-        self.trainer_worker.start()
-        self.trainer_worker.sync()     # ratings stored but not yet trained on (after a crash)
-        self.generator.start()
-        self.generator.request()       # the first candidate is announced as soon as it exists
+        if self._opening:
+            from .opening import play_opening
+
+            play_opening(self)         # a loop to play (numpy only) while torch loads on dd-brain
+            self._brain_thread = threading.Thread(target=self._brain_main, name="dd-brain", daemon=True)
+            self._brain_thread.start()
+        else:
+            self._start_brain()
         self.takes.autotakes.start()
         self.songs.start()
         self.song_play.start()
@@ -196,7 +188,7 @@ class Daemon(Commands):
         """One line naming the core part that died (see :mod:`.supervisor`), or None while the show goes on."""
         if self.stopped.is_set():
             return None
-        return self.supervisor.fatal or failure([self.supervisor])
+        return self._brain_error or self.supervisor.fatal or failure([self.supervisor])
 
     def _worker_error(self, code: str, message: str) -> None:   # trouble a worker recovers from (it logged it)
         self.replies.error(code, message, logged=True)
@@ -210,6 +202,8 @@ class Daemon(Commands):
     def join(self, timeout: float = 5.0, *, keep_ports: bool = False) -> None:
         from ..loops.render import close_pools
 
+        if self._brain_thread is not None:
+            self._brain_thread.join(timeout)   # then its workers are in self.workers, or were never started
         for worker in self._ending(keep_ports):
             worker.join(timeout)
         for part in self._ending(keep_ports):
@@ -292,6 +286,8 @@ class Daemon(Commands):
         """Run the dispatcher's verdicts on one message or datagram from ``sender`` (the OSC thread: datagrams,
         and a browser's messages handed over by :meth:`dd_live.osc.osc_server.OSCServer.call`); each refusal is an
         error reply."""
+        if not self.brain.is_set() or self._early:   # the critic is loading: some are held (see .brain)
+            commands = self.hold(commands, sender)
         for cmd in commands:
             if cmd is None:
                 continue  # a button's release

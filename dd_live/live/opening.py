@@ -1,14 +1,21 @@
 """Opening the daemon ``dd-live serve`` runs: everything that can fail is tried before a new session's folder is
-made (the session's lock, its kit, the drum prior, the OSC and web ports)."""
+made (the session's lock, its kit, the drum prior, the OSC and web ports); and its opening loop, which plays
+while torch loads (:mod:`.brain`)."""
 
 from __future__ import annotations
 
+import logging
 import shutil
 from typing import Any
+
+import numpy as np
 
 from .. import GRID
 from ..osc.osc_server import OSCServer
 from ..session.settings import LiveSettings, grid_settings
+
+log = logging.getLogger("dd_live.daemon")
+OPENING_SCORE = 0.5   # an opening loop's score: no critic has heard it (a flat critic's)
 
 
 def open_daemon(cls, config: dict[str, Any], aliases: dict[str, str] | None = None, *, rig=None):
@@ -56,7 +63,7 @@ def open_daemon(cls, config: dict[str, Any], aliases: dict[str, str] | None = No
                    init=config["init"], learn=config["learn"], server=server, stored=stored,
                    sync=config.get("sync", "internal"), clock_in=config.get("clock_in", "virtual"),
                    clock_out=bool(config.get("clock_out", False)), web_port=web, web_socket=web_socket,
-                   prior=prior, precision=config.get("precision"), rig=rig)
+                   prior=prior, precision=config.get("precision"), rig=rig, opening=True)
     except BaseException:
         if server is not None:
             server.close()
@@ -71,3 +78,49 @@ def open_daemon(cls, config: dict[str, Any], aliases: dict[str, str] | None = No
                 else:
                     part.unlink(missing_ok=True)
         raise
+
+
+def play_opening(daemon) -> None:
+    """Announce a first loop made with numpy alone (torch is not loaded yet): where a resumed session left off
+    (its last liked loop, on this grid and kit) or else a drummer's loop from the drum prior on the session's
+    grid, density and four-on-the-floor setting (DeepDrummer's uniform draw without a prior); stored as a
+    candidate like any other (mode "opening", score :data:`OPENING_SCORE`), so it can be rated, edited and
+    exported. If none can be made, one warning: the generator's first loop comes with the critic."""
+    from ..errors import DDLiveError, one_line
+
+    try:
+        liked = [cid for cid, like in daemon.session.ratings() if like]
+        loop = daemon._loop_from_session(liked[-1]) if liked else None
+        if loop is None:
+            loop = _drawn(daemon)
+    except (DDLiveError, OSError, ValueError) as err:
+        log.warning("no opening loop (%s): the first loop comes with the critic", one_line(err))
+        return
+    daemon._announce(loop)
+
+
+def _drawn(daemon):
+    """A new candidate from the drum prior (one of its own, not its free share), stored and rendered."""
+    from ..groove.record import Loop
+    from ..loops.export import kit_notes
+    from ..loops.pattern import Constraints, random_arrays
+    from ..loops.render import reference_bpm, render_arrays
+    from .loop import store_candidate
+
+    s, lib, session = daemon.settings, daemon.library, daemon.session
+    cid = session.next_id()
+    rng = np.random.default_rng([daemon.seed, cid, 7])
+    grid = {"tracks": len(s.locks), "steps": s.steps, "beats": s.beats}
+    if daemon.prior is not None:
+        hits, idx, _ = daemon.prior.draw(lib, rng, 1, density=s.density, constraints=Constraints(fotf=s.fotf),
+                                         free=0.0, **grid)
+    else:
+        hits, idx = random_arrays(lib, rng, 1, density=s.density, constraints=Constraints(fotf=s.fotf), **grid)
+    swing = s.swing or 0.0
+    audio = render_arrays(hits, idx, lib, bpm=reference_bpm(s.beats), beats=s.beats, swing=swing)[0]
+    loop = Loop.from_arrays(hits[0], idx[0], lib, audio, OPENING_SCORE, groove={"swing": swing, "beats": s.beats},
+                            origin="opening", id=cid, version=daemon.version, trained_on=0, bpm=s.bpm,
+                            pitches=list(kit_notes(lib, [int(i) for i in idx[0]], gm=s.gm).notes), epoch=0,
+                            feel=s.feel_layer)
+    store_candidate(session, lib, loop, mode="opening")
+    return loop

@@ -317,6 +317,12 @@ def test_session_open_serves_another_session_in_the_same_process_and_comes_back(
     with open(log, "w") as err:
         proc = serve(name, osc_port, reply_port, stderr=err)
     served = lambda n: [line for line in log.read_text().splitlines() if "serving session" in line][n:]  # noqa: E731
+
+    def wait_served(n: int) -> list[str]:       # the start line follows the session's first loop
+        end = time.monotonic() + 30
+        while not served(n) and time.monotonic() < end:
+            time.sleep(0.05)
+        return served(n)
     try:
         deadline = time.monotonic() + 120
         while not served(0) and time.monotonic() < deadline:
@@ -339,7 +345,7 @@ def test_session_open_serves_another_session_in_the_same_process_and_comes_back(
         client.drop("/dd/candidate")
         oscsend(osc_port, "/dd/session/open", "ss", "new", str(empty))
         client.wait("/dd/candidate", 120)
-        (line,) = served(1)
+        (line,) = wait_served(1)
         assert f"/{name} (1 ratings" in line and f"serving {name} again" in log.read_text(), log.read_text()[-2000:]
         assert sorted(p.name for p in sessions_root().iterdir() if not p.name.startswith(".")) == [name]
 
@@ -348,7 +354,7 @@ def test_session_open_serves_another_session_in_the_same_process_and_comes_back(
         oscsend(osc_port, "/dd/session/open", "ss", "new", "research")
         client.wait("/dd/candidate", 120)                       # the new session's first loop, unasked
         switch_s = time.monotonic() - t0
-        (line,) = served(2)
+        (line,) = wait_served(2)
         new = line.split("serving session ")[1].split(" (")[0]
         assert new != str(sessions_root() / name) and "(0 ratings" in line, line
         dump.drop("/dd/status")
@@ -360,7 +366,7 @@ def test_session_open_serves_another_session_in_the_same_process_and_comes_back(
 
         oscsend(osc_port, "/dd/session/open", "s", name)
         client.wait("/dd/candidate", 120)
-        assert f"/{name} (1 ratings" in served(3)[0]
+        assert f"/{name} (1 ratings" in wait_served(3)[0]
         assert proc.poll() is None
         print(f"switch to a new session: first loop after {switch_s:.2f} s")
     finally:
