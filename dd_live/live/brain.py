@@ -4,8 +4,8 @@ daemon starts without waiting for them.
 Importing torch takes a second or more of a start that should play within two. So ``dd-live serve`` makes
 them on a thread of their own (``dd-brain``) once the ports are open and an opening loop plays
 (:func:`dd_live.live.opening.play_opening`): numpy only, a loop of the drum prior for a new session or the
-last liked one for a resumed one. Meanwhile the commands that need no critic (:data:`NO_CRITIC`) run at once
-and the rest are held, in the order they came, and run on the OSC thread as soon as the brain runs; the
+last liked one for a resumed one. Meanwhile the transport's commands (:data:`NO_CRITIC`) run at once and the
+rest are held, in the order they came, and run on the OSC thread as soon as the brain runs; the
 supervisor watches its workers from then on. A brain that cannot be made ends the daemon with one line, as a
 dead core part does. A daemon made directly (tests, benchmarks) makes it in its constructor.
 """
@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import logging
 import time
+from collections.abc import Callable
 
 import numpy as np
 
@@ -25,14 +26,17 @@ from .trainer_worker import TrainerWorker
 
 log = logging.getLogger("dd_live.daemon")
 
-#: commands that run while the critic loads (the rest are held until it runs): they need no critic
-NO_CRITIC = frozenset({"hello", "status", "play", "stop"})
+#: commands that run while the critic loads (the rest are held until it runs): the transport. A hello or status
+#: waits, as it tells the critic's version and the ready loops (the opening loop reaches the reply port at once)
+NO_CRITIC = frozenset({"play", "stop"})
 MAX_EARLY = 1000   # messages held while the critic loads, at most
 
 
 class Brain:
     """Mixin of :class:`dd_live.live.daemon.Daemon`: its brain's making, starting and the commands held
-    meanwhile."""
+    meanwhile. ``after_brain``: called on dd-brain once the brain runs (``serve`` settles the heap then)."""
+
+    after_brain: Callable[[], None] | None = None
 
     def _make_brain(self) -> None:
         """The critic (importing torch), its trainer and the generator (the trainer's ratings and features
@@ -79,6 +83,8 @@ class Brain:
                 self._start_brain()
                 while not self.server.call(self._run_early) and self.server.is_alive() and not self.stopped.is_set():
                     time.sleep(0.01)       # the OSC thread's queue of calls is full: a moment
+                if self.after_brain is not None:
+                    self.after_brain()
         except Exception as err:          # the daemon ends with this line (failure)
             log.exception("the critic could not start")
             self._brain_error = f"the critic could not start: {one_line(err)}"

@@ -111,8 +111,13 @@ def serve(daemon, s: dict[str, Any]) -> None:
 
     from ..session.folders import resume_command
 
-    frozen = settle_heap()
-    logging.getLogger("dd_live.daemon").debug("start-up's %d objects frozen out of the collector's full passes", frozen)
+    def settle() -> None:
+        frozen = settle_heap()
+        logging.getLogger("dd_live.daemon").debug("start-up's %d objects frozen out of the collector's full passes",
+                                                  frozen)
+
+    settle()
+    daemon.after_brain = settle    # again once torch and the critic are in (see .brain)
 
     def started() -> None:
         likes, dislikes = daemon.session.counts()

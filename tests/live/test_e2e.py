@@ -117,8 +117,10 @@ def test_oscsend_ratings_survive_kill_9_and_the_critic_is_restored(tmp_path):
         trained_before = len(ckpt["extra"]["ratings"])
         assert version >= 1 and 1 <= trained_before <= 20
 
+        dump.drop("/dd/candidate")
         proc = serve(session, osc_port, reply_port)
         wait_serving(proc)
+        assert dump.wait("/dd/candidate", 60)[0] == extra     # it opens with the loop liked last
         oscsend(osc_port, "/dd/status")
         status = dump.wait("/dd/status", where=lambda a: a[0] == 21)
         assert status[1:3] == [sum(v == "like" for v in acknowledged.values()),
@@ -126,6 +128,7 @@ def test_oscsend_ratings_survive_kill_9_and_the_critic_is_restored(tmp_path):
         assert status[3] >= version  # the critic came back
         final = dump.wait("/dd/trained", 180, where=lambda a: a[1] == 21)  # and caught up on the rest
         assert final[0] > version
+        oscsend(osc_port, "/dd/next")
         new = dump.wait("/dd/candidate", 60, where=lambda a: a[0] > max(acknowledged))
         assert new[0] > max(acknowledged)  # ids go on after the restart, never reused
         proc.send_signal(signal.SIGTERM)

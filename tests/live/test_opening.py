@@ -28,15 +28,16 @@ def slow_brain(monkeypatch):
 
 
 def _open(name: str):
+    """A daemon as ``serve`` opens it, and a client on its reply port."""
     from dd_live.live import config
     from dd_live.live.daemon import Daemon
-    from dd_live.testing.oscclient import Client
+    from dd_live.testing.oscclient import Client, free_udp_port
 
-    s = {**config.merge(dict(config.DEFAULTS), {"session": name, "reply_port": 1, "threads": 1, "web": False,
-                                                "midi_out": "none", "midi_in": "none", "audio": False}),
-         "osc_port": 0}
-    d = Daemon.open(s)
-    return d, Client(d.port)
+    c = Client(free_udp_port())
+    s = config.merge(dict(config.DEFAULTS), {"session": name, "osc_port": c.target[1], "reply_port": c.port,
+                                             "threads": 1, "web": False, "midi_out": "none", "midi_in": "none",
+                                             "audio": False})
+    return Daemon.open(s), c
 
 
 def _stop(d, c) -> None:
@@ -53,19 +54,21 @@ def test_a_new_session_plays_a_drummers_loop_before_the_critic_and_held_commands
     try:
         d.start()
         assert d.generator is None and not d.brain.is_set()
-        c.send("/dd/hello")
-        c.wait("/dd/status", 10)                          # hello and status run at once
-        cid = c.wait("/dd/candidate", 10)[0]              # the opening loop, with no critic yet
+        cid = c.wait("/dd/candidate", 10)[0]              # the opening loop on the reply port, with no critic yet
         loop = d.current
         assert loop.id == cid and d.session.candidate(cid).mode == "opening"
         roles = {d.library.roles[i] for i, row in zip(d.library.indices(loop.pattern.samples), loop.pattern.hits)
                  if row.any()}
         assert set(KEEP_ROLES) <= roles, roles            # a drummer's kick, backbeat and time, not a random kit
         c.drain()
+        c.send("/dd/hello")                               # tells the critic's version: held
         c.send("/dd/like")
-        c.send("/dd/status")                              # after a held like: held too, so it counts the like
+        c.send("/dd/play")                                # the transport, after a held command: held too, in order
+        c.send("/dd/status")
         assert not [m for m in c.drain(0.5) if m[0] in ("/dd/rated", "/dd/status")]
+        assert d._early and [h[0][0].name for h in d._early] == ["hello", "like", "play", "status"]
         slow_brain.set()
+        assert c.wait("/dd/status", 60)[:2] == [0, 0]      # the hello's, before the like
         assert c.wait("/dd/rated", 60)[:2] == [cid, "like"]
         assert c.wait("/dd/status", 10)[:2] == [1, 1]
         c.wait("/dd/candidate", 60)                        # the generator's loop, after the like
@@ -79,11 +82,10 @@ def test_a_resumed_session_opens_with_its_last_liked_loop(monkeypatch):
     d, c = _open("opening-resumed")
     try:
         d.start()
-        c.send("/dd/hello")
         first = c.wait("/dd/candidate", 60)[0]
         c.send("/dd/like")
         c.wait("/dd/rated", 60)
-        second = c.wait("/dd/candidate", 60)[0]
+        second = c.wait("/dd/candidate", 60, where=lambda a: a[0] != first)[0]
         c.send("/dd/dislike")
         c.wait("/dd/rated", 60)
         liked = d.session.candidate(first).pattern
@@ -95,7 +97,6 @@ def test_a_resumed_session_opens_with_its_last_liked_loop(monkeypatch):
     d, c = _open("opening-resumed")
     try:
         d.start()
-        c.send("/dd/hello")
         assert c.wait("/dd/candidate", 10)[0] == first and d.current.pattern.to_json() == liked
         assert d.generator is None
     finally:
@@ -124,7 +125,6 @@ def test_too_many_held_messages_are_refused_with_an_error(slow_brain, monkeypatc
     d, c = _open("opening-full")
     try:
         d.start()
-        c.send("/dd/hello")
         c.wait("/dd/candidate", 10)
         for _ in range(4):
             c.send("/dd/next")
