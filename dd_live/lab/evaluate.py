@@ -126,6 +126,8 @@ def run_protocol(rater: Rater, *, ratings: int = 80, per_model: int = 30, seed: 
     critic = starting_critic(init, library=lib, seed=seed, rng=rng, flat=pooled)
     scorer = Scorer(lib, critic, threads=threads)
     trainer = Trainer(critic, TrainConfig(seed=seed, learn=learn))
+    grids: list[np.ndarray] = []        # the hits of each Phase I loop (a rating's key is its index here)
+    trainer.grids = lambda keys: [None if k is None else grids[k] for k in keys]   # as the daemon's reads them
     if pooled:   # the head's inputs standardised over loops as the policy draws them
         trainer.set_reference(reference_features(lib, scorer.features, prior=prior, seed=seed))
     initial = trainer.initial_critic()
@@ -138,7 +140,6 @@ def run_protocol(rater: Rater, *, ratings: int = 80, per_model: int = 30, seed: 
 
     likes: list[bool] = []
     p_likes: list[float] = []  # the rater's noise-free P(like) of each Phase I loop, if it says
-    grids: list[np.ndarray] = []
     kits: list[tuple[int, ...]] = []      # the sounds each Phase I loop plays (tracks with hits)
     lineages: dict[bool, tuple[int, int]] = {}   # (likes, dislikes) of the prior's loops and the free ones ...
     sounds: dict[str, tuple[int, int]] = {}      # (served, disliked) of the loops each kind of sound played in
@@ -163,7 +164,7 @@ def run_protocol(rater: Rater, *, ratings: int = 80, per_model: int = 30, seed: 
         kits.append(tuple(int(i) for i, row in zip(found.idx, found.hits) if row.any()))
         tally(lineages, sounds, found, like, kinds)
         scores.append(cand.score)
-        trainer.add(scorer.features(audio[None])[0], like)
+        trainer.add(scorer.features(audio[None])[0], like, key=r)
         t0 = time.perf_counter()
         trainer.train()
         train_s.append(time.perf_counter() - t0)

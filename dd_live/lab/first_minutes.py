@@ -18,7 +18,8 @@ HATS = ("hat_closed", "hat_open")
 
 
 def _session(library, *, seed: int, prior, threads: int = 2):
-    """A new session's critic (the shipped features, a flat head), its trainer and lean-mode search."""
+    """A new session's critic (the shipped features, a flat head), its trainer and lean-mode search. The
+    trainer reads each rating's grid (rate through ``trainer.grids.add``, :class:`LabGrids`)."""
     from ..learn.critic import configure_threads
     from ..learn.policy import PoolSearch
     from ..learn.pool import LoopPool
@@ -33,7 +34,26 @@ def _session(library, *, seed: int, prior, threads: int = 2):
     scorer = Scorer(library, critic, threads=threads)
     trainer = Trainer(critic, TrainConfig(seed=seed, learn="head"))
     trainer.set_reference(reference_features(library, scorer.features, prior=prior, seed=seed))
+    LabGrids(trainer)
     return critic, scorer, trainer, PoolSearch(LoopPool(library, scorer, rng=rng, prior=prior), seed=seed)
+
+
+class LabGrids:
+    """A lab trainer's ``grids``: each rating's hits by its key, as the daemon's trainer reads them from the
+    session (for the cells' terms, :func:`dd_live.learn.policy.fit_cells`). Rate through :meth:`add`."""
+
+    def __init__(self, trainer) -> None:
+        self.trainer, self.rated = trainer, {}
+        trainer.grids = self
+
+    def __call__(self, keys: list[int | None]) -> list[np.ndarray | None]:
+        return [self.rated.get(k) for k in keys]
+
+    def add(self, feats, like: bool, hits: np.ndarray) -> None:
+        """``trainer.add`` of a loop whose grid is ``hits``."""
+        key = len(self.rated)
+        self.rated[key] = hits
+        self.trainer.add(feats, like, key=key)
 
 
 def playing(found) -> list[int]:
@@ -65,7 +85,7 @@ def dislikes_only(library, *, seed: int = 0, prior="shipped", loops: int = 60,
         tally(lineages, sounds, found, False if bad else None, kinds)   # a skip is heard, not rated
         if bad:
             audio = scorer.audio(found.hits[None], found.idx[None], found.genes)[0]
-            trainer.add(scorer.features(audio[None])[0], False)
+            trainer.grids.add(scorer.features(audio[None])[0], False, found.hits)
             trainer.train()
             dislikes += 1
     half = loops // 2

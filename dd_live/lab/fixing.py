@@ -73,7 +73,7 @@ def session(rater, library, *, seed: int, fixes: bool, prior="shipped", loops: i
 
     def learn(loop, like: bool) -> None:
         audio = scorer.audio(loop.pattern.hits[None], library.indices(loop.pattern.samples)[None])[0]
-        trainer.add(scorer.features(audio[None])[0], like)
+        trainer.grids.add(scorer.features(audio[None])[0], like, loop.pattern.hits)
 
     for _ in range(loops):
         cells = terms(kept_pairs, search.pool.hits.shape[1:]) if cells_learn else None
@@ -87,7 +87,7 @@ def session(rater, library, *, seed: int, fixes: bool, prior="shipped", loops: i
         stored_like: bool | None = like
         if like or not fixes:
             rated.append(p_likes[-1])
-            trainer.add(feats, like)
+            trainer.grids.add(feats, like, found.hits)
         else:
             loop, p = cand, p_likes[-1]
             for _ in range(MAX_EDITS):
@@ -99,12 +99,12 @@ def session(rater, library, *, seed: int, fixes: bool, prior="shipped", loops: i
                 edits += 1
             rated.append(p)
             if loop is cand:                          # nothing worth editing: the click was a dislike
-                trainer.add(feats, False)
+                trainer.grids.add(feats, False, found.hits)
             else:
                 if rater(loop):                       # kept: a like of the edit, a dislike of the proposal
                     learn(loop, True)
                     kept_pairs.append((loop.pattern.hits, cand.pattern.hits))
-                    trainer.add(feats, False)
+                    trainer.grids.add(feats, False, found.hits)
                     kept += 1
                     stored_like = False
                 else:

@@ -200,6 +200,7 @@ class Critic(nn.Module):
         """``precision``: see :func:`resolve_precision` (None: the process's default)."""
         super().__init__()
         self.head_posterior = None  # the output layer's Laplace posterior, set by a head fit (learn/policy.py)
+        self.rated_cells = None  # the grid cells' terms beside it, from the same ratings (policy.fit_cells)
         layers: list[nn.Module] = []
         cin, h, w = 1, n_mfcc, frames
         for c in channels:

@@ -47,7 +47,7 @@ from torch import nn
 
 from .critic import Critic
 from .trainset import TrainConfig, augment_features
-from .policy import HeadPosterior, fit_logistic, set_head
+from .policy import HeadPosterior, fit_logistic, rated_cells, set_head
 
 CHECKPOINT_VERSION = 1
 BASE_RATE = 1 / 3          # "head": the like rate expected of a loop like the reference loops, before any rating
@@ -69,6 +69,8 @@ class Trainer:
         #: makes the MFCCs (n, 60, frames) of the loops with these keys again (the daemon renders them from their
         #: stored patterns); None: every row's MFCCs are kept
         self.remake: Callable[[list[int]], torch.Tensor] | None = None
+        #: each row's grid by its key (hits, None where unknown), for the cells the ratings speak of (fit_cells)
+        self.grids: Callable[[list[int | None]], list[np.ndarray | None]] | None = None
         #: learn="head": dense-layer outputs of feats, when known (numpy views of each chunk's output: a torch
         #: tensor a row cost 1.7 KB of memory, 512 bytes of it data)
         self._embedded: list[np.ndarray | None] = []
@@ -274,6 +276,8 @@ class Trainer:
             wf, bf = posterior.raw(posterior.theta)
             set_head(self.critic, wf, bf)
             self.critic.head_posterior = posterior  # what Thompson sampling draws from (learn/policy.py)
+            self.critic.rated_cells = None if self.grids is None else rated_cells(
+                self.grids(self.keys), y.numpy(), (x @ w + b).numpy())
             self.last_loss = float(nn.functional.binary_cross_entropy_with_logits(emb @ wf + bf, y))
         self.rounds += 1
         return self.last_loss
@@ -313,7 +317,7 @@ class Trainer:
     def reset(self) -> None:
         """Back to the initial critic and a fresh optimiser; the rated loops are kept."""
         self.critic.load_state_dict(self.initial)
-        self.critic.head_posterior = None
+        self.critic.head_posterior = self.critic.rated_cells = None
         self._weights_changed()
         self._optimizer = self._optimizer_state = None
         self.rounds = 0
@@ -326,7 +330,7 @@ class Trainer:
     def restore(self, state: dict) -> None:
         """Go back to a :meth:`snapshot` (the rated loops are not part of it)."""
         self.critic.load_state_dict(state["critic"])
-        self.critic.head_posterior = None  # a snapshot keeps no posterior: the next fit makes one
+        self.critic.head_posterior = self.critic.rated_cells = None  # a snapshot keeps none: the next fit
         self._set_optimizer_state(state["optimizer"])
         self.rounds, self.last_loss = state["rounds"], state["last_loss"]
         self._weights_changed()

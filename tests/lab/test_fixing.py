@@ -38,7 +38,7 @@ def test_clicks_are_ratings_and_edits_and_a_kept_edit_stores_a_like_and_a_dislik
     from dd_live.learn.trainer import Trainer
 
     real = Trainer.add
-    monkeypatch.setattr(Trainer, "add", lambda self, feats, like: added.append(like) or real(self, feats, like))
+    monkeypatch.setattr(Trainer, "add", lambda self, feats, like, **kw: added.append(like) or real(self, feats, like, **kw))
     fix = fixing.session(GrooveRater(seed=1), kit, seed=1, fixes=True, loops=8)
     assert fix["clicks"][-1] == 8 + fix["edits"] and len(fix["rated_p_like"]) == len(fix["p_like"]) == 8
     assert fix["edits"] > 0

@@ -349,3 +349,59 @@ def test_the_search_leans_to_cells_kept_edits_turned_on(small_lib):
             assert leaned >= plain[cell] + 0.3, (cell, plain[cell], leaned)
         else:
             assert leaned <= plain[cell], (cell, plain[cell], leaned)
+
+
+def test_the_ratings_cells_are_what_the_heads_logits_leave_unexplained():
+    from dd_live.learn.policy import MIN_CELL_RATINGS, fit_cells, rated_cells
+
+    rng = np.random.default_rng(0)
+    hits = rng.random((80, 4, 16)) < 0.25
+    y = hits[:, 2, 5].astype(float)                           # liked exactly when the hat plays step 5
+    base = np.full(80, np.log(y.mean() / (1 - y.mean())))      # a head that knows the like rate, no more
+    got = fit_cells(hits, y, base)
+    assert got.shape == (4, 16) and np.argmax(got.mean) == 2 * 16 + 5 and got.mean[2 * 16 + 5] > 1.0
+    others = np.delete(got.mean, 2 * 16 + 5)
+    assert np.abs(others).max() < got.mean[2 * 16 + 5] / 2
+    explained = fit_cells(hits, y, np.where(y > 0, 6.0, -6.0))      # the head already knows it
+    assert np.abs(explained.mean).max() < 0.2
+    grids = [None, *list(hits[:MIN_CELL_RATINGS - 1])]
+    assert rated_cells(grids, y[:MIN_CELL_RATINGS], base[:MIN_CELL_RATINGS]) is None      # too few yet
+    grids = [np.zeros((4, 12), bool), *list(hits)]                 # a rating on another grid is left out
+    assert rated_cells(grids, np.r_[1.0, y], np.r_[0.0, base]).mean == pytest.approx(got.mean)
+
+
+def test_the_search_leans_to_the_cells_the_ratings_liked(small_lib):
+    """The critic's cell terms (fitted beside its head) move the loops served towards a cell, as kept edits'
+    terms do; a trainer given each rating's grid fits them, a trainer without grids none."""
+    from dd_live.learn.policy import CellTerms
+
+    def served(posterior, seed: int = 5) -> np.ndarray:
+        pool, critic = _pool(small_lib, seed=seed)
+        _liking_density(critic, pool)
+        critic.rated_cells = posterior
+        search = PoolSearch(pool, seed=seed)
+        return np.mean([search.next(critic, draw=True).hits for _ in range(30)], axis=0)
+
+    plain = served(None)
+    cell = np.unravel_index(np.argmin(plain), plain.shape)
+    mean = np.zeros(64)
+    mean[np.ravel_multi_index(cell, (4, 16))] = 3.0
+    leaned = served(CellTerms((4, 16), mean))[cell]
+    assert leaned >= plain[cell] + 0.3, (cell, plain[cell], leaned)
+    class OtherGrid:                                           # fitted on another grid: never read
+        shape = (4, 12)
+
+        @property
+        def mean(self):
+            raise AssertionError("terms of another grid were read")
+
+    served(OtherGrid())
+
+    trainer = _fitted(40)
+    assert trainer.critic.rated_cells is None
+    rng = np.random.default_rng(1)
+    grids = {k: rng.random((4, 16)) < 0.3 for k in range(len(trainer.labels))}
+    trainer.keys = list(range(len(trainer.labels)))
+    trainer.grids = lambda keys: [grids[k] for k in keys]
+    trainer.train()
+    assert trainer.critic.rated_cells is not None and trainer.critic.rated_cells.shape == (4, 16)

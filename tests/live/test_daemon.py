@@ -518,3 +518,25 @@ def test_gm_notes_reach_the_clip_the_files_and_the_export_and_stay_with_the_sess
     d, c = daemon(tmp_path / "pads")
     cid, p, played, pitches, in_file = shown(d, c)
     assert pitches == in_file == {36 + t for t in played}
+
+
+def test_the_published_critic_carries_what_the_ratings_say_of_each_cell(live):
+    """After MIN_CELL_RATINGS ratings the trainer reads each rated loop's grid from the session and the critic it
+    publishes carries the cells' terms (learn.policy.fit_cells), which the generator's search adds; a candidate
+    whose stored pattern is damaged is left out of them, not an error."""
+    from dd_live.learn.policy import MIN_CELL_RATINGS
+
+    d, c = live
+    for k in range(MIN_CELL_RATINGS):
+        cid = _candidate(c, where=lambda a: True)[0]
+        c.drop("/dd/candidate")
+        c.send("/dd/rate", cid, k % 2)
+        c.wait("/dd/rated", 20, where=lambda a, cid=cid: a[0] == cid)
+    c.wait("/dd/trained", 60, where=lambda a: a[1] == MIN_CELL_RATINGS)
+    cells = d.published_critic.rated_cells
+    assert cells is not None and cells.shape == (4, 16) and np.isfinite(cells.mean).all()
+    assert d.trainer_worker._grids([1, None])[1] is None
+    with d.session._lock:
+        d.session._db.execute("UPDATE candidates SET pattern='{broken' WHERE id=1")
+    d.trainer_worker._hits.clear()
+    assert d.trainer_worker._grids([1]) == [None]
