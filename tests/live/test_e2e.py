@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from dd_live.osc import osc
-from dd_live.testing.harness import serve, wait_serving
+from dd_live.testing.harness import end_process, serve, wait_serving
 from dd_live.testing.oscclient import free_udp_port
 
 
@@ -60,8 +60,9 @@ class Dump:
         self.seen = [m for m in self.seen if m[0] != address]
 
     def close(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(5)
+        """End oscdump: SIGTERM, then SIGKILL (its handler only sets a flag, which a write blocked on the full pipe
+        it was left with never reads)."""
+        end_process(self.proc, 5)
 
 
 def oscsend(port: int, address: str, types: str = "", *args) -> None:
