@@ -204,6 +204,8 @@ class Daemon(Commands, Brain):
 
         if self._brain_thread is not None:
             self._brain_thread.join(timeout)   # then its workers are in self.workers, or were never started
+            for worker in self._brain_parts:
+                worker.stop()                  # started just as stop() came
         for worker in self._ending(keep_ports):
             worker.join(timeout)
         for part in self._ending(keep_ports):

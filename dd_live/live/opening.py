@@ -109,7 +109,7 @@ def _drawn(daemon):
 
     s, lib, session = daemon.settings, daemon.library, daemon.session
     cid = session.next_id()
-    rng = np.random.default_rng([daemon.seed, cid, 7])
+    rng = np.random.default_rng([daemon.seed, cid, 7])    # its own stream (the generator draws from [seed, version])
     grid = {"tracks": len(s.locks), "steps": s.steps, "beats": s.beats}
     if daemon.prior is not None:
         hits, idx, _ = daemon.prior.draw(lib, rng, 1, density=s.density, constraints=Constraints(fotf=s.fotf),
