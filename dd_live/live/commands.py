@@ -18,7 +18,7 @@ from typing import Any
 
 from ..errors import DDLiveError, ExportError, InputError, one_line
 from ..groove.record import Loop
-from ..loops.export import kit_notes
+from ..loops.export import track_pitches
 from ..osc.replies import WEB
 from ..osc.osc import OSCError
 from ..session.sounds import UnknownLoop
@@ -187,8 +187,7 @@ class Commands:
                      cid, pattern.steps, pattern.beats)
             return None
         bpm = self.settings.bpm
-        pitches = list(kit_notes(self.library, [int(i) for i in self.library.indices(pattern.samples)],
-                                 gm=self.settings.gm).notes)
+        pitches = track_pitches(self.library, self.library.indices(pattern.samples), gm=self.settings.gm)
         loop = Loop.from_pattern(pattern, self.library, reference_audio(self.session, self.library, cid), row.score,
                                  origin=row.mode, id=cid, version=row.version, trained_on=row.trained_on, bpm=bpm,
                                  pitches=pitches, feel=self.settings.feel_layer)

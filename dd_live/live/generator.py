@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import one_line
 from ..groove.genes import of_pattern, pattern_fields
-from ..loops.export import kit_notes
+from ..loops.export import track_pitches
 from ..loops.pattern import Constraints
 from ..groove.record import Loop
 from ..session.settings import LiveSettings
@@ -104,8 +104,9 @@ class GeneratorWorker(Worker):
 
     def pitches(self, idx, settings: LiveSettings) -> list[int]:
         """Each track's MIDI note for a loop of library samples ``idx`` (one per track): Drum Rack pads 36 +
-        track, or with ``settings.gm`` a General MIDI note of each sound's family (:func:`kit_notes`)."""
-        return list(kit_notes(self.library, [int(i) for i in idx], gm=settings.gm).notes)
+        track, or with ``settings.gm`` a General MIDI note of each sound's family
+        (:func:`dd_live.loops.export.track_pitches`)."""
+        return track_pitches(self.library, idx, gm=settings.gm)
 
     # ------------------------------------------------------------ called from other threads
 

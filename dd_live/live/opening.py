@@ -102,7 +102,7 @@ def play_opening(daemon) -> None:
 def _drawn(daemon):
     """A new candidate from the drum prior (one of its own, not its free share), stored and rendered."""
     from ..groove.record import Loop
-    from ..loops.export import kit_notes
+    from ..loops.export import track_pitches
     from ..loops.pattern import Constraints, random_arrays
     from ..loops.render import reference_bpm, render_arrays
     from .loop import store_candidate
@@ -120,7 +120,7 @@ def _drawn(daemon):
     audio = render_arrays(hits, idx, lib, bpm=reference_bpm(s.beats), beats=s.beats, swing=swing)[0]
     loop = Loop.from_arrays(hits[0], idx[0], lib, audio, OPENING_SCORE, groove={"swing": swing, "beats": s.beats},
                             origin="opening", id=cid, version=daemon.version, trained_on=0, bpm=s.bpm,
-                            pitches=list(kit_notes(lib, [int(i) for i in idx[0]], gm=s.gm).notes), epoch=0,
+                            pitches=track_pitches(lib, idx[0], gm=s.gm), epoch=0,
                             feel=s.feel_layer)
     store_candidate(session, lib, loop, mode="opening")
     return loop

@@ -66,6 +66,11 @@ def kit_notes(library, indices: Sequence[int], *, gm: bool) -> NoteMap:
     return gm_map(categories, pitches=pitches)
 
 
+def track_pitches(library, indices: Sequence[int], *, gm: bool) -> list[int]:
+    """Each track's MIDI note for a loop of library samples ``indices`` (one per track): :func:`kit_notes`'s."""
+    return list(kit_notes(library, [int(i) for i in indices], gm=gm).notes)
+
+
 def midi_events(pattern: Pattern, notes: Sequence[int], *, repeats: int = 4) -> list[tuple[int, int, int]]:
     """(tick, note, velocity) of every hit over ``repeats`` bars, in time order; ticks at PPQ 480.
 
