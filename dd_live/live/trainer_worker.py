@@ -59,7 +59,6 @@ class TrainerWorker(Worker):
         self.mfcc = mfcc or MFCC()
         trainer.remake = self._features   # a head's rated loops keep embeddings; their MFCCs are made again if needed
         trainer.grids = self._grids       # what the ratings say of each cell, beside the head (policy.fit_cells)
-        self._hits: dict[int, np.ndarray | None] = {}   # candidate id -> its grid (read once: a loop never changes)
         self.version = version
         self.dataset: list[tuple[int, bool]] = list(trained or [])  # what trainer.feats holds, in order
         self._history: deque[tuple[tuple, dict]] = deque(maxlen=HISTORY)
@@ -140,19 +139,7 @@ class TrainerWorker(Worker):
 
     def _grids(self, cids: list[int | None]) -> list[np.ndarray | None]:
         """Each rated candidate's hits (tracks, steps), None where it is unknown or damaged."""
-        from ..errors import PatternError
-        from ..loops.pattern import Pattern
-
-        out = []
-        for cid in cids:
-            if cid is not None and cid not in self._hits:
-                row = self.session.candidate(cid)
-                try:
-                    self._hits[cid] = None if row is None else Pattern.from_json(row.pattern).hits
-                except PatternError:        # a damaged row says nothing of the cells
-                    self._hits[cid] = None
-            out.append(None if cid is None else self._hits[cid])
-        return out
+        return [None if cid is None else self.session.grid(cid) for cid in cids]
 
     def _catch_up(self) -> None:
         """Make the dataset equal to the database's ratings and pay one budget per rating.

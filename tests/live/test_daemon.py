@@ -535,8 +535,9 @@ def test_the_published_critic_carries_what_the_ratings_say_of_each_cell(live):
     c.wait("/dd/trained", 60, where=lambda a: a[1] == MIN_CELL_RATINGS)
     cells = d.published_critic.rated_cells
     assert cells is not None and cells.shape == (4, 16) and np.isfinite(cells.mean).all()
-    assert d.trainer_worker._grids([1, None])[1] is None
+    grids = d.trainer_worker._grids([1, None])
+    assert grids[0].shape == (4, 16) and grids[1] is None
+    unread = max(r[0] for r in d.session._query("SELECT id FROM candidates"))     # a loop no rating read yet
     with d.session._lock:
-        d.session._db.execute("UPDATE candidates SET pattern='{broken' WHERE id=1")
-    d.trainer_worker._hits.clear()
-    assert d.trainer_worker._grids([1]) == [None]
+        d.session._db.execute("UPDATE candidates SET pattern='{broken' WHERE id=?", (unread,))
+    assert d.trainer_worker._grids([unread, 10 ** 6]) == [None, None]       # damaged; unknown
