@@ -8,43 +8,7 @@ import threading
 
 import pytest
 
-
-class FakePort:
-    """An output or input that records what it is shown, how often it is stopped and closed, and its latency."""
-
-    def __init__(self, name: str) -> None:
-        self.name, self.error, self.shown, self.stops, self.closed = name, None, [], 0, False
-        self.on_onset, self.latency, self.playing = None, None, False
-
-    def is_alive(self) -> bool:
-        return not self.closed
-
-    def start(self) -> None:
-        pass
-
-    def show(self, loop) -> None:
-        self.shown.append(loop)
-
-    def play(self) -> None:
-        self.playing = True
-
-    def halt(self) -> None:
-        self.playing = False
-
-    def phase(self, at=None):
-        return None
-
-    def set_latency(self, s: float) -> None:
-        self.latency = s
-
-    def stop(self) -> None:
-        self.stops += 1
-
-    def join(self, timeout=None) -> None:
-        pass
-
-    def close(self) -> None:
-        self.closed = True
+from dd_live.testing.fakes import FakePort
 
 
 def test_a_session_switch_keeps_the_ports_playing_and_binds_them_to_the_next_session(kit, monkeypatch):

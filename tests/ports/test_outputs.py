@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from dd_live.ports import midi_out
+from dd_live.testing.fakes import FakePort
 
 
 def test_loop_state_switches_only_at_the_bar_line(loop_state):
@@ -37,50 +38,13 @@ def test_loop_state_switches_only_at_the_bar_line(loop_state):
     assert got == [-1, -2, -3, -4, -5, -6, 400, 401, 402, 403, 404, 405]
 
 
-class FakeOutput:
-    """An output that records what it is shown and can be made to fail."""
-
-    name = "dd-fake"
-
-    def __init__(self) -> None:
-        self.shown, self.error, self.closed, self.playing = [], None, False, False
-
-    def is_alive(self) -> bool:
-        return not self.closed
-
-    def start(self) -> None:
-        pass
-
-    def show(self, loop) -> None:
-        self.shown.append(loop)
-        assert [(n.pitch, n.beat, n.velocity) for n in loop.notes]   # what a MIDI output reads
-
-    def play(self) -> None:
-        self.playing = True
-
-    def phase(self) -> None:
-        return None                                  # where it is in the bar: unknown
-
-    def halt(self) -> None:
-        self.playing = False
-
-    def stop(self) -> None:
-        pass
-
-    def join(self, timeout=None) -> None:
-        pass
-
-    def close(self) -> None:
-        self.closed = True
-
-
 def test_the_daemon_shows_each_loop_to_every_output_and_computes_its_notes_once(daemon, monkeypatch):
     from dd_live.groove import record
 
     calls = []
     real = record.notes_of
     monkeypatch.setattr(record, "notes_of", lambda *a: calls.append(1) or real(*a))
-    outs = [FakeOutput(), FakeOutput()]
+    outs = [FakePort(), FakePort()]
     monkeypatch.setattr("dd_live.ports.outputs.open_outputs", lambda **kw: outs)
     d, c = daemon()
     cid = c.wait("/dd/candidate", 30)[0]
@@ -104,7 +68,7 @@ def test_the_daemon_shows_each_loop_to_every_output_and_computes_its_notes_once(
 
 
 def test_a_dead_output_is_told_to_the_front_ends_and_revived_while_the_daemon_serves_on(daemon, monkeypatch):
-    out = FakeOutput()
+    out = FakePort()
     revived = []
 
     def revive() -> None:
@@ -133,7 +97,7 @@ def test_a_dead_core_part_stops_the_daemon_with_a_one_line_reason(tmp_path, kit,
     from dd_live.live.daemon import Daemon
     from dd_live.session.session import Session
 
-    out = FakeOutput()
+    out = FakePort()
     monkeypatch.setattr("dd_live.ports.outputs.open_outputs", lambda **kw: [out])
     d = Daemon(Session(tmp_path / "s"), kit, osc_port=0, reply_port=1, threads=1, seed=3)
     handler = signal.getsignal(signal.SIGINT)
