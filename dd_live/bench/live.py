@@ -2,7 +2,8 @@
 
 Starts ``dd-live serve`` as a subprocess on a fresh session (and, where jackd is
 installed, a JACK dummy server with a 64-frame period, or ``jack_period``'s, for MIDI out), then (after
-``first_candidate_s``: the process started -> its first loop announced):
+``first_candidate_s``: the process started -> its first loop announced; ``commands_s``: -> its first command
+answered, once torch and the critic are in):
 
 1. ``clicks`` ratings spaced 0.4-1.2 s apart while the critic trains:
    click -> next /dd/candidate latency (ms);
@@ -206,9 +207,11 @@ def audio_report(log_text: str) -> dict:
 def _measure(client, proc, jack, env, clicks, trained_clicks, idle_s, rng, result) -> dict:
     midi = None
     try:
-        wait_answering(client, proc)
-        cand = client.wait("/dd/candidate", 60)
-        result["first_candidate_s"] = round(time.perf_counter() - proc.started, 2)   # start -> first loop here
+        t_answer = wait_answering(client, proc)
+        t_first, cand = client.wait_timed("/dd/candidate", 60)
+        # start -> the first loop's arrival (announced before torch is in, so before the hello is answered)
+        result["first_candidate_s"] = round(t_first - proc.started, 2)
+        result["commands_s"] = round(t_answer - proc.started, 2)     # start -> a command answered: the brain in
         cid = cand[0]
         if result["feel"]:
             client.send("/dd/set/feel", 1)

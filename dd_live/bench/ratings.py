@@ -5,7 +5,8 @@ draws them, from the drum prior on the default kit, a third of them liked; store
 as the daemon stores them, with the sounds each plays kept in the session), then ``dd-live serve`` on it, without
 JACK, so every byte of its RSS is its own. Measured: the process started -> its first loop (``first_candidate_s``);
 then ``clicks`` ratings, each waited for until a critic trained on it is out (the first fit after a start embeds all
-N rated loops: ``first_fit_s``); then the RSS at rest and its peak (MB). ``rss_mb_per_1000_ratings``: how the
+N rated loops: ``first_fit_s``; ``commands_s``: started -> a command answered, once
+torch and the critic are in); then the RSS at rest and its peak (MB). ``rss_mb_per_1000_ratings``: how the
 resting RSS grows from the smallest count to the largest, per 1,000 ratings (a rated loop's MFCCs alone would be 106
 MB).
 """
@@ -48,9 +49,9 @@ def _run(n: int, *, clicks: int, threads: int | None, seed: int) -> dict:
     prepare = (lambda folder: fill_session(folder, n, seed=seed)) if n else None
     with bench_daemon("ratings", threads=threads, prepare=prepare) as (proc, client):
         fill_s = proc.started - t0
-        wait_answering(client, proc)
-        cand = client.wait("/dd/candidate", 120)
-        first = time.perf_counter() - proc.started
+        t_answer = wait_answering(client, proc)
+        t_first, cand = client.wait_timed("/dd/candidate", 120)
+        first = t_first - proc.started                    # its arrival: it comes before the hello is answered
         if n:                                             # a resumed session opens with its last liked loop
             client.send("/dd/next")
             cand = client.wait("/dd/candidate", 120, where=lambda a, c=cand[0]: a[0] != c)
@@ -65,6 +66,7 @@ def _run(n: int, *, clicks: int, threads: int | None, seed: int) -> dict:
         time.sleep(3.0)                                   # at rest: the generator's queue full, the trainer idle
         rest, peak = status_mb(proc.pid, "VmRSS"), status_mb(proc.pid, "VmHWM")
     return {"ratings": n, "fill_s": round(fill_s, 1), "first_candidate_s": round(first, 2),
+            "commands_s": round(t_answer - proc.started, 2),
             "first_fit_s": round(fits[0], 2) if fits else None,
             "fit_s_p50": round(float(np.median(fits[1:])), 3) if len(fits) > 1 else None,
             "rss_rest_mb": round(rest, 1), "rss_peak_mb": round(peak, 1)}

@@ -60,15 +60,14 @@ def serve(session: Path, osc_port: int, reply_port: int, *, midi_out: str = "non
     return proc
 
 
-def wait_answering(client: Client, proc: subprocess.Popen, timeout: float = 120.0) -> None:
-    """Say /dd/hello every 0.5 s until the ``dd-live serve`` subprocess answers with /dd/status; RuntimeError if
-    it exits or stays silent for ``timeout`` seconds."""
+def wait_answering(client: Client, proc: subprocess.Popen, timeout: float = 120.0) -> float:
+    """Say /dd/hello every 0.5 s until the ``dd-live serve`` subprocess answers with /dd/status, and return the
+    answer's arrival (``time.perf_counter()``); RuntimeError if it exits or stays silent for ``timeout`` seconds."""
     t0 = time.monotonic()
     while True:
         try:
             client.send("/dd/hello")
-            client.wait("/dd/status", 0.5)
-            return
+            return client.wait_timed("/dd/status", 0.5)[0]
         except TimeoutError:
             if proc.poll() is not None or time.monotonic() - t0 > timeout:
                 raise RuntimeError("dd-live serve did not start; see its log") from None
