@@ -99,7 +99,8 @@ class MFCC:
     and their page faults cost as much as the arithmetic. A chunk takes a free set and
     gives it back, and the sets are the process's, shared by every instance: it keeps
     as many as chunks ever ran at once, not one for every thread and instance that ever
-    computed (a daemon's two work threads, its generator and its trainer kept four). One instance may be shared by several threads.
+    computed (a daemon's two work threads, its generator and its trainer kept four).
+    One instance may be shared by several threads.
     """
 
     def __init__(self) -> None:
