@@ -63,6 +63,7 @@ class Chaos:
 
     def _kill(self, proc: subprocess.Popen) -> None:
         if proc.poll() is None:
+            proc.killed = True             # before the signal: a process SIGKILLed is not reaped at once
             proc.send_signal(signal.SIGKILL)
             self.stats["kills"] += 1
 
@@ -254,10 +255,13 @@ class Chaos:
                                          + (self.tmp / "serve.log").read_text()[-3000:]) from None
                 self.start()
                 ready = False
-        kills_before_end = self.stats["kills"]
         self.killer.cancel()
         self.killer.join()  # a kill already under way when cancel() came finishes first (cancel cannot stop it)
-        if self.stats["kills"] != kills_before_end or not self.alive():
+        killed = getattr(self.proc, "killed", False)   # poll() may say it runs for a moment after SIGKILL
+        if not killed and not self.alive():
+            raise AssertionError(f"the daemon exited with {self.proc.wait()}: "
+                                 + (self.tmp / "serve.log").read_text()[-3000:])
+        if killed:
             self.proc.wait()
             self.start()
             self.killer.cancel()
