@@ -91,8 +91,11 @@ class MFCC:
     into the reflect padding, are gathered through an index), so the padded signal
     is never copied; ``rfft`` gives them frame-major and contiguous; the power is
     the squares of the real and imaginary parts, in place, summed inside the mel
-    product (each filter row twice, once for each part); and the mostly-zero mel
-    matrix is applied as 8 dense products, each over the FFT bins its 16 bands touch.
+    product (each filter row twice, once for each part); the mostly-zero mel
+    matrix is applied as 8 dense products, each over the FFT bins its 16 bands touch,
+    written into those bands' columns of one (frames, 128) buffer; and the DCT is one
+    batched product that writes each item's MFCCs (60, frames) where they are returned
+    (no transposing copy: 5-13% less time than a product per group and a copy, 2 cores).
 
     Intermediates go into sets of work buffers, each sized for CHUNK items of one
     length: fresh tensors of this size are mapped anew by the allocator on each call,
@@ -107,15 +110,15 @@ class MFCC:
         self.window = torch.hann_window(N_FFT, periodic=True, dtype=torch.float32)
         self.fb = mel_filterbank().to(torch.float32)
         self.dct = dct_matrix().to(torch.float32)
-        # (band slice, first bin, end bin, filters over (re, im) of those bins, DCT rows of the bands)
+        self.dct_t = self.dct.t().contiguous()      # (60, mels): an item's MFCCs come out (60, frames) in one product
+        # (band slice, first bin, end bin, filters over (re, im) of those bins); every band is in a group (one
+        # whose filters are all empty reads no bins and writes zeros, as torchaudio's empty bands are)
         self.groups = []
         for b0 in range(0, N_MELS, 16):
             bands = slice(b0, min(b0 + 16, N_MELS))
             rows = torch.nonzero(self.fb[:, bands].any(dim=1)).flatten()
-            if rows.numel():
-                lo, hi = int(rows.min()), int(rows.max()) + 1
-                twice = self.fb[lo:hi, bands].repeat_interleave(2, dim=0).contiguous()
-                self.groups.append((bands, lo, hi, twice, self.dct[bands].contiguous()))
+            lo, hi = (int(rows.min()), int(rows.max()) + 1) if rows.numel() else (0, 0)
+            self.groups.append((bands, lo, hi, self.fb[lo:hi, bands].repeat_interleave(2, dim=0).contiguous()))
 
     def _take(self, samples: int) -> dict:
         """A set of work buffers for CHUNK items of ``samples`` samples, no other chunk's until it is given back to
@@ -125,8 +128,7 @@ class MFCC:
             "samples": samples,
             "edges": edge_frames(samples),   # (frame numbers, their sample indices into the unpadded audio)
             "frames": torch.empty(c, f, N_FFT),
-            "mel": torch.empty(len(self.groups), c * f, 16),
-            "coef": torch.empty(c * f, N_MFCC),
+            "mel": torch.empty(c * f, N_MELS),
         })
 
     def _chunk(self, x: torch.Tensor, out: torch.Tensor) -> None:
@@ -148,17 +150,13 @@ class MFCC:
         frames[:, which] = x[:, index] * self.window
         spec = torch.fft.rfft(frames, dim=-1)   # a fresh tensor: rfft's ``out=`` costs a copy of its own
         power = torch.view_as_real(spec).view(-1, 2 * (N_FFT // 2 + 1)).square_()   # (re^2, im^2) per bin
-        mel = work["mel"][:, :n * f]
-        for g, (_, lo, hi, fb, _) in enumerate(self.groups):
-            torch.mm(power[:, 2 * lo: 2 * hi], fb, out=mel[g])
-        db = mel.clamp_(min=AMIN).log10_().mul_(10.0).view(len(self.groups), n, -1, 16)
-        floor = db.amax(dim=(0, 2, 3)) - TOP_DB  # per item
-        torch.maximum(db, floor[None, :, None, None], out=db)
-        coef = work["coef"][:n * f]
-        coef.zero_()
-        for g, (_, _, _, _, dct) in enumerate(self.groups):
-            coef.addmm_(mel[g], dct)
-        out.copy_(coef.view(n, -1, N_MFCC).transpose(1, 2))
+        mel = work["mel"][:n * f]
+        for bands, lo, hi, fb in self.groups:         # each group's bands into their columns
+            torch.mm(power[:, 2 * lo: 2 * hi], fb, out=mel[:, bands])
+        db = mel.clamp_(min=AMIN).log10_().mul_(10.0).view(n, -1)
+        floor = db.amax(dim=1) - TOP_DB  # per item
+        torch.maximum(db, floor[:, None], out=db)
+        torch.matmul(self.dct_t, mel.view(n, f, N_MELS).transpose(1, 2), out=out)   # (60, mels) x (mels, frames)
 
     def __call__(self, audio: torch.Tensor) -> torch.Tensor:
         """(batch, samples) float audio at 44.1 kHz -> (batch, 60, frames) float32.
