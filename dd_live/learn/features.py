@@ -95,7 +95,7 @@ class MFCC:
     matrix is applied as 8 dense products, each over the FFT bins its 16 bands touch,
     written into those bands' columns of one (frames, 128) buffer; and the DCT is one
     batched product that writes each item's MFCCs (60, frames) where they are returned
-    (no transposing copy: 5-13% less time than a product per group and a copy, 2 cores).
+    (no transposing copy: 5-13% less time than a product per group and a copy, one thread).
 
     Intermediates go into sets of work buffers, each sized for CHUNK items of one
     length: fresh tensors of this size are mapped anew by the allocator on each call,
