@@ -109,8 +109,7 @@ class MFCC:
     def __init__(self) -> None:
         self.window = torch.hann_window(N_FFT, periodic=True, dtype=torch.float32)
         self.fb = mel_filterbank().to(torch.float32)
-        self.dct = dct_matrix().to(torch.float32)
-        self.dct_t = self.dct.t().contiguous()      # (60, mels): an item's MFCCs come out (60, frames) in one product
+        self.dct = dct_matrix().t().contiguous().to(torch.float32)   # (60, mels): an item's (60, frames) in one product
         # (band slice, first bin, end bin, filters over (re, im) of those bins); every band is in a group (one
         # whose filters are all empty reads no bins and writes zeros, as torchaudio's empty bands are)
         self.groups = []
@@ -156,7 +155,7 @@ class MFCC:
         db = mel.clamp_(min=AMIN).log10_().mul_(10.0).view(n, -1)
         floor = db.amax(dim=1) - TOP_DB  # per item
         torch.maximum(db, floor[:, None], out=db)
-        torch.matmul(self.dct_t, mel.view(n, f, N_MELS).transpose(1, 2), out=out)   # (60, mels) x (mels, frames)
+        torch.matmul(self.dct, mel.view(n, f, N_MELS).transpose(1, 2), out=out)   # (60, mels) x (mels, frames)
 
     def __call__(self, audio: torch.Tensor) -> torch.Tensor:
         """(batch, samples) float audio at 44.1 kHz -> (batch, 60, frames) float32.
